@@ -1,0 +1,1 @@
+"""The command-line layer of safeguard (installed as `safeguard_cli`): parse, call, render."""

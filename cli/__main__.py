@@ -1,0 +1,3 @@
+from safeguard_cli.app import main
+
+main()

@@ -1,0 +1,241 @@
+"""The `safeguard` command: global options, the one exit point, and the top-level commands.
+
+Every domain error leaves through `SafeguardGroup.main` as one or two lines on stderr and the
+exit code of the command-line contract; a traceback only with --debug, and never with locals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer._click import exceptions as click_exceptions
+from typer.core import TyperGroup
+
+from safeguard_cli import credentials, output
+from safeguard_cli.context import STATE, State, open_vault, unlock
+from safeguarding.errors import SafeguardError
+
+INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
+
+
+class SafeguardGroup(TyperGroup):
+    """A Typer group whose `main` is the single place errors become exit codes."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        STATE.__init__()  # type: ignore[misc]
+        os.umask(0o077)  # whatever safeguard writes (vault, WAL, exports) is the owner's alone
+        code = self._run(args, prog_name, complete_var, extra)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        extra: dict[str, Any],
+    ) -> int:
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+            return result if isinstance(result, int) else 0
+        except SafeguardError as error:
+            if _debugging():
+                raise
+            _report(error.message, error.hint)
+            return error.exit_code
+        except click_exceptions.UsageError as error:
+            hint = None
+            if error.ctx is not None:
+                hint = f"see '{error.ctx.command_path} --help'"
+            _report(error.format_message(), hint)
+            return 2
+        except click_exceptions.ClickException as error:
+            _report(error.format_message(), None)
+            return error.exit_code
+        except (click_exceptions.Abort, KeyboardInterrupt):
+            output.err.print("\ncancelled: nothing was saved")
+            return 130
+        except Exception as error:
+            if _debugging():
+                raise
+            from sqlalchemy.exc import DatabaseError
+
+            if isinstance(error, DatabaseError):
+                from safeguarding.storage import translate_database_error
+
+                unusable = translate_database_error(error, STATE.vault_path)
+                _report(unusable.message, unusable.hint)
+                return unusable.exit_code
+            # Never print the exception's text: it may hold recorded words or SQL parameters.
+            _report(
+                f"internal error ({type(error).__name__}); nothing more was saved",
+                "run again with --debug for the details, and report it",
+            )
+            return INTERNAL_ERROR
+
+
+def _debugging() -> bool:
+    return STATE.debug or os.environ.get("SAFEGUARD_DEBUG") == "1"
+
+
+def _report(message: str, hint: str | None) -> None:
+    lines = [f"safeguard: {message}"]
+    if hint:
+        lines.append(f"  {hint}")
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+
+
+app = typer.Typer(
+    cls=SafeguardGroup,
+    name="safeguard",
+    help="Keep a school's safeguarding records: encrypted, append-only and verifiable.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def global_options(
+    vault: Annotated[
+        Path | None,
+        typer.Option(
+            "--vault",
+            envvar="SAFEGUARD_VAULT",
+            help="The vault file (default: vault.db in your user data folder).",
+            dir_okay=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            envvar="SAFEGUARD_USER",
+            help="Who you are in the vault (default: your login name).",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show a traceback when something fails.")
+    ] = False,
+) -> None:
+    """Keep a school's safeguarding records: encrypted, append-only and verifiable.
+
+    The passphrase is asked for on a terminal; scripts set SAFEGUARD_PASSPHRASE_FILE.
+    """
+    STATE.vault, STATE.user, STATE.debug = vault, user, debug
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+@app.command()
+def init(json: JsonOption = False) -> None:
+    """Create a new vault; you become its first user, a DSL.
+
+    Prints a recovery key once: write it on paper and keep it in the school safe.
+    """
+    from safeguarding.vault import Vault
+
+    name = STATE.user_name
+    passphrase = credentials.secret(
+        "SAFEGUARD_PASSPHRASE", f"Choose a passphrase for {name}", confirm=True
+    )
+    unlocked, recovery_key = Vault.create(STATE.vault_path, name, passphrase)
+    unlocked.close()
+    if json:
+        output.emit_json(
+            {
+                "vault": str(STATE.vault_path),
+                "user": unlocked.user.name,
+                "role": unlocked.user.role.value,
+                "recovery_key": recovery_key,
+            }
+        )
+        return
+    from rich.panel import Panel
+
+    output.say(f"Created the vault at {STATE.vault_path}; {unlocked.user.name} is its DSL.")
+    output.out.print(
+        Panel(
+            f"[bold]{recovery_key}[/bold]\n\n"
+            "This recovery key is shown only this once. Write it on paper and keep it in the "
+            "school safe. It sets a new passphrase for anyone who forgets theirs "
+            "('safeguard user passwd NAME --recovery'); without it, a forgotten passphrase "
+            "cannot be recovered by anyone.",
+            title="Recovery key",
+            border_style="red",
+        )
+    )
+
+
+@app.command()
+def verify(
+    checkpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="SEQ:MAC",
+            help="A head recorded earlier (from a backup manifest or an export); repeatable.",
+        ),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Check the whole vault: every field decrypts and the chronology's chain is unbroken.
+
+    Exits 0 when all is well, or 1 naming the first damaged entry.
+    """
+    from safeguarding.chronology import Checkpoint
+    from safeguarding.errors import CheckFailed
+
+    checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
+    unlocked = unlock()
+    try:
+        report = unlocked.verify(checkpoints)
+    except CheckFailed as failure:
+        if json:
+            output.emit_json({"ok": False, "problem": failure.message})
+        raise
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json({"ok": True, "entries": report.entries, "checkpoint": str(report.head)})
+        return
+    output.out.print(
+        f"verified: {report.entries} entries, checkpoint {report.head}", soft_wrap=True
+    )
+
+
+def _register() -> None:
+    from safeguard_cli import database, users
+
+    app.add_typer(users.app, name="user")
+    app.add_typer(database.app, name="db")
+
+
+_register()
+
+
+def main() -> None:
+    """The console script's entry point."""
+    typer.main.get_command(app).main(prog_name="safeguard")
+
+
+__all__ = ["State", "app", "main", "open_vault"]

@@ -1,0 +1,81 @@
+"""What every command shares: the global options, and opening or unlocking the vault."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from safeguard_cli import credentials
+from safeguarding.errors import UsageError
+
+if TYPE_CHECKING:
+    from safeguarding.vault import Unlocked, Vault
+
+
+def default_vault_path() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("safeguard", appauthor=False) / "vault.db"
+
+
+def login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+@dataclass
+class State:
+    vault: Path | None = None
+    user: str | None = None
+    debug: bool = False
+
+    @property
+    def vault_path(self) -> Path:
+        return self.vault if self.vault is not None else default_vault_path()
+
+    @property
+    def user_name(self) -> str:
+        name = self.user or login_name()
+        if not name:
+            raise UsageError("who are you? there is no login name", hint="pass --user NAME")
+        return name
+
+    @property
+    def busy_timeout(self) -> float:
+        from safeguarding.storage import DEFAULT_BUSY_TIMEOUT
+
+        text = os.environ.get("SAFEGUARD_BUSY_TIMEOUT")
+        if not text:
+            return DEFAULT_BUSY_TIMEOUT
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 3600:
+            raise UsageError("SAFEGUARD_BUSY_TIMEOUT must be a number of seconds from 0 to 3600")
+        return value
+
+
+STATE = State()
+
+
+def open_vault() -> Vault:
+    from safeguarding.vault import Vault
+
+    return Vault.open(STATE.vault_path, busy_timeout=STATE.busy_timeout)
+
+
+def unlock() -> Unlocked:
+    """Open the vault and unlock it as the acting user (`--user`), asking for the passphrase."""
+    vault = open_vault()
+    try:
+        name = STATE.user_name
+        return vault.unlock(name, credentials.passphrase(name))
+    except BaseException:
+        vault.close()
+        raise

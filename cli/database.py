@@ -1,0 +1,50 @@
+"""`safeguard db …`: the vault's schema revision, and upgrading it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from safeguard_cli import output
+from safeguard_cli.context import STATE
+
+app = typer.Typer(help="Show or upgrade the vault's schema.")
+
+
+@app.command("status")
+def status(
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+) -> None:
+    """Show the vault's schema revision and whether it needs 'safeguard db upgrade'."""
+    from safeguarding import migrate
+
+    state = migrate.status(STATE.vault_path)
+    if json:
+        output.emit_json(
+            {
+                "vault": str(STATE.vault_path),
+                "revision": state.revision,
+                "head": state.head,
+                "up_to_date": state.up_to_date,
+            }
+        )
+        return
+    if state.up_to_date:
+        output.out.print(f"schema {state.revision}: up to date")
+    else:
+        output.out.print(
+            f"schema {state.revision}: older than {state.head}; run 'safeguard db upgrade'"
+        )
+
+
+@app.command("upgrade")
+def upgrade() -> None:
+    """Upgrade the vault's schema to this version of safeguard."""
+    from safeguarding import migrate
+
+    before, after = migrate.upgrade_vault(STATE.vault_path)
+    if before == after:
+        output.say(f"The vault's schema is already up to date ({after}).")
+    else:
+        output.say(f"Upgraded the vault's schema from {before} to {after}.")

@@ -1,0 +1,129 @@
+"""`safeguard user …`: the people who may open the vault, and their passphrases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from safeguard_cli import credentials, output
+from safeguard_cli.context import STATE, open_vault, unlock
+
+app = typer.Typer(help="Add, list and disable users; change or recover passphrases.")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+ROLE_HELP = "dsl (Designated Safeguarding Lead), deputy (deputy DSL) or head (headteacher)."
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The new user's name, as they will type it.")],
+    role: Annotated[str, typer.Option("--role", help=ROLE_HELP, metavar="dsl|deputy|head")],
+    json: JsonOption = False,
+) -> None:
+    """Add a user with their own passphrase (a DSL or the headteacher may do this)."""
+    from safeguarding.errors import UsageError
+    from safeguarding.vault import Role
+
+    try:
+        chosen = Role(role.lower())
+    except ValueError:
+        raise UsageError(
+            f"unknown role {role!r}; choose one of: dsl, deputy, head"
+        ) from None
+    unlocked = unlock()
+    try:
+        user = unlocked.add_user(name, chosen, credentials.new_passphrase(name))
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json({"user": user.name, "role": user.role.value})
+    else:
+        output.say(f"Added {user.name} ({user.role.value}).")
+
+
+@app.command("list")
+def list_users(json: JsonOption = False) -> None:
+    """List the vault's users, their roles and whether they are active."""
+    from rich.table import Table
+
+    from safeguarding.vault import ROLE_TITLES
+
+    unlocked = unlock()
+    try:
+        users = unlocked.users()
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json(
+            [
+                {
+                    "user": u.name,
+                    "role": u.role.value,
+                    "added_at": u.created_at,
+                    "active": u.active,
+                    "disabled_at": u.disabled_at,
+                }
+                for u in users
+            ]
+        )
+        return
+    table = Table("User", "Role", "Added", "Status")
+    for u in users:
+        table.add_row(
+            u.name,
+            ROLE_TITLES[u.role],
+            u.created_at[:10],
+            "active" if u.active else f"disabled {u.disabled_at and u.disabled_at[:10]}",
+        )
+    output.out.print(table)
+
+
+@app.command("passwd")
+def passwd(
+    name: Annotated[
+        str | None, typer.Argument(help="Whose passphrase (default: your own).")
+    ] = None,
+    recovery: Annotated[
+        bool,
+        typer.Option(
+            "--recovery",
+            help="Open the vault with the recovery key instead of a passphrase "
+            "(SAFEGUARD_RECOVERY_KEY_FILE, or asked for).",
+        ),
+    ] = False,
+) -> None:
+    """Set a new passphrase: your own, another user's (DSL or head), or with the recovery key.
+
+    The new passphrase is asked for twice, or read from SAFEGUARD_NEW_PASSPHRASE_FILE.
+    """
+    target = name or STATE.user_name
+    if recovery:
+        vault = open_vault()
+        try:
+            key = credentials.recovery_key()
+            user = vault.recover(key, target, credentials.new_passphrase(target))
+        finally:
+            vault.close()
+    else:
+        unlocked = unlock()
+        try:
+            user = unlocked.set_passphrase(name, credentials.new_passphrase(target))
+        finally:
+            unlocked.close()
+    output.say(f"The passphrase of {user.name} has been changed.")
+
+
+@app.command("disable")
+def disable(
+    name: Annotated[str, typer.Argument(help="The user to disable.")],
+) -> None:
+    """Disable a user: their passphrase no longer opens the vault; their records stay."""
+    unlocked = unlock()
+    try:
+        user = unlocked.disable_user(name)
+    finally:
+        unlocked.close()
+    output.say(f"Disabled {user.name}; everything they recorded stays in the vault.")

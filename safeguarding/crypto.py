@@ -1,0 +1,149 @@
+"""The encryption envelope, key wrapping, key derivation and the chain MAC.
+
+Every byte of personal data passes through `seal`/`open_sealed`; nothing here ever logs, prints or
+stores a key, and no key derivation cost is ever fixed low in code that users run.
+
+Field envelope, format version 1 (all ciphertexts in a vault, including wrapped keys)::
+
+    offset  size     content
+    0       1        version byte, 0x01
+    1       12       nonce, 96 random bits from os.urandom, fresh for every encryption
+    13      n + 16   AES-256-GCM ciphertext of the n plaintext bytes, then the 16-byte tag
+
+The associated data (authenticated, never stored) binds a ciphertext to where it lives::
+
+    b"safeguard/v1/" + table + b"/" + row id (decimal) + b"/" + column
+
+so a ciphertext copied to another row or column, or another table, fails to decrypt.
+
+Keys: a random 256-bit vault key.  Purpose keys are derived from it with HKDF-SHA256
+(`derive_subkey`): one encrypts vault-level fields, one keys the chronology MAC.  Each case has its
+own random 256-bit key, wrapped (sealed) by the vault field key.  A key slot wraps the vault key
+under a key-encryption key derived from a passphrase or the recovery key with Argon2id; the slot
+row stores the KDF name, its parameters (iterations, memory in KiB, lanes) and a 16-byte salt.
+
+Chain MAC: ``mac(n) = HMAC-SHA256(mac key, mac(n-1) || entry bytes(n))`` with ``mac(0)`` 32 zero
+bytes; the entry bytes are fixed in `safeguarding.chronology`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import unicodedata
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from safeguarding.errors import CheckFailed
+
+ENVELOPE_VERSION = 1
+NONCE_BYTES = 12
+TAG_BYTES = 16
+KEY_BYTES = 32
+SALT_BYTES = 16
+MAC_BYTES = 32
+GENESIS_MAC = bytes(MAC_BYTES)
+
+#: HKDF "info" labels; changing one makes every existing vault unreadable.
+FIELD_KEY_LABEL = b"safeguard/v1/field-key"
+CHAIN_KEY_LABEL = b"safeguard/v1/chain-mac-key"
+
+
+class DecryptionError(CheckFailed):
+    """A ciphertext did not authenticate: wrong key, moved, altered or of an unknown version."""
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """Argon2id cost parameters, stored in every key slot beside its salt."""
+
+    iterations: int = 3
+    memory_kib: int = 64 * 1024
+    lanes: int = 4
+    name: str = "argon2id"
+
+
+#: What new key slots use.  Tests may lower it through the library; no CLI flag can.
+DEFAULT_KDF = KdfParams()
+
+
+def new_key() -> bytes:
+    """A fresh random 256-bit key."""
+    return os.urandom(KEY_BYTES)
+
+
+def new_salt() -> bytes:
+    return os.urandom(SALT_BYTES)
+
+
+def associated_data(table: str, row: int | str, column: str) -> bytes:
+    return f"safeguard/v1/{table}/{row}/{column}".encode()
+
+
+def seal(key: bytes, plaintext: bytes, *, table: str, row: int | str, column: str) -> bytes:
+    """Encrypt `plaintext` for one cell of one row, in the version 1 envelope."""
+    nonce = os.urandom(NONCE_BYTES)
+    body = AESGCM(key).encrypt(nonce, plaintext, associated_data(table, row, column))
+    return bytes([ENVELOPE_VERSION]) + nonce + body
+
+
+def open_sealed(key: bytes, envelope: bytes, *, table: str, row: int | str, column: str) -> bytes:
+    """Decrypt an envelope made by `seal` for the same table, row and column."""
+    if len(envelope) < 1 + NONCE_BYTES + TAG_BYTES:
+        raise DecryptionError(f"{table}.{column} of row {row} is too short to be a ciphertext")
+    if envelope[0] != ENVELOPE_VERSION:
+        raise DecryptionError(
+            f"{table}.{column} of row {row} has unknown envelope version {envelope[0]}"
+        )
+    nonce, body = envelope[1 : 1 + NONCE_BYTES], envelope[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(key).decrypt(nonce, body, associated_data(table, row, column))
+    except InvalidTag:
+        raise DecryptionError(
+            f"{table}.{column} of row {row} does not decrypt: altered, moved or wrong key"
+        ) from None
+
+
+def seal_text(key: bytes, text: str, *, table: str, row: int | str, column: str) -> bytes:
+    return seal(key, text.encode("utf-8"), table=table, row=row, column=column)
+
+
+def open_text(key: bytes, envelope: bytes, *, table: str, row: int | str, column: str) -> str:
+    return open_sealed(key, envelope, table=table, row=row, column=column).decode("utf-8")
+
+
+def derive_subkey(vault_key: bytes, label: bytes) -> bytes:
+    """A purpose key from the vault key (HKDF-SHA256), so no key serves two purposes."""
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=label).derive(
+        vault_key
+    )
+
+
+def stretch(secret: str, salt: bytes, params: KdfParams) -> bytes:
+    """Derive a key-encryption key from a passphrase or recovery key with Argon2id."""
+    if params.name != "argon2id":
+        raise DecryptionError(f"unknown key derivation function {params.name!r}")
+    kdf = Argon2id(
+        salt=salt,
+        length=KEY_BYTES,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+    )
+    return kdf.derive(unicodedata.normalize("NFC", secret).encode("utf-8"))
+
+
+def chain_mac(mac_key: bytes, previous: bytes, entry_bytes: bytes) -> bytes:
+    return hmac.new(mac_key, previous + entry_bytes, hashlib.sha256).digest()
+
+
+def lookup_tag(salt: bytes, name: str) -> bytes:
+    """A salted hash of a user name, to find its key slot without storing the name in clear."""
+    normal = unicodedata.normalize("NFKC", name).casefold().strip()
+    return hmac.new(salt, normal.encode("utf-8"), hashlib.sha256).digest()

@@ -1,0 +1,102 @@
+"""Schema migrations of a vault through Alembic, from the packaged `safeguard_migrations`.
+
+Alembic is imported only here, and only when a migration or a schema check is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+import safeguard_migrations
+from safeguarding import storage
+from safeguarding.errors import VaultUnusable
+
+
+def _config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(safeguard_migrations.__file__).parent))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the vault to `revision` in one transaction."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), revision)
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(safeguard_migrations.__file__).parent))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def check_drift(engine: Engine) -> None:
+    """Raise if the models and the migrated schema differ (`alembic check`)."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.check(_config(conn))
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    revision: str
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.revision == self.head
+
+
+def _inspect(path: Path) -> tuple[Engine, SchemaState]:
+    """Open the vault file without requiring the current schema (that is what we report)."""
+    storage.check_is_sqlite(path)
+    storage.refuse_network_filesystem(path)
+    engine = storage.make_engine(path)
+    try:
+        with storage.guarded(path):
+            revision = storage.read_revision(engine)
+        if revision is None:
+            raise VaultUnusable(
+                f"{path} is not a safeguard vault",
+                hint="check --vault / SAFEGUARD_VAULT",
+            )
+        if revision not in storage.KNOWN_REVISIONS:
+            raise VaultUnusable(
+                f"the vault's schema ({revision}) is newer than this safeguard understands",
+                hint="install the newer safeguard that last wrote this vault",
+            )
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine, SchemaState(revision, storage.HEAD_REVISION)
+
+
+def status(path: Path) -> SchemaState:
+    engine, state = _inspect(path)
+    engine.dispose()
+    return state
+
+
+def upgrade_vault(path: Path) -> tuple[str, str]:
+    """Bring the vault to the current schema; returns the revisions before and after."""
+    engine, state = _inspect(path)
+    try:
+        if not state.up_to_date:
+            with storage.guarded(path):
+                upgrade(engine)
+    finally:
+        engine.dispose()
+    return state.revision, state.head

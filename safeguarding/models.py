@@ -1,0 +1,83 @@
+"""The vault's tables, as SQLModel models: the schema Alembic migrates and checks against.
+
+Columns typed `bytes` hold ciphertext (see `safeguarding.crypto`) or MACs and salts.  Plaintext
+is limited to what storage needs for order and integrity: ids, sequence numbers, timestamps,
+entry kinds, KDF parameters.  Nothing here may hold a name, a text or a category in clear.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class VaultMeta(SQLModel, table=True):
+    """One row: the vault's format, its name-lookup salt and the chronology head."""
+
+    __tablename__ = "vault_meta"
+
+    id: int = Field(default=1, primary_key=True)
+    format: int
+    created_at: str
+    lookup_salt: bytes
+    head_seq: int
+    head_mac: bytes
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int = Field(primary_key=True)
+    name_tag: bytes = Field(unique=True)
+    name: bytes
+    role: bytes
+    created_at: str
+    disabled_at: str | None = None
+
+
+class KeySlot(SQLModel, table=True):
+    """The vault key wrapped for one user's passphrase, or for the recovery key.
+
+    A disabled user's slot loses its wrapped key, so the passphrase no longer opens the vault.
+    """
+
+    __tablename__ = "key_slots"
+
+    id: int = Field(primary_key=True)
+    purpose: str  # "passphrase" or "recovery"
+    user_id: int | None = Field(default=None, foreign_key="users.id", unique=True)
+    kdf: str
+    kdf_iterations: int
+    kdf_memory_kib: int
+    kdf_lanes: int
+    salt: bytes
+    wrapped_key: bytes | None = None
+    updated_at: str
+
+
+class Case(SQLModel, table=True):
+    """A case's reference number and its own data key, wrapped by the vault's field key."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("year", "number"),)
+
+    id: int = Field(primary_key=True)
+    year: int
+    number: int
+    opened_at: str
+    case_key: bytes
+
+
+class Entry(SQLModel, table=True):
+    """One link of the append-only chronology; triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "entries"
+
+    seq: int = Field(primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    kind: str
+    event_at: str
+    recorded_at: str
+    author_id: int = Field(foreign_key="users.id")
+    payload: bytes
+    mac: bytes

@@ -1,0 +1,251 @@
+"""The SQLite file under the vault: creating it 0600, opening it safely, and transactions.
+
+Every connection runs WAL, synchronous=FULL, foreign keys, secure_delete, temp_store=MEMORY and a
+busy timeout; writes take `BEGIN IMMEDIATE` so the chronology stays linear.  This module must
+never open a vault on a network filesystem or one of a schema it does not know.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from safeguarding.errors import VaultUnusable
+
+#: The Alembic revision this version of safeguard reads and writes, oldest first.
+KNOWN_REVISIONS = ("0001",)
+HEAD_REVISION = KNOWN_REVISIONS[-1]
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+# Filesystems where SQLite's WAL (shared memory and POSIX locks) is unsafe.
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb",
+        "smb3",
+        "smbfs",
+        "afs",
+        "9p",
+        "ncpfs",
+        "glusterfs",
+        "ceph",
+        "lustre",
+        "gpfs",
+        "fuse.sshfs",
+        "fuse.rclone",
+        "fuse.s3fs",
+        "davfs",
+        "fuse.davfs2",
+    }
+)
+
+MOUNTS_FILE = Path("/proc/self/mounts")
+
+
+def filesystem_type(path: Path, mounts_file: Path = MOUNTS_FILE) -> str | None:
+    """The type of the filesystem holding `path`, from the mount table, or None if unknown."""
+    try:
+        lines = mounts_file.read_text().splitlines()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best, best_type = "", None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = fields[1].replace("\\040", " ")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, fields[2]
+    return best_type
+
+
+def refuse_network_filesystem(path: Path) -> None:
+    fs_type = filesystem_type(path.parent)
+    if fs_type in NETWORK_FILESYSTEMS:
+        raise VaultUnusable(
+            f"{path} is on a network filesystem ({fs_type}), where SQLite's locking is unsafe",
+            hint="keep the vault on a local disk; back it up to the network share instead",
+        )
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable only by its owner; fail if anything is already there."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_is_sqlite(path: Path) -> None:
+    """Refuse a missing file, or one that is not a SQLite database, before SQLite touches it."""
+    if not path.exists():
+        raise VaultUnusable(
+            f"no vault at {path}",
+            hint="create one with 'safeguard init', or point --vault / SAFEGUARD_VAULT at yours",
+        )
+    if path.is_dir():
+        raise VaultUnusable(f"{path} is a folder, not a vault")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except PermissionError:
+        raise VaultUnusable(
+            f"cannot read {path}: permission denied",
+            hint="run as the user who owns the vault",
+        ) from None
+    if header != SQLITE_HEADER:
+        raise VaultUnusable(
+            f"{path} is not a safeguard vault",
+            hint="check --vault / SAFEGUARD_VAULT; restore from a backup if the vault was damaged",
+        )
+
+
+def _on_connect(busy_timeout: float) -> Any:
+    def configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (DEFERRED or IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA secure_delete = ON")
+            cursor.execute("PRAGMA temp_store = MEMORY")
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    return configure
+
+
+def _on_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
+    """An engine for the vault file; statement parameters are hidden from error messages."""
+    engine = create_engine(
+        f"sqlite:///{path}",
+        poolclass=NullPool,
+        hide_parameters=True,
+        connect_args={"timeout": busy_timeout, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _on_connect(busy_timeout))
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def translate_database_error(error: DatabaseError, path: Path) -> VaultUnusable:
+    """A one-line, secret-free account of what SQLite refused."""
+    original = getattr(error, "orig", None)
+    detail = str(original.args[0]) if original is not None and original.args else "error"
+    lowered = detail.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return VaultUnusable(
+            f"the vault is busy: another safeguard command held it too long ({detail})",
+            hint="try again in a moment; set SAFEGUARD_BUSY_TIMEOUT (seconds) to wait longer",
+        )
+    if "full" in lowered:
+        return VaultUnusable(
+            f"the disk holding {path} is full; nothing was recorded",
+            hint="free some space and run the command again",
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return VaultUnusable(
+            f"cannot write to {path} or its folder ({detail})",
+            hint="check the permissions of the vault and the folder it is in",
+        )
+    if "not a database" in lowered or "malformed" in lowered or "disk i/o" in lowered:
+        return VaultUnusable(
+            f"{path} is damaged or not a safeguard vault ({detail})",
+            hint="run 'safeguard verify'; restore from a backup if it fails",
+        )
+    return VaultUnusable(f"the vault could not be used: {detail}")
+
+
+@contextmanager
+def guarded(path: Path) -> Iterator[None]:
+    """Turn SQLite failures inside the block into `VaultUnusable`."""
+    try:
+        yield
+    except OperationalError as error:
+        raise translate_database_error(error, path) from None
+    except DatabaseError as error:
+        raise translate_database_error(error, path) from None
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A read transaction: one consistent snapshot of the vault."""
+    with engine.connect() as conn, conn.begin(), Session(bind=conn) as session:
+        yield session
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Session]:
+    """A write transaction under `BEGIN IMMEDIATE`: committed whole, or not at all."""
+    with engine.connect() as raw:
+        conn = raw.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin(), Session(bind=conn) as session:
+            yield session
+            session.flush()
+
+
+def read_revision(engine: Engine) -> str | None:
+    """The Alembic revision stamped in the vault, or None if it has no version table."""
+    with engine.connect() as conn:
+        tables = {
+            row[0]
+            for row in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            ).fetchall()
+        }
+        if "alembic_version" not in tables or "vault_meta" not in tables:
+            return None
+        row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchone()
+        return None if row is None else str(row[0])
+
+
+def require_current_schema(engine: Engine, path: Path) -> None:
+    revision = read_revision(engine)
+    if revision is None:
+        raise VaultUnusable(
+            f"{path} is not a safeguard vault",
+            hint="check --vault / SAFEGUARD_VAULT; restore from a backup if the vault was damaged",
+        )
+    if revision == HEAD_REVISION:
+        return
+    if revision in KNOWN_REVISIONS:
+        raise VaultUnusable(
+            f"the vault's schema ({revision}) is older than this safeguard's ({HEAD_REVISION})",
+            hint="run 'safeguard db upgrade' (it takes a backup first)",
+        )
+    raise VaultUnusable(
+        f"the vault's schema ({revision}) is newer than this safeguard understands",
+        hint="install the newer safeguard that last wrote this vault",
+    )
