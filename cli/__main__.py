@@ -1,3 +1,3 @@
-from safeguard_cli.app import main
+from .app import main
 
 main()

@@ -16,9 +16,10 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
-from safeguard_cli import credentials, output
-from safeguard_cli.context import STATE, State, open_vault, unlock
 from safeguarding.errors import SafeguardError
+
+from . import credentials, output
+from .context import STATE, State, open_vault, unlock
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
@@ -34,7 +35,7 @@ class SafeguardGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        STATE.__init__()  # type: ignore[misc]
+        STATE.reset()
         os.umask(0o077)  # whatever safeguard writes (vault, WAL, exports) is the owner's alone
         code = self._run(args, prog_name, complete_var, extra)
         if standalone_mode:
@@ -49,9 +50,7 @@ class SafeguardGroup(TyperGroup):
         extra: dict[str, Any],
     ) -> int:
         try:
-            result = super().main(
-                args, prog_name, complete_var, standalone_mode=False, **extra
-            )
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             return result if isinstance(result, int) else 0
         except SafeguardError as error:
             if _debugging():
@@ -67,7 +66,7 @@ class SafeguardGroup(TyperGroup):
         except click_exceptions.ClickException as error:
             _report(error.format_message(), None)
             return error.exit_code
-        except (click_exceptions.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt):
             output.err.print("\ncancelled: nothing was saved")
             return 130
         except Exception as error:
@@ -224,7 +223,7 @@ def verify(
 
 
 def _register() -> None:
-    from safeguard_cli import database, users
+    from . import database, users
 
     app.add_typer(users.app, name="user")
     app.add_typer(database.app, name="db")

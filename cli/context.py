@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safeguard_cli import credentials
 from safeguarding.errors import UsageError
+
+from . import credentials
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked, Vault
@@ -33,6 +34,9 @@ class State:
     vault: Path | None = None
     user: str | None = None
     debug: bool = False
+
+    def reset(self) -> None:
+        self.vault, self.user, self.debug = None, None, False
 
     @property
     def vault_path(self) -> Path:

@@ -26,7 +26,7 @@ def _from_environment(variable: str) -> str | None:
         except (OSError, UnicodeDecodeError):
             raise UsageError(
                 f"{file_variable} names a file that cannot be read",
-                hint=f"point {file_variable} at a readable file (mode 0600) holding only the secret",
+                hint=f"point {file_variable} at a readable file (mode 0600) holding the secret",
             ) from None
         # A file usually ends with one newline that is not part of the secret.
         if text.endswith("\r\n"):

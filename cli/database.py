@@ -6,15 +6,17 @@ from typing import Annotated
 
 import typer
 
-from safeguard_cli import output
-from safeguard_cli.context import STATE
+from . import output
+from .context import STATE
 
 app = typer.Typer(help="Show or upgrade the vault's schema.")
 
 
 @app.command("status")
 def status(
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
 ) -> None:
     """Show the vault's schema revision and whether it needs 'safeguard db upgrade'."""
     from safeguarding import migrate

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from safeguard_cli import credentials, output
-from safeguard_cli.context import STATE, open_vault, unlock
+from . import credentials, output
+from .context import STATE, open_vault, unlock
 
 app = typer.Typer(help="Add, list and disable users; change or recover passphrases.")
 
@@ -30,9 +30,7 @@ def add(
     try:
         chosen = Role(role.lower())
     except ValueError:
-        raise UsageError(
-            f"unknown role {role!r}; choose one of: dsl, deputy, head"
-        ) from None
+        raise UsageError(f"unknown role {role!r}; choose one of: dsl, deputy, head") from None
     unlocked = unlock()
     try:
         user = unlocked.add_user(name, chosen, credentials.new_passphrase(name))

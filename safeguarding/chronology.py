@@ -230,11 +230,12 @@ def verify_chain(
     last = expected - 1
     recorded_head = head(session)
     if recorded_head.seq > last:
-        raise CheckFailed(
-            f"entries {last + 1} to {recorded_head.seq} are missing: the chronology's tail "
-            "was removed",
-            hint=_RESTORE_HINT,
+        missing = (
+            f"entry {last + 1} is missing"
+            if recorded_head.seq == last + 1
+            else f"entries {last + 1} to {recorded_head.seq} are missing"
         )
+        raise CheckFailed(f"{missing}: the chronology's tail was removed", hint=_RESTORE_HINT)
     if recorded_head.seq < last or not recorded_head.matches(previous):
         raise CheckFailed(
             f"the vault's head ({recorded_head.seq}) does not match its last entry ({last})",

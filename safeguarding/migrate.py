@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import safeguard_migrations
 from sqlalchemy import Connection, Engine
 
-import safeguard_migrations
 from safeguarding import storage
 from safeguarding.errors import VaultUnusable
 

@@ -66,6 +66,9 @@ class Case(SQLModel, table=True):
     number: int
     opened_at: str
     case_key: bytes
+    # Cached from the case's chronology (which `verify` checks it against): "open" or "closed".
+    status: str = Field(default="open", index=True)
+    closed_at: str | None = None
 
 
 class Entry(SQLModel, table=True):

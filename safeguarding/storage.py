@@ -22,7 +22,7 @@ from sqlmodel import Session
 from safeguarding.errors import VaultUnusable
 
 #: The Alembic revision this version of safeguard reads and writes, oldest first.
-KNOWN_REVISIONS = ("0001",)
+KNOWN_REVISIONS = ("0001", "0002")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 DEFAULT_BUSY_TIMEOUT = 5.0
@@ -55,10 +55,10 @@ NETWORK_FILESYSTEMS = frozenset(
 MOUNTS_FILE = Path("/proc/self/mounts")
 
 
-def filesystem_type(path: Path, mounts_file: Path = MOUNTS_FILE) -> str | None:
+def filesystem_type(path: Path, mounts_file: Path | None = None) -> str | None:
     """The type of the filesystem holding `path`, from the mount table, or None if unknown."""
     try:
-        lines = mounts_file.read_text().splitlines()
+        lines = (mounts_file or MOUNTS_FILE).read_text().splitlines()
     except OSError:
         return None
     target = os.path.realpath(path)

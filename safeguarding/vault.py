@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from safeguarding import chronology, clock, crypto, storage
-from safeguarding.errors import NotAllowed, NotFound, UsageError, VaultUnusable
-from safeguarding.models import Case, KeySlot, User, VaultMeta
+from safeguarding.errors import NotAllowed, UsageError, VaultUnusable
+from safeguarding.models import Case, Entry, KeySlot, User, VaultMeta
 
 VAULT_FORMAT = 1
 MIN_PASSPHRASE_LENGTH = 12
@@ -386,9 +386,7 @@ class Unlocked:
                 f"{ROLE_TITLES[self.user.role]}"
             )
 
-    def _append(
-        self, session: Session, kind: str, payload: dict[str, Any], **extra: Any
-    ) -> chronology.Entry:
+    def _append(self, session: Session, kind: str, payload: dict[str, Any], **extra: Any) -> Entry:
         return chronology.append(
             session,
             mac_key=self.keys.mac_key,
@@ -549,7 +547,9 @@ class Unlocked:
                 try:
                     _user_info(self.keys, user)
                 except (crypto.DecryptionError, ValueError):
-                    raise CheckFailed(f"user {user.id} does not decrypt: altered or moved") from None
+                    raise CheckFailed(
+                        f"user {user.id} does not decrypt: altered or moved"
+                    ) from None
             try:
                 case_keys = self.case_keys(session)
             except crypto.DecryptionError as error:

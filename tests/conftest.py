@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from safeguard_cli.app import app
 from typer.testing import CliRunner, Result
 
-from safeguard_cli.app import app
 from safeguarding import crypto
 
 FAST_KDF = crypto.KdfParams(iterations=1, memory_kib=1024, lanes=1)
