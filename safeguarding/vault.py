@@ -554,13 +554,18 @@ class Unlocked:
                 case_keys = self.case_keys(session)
             except crypto.DecryptionError as error:
                 raise CheckFailed(error.message) from None
-            return chronology.verify_chain(
+            report = chronology.verify_chain(
                 session,
                 mac_key=self.keys.mac_key,
                 field_key=self.keys.field_key,
                 case_keys=case_keys,
                 checkpoints=checkpoints,
             )
+            # A case's cached open/closed state must agree with its (verified) chronology.
+            from safeguarding.cases import check_cached_status
+
+            check_cached_status(session)
+            return report
 
     def head(self) -> chronology.Checkpoint:
         with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:

@@ -1,0 +1,237 @@
+"""One case read back from the chronology: its entries decrypted, in the order events happened.
+
+This is the model every view of a case is built from (the demo, `timeline`, exports).  It only
+reads: it never appends, and it holds plaintext only in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from safeguarding import chronology, clock, crypto
+from safeguarding.errors import NotFound
+from safeguarding.models import Case, Entry, User
+
+#: An entry recorded more than this long after the event is marked as recorded late.
+LATE_AFTER = timedelta(hours=24)
+
+REFERENCE_PREFIX = "SG"
+
+
+class Kind:
+    """The kinds of case entry (stored in clear, as the chronology's `kind`)."""
+
+    DISCLOSURE = "disclosure"
+    REFERRAL = "referral"
+    ADVICE = "advice"
+    ACTION = "action"
+    ACTION_DONE = "action_done"
+    CONVERSATION = "conversation"
+    NOTE = "note"
+    AMENDMENT = "amendment"
+    CLOSURE = "closure"
+    REOPENING = "reopening"
+
+    ALL = (
+        DISCLOSURE,
+        REFERRAL,
+        ADVICE,
+        ACTION,
+        ACTION_DONE,
+        CONVERSATION,
+        NOTE,
+        AMENDMENT,
+        CLOSURE,
+        REOPENING,
+    )
+
+
+KIND_TITLES = {
+    Kind.DISCLOSURE: "Disclosure",
+    Kind.REFERRAL: "Referral",
+    Kind.ADVICE: "Advice",
+    Kind.ACTION: "Action",
+    Kind.ACTION_DONE: "Action done",
+    Kind.CONVERSATION: "Conversation",
+    Kind.NOTE: "Note",
+    Kind.AMENDMENT: "Amendment",
+    Kind.CLOSURE: "Closed",
+    Kind.REOPENING: "Reopened",
+}
+
+
+def format_reference(year: int, number: int) -> str:
+    return f"{REFERENCE_PREFIX}-{year}-{number:04d}"
+
+
+def parse_reference(text: str) -> tuple[int, int]:
+    """``SG-2026-0007`` as (2026, 7); `NotFound` for anything that cannot be a reference."""
+    parts = text.strip().upper().split("-")
+    if len(parts) == 3 and parts[0] == REFERENCE_PREFIX and all(p.isdigit() for p in parts[1:]):
+        return int(parts[1]), int(parts[2])
+    raise NotFound(
+        f"there is no case {text!r}",
+        hint="a case reference looks like SG-2026-0007; 'safeguard cases --status all' lists them",
+    )
+
+
+@dataclass(frozen=True)
+class CaseEntry:
+    """One entry of a case, decrypted.  `data` is the entry's payload."""
+
+    id: int
+    kind: str
+    event_at: datetime
+    recorded_at: datetime
+    author: str
+    data: dict[str, Any]
+    amended_by: tuple[int, ...] = ()
+
+    @property
+    def late(self) -> bool:
+        """Recorded more than 24 hours after the event."""
+        return self.recorded_at - self.event_at > LATE_AFTER
+
+    @property
+    def text(self) -> str:
+        return str(self.data.get("text", ""))
+
+    @property
+    def amends(self) -> int | None:
+        """The entry this one corrects, for an amendment."""
+        target = self.data.get("target")
+        return int(target) if self.kind == Kind.AMENDMENT and target is not None else None
+
+    @property
+    def title(self) -> str:
+        return KIND_TITLES.get(self.kind, self.kind)
+
+    @property
+    def headline(self) -> str:
+        """The entry's structured facts in one line (its free text is in `text`)."""
+        d = self.data
+        match self.kind:
+            case Kind.DISCLOSURE:
+                subjects = ", ".join(f"{s['name']} ({s['role']})" for s in d.get("subjects", []))
+                return (
+                    f"{d.get('category')}: about {subjects}; disclosed by "
+                    f"{d.get('disclosed_by')} ({d.get('relationship')}) to "
+                    f"{d.get('received_by')}, at {d.get('where')}"
+                )
+            case Kind.REFERRAL if d.get("route") == "none":
+                return "Decision not to refer"
+            case Kind.REFERRAL:
+                parts = [f"to {d.get('route')}"]
+                if d.get("contact"):
+                    parts.append(f"spoke to {d['contact']}")
+                if d.get("reference"):
+                    parts.append(f"their reference {d['reference']}")
+                return "; ".join(parts)
+            case Kind.ADVICE:
+                return f"from {d.get('source')}"
+            case Kind.ACTION:
+                return f"action {d.get('action')}: {d.get('owner')}, due {d.get('due')}"
+            case Kind.ACTION_DONE:
+                return f"action {d.get('action')} done"
+            case Kind.CONVERSATION:
+                return f"with {d.get('with')} ({d.get('channel')})"
+            case Kind.AMENDMENT:
+                return f"corrects entry {d.get('target')}"
+            case Kind.CLOSURE:
+                forced = " (closed with open actions)" if d.get("forced") else ""
+                return f"outcome: {d.get('outcome')}{forced}"
+            case _:
+                return ""
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """A case and its entries in event order (event time, then entry id)."""
+
+    reference: str
+    case_id: int
+    opened_at: datetime
+    status: str
+    entries: tuple[CaseEntry, ...] = field(default_factory=tuple)
+
+    @property
+    def in_recorded_order(self) -> tuple[CaseEntry, ...]:
+        return tuple(sorted(self.entries, key=lambda e: e.id))
+
+    def entry(self, entry_id: int) -> CaseEntry:
+        for item in self.entries:
+            if item.id == entry_id:
+                return item
+        ids = ", ".join(str(e.id) for e in self.in_recorded_order)
+        raise NotFound(
+            f"{self.reference} has no entry {entry_id}",
+            hint=f"the entries of {self.reference} are: {ids}",
+        )
+
+    @property
+    def disclosure(self) -> CaseEntry:
+        for item in self.in_recorded_order:
+            if item.kind == Kind.DISCLOSURE:
+                return item
+        raise NotFound(f"{self.reference} has no disclosure")
+
+
+def find_case(session: Session, reference: str) -> Case:
+    year, number = parse_reference(reference)
+    case = session.exec(select(Case).where(Case.year == year, Case.number == number)).first()
+    if case is None:
+        raise NotFound(
+            f"there is no case {format_reference(year, number)}",
+            hint="'safeguard cases --status all' lists the cases",
+        )
+    return case
+
+
+def user_names(session: Session, field_key: bytes) -> dict[int, str]:
+    return {
+        user.id: crypto.open_text(field_key, user.name, table="users", row=user.id, column="name")
+        for user in session.exec(select(User)).all()
+    }
+
+
+def build(
+    session: Session,
+    case: Case,
+    case_key: bytes,
+    authors: dict[int, str],
+) -> CaseFile:
+    """Decrypt the case's entries and put them in event order, amendments linked both ways."""
+    rows = session.exec(
+        select(Entry).where(Entry.case_id == case.id).order_by(col(Entry.seq))
+    ).all()
+    opened: list[tuple[Entry, dict[str, Any]]] = [
+        (row, chronology.open_payload(case_key, row)) for row in rows
+    ]
+    amended_by: dict[int, list[int]] = {}
+    for row, data in opened:
+        if row.kind == Kind.AMENDMENT and "target" in data:
+            amended_by.setdefault(int(data["target"]), []).append(row.seq)
+    entries = [
+        CaseEntry(
+            id=row.seq,
+            kind=row.kind,
+            event_at=clock.from_text(row.event_at),
+            recorded_at=clock.from_text(row.recorded_at),
+            author=authors.get(row.author_id, f"user {row.author_id}"),
+            data=data,
+            amended_by=tuple(amended_by.get(row.seq, ())),
+        )
+        for row, data in opened
+    ]
+    entries.sort(key=lambda e: (e.event_at, e.id))
+    return CaseFile(
+        reference=format_reference(case.year, case.number),
+        case_id=case.id,
+        opened_at=clock.from_text(case.opened_at),
+        status=case.status,
+        entries=tuple(entries),
+    )

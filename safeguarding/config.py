@@ -1,0 +1,138 @@
+"""The school's settings: a TOML file that holds no secret and no record.
+
+Read from `SAFEGUARD_CONFIG`, else ``config.toml`` in the user config folder (platformdirs); a
+missing file means the defaults.  A bad value is a `UsageError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from safeguarding.errors import UsageError
+
+CONTACT_ROUTES = ("lado", "mash", "police", "county")
+CONTACT_FIELDS = ("name", "phone", "email")
+KNOWN_KEYS = frozenset({"school_name", "categories_file", "closure_days", "contacts"})
+MAX_CLOSURE_SPAN = 400  # days; a longer range is surely a typing mistake
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+
+    def __str__(self) -> str:
+        return " · ".join(part for part in (self.name, self.phone, self.email) if part)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    exists: bool = False
+    school_name: str = "Your school"
+    categories_file: Path | None = None
+    closure_days: frozenset[date] = frozenset()
+    contacts: dict[str, Contact] = field(default_factory=dict)
+
+
+def default_path() -> Path:
+    variable = os.environ.get("SAFEGUARD_CONFIG")
+    if variable:
+        return Path(variable).expanduser()
+    from platformdirs import user_config_path
+
+    return user_config_path("safeguard", appauthor=False) / "config.toml"
+
+
+def load(path: Path | None = None) -> Config:
+    path = path or default_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path=path)
+    except OSError as error:
+        raise UsageError(f"cannot read the config file {path} ({type(error).__name__})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"the config file {path} is not valid TOML: {error}") from None
+    return parse(data, path)
+
+
+def parse(data: dict[str, Any], path: Path) -> Config:
+    unknown = sorted(set(data) - KNOWN_KEYS)
+    if unknown:
+        raise UsageError(
+            f"{path}: unknown key {unknown[0]!r}",
+            hint=f"the keys are: {', '.join(sorted(KNOWN_KEYS))}",
+        )
+    school = data.get("school_name", Config.school_name)
+    if not isinstance(school, str) or not school.strip():
+        raise UsageError(f"{path}: 'school_name' must be a non-empty string")
+    categories_file = data.get("categories_file")
+    if categories_file is not None:
+        if not isinstance(categories_file, str) or not categories_file.strip():
+            raise UsageError(f"{path}: 'categories_file' must be a path")
+        resolved = Path(categories_file).expanduser()
+        # A relative path is read beside the config file, wherever safeguard runs from.
+        categories_file = resolved if resolved.is_absolute() else path.parent / resolved
+    return Config(
+        path=path,
+        exists=True,
+        school_name=school.strip(),
+        categories_file=categories_file,
+        closure_days=_closure_days(data.get("closure_days", []), path),
+        contacts=_contacts(data.get("contacts", {}), path),
+    )
+
+
+def _closure_days(value: Any, path: Path) -> frozenset[date]:
+    """Dates, or ranges written ``"2026-12-21..2027-01-01"`` (both ends included)."""
+    problem = f"{path}: 'closure_days' must be a list of dates (2026-12-21) or ranges (A..B)"
+    if not isinstance(value, list):
+        raise UsageError(problem)
+    days: set[date] = set()
+    for item in value:
+        if isinstance(item, date):
+            days.add(item)
+            continue
+        if not isinstance(item, str):
+            raise UsageError(problem)
+        first_text, _, last_text = item.partition("..")
+        try:
+            first = date.fromisoformat(first_text.strip())
+            last = date.fromisoformat(last_text.strip()) if last_text else first
+        except ValueError:
+            raise UsageError(f"{problem}; {item!r} is not one") from None
+        span = (last - first).days
+        if not 0 <= span <= MAX_CLOSURE_SPAN:
+            raise UsageError(f"{problem}; {item!r} runs backwards or is too long")
+        days.update(first + timedelta(days=n) for n in range(span + 1))
+    return frozenset(days)
+
+
+def _contacts(value: Any, path: Path) -> dict[str, Contact]:
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: 'contacts' must be a table of {', '.join(CONTACT_ROUTES)}")
+    contacts: dict[str, Contact] = {}
+    for route, details in value.items():
+        if route not in CONTACT_ROUTES:
+            raise UsageError(
+                f"{path}: unknown key 'contacts.{route}'",
+                hint=f"contacts can be given for: {', '.join(CONTACT_ROUTES)}",
+            )
+        if not isinstance(details, dict):
+            raise UsageError(f"{path}: 'contacts.{route}' must be a table of name, phone, email")
+        for key, text in details.items():
+            if key not in CONTACT_FIELDS:
+                raise UsageError(f"{path}: unknown key 'contacts.{route}.{key}'")
+            if not isinstance(text, str):
+                raise UsageError(f"{path}: 'contacts.{route}.{key}' must be a string")
+        contacts[route] = Contact(**{k: v.strip() for k, v in details.items()})
+    return contacts
