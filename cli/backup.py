@@ -1,0 +1,351 @@
+"""`safeguard backup …` and `safeguard restore`: copies of the vault's ciphertext for the nightly
+job, their checks and retention, and putting one back.
+
+Quiet on success (one line with --verbose, one JSON document with --json); failures leave through
+the app's one exit point.  Only the full check of a backup asks for a passphrase.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from safeguard_cli import credentials, output
+from safeguard_cli.context import STATE
+
+if TYPE_CHECKING:
+    from safeguarding.backup import Progress, Unlocker
+    from safeguarding.vault import Unlocked, Vault
+
+app = typer.Typer(
+    help="Back up the vault without a passphrase; check, list, prune and monitor backups."
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Say in one line what was done.")
+]
+FolderArgument = Annotated[
+    Path, typer.Argument(help="The backup folder.", metavar="DIR", file_okay=False)
+]
+FullOption = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Also decrypt everything and recompute the chain (asks for your passphrase; this "
+        "is done anyway when SAFEGUARD_PASSPHRASE_FILE or SAFEGUARD_PASSPHRASE is set).",
+    ),
+]
+
+#: Below this size a copy takes a moment, and a progress bar would only flicker.
+PROGRESS_THRESHOLD = 32 * 1024 * 1024
+
+
+def _unlocker(full: bool) -> Unlocker | None:
+    """How to unlock a backup for the full check, or None to check it without a secret."""
+    in_environment = any(
+        os.environ.get(name) for name in ("SAFEGUARD_PASSPHRASE_FILE", "SAFEGUARD_PASSPHRASE")
+    )
+    if not (full or in_environment):
+        return None
+    name = STATE.user_name
+
+    def unlock(vault: Vault) -> Unlocked:
+        return vault.unlock(name, credentials.passphrase(name))
+
+    return unlock
+
+
+@contextmanager
+def _progress_bar(size: int, wanted: bool) -> Iterator[Progress | None]:
+    if not wanted or size < PROGRESS_THRESHOLD or not output.err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    with Progress(
+        "Backing up",
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=output.err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("copy", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+@app.command("create")
+def create(directory: FolderArgument, json: JsonOption = False, verbose: VerboseOption = False) -> None:
+    """Copy the vault into DIR as a checked backup with its manifest; needs no passphrase.
+
+    The copy is consistent while others write. A second run in the same DIR at the same time
+    is refused (exit 5).
+    """
+    from safeguarding import backup
+
+    vault_path = STATE.vault_path
+    size = vault_path.stat().st_size if vault_path.is_file() else 0
+    with _progress_bar(size, not json) as progress:
+        created = backup.create(
+            vault_path, directory, progress=progress, busy_timeout=STATE.busy_timeout
+        )
+    manifest = created.manifest
+    if json:
+        output.emit_json(
+            {"backup": str(created.path), "manifest": str(backup.manifest_path(created.path))}
+            | manifest.to_json()
+        )
+    elif verbose:
+        output.say(
+            f"Backed up {manifest.entries} entries ({_size(manifest.size)}) to {created.path}"
+        )
+
+
+@app.command("verify")
+def verify(
+    file: Annotated[
+        Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
+    ],
+    full: FullOption = False,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check a backup: its sha256 against the manifest, SQLite's integrity and its schema.
+
+    With a passphrase, also decrypt everything and recompute the chain. Exits 0, or 1 naming
+    what is wrong.
+    """
+    from safeguarding import backup
+    from safeguarding.errors import CheckFailed
+
+    try:
+        verified = backup.verify(file, _unlocker(full))
+    except CheckFailed as failure:
+        if json:
+            output.emit_json({"ok": False, "backup": str(file), "problem": failure.message})
+        raise
+    manifest = verified.manifest
+    if json:
+        output.emit_json(
+            {
+                "ok": True,
+                "backup": str(file),
+                "full": verified.full,
+                "entries": manifest.entries,
+                "checkpoint": str(manifest.checkpoint),
+            }
+        )
+    elif verbose:
+        how = "decrypted and chain checked" if verified.full else "hash and structure checked"
+        output.say(f"{file.name} verifies: {manifest.entries} entries, {how}")
+
+
+@app.command("list")
+def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
+    """List the backups in DIR, newest first: when, size, entries, and whether each verifies."""
+    from safeguarding import backup
+
+    checks = backup.list_backups(directory)
+    if json:
+        output.emit_json([_check_json(check) for check in checks])
+        return
+    from rich.table import Table
+
+    table = Table("Backup", "Taken (UTC)", "Size", "Entries", "Verified")
+    for check in checks:
+        found = backup.BackupFile.from_path(check.path)
+        taken = found.taken_at.strftime("%Y-%m-%d %H:%M:%S") if found else "?"
+        entries = str(check.manifest.entries) if check.manifest else "?"
+        verdict = "yes" if check.ok else f"[red]no[/red]: {check.problem}"
+        table.add_row(check.path.name, taken, _size(check.path.stat().st_size), entries, verdict)
+    output.out.print(table)
+
+
+def _check_json(check: object) -> dict[str, object]:
+    from safeguarding.backup import BackupFile, Check
+
+    assert isinstance(check, Check)
+    found = BackupFile.from_path(check.path)
+    return {
+        "backup": check.path.name,
+        "path": str(check.path),
+        "taken_at": found.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if found else None,
+        "size": check.path.stat().st_size,
+        "entries": check.manifest.entries if check.manifest else None,
+        "checkpoint": str(check.manifest.checkpoint) if check.manifest else None,
+        "verified": check.ok,
+        "problem": check.problem,
+    }
+
+
+@app.command("prune")
+def prune(
+    directory: FolderArgument,
+    keep_last: Annotated[int, typer.Option(help="Keep the N newest backups.", metavar="N")] = 0,
+    keep_daily: Annotated[
+        int, typer.Option(help="Keep the newest backup of each of the last N days.", metavar="N")
+    ] = 0,
+    keep_weekly: Annotated[
+        int, typer.Option(help="Keep the newest backup of each of the last N weeks.", metavar="N")
+    ] = 0,
+    keep_monthly: Annotated[
+        int,
+        typer.Option(help="Keep the newest backup of each of the last N months.", metavar="N"),
+    ] = 0,
+    keep_yearly: Annotated[
+        int, typer.Option(help="Keep the newest backup of each of the last N years.", metavar="N")
+    ] = 0,
+    keep_within: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep every backup within this span of the newest one, e.g. 30d, 2w, 6m.",
+            metavar="DURATION",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Do not list what was removed (for cron).")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Remove the backups in DIR that no --keep rule keeps (restic's rules), and say which.
+
+    Periods are counted among days (weeks, months…) that have backups, in UTC. The newest backup
+    that verifies is never removed.
+    """
+    from safeguarding import backup
+    from safeguarding.prune import Duration, Policy
+
+    policy = Policy(
+        last=keep_last,
+        daily=keep_daily,
+        weekly=keep_weekly,
+        monthly=keep_monthly,
+        yearly=keep_yearly,
+        within=Duration.parse(keep_within) if keep_within is not None else None,
+    )
+    pruned = backup.prune(directory, policy, dry_run=dry_run)
+    if json:
+        output.emit_json(
+            {
+                "dry_run": pruned.dry_run,
+                "kept": [{"backup": b.name, "reasons": why} for b, why in pruned.kept],
+                "removed": [b.name for b in pruned.removed],
+            }
+        )
+        return
+    if quiet and not dry_run:
+        return
+    verb = "would remove" if dry_run else "removed"
+    for removed in pruned.removed:
+        output.out.print(f"{verb} {removed.name}", soft_wrap=True)
+
+
+@app.command("status")
+def status(
+    directory: FolderArgument,
+    max_age: Annotated[
+        str,
+        typer.Option(
+            "--max-age",
+            help="Fail (exit 1) if the newest backup that verifies is older than this, e.g. 36h.",
+            metavar="DURATION",
+        ),
+    ] = "36h",
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age."""
+    from safeguarding import backup
+    from safeguarding.errors import CheckFailed
+    from safeguarding.prune import Duration
+
+    limit = Duration.parse(max_age)
+    try:
+        found = backup.status(directory, limit)
+    except CheckFailed as failure:
+        if json:
+            output.emit_json({"ok": False, "max_age": str(limit), "problem": failure.message})
+        raise
+    if json:
+        output.emit_json(
+            {
+                "ok": True,
+                "max_age": str(limit),
+                "newest_verified": found.newest.name,
+                "taken_at": found.newest.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "age_seconds": int(found.age.total_seconds()),
+                "newer_failing": [check.path.name for check in found.failing_newer],
+            }
+        )
+    elif verbose:
+        output.say(
+            f"newest verified backup: {found.newest.name}, "
+            f"{backup.describe_age(found.age)} old (limit {limit})"
+        )
+
+
+def restore(
+    file: Annotated[
+        Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
+    ],
+    to: Annotated[
+        Path,
+        typer.Option("--to", help="Where to put the restored vault.", metavar="PATH", dir_okay=False),
+    ],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Move an existing file at PATH aside (renamed, never deleted)."
+        ),
+    ] = False,
+    full: FullOption = False,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Restore a backup to PATH after verifying it; refuses a backup that does not verify.
+
+    An existing file at PATH is kept: without --force nothing happens; with --force it is
+    renamed PATH.replaced-TIME. Stale -wal and -shm files beside PATH are removed.
+    """
+    from safeguarding import backup
+
+    restored = backup.restore(file, to, force=force, unlock=_unlocker(full))
+    manifest = restored.verified.manifest
+    if json:
+        output.emit_json(
+            {
+                "restored": str(restored.path),
+                "from": str(file),
+                "full_check": restored.verified.full,
+                "entries": manifest.entries,
+                "checkpoint": str(manifest.checkpoint),
+                "schema_revision": manifest.schema_revision,
+                "moved_aside": str(restored.moved_aside) if restored.moved_aside else None,
+            }
+        )
+        return
+    if restored.moved_aside is not None:
+        output.say(f"Moved the existing {to} aside to {restored.moved_aside}")
+    if verbose:
+        output.say(f"Restored {file.name} ({manifest.entries} entries) to {restored.path}")
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

@@ -1,0 +1,914 @@
+"""Backups of a vault: consistent copies taken while others write, their manifests and checks,
+retention, and restores.
+
+A backup is a byte copy of the vault's ciphertext, so taking, listing, pruning and checking one
+needs no secret; only the full check (chain and decryption) unlocks a scratch copy.  Nothing here
+may write a key or plaintext to disk, delete a backup that no rule lets go, or change a file in
+place: every file appears whole, by rename, or not at all.
+
+A backup folder holds only safeguard's files::
+
+    safeguard-20261124T020000Z.db     the copy (SQLite, rollback-journal mode, 0600)
+    safeguard-20261124T020000Z.json   its manifest (below), 0600
+    safeguard-20261124T020000Z-1.db   a second backup taken in the same second
+    .safeguard-backup.lock            held (flock) by the `create` or `prune` that is running
+
+Manifest, format ``safeguard-backup/1`` (JSON; nothing in it is personal)::
+
+    {"format", "file", "created_at" (UTC, ISO 8601), "size", "sha256", "schema_revision",
+     "tool_version", "entries", "checkpoint": {"seq", "mac"}, "vault_id"}
+
+`vault_id` is a hash of the MAC of the vault's first chronology entry: it tells one vault's
+backups from another's without revealing anything.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from safeguarding import __version__, clock, storage
+from safeguarding.chronology import Checkpoint
+from safeguarding.errors import CheckFailed, NotFound, UsageError, VaultUnusable
+from safeguarding.prune import Duration, Policy, kept
+
+if TYPE_CHECKING:
+    from safeguarding.vault import Unlocked, Vault
+
+MANIFEST_FORMAT = "safeguard-backup/1"
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+BACKUP_NAME = re.compile(r"^safeguard-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$")
+MANIFEST_NAME = re.compile(r"^safeguard-\d{8}T\d{6}Z(?:-\d+)?\.json$")
+TEMP_NAME = re.compile(r"^\.safeguard-[0-9a-f]{12}\.(?:tmp|tmp-journal|tmp-wal|tmp-shm|json\.tmp)$")
+LOCK_NAME = ".safeguard-backup.lock"
+#: What an operating system or a USB drive puts in any folder; not a reason to refuse one.
+IGNORED_NAMES = frozenset({"lost+found", ".DS_Store", "Thumbs.db", "desktop.ini"})
+PAGES_PER_STEP = 1024
+
+#: Told `(pages copied, pages in all)` as a backup is copied.
+Progress = Callable[[int, int], None]
+#: Unlocks an opened vault (a scratch copy of a backup) for the full check.
+Unlocker = Callable[["Vault"], "Unlocked"]
+
+
+# Names and manifests ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    """A file in a backup folder named as a backup, and when it was taken (from its name)."""
+
+    path: Path
+    taken_at: datetime
+    serial: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def manifest_path(self) -> Path:
+        return manifest_path(self.path)
+
+    @classmethod
+    def from_path(cls, path: Path) -> BackupFile | None:
+        match = BACKUP_NAME.match(path.name)
+        if match is None:
+            return None
+        try:
+            taken = datetime.strptime(match[1], STAMP_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return cls(path, taken, int(match[2] or 0))
+
+
+def manifest_path(backup: Path) -> Path:
+    return backup.with_name(backup.stem + ".json")
+
+
+def backup_name(moment: datetime, serial: int = 0) -> str:
+    stamp = moment.astimezone(UTC).strftime(STAMP_FORMAT)
+    return f"safeguard-{stamp}.db" if serial == 0 else f"safeguard-{stamp}-{serial}.db"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    file: str
+    created_at: str
+    size: int
+    sha256: str
+    schema_revision: str
+    tool_version: str
+    entries: int
+    checkpoint: Checkpoint
+    vault_id: str | None
+    format: str = MANIFEST_FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "file": self.file,
+            "created_at": self.created_at,
+            "size": self.size,
+            "sha256": self.sha256,
+            "schema_revision": self.schema_revision,
+            "tool_version": self.tool_version,
+            "entries": self.entries,
+            "checkpoint": {"seq": self.checkpoint.seq, "mac": self.checkpoint.mac_hex},
+            "vault_id": self.vault_id,
+        }
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """Read a manifest; raises `CheckFailed` if it is missing or not one of ours."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CheckFailed(
+                f"there is no manifest ({path.name}) beside the backup, so its hash cannot be "
+                "checked"
+            ) from None
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise CheckFailed(f"the manifest {path.name} cannot be read as JSON") from None
+        try:
+            if data["format"] != MANIFEST_FORMAT:
+                raise ValueError(data["format"])
+            checkpoint = data["checkpoint"]
+            manifest = cls(
+                file=str(data["file"]),
+                created_at=str(data["created_at"]),
+                size=_integer(data["size"]),
+                sha256=str(data["sha256"]).lower(),
+                schema_revision=str(data["schema_revision"]),
+                tool_version=str(data["tool_version"]),
+                entries=_integer(data["entries"]),
+                checkpoint=Checkpoint(_integer(checkpoint["seq"]), str(checkpoint["mac"])),
+                vault_id=None if data.get("vault_id") is None else str(data["vault_id"]),
+            )
+            Checkpoint.parse(str(manifest.checkpoint))
+        except (KeyError, TypeError, ValueError, UsageError):
+            raise CheckFailed(
+                f"the manifest {path.name} is not a safeguard backup manifest"
+            ) from None
+        return manifest
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("not an integer")
+    return value
+
+
+def vault_id_of(first_mac: bytes | None) -> str | None:
+    if first_mac is None:
+        return None
+    return hashlib.sha256(b"safeguard/vault-id/v1/" + first_mac).hexdigest()[:32]
+
+
+# The backup folder ---------------------------------------------------------------------------
+
+
+def _require_folder(directory: Path) -> None:
+    if not directory.exists():
+        raise NotFound(
+            f"there is no folder {directory}",
+            hint=f"create it first: mkdir -m 700 {directory}",
+        )
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is a file, not a folder")
+
+
+def foreign_files(directory: Path) -> list[str]:
+    """Names in the folder that safeguard did not put there."""
+    names = []
+    for child in directory.iterdir():
+        name = child.name
+        ours = (
+            BACKUP_NAME.match(name)
+            or MANIFEST_NAME.match(name)
+            or TEMP_NAME.match(name)
+            or name == LOCK_NAME
+            or name in IGNORED_NAMES
+        )
+        if not ours:
+            names.append(name)
+    return sorted(names)
+
+
+def _require_own_folder(directory: Path) -> None:
+    _require_folder(directory)
+    foreign = foreign_files(directory)
+    if foreign:
+        shown = ", ".join(repr(name) for name in foreign[:3])
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise UsageError(
+            f"{directory} holds files that are not safeguard backups ({shown}{more}); "
+            "nothing was changed",
+            hint="give the backups a folder of their own, e.g. a new, empty 'safeguard-backups'",
+        )
+
+
+def scan(directory: Path) -> list[BackupFile]:
+    """The backups in a folder, newest first; other files are ignored."""
+    _require_folder(directory)
+    found = []
+    for child in directory.iterdir():
+        backup = BackupFile.from_path(child)
+        if backup is not None and child.is_file():
+            found.append(backup)
+    return sorted(found, key=lambda b: (b.taken_at, b.serial), reverse=True)
+
+
+@contextmanager
+def folder_lock(directory: Path) -> Iterator[None]:
+    """Hold the folder's lock, or raise at once if another process holds it.
+
+    An flock is released by the kernel when its process ends, so a crash leaves no stale lock.
+    """
+    path = directory / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise _write_error(error, directory, "nothing was changed") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            by = f" (process {holder})" if holder.isdigit() else ""
+            raise VaultUnusable(
+                f"another safeguard backup is already running in {directory}{by}; "
+                "nothing was changed",
+                hint="wait for it to finish; overlapping runs would only copy the same vault twice",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Temporary files of a run that crashed (only called while holding the lock)."""
+    for child in directory.iterdir():
+        if TEMP_NAME.match(child.name):
+            child.unlink(missing_ok=True)
+
+
+# Errors while writing ------------------------------------------------------------------------
+
+
+def _write_error(error: OSError, directory: Path, outcome: str) -> VaultUnusable:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return VaultUnusable(
+            f"the disk holding {directory} is full; {outcome}",
+            hint="free some space (for example 'safeguard backup prune') and run it again",
+        )
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return VaultUnusable(
+            f"cannot write to {directory} ({(error.strerror or 'permission denied').lower()}); "
+            f"{outcome}",
+            hint="run as the user who owns the folder, or choose another folder",
+        )
+    reason = (error.strerror or type(error).__name__).lower()
+    return VaultUnusable(f"could not write to {directory} ({reason}); {outcome}")
+
+
+def _sqlite_error(error: sqlite3.Error, vault: Path, directory: Path) -> VaultUnusable:
+    detail = str(error.args[0]) if error.args else type(error).__name__
+    lowered = detail.lower()
+    if "full" in lowered:
+        return VaultUnusable(
+            f"the disk holding {directory} is full; no backup was written",
+            hint="free some space (for example 'safeguard backup prune') and run it again",
+        )
+    if "locked" in lowered or "busy" in lowered:
+        return VaultUnusable(
+            f"the vault {vault} stayed busy too long ({detail}); no backup was written",
+            hint="run it again; set SAFEGUARD_BUSY_TIMEOUT (seconds) to wait longer",
+        )
+    if "disk i/o" in lowered:
+        return VaultUnusable(
+            f"could not write the backup in {directory} ({detail}: is the disk full or "
+            "failing?); no backup was written",
+            hint="check the free space and health of the disk, then run it again",
+        )
+    if "malformed" in lowered or "not a database" in lowered:
+        return VaultUnusable(
+            f"the vault {vault} is damaged ({detail}); no backup was written",
+            hint="run 'safeguard verify'; keep the backups you have",
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return VaultUnusable(
+            f"cannot write to {directory} ({detail}); no backup was written",
+            hint="check the permissions of the folder",
+        )
+    return VaultUnusable(f"the backup could not be made ({detail}); no backup was written")
+
+
+# Small file helpers --------------------------------------------------------------------------
+
+
+def _new_private_file(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def _place(temp: Path, target: Path) -> None:
+    """Give a complete file its name, never replacing one that is already there."""
+    try:
+        os.link(temp, target)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        # Some filesystems (FAT on a USB drive, some network shares) have no hard links.
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+        if target.exists() or target.is_symlink():
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
+        os.rename(temp, target)
+        return
+    temp.unlink()
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Open a backup without creating, changing or locking anything beside it."""
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None)
+
+
+# Facts read from a copy ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Facts:
+    revision: str | None
+    entries: int
+    checkpoint: Checkpoint
+    vault_id: str | None
+    integrity: str
+
+
+def _read_facts(conn: sqlite3.Connection) -> _Facts:
+    rows = conn.execute("PRAGMA integrity_check").fetchall()
+    integrity = "ok" if rows == [("ok",)] else "; ".join(str(row[0]) for row in rows[:3])
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"alembic_version", "vault_meta", "entries"} <= tables:
+        return _Facts(None, 0, Checkpoint(0, ""), None, integrity)
+    version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    meta = conn.execute("SELECT head_seq, head_mac FROM vault_meta WHERE id = 1").fetchone()
+    entries = conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+    first = conn.execute("SELECT mac FROM entries WHERE seq = 1").fetchone()
+    return _Facts(
+        revision=None if version is None or meta is None else str(version[0]),
+        entries=int(entries),
+        checkpoint=Checkpoint(int(meta[0]), bytes(meta[1]).hex()) if meta else Checkpoint(0, ""),
+        vault_id=vault_id_of(bytes(first[0]) if first else None),
+        integrity=integrity,
+    )
+
+
+# Create ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    path: Path
+    manifest: Manifest
+
+
+def create(
+    vault_path: Path,
+    directory: Path,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    busy_timeout: float = storage.DEFAULT_BUSY_TIMEOUT,
+) -> Created:
+    """Copy the vault into `directory` as a new, checked backup with its manifest.
+
+    The copy is one consistent snapshot even while others write (SQLite's online backup inside
+    one read transaction); it is checked with ``PRAGMA integrity_check`` and appears under its
+    final name only when complete.  Raises `VaultUnusable` if another backup holds the folder.
+    """
+    storage.check_is_sqlite(vault_path)
+    storage.refuse_network_filesystem(vault_path)
+    _require_own_folder(directory)
+    outcome = "no backup was written"
+    with folder_lock(directory):
+        token = secrets.token_hex(6)
+        temp = directory / f".safeguard-{token}.tmp"
+        manifest_temp = directory / f".safeguard-{token}.json.tmp"
+        try:
+            _remove_leftovers(directory)
+            _new_private_file(temp)
+            facts = _copy_vault(vault_path, temp, directory, progress, busy_timeout)
+            _fsync_file(temp)
+            moment = now or clock.now()
+            target = _free_name(directory, moment)
+            manifest = Manifest(
+                file=target.name,
+                created_at=moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                size=temp.stat().st_size,
+                sha256=_sha256(temp),
+                schema_revision=facts.revision or "",
+                tool_version=__version__,
+                entries=facts.entries,
+                checkpoint=facts.checkpoint,
+                vault_id=facts.vault_id,
+            )
+            document = json.dumps(manifest.to_json(), indent=2) + "\n"
+            _write_private(manifest_temp, document.encode())
+            _place(temp, target)
+            try:
+                _place(manifest_temp, manifest_path(target))
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+            storage.fsync_directory(directory)
+        except OSError as error:
+            raise _write_error(error, directory, outcome) from None
+        finally:
+            for leftover in (temp, manifest_temp, Path(f"{temp}-journal")):
+                leftover.unlink(missing_ok=True)
+    return Created(target, manifest)
+
+
+def _free_name(directory: Path, moment: datetime) -> Path:
+    serial = 0
+    while True:
+        candidate = directory / backup_name(moment, serial)
+        if not candidate.exists() and not manifest_path(candidate).exists():
+            return candidate
+        serial += 1
+
+
+def _copy_vault(
+    vault_path: Path,
+    temp: Path,
+    directory: Path,
+    progress: Progress | None,
+    busy_timeout: float,
+) -> _Facts:
+    try:
+        source = sqlite3.connect(vault_path, timeout=busy_timeout, isolation_level=None)
+        with closing(source):
+            source.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            source.execute("PRAGMA query_only = ON")
+            with closing(sqlite3.connect(temp, isolation_level=None)) as copy:
+                # One read transaction for the whole copy: every step sees the same snapshot,
+                # and writers (WAL) carry on meanwhile.
+                source.execute("BEGIN")
+                revision = _source_revision(source, vault_path)
+                if progress is None:
+                    source.backup(copy)
+                else:
+                    source.backup(
+                        copy,
+                        pages=PAGES_PER_STEP,
+                        progress=lambda _status, left, total: progress(total - left, total),
+                    )
+                source.execute("COMMIT")
+                # A backup is one self-contained file: no -wal beside it to lose.
+                copy.execute("PRAGMA journal_mode = DELETE")
+                facts = _read_facts(copy)
+    except sqlite3.Error as error:
+        raise _sqlite_error(error, vault_path, directory) from None
+    if facts.integrity != "ok":
+        raise VaultUnusable(
+            f"the copy of {vault_path} fails SQLite's integrity check ({facts.integrity}); "
+            "no backup was written",
+            hint="run 'safeguard verify'; keep the backups you have",
+        )
+    if facts.revision != revision:
+        raise VaultUnusable(f"{vault_path} is not a safeguard vault; no backup was written")
+    return facts
+
+
+def _source_revision(source: sqlite3.Connection, vault_path: Path) -> str:
+    tables = {
+        row[0] for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    row = None
+    if {"alembic_version", "vault_meta"} <= tables:
+        row = source.execute("SELECT version_num FROM alembic_version").fetchone()
+    if row is None:
+        raise VaultUnusable(f"{vault_path} is not a safeguard vault; no backup was written")
+    revision = str(row[0])
+    if revision not in storage.KNOWN_REVISIONS:
+        raise VaultUnusable(
+            f"the vault's schema ({revision}) is newer than this safeguard understands; "
+            "no backup was written",
+            hint="back it up with the newer safeguard that last wrote it",
+        )
+    return revision
+
+
+# Check and verify ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """The result of the check that needs no passphrase."""
+
+    path: Path
+    manifest: Manifest | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def check(path: Path) -> Check:
+    """Size and sha256 against the manifest, SQLite's integrity, the schema and the head."""
+    if not path.is_file():
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder; give the backup's .db file")
+        raise NotFound(f"there is no backup {path}")
+    manifest = None
+    try:
+        manifest = Manifest.load(manifest_path(path))
+        _check_against(path, manifest)
+    except CheckFailed as failure:
+        return Check(path, manifest, failure.message)
+    return Check(path, manifest, None)
+
+
+def _check_against(path: Path, manifest: Manifest) -> None:
+    size = path.stat().st_size
+    if size != manifest.size:
+        raise CheckFailed(
+            f"it is {size} bytes but its manifest says {manifest.size}: it was truncated or altered"
+        )
+    if _sha256(path) != manifest.sha256:
+        raise CheckFailed("its sha256 does not match its manifest: it was altered or damaged")
+    with path.open("rb") as handle:
+        if handle.read(len(storage.SQLITE_HEADER)) != storage.SQLITE_HEADER:
+            raise CheckFailed("it is not a SQLite database")
+    try:
+        with closing(_open_read_only(path)) as conn:
+            facts = _read_facts(conn)
+    except sqlite3.Error as error:
+        detail = error.args[0] if error.args else type(error).__name__
+        raise CheckFailed(f"SQLite cannot read it ({detail})") from None
+    if facts.integrity != "ok":
+        raise CheckFailed(f"it fails SQLite's integrity check ({facts.integrity})")
+    if facts.revision is None:
+        raise CheckFailed("it is not a safeguard vault")
+    if facts.revision not in storage.KNOWN_REVISIONS:
+        raise CheckFailed(f"its schema ({facts.revision}) is newer than this safeguard knows")
+    if facts.revision != manifest.schema_revision:
+        raise CheckFailed(
+            f"its schema ({facts.revision}) is not the manifest's ({manifest.schema_revision})"
+        )
+    if (
+        facts.checkpoint.seq != manifest.checkpoint.seq
+        or facts.checkpoint.mac_hex != manifest.checkpoint.mac_hex
+        or facts.entries != manifest.entries
+    ):
+        raise CheckFailed("its chronology head is not the one its manifest records")
+
+
+@dataclass(frozen=True)
+class Verified:
+    path: Path
+    manifest: Manifest
+    full: bool
+
+
+def verify(path: Path, unlock: Unlocker | None = None) -> Verified:
+    """Check a backup; with `unlock`, also decrypt everything and recompute the chain.
+
+    Raises `CheckFailed` naming the backup and what is wrong with it.
+    """
+    result = check(path)
+    if result.problem is not None or result.manifest is None:
+        raise CheckFailed(
+            f"the backup {path.name} does not verify: {result.problem}",
+            hint="use another backup ('safeguard backup list' shows which verify)",
+        )
+    if unlock is not None:
+        _verify_chain(path, result.manifest, unlock)
+    return Verified(path, result.manifest, full=unlock is not None)
+
+
+def _verify_chain(path: Path, manifest: Manifest, unlock: Unlocker) -> None:
+    from safeguarding.vault import Vault
+
+    # Opening a vault switches it to WAL and writes beside it; work on a scratch copy so the
+    # backup itself stays byte for byte what its manifest says.
+    with tempfile.TemporaryDirectory(prefix="safeguard-verify-") as scratch:
+        copy = Path(scratch) / "vault.db"
+        shutil.copyfile(path, copy)
+        os.chmod(copy, 0o600)
+        if manifest.schema_revision != storage.HEAD_REVISION:
+            from safeguarding import migrate
+
+            engine = storage.make_engine(copy)
+            try:
+                with storage.guarded(copy):
+                    migrate.upgrade(engine)
+            finally:
+                engine.dispose()
+        vault = Vault.open(copy)
+        try:
+            unlocked = unlock(vault)
+            unlocked.verify([manifest.checkpoint])
+        except CheckFailed as failure:
+            raise CheckFailed(
+                f"the backup {path.name} does not verify: {failure.message}",
+                hint="use another backup ('safeguard backup list' shows which verify)",
+            ) from None
+        finally:
+            vault.close()
+
+
+# List and status -----------------------------------------------------------------------------
+
+
+def list_backups(directory: Path) -> list[Check]:
+    """Every backup in the folder, newest first, each with the result of its check."""
+    return [check(backup.path) for backup in scan(directory)]
+
+
+@dataclass(frozen=True)
+class Status:
+    newest: BackupFile
+    age: timedelta
+    failing_newer: list[Check] = field(default_factory=list)
+
+
+def status(directory: Path, max_age: Duration, now: datetime | None = None) -> Status:
+    """The newest backup that verifies; raises `CheckFailed` if there is none or it is too old."""
+    moment = now or clock.now()
+    backups = scan(directory)
+    if not backups:
+        raise CheckFailed(
+            f"there are no backups in {directory}",
+            hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
+        )
+    failing: list[Check] = []
+    for backup in backups:
+        result = check(backup.path)
+        if result.ok:
+            break
+        failing.append(result)
+    else:
+        raise CheckFailed(
+            f"none of the {len(backups)} backups in {directory} verifies (the newest, "
+            f"{failing[0].path.name}: {failing[0].problem})",
+            hint="take a new backup now, and find out what damaged them",
+        )
+    age = moment - backup.taken_at
+    if backup.taken_at < max_age.before(moment):
+        raise CheckFailed(
+            f"the newest verified backup in {directory} is {describe_age(age)} old, older than "
+            f"{max_age} ({backup.name})",
+            hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
+        )
+    return Status(backup, age, failing)
+
+
+def describe_age(age: timedelta) -> str:
+    seconds = max(0, int(age.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+# Prune -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pruned:
+    kept: list[tuple[BackupFile, list[str]]]
+    removed: list[BackupFile]
+    dry_run: bool
+
+
+def prune(directory: Path, policy: Policy, *, dry_run: bool = False) -> Pruned:
+    """Remove the backups that no rule of `policy` keeps (restic's `forget` rules).
+
+    The newest backup that verifies is always kept, whatever the policy says.
+    """
+    if policy.empty:
+        raise UsageError(
+            "say which backups to keep (--keep-daily, --keep-weekly, --keep-monthly, "
+            "--keep-within…); nothing was removed"
+        )
+    _require_own_folder(directory)
+    with folder_lock(directory):
+        backups = scan(directory)
+        reasons = kept([backup.taken_at for backup in backups], policy)
+        for index, backup in enumerate(backups):
+            if check(backup.path).ok:
+                reasons.setdefault(index, []).append("newest verified")
+                break
+        removed = [backup for index, backup in enumerate(backups) if index not in reasons]
+        if not dry_run and removed:
+            try:
+                for backup in removed:
+                    backup.path.unlink(missing_ok=True)
+                    backup.manifest_path.unlink(missing_ok=True)
+                storage.fsync_directory(directory)
+            except OSError as error:
+                outcome = "some backups may not have been removed"
+                raise _write_error(error, directory, outcome) from None
+    return Pruned(
+        kept=[(backup, reasons[i]) for i, backup in enumerate(backups) if i in reasons],
+        removed=removed,
+        dry_run=dry_run,
+    )
+
+
+# Restore ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Restored:
+    path: Path
+    verified: Verified
+    moved_aside: Path | None
+    removed_stale: list[Path]
+
+
+def restore(
+    backup: Path,
+    to: Path,
+    *,
+    force: bool = False,
+    unlock: Unlocker | None = None,
+    now: datetime | None = None,
+) -> Restored:
+    """Put a verified backup at `to`, moving an existing file aside only with `force`.
+
+    A stale ``-wal`` or ``-shm`` beside `to` would be replayed into the restored vault and
+    damage it, so they go: a ``-wal`` that belongs to a file being moved aside goes with it.
+    """
+    verified = verify(backup, unlock)
+    if to.is_dir():
+        raise UsageError(f"{to} is a folder; give the path of the vault file to restore to")
+    if to.exists() and os.path.samefile(to, backup):
+        raise UsageError("a backup cannot be restored onto itself; nothing was changed")
+    exists = to.exists() or to.is_symlink()
+    if exists and not force:
+        raise UsageError(
+            f"{to} already exists; nothing was changed",
+            hint="add --force to move it aside (it is renamed, not deleted) and restore in its "
+            "place",
+        )
+    storage.refuse_network_filesystem(to)
+    outcome = "nothing was changed"
+    temp = to.with_name(f".{to.name}.{secrets.token_hex(4)}.restoring")
+    try:
+        to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _copy_checked(backup, temp, verified.manifest)
+        moved = _move_aside(to, now or clock.now()) if exists else None
+        stale = [p for p in (Path(f"{to}-wal"), Path(f"{to}-shm")) if p.exists()]
+        for path in stale:
+            path.unlink()
+        _place(temp, to)
+        storage.fsync_directory(to.parent)
+    except FileExistsError:
+        raise UsageError(f"{to} appeared while restoring; nothing was changed") from None
+    except OSError as error:
+        raise _write_error(error, to.parent, outcome) from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return Restored(to, verified, moved, stale)
+
+
+def _copy_checked(backup: Path, temp: Path, manifest: Manifest) -> None:
+    digest = hashlib.sha256()
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with backup.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if digest.hexdigest() != manifest.sha256:
+        raise CheckFailed(f"the backup {backup.name} changed while it was being restored")
+
+
+def _move_aside(path: Path, moment: datetime) -> Path:
+    """Rename an existing vault (and its -wal) out of the way; refuse if it is in use."""
+    _refuse_in_use(path)
+    stamp = moment.astimezone(UTC).strftime(STAMP_FORMAT)
+    serial = 0
+    while True:
+        suffix = f".replaced-{stamp}" if serial == 0 else f".replaced-{stamp}-{serial}"
+        aside = path.with_name(path.name + suffix)
+        if not aside.exists() and not Path(f"{aside}-wal").exists():
+            break
+        serial += 1
+    os.rename(path, aside)
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        os.rename(wal, Path(f"{aside}-wal"))
+    return aside
+
+
+def _refuse_in_use(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            if handle.read(len(storage.SQLITE_HEADER)) != storage.SQLITE_HEADER:
+                return
+    except OSError:
+        return
+    busy = False
+    try:
+        with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as conn:
+            # Folding the WAL into the file keeps the vault that is moved aside whole; a reader
+            # or writer holding it open makes this report busy.
+            row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            busy = bool(row and row[0])
+    except sqlite3.Error as error:
+        busy = "locked" in str(error).lower() or "busy" in str(error).lower()
+    if busy:
+        raise VaultUnusable(
+            f"{path} is in use by another safeguard command; nothing was changed",
+            hint="wait until nobody is using the vault, then run the restore again",
+        )
+
+
+# Checkpoints for `verify` ----------------------------------------------------------------------
+
+
+def checkpoints_for(vault: Vault, directory: Path) -> list[Checkpoint]:
+    """The chronology heads recorded in the manifests of this vault's backups in `directory`.
+
+    Raises `NotFound` if the folder has no manifests, and `CheckFailed` if none of them is of
+    this vault (as when the vault was replaced by another).
+    """
+    _require_folder(directory)
+    manifests = []
+    for child in sorted(directory.iterdir()):
+        if MANIFEST_NAME.match(child.name):
+            try:
+                manifests.append(Manifest.load(child))
+            except CheckFailed:
+                continue
+    if not manifests:
+        raise NotFound(f"there are no backup manifests in {directory}")
+    with storage.guarded(vault.path), vault.engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT mac FROM entries WHERE seq = 1").fetchone()
+    own = vault_id_of(bytes(row[0]) if row else None)
+    mine = [m.checkpoint for m in manifests if own is not None and m.vault_id == own]
+    if not mine:
+        raise CheckFailed(
+            f"none of the {len(manifests)} backups in {directory} is of this vault",
+            hint="check --vault and the folder; a vault replaced by another one looks like this",
+        )
+    return mine
