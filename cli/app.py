@@ -195,6 +195,16 @@ def verify(
             help="A head recorded earlier (from a backup manifest or an export); repeatable.",
         ),
     ] = None,
+    checkpoints_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoints",
+            metavar="DIR",
+            file_okay=False,
+            help="Also check against the heads in the manifests of this vault's backups in DIR, "
+            "so a vault rolled back behind a backup is caught.",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Check the whole vault: every field decrypts and the chronology's chain is unbroken.
@@ -207,6 +217,10 @@ def verify(
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
     unlocked = unlock()
     try:
+        if checkpoints_dir is not None:
+            from safeguarding.backup import checkpoints_for
+
+            checkpoints += checkpoints_for(unlocked.vault, checkpoints_dir)
         report = unlocked.verify(checkpoints)
     except CheckFailed as failure:
         if json:
@@ -227,6 +241,11 @@ def _register() -> None:
 
     app.add_typer(users.app, name="user")
     app.add_typer(database.app, name="db")
+
+    from . import backup
+
+    app.add_typer(backup.app, name="backup")
+    app.command("restore")(backup.restore)
 
 
 _register()
