@@ -237,10 +237,22 @@ def verify(
 
 
 def _register() -> None:
-    from . import database, users
+    from . import cases, database, demo, flow, users
 
     app.add_typer(users.app, name="user")
     app.add_typer(database.app, name="db")
+    app.command()(cases.categories)
+    app.command()(flow.record)
+    app.command()(flow.refer)
+    app.command()(flow.advice)
+    app.add_typer(flow.action_app, name="action")
+    app.command()(flow.conversation)
+    app.command()(flow.note)
+    app.command()(flow.amend)
+    app.command()(flow.close)
+    app.command()(flow.reopen)
+    app.command()(cases.cases)
+    app.command()(demo.demo)
 
     from . import backup
 

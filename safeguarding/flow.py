@@ -177,7 +177,7 @@ def check_may_add(state: CaseState, kind: str, at: datetime) -> None:
         raise NotAllowed(f"{state.reference} cannot be reopened before it was closed")
 
 
-def check_action_done(state: CaseState, number: int, at: datetime) -> Action:
+def check_action_done(state: CaseState, number: int, at: datetime | None = None) -> Action:
     action = state.actions.get(number)
     if action is None:
         from safeguarding.errors import NotFound
@@ -189,7 +189,7 @@ def check_action_done(state: CaseState, number: int, at: datetime) -> Action:
             f"action {number} of {state.reference} was already done (entry {action.done_entry})",
             hint=f"to correct that record: safeguard amend {state.reference} {action.done_entry}",
         )
-    if at < action.added_at:
+    if at is not None and at < action.added_at:
         raise NotAllowed(f"action {number} cannot be done before it was added")
     return action
 

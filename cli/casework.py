@@ -1,0 +1,180 @@
+"""What the case commands share: opening the casebook, the options every entry takes, and where
+free text comes from (a prompt, $EDITOR on request, or --text-file; never argv)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from safeguarding.errors import UsageError
+
+from . import credentials, output
+from .context import unlock
+
+if TYPE_CHECKING:
+    from safeguarding.cases import Casebook
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        metavar="DATETIME",
+        help="When it happened, local time: 2026-11-20 14:30, 2026-11-20T14:30 or 2026-11-20 "
+        "(default: now). Not in the future.",
+    ),
+]
+TextFileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--text-file",
+        metavar="PATH",
+        help="Read the text from this file ('-' for standard input) instead of asking.",
+    ),
+]
+EditorOption = Annotated[
+    bool,
+    typer.Option("--editor", help="Write the text in $EDITOR (a private file in memory)."),
+]
+CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
+
+END_OF_TEXT = "."
+
+
+@contextmanager
+def casebook() -> Iterator[Casebook]:
+    """The acting user's casebook, under the school's config and categories."""
+    from safeguarding import categories, config
+    from safeguarding.cases import Casebook
+
+    settings = config.load()
+    kinds = categories.load(settings.categories_file)
+    unlocked = unlock()
+    try:
+        yield Casebook(unlocked, kinds, settings)
+    finally:
+        unlocked.close()
+
+
+def when(text: str | None) -> datetime | None:
+    """`--at` as an aware datetime (None: now)."""
+    if text is None:
+        return None
+    from safeguarding import clock, moments
+
+    return moments.parse_at(text, clock.now())
+
+
+def read_text(label: str, text_file: str | None, editor: bool = False) -> str:
+    """Free text from --text-file, $EDITOR (when asked), or a prompt on a terminal."""
+    if text_file is not None:
+        return _from_file(text_file)
+    if not credentials.is_interactive():
+        raise UsageError(
+            f"{label.lower()} is needed and there is no terminal to ask on",
+            hint="give it with --text-file PATH ('-' for standard input)",
+        )
+    if editor:
+        return from_editor(label)
+    return prompt_lines(label)
+
+
+def _from_file(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        from safeguarding.errors import NotFound
+
+        raise NotFound(f"no such file {name!r}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {name!r} as UTF-8 text ({type(error).__name__})") from None
+
+
+def prompt_lines(label: str) -> str:
+    """Several lines typed at the terminal, ended by a line holding only a full stop."""
+    output.err.print(
+        f"[bold]{label}[/bold]\n[dim]Type it below; end with a line holding only a full stop "
+        "(.) — Ctrl-C cancels and saves nothing.[/dim]"
+    )
+    lines: list[str] = []
+    while True:
+        line = sys.stdin.readline()
+        if not line or line.rstrip("\r\n") == END_OF_TEXT:
+            break
+        lines.append(line.rstrip("\r\n"))
+    return "\n".join(lines)
+
+
+def memory_folder() -> Path:
+    """A folder in memory where there is one, so the text never reaches a disk."""
+    shm = Path("/dev/shm")  # noqa: S108 (a private 0600 file, created by mkstemp)
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def from_editor(label: str) -> str:
+    """The text written in $EDITOR, in a 0600 file that is removed whatever happens."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, name = tempfile.mkstemp(prefix="safeguard-", suffix=".txt", dir=memory_folder())
+    try:
+        os.fchmod(fd, 0o600)
+        os.close(fd)
+        result = subprocess.run([*shlex.split(editor), name], check=False)
+        if result.returncode != 0:
+            raise UsageError(f"the editor ({editor}) failed; nothing was saved")
+        return Path(name).read_text(encoding="utf-8")
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def ask(label: str, default: str | None = None) -> str:
+    """One line, asked on the terminal (stderr), never empty."""
+    from rich.prompt import Prompt
+
+    while True:
+        try:
+            answer = Prompt.ask(label, console=output.err, default=default)
+        except EOFError:
+            raise typer.Abort() from None
+        if answer and answer.strip():
+            return answer.strip()
+        output.err.print("[red]Please give an answer.[/red]")
+
+
+def ask_choice(
+    label: str,
+    choices: Sequence[str],
+    default: str | None = None,
+    descriptions: Sequence[str] = (),
+) -> str:
+    """One of `choices`, by name or number."""
+    for number, item in enumerate(choices, start=1):
+        about = f"  [dim]{descriptions[number - 1]}[/dim]" if descriptions else ""
+        output.err.print(f"  [bold]{number:>2}[/bold]  {item}{about}", highlight=False)
+    while True:
+        answer = ask(label, default)
+        if answer.isdigit() and 1 <= int(answer) <= len(choices):
+            return choices[int(answer) - 1]
+        if answer.lower() in choices:
+            return answer.lower()
+        output.err.print(f"[red]Choose a number from 1 to {len(choices)}, or a name.[/red]")
+
+
+def confirm(label: str) -> bool:
+    from rich.prompt import Confirm
+
+    try:
+        return Confirm.ask(label, console=output.err, default=True)
+    except EOFError:
+        raise typer.Abort() from None

@@ -1,0 +1,39 @@
+"""`safeguard demo`: a throwaway vault with a worked section 6 case, then its timeline."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from . import output
+
+
+def demo() -> None:
+    """Walk a worked case through the whole flow in a throwaway vault, then print its timeline.
+
+    A teacher found to be friends online with a 15-year-old ex-pupil: the disclosure, the LADO
+    referral, advice, actions, conversations, a correction and the closure. Your own vault is
+    not touched; the demo's is deleted afterwards.
+    """
+    from rich.rule import Rule
+
+    from safeguarding import demo as worked
+
+    from . import views
+
+    with tempfile.TemporaryDirectory(prefix="safeguard-demo-") as folder:
+        output.say(f"A throwaway vault in {folder}, with one DSL, {worked.DSL_NAME}.\n")
+        result = worked.run(Path(folder))
+    reference = result.case.reference
+    for number, step in enumerate(result.steps, start=1):
+        command = step.command.replace("REF", reference)
+        output.err.print(f"[dim]{number:>2}.[/dim] [bold]$ {command}[/bold]", highlight=False)
+        if number in (1, 2, len(result.steps)):
+            today = step.written.state.disclosed_at.date()
+            output.err.print(views.next_step_panel(step.written, result.config, today))
+    output.err.print(Rule("The case's timeline (what 'safeguard timeline' will show)"))
+    output.out.print(views.timeline(result.case, result.config.school_name))
+    output.say(
+        "\nThe demo vault has been deleted. Start your own with 'safeguard init', then "
+        "'safeguard record'."
+    )

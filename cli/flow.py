@@ -1,0 +1,453 @@
+"""The section 6 commands: record a disclosure, then refer, advice, actions, conversations, notes,
+amendments, closing and reopening.  Each parses, asks for what is missing, calls the casebook
+once, and shows what the policy asks next."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from safeguarding.errors import UsageError
+
+from . import credentials, output
+from .casework import (
+    AtOption,
+    CaseArgument,
+    EditorOption,
+    JsonOption,
+    TextFileOption,
+    ask,
+    ask_choice,
+    casebook,
+    confirm,
+    prompt_lines,
+    read_text,
+    when,
+)
+
+if TYPE_CHECKING:
+    from safeguarding.cases import Casebook, Written
+
+action_app = typer.Typer(help="Add an action to a case (owner, due date), or record it done.")
+
+ROLES = "pupil|ex-pupil|staff|volunteer|parent|other"
+ROUTES = "lado|mash|police|county|headteacher|other-school|other|none"
+CHANNELS = "phone|email|meeting|in-person|other"
+
+
+def _show(book: Casebook, written: Written, json: bool, message: str, **extra: Any) -> None:
+    """The one place an entry command reports: JSON on stdout, or a line and the next step."""
+    from . import views
+
+    if json:
+        output.emit_json(views.written_json(written, **extra))
+        return
+    output.say(message)
+    output.err.print(views.next_step_panel(written, book.config, book.today()))
+
+
+def record(
+    category: Annotated[
+        str | None, typer.Option(help="The category's code ('safeguard categories' lists them).")
+    ] = None,
+    subject: Annotated[
+        list[str] | None,
+        typer.Option("--subject", metavar="NAME", help="Who it is about; repeat for several."),
+    ] = None,
+    subject_role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--subject-role",
+            metavar=ROLES,
+            help="Each subject's role, in the same order (one role: all of them).",
+        ),
+    ] = None,
+    disclosed_by: Annotated[
+        str | None, typer.Option("--disclosed-by", metavar="NAME", help="Who disclosed it.")
+    ] = None,
+    relationship: Annotated[
+        str | None,
+        typer.Option(help="The discloser's relationship to the subject or school, e.g. pupil."),
+    ] = None,
+    where: Annotated[str | None, typer.Option(help="Where the disclosure was made.")] = None,
+    received_by: Annotated[
+        str | None,
+        typer.Option("--received-by", metavar="NAME", help="Who received it (default: you)."),
+    ] = None,
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    observations_file: Annotated[
+        str | None,
+        typer.Option(
+            "--observations-file",
+            metavar="PATH",
+            help="Your own observations or opinion, kept apart from the account.",
+        ),
+    ] = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Record a disclosure: opens a case and prints its reference (e.g. SG-2026-0007).
+
+    On a terminal, whatever is not given as an option is asked for, then a summary is shown to
+    confirm; Ctrl-C saves nothing. The account, in the discloser's own words, comes from the
+    prompt, $EDITOR (--editor) or --text-file.
+    """
+    from safeguarding.cases import Disclosure, Subject, SubjectRole, choice
+
+    interactive = credentials.is_interactive()
+    with casebook() as book:
+        asked = False
+        if category is None and interactive:
+            codes = book.categories.codes
+            titles = [book.categories.get(c).title for c in codes]
+            output.err.print("[bold]Category[/bold]")
+            category, asked = ask_choice("Category", codes, descriptions=titles), True
+        elif category is not None:
+            book.categories.get(category)  # an unknown code is refused before any question
+        names = list(subject or [])
+        roles = [r.strip().lower() for r in subject_role or []]
+        if not names and interactive:
+            asked = True
+            while True:
+                names.append(ask("Who is it about? (name)"))
+                roles.append(ask_choice("Their role", SubjectRole.ALL))
+                if not confirm("Is it about anyone else as well?"):
+                    break
+        if names and not roles and interactive:
+            asked = True
+            roles = [ask_choice(f"Role of {n}", SubjectRole.ALL) for n in names]
+        if interactive:
+            if disclosed_by is None:
+                disclosed_by, asked = ask("Who disclosed it? (name)"), True
+            if relationship is None:
+                relationship, asked = (
+                    ask("Their relationship (e.g. pupil, parent, colleague)"),
+                    True,
+                )
+            if where is None:
+                where, asked = ask("Where was it disclosed?"), True
+        moment = _ask_when("When was it disclosed?") if at is None and interactive else when(at)
+        asked = asked or (at is None and interactive)
+        _require(
+            {
+                "--category": category,
+                "--subject": names,
+                "--subject-role": roles,
+                "--disclosed-by": disclosed_by,
+                "--relationship": relationship,
+                "--where": where,
+            }
+        )
+        roles = [choice(r, SubjectRole.ALL, "subject role") for r in _match_roles(names, roles)]
+        subjects = tuple(Subject(n, r) for n, r in zip(names, roles, strict=True))
+        account = read_text("The account, in the discloser's own words", text_file, editor)
+        observations = ""
+        if observations_file is not None:
+            observations = read_text("Your observations", observations_file)
+        elif interactive and confirm(
+            "Add your own observations or opinion, kept apart from the account?"
+        ):
+            observations = prompt_lines("Your observations or opinion")
+        disclosure = Disclosure(
+            category=str(category),
+            subjects=subjects,
+            disclosed_by=str(disclosed_by),
+            relationship=str(relationship),
+            where=str(where),
+            text=account,
+            observations=observations,
+            received_by=received_by,
+            at=moment,
+        )
+        if asked and not _confirmed(book, disclosure):
+            raise typer.Abort()
+        written = book.record(disclosure)
+        if json:
+            from . import views
+
+            output.emit_json({**views.written_json(written), "category": disclosure.category})
+            return
+        output.out.print(written.reference)
+        _show(book, written, False, f"Recorded the disclosure as {written.reference}.")
+
+
+def _ask_when(label: str) -> Any:
+    from safeguarding.errors import UsageError as Refused
+
+    while True:
+        answer = ask(f"{label} (e.g. 2026-11-20 14:30)", default="now")
+        if answer.lower() == "now":
+            return None
+        try:
+            return when(answer)
+        except Refused as error:
+            output.err.print(f"[red]{error.message}[/red]")
+
+
+def _require(values: dict[str, Any]) -> None:
+    missing = [option for option, value in values.items() if not value]
+    if missing:
+        raise UsageError(
+            f"missing {', '.join(missing)}",
+            hint="on a terminal they are asked for; in a script give them as options",
+        )
+
+
+def _match_roles(names: list[str], roles: list[str]) -> list[str]:
+    if len(roles) == 1:
+        return roles * len(names)
+    if len(roles) != len(names):
+        raise UsageError(
+            f"{len(names)} subjects but {len(roles)} roles",
+            hint="give one --subject-role for each --subject, or one for all of them",
+        )
+    return roles
+
+
+def _confirmed(book: Casebook, d: Any) -> bool:
+    from rich.table import Table
+
+    from safeguarding import moments
+
+    table = Table.grid(padding=(0, 2))
+    category = book.categories.get(d.category)
+    table.add_row("Category", f"{category.code} — {category.title}")
+    table.add_row("About", ", ".join(f"{s.name} ({s.role})" for s in d.subjects))
+    table.add_row("Disclosed by", f"{d.disclosed_by} ({d.relationship})")
+    table.add_row("Received by", d.received_by or book.unlocked.user.name)
+    table.add_row("When", moments.local_text(d.at) if d.at else "now")
+    table.add_row("Where", d.where)
+    table.add_row("Account", d.text)
+    if d.observations:
+        table.add_row("Observations", d.observations)
+    from rich.panel import Panel
+
+    output.err.print(Panel(table, title="Check before saving", title_align="left"))
+    return confirm("Save this record?")
+
+
+def refer(
+    case: CaseArgument,
+    to: Annotated[str, typer.Option("--to", metavar=ROUTES, help="Who it was referred to.")],
+    contact: Annotated[
+        str | None, typer.Option(metavar="NAME", help="The person you spoke to.")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(metavar="REF", help="Their reference number.")
+    ] = None,
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Record a referral: who was contacted, their reference, and what was said.
+
+    --to none records a decision not to refer; the text is then the reason.
+    """
+    from safeguarding.categories import Route
+
+    route = to.strip().lower()
+    if route not in {r.value for r in Route}:
+        raise UsageError(f"unknown route {to!r}; choose one of: {ROUTES.replace('|', ', ')}")
+    label = "The reason for not referring" if route == "none" else "What was said"
+    moment = when(at)
+    with casebook() as book:
+        book.read(case)  # an unknown case is refused before the text is asked for
+        text = read_text(label, text_file, editor)
+        written = book.refer(
+            case, route, text=text, contact=contact, their_reference=reference, at=moment
+        )
+        what = "a decision not to refer" if route == "none" else f"the referral to {route}"
+        _show(book, written, json, f"Recorded {what} as entry {written.entry} of {case.upper()}.")
+
+
+def advice(
+    case: CaseArgument,
+    source: Annotated[
+        str, typer.Option("--from", metavar="WHO", help="Who gave the advice (e.g. the LADO).")
+    ],
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Record the advice given (e.g. by the LADO or the County Safeguarding team)."""
+    moment = when(at)
+    with casebook() as book:
+        book.read(case)
+        text = read_text("The advice", text_file, editor)
+        written = book.advice(case, source=source, text=text, at=moment)
+        _show(book, written, json, f"Recorded the advice as entry {written.entry}.")
+
+
+@action_app.command("add")
+def action_add(
+    case: CaseArgument,
+    owner: Annotated[str, typer.Option(metavar="WHO", help="Who is to do it.")],
+    due: Annotated[str, typer.Option(metavar="DATE", help="When it is due, e.g. 2026-11-27.")],
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Add an action to a case: what is to be done, by whom, by when.  Prints its number."""
+    from safeguarding import moments
+
+    due_date = moments.parse_due(due)
+    moment = when(at)
+    with casebook() as book:
+        book.read(case)
+        text = read_text("What is to be done", text_file, editor)
+        written = book.add_action(case, owner=owner, due=due_date, text=text, at=moment)
+        if not json:
+            output.out.print(written.action)
+        _show(book, written, json, f"Added action {written.action} (entry {written.entry}).")
+
+
+@action_app.command("done")
+def action_done(
+    case: CaseArgument,
+    action: Annotated[int, typer.Argument(metavar="ACTION", help="The action's number.")],
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Record an action as done, and what was done."""
+    moment = when(at)
+    with casebook() as book:
+        _check_action(book, case, action)
+        text = read_text("What was done", text_file, editor)
+        written = book.complete_action(case, action, text=text, at=moment)
+        _show(book, written, json, f"Action {action} done (entry {written.entry}).", action=action)
+
+
+def _check_action(book: Casebook, case: str, action: int) -> None:
+    """Refuse an unknown or finished action before asking for any text."""
+    from safeguarding import flow
+
+    flow.check_action_done(flow.fold(book.read(case)), action)
+
+
+def conversation(
+    case: CaseArgument,
+    with_whom: Annotated[
+        str, typer.Option("--with", metavar="WHO", help="Who the conversation was with.")
+    ],
+    channel: Annotated[str, typer.Option(metavar=CHANNELS, help="How it took place.")],
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Record a conversation: with whom, how, and what was said."""
+    from safeguarding.cases import CHANNELS as KNOWN
+    from safeguarding.cases import choice
+
+    choice(channel, KNOWN, "channel")
+    moment = when(at)
+    with casebook() as book:
+        book.read(case)
+        text = read_text("What was said", text_file, editor)
+        written = book.conversation(
+            case, with_whom=with_whom, channel=channel, text=text, at=moment
+        )
+        _show(book, written, json, f"Recorded the conversation as entry {written.entry}.")
+
+
+def note(
+    case: CaseArgument,
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Add a note to a case."""
+    moment = when(at)
+    with casebook() as book:
+        book.read(case)
+        text = read_text("The note", text_file, editor)
+        written = book.note(case, text=text, at=moment)
+        _show(book, written, json, f"Recorded the note as entry {written.entry}.")
+
+
+def amend(
+    case: CaseArgument,
+    entry: Annotated[int, typer.Argument(metavar="ENTRY", help="The entry to correct.")],
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Correct an entry: the correction is a new entry; the original stays as it was."""
+    moment = when(at)
+    with casebook() as book:
+        book.read(case).entry(entry)
+        text = read_text(f"The correction to entry {entry}", text_file, editor)
+        written = book.amend(case, entry, text=text, at=moment)
+        _show(
+            book,
+            written,
+            json,
+            f"Recorded the correction of entry {entry} as entry {written.entry}.",
+            amends=entry,
+        )
+
+
+def close(
+    case: CaseArgument,
+    outcome: Annotated[
+        str,
+        typer.Option(
+            metavar="OUTCOME",
+            help="Allegations about adults: substantiated, unsubstantiated, unfounded, false, "
+            "malicious. Other cases: resolved, no-further-action, referred-on.",
+        ),
+    ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Close although actions are open; the text says why."),
+    ] = False,
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Close a case with its outcome.
+
+    It needs a referral or a recorded decision not to refer, and no open actions (or --force).
+    """
+    from safeguarding import flow
+
+    moment = when(at)
+    with casebook() as book:
+        state = flow.fold(book.read(case))
+        category = book.categories.lookup(state.category)
+        flow.check_may_add(state, "closure", moment or book.now())
+        flow.check_close(state, outcome.strip().lower(), category, force)
+        label = "Why it is being closed"
+        if state.open_actions:
+            label += ", and why the open actions are left"
+        text = read_text(label, text_file, editor)
+        written = book.close(case, outcome=outcome, text=text, force=force, at=moment)
+        _show(book, written, json, f"Closed {written.reference}: {outcome}.")
+
+
+def reopen(
+    case: CaseArgument,
+    at: AtOption = None,
+    text_file: TextFileOption = None,
+    editor: EditorOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Reopen a closed case; the text is the reason."""
+    from safeguarding import flow
+
+    moment = when(at)
+    with casebook() as book:
+        flow.check_may_add(flow.fold(book.read(case)), "reopening", moment or book.now())
+        text = read_text("Why it is being reopened", text_file, editor)
+        written = book.reopen(case, text=text, at=moment)
+        _show(book, written, json, f"Reopened {written.reference}.")

@@ -1,0 +1,156 @@
+"""Rich renderings of the flow: the next-step panel, the case list, the categories, and a case's
+timeline.  They only format what the domain returns; they never read the vault."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from safeguarding.casefile import CaseFile
+    from safeguarding.cases import CaseSummary, Written
+    from safeguarding.categories import Categories
+    from safeguarding.config import Config
+    from safeguarding.flow import NextStep
+
+
+def due_text(step: NextStep, today: date, closures: Any = ()) -> str:
+    from safeguarding import deadlines
+
+    if step.due is None:
+        return ""
+    return f"{step.due.strftime('%a %d %b %Y')} ({deadlines.describe(step.due, today, closures)})"
+
+
+def next_step_panel(written: Written, config: Config, today: date) -> Panel:
+    from safeguarding.categories import COUNTY_ROUTES
+
+    step = written.next
+    body = Text()
+    body.append(step.title + "\n", style="bold")
+    body.append(step.text)
+    if step.due is not None:
+        style = "bold red" if step.overdue else "bold"
+        body.append("\n\nBy the end of ", style=style)
+        body.append(due_text(step, today, config.closure_days), style=style)
+    if step.route in COUNTY_ROUTES and written.state.stage.value != "closed":
+        body.append("\n\n")
+        body.append_text(contacts_text(config, step.route.value if step.route else ""))
+    return Panel(
+        body,
+        title=f"{written.reference} · what the policy asks next",
+        title_align="left",
+        border_style="red" if step.overdue else "cyan",
+    )
+
+
+def contacts_text(config: Config, first: str) -> Text:
+    """The County contacts from the config, the route's own first."""
+    names = {"lado": "LADO", "mash": "MASH / front door", "police": "Police", "county": "County"}
+    order = [first, *(r for r in names if r != first)] if first in names else list(names)
+    text = Text("County contacts", style="bold")
+    shown = 0
+    for route in order:
+        contact = config.contacts.get(route)
+        if contact is not None and str(contact):
+            text.append(f"\n  {names[route]}: {contact}")
+            shown += 1
+        elif route == first:
+            text.append(f"\n  {names[route]}: not set")
+    if shown == 0:
+        text.append(f"\n  Add them under [contacts] in {config.path} (see the README).")
+    return text
+
+
+def written_json(written: Written, **extra: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {"case": written.reference, "entry": written.entry}
+    if written.action is not None:
+        document["action"] = written.action
+    document.update(extra)
+    document.update(
+        {
+            "status": written.state.status,
+            "stage": written.state.stage.value,
+            "next": written.next.title,
+            "due": written.next.due.isoformat() if written.next.due else None,
+        }
+    )
+    return document
+
+
+def categories_table(categories: Categories) -> Table:
+    table = Table("Code", "Category", "Section", "Route", "Deadline", title=categories.source)
+    for c in categories:
+        days = c.deadline_working_days
+        deadline = "—" if days is None else f"{days} working day{'s' if days != 1 else ''}"
+        table.add_row(c.code, c.title, c.section, c.route.value, deadline)
+    return table
+
+
+def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: Config) -> Table:
+    table = Table("Case", "Category", "About", "Status", "Next step", "Due")
+    for s in summaries:
+        about = (
+            ", ".join(f"{x['name']} ({x['role']})" for x in s.state.subjects)
+            if names
+            else s.state.initials
+        )
+        due = due_text(s.next, today, config.closure_days)
+        table.add_row(
+            s.reference,
+            s.state.category,
+            about,
+            s.state.stage.value,
+            s.next.title,
+            Text(due, style="bold red") if s.next.overdue else due,
+        )
+    return table
+
+
+def overdue_table(summaries: list[CaseSummary]) -> Table:
+    table = Table("Case", "Overdue", "Was due", title="Overdue")
+    for s in summaries:
+        for item in s.overdue:
+            table.add_row(item.reference, item.what, item.due.isoformat(), style="red")
+    return table
+
+
+def timeline(case: CaseFile, school: str) -> RenderableType:
+    """A case's entries in event order, amendments beside what they correct."""
+    from safeguarding import moments
+
+    parts: list[RenderableType] = [
+        Text.assemble(
+            (f"{case.reference}", "bold"),
+            f"  · {school} · OFFICIAL-SENSITIVE · {case.status}",
+        )
+    ]
+    for entry in case.entries:
+        head = Text.assemble(
+            (f"#{entry.id} ", "dim"),
+            (entry.title, "bold"),
+            f"  {moments.local_text(entry.event_at)}  by {entry.author}",
+        )
+        body = Text()
+        if entry.late:
+            body.append(
+                f"Recorded late, on {moments.local_text(entry.recorded_at)}\n", style="yellow"
+            )
+        if entry.headline:
+            body.append(entry.headline + "\n", style="italic")
+        body.append(entry.text)
+        if entry.data.get("observations"):
+            body.append("\nRecorder's observations (opinion): ", style="bold")
+            body.append(str(entry.data["observations"]))
+        if entry.amended_by:
+            body.append(
+                f"\nCorrected by entry {', '.join(str(n) for n in entry.amended_by)}",
+                style="yellow",
+            )
+        parts.append(Panel(body, title=head, title_align="left", border_style="dim"))
+    return Group(*parts)
