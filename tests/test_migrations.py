@@ -24,7 +24,7 @@ EXPECTED_COLUMNS = {
         "wrapped_key",
         "updated_at",
     ],
-    "cases": ["id", "year", "number", "opened_at", "case_key"],
+    "cases": ["id", "year", "number", "opened_at", "case_key", "status", "closed_at"],
     "entries": [
         "seq",
         "case_id",
