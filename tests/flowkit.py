@@ -1,0 +1,70 @@
+"""Helpers for the flow tests: text files to pass with --text-file, and a recorded case."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import invoke
+
+Say = Callable[[str], str]
+
+
+def text_writer(folder: Path) -> Say:
+    counter = itertools.count()
+
+    def write(text: str) -> str:
+        path = folder / f"text-{next(counter)}.txt"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def record(
+    say: Say,
+    *extra: str,
+    category: str = "staff-pupil-contact",
+    subject: str = "Daniel Price",
+    role: str = "staff",
+) -> dict[str, Any]:
+    result = invoke(
+        "record",
+        "--category",
+        category,
+        "--subject",
+        subject,
+        "--subject-role",
+        role,
+        "--disclosed-by",
+        "Karen Webb",
+        "--relationship",
+        "parent",
+        "--where",
+        "the school office",
+        "--text-file",
+        say("He has been messaging my daughter."),
+        "--json",
+        *extra,
+    )
+    assert result.exit_code == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def entry(say: Say, *args: str, text: str = "Something was said.") -> dict[str, Any]:
+    """Run an entry command with --json and a text file; it must succeed."""
+    result = invoke(*args, "--text-file", say(text), "--json")
+    assert result.exit_code == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def entry_count(vault: Path) -> int:
+    with sqlite3.connect(vault) as db:
+        count: int = db.execute("SELECT count(*) FROM entries").fetchone()[0]
+    return count
