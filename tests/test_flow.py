@@ -147,7 +147,7 @@ def test_a_backdated_entry_sorts_into_place_and_is_marked_late(vault: VaultInfo,
     assert [e.kind for e in file.entries] == ["disclosure", "conversation", "note"]
     assert file.entry(late["entry"]).late
     assert file.disclosure.late  # recorded five days after the disclosure
-    assert not [e for e in file.entries if e.kind == "note"][0].late
+    assert not next(e for e in file.entries if e.kind == "note").late
 
 
 def test_an_entry_dated_before_the_disclosure_is_refused(vault: VaultInfo, say: Say) -> None:
