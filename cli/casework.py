@@ -171,10 +171,10 @@ def ask_choice(
         output.err.print(f"[red]Choose a number from 1 to {len(choices)}, or a name.[/red]")
 
 
-def confirm(label: str) -> bool:
+def confirm(label: str, default: bool = True) -> bool:
     from rich.prompt import Confirm
 
     try:
-        return Confirm.ask(label, console=output.err, default=True)
+        return Confirm.ask(label, console=output.err, default=default)
     except EOFError:
         raise typer.Abort() from None

@@ -113,7 +113,7 @@ def record(
             while True:
                 names.append(ask("Who is it about? (name)"))
                 roles.append(ask_choice("Their role", SubjectRole.ALL))
-                if not confirm("Is it about anyone else as well?"):
+                if not confirm("Is it about anyone else as well?", False):
                     break
         if names and not roles and interactive:
             asked = True
@@ -128,8 +128,8 @@ def record(
                 )
             if where is None:
                 where, asked = ask("Where was it disclosed?"), True
-        moment = _ask_when("When was it disclosed?") if at is None and interactive else when(at)
-        asked = asked or (at is None and interactive)
+        # Only the guided interview asks when; with the facts given as options, --at or now.
+        moment = _ask_when("When was it disclosed?") if at is None and asked else when(at)
         _require(
             {
                 "--category": category,
@@ -146,8 +146,10 @@ def record(
         observations = ""
         if observations_file is not None:
             observations = read_text("Your observations", observations_file)
-        elif interactive and confirm(
-            "Add your own observations or opinion, kept apart from the account?"
+        elif (
+            interactive
+            and text_file is None
+            and confirm("Add your own observations or opinion, kept apart from the account?", False)
         ):
             observations = prompt_lines("Your observations or opinion")
         disclosure = Disclosure(

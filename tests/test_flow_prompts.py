@@ -1,0 +1,158 @@
+"""`record` as a guided interview at a terminal, text typed at prompts or written in $EDITOR,
+and Ctrl-C (or running out of input) saving nothing."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSPHRASE, VaultInfo, invoke
+from tests.flowkit import entry_count, record, text_writer
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeguard_cli import credentials
+
+    monkeypatch.setattr(credentials, "is_interactive", lambda: True)
+
+
+def answers(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+INTERVIEW = (
+    "2",  # category: staff-pupil-contact
+    "Daniel Price",
+    "3",  # role: staff
+    "y",  # anyone else?
+    "Lily Webb",
+    "ex-pupil",
+    "n",
+    "Karen Webb",
+    "parent of an ex-pupil",
+    "the school office",
+    "",  # when: now
+    'She said: "He messages Lily on Instagram."',
+    "It started in the summer.",
+    ".",
+    "y",  # observations?
+    "Mrs Webb was calm.",
+    ".",
+)
+
+
+def test_guided_record_asks_everything_and_confirms(vault: VaultInfo, terminal: None) -> None:
+    result = invoke("record", input=answers(*INTERVIEW, "y"))
+    assert result.exit_code == 0, result.stderr
+    reference = result.stdout.strip()
+    assert reference.startswith("SG-")
+    assert "staff-pupil-contact" in result.stderr  # the choices were listed
+    assert "Check before saving" in result.stderr and "Save this record?" in result.stderr
+
+    from safeguarding import categories, config
+    from safeguarding.cases import Casebook
+    from safeguarding.vault import Vault
+
+    unlocked = Vault.open(vault.path).unlock("alice", PASSPHRASE)
+    try:
+        disclosure = Casebook(unlocked, categories.load(), config.load()).read(reference).disclosure
+    finally:
+        unlocked.close()
+    assert disclosure.data["category"] == "staff-pupil-contact"
+    assert disclosure.data["subjects"] == [
+        {"name": "Daniel Price", "role": "staff"},
+        {"name": "Lily Webb", "role": "ex-pupil"},
+    ]
+    assert disclosure.data["relationship"] == "parent of an ex-pupil"
+    assert disclosure.text == 'She said: "He messages Lily on Instagram."\nIt started in the summer.'
+    assert disclosure.data["observations"] == "Mrs Webb was calm."
+
+
+def test_a_bad_answer_is_asked_again(vault: VaultInfo, terminal: None) -> None:
+    interview = list(INTERVIEW)
+    interview[0:1] = ["99", "gossip", "staff-misuse"]
+    interview[interview.index("", 3) : interview.index("", 3) + 1] = ["next week", "2000-01-01"]
+    result = invoke("record", input=answers(*interview, "y"))
+    assert result.exit_code == 0, result.stderr
+    assert "Choose a number from 1 to 11" in result.stderr
+    assert "'next week' is not a date or time" in result.stderr
+
+
+def test_declining_the_summary_saves_nothing(vault: VaultInfo, terminal: None) -> None:
+    before = entry_count(vault.path)
+    result = invoke("record", input=answers(*INTERVIEW, "n"))
+    assert result.exit_code == 130 and "nothing was saved" in result.stderr
+    assert entry_count(vault.path) == before
+
+
+def test_ctrl_c_or_end_of_input_in_the_middle_saves_nothing(
+    vault: VaultInfo, terminal: None
+) -> None:
+    before = entry_count(vault.path)
+    result = invoke("record", input=answers(*INTERVIEW[:5]))
+    assert result.exit_code == 130 and "nothing was saved" in result.stderr
+    assert entry_count(vault.path) == before
+    assert json.loads(invoke("cases", "--json").stdout) == []
+
+
+def test_options_given_are_not_asked_again(vault: VaultInfo, terminal: None) -> None:
+    result = invoke(
+        "record",
+        "--category",
+        "pupil-under-13",
+        "--subject",
+        "Sam Small",
+        "--subject-role",
+        "pupil",
+        "--disclosed-by",
+        "Sam Small",
+        "--relationship",
+        "the pupil",
+        "--where",
+        "classroom",
+        "--at",
+        "2026-01-05 09:00",
+        input=answers("I have TikTok.", ".", "n", "y"),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Who is it about" not in result.stderr and "Category" not in result.stderr
+    assert "Decide whether to refer" in result.stderr
+
+
+def test_entry_text_typed_at_the_prompt(vault: VaultInfo, tmp_path: Path) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    from safeguard_cli import credentials
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials, "is_interactive", lambda: True)
+        result = invoke("note", case, "--json", input=answers("First line", "Second", "."))
+    assert result.exit_code == 0, result.stderr
+    assert "end with a line holding only a full stop" in result.stderr
+
+
+def test_editor_text_is_written_in_a_private_file_that_is_removed(
+    vault: VaultInfo, terminal: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    seen = tmp_path / "seen.txt"
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import os, stat, sys\n"
+        "path = sys.argv[1]\n"
+        f"open({str(seen)!r}, 'w').write(path + ' ' + oct(stat.S_IMODE(os.stat(path).st_mode)))\n"
+        "open(path, 'w').write('Written in the editor.')\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    result = invoke("note", case, "--editor", "--json")
+    assert result.exit_code == 0, result.stderr
+    path, mode = seen.read_text().split()
+    assert mode == oct(stat.S_IRUSR | stat.S_IWUSR)
+    if Path("/dev/shm").is_dir():
+        assert path.startswith("/dev/shm/")
+    assert not Path(path).exists()
