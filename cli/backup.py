@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from safeguard_cli import credentials, output
-from safeguard_cli.context import STATE
+
+from . import credentials, output
+from .context import STATE
 
 if TYPE_CHECKING:
     from safeguarding.backup import Progress, Unlocker
@@ -84,7 +85,9 @@ def _progress_bar(size: int, wanted: bool) -> Iterator[Progress | None]:
 
 
 @app.command("create")
-def create(directory: FolderArgument, json: JsonOption = False, verbose: VerboseOption = False) -> None:
+def create(
+    directory: FolderArgument, json: JsonOption = False, verbose: VerboseOption = False
+) -> None:
     """Copy the vault into DIR as a checked backup with its manifest; needs no passphrase.
 
     The copy is consistent while others write. A second run in the same DIR at the same time
@@ -105,9 +108,7 @@ def create(directory: FolderArgument, json: JsonOption = False, verbose: Verbose
             | manifest.to_json()
         )
     elif verbose:
-        output.say(
-            f"Backed up {manifest.entries} entries ({_size(manifest.size)}) to {created.path}"
-        )
+        _line(f"Backed up {manifest.entries} entries ({_size(manifest.size)}) to {created.path}")
 
 
 @app.command("verify")
@@ -146,7 +147,7 @@ def verify(
         )
     elif verbose:
         how = "decrypted and chain checked" if verified.full else "hash and structure checked"
-        output.say(f"{file.name} verifies: {manifest.entries} entries, {how}")
+        _line(f"{file.name} verifies: {manifest.entries} entries, {how}")
 
 
 @app.command("list")
@@ -160,13 +161,14 @@ def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
         return
     from rich.table import Table
 
-    table = Table("Backup", "Taken (UTC)", "Size", "Entries", "Verified")
+    table = Table("Taken (UTC)", "Size", "Entries", "Verified")
+    table.add_column("Backup", no_wrap=True)
     for check in checks:
         found = backup.BackupFile.from_path(check.path)
         taken = found.taken_at.strftime("%Y-%m-%d %H:%M:%S") if found else "?"
         entries = str(check.manifest.entries) if check.manifest else "?"
         verdict = "yes" if check.ok else f"[red]no[/red]: {check.problem}"
-        table.add_row(check.path.name, taken, _size(check.path.stat().st_size), entries, verdict)
+        table.add_row(taken, _size(check.path.stat().st_size), entries, verdict, check.path.name)
     output.out.print(table)
 
 
@@ -290,7 +292,7 @@ def status(
             }
         )
     elif verbose:
-        output.say(
+        _line(
             f"newest verified backup: {found.newest.name}, "
             f"{backup.describe_age(found.age)} old (limit {limit})"
         )
@@ -302,7 +304,9 @@ def restore(
     ],
     to: Annotated[
         Path,
-        typer.Option("--to", help="Where to put the restored vault.", metavar="PATH", dir_okay=False),
+        typer.Option(
+            "--to", help="Where to put the restored vault.", metavar="PATH", dir_okay=False
+        ),
     ],
     force: Annotated[
         bool,
@@ -337,9 +341,14 @@ def restore(
         )
         return
     if restored.moved_aside is not None:
-        output.say(f"Moved the existing {to} aside to {restored.moved_aside}")
+        _line(f"Moved the existing {to} aside to {restored.moved_aside}")
     if verbose:
-        output.say(f"Restored {file.name} ({manifest.entries} entries) to {restored.path}")
+        _line(f"Restored {file.name} ({manifest.entries} entries) to {restored.path}")
+
+
+def _line(message: str) -> None:
+    """One line for the person (stderr), never wrapped, so scripts and logs keep it whole."""
+    output.err.print(message, soft_wrap=True, markup=False, highlight=False)
 
 
 def _size(size: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,12 +42,25 @@ def status(
 
 
 @app.command("upgrade")
-def upgrade() -> None:
-    """Upgrade the vault's schema to this version of safeguard."""
+def upgrade(
+    backup_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--backup-dir",
+            metavar="DIR",
+            file_okay=False,
+            help="Where to put the backup taken before upgrading (default: a 'backups' folder "
+            "beside the vault).",
+        ),
+    ] = None,
+) -> None:
+    """Upgrade the vault's schema to this version of safeguard, taking a backup first."""
     from safeguarding import migrate
 
-    before, after = migrate.upgrade_vault(STATE.vault_path)
-    if before == after:
-        output.say(f"The vault's schema is already up to date ({after}).")
+    vault_path = STATE.vault_path
+    upgraded = migrate.upgrade_with_backup(vault_path, backup_dir or vault_path.parent / "backups")
+    if upgraded.backup is None:
+        output.say(f"The vault's schema is already up to date ({upgraded.after}).")
     else:
-        output.say(f"Upgraded the vault's schema from {before} to {after}.")
+        output.say(f"Backed up the vault to {upgraded.backup}.")
+        output.say(f"Upgraded the vault's schema from {upgraded.before} to {upgraded.after}.")

@@ -235,7 +235,7 @@ def scan(directory: Path) -> list[BackupFile]:
 
 
 @contextmanager
-def folder_lock(directory: Path) -> Iterator[None]:
+def folder_lock(directory: Path, outcome: str = "nothing was changed") -> Iterator[None]:
     """Hold the folder's lock, or raise at once if another process holds it.
 
     An flock is released by the kernel when its process ends, so a crash leaves no stale lock.
@@ -244,7 +244,7 @@ def folder_lock(directory: Path) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as error:
-        raise _write_error(error, directory, "nothing was changed") from None
+        raise _write_error(error, directory, outcome) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -252,8 +252,7 @@ def folder_lock(directory: Path) -> Iterator[None]:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
             by = f" (process {holder})" if holder.isdigit() else ""
             raise VaultUnusable(
-                f"another safeguard backup is already running in {directory}{by}; "
-                "nothing was changed",
+                f"another safeguard backup is already running in {directory}{by}; {outcome}",
                 hint="wait for it to finish; overlapping runs would only copy the same vault twice",
             ) from None
         os.ftruncate(fd, 0)
@@ -436,7 +435,7 @@ def create(
     storage.refuse_network_filesystem(vault_path)
     _require_own_folder(directory)
     outcome = "no backup was written"
-    with folder_lock(directory):
+    with folder_lock(directory, outcome):
         token = secrets.token_hex(6)
         temp = directory / f".safeguard-{token}.tmp"
         manifest_temp = directory / f".safeguard-{token}.json.tmp"

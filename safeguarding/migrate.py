@@ -100,3 +100,34 @@ def upgrade_vault(path: Path) -> tuple[str, str]:
     finally:
         engine.dispose()
     return state.revision, state.head
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    before: str
+    after: str
+    backup: Path | None
+
+
+def upgrade_with_backup(path: Path, backup_dir: Path) -> Upgraded:
+    """Back the vault up into `backup_dir`, then upgrade it: no backup, no upgrade.
+
+    A vault that is already current is left alone, with no backup taken.
+    """
+    from safeguarding import backup
+
+    state = status(path)
+    if state.up_to_date:
+        return Upgraded(state.revision, state.head, None)
+    if not backup_dir.exists():
+        try:
+            backup_dir.mkdir(mode=0o700, parents=True)
+        except OSError as error:
+            raise VaultUnusable(
+                f"cannot create the backup folder {backup_dir} ({error.strerror}); "
+                "the vault was not upgraded",
+                hint="choose another folder with --backup-dir",
+            ) from None
+    created = backup.create(path, backup_dir)
+    before, after = upgrade_vault(path)
+    return Upgraded(before, after, created.path)
