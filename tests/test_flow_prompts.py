@@ -69,7 +69,9 @@ def test_guided_record_asks_everything_and_confirms(vault: VaultInfo, terminal: 
         {"name": "Lily Webb", "role": "ex-pupil"},
     ]
     assert disclosure.data["relationship"] == "parent of an ex-pupil"
-    assert disclosure.text == 'She said: "He messages Lily on Instagram."\nIt started in the summer.'
+    assert (
+        disclosure.text == 'She said: "He messages Lily on Instagram."\nIt started in the summer.'
+    )
     assert disclosure.data["observations"] == "Mrs Webb was calm."
 
 
