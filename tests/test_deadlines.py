@@ -1,0 +1,141 @@
+"""Working-day deadlines, the config file, and times as people type them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from safeguarding import config, deadlines, moments
+from safeguarding.errors import UsageError
+from tests.conftest import invoke
+
+MONDAY = date(2026, 11, 23)
+FRIDAY = date(2026, 11, 27)
+
+
+def test_one_working_day_skips_the_weekend() -> None:
+    assert deadlines.add_working_days(MONDAY, 1) == MONDAY + timedelta(days=1)
+    assert deadlines.add_working_days(FRIDAY, 1) == FRIDAY + timedelta(days=3)  # Monday
+    saturday = FRIDAY + timedelta(days=1)
+    assert deadlines.add_working_days(saturday, 1) == FRIDAY + timedelta(days=3)
+    assert deadlines.add_working_days(saturday, 0) == FRIDAY + timedelta(days=3)
+    assert deadlines.add_working_days(MONDAY, 0) == MONDAY
+    assert deadlines.add_working_days(MONDAY, 5) == MONDAY + timedelta(days=7)
+
+
+def test_closure_days_are_not_working_days() -> None:
+    closures = {FRIDAY + timedelta(days=3), FRIDAY + timedelta(days=4)}  # Mon, Tue
+    assert deadlines.add_working_days(FRIDAY, 1, closures) == FRIDAY + timedelta(days=5)
+
+
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 1, 1)),
+    st.integers(min_value=0, max_value=30),
+    st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 3, 1)), max_size=20),
+)
+def test_a_deadline_is_a_working_day_that_many_working_days_on(
+    start: date, days: int, closures: set[date]
+) -> None:
+    due = deadlines.add_working_days(start, days, closures)
+    assert deadlines.is_working_day(due, closures)
+    assert due >= start
+    # From a day off, even "0 working days" means the next working day.
+    least = 0 if deadlines.is_working_day(start, closures) else 1
+    assert deadlines.working_days_between(start, due, closures) == max(days, least)
+
+
+def test_describe() -> None:
+    assert deadlines.describe(MONDAY, MONDAY) == "due today"
+    assert deadlines.describe(FRIDAY, MONDAY) == "in 4 working days"
+    assert deadlines.describe(MONDAY, FRIDAY) == "4 working days overdue"
+    assert deadlines.describe(FRIDAY, FRIDAY + timedelta(days=1)) == "1 working day overdue"
+
+
+def test_at_accepts_iso_forms_in_local_time_and_refuses_the_future() -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    for text in ("2026-11-20 14:30", "2026-11-20T14:30", "2026-11-20"):
+        moment = moments.parse_at(text, now)
+        assert moment.tzinfo is not None
+        assert moments.local_date(moment) == date(2026, 11, 20)
+    assert moments.parse_at("2026-11-20T14:30+00:00", now) == datetime(
+        2026, 11, 20, 14, 30, tzinfo=UTC
+    )
+    with pytest.raises(UsageError, match="in the future"):
+        moments.parse_at("2026-11-25 09:00", now)
+    for bad in ("", "20/11/2026", "2026-11-31", "tomorrow", "2026-11-20 25:00"):
+        with pytest.raises(UsageError, match="not a date or time"):
+            moments.parse_at(bad, now)
+
+
+@given(st.text(max_size=30))
+def test_parsing_any_text_either_works_or_is_a_usage_error(text: str) -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    try:
+        moment = moments.parse_at(text, now)
+    except UsageError:
+        return
+    assert moment <= now and moment.tzinfo is not None
+
+
+def test_a_missing_config_file_means_the_defaults(tmp_path: Path) -> None:
+    settings = config.load(tmp_path / "nothing.toml")
+    assert not settings.exists and settings.contacts == {} and settings.categories_file is None
+
+
+def test_the_config_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'school_name = "Caldecote Primary School"\n'
+        'closure_days = ["2026-12-21..2026-12-23", "2027-01-04", 2027-02-15]\n'
+        "[contacts.lado]\n"
+        'name = "County LADO"\nphone = "01234 000000"\n'
+        "[contacts.police]\n"
+        'phone = "101"\n'
+    )
+    settings = config.load(path)
+    assert settings.school_name == "Caldecote Primary School"
+    assert settings.closure_days == {
+        date(2026, 12, 21),
+        date(2026, 12, 22),
+        date(2026, 12, 23),
+        date(2027, 1, 4),
+        date(2027, 2, 15),
+    }
+    assert str(settings.contacts["lado"]) == "County LADO · 01234 000000"
+    assert settings.contacts["police"].phone == "101"
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('school = "x"', "'school'"),
+        ("school_name = 3", "'school_name'"),
+        ('closure_days = "2026-12-25"', "'closure_days'"),
+        ('closure_days = ["Christmas"]', "'closure_days'"),
+        ('closure_days = ["2026-12-31..2026-12-01"]', "'closure_days'"),
+        ('[contacts.fire]\nphone = "999"', "'contacts.fire'"),
+        ('[contacts.lado]\nfax = "1"', "'contacts.lado.fax'"),
+        ("[contacts.lado]\nphone = 123", "'contacts.lado.phone'"),
+        ("this is not toml", "not valid TOML"),
+    ],
+)
+def test_a_bad_config_names_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, key: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(body)
+    with pytest.raises(UsageError) as caught:
+        config.load(path)
+    assert key in caught.value.message
+    monkeypatch.setenv("SAFEGUARD_CONFIG", str(path))
+    result = invoke("categories")
+    assert result.exit_code == 2 and key in result.stderr
+
+
+def test_the_default_config_lives_in_the_user_config_folder(tmp_path: Path) -> None:
+    # conftest points XDG_CONFIG_HOME into the test's home
+    assert config.default_path() == tmp_path / "home" / "config" / "safeguard" / "config.toml"
