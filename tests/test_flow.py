@@ -63,9 +63,7 @@ def test_record_prints_a_sequential_reference_per_year(vault: VaultInfo, say: Sa
     assert second["entry"] > 0 and second["status"] == "open" and second["stage"] == "disclosed"
 
 
-def test_the_whole_flow_verifies_and_reads_back_in_event_order(
-    vault: VaultInfo, say: Say
-) -> None:
+def test_the_whole_flow_verifies_and_reads_back_in_event_order(vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
     referral = entry(
         say,
