@@ -259,6 +259,12 @@ def _register() -> None:
     app.add_typer(backup.app, name="backup")
     app.command("restore")(backup.restore)
 
+    from . import timeline
+
+    app.command()(timeline.timeline)
+    app.command()(timeline.export)
+    app.command()(timeline.audit)
+
 
 _register()
 

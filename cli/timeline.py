@@ -1,0 +1,190 @@
+"""`safeguard timeline`, `export` and `audit`: a case's chronology on screen or in a file, and
+who has viewed or exported what."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from safeguarding.errors import UsageError
+
+from . import output
+from .context import unlock
+
+if TYPE_CHECKING:
+    from safeguarding.categories import Categories
+    from safeguarding.config import Config
+
+CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _settings() -> tuple[Config, Categories]:
+    from safeguarding import categories, config
+
+    settings = config.load()
+    return settings, categories.load(settings.categories_file)
+
+
+def timeline(case: CaseArgument, json: JsonOption = False) -> None:
+    """Show a case's chronology: its header, entries by day, actions and checkpoint.
+
+    Every view is recorded in the vault's access log ('safeguard audit').
+    """
+    from safeguarding import access
+    from safeguarding import timeline as model
+
+    settings, kinds = _settings()
+    unlocked = unlock()
+    try:
+        view = access.view(
+            unlocked,
+            case,
+            categories=kinds,
+            school=settings.school_name,
+            closures=settings.closure_days,
+        )
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json(model.to_json(view))
+        return
+    output.out.print(model.render(view))
+
+
+def export(
+    case: CaseArgument,
+    format: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="txt|html|pdf|json", help="What to write."),
+    ],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", metavar="FILE|-", help="The file to write ('-': standard output)."
+        ),
+    ],
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Replace the names of everyone but the subject(s) with role labels.",
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+    width: Annotated[
+        int, typer.Option("--width", help="Columns of a txt or html export.", min=60, max=240)
+    ] = 100,
+    json: JsonOption = False,
+) -> None:
+    """Export a case's chronology for the County Safeguarding team or the LADO.
+
+    The file is plaintext, outside the encrypted vault: it is created 0600, and the export is
+    recorded in the case's chronology (who, when, format, redacted or not).
+    """
+    from safeguarding import export as exports
+
+    fmt = exports.check_format(format)
+    to_stdout = to == "-"
+    if to_stdout and json:
+        raise UsageError("--json cannot be used with --output -: the export is the output")
+    if to_stdout and fmt == "pdf" and sys.stdout.isatty():
+        raise UsageError(
+            "a PDF is not for a terminal; nothing was written",
+            hint="use --output FILE, or redirect standard output to a file",
+        )
+    path = None if to_stdout else Path(to).expanduser()
+    settings, kinds = _settings()
+    unlocked = unlock()
+    try:
+        where = "standard output" if path is None else str(path)
+        output.err.print(
+            f"[bold yellow]warning:[/] the export to {where} is plaintext, outside the "
+            "encrypted vault. Keep it safe and delete it once it has been sent.",
+            markup=True,
+            highlight=False,
+        )
+        done = exports.export_case(
+            unlocked,
+            case,
+            fmt=fmt,
+            output=path,
+            categories=kinds,
+            school=settings.school_name,
+            closures=settings.closure_days,
+            redact=redact,
+            force=force,
+            width=width,
+        )
+    finally:
+        unlocked.close()
+    if done.data is not None:
+        sys.stdout.buffer.write(done.data)
+        sys.stdout.flush()
+        return
+    if json:
+        output.emit_json(
+            {
+                "case": done.reference,
+                "entry": done.entry,
+                "format": done.format,
+                "redacted": done.redacted,
+                "output": str(done.path),
+                "checkpoint": done.checkpoint,
+            }
+        )
+        return
+    output.say(
+        f"Exported {done.reference} as {done.format}{' (redacted)' if redact else ''} to "
+        f"{done.path}; recorded as entry {done.entry}."
+    )
+
+
+def audit(
+    case: Annotated[
+        str | None, typer.Option("--case", metavar="CASE", help="Only this case.")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Who viewed or exported which case, and when (oldest first)."""
+    from safeguarding import access
+
+    unlocked = unlock()
+    try:
+        events = access.audit(unlocked, case)
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json(
+            [
+                {
+                    "entry": e.entry,
+                    "at": e.at.isoformat(),
+                    "who": e.who,
+                    "case": e.case,
+                    "action": e.action,
+                    "format": e.format,
+                    "redacted": e.redacted,
+                    "output": e.to,
+                }
+                for e in events
+            ]
+        )
+        return
+    if not events:
+        output.say("No views or exports recorded" + (f" for {case}." if case else "."))
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("When", no_wrap=True)
+    table.add_column("Who")
+    table.add_column("Case", no_wrap=True)
+    table.add_column("What", overflow="fold")
+    for e in events:
+        table.add_row(e.at.astimezone().strftime("%Y-%m-%d %H:%M"), e.who, e.case, e.what)
+    output.out.print(table)

@@ -1,0 +1,287 @@
+"""Exports of a case's timeline: txt and html recorded from the same Rich renderables as the
+terminal view, pdf, and json (the full structured case).  Each export is recorded as an
+`export` entry in the case's chronology, in the transaction that reads the case.
+
+An export is the one place plaintext reaches the disk, because the user asked: the file is
+written atomically (a temporary file in the same folder, fsync, rename), created 0600, and an
+existing file is replaced only when `force` says so.  Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from safeguarding import access, clock, storage, timeline
+from safeguarding.errors import NotFound, UsageError
+
+if TYPE_CHECKING:
+    from safeguarding.categories import Categories
+    from safeguarding.vault import Unlocked
+
+FORMATS = ("txt", "html", "pdf", "json")
+DEFAULT_WIDTH = 100
+MIN_WIDTH, MAX_WIDTH = 60, 240
+
+HTML_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="robots" content="noindex">
+<title>{title}</title>
+<style>
+@page {{ size: A4; margin: 14mm 12mm; }}
+body {{ color: {foreground}; background-color: {background}; margin: 2em; }}
+pre {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace;
+      font-size: 10.5pt; line-height: 1.3; white-space: pre-wrap; }}
+.marking {{ font-family: sans-serif; font-weight: bold; color: #a00; letter-spacing: 0.05em; }}
+@media print {{
+  body {{ margin: 0; background: #fff; }}
+  pre {{ font-size: 7.6pt; }}
+}}
+</style>
+</head>
+<body>
+<p class="marking">{marking}</p>
+<pre><code>{code}</code></pre>
+<p class="marking">{marking}</p>
+</body>
+</html>
+"""
+
+
+def check_format(fmt: str) -> str:
+    cleaned = fmt.strip().lower()
+    if cleaned not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    return cleaned
+
+
+def check_width(width: int) -> int:
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        raise UsageError(f"the width must be from {MIN_WIDTH} to {MAX_WIDTH} columns")
+    return width
+
+
+# Renderings --------------------------------------------------------------------------------
+
+
+def _recording(t: timeline.Timeline, width: int, color: bool) -> object:
+    from rich.console import Console
+
+    console = Console(
+        record=True,
+        width=width,
+        file=io.StringIO(),
+        force_terminal=color,
+        color_system="truecolor" if color else None,
+        no_color=not color,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        _environ={},
+    )
+    console.print(timeline.render(t))
+    return console
+
+
+def render_text(t: timeline.Timeline, width: int = DEFAULT_WIDTH) -> str:
+    """Exactly what the terminal shows at `width` columns, without colour."""
+    from rich.console import Console
+
+    console = _recording(t, width, color=False)
+    assert isinstance(console, Console)
+    lines = [line.rstrip() for line in console.export_text(styles=False).splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(t: timeline.Timeline, width: int = DEFAULT_WIDTH) -> str:
+    """One self-contained HTML page (inline styles, no scripts, no links) that prints on A4."""
+    from html import escape
+
+    from rich.console import Console
+    from rich.terminal_theme import DEFAULT_TERMINAL_THEME
+
+    console = _recording(t, width, color=True)
+    assert isinstance(console, Console)
+    marking = timeline.MARKING + (" · REDACTED" if t.redacted else "")
+    return console.export_html(
+        theme=DEFAULT_TERMINAL_THEME,
+        inline_styles=True,
+        code_format=HTML_TEMPLATE.replace("{title}", escape(f"{t.reference} · {t.school}")).replace(
+            "{marking}", escape(f"{marking} · {t.school} · {t.reference}")
+        ),
+    )
+
+
+def render_json(t: timeline.Timeline) -> str:
+    return json.dumps(timeline.to_json(t), ensure_ascii=False, indent=2) + "\n"
+
+
+def render(t: timeline.Timeline, fmt: str, width: int = DEFAULT_WIDTH) -> bytes:
+    fmt = check_format(fmt)
+    if fmt == "txt":
+        return render_text(t, width).encode("utf-8")
+    if fmt == "html":
+        return render_html(t, width).encode("utf-8")
+    if fmt == "json":
+        return render_json(t).encode("utf-8")
+    from safeguarding import pdf
+
+    return pdf.render(t)
+
+
+# Files -------------------------------------------------------------------------------------
+
+
+class Target:
+    """Where an export goes: a temporary 0600 file beside the destination, made before anything
+    is read, so an unwritable folder fails first and nothing is recorded."""
+
+    def __init__(self, path: Path, force: bool) -> None:
+        self.path = path
+        self.force = force
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder; give a file name for the export")
+        if (path.exists() or path.is_symlink()) and not force:
+            raise UsageError(
+                f"{path} already exists; nothing was written",
+                hint="choose another name, or add --force to replace it",
+            )
+        folder = path.parent
+        if not folder.is_dir():
+            raise NotFound(f"there is no folder {folder}; nothing was written")
+        self.temp = folder / f".{path.name}.{secrets.token_hex(4)}.part"
+        try:
+            self.fd: int | None = os.open(
+                self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
+            )
+        except OSError as error:
+            raise UsageError(
+                f"cannot write in {folder} ({error.strerror or type(error).__name__}); "
+                "nothing was written",
+                hint="choose a folder you can write to",
+            ) from None
+
+    def write(self, data: bytes) -> None:
+        assert self.fd is not None
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = None
+
+    def commit(self) -> None:
+        """Put the written file in place: replacing only with `force`, never following links."""
+        if self.force:
+            os.replace(self.temp, self.path)
+        else:
+            try:
+                os.link(self.temp, self.path)
+            except FileExistsError:
+                raise UsageError(f"{self.path} appeared meanwhile; nothing was written") from None
+            self.temp.unlink()
+        storage.fsync_directory(self.path.parent)
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.temp.unlink(missing_ok=True)
+
+
+# The export --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exported:
+    reference: str
+    entry: int
+    format: str
+    redacted: bool
+    path: Path | None
+    data: bytes | None  # the export itself when it goes to standard output
+    checkpoint: str
+
+
+def export_case(
+    unlocked: Unlocked,
+    reference: str,
+    *,
+    fmt: str,
+    output: Path | None,
+    categories: Categories | None,
+    school: str,
+    closures: Collection[date] = (),
+    redact: bool = False,
+    force: bool = False,
+    width: int = DEFAULT_WIDTH,
+    now: Callable[[], datetime] = clock.now,
+    tz: tzinfo | None = None,
+) -> Exported:
+    """Export a case to `output` (None: return the bytes, for standard output), recording it.
+
+    The export entry, the case as read and the checkpoint come from one transaction, so the
+    export shows its own export entry and a checkpoint that includes it.
+    """
+    fmt = check_format(fmt)
+    width = check_width(width)
+    if fmt == "pdf":
+        from safeguarding import pdf
+
+        pdf.static_fonts()  # cut the font before the write lock is taken
+    users: Sequence[tuple[str, str]] = (
+        [(u.name, u.role.value) for u in unlocked.users()] if redact else []
+    )
+    target = Target(output, force) if output is not None else None
+    payload = {"format": fmt, "redacted": redact, "to": output.name if output else "-"}
+    try:
+        produced_at = now()
+        with access.reading_case(
+            unlocked, reference, timeline.EXPORT, payload, now=lambda: produced_at
+        ) as snap:
+            case, produced_by = snap.case, unlocked.user.name
+            if redact:
+                from safeguarding import redaction
+
+                case, redactor = redaction.redact(case, users)
+                produced_by = redactor.label(produced_by)
+            view = timeline.build(
+                case,
+                school=school,
+                categories=categories,
+                checkpoint=snap.checkpoint,
+                produced_at=produced_at,
+                produced_by=produced_by,
+                closures=closures,
+                tz=tz,
+                redacted=redact,
+            )
+            data = render(view, fmt, width)
+            if target is not None:
+                target.write(data)
+        if target is not None:
+            target.commit()
+    except BaseException:
+        if target is not None:
+            target.discard()
+        raise
+    return Exported(
+        reference=case.reference,
+        entry=snap.entry,
+        format=fmt,
+        redacted=redact,
+        path=output,
+        data=None if target is not None else data,
+        checkpoint=str(snap.checkpoint),
+    )

@@ -1,0 +1,564 @@
+"""A case's timeline: the one model every view of a chronology is drawn from, and its Rich
+rendering (the terminal, and the txt and html exports, are recordings of the same renderables).
+
+It is built from a `CaseFile` and only reads; it never prints (the console is the caller's) and
+never reads the clock or the time zone itself: `produced_at` and `tz` are given, so a rendering
+is reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from safeguarding import flow
+from safeguarding.casefile import KIND_TITLES, CaseEntry, CaseFile, Kind
+from safeguarding.categories import ROUTE_TITLES, Categories, Category, Route
+from safeguarding.chronology import Checkpoint
+from safeguarding.errors import NotFound
+
+MARKING = "OFFICIAL-SENSITIVE"
+#: The kind of the case entry that records an export (not a flow step, so not in `Kind`).
+EXPORT = "export"
+#: The kind of the vault-level entry that records a view of a case's timeline.
+CASE_VIEWED = "case_viewed"
+#: How many hex digits of the checkpoint's MAC are shown (what `verify --checkpoint` needs).
+MAC_PREFIX = 16
+
+TITLES = {
+    **KIND_TITLES,
+    Kind.CLOSURE: "Closure",
+    Kind.REOPENING: "Reopening",
+    EXPORT: "Export",
+}
+FORMAT_TITLES = {"txt": "text", "html": "HTML", "pdf": "PDF", "json": "JSON"}
+REDACTION_NOTICE = "REDACTED: the names of everyone but the subject(s) are replaced by role labels."
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A structured fact of an entry: who, with whom, by which channel, and so on."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry as a timeline shows it."""
+
+    id: int
+    kind: str
+    title: str
+    at: datetime
+    recorded_at: datetime
+    late: bool
+    author: str
+    facts: tuple[Fact, ...]
+    text: str
+    observations: str
+    amends: int | None
+    amended_by: tuple[int, ...]
+    data: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    number: int
+    text: str
+    owner: str
+    due: date
+    set_at: datetime
+    done_at: datetime | None
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Everything a chronology shows, already decided: a renderer only lays it out."""
+
+    school: str
+    reference: str
+    category_code: str
+    category_title: str
+    section: str
+    subjects: tuple[tuple[str, str], ...]
+    status: str
+    stage: str
+    opened_at: datetime
+    closed_at: datetime | None
+    outcome: str | None
+    referrals: tuple[str, ...]
+    next_title: str
+    next_due: date | None
+    next_overdue: bool
+    overdue: tuple[str, ...]
+    items: tuple[Item, ...]
+    actions: tuple[ActionRow, ...]
+    checkpoint: Checkpoint
+    produced_at: datetime
+    produced_by: str
+    tz: tzinfo | None = None
+    redacted: bool = False
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.tz)
+
+    def when(self, moment: datetime) -> str:
+        return self.local(moment).strftime("%Y-%m-%d %H:%M")
+
+    @property
+    def checkpoint_short(self) -> str:
+        return f"{self.checkpoint.seq}:{self.checkpoint.mac_hex[:MAC_PREFIX]}"
+
+    def item(self, entry_id: int) -> Item | None:
+        return next((i for i in self.items if i.id == entry_id), None)
+
+    @property
+    def days(self) -> list[Day]:
+        """Entries by local day, in event order; an amendment also stays in its own place."""
+        days: list[Day] = []
+        current: list[Item] = []
+        for item in self.items:
+            day = self.local(item.at).date()
+            if current and self.local(current[0].at).date() != day:
+                days.append(Day(self.local(current[0].at).date(), tuple(current)))
+                current = []
+            current.append(item)
+        if current:
+            days.append(Day(self.local(current[0].at).date(), tuple(current)))
+        return days
+
+
+# Building ----------------------------------------------------------------------------------
+
+
+def build(
+    case: CaseFile,
+    *,
+    school: str,
+    categories: Categories | None,
+    checkpoint: Checkpoint,
+    produced_at: datetime,
+    produced_by: str,
+    closures: Collection[date] = (),
+    tz: tzinfo | None = None,
+    redacted: bool = False,
+) -> Timeline:
+    """The timeline of `case` as it stands at `produced_at` (which decides what is overdue)."""
+    state = flow.fold(case)
+    category = _category(categories, state.category)
+    today = produced_at.astimezone(tz).date()
+    if category is not None:
+        step = flow.next_step(state, category, today, closures)
+        overdue = tuple(
+            f"{o.what}, due {o.due.isoformat()}"
+            for o in flow.overdue(state, category, today, closures)
+        )
+        next_title, next_due, next_overdue = step.title, step.due, step.overdue
+    else:
+        next_title, next_due, next_overdue = "(category not in the categories file)", None, False
+        overdue = ()
+    if state.stage is flow.Stage.CLOSED:
+        next_title, next_due, next_overdue = "None: the case is closed", None, False
+
+    items = tuple(_item(entry, case) for entry in case.entries)
+    done_at = {e.id: e.event_at for e in case.entries if e.kind == Kind.ACTION_DONE}
+    actions = tuple(
+        ActionRow(
+            number=a.number,
+            text=a.text,
+            owner=a.owner,
+            due=a.due,
+            set_at=a.added_at,
+            done_at=done_at.get(a.done_entry) if a.done_entry is not None else None,
+            overdue=not a.done and state.stage is not flow.Stage.CLOSED and today > a.due,
+        )
+        for a in sorted(state.actions.values(), key=lambda a: a.number)
+    )
+    return Timeline(
+        school=school,
+        reference=case.reference,
+        category_code=state.category,
+        category_title=category.title if category else "",
+        section=category.section if category else "",
+        subjects=tuple((str(s.get("name", "")), str(s.get("role", ""))) for s in state.subjects),
+        status=state.status,
+        stage=state.stage.value,
+        opened_at=state.disclosed_at,
+        closed_at=state.closed_at,
+        outcome=state.outcome,
+        referrals=tuple(_referral_line(e, tz) for e in case.entries if e.kind == Kind.REFERRAL),
+        next_title=next_title,
+        next_due=next_due,
+        next_overdue=next_overdue,
+        overdue=overdue,
+        items=items,
+        actions=actions,
+        checkpoint=checkpoint,
+        produced_at=produced_at,
+        produced_by=produced_by,
+        tz=tz,
+        redacted=redacted,
+    )
+
+
+def _category(categories: Categories | None, code: str) -> Category | None:
+    if categories is None:
+        return None
+    try:
+        return categories.lookup(code)
+    except NotFound:
+        return None
+
+
+def route_title(route: str) -> str:
+    try:
+        return ROUTE_TITLES[Route(route)]
+    except ValueError:
+        return route
+
+
+#: Short names of the referral routes, for the header.
+ROUTE_NAMES = {
+    Route.LADO: "LADO",
+    Route.MASH: "children's social care (MASH)",
+    Route.POLICE: "police",
+    Route.COUNTY: "County Safeguarding team",
+    Route.HEADTEACHER: "headteacher",
+    Route.OTHER_SCHOOL: "other school",
+    Route.OTHER: "another agency",
+}
+
+
+def _referral_line(entry: CaseEntry, tz: tzinfo | None) -> str:
+    d = entry.data
+    when = entry.event_at.astimezone(tz).strftime("%Y-%m-%d")
+    route = str(d.get("route"))
+    if route == Route.NONE:
+        return f"{when}: decision not to refer"
+    try:
+        name = ROUTE_NAMES.get(Route(route), route)
+    except ValueError:
+        name = route
+    parts = [f"{when}: {name}"]
+    if d.get("reference"):
+        parts.append(f"their reference {d['reference']}")
+    if d.get("contact"):
+        parts.append(f"contact {d['contact']}")
+    return ", ".join(parts)
+
+
+def _facts(entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:
+    d = entry.data
+    match entry.kind:
+        case Kind.DISCLOSURE:
+            about = [f"{s.get('name')} ({s.get('role')})" for s in d.get("subjects", [])]
+            yield Fact("About", ", ".join(about))
+            yield Fact("Disclosed by", f"{d.get('disclosed_by')} ({d.get('relationship')})")
+            yield Fact("Received by", str(d.get("received_by", "")))
+            yield Fact("Where", str(d.get("where", "")))
+        case Kind.REFERRAL if d.get("route") == Route.NONE:
+            yield Fact("Decision", "not to refer")
+        case Kind.REFERRAL:
+            yield Fact("To", route_title(str(d.get("route"))))
+            if d.get("contact"):
+                yield Fact("Contact", str(d["contact"]))
+            if d.get("reference"):
+                yield Fact("Their reference", str(d["reference"]))
+        case Kind.ADVICE:
+            yield Fact("From", str(d.get("source", "")))
+        case Kind.ACTION:
+            yield Fact(f"Action {d.get('action')}", f"owner {d.get('owner')}, due {d.get('due')}")
+        case Kind.ACTION_DONE:
+            yield Fact(f"Action {d.get('action')}", "done")
+        case Kind.CONVERSATION:
+            yield Fact("With", str(d.get("with", "")))
+            yield Fact("Channel", str(d.get("channel", "")))
+        case Kind.AMENDMENT:
+            target = entry.amends
+            original = next((e for e in case.entries if e.id == target), None)
+            what = f"entry {target}"
+            if original is not None:
+                what += f" ({TITLES.get(original.kind, original.kind)})"
+            yield Fact("Corrects", what)
+        case Kind.CLOSURE:
+            outcome = str(d.get("outcome", ""))
+            if d.get("forced"):
+                numbers = ", ".join(str(n) for n in d.get("open_actions", []))
+                outcome += f" (closed with open actions: {numbers})"
+            yield Fact("Outcome", outcome)
+        case "export":
+            fmt = str(d.get("format", ""))
+            yield Fact("Format", FORMAT_TITLES.get(fmt, fmt))
+            yield Fact("Redacted", "yes" if d.get("redacted") else "no")
+            if d.get("to"):
+                yield Fact("To", str(d["to"]))
+        case _:
+            pass
+
+
+def _item(entry: CaseEntry, case: CaseFile) -> Item:
+    return Item(
+        id=entry.id,
+        kind=entry.kind,
+        title=TITLES.get(entry.kind, entry.kind.replace("_", " ").capitalize()),
+        at=entry.event_at,
+        recorded_at=entry.recorded_at,
+        late=entry.late,
+        author=entry.author,
+        facts=tuple(_facts(entry, case)),
+        text=entry.text,
+        observations=str(entry.data.get("observations", "")),
+        amends=entry.amends,
+        amended_by=entry.amended_by,
+        data=entry.data,
+    )
+
+
+# JSON --------------------------------------------------------------------------------------
+
+SCHEMA_VERSION = 1
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "at": _iso(item.at),
+        "recorded_at": _iso(item.recorded_at),
+        "late": item.late,
+        "author": item.author,
+        "text": item.text,
+        "amends": item.amends,
+        "amended_by": list(item.amended_by),
+        "data": item.data,
+    }
+
+
+def to_json(t: Timeline) -> dict[str, Any]:
+    """The full structured case (schema version 1): what `export --format json` writes."""
+    return {
+        "schema": "safeguard.case",
+        "schema_version": SCHEMA_VERSION,
+        "case": t.reference,
+        "school": t.school,
+        "marking": MARKING,
+        "redacted": t.redacted,
+        "produced_at": _iso(t.produced_at),
+        "produced_by": t.produced_by,
+        "checkpoint": str(t.checkpoint),
+        "category": {"code": t.category_code, "title": t.category_title, "section": t.section},
+        "subjects": [{"name": name, "role": role} for name, role in t.subjects],
+        "status": t.status,
+        "stage": t.stage,
+        "opened_at": _iso(t.opened_at),
+        "closed_at": _iso(t.closed_at),
+        "outcome": t.outcome,
+        "referrals": list(t.referrals),
+        "next": {
+            "title": t.next_title,
+            "due": t.next_due.isoformat() if t.next_due else None,
+            "overdue": t.next_overdue,
+        },
+        "overdue": list(t.overdue),
+        "actions": [
+            {
+                "action": a.number,
+                "text": a.text,
+                "owner": a.owner,
+                "due": a.due.isoformat(),
+                "set_at": _iso(a.set_at),
+                "done_at": _iso(a.done_at),
+                "overdue": a.overdue,
+            }
+            for a in t.actions
+        ],
+        "entries": [item_json(item) for item in t.items],
+    }
+
+
+# Rich rendering ----------------------------------------------------------------------------
+
+
+def render(t: Timeline) -> RenderableType:
+    """The whole chronology: header panel, entries by day, actions table, checkpoint footer."""
+    parts: list[RenderableType] = [header(t)]
+    for day in t.days:
+        parts.append(Text())
+        parts.append(Rule(day.day.strftime("%A %d %B %Y"), align="left", style="cyan"))
+        parts.append(day_table(t, day))
+    parts.append(Text())
+    parts.append(actions_table(t))
+    parts.append(footer(t))
+    return Group(*parts)
+
+
+def header(t: Timeline) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("School", t.school)
+    category = t.category_code
+    if t.category_title:
+        category = f"{t.category_title} ({t.category_code})"
+    grid.add_row("Category", category)
+    if t.section:
+        grid.add_row("Policy section", t.section)
+    grid.add_row("Subject(s)", "\n".join(f"{name} ({role})" for name, role in t.subjects))
+    status = t.status if t.status == t.stage else f"{t.status} ({t.stage})"
+    if t.outcome:
+        status += f", outcome: {t.outcome}"
+    grid.add_row("Status", status)
+    grid.add_row("Opened", t.when(t.opened_at))
+    grid.add_row("Closed", t.when(t.closed_at) if t.closed_at else "—")
+    grid.add_row("Referral", "\n".join(t.referrals) or "none recorded")
+    next_text = Text(t.next_title)
+    if t.next_due is not None:
+        next_text.append(
+            f", by the end of {t.next_due.strftime('%a %d %b %Y')}",
+            style="bold red" if t.next_overdue else "",
+        )
+    grid.add_row("Next", next_text)
+    grid.add_row(
+        "Overdue",
+        Text("\n".join(t.overdue), style="bold red") if t.overdue else Text("nothing"),
+    )
+    body: list[RenderableType] = [grid]
+    if t.redacted:
+        body.append(Text(f"\n{REDACTION_NOTICE}", style="bold"))
+    return Panel(
+        Group(*body),
+        title=Text(f"{t.reference} · safeguarding chronology", style="bold"),
+        title_align="left",
+        subtitle=Text(MARKING + (" · REDACTED" if t.redacted else ""), style="bold red"),
+        subtitle_align="right",
+        box=box.ROUNDED,
+        border_style="cyan",
+    )
+
+
+def _item_head(t: Timeline, item: Item) -> Text:
+    head = Text.assemble((item.title, "bold"), (f" · entry {item.id} · {item.author}", "dim"))
+    if item.late:
+        head.append(f" · recorded late, {t.when(item.recorded_at)}", style="yellow")
+    return head
+
+
+def _item_body(t: Timeline, item: Item, nested: bool = False) -> list[RenderableType]:
+    lines: list[RenderableType] = []
+    for fact in item.facts:
+        if item.kind == Kind.AMENDMENT and fact.label == "Corrects":
+            target = t.item(item.amends) if item.amends is not None else None
+            if target is not None and not nested:
+                lines.append(
+                    Text(
+                        f"Corrects entry {target.id} ({target.title}, {t.when(target.at)}); "
+                        "shown in full there.",
+                        style="magenta",
+                    )
+                )
+                return lines
+            continue
+        lines.append(Text.assemble((f"{fact.label}: ", "italic"), fact.value))
+    if item.text:
+        lines.append(Text(item.text))
+    if item.observations:
+        lines.append(
+            Text.assemble(("Recorder's observations (opinion): ", "bold"), item.observations)
+        )
+    return lines
+
+
+def _amendment_block(t: Timeline, amendment: Item) -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, style="magenta")
+    grid.add_column(ratio=1, overflow="fold")
+    head = Text.assemble(
+        ("Corrected by entry ", "bold magenta"),
+        (f"{amendment.id}", "bold magenta"),
+        (f" · {amendment.author} · {t.when(amendment.at)}", "magenta"),
+    )
+    if amendment.late:
+        head.append(f" · recorded late, {t.when(amendment.recorded_at)}", style="yellow")
+    grid.add_row("↳", Group(head, *_item_body(t, amendment, nested=True)))
+    return grid
+
+
+def day_table(t: Timeline, day: Day) -> Table:
+    grid = Table.grid(padding=(0, 2), expand=True)
+    grid.add_column(width=5, no_wrap=True, style="bold")
+    grid.add_column(ratio=1, overflow="fold")
+    for index, item in enumerate(day.items):
+        body: list[RenderableType] = [_item_head(t, item), *_item_body(t, item)]
+        for amendment_id in item.amended_by:
+            amendment = t.item(amendment_id)
+            if amendment is not None:
+                body.append(_amendment_block(t, amendment))
+        if index:
+            grid.add_row("", "")
+        grid.add_row(t.local(item.at).strftime("%H:%M"), Group(*body))
+    return grid
+
+
+def actions_table(t: Timeline) -> RenderableType:
+    if not t.actions:
+        return Text("Actions: none recorded.", style="italic")
+    table = Table(
+        title="Actions",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        expand=True,
+        show_edge=False,
+    )
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Action", ratio=3, overflow="fold")
+    table.add_column("Owner", ratio=1, overflow="fold")
+    table.add_column("Due", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    for a in t.actions:
+        if a.done_at is not None:
+            status = Text(f"done {t.local(a.done_at).strftime('%Y-%m-%d')}", style="green")
+        elif a.overdue:
+            status = Text("OVERDUE", style="bold red")
+        else:
+            status = Text("open")
+        table.add_row(str(a.number), a.text, a.owner, a.due.isoformat(), status)
+    return table
+
+
+def footer(t: Timeline) -> RenderableType:
+    return Group(
+        Rule(style="cyan"),
+        Text.assemble(
+            ("Checkpoint ", "bold"),
+            (t.checkpoint_short, "bold"),
+            f" (entry {t.checkpoint.seq} of the vault's chronology). "
+            f"Check this copy against the vault: safeguard verify --checkpoint "
+            f"{t.checkpoint_short}",
+        ),
+        Text(
+            f"Produced {t.when(t.produced_at)} by {t.produced_by} with safeguard. {MARKING}"
+            + (". REDACTED." if t.redacted else "."),
+        ),
+    )
