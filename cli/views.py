@@ -84,7 +84,10 @@ def written_json(written: Written, **extra: Any) -> dict[str, Any]:
 
 
 def categories_table(categories: Categories) -> Table:
-    table = Table("Code", "Category", "Section", "Route", "Deadline", title=categories.source)
+    table = Table(title=categories.source)
+    table.add_column("Code", no_wrap=True)  # typed at `record --category`: keep it whole
+    for heading in ("Category", "Section", "Route", "Deadline"):
+        table.add_column(heading)
     for c in categories:
         days = c.deadline_working_days
         deadline = "—" if days is None else f"{days} working day{'s' if days != 1 else ''}"
@@ -94,6 +97,7 @@ def categories_table(categories: Categories) -> Table:
 
 def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: Config) -> Table:
     table = Table("Case", "Category", "About", "Status", "Next step", "Due")
+    table.columns[0].no_wrap = True
     for s in summaries:
         about = (
             ", ".join(f"{x['name']} ({x['role']})" for x in s.state.subjects)
