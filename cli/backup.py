@@ -161,15 +161,19 @@ def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
         return
     from rich.table import Table
 
-    table = Table("Taken (UTC)", "Size", "Entries", "Verified")
-    table.add_column("Backup", no_wrap=True)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for title in ("Taken (UTC)", "Size", "Entries", "Verified", "Backup"):
+        table.add_column(title, no_wrap=True, overflow="fold")
     for check in checks:
         found = backup.BackupFile.from_path(check.path)
-        taken = found.taken_at.strftime("%Y-%m-%d %H:%M:%S") if found else "?"
+        taken = found.taken_at.strftime("%Y-%m-%d %H:%M") if found else "?"
         entries = str(check.manifest.entries) if check.manifest else "?"
-        verdict = "yes" if check.ok else f"[red]no[/red]: {check.problem}"
+        verdict = "yes" if check.ok else "[red]NO[/red]"
         table.add_row(taken, _size(check.path.stat().st_size), entries, verdict, check.path.name)
     output.out.print(table)
+    for check in checks:
+        if not check.ok:
+            output.out.print(f"{check.path.name}: {check.problem}", soft_wrap=True, markup=False)
 
 
 def _check_json(check: object) -> dict[str, object]:

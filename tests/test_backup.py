@@ -604,7 +604,7 @@ def test_list_shows_every_backup_newest_first_and_which_verify(
     assert table.exit_code == 0
     for m in made:
         assert m.path.name in table.stdout
-    assert "2026-11-21 02:00:00" in table.stdout and "sha256" in table.stdout
+    assert "2026-11-21 02:00" in table.stdout and "sha256" in table.stdout
 
 
 def test_status_is_quiet_when_a_recent_backup_verifies(vault: VaultInfo, folder: Path) -> None:
