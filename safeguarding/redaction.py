@@ -1,5 +1,5 @@
 """Redaction for sharing beyond the County team: every name but the subject(s)' replaced by a
-role label ("Discloser", "DSL", "Contact 2"), in structured fields and in free text.
+role label ("[Discloser]", "[DSL]", "[Contact 2]"), in structured fields and in free text.
 
 It works on a decrypted `CaseFile` in memory and returns a new one; it never touches the vault.
 It errs towards hiding: a full name is replaced in any letter case, and each part of a name
@@ -116,7 +116,8 @@ class Redactor:
         seen: dict[str, int] = {}
         for key, _, base in self._people:
             seen[base] = seen.get(base, 0) + 1
-            self._labels[key] = base if counts[base] == 1 else f"{base} {seen[base]}"
+            label = base if counts[base] == 1 else f"{base} {seen[base]}"
+            self._labels[key] = f"[{label}]"  # brackets show a reader what was replaced
         names = sorted((name for _, name, _ in self._people), key=len, reverse=True)
         if names:
             alternatives = "|".join(re.escape(unicodedata.normalize("NFC", n)) for n in names)

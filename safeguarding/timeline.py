@@ -364,6 +364,7 @@ def to_json(t: Timeline) -> dict[str, Any]:
         "school": t.school,
         "marking": MARKING,
         "redacted": t.redacted,
+        **({"redaction": REDACTION_NOTICE} if t.redacted else {}),
         "produced_at": _iso(t.produced_at),
         "produced_by": t.produced_by,
         "checkpoint": str(t.checkpoint),

@@ -13,7 +13,6 @@ import pytest
 
 from safeguarding import chronology, export, storage
 from safeguarding.casefile import Kind
-
 from tests import timeline_case as tc
 from tests.conftest import invoke
 

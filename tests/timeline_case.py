@@ -15,7 +15,6 @@ from safeguarding.cases import Casebook, Disclosure, Subject
 from safeguarding.chronology import Checkpoint
 from safeguarding.config import Config
 from safeguarding.vault import Role, Unlocked, Vault
-
 from tests.conftest import FAST_KDF
 
 DSL = "Alex Morgan"
@@ -74,7 +73,7 @@ def build_case(folder: Path) -> Built:
 
     try:
         account = (
-            f'Mrs Webb said: "I looked at my daughter\'s phone last night. Mr Price has been '
+            "Mrs Webb said: \"I looked at my daughter's phone last night. Mr Price has been "
             "messaging her on Instagram, saying she was always his favourite and asking which "
             'school she goes to now. She is 15. I do not want him talking to her." Mrs Webb '
             "showed me three messages on her own phone; I did not copy them."
