@@ -53,7 +53,8 @@ def contacts_text(config: Config, first: str) -> Text:
     """The County contacts from the config, the route's own first."""
     names = {"lado": "LADO", "mash": "MASH / front door", "police": "Police", "county": "County"}
     order = [first, *(r for r in names if r != first)] if first in names else list(names)
-    text = Text("County contacts", style="bold")
+    text = Text()
+    text.append("County contacts", style="bold")
     shown = 0
     for route in order:
         contact = config.contacts.get(route)
