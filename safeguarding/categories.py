@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from safeguarding.errors import NotFound, UsageError
+from safeguarding.errors import UsageError
 
 
 class Route(StrEnum):
@@ -49,7 +49,13 @@ COUNTY_ROUTES = frozenset({Route.LADO, Route.MASH, Route.POLICE, Route.COUNTY})
 ALLEGATION_OUTCOMES = ("substantiated", "unsubstantiated", "unfounded", "false", "malicious")
 #: Outcomes of every other case.
 CONCERN_OUTCOMES = ("resolved", "no-further-action", "referred-on")
-OUTCOME_SETS = {"allegation": ALLEGATION_OUTCOMES, "concern": CONCERN_OUTCOMES}
+OUTCOME_SETS = {
+    "allegation": ALLEGATION_OUTCOMES,
+    "concern": CONCERN_OUTCOMES,
+    "any": ALLEGATION_OUTCOMES + CONCERN_OUTCOMES,  # only for a case whose category has gone
+}
+#: What a categories file may say in `outcomes`.
+FILE_OUTCOMES = ("allegation", "concern")
 
 
 @dataclass(frozen=True)
@@ -95,14 +101,22 @@ class Categories:
         return found
 
     def lookup(self, code: str) -> Category:
-        """A category named by a stored case, which may come from an older file: `NotFound`."""
+        """The category a stored case names.  A school may since have removed it from its file:
+        the case must still list, close and verify, so it gets a stand-in with no route or
+        deadline that accepts every outcome."""
         found = self._by_code.get(code)
-        if found is None:
-            raise NotFound(
-                f"category {code!r} of this case is not in {self.source}",
-                hint="put it back in your categories file",
-            )
-        return found
+        if found is not None:
+            return found
+        return Category(
+            code=code,
+            title=f"{code} (no longer in {self.source})",
+            section="?",
+            route=Route.NONE,
+            deadline_working_days=None,
+            guidance=f"The category {code!r} is not in {self.source}; put it back to see its "
+            "guidance.",
+            outcomes="any",
+        )
 
 
 PACKAGED = "packaged categories"
@@ -171,7 +185,7 @@ def _category(item: Any, where: str) -> Category:
             f"{where} ({code}): 'deadline_working_days' must be a whole number from 0 to 60"
         )
     outcomes = item.get("outcomes", "concern")
-    if outcomes not in OUTCOME_SETS:
+    if outcomes not in FILE_OUTCOMES:
         raise UsageError(f"{where} ({code}): 'outcomes' must be 'allegation' or 'concern'")
     section = item.get("section")
     if isinstance(section, int):

@@ -10,7 +10,8 @@ import pytest
 from safeguarding import categories
 from safeguarding.categories import Route
 from safeguarding.errors import UsageError
-from tests.conftest import invoke
+from tests.conftest import VaultInfo, invoke
+from tests.flowkit import entry, record, text_writer
 
 
 def test_the_packaged_categories_follow_the_policy() -> None:
@@ -105,3 +106,18 @@ def test_a_missing_categories_file_is_a_usage_error(
     monkeypatch.setenv("SAFEGUARD_CONFIG", str(config))
     result = invoke("categories")
     assert result.exit_code == 2 and "cannot read the categories file" in result.stderr
+
+
+def test_a_case_whose_category_was_removed_still_lists_and_closes(
+    vault: VaultInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    say = text_writer(tmp_path)
+    case = record(say, category="parent-posts", role="parent")["case"]
+    (tmp_path / "ours.toml").write_text(category_toml(code="esafety"))
+    config = tmp_path / "config.toml"
+    config.write_text('categories_file = "ours.toml"\n')
+    monkeypatch.setenv("SAFEGUARD_CONFIG", str(config))
+    listed = json.loads(invoke("cases", "--json").stdout)
+    assert listed[0]["case"] == case and listed[0]["category"] == "parent-posts"
+    entry(say, "refer", case, "--to", "headteacher")
+    assert entry(say, "close", case, "--outcome", "resolved")["status"] == "closed"
