@@ -1,0 +1,90 @@
+"""How long a 1,000-entry case takes to read, view and export in every format.
+
+Run: .venv/bin/python benchmarks/timeline.py [ENTRIES]   (not part of the tests)
+It builds a throwaway vault in a temporary folder, with a cheap KDF, and prints the times.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from safeguarding import access, categories, chronology, crypto, export, storage
+from safeguarding.casefile import Kind, find_case
+from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.config import Config
+from safeguarding.vault import Vault
+
+CHEAP = crypto.KdfParams(iterations=1, memory_kib=1024, lanes=1)
+
+
+def main(entries: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "vault.db"
+        unlocked, _ = Vault.create(path, "Alex Morgan", "benchmark passphrase", kdf=CHEAP)
+        config = Config(path=Path(folder) / "config.toml", school_name="Benchmark School")
+        kinds = categories.load()
+        start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        book = Casebook(unlocked, kinds, config, now=lambda: start + timedelta(minutes=1))
+        ref = book.record(
+            Disclosure(
+                category="staff-misuse",
+                subjects=(Subject("Daniel Price", "staff"),),
+                disclosed_by="Karen Webb",
+                relationship="parent",
+                where="the office",
+                text="The account. " * 20,
+                at=start,
+            )
+        ).reference
+        with storage.writing(unlocked.vault.engine) as session:
+            case = find_case(session, ref)
+            key = unlocked.case_key(case)
+            for n in range(entries - 1):
+                moment = start + timedelta(hours=n + 1)
+                chronology.append(
+                    session,
+                    mac_key=unlocked.keys.mac_key,
+                    payload_key=key,
+                    kind=Kind.NOTE,
+                    author_id=unlocked.user.id,
+                    payload={"text": f"Note {n}: " + "what was seen and said. " * 8},
+                    case_id=case.id,
+                    event_at=moment,
+                    recorded_at=moment,
+                )
+
+        def timed(label: str, action: object) -> None:
+            began = time.perf_counter()
+            assert callable(action)
+            action()
+            print(f"{label:<28} {time.perf_counter() - began:6.2f} s")
+
+        timed("read (decrypt, in order)", lambda: book.read(ref))
+        timed(
+            "timeline (view, recorded)",
+            lambda: export.render_text(
+                access.view(unlocked, ref, categories=kinds, school=config.school_name), 100
+            ),
+        )
+        for fmt in export.FORMATS:
+            out = Path(folder) / f"case.{fmt}"
+            timed(
+                f"export {fmt}",
+                lambda fmt=fmt, out=out: export.export_case(
+                    unlocked,
+                    ref,
+                    fmt=fmt,
+                    output=out,
+                    categories=kinds,
+                    school=config.school_name,
+                ),
+            )
+        unlocked.close()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
