@@ -90,16 +90,33 @@ def read_text(label: str, text_file: str | None, editor: bool = False) -> str:
 
 
 def _from_file(name: str) -> str:
+    """The file's (or standard input's) bytes as UTF-8, exactly: no newline translation."""
+    source = "standard input" if name == "-" else repr(name)
     if name == "-":
-        return sys.stdin.read()
-    try:
-        return Path(name).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        from safeguarding.errors import NotFound
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(name).read_bytes()
+        except FileNotFoundError:
+            from safeguarding.errors import NotFound
 
-        raise NotFound(f"no such file {name!r}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read {name!r} as UTF-8 text ({type(error).__name__})") from None
+            raise NotFound(f"no such file {name!r}") from None
+        except OSError as error:
+            raise UsageError(
+                f"cannot read {name!r} ({error.strerror or type(error).__name__}); "
+                "nothing was saved"
+            ) from None
+    return decode(data, source)
+
+
+def decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{source} is not UTF-8 text; nothing was saved",
+            hint="save it as UTF-8 (most editors offer it under 'Save as' or 'Encoding')",
+        ) from None
 
 
 def prompt_lines(label: str) -> str:
@@ -133,7 +150,7 @@ def from_editor(label: str) -> str:
         result = subprocess.run([*shlex.split(editor), name], check=False)
         if result.returncode != 0:
             raise UsageError(f"the editor ({editor}) failed; nothing was saved")
-        return Path(name).read_text(encoding="utf-8")
+        return decode(Path(name).read_bytes(), "the editor's file")
     finally:
         Path(name).unlink(missing_ok=True)
 

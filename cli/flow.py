@@ -185,7 +185,7 @@ def _ask_when(label: str) -> Any:
         try:
             return when(answer)
         except Refused as error:
-            output.err.print(f"[red]{error.message}[/red]")
+            output.err.print(error.message, style="red", markup=False)
 
 
 def _require(values: dict[str, Any]) -> None:
@@ -212,18 +212,20 @@ def _confirmed(book: Casebook, d: Any) -> bool:
     from rich.table import Table
 
     from safeguarding import moments
+    from safeguarding.timeline import plain
 
+    # What was typed is shown as typed: `plain` keeps it from being read as Rich markup.
     table = Table.grid(padding=(0, 2))
     category = book.categories.get(d.category)
-    table.add_row("Category", f"{category.code} — {category.title}")
-    table.add_row("About", ", ".join(f"{s.name} ({s.role})" for s in d.subjects))
-    table.add_row("Disclosed by", f"{d.disclosed_by} ({d.relationship})")
-    table.add_row("Received by", d.received_by or book.unlocked.user.name)
+    table.add_row("Category", plain(f"{category.code} — {category.title}"))
+    table.add_row("About", plain(", ".join(f"{s.name} ({s.role})" for s in d.subjects)))
+    table.add_row("Disclosed by", plain(f"{d.disclosed_by} ({d.relationship})"))
+    table.add_row("Received by", plain(d.received_by or book.unlocked.user.name))
     table.add_row("When", moments.local_text(d.at) if d.at else "now")
-    table.add_row("Where", d.where)
-    table.add_row("Account", d.text)
+    table.add_row("Where", plain(d.where))
+    table.add_row("Account", plain(d.text))
     if d.observations:
-        table.add_row("Observations", d.observations)
+        table.add_row("Observations", plain(d.observations))
     from rich.panel import Panel
 
     output.err.print(Panel(table, title="Check before saving", title_align="left"))

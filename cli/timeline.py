@@ -97,10 +97,12 @@ def export(
             hint="use --output FILE, or redirect standard output to a file",
         )
     path = None if to_stdout else Path(to).expanduser()
+    from rich.markup import escape
+
     settings, kinds = _settings()
     unlocked = unlock()
     try:
-        where = "standard output" if path is None else str(path)
+        where = "standard output" if path is None else escape(str(path))
         output.err.print(
             f"[bold yellow]warning:[/] the export to {where} is plaintext, outside the "
             "encrypted vault. Keep it safe and delete it once it has been sent.",
@@ -139,7 +141,7 @@ def export(
         return
     output.say(
         f"Exported {done.reference} as {done.format}{' (redacted)' if redact else ''} to "
-        f"{done.path}; recorded as entry {done.entry}."
+        f"{escape(str(done.path))}; recorded as entry {done.entry}."
     )
 
 
@@ -175,7 +177,7 @@ def audit(
         )
         return
     if not events:
-        output.say("No views or exports recorded" + (f" for {case}." if case else "."))
+        output.say("No views or exports recorded" + (f" for {case.upper()}." if case else "."))
         return
     from rich import box
     from rich.table import Table

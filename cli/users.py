@@ -39,7 +39,9 @@ def add(
     if json:
         output.emit_json({"user": user.name, "role": user.role.value})
     else:
-        output.say(f"Added {user.name} ({user.role.value}).")
+        from rich.markup import escape
+
+        output.say(f"Added {escape(user.name)} ({user.role.value}).")
 
 
 @app.command("list")
@@ -68,10 +70,12 @@ def list_users(json: JsonOption = False) -> None:
             ]
         )
         return
+    from rich.text import Text
+
     table = Table("User", "Role", "Added", "Status")
     for u in users:
         table.add_row(
-            u.name,
+            Text(u.name),  # as typed: never Rich markup
             ROLE_TITLES[u.role],
             u.created_at[:10],
             "active" if u.active else f"disabled {u.disabled_at and u.disabled_at[:10]}",
@@ -111,7 +115,9 @@ def passwd(
             user = unlocked.set_passphrase(name, credentials.new_passphrase(target))
         finally:
             unlocked.close()
-    output.say(f"The passphrase of {user.name} has been changed.")
+    from rich.markup import escape
+
+    output.say(f"The passphrase of {escape(user.name)} has been changed.")
 
 
 @app.command("disable")
@@ -124,4 +130,6 @@ def disable(
         user = unlocked.disable_user(name)
     finally:
         unlocked.close()
-    output.say(f"Disabled {user.name}; everything they recorded stays in the vault.")
+    from rich.markup import escape
+
+    output.say(f"Disabled {escape(user.name)}; everything they recorded stays in the vault.")

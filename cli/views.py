@@ -97,6 +97,8 @@ def categories_table(categories: Categories) -> Table:
 
 
 def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: Config) -> Table:
+    from safeguarding.timeline import plain
+
     table = Table("Case", "Category", "About", "Status", "Next step", "Due")
     table.columns[0].no_wrap = True
     for s in summaries:
@@ -108,10 +110,10 @@ def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: 
         due = due_text(s.next, today, config.closure_days)
         table.add_row(
             s.reference,
-            s.state.category,
-            about,
+            plain(s.state.category),
+            plain(about),  # names as recorded: never Rich markup
             s.state.stage.value,
-            s.next.title,
+            plain(s.next.title),
             Text(due, style="bold red") if s.next.overdue else due,
         )
     return table
@@ -128,6 +130,7 @@ def overdue_table(summaries: list[CaseSummary]) -> Table:
 def timeline(case: CaseFile, school: str) -> RenderableType:
     """A case's entries in event order, amendments beside what they correct."""
     from safeguarding import moments
+    from safeguarding.timeline import visible
 
     parts: list[RenderableType] = [
         Text.assemble(
@@ -139,7 +142,7 @@ def timeline(case: CaseFile, school: str) -> RenderableType:
         head = Text.assemble(
             (f"#{entry.id} ", "dim"),
             (entry.title, "bold"),
-            f"  {moments.local_text(entry.event_at)}  by {entry.author}",
+            f"  {moments.local_text(entry.event_at)}  by {visible(entry.author)}",
         )
         body = Text()
         if entry.late:
@@ -147,11 +150,11 @@ def timeline(case: CaseFile, school: str) -> RenderableType:
                 f"Recorded late, on {moments.local_text(entry.recorded_at)}\n", style="yellow"
             )
         if entry.headline:
-            body.append(entry.headline + "\n", style="italic")
-        body.append(entry.text)
+            body.append(visible(entry.headline) + "\n", style="italic")
+        body.append(visible(entry.text).rstrip("\n"))
         if entry.data.get("observations"):
             body.append("\nRecorder's observations (opinion): ", style="bold")
-            body.append(str(entry.data["observations"]))
+            body.append(visible(str(entry.data["observations"])))
         if entry.amended_by:
             body.append(
                 f"\nCorrected by entry {', '.join(str(n) for n in entry.amended_by)}",

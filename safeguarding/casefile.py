@@ -71,7 +71,14 @@ def format_reference(year: int, number: int) -> str:
 def parse_reference(text: str) -> tuple[int, int]:
     """``SG-2026-0007`` as (2026, 7); `NotFound` for anything that cannot be a reference."""
     parts = text.strip().upper().split("-")
-    if len(parts) == 3 and parts[0] == REFERENCE_PREFIX and all(p.isdigit() for p in parts[1:]):
+    # ASCII digits only ("²" is a digit to str.isdigit but not to int), and few enough of them
+    # to fit SQLite's integers.
+    numbers = parts[1:]
+    if (
+        len(parts) == 3
+        and parts[0] == REFERENCE_PREFIX
+        and all(p.isascii() and p.isdigit() and len(p) <= 9 for p in numbers)
+    ):
         return int(parts[1]), int(parts[2])
     raise NotFound(
         f"there is no case {text!r}",

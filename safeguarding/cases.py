@@ -35,9 +35,18 @@ MAX_SHORT = 200
 MAX_TEXT = 100_000
 
 
+def _utf8(text: str, what: str) -> str:
+    """Refuse what cannot be stored as UTF-8 (lone surrogates, e.g. from undecodable argv)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not UTF-8 text; nothing was saved") from None
+    return text
+
+
 def short(value: str | None, what: str) -> str:
     """A name, place or reference: one line, not empty."""
-    text = unicodedata.normalize("NFC", value or "").strip()
+    text = unicodedata.normalize("NFC", _utf8(value or "", what)).strip()
     if not text:
         raise UsageError(f"{what} cannot be empty")
     if len(text) > MAX_SHORT:
@@ -48,14 +57,16 @@ def short(value: str | None, what: str) -> str:
 
 
 def long_text(value: str | None, what: str, *, required: bool = True) -> str:
-    """Free text as typed; only the blank lines around it are trimmed."""
-    text = unicodedata.normalize("NFC", value or "").strip("\r\n").rstrip()
+    """Free text exactly as given, every character kept (line endings, trailing newlines,
+    control characters): a record reads back byte for byte.  Only empty or whitespace-only
+    text and text over `MAX_TEXT` characters are refused."""
+    text = _utf8(value or "", what)
     if not text.strip():
         if required:
             raise UsageError(f"{what} cannot be empty; nothing was saved")
         return ""
     if len(text) > MAX_TEXT:
-        raise UsageError(f"{what} is longer than {MAX_TEXT} characters")
+        raise UsageError(f"{what} is longer than {MAX_TEXT:,} characters; nothing was saved")
     return text
 
 

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeguarding.timeline import MARKING, REDACTION_NOTICE, Item, Timeline
+from safeguarding.timeline import MARKING, REDACTION_NOTICE, Item, Timeline, visible
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -89,6 +89,11 @@ class _Document:
         from fpdf import FPDF
 
         class Chronology(FPDF):
+            def normalize_text(self, text: str) -> str:
+                # Every string fpdf2 lays out passes here: recorded control characters become
+                # visible escapes instead of missing glyphs (whose warning would echo them).
+                return str(super().normalize_text(visible(text, pictures=False)))
+
             def header(self) -> None:
                 self.set_font(FAMILY, "", 8.5)
                 self.set_text_color(*MUTED)
@@ -230,7 +235,7 @@ def _item(pdf: FPDF, t: Timeline, item: Item, x: float, nested: bool = False) ->
                 return
         _line(pdf, f"{fact.label}: {fact.value}", 9.5, "", x, MUTED)
     if item.text:
-        _line(pdf, item.text, 10, "", x)
+        _line(pdf, item.text.rstrip("\r\n"), 10, "", x)  # not a file's final line ending
     if item.observations:
         _line(pdf, f"Recorder's observations (opinion): {item.observations}", 10, "", x)
     if not nested:

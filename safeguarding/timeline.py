@@ -400,6 +400,37 @@ def to_json(t: Timeline) -> dict[str, Any]:
 
 # Rich rendering ----------------------------------------------------------------------------
 
+#: Control characters as visible symbols (U+2400's control pictures; C1 as \\xNN), so that
+#: recorded text can never move the cursor, clear the screen or ring the bell.  A newline and a
+#: tab stay what they are; a Windows line ending ("\\r\\n") is shown as a newline.
+_VISIBLE = {
+    **{code: chr(0x2400 + code) for code in range(0x20) if code not in (0x09, 0x0A)},
+    0x7F: "\u2421",
+    **{code: f"\\x{code:02x}" for code in range(0x80, 0xA0)},
+}
+
+
+#: The same as escapes in plain ASCII, for a font without the control pictures (the PDF's).
+_ESCAPED = {
+    **{code: f"\\x{code:02x}" for code in range(0x20) if code != 0x0A},
+    0x09: "    ",
+    0x7F: "\\x7f",
+    **{code: f"\\x{code:02x}" for code in range(0x80, 0xA0)},
+}
+
+
+def visible(text: str, *, pictures: bool = True) -> str:
+    """Recorded text as a terminal or an export may show it: control characters made visible
+    (as control pictures, or with `pictures=False` as `\\xNN`).  Only for display; the record
+    itself (and `--json`) keeps every character."""
+    return text.replace("\r\n", "\n").translate(_VISIBLE if pictures else _ESCAPED)
+
+
+def plain(text: str, style: str = "") -> Text:
+    """Recorded text as a Rich `Text`: never read as markup, control characters made visible,
+    and without the line ending a text file usually ends with (`--json` keeps it)."""
+    return Text(visible(text).rstrip("\n"), style=style)
+
 
 def render(t: Timeline) -> RenderableType:
     """The whole chronology: header panel, entries by day, actions table, checkpoint footer."""
@@ -418,22 +449,23 @@ def header(t: Timeline) -> Panel:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row("School", t.school)
+    # Every value is a `Text`: a table cell given a str would read it as Rich markup.
+    grid.add_row("School", plain(t.school))
     category = t.category_code
     if t.category_title:
         category = f"{t.category_title} ({t.category_code})"
-    grid.add_row("Category", category)
+    grid.add_row("Category", plain(category))
     if t.section:
-        grid.add_row("Policy section", t.section)
-    grid.add_row("Subject(s)", "\n".join(f"{name} ({role})" for name, role in t.subjects))
+        grid.add_row("Policy section", plain(t.section))
+    grid.add_row("Subject(s)", plain("\n".join(f"{name} ({role})" for name, role in t.subjects)))
     status = t.status if t.status == t.stage else f"{t.status} ({t.stage})"
     if t.outcome:
         status += f", outcome: {t.outcome}"
-    grid.add_row("Status", status)
+    grid.add_row("Status", plain(status))
     grid.add_row("Opened", t.when(t.opened_at))
     grid.add_row("Closed", t.when(t.closed_at) if t.closed_at else "—")
-    grid.add_row("Referral", "\n".join(t.referrals) or "none recorded")
-    next_text = Text(t.next_title)
+    grid.add_row("Referral", plain("\n".join(t.referrals) or "none recorded"))
+    next_text = plain(t.next_title)
     if t.next_due is not None:
         next_text.append(
             f", by the end of {t.next_due.strftime('%a %d %b %Y')}",
@@ -442,7 +474,7 @@ def header(t: Timeline) -> Panel:
     grid.add_row("Next", next_text)
     grid.add_row(
         "Overdue",
-        Text("\n".join(t.overdue), style="bold red") if t.overdue else Text("nothing"),
+        plain("\n".join(t.overdue), style="bold red") if t.overdue else Text("nothing"),
     )
     body: list[RenderableType] = [grid]
     if t.redacted:
@@ -459,7 +491,9 @@ def header(t: Timeline) -> Panel:
 
 
 def _item_head(t: Timeline, item: Item) -> Text:
-    head = Text.assemble((item.title, "bold"), (f" · entry {item.id} · {item.author}", "dim"))
+    head = Text.assemble(
+        (visible(item.title), "bold"), (f" · entry {item.id} · {visible(item.author)}", "dim")
+    )
     if item.late:
         head.append(f" · recorded late, {t.when(item.recorded_at)}", style="yellow")
     return head
@@ -480,12 +514,14 @@ def _item_body(t: Timeline, item: Item, nested: bool = False) -> list[Renderable
                 )
                 return lines
             continue
-        lines.append(Text.assemble((f"{fact.label}: ", "italic"), fact.value))
+        lines.append(Text.assemble((f"{fact.label}: ", "italic"), visible(fact.value)))
     if item.text:
-        lines.append(Text(item.text))
+        lines.append(plain(item.text))
     if item.observations:
         lines.append(
-            Text.assemble(("Recorder's observations (opinion): ", "bold"), item.observations)
+            Text.assemble(
+                ("Recorder's observations (opinion): ", "bold"), visible(item.observations)
+            )
         )
     return lines
 
@@ -497,7 +533,7 @@ def _amendment_block(t: Timeline, amendment: Item) -> Table:
     head = Text.assemble(
         ("Corrected by entry ", "bold magenta"),
         (f"{amendment.id}", "bold magenta"),
-        (f" · {amendment.author} · {t.when(amendment.at)}", "magenta"),
+        (f" · {visible(amendment.author)} · {t.when(amendment.at)}", "magenta"),
     )
     if amendment.late:
         head.append(f" · recorded late, {t.when(amendment.recorded_at)}", style="yellow")
@@ -544,7 +580,7 @@ def actions_table(t: Timeline) -> RenderableType:
             status = Text("OVERDUE", style="bold red")
         else:
             status = Text("open")
-        table.add_row(str(a.number), a.text, a.owner, a.due.isoformat(), status)
+        table.add_row(str(a.number), plain(a.text), plain(a.owner), a.due.isoformat(), status)
     return table
 
 
@@ -558,7 +594,7 @@ def footer(t: Timeline) -> RenderableType:
             f"Check this copy against the vault: safeguard verify --checkpoint "
             f"{t.checkpoint_short}",
         ),
-        Text(
+        plain(
             f"Produced {t.when(t.produced_at)} by {t.produced_by} with safeguard. {MARKING}"
             + (". REDACTED." if t.redacted else "."),
         ),

@@ -303,10 +303,10 @@ def test_empty_text_is_refused(vault: VaultInfo, say: Say) -> None:
 
 def test_text_can_come_from_standard_input(vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
-    result = invoke("note", case, "--text-file", "-", "--json", input="Line one\nLine two\n")
+    result = invoke("note", case, "--text-file", "-", "--json", input="Line one\r\nLine two\n")
     assert result.exit_code == 0, result.stderr
     note = read_case(vault, case).entry(json.loads(result.stdout)["entry"])
-    assert note.text == "Line one\nLine two"
+    assert note.text == "Line one\r\nLine two\n"  # as given, line endings and all
 
 
 def test_next_step_panel_gives_the_deadline_and_county_contacts(
