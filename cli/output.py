@@ -1,15 +1,35 @@
-"""The two consoles: stdout for data (JSON, timelines, recovery keys), stderr for people."""
+"""The two consoles: stdout for data (JSON, timelines, recovery keys), stderr for people.
+
+They are made on first use, so `safeguard --help` never pays for Rich's console.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+    out: Console
+    err: Console
+
+
+@cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "out":
+        return _console(False)
+    if name == "err":
+        return _console(True)
+    raise AttributeError(name)
 
 
 def emit_json(document: Any) -> None:
@@ -19,5 +39,6 @@ def emit_json(document: Any) -> None:
 
 
 def say(message: str) -> None:
-    """A short message for the person at the terminal (stderr, so stdout stays data)."""
-    err.print(message)
+    """A short message for the person at the terminal (stderr, so stdout stays data), one
+    logical line: the terminal wraps it, so paths and names are never split."""
+    _console(True).print(message, soft_wrap=True)

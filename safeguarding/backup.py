@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from safeguarding import __version__, clock, storage
-from safeguarding.chronology import Checkpoint
+from safeguarding.checkpoint import Checkpoint
 from safeguarding.errors import CheckFailed, NotFound, UsageError, VaultUnusable
 from safeguarding.prune import Duration, Policy, kept
 

@@ -24,8 +24,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from safeguarding import clock, crypto
-from safeguarding.errors import CheckFailed, UsageError
+from safeguarding.checkpoint import Checkpoint
+from safeguarding.errors import CheckFailed
 from safeguarding.models import Entry, VaultMeta
+
+__all__ = ["Checkpoint", "append", "head", "verify_chain"]
 
 MAGIC = b"SGE1"
 
@@ -71,37 +74,6 @@ def mac_of(mac_key: bytes, previous: bytes, entry: Entry) -> bytes:
             payload=entry.payload,
         ),
     )
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A chronology head as written in backups and exports: ``SEQ:MAC`` (MAC in hex)."""
-
-    seq: int
-    mac_hex: str
-
-    def __str__(self) -> str:
-        return f"{self.seq}:{self.mac_hex}"
-
-    @classmethod
-    def parse(cls, text: str) -> Checkpoint:
-        seq_text, sep, mac_hex = text.strip().partition(":")
-        mac_hex = mac_hex.lower()
-        if (
-            not sep
-            or not seq_text.isdigit()
-            or len(mac_hex) < 16
-            or len(mac_hex) > 2 * crypto.MAC_BYTES
-            or any(ch not in "0123456789abcdef" for ch in mac_hex)
-        ):
-            raise UsageError(
-                f"{text!r} is not a checkpoint",
-                hint="a checkpoint is SEQ:MAC, e.g. 42:3f9a… (at least 16 hex digits of the MAC)",
-            )
-        return cls(int(seq_text), mac_hex)
-
-    def matches(self, mac: bytes) -> bool:
-        return hmac.compare_digest(mac.hex()[: len(self.mac_hex)], self.mac_hex)
 
 
 def payload_key_for(case_id: int | None, field_key: bytes, case_keys: dict[int, bytes]) -> bytes:

@@ -12,14 +12,16 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.pool import NullPool
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any
 
 from safeguarding.errors import VaultUnusable
+
+if TYPE_CHECKING:
+    # SQLAlchemy is imported where an engine is made, so that commands that only copy or
+    # inspect the file (backups, schema status) start without it.
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import DatabaseError
+    from sqlmodel import Session
 
 #: The Alembic revision this version of safeguard reads and writes, oldest first.
 KNOWN_REVISIONS = ("0001", "0002")
@@ -149,6 +151,9 @@ def _on_begin(conn: Any) -> None:
 
 def make_engine(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
     """An engine for the vault file; statement parameters are hidden from error messages."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
+
     engine = create_engine(
         f"sqlite:///{path}",
         poolclass=NullPool,
@@ -191,10 +196,10 @@ def translate_database_error(error: DatabaseError, path: Path) -> VaultUnusable:
 @contextmanager
 def guarded(path: Path) -> Iterator[None]:
     """Turn SQLite failures inside the block into `VaultUnusable`."""
+    from sqlalchemy.exc import DatabaseError
+
     try:
         yield
-    except OperationalError as error:
-        raise translate_database_error(error, path) from None
     except DatabaseError as error:
         raise translate_database_error(error, path) from None
 
@@ -202,6 +207,8 @@ def guarded(path: Path) -> Iterator[None]:
 @contextmanager
 def reading(engine: Engine) -> Iterator[Session]:
     """A read transaction: one consistent snapshot of the vault."""
+    from sqlmodel import Session
+
     with engine.connect() as conn, conn.begin(), Session(bind=conn) as session:
         yield session
 
@@ -209,6 +216,8 @@ def reading(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Session]:
     """A write transaction under `BEGIN IMMEDIATE`: committed whole, or not at all."""
+    from sqlmodel import Session
+
     with engine.connect() as raw:
         conn = raw.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin(), Session(bind=conn) as session:
