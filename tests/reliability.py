@@ -1,17 +1,20 @@
-"""Helpers for the reliability tests: running the CLI without root's powers, tiny filesystems."""
+"""Helpers for the reliability tests: running the CLI without root's powers, tiny filesystems,
+and reading a case back through the library."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import safeguard_executable
+from tests.conftest import PASSPHRASE, safeguard_executable
 
 # Root ignores file permissions; dropping these capabilities makes it obey them like anyone.
 DROP_ROOT_POWERS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
@@ -65,3 +68,49 @@ def fill(folder: Path, leave_bytes: int) -> None:
     free = stats.f_bavail * stats.f_frsize
     with open(folder / "filler", "wb") as handle:
         handle.write(b"\0" * max(0, free - leave_bytes))
+
+
+def open_casebook(path: Path, user: str = "alice", passphrase: str = PASSPHRASE) -> Any:
+    """The library's casebook on `path`, under the packaged categories (close its `unlocked`)."""
+    from safeguarding import categories, config
+    from safeguarding.cases import Casebook
+    from safeguarding.vault import Vault
+
+    unlocked = Vault.open(path).unlock(user, passphrase)
+    return Casebook(unlocked, categories.load(), config.load())
+
+
+def record_case(path: Path) -> str:
+    """A disclosure recorded through the library; its reference."""
+    from safeguarding.cases import Disclosure, Subject
+
+    book = open_casebook(path)
+    try:
+        return str(
+            book.record(
+                Disclosure(
+                    category="staff-misuse",
+                    subjects=(Subject("Daniel Price", "staff"),),
+                    disclosed_by="Karen Webb",
+                    relationship="parent",
+                    where="the school office",
+                    text="He has been messaging my daughter.",
+                )
+            ).reference
+        )
+    finally:
+        book.unlocked.close()
+
+
+def case_entries(path: Path, reference: str) -> list[Any]:
+    """The case's entries as the library reads them back."""
+    book = open_casebook(path)
+    try:
+        return list(book.read(reference).entries)
+    finally:
+        book.unlocked.close()
+
+
+def chain_seqs(path: Path) -> list[int]:
+    with sqlite3.connect(path) as db:
+        return [int(seq) for (seq,) in db.execute("SELECT seq FROM entries ORDER BY seq")]

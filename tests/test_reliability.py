@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 import os
+import random
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
 from pathlib import Path
 
+import pytest
+
+from safeguarding import storage
 from safeguarding.vault import Vault
-from tests.conftest import DEPUTY_PASSPHRASE, FAST_KDF, PASSPHRASE, VaultInfo, run
-from tests.reliability import fill, run_unprivileged, tiny_filesystem
+from tests.conftest import (
+    DEPUTY_PASSPHRASE,
+    FAST_KDF,
+    PASSPHRASE,
+    VaultInfo,
+    invoke,
+    run,
+    safeguard_executable,
+)
+from tests.reliability import (
+    case_entries,
+    chain_seqs,
+    fill,
+    record_case,
+    run_unprivileged,
+    tiny_filesystem,
+)
 
 
 def one_line(stderr: str) -> str:
@@ -128,3 +153,183 @@ def test_disk_full_is_a_clear_error_and_the_vault_still_verifies(tmp_path: Path)
         check = run("verify", "--json", env=env)
         assert check.returncode == 0, check.stderr
         assert f'"entries": {2 + succeeded}' in check.stdout
+
+
+
+# Killed, concurrent and refused writers -----------------------------------------------------
+
+KILLS = 30
+
+
+def _start_note(case: str, text: str) -> subprocess.Popen[bytes]:
+    """`safeguard note CASE --text-file -` as a real process, its text already on stdin."""
+    process = subprocess.Popen(
+        [safeguard_executable(), "note", case, "--text-file", "-", "--json"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdin is not None
+    process.stdin.write(text.encode())
+    process.stdin.close()
+    return process
+
+
+def test_kill_9_loses_no_reported_note_and_leaves_no_partial_one(vault: VaultInfo) -> None:
+    case = record_case(vault.path)
+    started = time.monotonic()
+    calibration = _start_note(case, "calibration note\n")
+    assert calibration.wait(timeout=60) == 0
+    typical = time.monotonic() - started
+
+    rng = random.Random(7)  # noqa: S311 (spread the kills, reproducibly)
+    sent: dict[str, int] = {}
+    for attempt in range(KILLS):
+        text = f"kill-9 note {attempt} {uuid.uuid4().hex}\nsecond line\r\n"
+        process = _start_note(case, text)
+        time.sleep(rng.uniform(0.2, 1.2) * typical)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        sent[text] = process.wait(timeout=60)
+
+    reported = {text for text, code in sent.items() if code == 0}
+    killed = [text for text, code in sent.items() if code == -signal.SIGKILL]
+    assert len(reported) + len(killed) == KILLS, sorted(sent.values())  # nothing else failed
+    assert killed and reported, "the kills did not spread over the command's run"
+
+    verified = run("verify")
+    assert verified.returncode == 0, verified.stderr
+    notes = [e.text for e in case_entries(vault.path, case) if e.kind == "note"]
+    assert notes[0] == "calibration note\n"
+    assert reported <= set(notes), "a note whose command reported success was lost"
+    assert set(notes[1:]) <= set(sent), "a note was stored partly or changed"
+    assert len(notes) == len(set(notes)), "a note was stored twice"
+    assert chain_seqs(vault.path) == list(range(1, len(chain_seqs(vault.path)) + 1))
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from tests.reliability import open_casebook
+
+    path, case, name, go = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
+    book = open_casebook(path)
+    (go.parent / f"ready-{name}").touch()
+    while not go.exists():
+        time.sleep(0.005)
+    for number in range(50):
+        book.note(case, text=f"{name} {number}")
+    book.unlocked.close()
+    """
+)
+
+
+def test_three_writers_at_once_lose_nothing_and_keep_the_chain_linear(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    case = record_case(vault.path)
+    go = tmp_path / "go"
+    names = ("writer-a", "writer-b", "writer-c")
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(vault.path), case, name, str(go)],
+            cwd=Path(__file__).parent.parent,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready-{n}").exists() for n in names):
+        assert time.monotonic() < deadline and all(w.poll() is None for w in writers)
+        time.sleep(0.01)
+    go.touch()  # all three unlocked: now they append at once
+    for writer in writers:
+        _, errors = writer.communicate(timeout=120)
+        assert writer.returncode == 0, errors
+
+    notes = [e for e in case_entries(vault.path, case) if e.kind == "note"]
+    assert len(notes) == 150
+    for name in names:  # each writer's notes all there, in the order it wrote them
+        mine = [e.text for e in sorted(notes, key=lambda e: e.id) if e.text.startswith(name)]
+        assert mine == [f"{name} {number}" for number in range(50)]
+    by_seq = [e.text.split()[0] for e in sorted(notes, key=lambda e: e.id)]
+    switches = sum(1 for a, b in zip(by_seq, by_seq[1:], strict=False) if a != b)
+    assert switches > 2, "the writers never overlapped"
+    seqs = chain_seqs(vault.path)
+    assert seqs == list(range(1, len(seqs) + 1))
+    verified = run("verify")
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_a_note_that_cannot_get_the_lock_exits_5_and_writes_nothing(vault: VaultInfo) -> None:
+    case = record_case(vault.path)
+    before = entry_count(vault.path)
+    holder = sqlite3.connect(vault.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        result = run(
+            "note",
+            case,
+            "--text-file",
+            "-",
+            input="A note that must wait for the lock.\n",
+            env={"SAFEGUARD_BUSY_TIMEOUT": "0.5"},
+        )
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 5, result.stderr
+    line = one_line(result.stderr)
+    assert "busy" in line and "SAFEGUARD_BUSY_TIMEOUT" in result.stderr
+    assert waited < 30
+    assert entry_count(vault.path) == before
+    assert run("verify").returncode == 0
+
+
+def test_a_vault_on_a_network_filesystem_is_refused_in_one_line(
+    vault: VaultInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = record_case(vault.path)
+    before = vault.path.read_bytes()
+    mounts = tmp_path / "mounts"
+    mounts.write_text(
+        "/dev/sda1 / ext4 rw,relatime 0 0\n"
+        f"fileserver:/export/safeguard {vault.path.parent} nfs4 rw,relatime,vers=4.2 0 0\n"
+    )
+    monkeypatch.setattr(storage, "MOUNTS_FILE", mounts)
+    for args in (("note", case, "--text-file", "-"), ("verify",), ("timeline", case)):
+        result = invoke(*args, input="A note on a network share.\n")
+        assert result.exit_code == 5, (args, result.stderr)
+        assert "network filesystem (nfs4)" in one_line(result.stderr)
+        assert result.stdout == ""
+    assert vault.path.read_bytes() == before
+
+
+def test_a_note_on_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
+    with tiny_filesystem(tmp_path / "small", 1024) as small:
+        path = small / "vault.db"
+        unlocked, _ = Vault.create(path, "alice", PASSPHRASE, kdf=FAST_KDF)
+        unlocked.close()
+        case = record_case(path)
+        env = {
+            "SAFEGUARD_VAULT": str(path),
+            "SAFEGUARD_USER": "alice",
+            "SAFEGUARD_PASSPHRASE": PASSPHRASE,
+        }
+        fill(small, leave_bytes=0)
+        texts = [f"note {n} on a full disk " + "x" * 3000 for n in range(4)]
+        results = [run("note", case, "--text-file", "-", input=t, env=env) for t in texts]
+        failed = [r for r in results if r.returncode != 0]
+        assert failed, "the filesystem never filled up"
+        for result in failed:
+            assert result.returncode == 5, result.stderr
+            assert "full" in one_line(result.stderr)
+        (small / "filler").unlink()
+        check = run("verify", env=env)
+        assert check.returncode == 0, check.stderr
+        stored = {e.text for e in case_entries(path, case) if e.kind == "note"}
+        assert stored == {t for t, r in zip(texts, results, strict=True) if r.returncode == 0}
