@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -155,7 +156,6 @@ def test_disk_full_is_a_clear_error_and_the_vault_still_verifies(tmp_path: Path)
         assert f'"entries": {2 + succeeded}' in check.stdout
 
 
-
 # Killed, concurrent and refused writers -----------------------------------------------------
 
 KILLS = 30
@@ -182,7 +182,7 @@ def test_kill_9_loses_no_reported_note_and_leaves_no_partial_one(vault: VaultInf
     assert calibration.wait(timeout=60) == 0
     typical = time.monotonic() - started
 
-    rng = random.Random(7)  # noqa: S311 (spread the kills, reproducibly)
+    rng = random.Random(7)  # the kills spread over the run, reproducibly
     sent: dict[str, int] = {}
     for attempt in range(KILLS):
         text = f"kill-9 note {attempt} {uuid.uuid4().hex}\nsecond line\r\n"
@@ -255,7 +255,7 @@ def test_three_writers_at_once_lose_nothing_and_keep_the_chain_linear(
         mine = [e.text for e in sorted(notes, key=lambda e: e.id) if e.text.startswith(name)]
         assert mine == [f"{name} {number}" for number in range(50)]
     by_seq = [e.text.split()[0] for e in sorted(notes, key=lambda e: e.id)]
-    switches = sum(1 for a, b in zip(by_seq, by_seq[1:], strict=False) if a != b)
+    switches = sum(1 for a, b in itertools.pairwise(by_seq) if a != b)
     assert switches > 2, "the writers never overlapped"
     seqs = chain_seqs(vault.path)
     assert seqs == list(range(1, len(seqs) + 1))
