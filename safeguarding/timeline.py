@@ -14,9 +14,11 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -526,10 +528,28 @@ def _item_body(t: Timeline, item: Item, nested: bool = False) -> list[Renderable
     return lines
 
 
-def _amendment_block(t: Timeline, amendment: Item) -> Table:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True, style="magenta")
-    grid.add_column(ratio=1, overflow="fold")
+class Gutter:
+    """`label` in a gutter `width` columns wide, `body` wrapped beside it: what a two-column
+    grid shows, without a table measuring every cell (a 1,000-entry case stays fast)."""
+
+    def __init__(self, label: str, body: RenderableType, width: int, style: str = "") -> None:
+        self.label, self.body, self.width, self.style = label, body, width, style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        inner = max(1, options.max_width - self.width)
+        lines = console.render_lines(self.body, options.update_width(inner), pad=False)
+        label = Segment(self.label.ljust(self.width), console.get_style(self.style or "none"))
+        blank = Segment(" " * self.width)
+        for index, line in enumerate(lines):
+            yield label if index == 0 else blank
+            yield from line
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width + 1, options.max_width)
+
+
+def _amendment_block(t: Timeline, amendment: Item) -> Gutter:
     head = Text.assemble(
         ("Corrected by entry ", "bold magenta"),
         (f"{amendment.id}", "bold magenta"),
@@ -537,14 +557,12 @@ def _amendment_block(t: Timeline, amendment: Item) -> Table:
     )
     if amendment.late:
         head.append(f" · recorded late, {t.when(amendment.recorded_at)}", style="yellow")
-    grid.add_row("↳", Group(head, *_item_body(t, amendment, nested=True)))
-    return grid
+    return Gutter("↳", Group(head, *_item_body(t, amendment, nested=True)), 2, "magenta")
 
 
-def day_table(t: Timeline, day: Day) -> Table:
-    grid = Table.grid(padding=(0, 2), expand=True)
-    grid.add_column(width=5, no_wrap=True, style="bold")
-    grid.add_column(ratio=1, overflow="fold")
+def day_table(t: Timeline, day: Day) -> Group:
+    """A day's entries: the time in a gutter of seven columns, the entry beside it."""
+    rows: list[RenderableType] = []
     for index, item in enumerate(day.items):
         body: list[RenderableType] = [_item_head(t, item), *_item_body(t, item)]
         for amendment_id in item.amended_by:
@@ -552,9 +570,9 @@ def day_table(t: Timeline, day: Day) -> Table:
             if amendment is not None:
                 body.append(_amendment_block(t, amendment))
         if index:
-            grid.add_row("", "")
-        grid.add_row(t.local(item.at).strftime("%H:%M"), Group(*body))
-    return grid
+            rows.append(Text())
+        rows.append(Gutter(t.local(item.at).strftime("%H:%M"), Group(*body), 7, "bold"))
+    return Group(*rows)
 
 
 def actions_table(t: Timeline) -> RenderableType:
