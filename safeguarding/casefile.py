@@ -6,6 +6,7 @@ reads: it never appends, and it holds plaintext only in memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -215,6 +216,29 @@ def build(
     rows = session.exec(
         select(Entry).where(Entry.case_id == case.id).order_by(col(Entry.seq))
     ).all()
+    return assemble(case, case_key, authors, rows)
+
+
+def build_all(
+    session: Session,
+    cases: Sequence[Case],
+    case_key: Callable[[Case], bytes],
+    authors: dict[int, str],
+) -> list[CaseFile]:
+    """Every case in `cases`, read with one query rather than one per case."""
+    wanted = {case.id for case in cases}
+    rows_by_case: dict[int, list[Entry]] = {case_id: [] for case_id in wanted}
+    query = select(Entry).where(col(Entry.case_id).is_not(None)).order_by(col(Entry.seq))
+    for row in session.exec(query):
+        if row.case_id in wanted:
+            rows_by_case[row.case_id].append(row)
+    return [assemble(case, case_key(case), authors, rows_by_case[case.id]) for case in cases]
+
+
+def assemble(
+    case: Case, case_key: bytes, authors: dict[int, str], rows: Sequence[Entry]
+) -> CaseFile:
+    """A case file from its entry rows (in sequence order)."""
     opened: list[tuple[Entry, dict[str, Any]]] = [
         (row, chronology.open_payload(case_key, row)) for row in rows
     ]

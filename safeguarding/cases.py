@@ -163,7 +163,9 @@ class Casebook:
             query = select(Case).order_by(col(Case.year), col(Case.number))
             if status != "all":
                 query = query.where(Case.status == status)
-            files = [self._file(session, case) for case in session.exec(query).all()]
+            authors = casefile.user_names(session, self.unlocked.keys.field_key)
+            cases = session.exec(query).all()
+            files = casefile.build_all(session, cases, self.unlocked.case_key, authors)
         summaries = []
         for file in files:
             state = flow.fold(file)
