@@ -6,7 +6,7 @@ so a test (or the demo) can fix it.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from safeguarding.errors import UsageError
 
@@ -23,8 +23,13 @@ def parse_at(text: str, now: datetime) -> datetime:
             moment = datetime.fromisoformat(cleaned)
     except ValueError:
         raise UsageError(f"{text!r} is not a date or time", hint=FORMATS_HINT) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # local time, with the offset in force on that day
+    try:
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # local time, with the offset in force on that day
+        moment.astimezone(UTC).astimezone()  # stored in UTC, shown in local time
+    except (ValueError, OverflowError, OSError):
+        # The first or last days of the calendar (0001-01-01) have no time in every zone.
+        raise UsageError(f"{text!r} is too far in the past or future", hint=FORMATS_HINT) from None
     if moment > now:
         raise UsageError(
             f"{text!r} is in the future; an entry records what has already happened",
