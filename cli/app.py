@@ -36,6 +36,7 @@ class SafeguardGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         STATE.reset()
+        output.reset()
         os.umask(0o077)  # whatever safeguard writes (vault, WAL, exports) is the owner's alone
         code = self._run(args, prog_name, complete_var, extra)
         if standalone_mode:

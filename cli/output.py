@@ -24,6 +24,11 @@ def _console(stderr: bool) -> Console:
     return Console(stderr=stderr, highlight=False)
 
 
+def reset() -> None:
+    """Forget the consoles, so the next run reads the terminal's size and NO_COLOR afresh."""
+    _console.cache_clear()
+
+
 def __getattr__(name: str) -> Any:
     if name == "out":
         return _console(False)
