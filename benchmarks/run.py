@@ -1,0 +1,478 @@
+"""Speed and memory of safeguard, as ratios against baselines measured in the same run.
+
+    .venv/bin/python benchmarks/run.py            # the full table (about 5 minutes)
+    .venv/bin/python benchmarks/run.py --quick    # smaller vaults, fewer runs (a smoke test)
+
+Vaults are built through the library (fast, bulk); every timed figure is the real `safeguard`
+command run as a subprocess, the median of several runs.  Peak memory is each process's
+maximum resident set size.  Nothing here is a test: shared machines are noisy, so goals are
+printed beside the figures, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safeguarding import categories, chronology, clock, config, crypto, storage
+from safeguarding.casefile import Kind
+from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.models import Case, Entry, VaultMeta
+from safeguarding.vault import Unlocked, Vault
+
+PASSPHRASE = "benchmark passphrase 2026"  # noqa: S105 (a throwaway vault)
+SAFEGUARD = str(Path(sys.executable).parent / "safeguard")
+NOTE_TEXT = (
+    "Spoke to the class teacher at break. She confirmed the pupil seemed withdrawn this week "
+    "and mentioned messages on her phone; no further detail given. Will follow up tomorrow."
+)
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_kib: int
+
+
+def run_process(args: Sequence[str], env: dict[str, str], stdin: bytes | None = None) -> Measure:
+    """Run one process to completion; its wall time and its own peak memory."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        list(args),
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    if stdin is not None and process.stdin is not None:
+        process.stdin.write(stdin)
+        process.stdin.close()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        error = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"{' '.join(args)} failed ({process.returncode}): {error}")
+    if process.stderr:
+        process.stderr.close()
+    return Measure(seconds, usage.ru_maxrss)
+
+
+def median(
+    runs: int, args: Sequence[str], env: dict[str, str], stdin: bytes | None = None
+) -> Measure:
+    measures = [run_process(args, env, stdin) for _ in range(runs)]
+    return Measure(
+        statistics.median(m.seconds for m in measures), max(m.peak_kib for m in measures)
+    )
+
+
+def environment(vault: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SAFEGUARD_VAULT=str(vault),
+        SAFEGUARD_USER="alice",
+        SAFEGUARD_PASSPHRASE=PASSPHRASE,
+        NO_COLOR="1",
+        COLUMNS="100",
+    )
+    return env
+
+
+# Building vaults -----------------------------------------------------------------------------
+
+
+def new_vault(path: Path) -> Unlocked:
+    """A vault with the default (full-cost) key derivation, as a school would have."""
+    unlocked, _ = Vault.create(path, "alice", PASSPHRASE)
+    return unlocked
+
+
+def casebook(unlocked: Unlocked) -> Casebook:
+    settings = config.load()
+    return Casebook(unlocked, categories.load(settings.categories_file), settings)
+
+
+def record_case(book: Casebook, number: int) -> str:
+    written = book.record(
+        Disclosure(
+            category="child-protection",
+            subjects=(Subject(name=f"Pupil {number}", role="pupil"),),
+            disclosed_by=f"Teacher {number}",
+            relationship="class teacher",
+            where="classroom",
+            text=NOTE_TEXT,
+            at=None,
+        )
+    )
+    return written.reference
+
+
+def bulk_cases(unlocked: Unlocked, count: int) -> None:
+    """`count` more cases, each opened by a disclosure, written in one transaction."""
+    key = unlocked.keys
+    now = clock.now()
+    with storage.writing(unlocked.vault.engine) as session:
+        meta = session.get(VaultMeta, 1)
+        assert meta is not None
+        last_case = session.exec(storage_select_max_case()).one()
+        first_id = int(last_case or 0) + 1
+        seq, previous = meta.head_seq, meta.head_mac
+        rows: list[Any] = []
+        for offset in range(count):
+            case_id = first_id + offset
+            case_key = crypto.new_key()
+            rows.append(
+                Case(
+                    id=case_id,
+                    year=now.year,
+                    number=case_id,
+                    opened_at=clock.to_text(now),
+                    case_key=unlocked.wrap_case_key(case_id, case_key),
+                    status="open",
+                )
+            )
+            seq += 1
+            entry = Entry(
+                seq=seq,
+                case_id=case_id,
+                kind=Kind.DISCLOSURE,
+                event_at=clock.to_text(now),
+                recorded_at=clock.to_text(now),
+                author_id=1,
+                payload=chronology.seal_payload(case_key, seq, disclosure_payload(case_id)),
+                mac=b"",
+            )
+            entry.mac = chronology.mac_of(key.mac_key, previous, entry)
+            previous = entry.mac
+            rows.append(entry)
+        session.add_all(rows[0::2])
+        session.flush()
+        session.add_all(rows[1::2])
+        meta.head_seq, meta.head_mac = seq, previous
+        session.add(meta)
+
+
+def storage_select_max_case() -> Any:
+    from sqlmodel import col, func, select
+
+    return select(func.max(col(Case.id)))
+
+
+def disclosure_payload(number: int) -> dict[str, Any]:
+    return {
+        "category": "child-protection",
+        "subjects": [{"name": f"Pupil {number}", "role": "pupil"}],
+        "disclosed_by": f"Teacher {number}",
+        "relationship": "class teacher",
+        "received_by": "alice",
+        "where": "classroom",
+        "text": NOTE_TEXT,
+    }
+
+
+def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
+    """`count` notes appended to one case in a single transaction."""
+    from safeguarding import casefile
+
+    now = clock.now()
+    with storage.writing(unlocked.vault.engine) as session:
+        case = casefile.find_case(session, reference)
+        case_key = unlocked.case_key(case)
+        meta = session.get(VaultMeta, 1)
+        assert meta is not None
+        seq, previous = meta.head_seq, meta.head_mac
+        rows = []
+        for _ in range(count):
+            seq += 1
+            entry = Entry(
+                seq=seq,
+                case_id=case.id,
+                kind=Kind.NOTE,
+                event_at=clock.to_text(now),
+                recorded_at=clock.to_text(now),
+                author_id=1,
+                payload=chronology.seal_payload(case_key, seq, {"text": NOTE_TEXT}),
+                mac=b"",
+            )
+            entry.mac = chronology.mac_of(unlocked.keys.mac_key, previous, entry)
+            previous = entry.mac
+            rows.append(entry)
+        session.add_all(rows)
+        meta.head_seq, meta.head_mac = seq, previous
+        session.add(meta)
+
+
+def vault_of_size(path: Path, entries: int, per_case: int = 50) -> tuple[Unlocked, str]:
+    """A vault of about `entries` entries spread over cases of `per_case` entries."""
+    unlocked = new_vault(path)
+    book = casebook(unlocked)
+    reference = record_case(book, 0)
+    cases = max(1, entries // per_case)
+    bulk_cases(unlocked, cases - 1)
+    bulk_notes(unlocked, reference, per_case - 1)
+    with storage.reading(unlocked.vault.engine) as session:
+        cases_found = session.exec(storage_select_max_case()).one()
+    remaining = entries - unlocked.head().seq
+    # Fill the other cases with notes until the vault holds `entries` entries.
+    number = 2
+    while remaining > 0 and number <= int(cases_found or 0):
+        add = min(per_case - 1, remaining)
+        bulk_notes(unlocked, f"SG-{clock.now().year}-{number:04d}", add)
+        remaining -= add
+        number += 1
+    return unlocked, reference
+
+
+# The table -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    what: str
+    value: str
+    baseline: str
+    ratio: str
+    goal: str
+    met: str
+    peak_mib: str
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def mib(kib: int) -> str:
+    return f"{kib / 1024:.0f}"
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def measure_unlock(path: Path, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        Vault.open(path).unlock("alice", PASSPHRASE).close()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small vaults and fewer runs")
+    parser.add_argument("--runs", type=int, default=None, help="runs per median")
+    options = parser.parse_args(argv)
+    runs = options.runs or (3 if options.quick else 7)
+    sizes = (1_000, 2_000, 5_000) if options.quick else (1_000, 10_000, 100_000)
+    many_cases = 1_000 if options.quick else 10_000
+    timeline_entries = 1_000
+
+    rows: list[Row] = []
+    work = Path(tempfile.mkdtemp(prefix="safeguard-bench-"))
+    try:
+        note_file = work / "note.txt"
+        note_file.write_text(NOTE_TEXT)
+        python = sys.executable
+        plain_env = dict(os.environ, NO_COLOR="1")
+
+        # 1. Start-up: --help against importing Typer and Rich.
+        base = median(runs, [python, "-c", "import typer, rich"], plain_env)
+        helped = median(runs, [SAFEGUARD, "--help"], plain_env)
+        ratio = helped.seconds / base.seconds
+        rows.append(
+            Row(
+                "safeguard --help",
+                fmt_s(helped.seconds),
+                f"import typer, rich {fmt_s(base.seconds)}",
+                f"{ratio:.2f}x",
+                "<= 2x",
+                verdict(ratio <= 2),
+                mib(helped.peak_kib),
+            )
+        )
+
+        # 2. One note at three vault sizes, against importing SQLModel plus one unlock.
+        note_times: dict[int, Measure] = {}
+        vaults: dict[int, tuple[Path, str]] = {}
+        for size in sizes:
+            path = work / f"v{size}.db"
+            unlocked, reference = vault_of_size(path, size)
+            unlocked.close()
+            vaults[size] = (path, reference)
+            note_times[size] = median(
+                runs,
+                [SAFEGUARD, "note", reference, "--text-file", str(note_file)],
+                environment(path),
+            )
+        small, large = sizes[0], sizes[-1]
+        floor_import = median(runs, [python, "-c", "import sqlmodel"], plain_env)
+        unlock_seconds = measure_unlock(vaults[small][0], runs)
+        floor = floor_import.seconds + unlock_seconds
+        for size in sizes:
+            measure = note_times[size]
+            ratio = measure.seconds / floor
+            rows.append(
+                Row(
+                    f"note, vault of {size:,} entries",
+                    fmt_s(measure.seconds),
+                    f"import sqlmodel + unlock {fmt_s(floor)}",
+                    f"{ratio:.2f}x",
+                    "<= 1.5x",
+                    verdict(ratio <= 1.5),
+                    mib(measure.peak_kib),
+                )
+            )
+        growth = note_times[large].seconds / note_times[small].seconds
+        rows.append(
+            Row(
+                f"note at {large:,} vs {small:,}",
+                f"{growth:.2f}x",
+                "",
+                f"{growth:.2f}x",
+                "<= 1.1x",
+                verdict(growth <= 1.1),
+                "",
+            )
+        )
+
+        # 3. The timeline of a 1,000-entry case.
+        path = work / "timeline.db"
+        unlocked = new_vault(path)
+        reference = record_case(casebook(unlocked), 1)
+        bulk_notes(unlocked, reference, timeline_entries - 1)
+        unlocked.close()
+        shown = median(runs, [SAFEGUARD, "timeline", reference], environment(path))
+        rows.append(
+            Row(
+                f"timeline, {timeline_entries:,}-entry case",
+                fmt_s(shown.seconds),
+                "",
+                "",
+                "<= 1 s",
+                verdict(shown.seconds <= 1.0),
+                mib(shown.peak_kib),
+            )
+        )
+
+        # 4. Listing many cases.
+        path = work / "cases.db"
+        unlocked = new_vault(path)
+        record_case(casebook(unlocked), 1)
+        bulk_cases(unlocked, many_cases - 1)
+        unlocked.close()
+        listed = median(
+            max(1, runs // 2), [SAFEGUARD, "cases", "--status", "all"], environment(path)
+        )
+        rows.append(
+            Row(
+                f"cases, {many_cases:,} cases",
+                fmt_s(listed.seconds),
+                "",
+                "",
+                "(no goal)",
+                "",
+                mib(listed.peak_kib),
+            )
+        )
+
+        # 5. Verifying the largest vault.
+        path, _ = vaults[large]
+        checked = median(max(1, runs // 2), [SAFEGUARD, "verify"], environment(path))
+        rows.append(
+            Row(
+                f"verify, {large:,} entries",
+                fmt_s(checked.seconds),
+                "",
+                "",
+                "<= 5 s",
+                verdict(checked.seconds <= 5.0),
+                mib(checked.peak_kib),
+            )
+        )
+
+        # 6. Backing up the largest vault, against cp of the same file.
+        size_bytes = path.stat().st_size
+        copies = work / "copies"
+        backups = work / "backups"
+
+        def fresh(folder: Path) -> Callable[[], None]:
+            def reset() -> None:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+
+            return reset
+
+        cp_times, backup_times, backup_peak = [], [], 0
+        for _ in range(max(1, runs // 2)):
+            fresh(copies)()
+            cp_times.append(
+                run_process(["cp", str(path), str(copies / "copy.db")], plain_env).seconds
+            )
+            fresh(backups)()
+            measure = run_process([SAFEGUARD, "backup", "create", str(backups)], environment(path))
+            backup_times.append(measure.seconds)
+            backup_peak = max(backup_peak, measure.peak_kib)
+        cp_rate = size_bytes / statistics.median(cp_times)
+        backup_rate = size_bytes / statistics.median(backup_times)
+        ratio = backup_rate / cp_rate
+        rows.append(
+            Row(
+                f"backup create, {size_bytes / 2**20:.0f} MiB vault",
+                f"{backup_rate / 2**20:.0f} MiB/s",
+                f"cp {cp_rate / 2**20:.0f} MiB/s",
+                f"{ratio:.2f}x",
+                ">= 0.5x",
+                verdict(ratio >= 0.5),
+                mib(backup_peak),
+            )
+        )
+
+        # 7. Space.
+        for size in sizes:
+            file_size = vaults[size][0].stat().st_size
+            rows.append(
+                Row(
+                    f"vault bytes per entry ({size:,})",
+                    f"{file_size / size:.0f} B",
+                    "",
+                    "",
+                    "(no goal)",
+                    "",
+                    "",
+                )
+            )
+        rows.append(
+            Row("unlock (Argon2id t=3, 64 MiB, p=4)", fmt_s(unlock_seconds), "", "", "", "", "")
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print_table(rows, runs)
+
+
+def print_table(rows: list[Row], runs: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"safeguard benchmark (medians of {runs} runs, {os.cpu_count()} cores)")
+    for heading in ("what", "figure", "baseline", "ratio", "goal", "met", "peak MiB"):
+        table.add_column(heading, justify="left" if heading in ("what", "baseline") else "right")
+    for row in rows:
+        table.add_row(row.what, row.value, row.baseline, row.ratio, row.goal, row.met, row.peak_mib)
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()
