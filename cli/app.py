@@ -170,9 +170,13 @@ def init(json: JsonOption = False) -> None:
             }
         )
         return
+    from rich.markup import escape
     from rich.panel import Panel
 
-    output.say(f"Created the vault at {STATE.vault_path}; {unlocked.user.name} is its DSL.")
+    output.say(
+        f"Created the vault at {escape(str(STATE.vault_path))}; "
+        f"{escape(unlocked.user.name)} is its DSL."
+    )
     output.out.print(
         Panel(
             f"[bold]{recovery_key}[/bold]\n\n"

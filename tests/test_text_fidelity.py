@@ -138,3 +138,15 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
     for sequence in ("\x1b[2J", "\x1b[31m", "\x1b]0;", "\x07", "\x9b", "\r", "\x00"):
         assert sequence not in shown, f"{sequence!r} reached the terminal"
     assert "Before␛[2J␛[31mred␇ bell" in shown and "[bold]x[/bold]" in shown
+
+
+def test_user_names_that_look_like_markup_are_shown_as_typed(tmp_path: Path) -> None:
+    env = {"SAFEGUARD_PASSPHRASE": "correct horse battery staple"}
+    made = invoke("--user", "[/b]Head[red]", "init", env=env)
+    assert made.exit_code == 0, made.stderr
+    assert "[/b]Head[red] is its DSL" in " ".join(made.stderr.split())
+    deputy = {**env, "SAFEGUARD_USER": "[/b]Head[red]", "SAFEGUARD_NEW_PASSPHRASE": "x" * 16}
+    added = invoke("user", "add", "[link=x]Sam[/i]", "--role", "deputy", env=deputy)
+    assert added.exit_code == 0 and "Added [link=x]Sam[/i] (deputy)" in added.stderr
+    listed = invoke("user", "list", env=deputy)
+    assert listed.exit_code == 0 and "[link=x]Sam[/i]" in listed.stdout
