@@ -290,29 +290,29 @@ def _write_error(error: OSError, directory: Path, outcome: str) -> VaultUnusable
 
 def _sqlite_error(error: sqlite3.Error, vault: Path, directory: Path) -> VaultUnusable:
     detail = str(error.args[0]) if error.args else type(error).__name__
-    lowered = detail.lower()
-    if "full" in lowered:
+    problem = storage.sqlite_problem(detail)
+    if problem == "full":
         return VaultUnusable(
             f"the disk holding {directory} is full; no backup was written",
             hint="free some space (for example 'safeguard backup prune') and run it again",
         )
-    if "locked" in lowered or "busy" in lowered:
+    if problem == "busy":
         return VaultUnusable(
             f"the vault {vault} stayed busy too long ({detail}); no backup was written",
             hint="run it again; set SAFEGUARD_BUSY_TIMEOUT (seconds) to wait longer",
         )
-    if "disk i/o" in lowered:
+    if problem == "io":
         return VaultUnusable(
             f"could not write the backup in {directory} ({detail}: is the disk full or "
             "failing?); no backup was written",
             hint="check the free space and health of the disk, then run it again",
         )
-    if "malformed" in lowered or "not a database" in lowered:
+    if problem == "damaged":
         return VaultUnusable(
             f"the vault {vault} is damaged ({detail}); no backup was written",
             hint="run 'safeguard verify'; keep the backups you have",
         )
-    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+    if problem == "readonly":
         return VaultUnusable(
             f"cannot write to {directory} ({detail}); no backup was written",
             hint="check the permissions of the folder",

@@ -165,27 +165,42 @@ def make_engine(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engin
     return engine
 
 
+def sqlite_problem(detail: str) -> str:
+    """What an SQLite error message is about: busy, full, readonly, io, damaged or other."""
+    lowered = detail.lower()
+    for problem, words in (
+        ("busy", ("locked", "busy")),
+        ("full", ("full",)),
+        ("readonly", ("readonly", "read-only", "unable to open")),
+        ("io", ("disk i/o",)),
+        ("damaged", ("not a database", "malformed")),
+    ):
+        if any(word in lowered for word in words):
+            return problem
+    return "other"
+
+
 def translate_database_error(error: DatabaseError, path: Path) -> VaultUnusable:
     """A one-line, secret-free account of what SQLite refused."""
     original = getattr(error, "orig", None)
     detail = str(original.args[0]) if original is not None and original.args else "error"
-    lowered = detail.lower()
-    if "locked" in lowered or "busy" in lowered:
+    problem = sqlite_problem(detail)
+    if problem == "busy":
         return VaultUnusable(
             f"the vault is busy: another safeguard command held it too long ({detail})",
             hint="try again in a moment; set SAFEGUARD_BUSY_TIMEOUT (seconds) to wait longer",
         )
-    if "full" in lowered:
+    if problem == "full":
         return VaultUnusable(
             f"the disk holding {path} is full; nothing was recorded",
             hint="free some space and run the command again",
         )
-    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+    if problem == "readonly":
         return VaultUnusable(
             f"cannot write to {path} or its folder ({detail})",
             hint="check the permissions of the vault and the folder it is in",
         )
-    if "not a database" in lowered or "malformed" in lowered or "disk i/o" in lowered:
+    if problem in ("io", "damaged"):
         return VaultUnusable(
             f"{path} is damaged or not a safeguard vault ({detail})",
             hint="run 'safeguard verify'; restore from a backup if it fails",
