@@ -155,6 +155,11 @@ def from_editor(label: str) -> str:
         Path(name).unlink(missing_ok=True)
 
 
+def is_number(text: str) -> bool:
+    """A whole number in ASCII digits, and short enough for int() ("²" and "٣" are not)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def ask(label: str, default: str | None = None) -> str:
     """One line, asked on the terminal (stderr), never empty."""
     from rich.prompt import Prompt
@@ -175,13 +180,14 @@ def ask_choice(
     default: str | None = None,
     descriptions: Sequence[str] = (),
 ) -> str:
-    """One of `choices`, by name or number."""
+    """One of `choices`, by name or number (ASCII digits only: "²" is a digit to str.isdigit
+    but not to int, so anything else is asked again)."""
     for number, item in enumerate(choices, start=1):
         about = f"  [dim]{descriptions[number - 1]}[/dim]" if descriptions else ""
         output.err.print(f"  [bold]{number:>2}[/bold]  {item}{about}", highlight=False)
     while True:
         answer = ask(label, default)
-        if answer.isdigit() and 1 <= int(answer) <= len(choices):
+        if is_number(answer) and 1 <= int(answer) <= len(choices):
             return choices[int(answer) - 1]
         if answer.lower() in choices:
             return answer.lower()

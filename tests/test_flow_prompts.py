@@ -85,6 +85,16 @@ def test_a_bad_answer_is_asked_again(vault: VaultInfo, terminal: None) -> None:
     assert "'next week' is not a date or time" in result.stderr
 
 
+def test_a_number_must_be_in_ascii_digits(vault: VaultInfo, terminal: None) -> None:
+    # "²" and "٣" are digits to str.isdigit; they were an internal error (exit 70).
+    interview = list(INTERVIEW)
+    interview[0:1] = ["²", "٢", "2"]
+    interview[2:3] = ["³", "3"]
+    result = invoke("record", input=answers(*interview, "y"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("Choose a number from 1 to") == 3
+
+
 def test_declining_the_summary_saves_nothing(vault: VaultInfo, terminal: None) -> None:
     before = entry_count(vault.path)
     result = invoke("record", input=answers(*INTERVIEW, "n"))

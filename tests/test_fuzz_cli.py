@@ -275,6 +275,8 @@ line = st.text(alphabet=st.characters(exclude_characters=LINE_BREAKS), max_size=
 @FUZZ
 @given(answers=st.lists(line, max_size=16))
 @example(answers=["2", "Dan", "3", "n", "Kay", "parent", "office", "[/red]", "now", "x", "."])
+@example(answers=["²"])
+@example(answers=["2", "Dan", "²", "٣", "3", "n"])
 @example(answers=["2", "[/b]", "3", "n", "[/i]", "[/u]", "[/s]", "", "Said.", ".", "n", "y"])
 def test_the_guided_interview_survives_any_answers(
     vault: VaultInfo, terminal: None, answers: list[str]
