@@ -29,6 +29,7 @@ HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 SQLITE_HEADER = b"SQLite format 3\x00"
+MIN_DATABASE_BYTES = 512  # the smallest page SQLite writes
 
 # Filesystems where SQLite's WAL (shared memory and POSIX locks) is unsafe.
 NETWORK_FILESYSTEMS = frozenset(
@@ -101,27 +102,45 @@ def fsync_directory(path: Path) -> None:
 
 
 def check_is_sqlite(path: Path) -> None:
-    """Refuse a missing file, or one that is not a SQLite database, before SQLite touches it."""
-    if not path.exists():
+    """Refuse a missing file, or one that is not a SQLite database, before SQLite writes to it.
+
+    The header is read through SQLite itself (immutable, read-only): closing a plain file handle
+    on a database would drop the POSIX locks of any connection this process already holds.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
         raise VaultUnusable(
             f"no vault at {path}",
             hint="create one with 'safeguard init', or point --vault / SAFEGUARD_VAULT at yours",
-        )
+        ) from None
     if path.is_dir():
         raise VaultUnusable(f"{path} is a folder, not a vault")
+    not_a_vault = VaultUnusable(
+        f"{path} is not a safeguard vault",
+        hint="check --vault / SAFEGUARD_VAULT; restore from a backup if the vault was damaged",
+    )
+    if size < MIN_DATABASE_BYTES:  # SQLite would take an empty file for a new database
+        raise not_a_vault
     try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except PermissionError:
-        raise VaultUnusable(
-            f"cannot read {path}: permission denied",
-            hint="run as the user who owns the vault",
-        ) from None
-    if header != SQLITE_HEADER:
-        raise VaultUnusable(
-            f"{path} is not a safeguard vault",
-            hint="check --vault / SAFEGUARD_VAULT; restore from a backup if the vault was damaged",
-        )
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            probe.execute("PRAGMA schema_version").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as error:
+        detail = str(error)
+        if sqlite_problem(detail) == "readonly":
+            raise VaultUnusable(
+                f"cannot read {path}: permission denied",
+                hint="run as the user who owns the vault",
+            ) from None
+        if "malformed" in detail:
+            raise VaultUnusable(
+                f"{path} is damaged or not a safeguard vault ({detail})",
+                hint="run 'safeguard verify'; restore from a backup if it fails",
+            ) from None
+        raise not_a_vault from None
 
 
 def _on_connect(busy_timeout: float) -> Any:

@@ -333,3 +333,41 @@ def test_a_note_on_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path: Path
         assert check.returncode == 0, check.stderr
         stored = {e.text for e in case_entries(path, case) if e.kind == "note"}
         assert stored == {t for t, r in zip(texts, results, strict=True) if r.returncode == 0}
+
+
+def test_opening_a_vault_keeps_the_locks_this_process_already_holds(vault: VaultInfo) -> None:
+    """POSIX drops all of a process's locks on a file when any handle to it is closed; checking
+    a vault's header must not do that to a transaction this process has open on it."""
+    import subprocess
+    import sys
+
+    from safeguarding import storage
+
+    holder = sqlite3.connect(vault.path, isolation_level=None)
+    holder.execute("BEGIN")
+    holder.execute("SELECT count(*) FROM entries").fetchone()  # a reader, mid-transaction
+    try:
+        storage.check_is_sqlite(vault.path)
+        Vault.open(vault.path).close()
+        # Leaving WAL mode needs the file to itself: it must see the reader still there.
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys\n"
+                "db = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+                "try:\n"
+                "    mode = db.execute('PRAGMA journal_mode = DELETE').fetchone()[0]\n"
+                "except sqlite3.OperationalError:\n"
+                "    mode = 'locked'\n"
+                "print('locked' if mode in ('wal', 'locked') else 'switched to ' + mode)\n",
+                str(vault.path),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert other.stdout.strip() == "locked"
