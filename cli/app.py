@@ -220,13 +220,14 @@ def verify(
     from safeguarding.errors import CheckFailed
 
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
+    from_backups: list[Checkpoint] = []
     unlocked = unlock()
     try:
         if checkpoints_dir is not None:
             from safeguarding.backup import checkpoints_for
 
-            checkpoints += checkpoints_for(unlocked.vault, checkpoints_dir)
-        report = unlocked.verify(checkpoints)
+            from_backups = checkpoints_for(unlocked.vault, checkpoints_dir)
+        report = unlocked.verify(checkpoints + from_backups)
     except CheckFailed as failure:
         if json:
             output.emit_json({"ok": False, "problem": failure.message})
@@ -234,11 +235,26 @@ def verify(
     finally:
         unlocked.close()
     if json:
-        output.emit_json({"ok": True, "entries": report.entries, "checkpoint": str(report.head)})
+        output.emit_json(
+            {
+                "ok": True,
+                "entries": report.entries,
+                "checkpoint": str(report.head),
+                "checkpoints_checked": len(checkpoints) + len(from_backups),
+            }
+        )
         return
-    output.out.print(
-        f"verified: {report.entries} entries, checkpoint {report.head}", soft_wrap=True
-    )
+    line = f"verified: {report.entries} entries, checkpoint {report.head}"
+    if checkpoints:
+        line += f"; agrees with {_count(len(checkpoints), 'checkpoint')} given"
+    if checkpoints_dir is not None:
+        count = _count(len(from_backups), "backup checkpoint")
+        line += f"; agrees with {count} in {checkpoints_dir}"
+    output.out.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _register() -> None:

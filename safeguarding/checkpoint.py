@@ -30,7 +30,7 @@ class Checkpoint:
         mac_hex = mac_hex.lower()
         if (
             not sep
-            or not seq_text.isdigit()
+            or not (seq_text.isascii() and seq_text.isdigit() and len(seq_text) <= 18)
             or len(mac_hex) < 16
             or len(mac_hex) > 2 * MAC_BYTES
             or any(ch not in "0123456789abcdef" for ch in mac_hex)

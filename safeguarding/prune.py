@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from safeguarding.errors import UsageError
 
-_DURATION = re.compile(r"(\d+)([ymwdh])")
+#: ASCII digits only (\d would take "٣"), and few enough that the span stays in the calendar.
+_DURATION = re.compile(r"([0-9]{1,5})([ymwdh])")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Duration:
         """`moment` minus this span (a month back from 31 March is the last day of February)."""
         month_index = moment.year * 12 + moment.month - 1 - self.months - 12 * self.years
         year, month = divmod(month_index, 12)
+        earliest = datetime.min.replace(tzinfo=moment.tzinfo)
+        if year < 1:  # a span reaching back beyond the calendar covers all of it
+            return earliest
         day = moment.day
         while True:
             try:
@@ -50,7 +54,10 @@ class Duration:
                 break
             except ValueError:
                 day -= 1
-        return shifted - timedelta(days=self.days, hours=self.hours)
+        try:
+            return shifted - timedelta(days=self.days, hours=self.hours)
+        except OverflowError:
+            return earliest
 
     def __str__(self) -> str:
         parts = [(self.years, "y"), (self.months, "m"), (self.days, "d"), (self.hours, "h")]

@@ -817,7 +817,12 @@ def test_a_vault_rolled_back_behind_a_backup_is_caught(
     shutil.copyfile(vault.path, old_copy)  # the vault as it was (every connection is closed)
     append_notes(vault, 3)
     backup.create(vault.path, folder)
-    assert invoke("verify", "--checkpoints", str(folder)).exit_code == 0
+    backup.create(vault.path, folder)
+    checked = invoke("verify", "--checkpoints", str(folder))
+    assert checked.exit_code == 0
+    assert f"; agrees with 2 backup checkpoints in {folder}" in one_line(checked.stdout)
+    document = json.loads(invoke("verify", "--checkpoints", str(folder), "--json").stdout)
+    assert document["checkpoints_checked"] == 2
 
     # Someone puts the older vault back: its own chain is perfect...
     shutil.copyfile(old_copy, vault.path)
@@ -841,6 +846,14 @@ def test_verify_checkpoints_needs_manifests_of_this_vault(
     assert "none of the 1 backups" in one_line(foreign.stderr)
     backup.create(vault.path, folder)
     assert invoke("verify", "--checkpoints", str(folder)).exit_code == 0
+
+
+def test_a_checkpoint_in_other_digits_is_a_usage_error(vault: VaultInfo) -> None:
+    # "²" is a digit to str.isdigit but not to int: it was an internal error (exit 70).
+    for seq in ("²", "٣", "1" * 40):
+        result = invoke("verify", "--checkpoint", f"{seq}:0123456789abcdef")
+        assert result.exit_code == 2, result.stderr
+        assert "is not a checkpoint" in result.stderr
 
 
 # db upgrade ------------------------------------------------------------------------------------

@@ -31,10 +31,22 @@ def test_durations_parse_as_restic_writes_them(text: str, expected: Duration) ->
     assert Duration.parse(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "36", "h", "1.5d", "-1d", "3 days", "1d 2h", "1s"])
+@pytest.mark.parametrize(
+    "text", ["", "36", "h", "1.5d", "-1d", "3 days", "1d 2h", "1s", "٣٦h", "²h", "123456h"]
+)
 def test_bad_durations_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError, match="not a duration"):
         Duration.parse(text)
+
+
+def test_a_span_beyond_the_calendar_reaches_its_start() -> None:
+    # 99999y looped for ever; 99999d and 99999h stay in the calendar.
+    earliest = datetime.min.replace(tzinfo=UTC)
+    assert Duration.parse("99999y").before(at("2026-11-24")) == earliest
+    assert Duration.parse("99999m").before(at("2026-11-24")) == earliest
+    assert Duration.parse("99999d").before(at("2026-11-24")) == at("2026-11-24") - timedelta(
+        days=99999
+    )
 
 
 def test_months_follow_the_calendar() -> None:
