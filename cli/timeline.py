@@ -123,6 +123,16 @@ def export(
         )
     finally:
         unlocked.close()
+    if done.unshown:
+        # How many, never which: the characters are the record's own text.
+        count = f"{done.unshown} character{'s' if done.unshown != 1 else ''}"
+        output.err.print(
+            f"note: {count} could not be shown in the PDF's font and "
+            f"{'are' if done.unshown != 1 else 'is'} written as [U+XXXX] codes (page 1 says "
+            "so); the html export shows every character as recorded.",
+            markup=False,
+            highlight=False,
+        )
     if done.data is not None:
         sys.stdout.buffer.write(done.data)
         sys.stdout.flush()

@@ -127,16 +127,22 @@ def render_json(t: timeline.Timeline) -> str:
 
 
 def render(t: timeline.Timeline, fmt: str, width: int = DEFAULT_WIDTH) -> bytes:
+    return render_counted(t, fmt, width)[0]
+
+
+def render_counted(t: timeline.Timeline, fmt: str, width: int = DEFAULT_WIDTH) -> tuple[bytes, int]:
+    """The export's bytes, and how many characters it could not show (written as `[U+XXXX]`
+    in a PDF; every other format shows every character)."""
     fmt = check_format(fmt)
     if fmt == "txt":
-        return render_text(t, width).encode("utf-8")
+        return render_text(t, width).encode("utf-8"), 0
     if fmt == "html":
-        return render_html(t, width).encode("utf-8")
+        return render_html(t, width).encode("utf-8"), 0
     if fmt == "json":
-        return render_json(t).encode("utf-8")
+        return render_json(t).encode("utf-8"), 0
     from safeguarding import pdf
 
-    return pdf.render(t)
+    return pdf.render_counted(t)
 
 
 # Files -------------------------------------------------------------------------------------
@@ -212,6 +218,8 @@ class Exported:
     path: Path | None
     data: bytes | None  # the export itself when it goes to standard output
     checkpoint: str
+    #: Characters the PDF's font could not show, written as `[U+XXXX]` (0 for other formats).
+    unshown: int = 0
 
 
 def export_case(
@@ -267,7 +275,7 @@ def export_case(
                 tz=tz,
                 redacted=redact,
             )
-            data = render(view, fmt, width)
+            data, unshown = render_counted(view, fmt, width)
             if target is not None:
                 target.write(data)
         if target is not None:
@@ -284,4 +292,5 @@ def export_case(
         path=output,
         data=None if target is not None else data,
         checkpoint=str(snap.checkpoint),
+        unshown=unshown,
     )

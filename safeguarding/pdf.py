@@ -5,12 +5,20 @@ It uses fpdf2 (pure Python) and Noto Sans from the `fontpkg-noto-sans` package, 
 Greek or Cyrillic name renders without a system font.  Noto Sans ships as a variable font; the
 regular and bold instances are cut from it once and cached in the user cache folder (they hold
 no record).  Nothing here writes anything else to disk or prints.
+
+Nothing recorded is dropped: a character the font has no glyph for (Chinese, Arabic, an emoji)
+is written as a visible code, `[U+674E]`, and page 1 then says so (`UNSHOWN_NOTICE`); a tab
+becomes spaces.  fpdf2's own warning about missing glyphs, which would echo the record's
+characters on stderr, is silenced while a PDF is laid out.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +39,17 @@ INK = (20, 20, 20)
 MUTED = (90, 90, 90)
 ACCENT = (0, 90, 130)
 WARN = (150, 30, 30)
+
+#: How a character the font cannot show is written, and what page 1 then says.
+PLACEHOLDER = "[U+{:04X}]"
+UNSHOWN_NOTICE = (
+    "Some characters could not be shown in this PDF's font and are written as [U+XXXX]; "
+    "the HTML and JSON exports show them as recorded."
+)
+#: A tab is laid out as this many spaces (fpdf2 would drop it).
+TAB = "    "
+#: The loggers whose warnings could quote recorded text (fpdf2's "missing glyphs").
+_QUIET_LOGGERS = ("fpdf", "fontTools")
 
 
 def _variable_font() -> Path:
@@ -85,14 +104,23 @@ class _Document:
     """An FPDF subclass built lazily, so that importing this module stays cheap."""
 
     @staticmethod
-    def make(t: Timeline) -> FPDF:
+    def make(t: Timeline, unshown: dict[str, int]) -> FPDF:
+        """`unshown` collects each laid-out string that had characters replaced, and how many
+        (a string laid out twice, as the header on every page, counts once)."""
         from fpdf import FPDF
+        from fpdf.fonts import TTFFont
 
         class Chronology(FPDF):
             def normalize_text(self, text: str) -> str:
                 # Every string fpdf2 lays out passes here: recorded control characters become
-                # visible escapes instead of missing glyphs (whose warning would echo them).
-                return str(super().normalize_text(visible(text, pictures=False)))
+                # visible escapes, and characters without a glyph visible codes.
+                shown = visible(text, pictures=False).replace("\t", TAB)
+                font = self.current_font
+                if isinstance(font, TTFFont):
+                    shown, replaced = showable(shown, font.cmap)
+                    if replaced:
+                        unshown[shown] = replaced
+                return str(super().normalize_text(shown))
 
             def header(self) -> None:
                 self.set_font(FAMILY, "", 8.5)
@@ -148,6 +176,34 @@ class _Document:
         pdf.set_subject(MARKING)
         pdf.set_creation_date(t.produced_at)
         return pdf
+
+
+def showable(text: str, cmap: Any) -> tuple[str, int]:
+    """`text` with every character `cmap` has no glyph for written as `[U+XXXX]`, and how many
+    were; line breaks stay."""
+    missing = 0
+    parts: list[str] = []
+    for char in text:
+        if char == "\n" or ord(char) in cmap:
+            parts.append(char)
+        else:
+            parts.append(PLACEHOLDER.format(ord(char)))
+            missing += 1
+    return ("".join(parts) if missing else text), missing
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """fpdf2 and fontTools warnings off: a "missing glyphs" warning would quote the record."""
+    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _line(
@@ -248,12 +304,30 @@ def _item(pdf: FPDF, t: Timeline, item: Item, x: float, nested: bool = False) ->
 
 def render(t: Timeline) -> bytes:
     """The PDF bytes of a timeline."""
-    pdf = _Document.make(t)
+    return render_counted(t)[0]
+
+
+def render_counted(t: Timeline) -> tuple[bytes, int]:
+    """The PDF bytes of a timeline, and how many characters are written as `[U+XXXX]` because
+    the font cannot show them (a string repeated on every page counts once)."""
+    with _quiet():
+        data, unshown = _layout(t, notice=False)
+        if unshown:  # laid out again, with the notice on page 1
+            data, unshown = _layout(t, notice=True)
+    return data, unshown
+
+
+def _layout(t: Timeline, notice: bool) -> tuple[bytes, int]:
+    unshown: dict[str, int] = {}
+    pdf = _Document.make(t, unshown)
     pdf.add_page()
     _line(pdf, f"Safeguarding chronology: {t.reference}", 16, "B", height=8)
     pdf.ln(1)
     if t.redacted:
         _line(pdf, REDACTION_NOTICE, 10, "B", color=WARN)
+        pdf.ln(1)
+    if notice:
+        _line(pdf, UNSHOWN_NOTICE, 10, "B", color=WARN)
         pdf.ln(1)
     _facts(pdf, _header_facts(t))
 
@@ -299,7 +373,8 @@ def render(t: Timeline) -> bytes:
         + (" REDACTED." if t.redacted else ""),
         10,
     )
-    return bytes(pdf.output())
+    data = bytes(pdf.output())
+    return data, sum(unshown.values())
 
 
 def _actions(pdf: FPDF, t: Timeline) -> None:

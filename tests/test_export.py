@@ -165,6 +165,52 @@ def test_pdf_export_holds_every_entry_with_a_header_on_every_page(
     assert PdfReader(io.BytesIO(data)).pages[0].mediabox.width == pytest.approx(595.28, abs=1)
 
 
+#: Characters Noto Sans has no glyph for: Chinese, Arabic/Urdu, an emoji.
+UNSHOWABLE = ("李", "小", "龙", "ع", "ئ", "ہ", "😀")
+
+
+def test_a_pdf_never_drops_a_character_its_font_cannot_show(
+    built: tc.Built, tmp_path: Path
+) -> None:
+    from safeguarding import categories
+    from safeguarding.cases import Casebook
+
+    config = tmp_path / "config.toml"
+    config.write_text('school_name = "Caldecote 李 School"\n', encoding="utf-8")
+    note = "Met 李小龙 <b>Li</b> and Aisha عائشہ 😀 with Zoë, Ελένη and Дмитрий.\nTab\there."
+    unlocked = tc.unlock(built)
+    try:
+        clock = tc.Clock()
+        clock.moment = tc.at(20, 10, 0)
+        book = Casebook(unlocked, categories.load(), built.config, now=clock)
+        book.note(built.reference, text=note)
+    finally:
+        unlocked.close()
+    path = tmp_path / "case.pdf"
+    result = invoke("export", built.reference, "-f", "pdf", "-o", str(path))
+    assert result.exit_code == 0, result.stderr
+    pages = pdf_pages(path.read_bytes())
+    everything = words("\n".join(pages))
+    # each character is written as its code, in the header on every page and in the note
+    for page in pages:
+        assert "Caldecote [U+674E] School" in page
+    assert "Met [U+674E][U+5C0F][U+9F99] <b>Li</b> and Aisha [U+0639]" in everything
+    assert "[U+06C1] [U+1F600] with Zoë, Ελένη and Дмитрий." in everything
+    assert "Tab here." in everything  # a tab is spaces, not dropped
+    assert "could not be shown in this PDF's font and are written as [U+XXXX]" in words(pages[0])
+    # stderr says how many, suggests the html export, and quotes none of the record's text
+    assert "characters could not be shown" in result.stderr and "html" in result.stderr
+    assert not [c for c in UNSHOWABLE if c in result.stderr]
+    assert "missing" not in result.stderr
+
+
+def test_a_pdf_with_every_character_shown_has_no_notice(built: tc.Built, tmp_path: Path) -> None:
+    path = tmp_path / "case.pdf"
+    result = invoke("export", built.reference, "-f", "pdf", "-o", str(path))
+    assert "could not be shown" not in result.stderr
+    assert "[U+" not in "".join(pdf_pages(path.read_bytes()))
+
+
 def _people(built: tc.Built) -> list[str]:
     """Every listed name, and each part of it that is itself a name."""
     found = list(tc.OTHERS)
