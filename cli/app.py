@@ -43,6 +43,14 @@ class SafeguardGroup(TyperGroup):
             sys.exit(code)
         return code
 
+    def invoke(self, ctx: Any) -> Any:
+        # Typer turns Ctrl-C into a silent exit 130; make it an Abort, so `_run` says that
+        # nothing was saved (as it does for Ctrl-C at a passphrase prompt).
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise typer.Abort() from None
+
     def _run(
         self,
         args: Sequence[str] | None,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from safeguarding.errors import UsageError
+from safeguarding.errors import SafeguardError, UsageError
 
 from . import credentials, output
 from .context import unlock
@@ -49,6 +49,13 @@ EditorOption = Annotated[
 CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
 
 END_OF_TEXT = "."
+
+
+class InputEnded(SafeguardError):
+    """End of input (Ctrl-D) before the closing full stop: cancelled, like Ctrl-C (exit 130).
+    Saving what was typed so far would put an unfinished text in an append-only record."""
+
+    exit_code = 130
 
 
 @contextmanager
@@ -85,8 +92,18 @@ def read_text(label: str, text_file: str | None, editor: bool = False) -> str:
             hint="give it with --text-file PATH ('-' for standard input)",
         )
     if editor:
-        return from_editor(label)
-    return prompt_lines(label)
+        while True:
+            text = from_editor(label)
+            if text.strip() or not confirm(
+                f"{_subject(label)} is empty. Open the editor again?", True
+            ):
+                return text  # empty: refused, with nothing saved, where it is checked
+    return prompt_lines(label, required=True)
+
+
+def _subject(label: str) -> str:
+    """'The account' of 'The account, in the discloser's own words'."""
+    return label.split(",")[0]
 
 
 def _from_file(name: str) -> str:
@@ -119,19 +136,43 @@ def decode(data: bytes, source: str) -> str:
         ) from None
 
 
-def prompt_lines(label: str) -> str:
-    """Several lines typed at the terminal, ended by a line holding only a full stop."""
+def prompt_lines(label: str, *, required: bool = False) -> str:
+    """Several lines typed at the terminal, ended by a line holding only a full stop.
+
+    Required text is asked again until some is given.  End of input (Ctrl-D) before the full
+    stop cancels, as Ctrl-C does: nothing is saved.
+    """
     output.err.print(
-        f"[bold]{label}[/bold]\n[dim]Type it below; end with a line holding only a full stop "
-        "(.) — Ctrl-C cancels and saves nothing.[/dim]"
+        f"[bold]{escape(label)}[/bold]\n[dim]Type it below; end with a line holding only a full "
+        "stop (.) — Ctrl-C cancels and saves nothing.[/dim]"
     )
-    lines: list[str] = []
     while True:
-        line = sys.stdin.readline()
-        if not line or line.rstrip("\r\n") == END_OF_TEXT:
-            break
-        lines.append(line.rstrip("\r\n"))
-    return "\n".join(lines)
+        lines: list[str] = []
+        while True:
+            line = _read_line()
+            if not line:
+                raise InputEnded("input ended before the closing '.'; nothing was saved")
+            if line.rstrip("\r\n") == END_OF_TEXT:
+                break
+            lines.append(line.rstrip("\r\n"))
+        text = "\n".join(lines)
+        if text.strip() or not required:
+            return text
+        output.err.print(
+            f"[red]{escape(_subject(label))} cannot be empty.[/red] [dim]Type it, then a line "
+            "holding only a full stop (.); Ctrl-C cancels.[/dim]"
+        )
+
+
+def _read_line() -> str:
+    """One line of standard input ('' at its end)."""
+    return sys.stdin.readline()
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def memory_folder() -> Path:

@@ -94,7 +94,7 @@ def record(
     confirm; Ctrl-C saves nothing. The account, in the discloser's own words, comes from the
     prompt, $EDITOR (--editor) or --text-file.
     """
-    from safeguarding.cases import Disclosure, Subject, SubjectRole, choice
+    from safeguarding.cases import Disclosure, Subject, SubjectRole, choice, long_text
 
     interactive = credentials.is_interactive()
     with casebook() as book:
@@ -143,9 +143,11 @@ def record(
         roles = [choice(r, SubjectRole.ALL, "subject role") for r in _match_roles(names, roles)]
         subjects = tuple(Subject(n, r) for n, r in zip(names, roles, strict=True))
         account = read_text("The account, in the discloser's own words", text_file, editor)
+        long_text(account, "the account")  # refused now, not after the summary is confirmed
         observations = ""
         if observations_file is not None:
             observations = read_text("Your observations", observations_file)
+            long_text(observations, "observations", required=False)
         elif (
             interactive
             and text_file is None

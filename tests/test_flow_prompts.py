@@ -95,6 +95,55 @@ def test_a_number_must_be_in_ascii_digits(vault: VaultInfo, terminal: None) -> N
     assert result.stderr.count("Choose a number from 1 to") == 3
 
 
+def test_an_empty_account_is_asked_again(vault: VaultInfo, terminal: None) -> None:
+    # A lone "." used to pass, and the record failed only after "Save this record? y".
+    interview = list(INTERVIEW)
+    start = interview.index(".") - 2  # the account's first line
+    interview[start:start] = [".", "   ", "."]
+    result = invoke("record", input=answers(*interview, "y"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("The account cannot be empty") == 2
+    assert result.stdout.strip().startswith("SG-")
+
+
+@pytest.mark.parametrize("typed", ["", "Half a note\n", "Half a note\nno full stop"])
+def test_end_of_input_before_the_full_stop_saves_nothing(
+    vault: VaultInfo, tmp_path: Path, typed: str
+) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    before = entry_count(vault.path)
+    from safeguard_cli import credentials
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials, "is_interactive", lambda: True)
+        result = invoke("note", case, input=typed)
+    assert result.exit_code == 130, result.stderr
+    assert "input ended before the closing '.'; nothing was saved" in result.stderr
+    assert entry_count(vault.path) == before
+
+
+def test_ctrl_c_while_typing_saves_nothing(
+    vault: VaultInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    before = entry_count(vault.path)
+    from safeguard_cli import casework, credentials
+
+    lines = iter(["The first line\n"])
+
+    def typed() -> str:
+        for line in lines:
+            return line
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(credentials, "is_interactive", lambda: True)
+    monkeypatch.setattr(casework, "_read_line", typed)
+    result = invoke("note", case)
+    assert result.exit_code == 130
+    assert result.stderr.rstrip().endswith("cancelled: nothing was saved")
+    assert entry_count(vault.path) == before
+
+
 def test_declining_the_summary_saves_nothing(vault: VaultInfo, terminal: None) -> None:
     before = entry_count(vault.path)
     result = invoke("record", input=answers(*INTERVIEW, "n"))
