@@ -183,12 +183,26 @@ def memory_folder() -> Path:
 
 def from_editor(label: str) -> str:
     """The text written in $EDITOR, in a 0600 file that is removed whatever happens."""
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    variable = "VISUAL" if os.environ.get("VISUAL") else "EDITOR"
+    editor = os.environ.get(variable) or "vi"
+    hint = "set EDITOR to an editor installed here (e.g. EDITOR=nano), or leave out --editor"
+    try:
+        command = shlex.split(editor)
+    except ValueError:
+        command = []
+    if not command:
+        raise UsageError(f"{variable}={editor!r} is not a command; nothing was saved", hint=hint)
     fd, name = tempfile.mkstemp(prefix="safeguard-", suffix=".txt", dir=memory_folder())
     try:
         os.fchmod(fd, 0o600)
         os.close(fd)
-        result = subprocess.run([*shlex.split(editor), name], check=False)
+        try:
+            result = subprocess.run([*command, name], check=False)
+        except OSError as error:
+            reason = (error.strerror or type(error).__name__).lower()
+            raise UsageError(
+                f"cannot run the editor {command[0]!r} ({reason}); nothing was saved", hint=hint
+            ) from None
         if result.returncode != 0:
             raise UsageError(f"the editor ({editor}) failed; nothing was saved")
         return decode(Path(name).read_bytes(), "the editor's file")

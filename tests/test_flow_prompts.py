@@ -217,3 +217,35 @@ def test_editor_text_is_written_in_a_private_file_that_is_removed(
     if Path("/dev/shm").is_dir():
         assert path.startswith("/dev/shm/")
     assert not Path(path).exists()
+
+
+@pytest.mark.parametrize(
+    ("editor", "named"),
+    [
+        ("/nonexistent/editor", "'/nonexistent/editor'"),
+        ("/dev/null", "'/dev/null'"),
+        ('vim "unclosed', "EDITOR='vim \"unclosed'"),
+        ("   ", "EDITOR='   '"),
+    ],
+)
+def test_an_editor_that_cannot_run_is_a_usage_error(
+    vault: VaultInfo,
+    terminal: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    editor: str,
+    named: str,
+) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    before = entry_count(vault.path)
+    monkeypatch.setenv("EDITOR", editor)
+    monkeypatch.delenv("VISUAL", raising=False)
+    (tmp_path / "scratch").mkdir()
+    from safeguard_cli import casework
+
+    monkeypatch.setattr(casework, "memory_folder", lambda: tmp_path / "scratch")
+    result = invoke("note", case, "--editor")
+    assert result.exit_code == 2, result.stderr
+    assert named in result.stderr and "nothing was saved" in result.stderr
+    assert entry_count(vault.path) == before
+    assert list((tmp_path / "scratch").iterdir()) == []  # the temporary file is gone
