@@ -2,8 +2,13 @@
 role label ("[Discloser]", "[DSL]", "[Contact 2]"), in structured fields and in free text.
 
 It works on a decrypted `CaseFile` in memory and returns a new one; it never touches the vault.
-It errs towards hiding: a full name is replaced in any letter case, and each part of a name
-(a surname on its own, "Mrs Webb") wherever it is written with a capital.
+A full name is replaced in any letter case, with a title before it ("Mrs Karen Webb").  A part
+of a name (a surname, a first name) is replaced only where it stands for that person: after a
+title ("Mrs Webb", "Dr. Okafor") or on its own ("Okafor will call"), written with a capital.
+Beside another capitalised name it is someone else ("Paul Webb", when the discloser is Karen
+Webb) and is left as written: a wrong label is worse than a missed name, and the README tells
+the user to read a redacted export before sending it.  A part two people share gets the neutral
+"[name]".
 """
 
 from __future__ import annotations
@@ -54,8 +59,15 @@ _ROLE_WORDS_TEXT = """mr mrs ms miss mx dr sir dame prof lado dsl ddsl mash poli
     manager business it support assistant ta tutor nurse doctor gp cafcass nspcc desk unit
     local authority"""
 ROLE_WORDS = frozenset(_ROLE_WORDS_TEXT.split())
+#: Titles: a part of a name after one of these is that person ("Mrs Webb", "Dr. Okafor").
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
+#: The label for a part of a name that two people of the case share.
+SHARED = "[name]"
 
 _WORD = re.compile(r"\w+")
+#: A word of free text as a name is written: "Webb", "Webb's", "Webb-Smith", "O'Brien".
+_NAME_WORD = re.compile(r"\w+(?:['’-]\w+)*")
+_TITLE_PREFIX = rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?"
 
 
 def _key(name: str) -> str:
@@ -80,7 +92,6 @@ class Redactor:
     _people: list[tuple[str, str, str]]  # key, name as first seen, base label
     _labels: dict[str, str]
     _pattern: re.Pattern[str] | None = None
-    _token_pattern: re.Pattern[str] | None = None
     _token_labels: dict[str, str] | None = None
 
     @classmethod
@@ -121,7 +132,9 @@ class Redactor:
         names = sorted((name for _, name, _ in self._people), key=len, reverse=True)
         if names:
             alternatives = "|".join(re.escape(unicodedata.normalize("NFC", n)) for n in names)
-            self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+            self._pattern = re.compile(
+                rf"(?<!\w){_TITLE_PREFIX}(?P<name>{alternatives})(?!\w)", re.IGNORECASE
+            )
         protected = {t.casefold() for s in self.subjects for t in _tokens(s)}
         token_labels: dict[str, str] = {}
         for key, name, _ in self._people:
@@ -136,12 +149,10 @@ class Redactor:
                 ):
                     continue
                 for form in {token, token.upper(), token[0] + token[1:].lower()}:
-                    token_labels.setdefault(form, self._labels[key])
+                    known = token_labels.setdefault(form, self._labels[key])
+                    if known != self._labels[key]:
+                        token_labels[form] = SHARED  # two people's: no one's label
         if token_labels:
-            forms = sorted(token_labels, key=len, reverse=True)
-            self._token_pattern = re.compile(
-                rf"(?<!\w)(?:{'|'.join(re.escape(f) for f in forms)})(?!\w)"
-            )
             self._token_labels = token_labels
 
     @property
@@ -157,11 +168,67 @@ class Redactor:
         result = unicodedata.normalize("NFC", text)
         if self._pattern is not None:
             full = self._labels
-            result = self._pattern.sub(lambda m: full.get(_key(m.group(0)), "[name]"), result)
-        if self._token_pattern is not None and self._token_labels is not None:
-            labels = self._token_labels
-            result = self._token_pattern.sub(lambda m: labels[m.group(0)], result)
+            result = self._pattern.sub(lambda m: full.get(_key(m.group("name")), SHARED), result)
+        if self._token_labels is not None:
+            result = self._parts(result, self._token_labels)
         return result
+
+    @staticmethod
+    def _parts(text: str, labels: dict[str, str]) -> str:
+        """Parts of names replaced where they stand for their person (see the module's doc).
+
+        Capitalised words next to each other (a space, or a title's dot and a space, between)
+        make a run.  A run holding a capitalised word that is not a title, a role word or a part
+        of a name is someone else's name, and is left; so is one with parts of two people's.
+        Otherwise each title-and-parts in it becomes the person's label.
+        """
+        runs: list[list[tuple[int, int, str]]] = []  # (start, end, kind or label) per word
+        previous: tuple[int, str] | None = None  # end of the last capitalised word, its kind
+        for match in _NAME_WORD.finditer(text):
+            word = match.group(0)
+            core = word[:-2] if word[-2:] in ("'s", "’s") else word
+            if not core[:1].isupper():
+                previous = None
+                continue
+            folded = core.casefold()
+            if folded in TITLES:
+                kind = "title"
+            elif core in labels:
+                kind = labels[core]
+            elif folded in ROLE_WORDS or core.isdigit():
+                kind = "role"
+            else:
+                kind = "other"
+            gap = text[previous[0] : match.start()] if previous is not None else ""
+            if previous is not None and previous[1] == "title" and gap.startswith("."):
+                gap = gap[1:]
+            joined = previous is not None and gap.isspace() and gap.count("\n") <= 1
+            if not joined:
+                runs.append([])
+            runs[-1].append((match.start(), match.start() + len(core), kind))
+            previous = (match.end(), kind)
+        replacements: list[tuple[int, int, str]] = []
+        for run in runs:
+            kinds = {kind for _, _, kind in run}
+            people = kinds - {"title", "role"}
+            if "other" in kinds or len(people) != 1:
+                continue
+            label = people.pop()
+            start: int | None = None
+            for index, (begin, end, kind) in enumerate(run):
+                if kind == "title":
+                    start = begin if start is None else start
+                elif kind == label:
+                    start = begin if start is None else start
+                    following = run[index + 1][2] if index + 1 < len(run) else None
+                    if following != label:
+                        replacements.append((start, end, label))
+                        start = None
+                else:
+                    start = None
+        for begin, end, label in reversed(replacements):
+            text = text[:begin] + label + text[end:]
+        return text
 
     def value(self, value: Any, key: str = "") -> Any:
         if key in CODE_KEYS or key == "subjects":

@@ -239,6 +239,36 @@ def test_redaction_leaves_no_listed_name_anywhere(
     assert "Deputy DSL" in text  # Priya Shah: an author and an action owner
 
 
+def test_redaction_labels_a_part_of_a_name_only_where_it_is_that_person(
+    built: tc.Built, tmp_path: Path
+) -> None:
+    from safeguarding import categories
+    from safeguarding.cases import Casebook
+
+    note = (
+        "The call was with Paul Webb, Zoë's father, and Tom Smith. Mrs Webb agreed; "
+        "Dr. Okafor's advice stands. Karen Webb will call. Okafor will review."
+    )
+    unlocked = tc.unlock(built)
+    try:
+        clock = tc.Clock()
+        clock.moment = tc.at(20, 10, 0)
+        book = Casebook(unlocked, categories.load(), built.config, now=clock)
+        book.note(built.reference, text=note)
+    finally:
+        unlocked.close()
+    path = tmp_path / "case.txt"
+    export(built, "txt", path, "--redact")
+    text = words(path.read_text(encoding="utf-8"))
+    # Karen Webb is the discloser, Jide Okafor the adviser, Tom Baker an action owner: Paul
+    # Webb and Tom Smith are other people, and keep their names rather than a wrong label
+    assert (
+        "The call was with Paul Webb, Zoë's father, and Tom Smith. [Discloser] agreed; "
+        "[Adviser]'s advice stands. [Discloser] will call. [Adviser] will review."
+    ) in text
+    assert "Paul [Discloser]" not in text and "[Action owner] Smith" not in text
+
+
 def test_unknown_format_and_unknown_case_write_nothing(built: tc.Built, tmp_path: Path) -> None:
     head = invoke("verify", "--json").stdout
     bad = invoke("export", built.reference, "-f", "docx", "-o", str(tmp_path / "x.docx"))
