@@ -38,7 +38,8 @@ def cases(
             output.emit_json([_case_json(s, names, overdue) for s in summaries])
             return
         if not summaries:
-            output.say("No overdue referrals or actions." if overdue else f"No {status} cases.")
+            which = "" if status.strip().lower() == "all" else f"{status.strip().lower()} "
+            output.say("No overdue referrals or actions." if overdue else f"No {which}cases.")
             return
         if overdue:
             output.out.print(views.overdue_table(summaries))
@@ -86,6 +87,16 @@ def categories(json: JsonOption = False) -> None:
             ]
         )
         return
-    from . import views
+    from rich.table import Table
 
-    output.out.print(views.categories_table(found))
+    from safeguarding.deadlines import deadline_text
+
+    table = Table(title=found.source)
+    table.add_column("Code", no_wrap=True)  # typed at `record --category`: keep it whole
+    for heading in ("Category", "Section", "Route", "Deadline"):
+        table.add_column(heading)
+    for c in found:
+        table.add_row(
+            c.code, c.title, c.section, c.route.value, deadline_text(c.deadline_working_days)
+        )
+    output.out.print(table)

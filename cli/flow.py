@@ -174,7 +174,12 @@ def record(
             output.emit_json({**views.written_json(written), "category": disclosure.category})
             return
         output.out.print(written.reference)
-        _show(book, written, False, f"Recorded the disclosure as {written.reference}.")
+        _show(
+            book,
+            written,
+            False,
+            f"Recorded the disclosure as {written.reference} (entry {written.entry}).",
+        )
 
 
 def _ask_when(label: str) -> Any:
@@ -252,11 +257,13 @@ def refer(
 
     --to none records a decision not to refer; the text is then the reason.
     """
+    from safeguarding.cases import check_no_referral_details
     from safeguarding.categories import Route
 
     route = to.strip().lower()
     if route not in {r.value for r in Route}:
         raise UsageError(f"unknown route {to!r}; choose one of: {ROUTES.replace('|', ', ')}")
+    check_no_referral_details(route, contact, reference)  # before the text is asked for
     label = "The reason for not referring" if route == "none" else "What was said"
     moment = when(at)
     with casebook() as book:

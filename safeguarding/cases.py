@@ -77,6 +77,20 @@ def choice(value: str, choices: tuple[str, ...], what: str) -> str:
     return cleaned
 
 
+def check_no_referral_details(route: str, contact: str | None, reference: str | None) -> None:
+    """A decision not to refer (route `none`) has no one contacted and no reference of theirs."""
+    if route == Route.NONE and (contact or reference):
+        given = " and ".join(
+            option
+            for option, value in (("--contact", contact), ("--reference", reference))
+            if value
+        )
+        raise UsageError(
+            f"--to none records a decision not to refer: it takes no {given}; nothing was saved",
+            hint="for a referral, give --to with who it went to (e.g. --to lado)",
+        )
+
+
 @dataclass(frozen=True)
 class Subject:
     name: str
@@ -303,6 +317,7 @@ class Casebook:
         """A referral (who was contacted, their reference, what was said), or with route
         `none` a decision not to refer, whose reason is `text`."""
         chosen = Route(choice(route, tuple(r.value for r in Route), "route"))
+        check_no_referral_details(chosen.value, contact, their_reference)
         payload: dict[str, Any] = {"route": chosen.value}
         if chosen is Route.NONE:
             payload["text"] = long_text(text, "the reason for not referring")

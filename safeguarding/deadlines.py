@@ -59,3 +59,13 @@ def describe(due: date, today: date, closures: Collection[date] = ()) -> str:
     late = working_days_between(due, today, closures)
     late = max(late, 1)
     return f"{late} working day{'s' if late != 1 else ''} overdue"
+
+
+def deadline_text(days: int | None) -> str:
+    """A category's referral deadline as the README writes it: 'the same working day',
+    '1 working day', '3 working days', or '—' for none."""
+    if days is None:
+        return "—"
+    if days == 0:
+        return "the same working day"
+    return f"{days} working day{'s' if days != 1 else ''}"

@@ -45,6 +45,17 @@ def test_categories_command_and_its_json(tmp_path: Path) -> None:
     assert by_code["pupil-under-13"]["route"] == "none"
 
 
+def test_deadlines_read_as_the_readme_writes_them() -> None:
+    table = invoke("categories", env={"COLUMNS": "220"})
+    assert table.exit_code == 0
+    rows = {line.split()[1]: line for line in table.stdout.splitlines() if "│" in line[:3]}
+    assert "the same working day" in rows["adult-posing-as-child"]  # was "0 working days"
+    assert "0 working days" not in table.stdout
+    assert "1 working day " in rows["staff-misuse"] and "—" in rows["pupil-under-13"]
+    by_code = {d["code"]: d for d in json.loads(invoke("categories", "--json").stdout)}
+    assert by_code["adult-posing-as-child"]["deadline_working_days"] == 0
+
+
 def test_a_school_can_point_at_its_own_categories(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,6 +69,7 @@ def test_a_school_can_point_at_its_own_categories(
     monkeypatch.setenv("SAFEGUARD_CONFIG", str(config))
     documents = json.loads(invoke("categories", "--json").stdout)
     assert [d["code"] for d in documents] == ["esafety"]
+    assert "3 working days" in invoke("categories", env={"COLUMNS": "220"}).stdout
     assert documents[0]["deadline_working_days"] == 3
 
 

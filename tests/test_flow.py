@@ -58,6 +58,8 @@ def test_record_prints_a_sequential_reference_per_year(vault: VaultInfo, say: Sa
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == f"SG-{year}-0001"
     assert "Refer to the LADO" in result.stderr
+    disclosure = read_case(vault, f"SG-{year}-0001").disclosure
+    assert f"Recorded the disclosure as SG-{year}-0001 (entry {disclosure.id})." in result.stderr
     second = record(say)
     assert second["case"] == f"SG-{year}-0002"
     assert second["entry"] > 0 and second["status"] == "open" and second["stage"] == "disclosed"
@@ -398,3 +400,29 @@ def test_a_deputy_records_and_is_the_author(vault: VaultInfo, say: Say) -> None:
     assert result.exit_code == 0, result.stderr
     note = read_case(vault, case).entry(json.loads(result.stdout)["entry"])
     assert note.author == "Sam Patel"
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [("all", "No cases."), ("open", "No open cases."), ("closed", "No closed cases.")],
+)
+def test_no_cases_says_so_plainly(vault: VaultInfo, status: str, said: str) -> None:
+    result = invoke("cases", "--status", status)
+    assert result.exit_code == 0
+    assert result.stderr.strip() == said  # was "No all cases."
+
+
+def test_a_decision_not_to_refer_takes_no_contact_or_reference(vault: VaultInfo, say: Say) -> None:
+    case = record(say)["case"]
+    before = entry_count(vault.path)
+    for extra in (
+        ["--contact", "Bob"],
+        ["--reference", "R1"],
+        ["--contact", "B", "--reference", "R"],
+    ):
+        result = invoke("refer", case, "--to", "none", *extra, "--text-file", say("No need."))
+        assert result.exit_code == 2, result.stderr
+        assert "--to none records a decision not to refer" in result.stderr
+        assert extra[0] in result.stderr
+    assert entry_count(vault.path) == before
+    assert entry(say, "refer", case, "--to", "none")["entry"] > before
