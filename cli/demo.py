@@ -18,6 +18,7 @@ def demo() -> None:
     from rich.rule import Rule
 
     from safeguarding import demo as worked
+    from safeguarding import timeline
 
     from . import views
 
@@ -31,8 +32,8 @@ def demo() -> None:
         if number in (1, 2, len(result.steps)):
             today = step.written.state.disclosed_at.date()
             output.err.print(views.next_step_panel(step.written, result.config, today))
-    output.err.print(Rule("The case's timeline (what 'safeguard timeline' will show)"))
-    output.out.print(views.timeline(result.case, result.config.school_name))
+    output.err.print(Rule(f"$ safeguard timeline {reference}"))
+    output.out.print(timeline.render(result.timeline))
     output.say(
         "\nThe demo vault has been deleted. Start your own with 'safeguard init', then "
         "'safeguard record'."

@@ -1,18 +1,17 @@
-"""Rich renderings of the flow: the next-step panel, the case list, the categories, and a case's
-timeline.  They only format what the domain returns; they never read the vault."""
+"""Rich renderings of the flow: the next-step panel, the case list and the categories (a case's
+timeline is `safeguarding.timeline.render`).  They only format what the domain returns; they
+never read the vault."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from safeguarding.casefile import CaseFile
     from safeguarding.cases import CaseSummary, Written
     from safeguarding.categories import Categories
     from safeguarding.config import Config
@@ -125,40 +124,3 @@ def overdue_table(summaries: list[CaseSummary]) -> Table:
         for item in s.overdue:
             table.add_row(item.reference, item.what, item.due.isoformat(), style="red")
     return table
-
-
-def timeline(case: CaseFile, school: str) -> RenderableType:
-    """A case's entries in event order, amendments beside what they correct."""
-    from safeguarding import moments
-    from safeguarding.timeline import visible
-
-    parts: list[RenderableType] = [
-        Text.assemble(
-            (f"{case.reference}", "bold"),
-            f"  · {school} · OFFICIAL-SENSITIVE · {case.status}",
-        )
-    ]
-    for entry in case.entries:
-        head = Text.assemble(
-            (f"#{entry.id} ", "dim"),
-            (entry.title, "bold"),
-            f"  {moments.local_text(entry.event_at)}  by {visible(entry.author)}",
-        )
-        body = Text()
-        if entry.late:
-            body.append(
-                f"Recorded late, on {moments.local_text(entry.recorded_at)}\n", style="yellow"
-            )
-        if entry.headline:
-            body.append(visible(entry.headline) + "\n", style="italic")
-        body.append(visible(entry.text).rstrip("\n"))
-        if entry.data.get("observations"):
-            body.append("\nRecorder's observations (opinion): ", style="bold")
-            body.append(visible(str(entry.data["observations"])))
-        if entry.amended_by:
-            body.append(
-                f"\nCorrected by entry {', '.join(str(n) for n in entry.amended_by)}",
-                style="yellow",
-            )
-        parts.append(Panel(body, title=head, title_align="left", border_style="dim"))
-    return Group(*parts)

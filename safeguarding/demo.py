@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from safeguarding import categories, clock, deadlines
+from safeguarding import access, categories, clock, deadlines
 from safeguarding.casefile import CaseFile
 from safeguarding.cases import Casebook, Disclosure, Subject, Written
 from safeguarding.config import Config, Contact
+from safeguarding.timeline import Timeline
 
 DSL_NAME = "Alex Morgan"
 
@@ -40,6 +41,8 @@ class Demo:
     config: Config
     steps: tuple[Step, ...]
     case: CaseFile
+    #: The case's timeline as `safeguard timeline` shows it (read, and logged, the same way).
+    timeline: Timeline
 
 
 class _SimulatedClock:
@@ -264,7 +267,16 @@ def run(folder: Path, today: date | None = None) -> Demo:
             ),
         )
         case = book.read(ref)
-        return Demo(config, tuple(steps), case)
+        sim.moment = _local(friday, 11, 35)
+        view = access.view(
+            unlocked,
+            ref,
+            categories=book.categories,
+            school=config.school_name,
+            closures=config.closure_days,
+            now=sim,
+        )
+        return Demo(config, tuple(steps), case, view)
     finally:
         unlocked.close()
 

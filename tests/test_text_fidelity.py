@@ -119,9 +119,12 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
 ) -> None:
     import io
 
-    from rich.console import Console
-    from safeguard_cli import views
+    from datetime import UTC, datetime
 
+    from rich.console import Console
+
+    from safeguarding import timeline
+    from safeguarding.chronology import Checkpoint
     from tests.reliability import open_casebook
 
     case = record_case(vault.path)
@@ -131,13 +134,22 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
         file = book.read(case)
     finally:
         book.unlocked.close()
+    view = timeline.build(  # what `safeguard demo` prints, as `safeguard timeline` does
+        file,
+        school="[red]Caldecote[/red]",
+        categories=book.categories,
+        checkpoint=Checkpoint(1, "00" * 32),
+        produced_at=datetime.now(UTC),
+        produced_by="[red]DSL[/red]",
+    )
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, color_system="truecolor", width=100)
-    console.print(views.timeline(file, "[red]Caldecote[/red]"))
+    console.print(timeline.render(view))
     shown = screen.getvalue()  # colour codes of its own, but none from the text
     for sequence in ("\x1b[2J", "\x1b[31m", "\x1b]0;", "\x07", "\x9b", "\r", "\x00"):
         assert sequence not in shown, f"{sequence!r} reached the terminal"
     assert "Before␛[2J␛[31mred␇ bell" in shown and "[bold]x[/bold]" in shown
+    assert "[red]Caldecote[/red]" in shown and "by [red]DSL[/red]" in shown
 
 
 def test_user_names_that_look_like_markup_are_shown_as_typed(tmp_path: Path) -> None:
