@@ -118,7 +118,6 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
     vault: VaultInfo,
 ) -> None:
     import io
-
     from datetime import UTC, datetime
 
     from rich.console import Console
