@@ -272,7 +272,8 @@ def status(
     json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age."""
+    """For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age, or if
+    its newest backup does not verify."""
     from safeguarding import backup
     from safeguarding.errors import CheckFailed
     from safeguarding.prune import Duration

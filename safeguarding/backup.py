@@ -680,7 +680,9 @@ class Status:
 
 
 def status(directory: Path, max_age: Duration, now: datetime | None = None) -> Status:
-    """The newest backup that verifies; raises `CheckFailed` if there is none or it is too old."""
+    """The newest backup that verifies; raises `CheckFailed` if there is none, if it is too
+    old, or if a newer backup does not verify (damage to the newest backup is an alert even
+    while an older one is recent enough)."""
     moment = now or clock.now()
     backups = scan(directory)
     if not backups:
@@ -706,6 +708,14 @@ def status(directory: Path, max_age: Duration, now: datetime | None = None) -> S
             f"the newest verified backup in {directory} is {describe_age(age)} old, older than "
             f"{max_age} ({backup.name})",
             hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
+        )
+    if failing:
+        newest = failing[0]
+        raise CheckFailed(
+            f"the newest backup in {directory}, {newest.path.name}, does not verify: "
+            f"{newest.problem}",
+            hint=f"take a new backup now, and find out what damaged it; the newest that "
+            f"verifies is {backup.name}, {describe_age(age)} old",
         )
     return Status(backup, age, failing)
 

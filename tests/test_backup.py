@@ -625,12 +625,26 @@ def test_status_fails_when_the_newest_verified_backup_is_too_old(
     assert result.exit_code == 1
     message = one_line(result.stderr)
     assert "older than 36h" in message and old.path.name in message
-    assert invoke("backup", "status", str(folder), "--max-age", "2d").exit_code == 0
+
+
+def test_status_fails_when_the_newest_backup_does_not_verify(
+    vault: VaultInfo, folder: Path
+) -> None:
+    # An older backup within --max-age verifies, but damage to the newest must still alert
+    # (it used to exit 0 silently).
+    old = backup.create(vault.path, folder, now=datetime.now(UTC) - timedelta(hours=20))
+    assert invoke("backup", "status", str(folder), "--max-age", "36h").exit_code == 0
+    fresh_but_broken = backup.create(vault.path, folder)
+    flip_byte(fresh_but_broken.path, 200)
+    result = invoke("backup", "status", str(folder), "--max-age", "36h")
+    assert result.exit_code == 1 and result.stdout == ""
+    message = one_line(result.stderr)
+    assert f"{fresh_but_broken.path.name}, does not verify: its sha256" in message
+    assert old.path.name in result.stderr  # the hint names the newest that verifies
     as_json = json.loads(
-        invoke("backup", "status", str(folder), "--max-age", "2d", "--json").stdout
+        invoke("backup", "status", str(folder), "--max-age", "36h", "--json").stdout
     )
-    assert as_json["newest_verified"] == old.path.name
-    assert as_json["newer_failing"] == [fresh_but_broken.path.name]
+    assert as_json["ok"] is False and fresh_but_broken.path.name in as_json["problem"]
 
 
 def test_status_fails_with_no_backups_or_no_folder(tmp_path: Path, folder: Path) -> None:
