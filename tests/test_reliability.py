@@ -220,6 +220,7 @@ WRITER = textwrap.dedent(
         time.sleep(0.005)
     for number in range(50):
         book.note(case, text=f"{name} {number}")
+        time.sleep(0.003)  # as people do: a writer waiting on the lock gets its turn
     book.unlocked.close()
     """
 )
