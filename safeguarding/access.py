@@ -91,7 +91,7 @@ class Access:
         if self.redacted:
             text += ", redacted"
         if self.to:
-            text += f", to {self.to}"
+            text += f", to {timeline.destination(self.to)}"
         return text
 
 

@@ -252,6 +252,7 @@ def export_case(
         [(u.name, u.role.value) for u in unlocked.users()] if redact else []
     )
     target = Target(output, force) if output is not None else None
+    # Only the file's name is recorded, never its folder (which may be named after a person).
     payload = {"format": fmt, "redacted": redact, "to": output.name if output else "-"}
     try:
         produced_at = now()

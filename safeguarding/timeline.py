@@ -310,9 +310,17 @@ def _facts(entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:
             yield Fact("Format", FORMAT_TITLES.get(fmt, fmt))
             yield Fact("Redacted", "yes" if d.get("redacted") else "no")
             if d.get("to"):
-                yield Fact("To", str(d["to"]))
+                yield Fact("To", destination(str(d["to"])))
         case _:
             pass
+
+
+def destination(to: str) -> str:
+    """Where an export went, as its entry shows it: the file's name without its folder (an
+    export records only the name; a folder may be named after a person), or standard output."""
+    if to == "-":
+        return "standard output"
+    return to.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or to
 
 
 def _item(entry: CaseEntry, case: CaseFile) -> Item:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from safeguarding import redaction
+from safeguarding import redaction, timeline
 from tests import timeline_case as tc
 from tests.conftest import invoke, safeguard_executable
 
@@ -115,6 +115,24 @@ def test_the_export_is_recorded_and_shows_in_the_next_timeline(
         ("viewed", None, False),
         ("viewed", None, False),
     ]
+
+
+def test_an_export_entry_shows_the_file_name_or_standard_output_never_a_folder(
+    built: tc.Built, tmp_path: Path
+) -> None:
+    folder = tmp_path / "Karen Webb"  # a folder named after the discloser
+    folder.mkdir()
+    export(built, "pdf", folder / "SG-2026-0001.pdf")
+    assert invoke("export", built.reference, "-f", "txt", "-o", "-").exit_code == 0
+    shown = " ".join(invoke("timeline", built.reference, env={"COLUMNS": "200"}).stdout.split())
+    assert "Format: PDF Redacted: no To: SG-2026-0001.pdf" in shown
+    assert "Format: text Redacted: no To: standard output" in shown
+    assert "To: -" not in shown and str(tmp_path) not in shown and "Karen Webb/" not in shown
+    audit = invoke("audit", "--case", built.reference, env={"COLUMNS": "200"}).stdout
+    assert "exported pdf, to SG-2026-0001.pdf" in audit
+    assert "exported txt, to standard output" in audit and str(tmp_path) not in audit
+    # a path with folders (never recorded by safeguard itself) would still show only its name
+    assert timeline.destination("/srv/Karen Webb/case.pdf") == "case.pdf"
 
 
 def test_json_export_is_the_full_case_with_a_schema_version(
