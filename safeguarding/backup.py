@@ -33,9 +33,11 @@ import re
 import secrets
 import shutil
 import sqlite3
+import struct
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -249,17 +251,39 @@ def folder_lock(directory: Path, outcome: str = "nothing was changed") -> Iterat
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            by = f" (process {holder})" if holder.isdigit() else ""
+            holder = _lock_holder(fd)
+            by = f" (process {holder})" if holder is not None else ""
             raise VaultUnusable(
                 f"another safeguard backup is already running in {directory}{by}; {outcome}",
                 hint="wait for it to finish; overlapping runs would only copy the same vault twice",
             ) from None
+        # A POSIX lock beside the flock, only so that a refused run can ask the kernel who
+        # holds it (F_GETLK): a PID read from the file may be a dead run's.
+        with suppress(OSError):
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)
+
+
+#: Linux's `struct flock`: l_type, l_whence, l_start, l_len, l_pid (native alignment).
+_FLOCK = "hhqqi"
+
+
+def _lock_holder(fd: int) -> int | None:
+    """The process holding the folder's lock, as the kernel knows it (F_GETLK), or None when
+    it cannot tell: then no PID is claimed."""
+    if not sys.platform.startswith("linux"):
+        return None
+    query = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0) + bytes(16)
+    try:
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, query)
+    except OSError:
+        return None
+    kind, _, _, _, pid = struct.unpack_from(_FLOCK, answer)
+    return pid if kind != fcntl.F_UNLCK and pid > 0 else None
 
 
 def _remove_leftovers(directory: Path) -> None:

@@ -308,6 +308,42 @@ def test_a_second_overlapping_backup_is_refused_across_processes(
     assert len(backups_in(folder)) == 2
 
 
+STALE_HOLDER = textwrap.dedent(
+    """
+    import fcntl, os, sys
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+    os.pwrite(fd, (sys.argv[2] + "\\n").encode(), 0)  # a PID that is not the holder's
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    print("locked", flush=True)
+    sys.stdin.readline()
+    """
+)
+
+
+def test_the_lock_message_never_names_a_process_that_does_not_hold_it(
+    vault: VaultInfo, folder: Path
+) -> None:
+    stale = str(os.getpid())  # alive, but not the holder
+    holder = subprocess.Popen(
+        [sys.executable, "-c", STALE_HOLDER, str(folder / backup.LOCK_NAME), stale],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        refused = invoke("backup", "create", str(folder))
+        assert refused.exit_code == 5
+        message = one_line(refused.stderr)
+        assert f"another safeguard backup is already running in {folder};" in message
+        assert "process" not in message
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
 def test_a_run_killed_mid_copy_leaves_no_backup_and_no_stale_lock(
     vault: VaultInfo, folder: Path, tmp_path: Path
 ) -> None:
