@@ -590,6 +590,11 @@ def check(path: Path) -> Check:
         if path.is_dir():
             raise UsageError(f"{path} is a folder; give the backup's .db file")
         raise NotFound(f"there is no backup {path}")
+    if path.suffix.lower() == ".json":
+        raise UsageError(
+            f"{path.name} is a manifest: give the backup's .db file, not its manifest",
+            hint=f"e.g. {path.with_suffix('.db')}",
+        )
     manifest = None
     try:
         manifest = Manifest.load(manifest_path(path))

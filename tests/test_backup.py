@@ -589,6 +589,19 @@ def test_a_damaged_backup_or_manifest_fails_verify_and_restore(
     assert not target.parent.exists() or list(target.parent.iterdir()) == []
 
 
+def test_the_manifest_given_instead_of_the_backup_says_so(one_backup: Path, tmp_path: Path) -> None:
+    manifest = backup.manifest_path(one_backup)
+    for command in (
+        ["restore", str(manifest), "--to", str(tmp_path / "r.db")],
+        ["backup", "verify", str(manifest)],
+    ):
+        result = invoke(*command)
+        assert result.exit_code == 2, result.stderr
+        assert "give the backup's .db file, not its manifest" in one_line(result.stderr)
+        assert "bytes but its manifest says" not in result.stderr
+    assert not (tmp_path / "r.db").exists()
+
+
 def test_verify_a_missing_backup_is_not_found(tmp_path: Path) -> None:
     result = invoke("backup", "verify", str(tmp_path / "safeguard-20260101T000000Z.db"))
     assert result.exit_code == 4
