@@ -17,6 +17,7 @@ from .context import unlock
 if TYPE_CHECKING:
     from safeguarding.categories import Categories
     from safeguarding.config import Config
+    from safeguarding.vault import Unlocked
 
 CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -102,6 +103,7 @@ def export(
     settings, kinds = _settings()
     unlocked = unlock()
     try:
+        _check_export(unlocked, case, path, force)  # fails before the warning, not after it
         where = "standard output" if path is None else escape(str(path))
         output.err.print(
             f"[bold yellow]warning:[/] the export to {where} is plaintext, outside the "
@@ -153,6 +155,18 @@ def export(
         f"Exported {done.reference} as {done.format}{' (redacted)' if redact else ''} to "
         f"{escape(str(done.path))}; recorded as entry {done.entry}."
     )
+
+
+def _check_export(unlocked: Unlocked, case: str, path: Path | None, force: bool) -> None:
+    """Refuse an unknown case, or an output path that cannot be written, as the export itself
+    would: the plaintext warning is for an export that is about to be written."""
+    from safeguarding import casefile, storage
+    from safeguarding.export import Target
+
+    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.engine) as session:
+        casefile.find_case(session, case)
+    if path is not None:
+        Target(path, force).discard()  # the same checks, and a file it can create there
 
 
 def audit(

@@ -426,3 +426,24 @@ def test_a_decision_not_to_refer_takes_no_contact_or_reference(vault: VaultInfo,
         assert extra[0] in result.stderr
     assert entry_count(vault.path) == before
     assert entry(say, "refer", case, "--to", "none")["entry"] > before
+
+
+def test_export_warns_of_plaintext_only_when_it_will_write(
+    vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    case = record(say)["case"]
+    existing = tmp_path / "there.txt"
+    existing.write_text("keep me")
+    refused = [
+        ("SG-2000-0999", tmp_path / "x.txt", 4),  # unknown case
+        (case, tmp_path / "no" / "such" / "x.txt", 4),  # missing folder
+        (case, existing, 2),  # an existing file
+    ]
+    for reference, path, code in refused:
+        result = invoke("export", reference, "--format", "txt", "--output", str(path))
+        assert result.exit_code == code, result.stderr
+        assert "outside the encrypted vault" not in result.stderr
+    assert existing.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    written = invoke("export", case, "--format", "txt", "--output", str(tmp_path / "ok.txt"))
+    assert written.exit_code == 0 and "outside the encrypted vault" in written.stderr
