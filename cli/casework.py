@@ -215,6 +215,15 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 9
 
 
+def number(text: str, what: str, example: str) -> int:
+    """A number given on the command line, in ASCII digits only ('1_0', '+3' and '٣' are
+    refused, not read as 10, 3 and 3)."""
+    cleaned = text.strip()
+    if not is_number(cleaned) or int(cleaned) < 1:
+        raise UsageError(f"{text!r} is not {what}", hint=f"give {example}")
+    return int(cleaned)
+
+
 def ask(label: str, default: str | None = None) -> str:
     """One line, asked on the terminal (stderr), never empty."""
     from rich.prompt import Prompt

@@ -21,6 +21,7 @@ from .casework import (
     ask_choice,
     casebook,
     confirm,
+    number,
     prompt_lines,
     read_text,
     when,
@@ -322,13 +323,16 @@ def action_add(
 @action_app.command("done")
 def action_done(
     case: CaseArgument,
-    action: Annotated[int, typer.Argument(metavar="ACTION", help="The action's number.")],
+    action_text: Annotated[
+        str, typer.Argument(metavar="ACTION", help="The action's number.", show_default=False)
+    ],
     at: AtOption = None,
     text_file: TextFileOption = None,
     editor: EditorOption = False,
     json: JsonOption = False,
 ) -> None:
     """Record an action as done, and what was done."""
+    action = number(action_text, "an action number", "the number 'action add' printed, e.g. 1")
     moment = when(at)
     with casebook() as book:
         _check_action(book, case, action)
@@ -388,13 +392,16 @@ def note(
 
 def amend(
     case: CaseArgument,
-    entry: Annotated[int, typer.Argument(metavar="ENTRY", help="The entry to correct.")],
+    entry_text: Annotated[
+        str, typer.Argument(metavar="ENTRY", help="The entry to correct.", show_default=False)
+    ],
     at: AtOption = None,
     text_file: TextFileOption = None,
     editor: EditorOption = False,
     json: JsonOption = False,
 ) -> None:
     """Correct an entry: the correction is a new entry; the original stays as it was."""
+    entry = number(entry_text, "an entry number", "the entry's number from the timeline, e.g. 8")
     moment = when(at)
     with casebook() as book:
         book.read(case).entry(entry)

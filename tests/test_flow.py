@@ -447,3 +447,16 @@ def test_export_warns_of_plaintext_only_when_it_will_write(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     written = invoke("export", case, "--format", "txt", "--output", str(tmp_path / "ok.txt"))
     assert written.exit_code == 0 and "outside the encrypted vault" in written.stderr
+
+
+def test_action_and_entry_numbers_are_ascii_digits(vault: VaultInfo, say: Say) -> None:
+    case = record(say)["case"]
+    entry(say, "action", "add", case, "--owner", "Head", "--due", "2099-01-01")
+    before = entry_count(vault.path)
+    for given in ("1_0", "+1", "²", "٣", "0", "one"):  # "1_0" was read as action 10
+        done = invoke("action", "done", case, given, "--text-file", say("Done."))
+        assert done.exit_code == 2 and f"{given!r} is not an action number" in done.stderr
+        amended = invoke("amend", case, given, "--text-file", say("Fix."))
+        assert amended.exit_code == 2 and f"{given!r} is not an entry number" in amended.stderr
+    assert entry_count(vault.path) == before
+    assert entry(say, "action", "done", case, "1")["action"] == 1
