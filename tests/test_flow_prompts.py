@@ -249,3 +249,30 @@ def test_an_editor_that_cannot_run_is_a_usage_error(
     assert named in result.stderr and "nothing was saved" in result.stderr
     assert entry_count(vault.path) == before
     assert list((tmp_path / "scratch").iterdir()) == []  # the temporary file is gone
+
+
+def test_an_empty_editor_text_offers_the_editor_again(
+    vault: VaultInfo, terminal: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    runs = tmp_path / "runs"
+    editor = tmp_path / "editor.py"
+    editor.write_text(  # leaves the file empty the first time, writes the note the second
+        "import pathlib, sys\n"
+        f"runs = pathlib.Path({str(runs)!r})\n"
+        "runs.write_text(runs.read_text() + 'x' if runs.exists() else 'x')\n"
+        "if len(runs.read_text()) > 1:\n"
+        "    open(sys.argv[1], 'w').write('Second try.')\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    monkeypatch.delenv("VISUAL", raising=False)
+    before = entry_count(vault.path)
+    declined = invoke("note", case, "--editor", input="n\n")
+    assert (
+        declined.exit_code == 2 and "The note is empty. Open the editor again?" in declined.stderr
+    )
+    assert entry_count(vault.path) == before
+    runs.unlink()
+    again = invoke("note", case, "--editor", "--json", input="y\n")
+    assert again.exit_code == 0, again.stderr
+    assert runs.read_text() == "xx" and entry_count(vault.path) == before + 1
