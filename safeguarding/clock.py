@@ -22,4 +22,6 @@ def to_text(moment: datetime) -> str:
 
 
 def from_text(text: str) -> datetime:
-    return datetime.strptime(text, STORED_FORMAT).replace(tzinfo=UTC)
+    """A stored time back as an aware datetime (`fromisoformat` reads the stored form, and is
+    many times faster than `strptime` over a long chronology)."""
+    return datetime.fromisoformat(text).astimezone(UTC)
