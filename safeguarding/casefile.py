@@ -213,10 +213,13 @@ def build(
     authors: dict[int, str],
 ) -> CaseFile:
     """Decrypt the case's entries and put them in event order, amendments linked both ways."""
-    rows = session.exec(
-        select(Entry).where(Entry.case_id == case.id).order_by(col(Entry.seq))
-    ).all()
-    return assemble(case, case_key, authors, rows)
+    return assemble(case, case_key, authors, entry_rows(session, case))
+
+
+def entry_rows(session: Session, case: Case) -> list[Entry]:
+    """The case's entry rows, in sequence order, still encrypted."""
+    query = select(Entry).where(Entry.case_id == case.id).order_by(col(Entry.seq))
+    return list(session.exec(query).all())
 
 
 def build_all(

@@ -286,12 +286,16 @@ class Casebook:
         engine = self.unlocked.vault.engine
         with storage.guarded(self._path), storage.writing(engine) as session:
             case = casefile.find_case(session, reference)
-            state = flow.fold(self._file(session, case))
+            authors = casefile.user_names(session, self.unlocked.keys.field_key)
+            case_key = self.unlocked.case_key(case)
+            rows = casefile.entry_rows(session, case)
+            state = flow.fold(casefile.assemble(case, case_key, authors, rows))
             flow.check_may_add(state, kind, event)
             if check is not None:
                 check(state, event)
             entry = self._append(session, case, kind, payload, event, recorded)
-            state = flow.fold(self._file(session, case))
+            # The case as it now stands: what was read, and the entry just written.
+            state = flow.fold(casefile.assemble(case, case_key, authors, [*rows, entry]))
             if state.status != case.status:
                 case.status = state.status
                 case.closed_at = clock.to_text(state.closed_at) if state.closed_at else None
