@@ -135,9 +135,8 @@ def export(
             markup=False,
             highlight=False,
         )
-    if done.data is not None:
-        sys.stdout.buffer.write(done.data)
-        sys.stdout.flush()
+    if to_stdout:
+        exports.write_stream(sys.stdout.buffer, done)
         return
     if json:
         output.emit_json(

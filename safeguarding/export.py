@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from safeguarding import access, clock, storage, timeline
 from safeguarding.errors import NotFound, UsageError
@@ -179,13 +179,17 @@ class Target:
 
     def write(self, data: bytes) -> None:
         assert self.fd is not None
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-        os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = None
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+            os.fsync(self.fd)
+        except OSError as error:
+            raise unwritable(str(self.path), error) from None
+        finally:
+            os.close(self.fd)
+            self.fd = None
 
     def commit(self) -> None:
         """Put the written file in place: replacing only with `force`, never following links."""
@@ -207,6 +211,31 @@ class Target:
 
 
 # The export --------------------------------------------------------------------------------
+
+
+def unwritable(where: str, error: OSError) -> UsageError:
+    reason = (error.strerror or type(error).__name__).lower()
+    return UsageError(
+        f"could not write the export to {where} ({reason}); nothing was written or recorded",
+        hint="free some space or choose another --output",
+    )
+
+
+def write_stream(stream: BinaryIO, done: Exported) -> None:
+    """Send an export made for standard output down `stream`, after its transaction: a reader
+    at the end of a pipe (a pager) must never hold the vault's write lock.  If the stream fails,
+    the export was still produced and recorded, and the error says so."""
+    assert done.data is not None
+    try:
+        stream.write(done.data)
+        stream.flush()
+    except OSError as error:
+        reason = (error.strerror or type(error).__name__).lower()
+        raise UsageError(
+            f"could not write the export to standard output ({reason}); it was produced and "
+            f"is recorded as entry {done.entry} of {done.reference}",
+            hint="export again to a file with --output FILE",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -240,7 +269,8 @@ def export_case(
     """Export a case to `output` (None: return the bytes, for standard output), recording it.
 
     The export entry, the case as read and the checkpoint come from one transaction, so the
-    export shows its own export entry and a checkpoint that includes it.
+    export shows its own export entry and a checkpoint that includes it; a file is written
+    before that transaction commits, so one that cannot be written is not recorded.
     """
     fmt = check_format(fmt)
     width = check_width(width)
