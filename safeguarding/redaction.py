@@ -59,6 +59,9 @@ _ROLE_WORDS_TEXT = """mr mrs ms miss mx dr sir dame prof lado dsl ddsl mash poli
     manager business it support assistant ta tutor nurse doctor gp cafcass nspcc desk unit
     local authority"""
 ROLE_WORDS = frozenset(_ROLE_WORDS_TEXT.split())
+#: Capitalised words that are never anyone's name, so do not hide a name beside them: "I told
+#: Mrs Webb I would" is about Mrs Webb.
+PRONOUNS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll"})
 #: Titles: a part of a name after one of these is that person ("Mrs Webb", "Dr. Okafor").
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
 #: The label for a part of a name that two people of the case share.
@@ -195,7 +198,7 @@ class Redactor:
                 kind = "title"
             elif core in labels:
                 kind = labels[core]
-            elif folded in ROLE_WORDS or core.isdigit():
+            elif folded in ROLE_WORDS or folded in PRONOUNS or core.isdigit():
                 kind = "role"
             else:
                 kind = "other"

@@ -265,7 +265,8 @@ def test_redaction_labels_a_part_of_a_name_only_where_it_is_that_person(
 
     note = (
         "The call was with Paul Webb, Zoë's father, and Tom Smith. Mrs Webb agreed; "
-        "Dr. Okafor's advice stands. Karen Webb will call. Okafor will review."
+        "Dr. Okafor's advice stands. Karen Webb will call. Okafor will review. "
+        "I told Mrs Webb I would pass it on."
     )
     unlocked = tc.unlock(built)
     try:
@@ -282,7 +283,8 @@ def test_redaction_labels_a_part_of_a_name_only_where_it_is_that_person(
     # Webb and Tom Smith are other people, and keep their names rather than a wrong label
     assert (
         "The call was with Paul Webb, Zoë's father, and Tom Smith. [Discloser] agreed; "
-        "[Adviser]'s advice stands. [Discloser] will call. [Adviser] will review."
+        "[Adviser]'s advice stands. [Discloser] will call. [Adviser] will review. "
+        "I told [Discloser] I would pass it on."
     ) in text
     assert "Paul [Discloser]" not in text and "[Action owner] Smith" not in text
 
