@@ -51,10 +51,19 @@ def default_path() -> Path:
 
 
 def load(path: Path | None = None) -> Config:
+    """The school's config; the defaults when there is no config file.  A file named by
+    SAFEGUARD_CONFIG must exist: a misspelt name would otherwise drop the school's name and
+    County contacts from every panel and export without a word."""
+    named = path is None and bool(os.environ.get("SAFEGUARD_CONFIG"))
     path = path or default_path()
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        if named:
+            raise UsageError(
+                f"there is no config file {path}",
+                hint="check SAFEGUARD_CONFIG, or unset it to use the defaults",
+            ) from None
         return Config(path=path)
     except OSError as error:
         raise UsageError(f"cannot read the config file {path} ({type(error).__name__})") from None

@@ -139,3 +139,16 @@ def test_a_bad_config_names_the_key(
 def test_the_default_config_lives_in_the_user_config_folder(tmp_path: Path) -> None:
     # conftest points XDG_CONFIG_HOME into the test's home
     assert config.default_path() == tmp_path / "home" / "config" / "safeguard" / "config.toml"
+
+
+def test_a_config_file_named_by_the_environment_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import invoke
+
+    monkeypatch.setenv("SAFEGUARD_CONFIG", str(tmp_path / "misspelt.toml"))
+    result = invoke("categories")
+    assert result.exit_code == 2
+    assert "there is no config file" in result.stderr and "misspelt.toml" in result.stderr
+    monkeypatch.delenv("SAFEGUARD_CONFIG")
+    assert invoke("categories").exit_code == 0  # no config at all: the defaults
