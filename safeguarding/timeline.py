@@ -596,7 +596,8 @@ def actions_table(t: Timeline) -> RenderableType:
     )
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("Action", ratio=3, overflow="fold")
-    table.add_column("Owner", ratio=1, min_width=11, overflow="fold")  # "Headteacher" whole
+    # With a ratio, Rich takes `width` as the least a column gets: "Headteacher" stays whole.
+    table.add_column("Owner", ratio=1, width=11, overflow="fold")
     table.add_column("Due", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     for a in t.actions:
