@@ -129,7 +129,7 @@ def export(
         # How many, never which: the characters are the record's own text.
         count = f"{done.unshown} character{'s' if done.unshown != 1 else ''}"
         output.err.print(
-            f"note: {count} could not be shown in the PDF's font and "
+            f"note: {count} could not be shown in the PDF's fonts and "
             f"{'are' if done.unshown != 1 else 'is'} written as [U+XXXX] codes (page 1 says "
             "so); the html export shows every character as recorded.",
             markup=False,

@@ -247,8 +247,24 @@ class Exported:
     path: Path | None
     data: bytes | None  # the export itself when it goes to standard output
     checkpoint: str
-    #: Characters the PDF's font could not show, written as `[U+XXXX]` (0 for other formats).
+    #: Characters the PDF's fonts could not show, written as `[U+XXXX]` (0 for other formats).
     unshown: int = 0
+
+
+def _prepare_fonts(unlocked: Unlocked, reference: str, school: str) -> None:
+    """Cut the fonts a PDF of the case needs before the write lock is taken: cutting one the
+    first time takes up to seconds, and another user's write waits on the lock meanwhile.
+
+    The case is read here without the lock; an entry written before the lock is taken may need
+    a font not cut yet, which the PDF then cuts itself."""
+    from safeguarding import casefile, pdf
+
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
+        case = casefile.find_case(session, reference)
+        authors = casefile.user_names(session, unlocked.keys.field_key)
+        built = casefile.build(session, case, unlocked.case_key(case), authors)
+    pdf.static_fonts((pdf.MAIN, *pdf.fallbacks_for(built, school)))
 
 
 def export_case(
@@ -275,9 +291,7 @@ def export_case(
     fmt = check_format(fmt)
     width = check_width(width)
     if fmt == "pdf":
-        from safeguarding import pdf
-
-        pdf.static_fonts()  # cut the font before the write lock is taken
+        _prepare_fonts(unlocked, reference, school)
     users: Sequence[tuple[str, str]] = (
         [(u.name, u.role.value) for u in unlocked.users()] if redact else []
     )

@@ -1,13 +1,20 @@
 """The PDF rendering of a timeline: A4, a header on every page (school, OFFICIAL-SENSITIVE,
 case reference, page n of m), the chronology, the actions table and the checkpoint.
 
-It uses fpdf2 (pure Python) and Noto Sans from the `fontpkg-noto-sans` package, so any Latin,
-Greek or Cyrillic name renders without a system font.  Noto Sans ships as a variable font; the
-regular and bold instances are cut from it once and cached in the user cache folder (they hold
-no record).  Nothing here writes anything else to disk or prints.
+It uses fpdf2 (pure Python) and fonts that ship inside Python packages, so no system font is
+needed: Noto Sans (Latin, Greek, Cyrillic) and, for a character it has no glyph for, the Noto
+Sans fonts of `manimgx-fonts` for Arabic and Urdu, Bengali, Gurmukhi, Gujarati, Devanagari,
+Tamil, Hebrew and a dozen more scripts, Noto Sans Symbols and Noto Emoji (in outline), and then
+WenQuanYi Micro Hei (`paperang-p2-fonts-cjk`) for Chinese, Japanese and Korean.  Each string
+that holds a character from a fallback font is shaped with HarfBuzz (`uharfbuzz`), so Arabic
+letters join and read right to left and Indic conjuncts form; every other string is laid out
+unshaped (shaping costs about four times as much).  A document adds only the fallback fonts its
+text needs, so one in Latin, Greek or Cyrillic embeds Noto Sans alone.  The variable fonts' regular
+and bold instances are cut once and cached in the user cache folder (they hold no record).
+Nothing here writes anything else to disk or prints.
 
-Nothing recorded is dropped: a character the font has no glyph for (Chinese, Arabic, an emoji)
-is written as a visible code, `[U+674E]`, and page 1 then says so (`UNSHOWN_NOTICE`); a tab
+Nothing recorded is dropped: a character no font has a glyph for (Tibetan, Cherokee, a hieroglyph)
+is written as a visible code, `[U+0F40]`, and page 1 then says so (`UNSHOWN_NOTICE`); a tab
 becomes spaces.  fpdf2's own warning about missing glyphs, which would echo the record's
 characters on stderr, is silenced while a PDF is laid out.
 """
@@ -19,6 +26,8 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,10 +37,72 @@ from safeguarding.timeline import MARKING, REDACTION_NOTICE, Item, Timeline, vis
 if TYPE_CHECKING:
     from fpdf import FPDF
 
-FONT_PACKAGE = "fontpkg_noto_sans"
-FONT_FILE = "NotoSans[wdth,wght].ttf"
 FAMILY = "NotoSans"
 WEIGHTS = {"": 400, "B": 700}
+
+
+@dataclass(frozen=True)
+class Face:
+    """A packaged font: the package, the file inside it, and the family the PDF names it by.
+
+    A variable font (`variable`) is cut into static regular and bold instances; a static one is
+    used as it is, bold and regular alike, with `index` choosing the font of a collection.
+    `shaped` keeps the OpenType layout tables when an instance is cut: only a fallback font's
+    text is shaped, and dropping them makes cutting Noto Sans about six times faster."""
+
+    package: str
+    file: str
+    family: str
+    variable: bool = True
+    shaped: bool = True
+    index: int = 0
+
+
+MAIN = Face("manimgx_fonts", "NotoSans[wght].ttf", FAMILY, shaped=False)
+
+
+def _noto(script: str) -> Face:
+    return Face("manimgx_fonts", f"NotoSans{script}[wght].ttf", f"NotoSans{script}")
+
+
+#: Tried in this order for a character Noto Sans has no glyph for: the scripts of the
+#: languages most spoken in English schools first, then symbols and emoji, then Chinese,
+#: Japanese and Korean (WenQuanYi Micro Hei).
+FALLBACKS = (
+    *(
+        _noto(script)
+        for script in (
+            "Arabic",
+            "Bengali",
+            "Gurmukhi",
+            "Gujarati",
+            "Devanagari",
+            "Tamil",
+            "Hebrew",
+            "Sinhala",
+            "Telugu",
+            "Kannada",
+            "Malayalam",
+            "Oriya",
+            "Thai",
+            "Lao",
+            "Khmer",
+            "Myanmar",
+            "Georgian",
+            "Armenian",
+            "Ethiopic",
+        )
+    ),
+    _noto("Symbols"),
+    Face("manimgx_fonts", "NotoEmoji[wght].ttf", "NotoEmoji"),
+    Face(
+        "paperang_p2_fonts_cjk",
+        "fonts/wqy-microhei.ttc",
+        "WenQuanYiMicroHei",
+        variable=False,
+        shaped=False,
+    ),
+)
 
 MARGIN = 15.0
 TIME_WIDTH = 14.0
@@ -40,10 +111,10 @@ MUTED = (90, 90, 90)
 ACCENT = (0, 90, 130)
 WARN = (150, 30, 30)
 
-#: How a character the font cannot show is written, and what page 1 then says.
+#: How a character no font can show is written, and what page 1 then says.
 PLACEHOLDER = "[U+{:04X}]"
 UNSHOWN_NOTICE = (
-    "Some characters could not be shown in this PDF's font and are written as [U+XXXX]; "
+    "Some characters could not be shown in this PDF's fonts and are written as [U+XXXX]; "
     "the HTML and JSON exports show them as recorded."
 )
 #: A tab is laid out as this many spaces (fpdf2 would drop it).
@@ -52,8 +123,11 @@ TAB = "    "
 _QUIET_LOGGERS = ("fpdf", "fontTools")
 
 
-def _variable_font() -> Path:
-    return Path(str(resources.files(FONT_PACKAGE).joinpath("files", FONT_FILE)))
+def _packaged(face: Face) -> Path:
+    place = resources.files(face.package)
+    for part in face.file.split("/"):
+        place = place.joinpath(part)
+    return Path(str(place))
 
 
 def _cache_dir() -> Path:
@@ -62,53 +136,123 @@ def _cache_dir() -> Path:
     return user_cache_path("safeguard", appauthor=False) / "fonts"
 
 
-def static_fonts() -> dict[str, Path] | None:
-    """Static regular and bold instances of the packaged font, cut once and cached.
+#: The fonts a PDF is laid out with: family -> style ("" or "B") -> file.
+Fonts = dict[str, dict[str, Path]]
+
+
+def static_fonts(faces: tuple[Face, ...] = (MAIN,)) -> Fonts | None:
+    """The regular and bold fonts of `faces`: a variable font's instances are cut once and
+    cached in the user cache folder (they hold no record); a static font is its packaged file.
 
     None when the cache folder cannot be written: the PDF then cuts them in memory (slower).
     """
-    source = _variable_font()
-    stamp = f"{source.stat().st_size}-v2"
     folder = _cache_dir()
-    found = {style: folder / f"NotoSans-{stamp}-{weight}.ttf" for style, weight in WEIGHTS.items()}
-    missing = {style: path for style, path in found.items() if not path.exists()}
+    found: Fonts = {}
+    missing: list[tuple[Face, str, Path]] = []
+    for face in faces:
+        source = _packaged(face)
+        if not face.variable:
+            found[face.family] = dict.fromkeys(WEIGHTS, source)
+            continue
+        stamp = f"{source.stat().st_size}-v3"
+        found[face.family] = {}
+        for style, weight in WEIGHTS.items():
+            path = folder / f"{face.family}-{stamp}-{weight}.ttf"
+            found[face.family][style] = path
+            if not path.exists():
+                missing.append((face, style, path))
     if not missing:
         return found
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        from fontTools.ttLib import TTFont
-        from fontTools.varLib import instancer
-
-        for style, path in missing.items():
-            font = TTFont(str(source))
-            # fpdf2 lays text out without shaping, so it never reads the OpenType layout
-            # tables; dropping them makes cutting an instance about six times faster.
-            for tag in ("GSUB", "GPOS", "GDEF"):
-                if tag in font:
-                    del font[tag]
-            font = instancer.instantiateVariableFont(
-                font, {"wght": WEIGHTS[style], "wdth": 100}, static=True
-            )
-            temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-            try:
-                font.save(str(temp))
-                os.replace(temp, path)
-            finally:
-                temp.unlink(missing_ok=True)
+        for face, style, path in missing:
+            _cut(face, style, path)
     except OSError:
         return None
     return found
+
+
+def _cut(face: Face, style: str, path: Path) -> None:
+    from fontTools.ttLib import TTFont
+    from fontTools.varLib import instancer
+
+    font = TTFont(str(_packaged(face)))
+    if not face.shaped:
+        for tag in ("GSUB", "GPOS", "GDEF"):
+            if tag in font:
+                del font[tag]
+    font = instancer.instantiateVariableFont(font, _location(font["fvar"].axes, style), static=True)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        font.save(str(temp))
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _location(axes: Any, style: str) -> dict[str, float]:
+    """Where on a variable font's axes (its `fvar` axes) the instance of `style` is cut: the
+    weight, and every other axis at its default."""
+    return {
+        axis.axisTag: (
+            min(max(float(WEIGHTS[style]), axis.minValue), axis.maxValue)
+            if axis.axisTag == "wght"
+            else axis.defaultValue
+        )
+        for axis in axes
+    }
+
+
+@cache
+def _axes(face: Face) -> tuple[Any, ...]:
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(_packaged(face)), lazy=True)
+    try:
+        return tuple(font["fvar"].axes)
+    finally:
+        font.close()
+
+
+@cache
+def _cmap(face: Face) -> frozenset[int]:
+    """The characters a font has a glyph for (read once per process)."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(_packaged(face)), lazy=True, fontNumber=face.index)
+    try:
+        return frozenset(font.getBestCmap())
+    finally:
+        font.close()
+
+
+@cache
+def _fallback_for(code: int) -> Face | None:
+    return next((face for face in FALLBACKS if code in _cmap(face)), None)
+
+
+@dataclass
+class _Tally:
+    """What laying a document out found: each laid-out string that had characters replaced,
+    and how many (a string laid out twice, as the header on every page, counts once), and the
+    fallback fonts it needs, and whether it holds a character no font has."""
+
+    unshown: dict[str, int] = field(default_factory=dict)
+    needed: set[str] = field(default_factory=set)
+    nowhere: bool = False
 
 
 class _Document:
     """An FPDF subclass built lazily, so that importing this module stays cheap."""
 
     @staticmethod
-    def make(t: Timeline, unshown: dict[str, int]) -> FPDF:
-        """`unshown` collects each laid-out string that had characters replaced, and how many
-        (a string laid out twice, as the header on every page, counts once)."""
+    def make(t: Timeline, tally: _Tally, fallbacks: tuple[Face, ...]) -> FPDF:
+        """A document in Noto Sans with `fallbacks` (and then shaped); `tally` collects what
+        laying it out finds."""
         from fpdf import FPDF
         from fpdf.fonts import TTFFont
+
+        known = frozenset().union(*(_cmap(face) for face in fallbacks))
 
         class Chronology(FPDF):
             def normalize_text(self, text: str) -> str:
@@ -117,10 +261,25 @@ class _Document:
                 shown = visible(text, pictures=False).replace("\t", TAB)
                 font = self.current_font
                 if isinstance(font, TTFFont):
-                    shown, replaced = showable(shown, font.cmap)
+                    glyphs = _Glyphs(font.cmap, known, tally)
+                    shown, replaced = showable(shown, glyphs)
                     if replaced:
-                        unshown[shown] = replaced
+                        tally.unshown[shown] = replaced
+                    if fallbacks:
+                        # Only a string with characters from a fallback font is shaped: shaping
+                        # costs about four times as much as laying out without.
+                        self.text_shaping = shaping if glyphs.from_fallback else None
                 return str(super().normalize_text(shown))
+
+            def _render_styled_text_line(self, *args: Any, **kwargs: Any) -> bool:
+                # fpdf2 2.8 sets the font for a line that begins in a fallback font inside the
+                # line's own q/Q, yet marks it set for the page: the next line, drawn in that
+                # font without setting it, would show in whatever font the Q restored (another
+                # line's glyph codes in the wrong font).  Setting it for the page first, as fpdf2
+                # does for a line that begins in the document's font, avoids that.
+                if fallbacks and not self.current_font_is_set_on_page and self.current_font:
+                    self._out(self._set_font_for_page(self.current_font, self.font_size_pt))
+                return bool(super()._render_styled_text_line(*args, **kwargs))
 
             def header(self) -> None:
                 self.set_font(FAMILY, "", 8.5)
@@ -159,15 +318,27 @@ class _Document:
                 self.set_text_color(*INK)
 
         pdf = Chronology(orientation="portrait", unit="mm", format="A4")
-        fonts = static_fonts()
-        source = str(_variable_font())
-        for style, weight in WEIGHTS.items():
-            if fonts is not None:
-                pdf.add_font(FAMILY, style, str(fonts[style]))
-            else:
+        fonts = static_fonts((MAIN, *fallbacks))
+        for face in (MAIN, *fallbacks):
+            for style in WEIGHTS:
+                if fonts is not None:
+                    path, variations = fonts[face.family][style], None
+                else:
+                    path = _packaged(face)
+                    variations = _location(_axes(face), style) if face.variable else None
                 pdf.add_font(
-                    FAMILY, style, source, variations={"wght": float(weight), "wdth": 100.0}
+                    face.family,
+                    style,
+                    str(path),
+                    variations=variations,
+                    collection_font_number=face.index,
                 )
+        if fallbacks:
+            pdf.set_fallback_fonts([face.family for face in fallbacks])
+            # Left to right, as the document is: a line that begins in Arabic still reads in
+            # the order it was written, with each Arabic run itself right to left.
+            pdf.set_text_shaping(True, direction="ltr")
+        shaping = pdf.text_shaping
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         pdf.set_auto_page_break(True, margin=18)
         pdf.set_title(f"{t.reference} safeguarding chronology")
@@ -176,6 +347,31 @@ class _Document:
         pdf.set_subject(MARKING)
         pdf.set_creation_date(t.produced_at)
         return pdf
+
+
+class _Glyphs:
+    """The characters a document can show: those of its font (`cmap`), and of the fallback
+    fonts it has (`known`).  Asking about one it cannot show notes, in `tally`, the fallback
+    font that has it (shown when laid out again) or that no font has it."""
+
+    def __init__(self, cmap: Any, known: frozenset[int], tally: _Tally) -> None:
+        self.cmap, self.known, self.tally = cmap, known, tally
+        #: Whether a character asked about is shown from a fallback font.
+        self.from_fallback = False
+
+    def __contains__(self, code: object) -> bool:
+        if code in self.cmap:
+            return True
+        if code in self.known:
+            self.from_fallback = True
+            return True
+        if isinstance(code, int):
+            face = _fallback_for(code)
+            if face is None:
+                self.tally.nowhere = True
+            else:
+                self.tally.needed.add(face.family)
+        return False
 
 
 def showable(text: str, cmap: Any) -> tuple[str, int]:
@@ -309,17 +505,53 @@ def render(t: Timeline) -> bytes:
 
 def render_counted(t: Timeline) -> tuple[bytes, int]:
     """The PDF bytes of a timeline, and how many characters are written as `[U+XXXX]` because
-    the font cannot show them (a string repeated on every page counts once)."""
+    no font can show them (a string repeated on every page counts once).
+
+    Laid out with Noto Sans and the fallback fonts the timeline's text needs, and again, with
+    the notice on page 1, when it holds a character no font has."""
     with _quiet():
-        data, unshown = _layout(t, notice=False)
-        if unshown:  # laid out again, with the notice on page 1
-            data, unshown = _layout(t, notice=True)
-    return data, unshown
+        needed = _scan(t)
+        data, tally = _layout(t, _faces(needed), notice=False)
+        if tally.unshown:  # again, with any fallback font the scan missed, and the notice
+            data, tally = _layout(t, _faces(needed | tally.needed), notice=tally.nowhere)
+    return data, sum(tally.unshown.values())
 
 
-def _layout(t: Timeline, notice: bool) -> tuple[bytes, int]:
-    unshown: dict[str, int] = {}
-    pdf = _Document.make(t, unshown)
+def _faces(families: set[str]) -> tuple[Face, ...]:
+    return tuple(face for face in FALLBACKS if face.family in families)
+
+
+def _scan(t: Timeline) -> set[str]:
+    """The fallback fonts (families) the characters of the timeline's text need."""
+    return {face.family for face in fallbacks_for(t)}
+
+
+def fallbacks_for(*values: object) -> tuple[Face, ...]:
+    """The fallback fonts the characters of every string in `values` need, in fallback order."""
+    codes = {ord(char) for text in _strings(values) for char in text} - _cmap(MAIN)
+    needed = {face for code in codes if (face := _fallback_for(code)) is not None}
+    return tuple(face for face in FALLBACKS if face in needed)
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every string in a timeline, its dataclasses, tuples and dicts."""
+    if isinstance(value, str):
+        yield value
+    elif is_dataclass(value) and not isinstance(value, type):
+        for item in fields(value):
+            yield from _strings(getattr(value, item.name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+
+
+def _layout(t: Timeline, fallbacks: tuple[Face, ...], notice: bool) -> tuple[bytes, _Tally]:
+    tally = _Tally()
+    pdf = _Document.make(t, tally, fallbacks)
     pdf.add_page()
     _line(pdf, f"Safeguarding chronology: {t.reference}", 16, "B", height=8)
     pdf.ln(1)
@@ -374,7 +606,7 @@ def _layout(t: Timeline, notice: bool) -> tuple[bytes, int]:
         10,
     )
     data = bytes(pdf.output())
-    return data, sum(unshown.values())
+    return data, tally
 
 
 def _actions(pdf: FPDF, t: Timeline) -> None:
