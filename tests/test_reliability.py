@@ -186,7 +186,14 @@ def test_kill_9_loses_no_reported_note_and_leaves_no_partial_one(vault: VaultInf
     sent: dict[str, int] = {}
     for attempt in range(KILLS):
         text = f"kill-9 note {attempt} {uuid.uuid4().hex}\nsecond line\r\n"
+        started = time.monotonic()
         process = _start_note(case, text)
+        if attempt % 5 == 4:
+            # Every fifth runs to the end, and times a run again: the machine is shared, and a
+            # run grows slower or faster with the tests beside it.
+            sent[text] = process.wait(timeout=60)
+            typical = time.monotonic() - started
+            continue
         time.sleep(rng.uniform(0.2, 1.2) * typical)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -195,7 +202,7 @@ def test_kill_9_loses_no_reported_note_and_leaves_no_partial_one(vault: VaultInf
     reported = {text for text, code in sent.items() if code == 0}
     killed = [text for text, code in sent.items() if code == -signal.SIGKILL]
     assert len(reported) + len(killed) == KILLS, sorted(sent.values())  # nothing else failed
-    assert killed and reported, "the kills did not spread over the command's run"
+    assert len(killed) >= KILLS // 4, "the kills did not spread over the command's run"
 
     verified = run("verify")
     assert verified.returncode == 0, verified.stderr
