@@ -19,7 +19,7 @@ from safeguarding import casefile, chronology, clock, crypto, flow, moments, sto
 from safeguarding.casefile import CaseFile, Kind
 from safeguarding.categories import Categories, Route
 from safeguarding.config import Config
-from safeguarding.errors import CheckFailed, UsageError
+from safeguarding.errors import CheckFailed, NotAllowed, UsageError
 from safeguarding.models import Case, Entry
 
 if TYPE_CHECKING:
@@ -399,11 +399,21 @@ class Casebook:
     def amend(
         self, reference: str, target: int, *, text: str, at: datetime | None = None
     ) -> Written:
-        """A correction of entry `target` of the case; the original stays as it was."""
+        """A correction of entry `target` of the case; the original stays as it was.
+
+        Only what someone recorded can be corrected: an export entry is safeguard's own record
+        of who took the case out of the vault, and stays exactly as it was written."""
         payload = {"target": target, "text": long_text(text, "the correction")}
         engine = self.unlocked.vault.engine
         with storage.guarded(self._path), storage.reading(engine) as session:
-            self._file(session, casefile.find_case(session, reference)).entry(target)
+            file = self._file(session, casefile.find_case(session, reference))
+            kind = file.entry(target).kind
+        if kind not in Kind.ALL:
+            raise NotAllowed(
+                f"entry {target} of {file.reference} is safeguard's own record of an {kind}, "
+                "and cannot be amended",
+                hint=f"to add to the record, use 'safeguard note {file.reference}'",
+            )
         return self._add(reference, Kind.AMENDMENT, payload, at)
 
     def close(

@@ -489,13 +489,14 @@ def _item(pdf: FPDF, t: Timeline, item: Item, x: float, nested: bool = False) ->
     if item.text:
         _line(pdf, item.text.rstrip("\r\n"), 10, "", x)  # not a file's final line ending
     if item.observations:
-        _line(pdf, f"Recorder's observations (opinion): {item.observations}", 10, "", x)
-    if not nested:
-        for amendment_id in item.amended_by:
-            amendment = t.item(amendment_id)
-            if amendment is not None:
-                pdf.ln(1)
-                _item(pdf, t, amendment, x + 6, nested=True)
+        observations = item.observations.rstrip("\r\n")
+        _line(pdf, f"Recorder's observations (opinion): {observations}", 10, "", x)
+    # A correction that was itself corrected shows that correction beneath it, and so on.
+    for amendment_id in item.amended_by:
+        amendment = t.item(amendment_id)
+        if amendment is not None and amendment_id > item.id:
+            pdf.ln(1)
+            _item(pdf, t, amendment, x + 6, nested=True)
 
 
 def render(t: Timeline) -> bytes:

@@ -413,10 +413,17 @@ def to_json(t: Timeline) -> dict[str, Any]:
 #: Control characters as visible symbols (U+2400's control pictures; C1 as \\xNN), so that
 #: recorded text can never move the cursor, clear the screen or ring the bell.  A newline and a
 #: tab stay what they are; a Windows line ending ("\\r\\n") is shown as a newline.
+#: The bidirectional embeddings, overrides and isolates: recorded text holding one could show
+#: its letters in another order than they were written ("Trojan source"), so each is shown as
+#: its code.  The marks (LRM, RLM, ALM), which move no letter, stay.
+_BIDI_CONTROLS = {
+    code: f"[U+{code:04X}]" for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
 _VISIBLE = {
     **{code: chr(0x2400 + code) for code in range(0x20) if code not in (0x09, 0x0A)},
     0x7F: "\u2421",
     **{code: f"\\x{code:02x}" for code in range(0x80, 0xA0)},
+    **_BIDI_CONTROLS,
 }
 
 
@@ -426,6 +433,7 @@ _ESCAPED = {
     0x09: "    ",
     0x7F: "\\x7f",
     **{code: f"\\x{code:02x}" for code in range(0x80, 0xA0)},
+    **_BIDI_CONTROLS,
 }
 
 
@@ -530,7 +538,8 @@ def _item_body(t: Timeline, item: Item, nested: bool = False) -> list[Renderable
     if item.observations:
         lines.append(
             Text.assemble(
-                ("Recorder's observations (opinion): ", "bold"), visible(item.observations)
+                ("Recorder's observations (opinion): ", "bold"),
+                visible(item.observations).rstrip("\n"),
             )
         )
     return lines
@@ -565,7 +574,13 @@ def _amendment_block(t: Timeline, amendment: Item) -> Gutter:
     )
     if amendment.late:
         head.append(f" · recorded late, {t.when(amendment.recorded_at)}", style="yellow")
-    return Gutter("↳", Group(head, *_item_body(t, amendment, nested=True)), 2, "magenta")
+    body: list[RenderableType] = [head, *_item_body(t, amendment, nested=True)]
+    # A correction that was itself corrected shows that correction beneath it, and so on.
+    for later in amendment.amended_by:
+        corrected = t.item(later)
+        if corrected is not None and later > amendment.id:
+            body.append(_amendment_block(t, corrected))
+    return Gutter("↳", Group(*body), 2, "magenta")
 
 
 def day_table(t: Timeline, day: Day) -> Group:
