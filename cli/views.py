@@ -13,7 +13,6 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from safeguarding.cases import CaseSummary, Written
-    from safeguarding.categories import Categories
     from safeguarding.config import Config
     from safeguarding.flow import NextStep
 
@@ -83,23 +82,28 @@ def written_json(written: Written, **extra: Any) -> dict[str, Any]:
     return document
 
 
-def categories_table(categories: Categories) -> Table:
-    table = Table(title=categories.source)
-    table.add_column("Code", no_wrap=True)  # typed at `record --category`: keep it whole
-    for heading in ("Category", "Section", "Route", "Deadline"):
-        table.add_column(heading)
-    for c in categories:
-        days = c.deadline_working_days
-        deadline = "—" if days is None else f"{days} working day{'s' if days != 1 else ''}"
-        table.add_row(c.code, c.title, c.section, c.route.value, deadline)
-    return table
-
-
 def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: Config) -> Table:
+    from rich import box
+
     from safeguarding.timeline import plain
 
-    table = Table("Case", "Category", "About", "Status", "Next step", "Due")
-    table.columns[0].no_wrap = True
+    table = Table(
+        "Case",
+        "Category",
+        "About",
+        "Status",
+        "Next step",
+        "Due",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    # The reference and the category code are typed at other commands, and a status is one
+    # word: each stays whole.  A long word elsewhere goes on over the next line, never cut off.
+    for column in table.columns:
+        column.no_wrap = column.header in ("Case", "Category", "Status")
+        column.overflow = "fold"
     for s in summaries:
         about = (
             ", ".join(f"{x['name']} ({x['role']})" for x in s.state.subjects)

@@ -1,0 +1,41 @@
+"""`cases` and `categories` piped at 80 columns: nothing is cut off with an ellipsis, and the
+codes a user types at other commands stay whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import VaultInfo, invoke
+from tests.flowkit import Say, record, text_writer
+
+
+@pytest.fixture
+def say(tmp_path: Path) -> Say:
+    return text_writer(tmp_path)
+
+
+def test_categories_at_80_columns_show_every_word(vault: VaultInfo) -> None:
+    shown = invoke("categories", env={"COLUMNS": "80"}).stdout
+    assert "…" not in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    words = set(shown.split())
+    for category in json.loads(invoke("categories", "--json").stdout):
+        assert category["code"] in words
+        for word in category["title"].split():
+            assert word in words, word
+
+
+def test_cases_at_80_columns_keep_references_and_codes_whole(vault: VaultInfo, say: Say) -> None:
+    cases = [
+        record(say, category=category)["case"]
+        for category in ("staff-pupil-contact", "cyberbullying-in-school")
+    ]
+    for names in ((), ("--names",)):
+        shown = invoke("cases", *names, env={"COLUMNS": "80"}).stdout
+        assert "…" not in shown
+        assert max(len(line) for line in shown.splitlines()) <= 80
+        words = set(shown.split())
+        assert {*cases, "staff-pupil-contact", "cyberbullying-in-school"} <= words
