@@ -152,7 +152,10 @@ def verify(
 
 @app.command("list")
 def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
-    """List the backups in DIR, newest first: when, size, entries, and whether each verifies."""
+    """List the backups in DIR, newest first: when, size, entries, and whether each verifies.
+
+    A backup whose file is gone while its manifest is left is listed as MISSING.
+    """
     from safeguarding import backup
 
     checks = backup.list_backups(directory)
@@ -168,8 +171,12 @@ def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
         found = backup.BackupFile.from_path(check.path)
         taken = found.taken_at.strftime("%Y-%m-%d %H:%M") if found else "?"
         entries = str(check.manifest.entries) if check.manifest else "?"
-        verdict = "yes" if check.ok else "[red]NO[/red]"
-        table.add_row(taken, _size(check.path.stat().st_size), entries, verdict, check.path.name)
+        if check.missing:
+            size, verdict = "-", "[red]MISSING[/red]"
+        else:
+            size = _size(check.path.stat().st_size)
+            verdict = "yes" if check.ok else "[red]NO[/red]"
+        table.add_row(taken, size, entries, verdict, check.path.name)
     output.out.print(table)
     for check in checks:
         if not check.ok:
@@ -185,7 +192,7 @@ def _check_json(check: object) -> dict[str, object]:
         "backup": check.path.name,
         "path": str(check.path),
         "taken_at": found.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if found else None,
-        "size": check.path.stat().st_size,
+        "size": None if check.missing else check.path.stat().st_size,
         "entries": check.manifest.entries if check.manifest else None,
         "checkpoint": str(check.manifest.checkpoint) if check.manifest else None,
         "verified": check.ok,
@@ -272,8 +279,8 @@ def status(
     json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age, or if
-    its newest backup does not verify."""
+    """For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age, if its
+    newest backup does not verify, or if an older one is missing or not its manifest's size."""
     from safeguarding import backup
     from safeguarding.errors import CheckFailed
     from safeguarding.prune import Duration

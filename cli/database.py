@@ -49,8 +49,8 @@ def upgrade(
             "--backup-dir",
             metavar="DIR",
             file_okay=False,
-            help="Where to put the backup taken before upgrading (default: a 'backups' folder "
-            "beside the vault).",
+            help="An existing folder for the backup taken before upgrading (default: a "
+            "'backups' folder beside the vault, made if need be).",
         ),
     ] = None,
 ) -> None:
@@ -58,7 +58,7 @@ def upgrade(
     from safeguarding import migrate
 
     vault_path = STATE.vault_path
-    upgraded = migrate.upgrade_with_backup(vault_path, backup_dir or vault_path.parent / "backups")
+    upgraded = migrate.upgrade_with_backup(vault_path, backup_dir)
     if upgraded.backup is None:
         output.say(f"The vault's schema is already up to date ({upgraded.after}).")
     else:

@@ -185,11 +185,15 @@ def vault_id_of(first_mac: bytes | None) -> str | None:
 # The backup folder ---------------------------------------------------------------------------
 
 
-def _require_folder(directory: Path) -> None:
+def _require_folder(directory: Path, *, writing: bool = False) -> None:
+    """Raise unless `directory` is a folder.  Only a command that writes there (`create`) may
+    suggest making it: to one that reads, a missing folder is more likely a wrong path."""
     if not directory.exists():
         raise NotFound(
             f"there is no folder {directory}",
-            hint=f"create it first: mkdir -m 700 {directory}",
+            hint=f"create it first: mkdir -m 700 {directory}"
+            if writing
+            else "check the path: is it the folder 'safeguard backup create' writes to?",
         )
     if not directory.is_dir():
         raise UsageError(f"{directory} is a file, not a folder")
@@ -212,8 +216,8 @@ def foreign_files(directory: Path) -> list[str]:
     return sorted(names)
 
 
-def _require_own_folder(directory: Path) -> None:
-    _require_folder(directory)
+def _require_own_folder(directory: Path, *, writing: bool = False) -> None:
+    _require_folder(directory, writing=writing)
     foreign = foreign_files(directory)
     if foreign:
         shown = ", ".join(repr(name) for name in foreign[:3])
@@ -225,13 +229,25 @@ def _require_own_folder(directory: Path) -> None:
         )
 
 
-def scan(directory: Path) -> list[BackupFile]:
-    """The backups in a folder, newest first; other files are ignored."""
+def scan(directory: Path, *, with_missing: bool = False) -> list[BackupFile]:
+    """The backups in a folder, newest first; other files are ignored.
+
+    With `with_missing`, a manifest whose backup file is gone counts as that backup (its path
+    does not exist): something other than `prune`, which removes both, took it away.
+    """
     _require_folder(directory)
     found = []
     for child in directory.iterdir():
-        backup = BackupFile.from_path(child)
-        if backup is not None and child.is_file():
+        if with_missing and MANIFEST_NAME.match(child.name):
+            child = child.with_suffix(".db")
+            if child.exists():
+                continue
+            backup = BackupFile.from_path(child)
+        else:
+            backup = BackupFile.from_path(child)
+            if backup is not None and not child.is_file():
+                backup = None
+        if backup is not None:
             found.append(backup)
     return sorted(found, key=lambda b: (b.taken_at, b.serial), reverse=True)
 
@@ -457,7 +473,7 @@ def create(
     """
     storage.check_is_sqlite(vault_path)
     storage.refuse_network_filesystem(vault_path)
-    _require_own_folder(directory)
+    _require_own_folder(directory, writing=True)
     outcome = "no backup was written"
     with folder_lock(directory, outcome):
         token = secrets.token_hex(6)
@@ -578,6 +594,7 @@ class Check:
     path: Path
     manifest: Manifest | None
     problem: str | None
+    missing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -589,7 +606,10 @@ def check(path: Path) -> Check:
     if not path.is_file():
         if path.is_dir():
             raise UsageError(f"{path} is a folder; give the backup's .db file")
-        raise NotFound(f"there is no backup {path}")
+        raise NotFound(
+            f"there is no backup {path}",
+            hint="check the path ('safeguard backup list DIR' shows the backups in a folder)",
+        )
     if path.suffix.lower() == ".json":
         raise UsageError(
             f"{path.name} is a manifest: give the backup's .db file, not its manifest",
@@ -697,8 +717,43 @@ def _verify_chain(path: Path, manifest: Manifest, unlock: Unlocker) -> None:
 
 
 def list_backups(directory: Path) -> list[Check]:
-    """Every backup in the folder, newest first, each with the result of its check."""
-    return [check(backup.path) for backup in scan(directory)]
+    """Every backup in the folder, newest first, each with the result of its check (a backup
+    of which only the manifest is left among them)."""
+    return [_check_listed(backup) for backup in scan(directory, with_missing=True)]
+
+
+def _missing(backup: BackupFile) -> Check:
+    try:
+        manifest: Manifest | None = Manifest.load(backup.manifest_path)
+    except CheckFailed:
+        manifest = None
+    problem = f"its file is missing; only its manifest {backup.manifest_path.name} is left"
+    return Check(backup.path, manifest, problem, missing=True)
+
+
+def _check_listed(backup: BackupFile) -> Check:
+    return check(backup.path) if backup.path.is_file() else _missing(backup)
+
+
+def _cheap_problem(backup: BackupFile) -> Check | None:
+    """What one stat shows wrong with a backup: gone, or not the size its manifest records.
+
+    The monitor runs this over every older backup each night; hashing them all would cost a
+    read of every backup, so that is left to `backup list` and `backup verify`.
+    """
+    if not backup.path.is_file():
+        return _missing(backup)
+    try:
+        manifest = Manifest.load(backup.manifest_path)
+    except CheckFailed:
+        return None  # a backup without a readable manifest is shown by `list`; not an alert
+    size = backup.path.stat().st_size
+    if size == manifest.size:
+        return None
+    problem = (
+        f"it is {size} bytes but its manifest says {manifest.size}: it was truncated or altered"
+    )
+    return Check(backup.path, manifest, problem)
 
 
 @dataclass(frozen=True)
@@ -710,10 +765,11 @@ class Status:
 
 def status(directory: Path, max_age: Duration, now: datetime | None = None) -> Status:
     """The newest backup that verifies; raises `CheckFailed` if there is none, if it is too
-    old, or if a newer backup does not verify (damage to the newest backup is an alert even
-    while an older one is recent enough)."""
+    old, if a newer backup does not verify (damage to the newest backup is an alert even
+    while an older one is recent enough), or if an older backup is gone or not the size its
+    manifest records."""
     moment = now or clock.now()
-    backups = scan(directory)
+    backups = scan(directory, with_missing=True)
     if not backups:
         raise CheckFailed(
             f"there are no backups in {directory}",
@@ -721,7 +777,7 @@ def status(directory: Path, max_age: Duration, now: datetime | None = None) -> S
         )
     failing: list[Check] = []
     for backup in backups:
-        result = check(backup.path)
+        result = _check_listed(backup)
         if result.ok:
             break
         failing.append(result)
@@ -743,10 +799,30 @@ def status(directory: Path, max_age: Duration, now: datetime | None = None) -> S
         raise CheckFailed(
             f"the newest backup in {directory}, {newest.path.name}, does not verify: "
             f"{newest.problem}",
-            hint=f"take a new backup now, and find out what damaged it; the newest that "
-            f"verifies is {backup.name}, {describe_age(age)} old",
+            hint=f"{_what_to_do(newest)}; the newest that verifies is {backup.name}, "
+            f"{describe_age(age)} old",
+        )
+    # `failing` holds every backup newer than the one that verifies.
+    older = [found for b in backups[len(failing) + 1 :] if (found := _cheap_problem(b))]
+    if older:
+        first = older[0]
+        more = f" (and {len(older) - 1} more older ones)" if len(older) > 1 else ""
+        raise CheckFailed(
+            f"an older backup in {directory}, {first.path.name}, does not verify: "
+            f"{first.problem}{more}",
+            hint=f"{_what_to_do(first)}; the newest, {backup.name}, verifies",
         )
     return Status(backup, age, failing)
+
+
+def _what_to_do(failed: Check) -> str:
+    if failed.missing:
+        # Only `prune` removes backups, and it takes the manifest too.
+        return (
+            "find out what removed it; once you know, delete its manifest "
+            f"{manifest_path(failed.path).name} to clear this"
+        )
+    return "take a new backup now, and find out what damaged it"
 
 
 def describe_age(age: timedelta) -> str:

@@ -109,25 +109,36 @@ class Upgraded:
     backup: Path | None
 
 
-def upgrade_with_backup(path: Path, backup_dir: Path) -> Upgraded:
+def upgrade_with_backup(path: Path, backup_dir: Path | None = None) -> Upgraded:
     """Back the vault up into `backup_dir`, then upgrade it: no backup, no upgrade.
 
-    A vault that is already current is left alone, with no backup taken.
+    Without `backup_dir`, a `backups` folder beside the vault is made if need be; a folder that
+    was named must exist already, as for `backup create` (a mistyped path would otherwise
+    become a new folder nobody looks in).  A vault that is already current is left alone, with
+    no backup taken.
     """
     from safeguarding import backup
 
     state = status(path)
     if state.up_to_date:
         return Upgraded(state.revision, state.head, None)
+    if backup_dir is None:
+        backup_dir = _default_backup_dir(path)
+    # A named folder that is missing is left to `backup.create` to refuse, in its own words.
+    created = backup.create(path, backup_dir)
+    before, after = upgrade_vault(path)
+    return Upgraded(before, after, created.path)
+
+
+def _default_backup_dir(path: Path) -> Path:
+    backup_dir = path.parent / "backups"
     if not backup_dir.exists():
         try:
-            backup_dir.mkdir(mode=0o700, parents=True)
+            backup_dir.mkdir(mode=0o700)
         except OSError as error:
             raise VaultUnusable(
                 f"cannot create the backup folder {backup_dir} ({error.strerror}); "
                 "the vault was not upgraded",
                 hint="choose another folder with --backup-dir",
             ) from None
-    created = backup.create(path, backup_dir)
-    before, after = upgrade_vault(path)
-    return Upgraded(before, after, created.path)
+    return backup_dir
