@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from safeguarding import clock, crypto
 from safeguarding.checkpoint import Checkpoint
-from safeguarding.errors import CheckFailed
+from safeguarding.errors import CheckFailed, Damaged
 from safeguarding.models import Entry, VaultMeta
 
 __all__ = ["Checkpoint", "append", "head", "verify_chain"]
@@ -108,7 +108,7 @@ def append(
     """Append one entry and move the head.  Call inside `storage.writing`."""
     meta = session.get(VaultMeta, 1)
     if meta is None:
-        raise CheckFailed("the vault has no head record")
+        raise Damaged("the vault has no head record", summary="its head record is missing")
     recorded = recorded_at or clock.now()
     seq = meta.head_seq + 1
     entry = Entry(
@@ -132,7 +132,7 @@ def append(
 def head(session: Session) -> Checkpoint:
     meta = session.get(VaultMeta, 1)
     if meta is None:
-        raise CheckFailed("the vault has no head record")
+        raise Damaged("the vault has no head record", summary="its head record is missing")
     return Checkpoint(meta.head_seq, meta.head_mac.hex())
 
 

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from safeguarding.errors import CheckFailed
+from safeguarding.errors import Damaged
 
 ENVELOPE_VERSION = 1
 NONCE_BYTES = 12
@@ -55,8 +55,15 @@ FIELD_KEY_LABEL = b"safeguard/v1/field-key"
 CHAIN_KEY_LABEL = b"safeguard/v1/chain-mac-key"
 
 
-class DecryptionError(CheckFailed):
+class DecryptionError(Damaged):
     """A ciphertext did not authenticate: wrong key, moved, altered or of an unknown version."""
+
+
+def _place(table: str, row: int | str, column: str) -> str:
+    """Where a ciphertext lives, as a person reads it: an entry by its number."""
+    if table == "entries" and column == "payload":
+        return f"entry {row}"
+    return f"{table}.{column} of row {row}"
 
 
 @dataclass(frozen=True)
@@ -95,18 +102,24 @@ def seal(key: bytes, plaintext: bytes, *, table: str, row: int | str, column: st
 
 def open_sealed(key: bytes, envelope: bytes, *, table: str, row: int | str, column: str) -> bytes:
     """Decrypt an envelope made by `seal` for the same table, row and column."""
+    place = _place(table, row, column)
     if len(envelope) < 1 + NONCE_BYTES + TAG_BYTES:
-        raise DecryptionError(f"{table}.{column} of row {row} is too short to be a ciphertext")
+        raise DecryptionError(
+            f"{table}.{column} of row {row} is too short to be a ciphertext",
+            summary=f"{place} is too short to be a ciphertext",
+        )
     if envelope[0] != ENVELOPE_VERSION:
         raise DecryptionError(
-            f"{table}.{column} of row {row} has unknown envelope version {envelope[0]}"
+            f"{table}.{column} of row {row} has unknown envelope version {envelope[0]}",
+            summary=f"{place} has unknown envelope version {envelope[0]}",
         )
     nonce, body = envelope[1 : 1 + NONCE_BYTES], envelope[1 + NONCE_BYTES :]
     try:
         return AESGCM(key).decrypt(nonce, body, associated_data(table, row, column))
     except InvalidTag:
         raise DecryptionError(
-            f"{table}.{column} of row {row} does not decrypt: altered, moved or wrong key"
+            f"{table}.{column} of row {row} does not decrypt: altered, moved or wrong key",
+            summary=f"{place} does not decrypt",
         ) from None
 
 

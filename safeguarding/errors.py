@@ -46,3 +46,24 @@ class VaultUnusable(SafeguardError):
     """Missing, locked too long, corrupt, or of another schema (exit 5)."""
 
     exit_code = 5
+
+
+#: What to do about a damaged vault: `--force` because the damaged vault is still at PATH, and
+#: `restore` keeps it beside the restored one (the README's restore drill says more).
+DAMAGED_HINT = (
+    "run 'safeguard verify' to find the first damaged entry, then restore the newest backup "
+    "that verifies: 'safeguard restore FILE --to PATH --force' (the damaged vault is kept)"
+)
+
+
+class Damaged(VaultUnusable, CheckFailed):
+    """Stored data that does not decrypt or does not hold together.
+
+    A command reading it stops with exit 5, the vault being unusable.  It is also a
+    `CheckFailed`, so `verify` and `backup verify`, whose purpose is to find damage, report
+    its `detail` as a failed check (exit 1).
+    """
+
+    def __init__(self, detail: str, *, summary: str | None = None) -> None:
+        super().__init__(f"the vault is damaged: {summary or detail}", hint=DAMAGED_HINT)
+        self.detail = detail

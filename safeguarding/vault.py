@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from safeguarding import chronology, clock, crypto, storage
-from safeguarding.errors import NotAllowed, UsageError, VaultUnusable
+from safeguarding.errors import NotAllowed, NotFound, UsageError, VaultUnusable
 from safeguarding.models import Case, Entry, KeySlot, User, VaultMeta
 
 VAULT_FORMAT = 1
@@ -301,13 +301,27 @@ class Vault:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _find_user(self, session: Session, name: str) -> User:
+    def _lookup_user(self, session: Session, name: str) -> User | None:
         tag = crypto.lookup_tag(_meta(session).lookup_salt, normalise_name(name))
-        user = session.exec(select(User).where(User.name_tag == tag)).first()
+        return session.exec(select(User).where(User.name_tag == tag)).first()
+
+    def _find_user(self, session: Session, name: str) -> User:
+        """The acting user: someone the vault does not know may not open it (exit 3)."""
+        user = self._lookup_user(session, name)
         if user is None:
             raise NotAllowed(
                 f"there is no user {name!r} in this vault",
                 hint="use --user or SAFEGUARD_USER to say who you are",
+            )
+        return user
+
+    def _find_target(self, session: Session, name: str) -> User:
+        """The user a command acts on, named by the caller: unknown is not found (exit 4)."""
+        user = self._lookup_user(session, name)
+        if user is None:
+            raise NotFound(
+                f"no user {name!r} in this vault",
+                hint="'safeguard user list' shows the vault's users",
             )
         return user
 
@@ -343,17 +357,20 @@ class Vault:
             raise NotAllowed("that recovery key does not open this vault; nothing was changed")
         return Keys.from_vault_key(vault_key)
 
+    def unlock_for_recovery(self, recovery_key: str, user_name: str) -> Unlocked:
+        """Open the vault with the recovery key on behalf of `user_name`, who forgot their
+        passphrase; raises `NotFound` if there is no such user."""
+        keys = self.unlock_with_recovery_key(recovery_key)
+        with storage.guarded(self.path), storage.reading(self.engine) as session:
+            user = self._find_target(session, user_name)
+            session.expunge_all()
+        return Unlocked(self, _user_info(keys, user), keys)
+
     def recover(self, recovery_key: str, user_name: str, new_passphrase: str) -> UserInfo:
         """Give a user who forgot their passphrase a new one, opening the vault with the
         recovery key.  The chronology records it against that user."""
-        keys = self.unlock_with_recovery_key(recovery_key)
-        with storage.guarded(self.path), storage.reading(self.engine) as session:
-            user = self._find_user(session, user_name)
-            session.expunge_all()
-        info = _user_info(keys, user)
-        return Unlocked(self, info, keys).set_passphrase(
-            info.name, new_passphrase, via="recovery key"
-        )
+        unlocked = self.unlock_for_recovery(recovery_key, user_name)
+        return unlocked.set_passphrase(None, new_passphrase, via="recovery key")
 
 
 def _user_info(keys: Keys, user: User) -> UserInfo:
@@ -398,6 +415,11 @@ class Unlocked:
         )
 
     # Users ---------------------------------------------------------------------------------
+
+    def find_user(self, name: str) -> UserInfo:
+        """The user called `name`, as recorded; raises `NotFound` if there is none."""
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            return _user_info(self.keys, self.vault._find_target(session, name))
 
     def users(self) -> list[UserInfo]:
         with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
@@ -471,7 +493,7 @@ class Unlocked:
         check_passphrase(target_name, new_passphrase)
         kdf = kdf or crypto.DEFAULT_KDF
         with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
-            user = self.vault._find_user(session, target_name)
+            user = self.vault._find_target(session, target_name)
             info = _user_info(self.keys, user)
             if user.disabled_at is not None:
                 raise NotAllowed(f"user {info.name!r} is disabled; nothing was changed")
@@ -496,7 +518,7 @@ class Unlocked:
         """Disable a user: their slot loses its wrapped key, so their passphrase opens nothing."""
         self._require_manager("disable users")
         with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
-            user = self.vault._find_user(session, name)
+            user = self.vault._find_target(session, name)
             info = _user_info(self.keys, user)
             if user.disabled_at is not None:
                 raise UsageError(f"user {info.name!r} is already disabled; nothing was changed")
@@ -540,6 +562,15 @@ class Unlocked:
 
         Raises `CheckFailed` naming the first damaged row or entry.
         """
+        from safeguarding.errors import CheckFailed, Damaged
+
+        try:
+            return self._verify(checkpoints)
+        except Damaged as error:
+            # Here damage is what was looked for: a failed check (exit 1), not an unusable vault.
+            raise CheckFailed(error.detail) from None
+
+    def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> chronology.ChainReport:
         from safeguarding.errors import CheckFailed
 
         with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
@@ -550,10 +581,7 @@ class Unlocked:
                     raise CheckFailed(
                         f"user {user.id} does not decrypt: altered or moved"
                     ) from None
-            try:
-                case_keys = self.case_keys(session)
-            except crypto.DecryptionError as error:
-                raise CheckFailed(error.message) from None
+            case_keys = self.case_keys(session)
             report = chronology.verify_chain(
                 session,
                 mac_key=self.keys.mac_key,
