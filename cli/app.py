@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from typer._click import exceptions as click_exceptions
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from safeguarding.errors import SafeguardError
 
@@ -26,6 +26,10 @@ INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
 class SafeguardGroup(TyperGroup):
     """A Typer group whose `main` is the single place errors become exit codes."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        _polish(self, ())
 
     def main(  # type: ignore[override]
         self,
@@ -62,10 +66,13 @@ class SafeguardGroup(TyperGroup):
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             return result if isinstance(result, int) else 0
         except SafeguardError as error:
-            if _debugging():
-                raise
+            _traceback_if_debugging()
             _report(error.message, error.hint)
             return error.exit_code
+        except click_exceptions.NoArgsIsHelpError as error:
+            # Bare `safeguard`: the help a person asked for, on stdout like `--help`.
+            sys.stdout.write(error.format_message() + "\n")
+            return 0
         except click_exceptions.UsageError as error:
             hint = None
             if error.ctx is not None:
@@ -79,8 +86,7 @@ class SafeguardGroup(TyperGroup):
             output.err.print("\ncancelled: nothing was saved")
             return 130
         except Exception as error:
-            if _debugging():
-                raise
+            debugging = _traceback_if_debugging()
             from sqlalchemy.exc import DatabaseError
 
             if isinstance(error, DatabaseError):
@@ -92,13 +98,108 @@ class SafeguardGroup(TyperGroup):
             # Never print the exception's text: it may hold recorded words or SQL parameters.
             _report(
                 f"internal error ({type(error).__name__}); nothing more was saved",
-                "run again with --debug for the details, and report it",
+                "report it with the traceback above"
+                if debugging
+                else "run again with --debug for the details, and report it",
             )
             return INTERNAL_ERROR
 
 
+#: Each command's line in its group's command list, whole: Click would otherwise cut the first
+#: sentence of the help at about 60 characters, or at the "." of "e.g.".
+SHORT_HELP = {
+    "init": "Create a new vault; you become its first user, a DSL.",
+    "verify": "Check that every field decrypts and the chain is unbroken.",
+    "categories": "List the categories: policy section, route and deadline.",
+    "record": "Record a disclosure: opens a case, prints its reference.",
+    "refer": "Record a referral: who was contacted and what was said.",
+    "advice": "Record the advice given, e.g. by the LADO or the County.",
+    "conversation": "Record a conversation: with whom, how, what was said.",
+    "note": "Add a note to a case.",
+    "amend": "Correct an entry; the original stays as it was.",
+    "close": "Close a case with its outcome.",
+    "reopen": "Reopen a closed case, giving the reason.",
+    "cases": "List cases: status, next step and when it is due.",
+    "demo": "Walk a worked case through a throwaway vault.",
+    "restore": "Verify a backup, then restore it to PATH.",
+    "timeline": "Show a case's chronology, day by day.",
+    "export": "Export a case's chronology for the County or the LADO.",
+    "audit": "Who viewed or exported which case, and when.",
+    "user": "Add, list and disable users; change passphrases.",
+    "user add": "Add a user with their own passphrase.",
+    "user list": "List the users, their roles and whether they are active.",
+    "user passwd": "Set a new passphrase: yours, another's, or by recovery key.",
+    "user disable": "Disable a user; what they recorded stays.",
+    "db": "Show or upgrade the vault's schema.",
+    "db status": "Show the schema revision and whether it needs an upgrade.",
+    "db upgrade": "Upgrade the schema, taking a backup first.",
+    "action": "Add an action to a case, or record it done.",
+    "action add": "Add an action: what, by whom, by when.",
+    "action done": "Record an action as done, and what was done.",
+    "backup": "Back up without a passphrase; check, list, prune, monitor.",
+    "backup create": "Copy the vault into DIR as a checked backup.",
+    "backup verify": "Check a backup against its manifest (fully, with a passphrase).",
+    "backup list": "List the backups in DIR, newest first, and whether each verifies.",
+    "backup prune": "Remove the backups in DIR that no --keep rule keeps.",
+    "backup status": "For monitoring: exit 1 unless a recent backup verifies.",
+}
+
+#: A value's placeholder in help, by its type, for options that do not name their own.
+_TYPE_METAVARS: dict[object, str] = {str: "TEXT", int: "N", float: "N"}
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown as its metavar alone: `CASE`, not `{CASE}` and `CASE <str>`."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name if self.nargs == 1 else f"{name}..."
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+def _polish(command: Any, path: tuple[str, ...]) -> None:
+    """Give every command its whole short help, and every value a placeholder that reads well.
+
+    Typer builds the commands and their parameters itself, with no hook for either, so this
+    walks the tree it built once, before anything is parsed or shown.
+    """
+    if path:
+        command.short_help = command.short_help or SHORT_HELP.get(" ".join(path))
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            param.__class__ = _PlainArgument
+            param.metavar = param.metavar or (param.name or "value").upper()
+        elif isinstance(param, TyperOption) and _unnamed_value(param):
+            descriptor = param.type_descriptor
+            param.metavar = (
+                "PATH" if descriptor.is_path else _TYPE_METAVARS.get(descriptor.annotation, "VALUE")
+            )
+    for name, sub in getattr(command, "commands", {}).items():
+        _polish(sub, (*path, name))
+
+
+def _unnamed_value(option: TyperOption) -> bool:
+    """An option taking a value with no placeholder of its own (choices list themselves)."""
+    takes_value = not (option.is_flag or option.count)
+    return takes_value and option.metavar is None and not option.type_descriptor.is_choice
+
+
 def _debugging() -> bool:
     return STATE.debug or os.environ.get("SAFEGUARD_DEBUG") == "1"
+
+
+def _traceback_if_debugging() -> bool:
+    """With --debug, print the traceback of the error being handled (the standard library's
+    traceback never shows local variables).  The exit code stays the contract's."""
+    if not _debugging():
+        return False
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)
+    sys.stderr.flush()
+    return True
 
 
 def _report(message: str, hint: str | None) -> None:
@@ -121,6 +222,15 @@ app = typer.Typer(
 )
 
 
+def _show_version(wanted: bool) -> None:
+    if not wanted:
+        return
+    from importlib.metadata import version
+
+    sys.stdout.write(f"safeguard {version('safeguard')}\n")
+    raise typer.Exit()
+
+
 @app.callback()
 def global_options(
     vault: Annotated[
@@ -128,6 +238,7 @@ def global_options(
         typer.Option(
             "--vault",
             envvar="SAFEGUARD_VAULT",
+            metavar="PATH",
             help="The vault file (default: vault.db in your user data folder).",
             dir_okay=False,
         ),
@@ -137,11 +248,23 @@ def global_options(
         typer.Option(
             "--user",
             envvar="SAFEGUARD_USER",
+            metavar="NAME",
             help="Who you are in the vault (default: your login name).",
         ),
     ] = None,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show a traceback when something fails.")
+        bool,
+        typer.Option("--debug", help="Show a traceback when something fails."),
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print safeguard's version and exit.",
+            callback=_show_version,
+            is_eager=True,
+            expose_value=False,
+        ),
     ] = False,
 ) -> None:
     """Keep a school's safeguarding records: encrypted, append-only and verifiable.
@@ -163,9 +286,7 @@ def init(json: JsonOption = False) -> None:
     from safeguarding.vault import Vault
 
     name = STATE.user_name
-    passphrase = credentials.secret(
-        "SAFEGUARD_PASSPHRASE", f"Choose a passphrase for {name}", confirm=True
-    )
+    passphrase = credentials.first_passphrase(name)
     unlocked, recovery_key = Vault.create(STATE.vault_path, name, passphrase)
     unlocked.close()
     if json:

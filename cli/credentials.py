@@ -4,8 +4,8 @@ an environment variable.  Never argv, and nothing here may echo or log what it r
 from __future__ import annotations
 
 import os
+import stat
 import sys
-from pathlib import Path
 
 import typer
 
@@ -17,17 +17,40 @@ def is_interactive() -> bool:
     return sys.stdin.isatty()
 
 
+def _read_secret_file(variable: str, file_name: str) -> str:
+    """The text of the file `variable` names, refused if others may read or change it."""
+    unreadable = UsageError(
+        f"{variable} names a file that cannot be read",
+        hint=f"point {variable} at a readable file (mode 0600) holding the secret",
+    )
+    try:
+        descriptor = os.open(file_name, os.O_RDONLY)
+    except OSError:
+        raise unreadable from None
+    with os.fdopen(descriptor, "rb") as handle:
+        # fstat on the open file, so the file checked is the file read.
+        status = os.fstat(handle.fileno())
+        mode = stat.S_IMODE(status.st_mode)
+        # Only a regular file has a mode that says something: a pipe (`<(pass show …)`) does not.
+        if stat.S_ISREG(status.st_mode) and mode & 0o077:
+            import shlex
+
+            exposed = "readable" if mode & 0o044 else "writable"
+            raise UsageError(
+                f"{variable} is {exposed} by others (mode {mode:04o}): "
+                f"chmod 600 {shlex.quote(file_name)}"
+            )
+        try:
+            return handle.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise unreadable from None
+
+
 def _from_environment(variable: str) -> str | None:
     file_variable = f"{variable}_FILE"
     file_name = os.environ.get(file_variable)
     if file_name:
-        try:
-            text = Path(file_name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise UsageError(
-                f"{file_variable} names a file that cannot be read",
-                hint=f"point {file_variable} at a readable file (mode 0600) holding the secret",
-            ) from None
+        text = _read_secret_file(file_variable, file_name)
         # A file usually ends with one newline that is not part of the secret.
         if text.endswith("\r\n"):
             text = text[:-2]
@@ -40,15 +63,20 @@ def _from_environment(variable: str) -> str | None:
     return value if value else None
 
 
-def secret(variable: str, prompt: str, *, confirm: bool = False) -> str:
-    """The secret from `variable`_FILE, `variable`, or a hidden prompt on a terminal."""
+def secret(variable: str, prompt: str, needed: str, *, confirm: bool = False) -> str:
+    """The secret from `variable`_FILE, `variable`, or a hidden prompt on a terminal.
+
+    `needed` names the secret in the error when there is no terminal, e.g. "a passphrase for
+    Alex Morgan" (the name as given, never changed in case).
+    """
     value = _from_environment(variable)
     if value is not None:
         return value
     if not is_interactive():
         raise UsageError(
-            f"{prompt.lower()} is needed and there is no terminal to ask on",
-            hint=f"set {variable}_FILE to a file (mode 0600) holding it, or {variable}",
+            f"{needed} is needed and there is no terminal to ask on: "
+            f"set {variable}_FILE (or {variable})",
+            hint=f"{variable}_FILE names a file (mode 0600) holding only the secret",
         )
     answer: str = typer.prompt(
         prompt,
@@ -60,12 +88,27 @@ def secret(variable: str, prompt: str, *, confirm: bool = False) -> str:
 
 
 def passphrase(user: str) -> str:
-    return secret("SAFEGUARD_PASSPHRASE", f"Passphrase for {user}")
+    return secret("SAFEGUARD_PASSPHRASE", f"Passphrase for {user}", f"the passphrase for {user}")
+
+
+def first_passphrase(user: str) -> str:
+    """The first user's passphrase, chosen at `init`, from the same source as every other."""
+    return secret(
+        "SAFEGUARD_PASSPHRASE",
+        f"Choose a passphrase for {user}",
+        f"a passphrase for {user}",
+        confirm=True,
+    )
 
 
 def new_passphrase(user: str) -> str:
-    return secret("SAFEGUARD_NEW_PASSPHRASE", f"New passphrase for {user}", confirm=True)
+    return secret(
+        "SAFEGUARD_NEW_PASSPHRASE",
+        f"New passphrase for {user}",
+        f"a new passphrase for {user}",
+        confirm=True,
+    )
 
 
 def recovery_key() -> str:
-    return secret("SAFEGUARD_RECOVERY_KEY", "Recovery key")
+    return secret("SAFEGUARD_RECOVERY_KEY", "Recovery key", "the recovery key")

@@ -93,26 +93,31 @@ def passwd(
         typer.Option(
             "--recovery",
             help="Open the vault with the recovery key instead of a passphrase "
-            "(SAFEGUARD_RECOVERY_KEY_FILE, or asked for).",
+            "(asked for, or from SAFEGUARD_RECOVERY_KEY_FILE or SAFEGUARD_RECOVERY_KEY).",
         ),
     ] = False,
 ) -> None:
     """Set a new passphrase: your own, another user's (DSL or head), or with the recovery key.
 
-    The new passphrase is asked for twice, or read from SAFEGUARD_NEW_PASSPHRASE_FILE.
+    The new passphrase is asked for twice, or read from SAFEGUARD_NEW_PASSPHRASE_FILE (a file,
+    mode 0600) or SAFEGUARD_NEW_PASSPHRASE.
     """
-    target = name or STATE.user_name
+    # Whose passphrase is settled (and their name as recorded known) before a new one is asked.
     if recovery:
         vault = open_vault()
         try:
-            key = credentials.recovery_key()
-            user = vault.recover(key, target, credentials.new_passphrase(target))
+            unlocked = vault.unlock_for_recovery(
+                credentials.recovery_key(), name or STATE.user_name
+            )
+            new = credentials.new_passphrase(unlocked.user.name)
+            user = unlocked.set_passphrase(None, new, via="recovery key")
         finally:
             vault.close()
     else:
         unlocked = unlock()
         try:
-            user = unlocked.set_passphrase(name, credentials.new_passphrase(target))
+            target = unlocked.user if name is None else unlocked.find_user(name)
+            user = unlocked.set_passphrase(name, credentials.new_passphrase(target.name))
         finally:
             unlocked.close()
     from rich.markup import escape

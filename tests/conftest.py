@@ -62,6 +62,16 @@ def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> VaultInfo:
     return VaultInfo(path, "alice", PASSPHRASE, recovery_key)
 
 
+def write_secret(path: Path, text: str) -> Path:
+    """A passphrase or recovery key file as the README asks for one: mode 0600 from the start
+    (safeguard refuses a secret file others may read)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)  # whatever the umask, and if the file was already there
+    return path
+
+
 def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
     """Run the CLI in-process, stdout and stderr kept apart."""
     return CliRunner().invoke(app, list(args), input=input, env=env, catch_exceptions=False)

@@ -19,6 +19,7 @@ from tests.conftest import (
     run,
     safeguard_executable,
     vault_files,
+    write_secret,
 )
 
 
@@ -111,8 +112,7 @@ def test_no_passphrase_and_no_terminal_fails_at_once(vault: VaultInfo) -> None:
 def test_passphrase_file_is_read_without_its_trailing_newline(
     vault: VaultInfo, tmp_path: Path
 ) -> None:
-    secret = tmp_path / "secret"
-    secret.write_text(PASSPHRASE + "\n")
+    secret = write_secret(tmp_path / "secret", PASSPHRASE + "\n")
     result = invoke(
         "verify", env={"SAFEGUARD_PASSPHRASE": "", "SAFEGUARD_PASSPHRASE_FILE": str(secret)}
     )
@@ -199,8 +199,7 @@ def test_user_passwd_own_other_and_by_recovery(vault: VaultInfo, tmp_path: Path)
         == 0
     )
 
-    key_file = tmp_path / "recovery"
-    key_file.write_text(vault.recovery_key + "\n")
+    key_file = write_secret(tmp_path / "recovery", vault.recovery_key + "\n")
     recovered = invoke(
         "user",
         "passwd",
