@@ -346,11 +346,15 @@ def verify(
     Exits 0 when all is well, or 1 naming the first damaged entry.
     """
     from safeguarding.chronology import Checkpoint
-    from safeguarding.errors import CheckFailed
+    from safeguarding.errors import CheckFailed, Damaged
 
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
     from_backups: list[Checkpoint] = []
-    unlocked = unlock()
+    try:
+        unlocked = unlock()
+    except Damaged as damage:
+        # Finding damage is what verify is for: a failed check (exit 1), even in one's own row.
+        raise CheckFailed(damage.detail) from None
     try:
         if checkpoints_dir is not None:
             from safeguarding.backup import checkpoints_for

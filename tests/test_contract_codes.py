@@ -332,3 +332,21 @@ def test_no_terminal_messages_name_the_person_as_recorded(vault: VaultInfo, tmp_
         "safeguard: a new passphrase for Sam Patel is needed and there is no terminal to ask "
         "on: set SAFEGUARD_NEW_PASSPHRASE_FILE (or SAFEGUARD_NEW_PASSPHRASE)"
     )
+
+
+def test_damage_in_the_acting_users_own_row_is_a_failed_check_in_verify(
+    vault: VaultInfo,
+) -> None:
+    with sqlite3.connect(vault.path) as db:
+        (name,) = db.execute("SELECT name FROM users WHERE id = 1").fetchone()
+        altered = bytearray(name)
+        altered[-1] ^= 0x01
+        db.execute("UPDATE users SET name = ? WHERE id = 1", (bytes(altered),))
+    verify = run("verify")
+    assert verify.returncode == 1
+    assert verify.stderr == (
+        "safeguard: users.name of row 1 does not decrypt: altered, moved or wrong key\n"
+    )
+    cases = run("cases")
+    assert cases.returncode == 5
+    assert cases.stderr.startswith(f"{DAMAGED}users.name of row 1 does not decrypt\n")
