@@ -73,23 +73,31 @@ def casebook() -> Iterator[Casebook]:
         unlocked.close()
 
 
-def when(text: str | None) -> datetime | None:
+def when(text: str | None, *, future_hint: str | None = None) -> datetime | None:
     """`--at` as an aware datetime (None: now)."""
     if text is None:
         return None
     from safeguarding import clock, moments
 
-    return moments.parse_at(text, clock.now())
+    if future_hint is None:
+        return moments.parse_at(text, clock.now())
+    return moments.parse_at(text, clock.now(), future_hint=future_hint)
 
 
-def read_text(label: str, text_file: str | None, editor: bool = False) -> str:
-    """Free text from --text-file, $EDITOR (when asked), or a prompt on a terminal."""
+def read_text(
+    label: str, text_file: str | None, editor: bool = False, *, need: str | None = None
+) -> str:
+    """Free text from --text-file, $EDITOR (when asked), or a prompt on a terminal.
+
+    `need` says what to give, as an instruction ("say why the case is being reopened"), for
+    when there is no terminal to ask on; by default "give" and the label ("give the note"),
+    or "say" for a label that is a question ("say what was said")."""
     if text_file is not None:
         return _from_file(text_file)
     if not credentials.is_interactive():
         raise UsageError(
-            f"{label.lower()} is needed and there is no terminal to ask on",
-            hint="give it with --text-file PATH ('-' for standard input)",
+            f"{need or _instruction(label)}: --text-file PATH (or '-' for standard input)",
+            hint="there is no terminal here to type it at",
         )
     if editor:
         while True:
@@ -99,6 +107,52 @@ def read_text(label: str, text_file: str | None, editor: bool = False) -> str:
             ):
                 return text  # empty: refused, with nothing saved, where it is checked
     return prompt_lines(label, required=True)
+
+
+def one_standard_input(sources: dict[str, str | None]) -> None:
+    """Refuse two texts from '-': standard input is read once, to its end, by the first, and
+    the second would be saved empty.  Checked before anything is asked or read."""
+    dashes = [option for option, value in sources.items() if value == "-"]
+    if len(dashes) > 1:
+        options = " and ".join(sources)
+        raise UsageError(
+            f"only one of {options} can be '-'; nothing was saved",
+            hint=f"standard input can be read only once: give {dashes[-1]} a file",
+        )
+
+
+def name_needed(value: str | None, option: str, metavar: str = "NAME") -> None:
+    """Refuse a missing name when there is no terminal to ask on: before the passphrase and
+    before anything is read, as a missing option is."""
+    if value is None and not credentials.is_interactive():
+        raise UsageError(
+            f"missing {option} {metavar}",
+            hint=f"on a terminal it is asked for; in a script give {option} {metavar}",
+        )
+
+
+def ask_name(value: str | None, question: str) -> str:
+    """The name given as an option, or asked for (`name_needed` has made sure one can be):
+    a name typed at a prompt stays out of `ps` and the shell's history."""
+    return value if value is not None else ask(question)
+
+
+def ask_optional(label: str) -> str | None:
+    """One line, asked on the terminal; Enter alone leaves it out (None)."""
+    from rich.prompt import Prompt
+
+    try:
+        answer = Prompt.ask(label, console=output.err)
+    except EOFError:
+        raise typer.Abort() from None
+    return answer.strip() or None
+
+
+def _instruction(label: str) -> str:
+    """'give the note' for 'The note'; 'say what was said' for 'What was said'."""
+    subject = _subject(label)
+    verb = "say" if subject.split()[0].lower() in {"what", "why", "who", "how"} else "give"
+    return f"{verb} {subject[0].lower()}{subject[1:]}"
 
 
 def _subject(label: str) -> str:

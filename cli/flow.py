@@ -19,9 +19,13 @@ from .casework import (
     TextFileOption,
     ask,
     ask_choice,
+    ask_name,
+    ask_optional,
     casebook,
     confirm,
+    name_needed,
     number,
+    one_standard_input,
     prompt_lines,
     read_text,
     when,
@@ -35,6 +39,7 @@ action_app = typer.Typer(help="Add an action to a case (owner, due date), or rec
 ROLES = "pupil|ex-pupil|staff|volunteer|parent|other"
 ROUTES = "lado|mash|police|county|headteacher|other-school|other|none"
 CHANNELS = "phone|email|meeting|in-person|other"
+AGREED_HINT = "--at is when the action was agreed (not later than now); --due is when it is due"
 
 
 def _show(book: Casebook, written: Written, json: bool, message: str, **extra: Any) -> None:
@@ -97,6 +102,7 @@ def record(
     """
     from safeguarding.cases import Disclosure, Subject, SubjectRole, choice, long_text
 
+    one_standard_input({"--text-file": text_file, "--observations-file": observations_file})
     interactive = credentials.is_interactive()
     with casebook() as book:
         asked = False
@@ -148,7 +154,7 @@ def record(
         observations = ""
         if observations_file is not None:
             observations = read_text("Your observations", observations_file)
-            long_text(observations, "observations", required=False)
+            long_text(observations, "the observations")  # a file given empty is a mistake
         elif (
             interactive
             and text_file is None
@@ -244,7 +250,8 @@ def refer(
     case: CaseArgument,
     to: Annotated[str, typer.Option("--to", metavar=ROUTES, help="Who it was referred to.")],
     contact: Annotated[
-        str | None, typer.Option(metavar="NAME", help="The person you spoke to.")
+        str | None,
+        typer.Option(metavar="NAME", help="The person you spoke to (asked for on a terminal)."),
     ] = None,
     reference: Annotated[
         str | None, typer.Option(metavar="REF", help="Their reference number.")
@@ -259,7 +266,7 @@ def refer(
     --to none records a decision not to refer; the text is then the reason.
     """
     from safeguarding.cases import check_no_referral_details
-    from safeguarding.categories import Route
+    from safeguarding.categories import ROUTE_TITLES, Route
 
     route = to.strip().lower()
     if route not in {r.value for r in Route}:
@@ -269,28 +276,45 @@ def refer(
     moment = when(at)
     with casebook() as book:
         book.read(case)  # an unknown case is refused before the text is asked for
+        if route != Route.NONE and credentials.is_interactive():
+            # Optional in a script; on a terminal asked, so a name need not go in argv.
+            if contact is None:
+                contact = ask_optional("Who did you speak to? (name; Enter to leave it out)")
+            if reference is None:
+                reference = ask_optional("Their reference number (Enter if none)")
         text = read_text(label, text_file, editor)
         written = book.refer(
             case, route, text=text, contact=contact, their_reference=reference, at=moment
         )
-        what = "a decision not to refer" if route == "none" else f"the referral to {route}"
+        what = (
+            "a decision not to refer"
+            if route == Route.NONE
+            else f"the referral to {ROUTE_TITLES[Route(route)]}"
+        )
         _show(book, written, json, f"Recorded {what} as entry {written.entry} of {case.upper()}.")
 
 
 def advice(
     case: CaseArgument,
     source: Annotated[
-        str, typer.Option("--from", metavar="WHO", help="Who gave the advice (e.g. the LADO).")
-    ],
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="WHO",
+            help="Who gave the advice, e.g. the LADO (asked for on a terminal).",
+        ),
+    ] = None,
     at: AtOption = None,
     text_file: TextFileOption = None,
     editor: EditorOption = False,
     json: JsonOption = False,
 ) -> None:
     """Record the advice given (e.g. by the LADO or the County Safeguarding team)."""
+    name_needed(source, "--from", "WHO")
     moment = when(at)
     with casebook() as book:
         book.read(case)
+        source = ask_name(source, "Who gave the advice? (name, e.g. J. Okafor, LADO)")
         text = read_text("The advice", text_file, editor)
         written = book.advice(case, source=source, text=text, at=moment)
         _show(book, written, json, f"Recorded the advice as entry {written.entry}.")
@@ -299,9 +323,20 @@ def advice(
 @action_app.command("add")
 def action_add(
     case: CaseArgument,
-    owner: Annotated[str, typer.Option(metavar="WHO", help="Who is to do it.")],
     due: Annotated[str, typer.Option(metavar="DATE", help="When it is due, e.g. 2026-11-27.")],
-    at: AtOption = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(metavar="WHO", help="Who is to do it (asked for on a terminal)."),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="DATETIME",
+            help="When the action was agreed, local time (default: now); not in the future. "
+            "When it is to be done is --due.",
+        ),
+    ] = None,
     text_file: TextFileOption = None,
     editor: EditorOption = False,
     json: JsonOption = False,
@@ -310,9 +345,11 @@ def action_add(
     from safeguarding import moments
 
     due_date = moments.parse_due(due)
-    moment = when(at)
+    name_needed(owner, "--owner", "WHO")
+    moment = when(at, future_hint=AGREED_HINT)
     with casebook() as book:
         book.read(case)
+        owner = ask_name(owner, "Who is to do it? (name or role)")
         text = read_text("What is to be done", text_file, editor)
         written = book.add_action(case, owner=owner, due=due_date, text=text, at=moment)
         if not json:
@@ -350,10 +387,15 @@ def _check_action(book: Casebook, case: str, action: int) -> None:
 
 def conversation(
     case: CaseArgument,
-    with_whom: Annotated[
-        str, typer.Option("--with", metavar="WHO", help="Who the conversation was with.")
-    ],
     channel: Annotated[str, typer.Option(metavar=CHANNELS, help="How it took place.")],
+    with_whom: Annotated[
+        str | None,
+        typer.Option(
+            "--with",
+            metavar="WHO",
+            help="Who the conversation was with (asked for on a terminal).",
+        ),
+    ] = None,
     at: AtOption = None,
     text_file: TextFileOption = None,
     editor: EditorOption = False,
@@ -364,9 +406,11 @@ def conversation(
     from safeguarding.cases import choice
 
     choice(channel, KNOWN, "channel")
+    name_needed(with_whom, "--with", "WHO")
     moment = when(at)
     with casebook() as book:
         book.read(case)
+        with_whom = ask_name(with_whom, "Who was the conversation with? (name)")
         text = read_text("What was said", text_file, editor)
         written = book.conversation(
             case, with_whom=with_whom, channel=channel, text=text, at=moment
@@ -447,10 +491,11 @@ def close(
         category = book.categories.lookup(state.category)
         flow.check_may_add(state, "closure", moment or book.now())
         flow.check_close(state, outcome.strip().lower(), category, force)
-        label = "Why it is being closed"
+        label, need = "Why it is being closed", "say why the case is being closed"
         if state.open_actions:
             label += ", and why the open actions are left"
-        text = read_text(label, text_file, editor)
+            need += " and why its open actions are left"
+        text = read_text(label, text_file, editor, need=need)
         written = book.close(case, outcome=outcome, text=text, force=force, at=moment)
         _show(book, written, json, f"Closed {written.reference}: {outcome}.")
 
@@ -468,6 +513,11 @@ def reopen(
     moment = when(at)
     with casebook() as book:
         flow.check_may_add(flow.fold(book.read(case)), "reopening", moment or book.now())
-        text = read_text("Why it is being reopened", text_file, editor)
+        text = read_text(
+            "Why it is being reopened",
+            text_file,
+            editor,
+            need="say why the case is being reopened",
+        )
         written = book.reopen(case, text=text, at=moment)
         _show(book, written, json, f"Reopened {written.reference}.")

@@ -285,13 +285,19 @@ def next_step(
             route=route,
         )
     outcomes = "|".join(category.allowed_outcomes)
-    return NextStep(
-        "Follow the advice and keep records",
+    close = f"When the case is finished: safeguard close {ref} --outcome {outcomes}"
+    keep = (
         "Record every action, conversation and note as it happens "
-        f"(safeguard action add / conversation / note {ref}).\n\n"
-        f"When the case is finished: safeguard close {ref} --outcome {outcomes}",
-        route=route,
+        f"(safeguard action add / conversation / note {ref})."
     )
+    if not state.advice:
+        # A decision not to refer: there is no advice to follow unless some is sought.
+        return NextStep(
+            "Keep records",
+            f"{keep}\nIf advice is sought, record it: safeguard advice {ref} --from WHO\n\n{close}",
+            route=route,
+        )
+    return NextStep("Follow the advice and keep records", f"{keep}\n\n{close}", route=route)
 
 
 @dataclass(frozen=True)

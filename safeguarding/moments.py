@@ -11,10 +11,14 @@ from datetime import UTC, date, datetime, time
 from safeguarding.errors import UsageError
 
 FORMATS_HINT = "use e.g. 2026-11-20 14:30, 2026-11-20T14:30 or 2026-11-20 (local time)"
+FUTURE_HINT = "to plan something, use 'safeguard action add CASE --due DATE'"
 
 
-def parse_at(text: str, now: datetime) -> datetime:
-    """An event's time: ISO date or date-time, local if no zone; never in the future."""
+def parse_at(text: str, now: datetime, *, future_hint: str = FUTURE_HINT) -> datetime:
+    """An event's time: ISO date or date-time, local if no zone; never in the future.
+
+    `future_hint` is what to do instead of a future time (an action's own command says how
+    its --at and --due differ, rather than suggest itself)."""
     cleaned = text.strip()
     try:
         if len(cleaned) == 10:
@@ -33,7 +37,7 @@ def parse_at(text: str, now: datetime) -> datetime:
     if moment > now:
         raise UsageError(
             f"{text!r} is in the future; an entry records what has already happened",
-            hint="to plan something, use 'safeguard action add CASE --due DATE'",
+            hint=future_hint,
         )
     return moment
 
