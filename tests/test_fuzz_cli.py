@@ -269,7 +269,12 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-line = st.text(alphabet=st.characters(exclude_characters=LINE_BREAKS), max_size=30)
+#: What can be typed: no line break, and no lone surrogate (not text; the test runner could not
+#: even send it).
+line = st.text(
+    alphabet=st.characters(exclude_characters=LINE_BREAKS, exclude_categories=("Cs",)),
+    max_size=30,
+)
 
 
 @FUZZ
