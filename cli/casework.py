@@ -58,12 +58,24 @@ class InputEnded(SafeguardError):
     exit_code = 130
 
 
+#: What standard input is claimed for by a text option given as '-'.
+TEXT_FROM_STDIN = "the text given as '-'"
+
+
 @contextmanager
-def casebook() -> Iterator[Casebook]:
-    """The acting user's casebook, under the school's config and categories."""
+def casebook(*text_files: str | None) -> Iterator[Casebook]:
+    """The acting user's casebook, under the school's config and categories.
+
+    `text_files` are the command's text options: one given as '-' claims standard input before
+    the passphrase is read, so a passphrase file that is standard input too is refused rather
+    than read to its end, text and all."""
     from safeguarding import categories, config
     from safeguarding.cases import Casebook
 
+    from .context import STATE
+
+    if "-" in text_files:
+        STATE.claim_stdin(TEXT_FROM_STDIN)
     settings = config.load()
     kinds = categories.load(settings.categories_file)
     unlocked = unlock()
@@ -164,6 +176,9 @@ def _from_file(name: str) -> str:
     """The file's (or standard input's) bytes as UTF-8, exactly: no newline translation."""
     source = "standard input" if name == "-" else repr(name)
     if name == "-":
+        from .context import STATE
+
+        STATE.claim_stdin(TEXT_FROM_STDIN)
         data = sys.stdin.buffer.read()
     else:
         try:

@@ -34,9 +34,23 @@ class State:
     vault: Path | None = None
     user: str | None = None
     debug: bool = False
+    #: What standard input has been read for: a second reader would find it empty.
+    stdin_read_for: str | None = None
 
     def reset(self) -> None:
         self.vault, self.user, self.debug = None, None, False
+        self.stdin_read_for = None
+
+    def claim_stdin(self, purpose: str) -> None:
+        """Note that standard input is read for `purpose`; refused if it already was (the
+        passphrase from SAFEGUARD_PASSPHRASE_FILE=/dev/stdin and a note from --text-file -)."""
+        if self.stdin_read_for not in (None, purpose):
+            raise UsageError(
+                f"standard input cannot give both {self.stdin_read_for} and {purpose}; "
+                "nothing was saved",
+                hint="give one of them as a file",
+            )
+        self.stdin_read_for = purpose
 
     @property
     def vault_path(self) -> Path:

@@ -30,6 +30,10 @@ def _read_secret_file(variable: str, file_name: str) -> str:
     with os.fdopen(descriptor, "rb") as handle:
         # fstat on the open file, so the file checked is the file read.
         status = os.fstat(handle.fileno())
+        if _is_standard_input(status):
+            from .context import STATE
+
+            STATE.claim_stdin(variable)
         mode = stat.S_IMODE(status.st_mode)
         # Only a regular file has a mode that says something: a pipe (`<(pass show …)`) does not.
         if stat.S_ISREG(status.st_mode) and mode & 0o077:
@@ -44,6 +48,13 @@ def _read_secret_file(variable: str, file_name: str) -> str:
             return handle.read().decode("utf-8")
         except (OSError, UnicodeDecodeError):
             raise unreadable from None
+
+
+def _is_standard_input(status: os.stat_result) -> bool:
+    try:
+        return os.path.samestat(status, os.fstat(sys.stdin.fileno()))
+    except (OSError, ValueError, AttributeError):  # no standard input, or not a real file
+        return False
 
 
 def _from_environment(variable: str) -> str | None:

@@ -55,7 +55,10 @@ def _show(book: Casebook, written: Written, json: bool, message: str, **extra: A
 
 def record(
     category: Annotated[
-        str | None, typer.Option(help="The category's code ('safeguard categories' lists them).")
+        str | None,
+        typer.Option(
+            metavar="CODE", help="The category's code ('safeguard categories' lists them)."
+        ),
     ] = None,
     subject: Annotated[
         list[str] | None,
@@ -104,7 +107,7 @@ def record(
 
     one_standard_input({"--text-file": text_file, "--observations-file": observations_file})
     interactive = credentials.is_interactive()
-    with casebook() as book:
+    with casebook(text_file, observations_file) as book:
         asked = False
         if category is None and interactive:
             codes = book.categories.codes
@@ -274,7 +277,7 @@ def refer(
     check_no_referral_details(route, contact, reference)  # before the text is asked for
     label = "The reason for not referring" if route == "none" else "What was said"
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         book.read(case)  # an unknown case is refused before the text is asked for
         if route != Route.NONE and credentials.is_interactive():
             # Optional in a script; on a terminal asked, so a name need not go in argv.
@@ -312,7 +315,7 @@ def advice(
     """Record the advice given (e.g. by the LADO or the County Safeguarding team)."""
     name_needed(source, "--from", "WHO")
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         book.read(case)
         source = ask_name(source, "Who gave the advice? (name, e.g. J. Okafor, LADO)")
         text = read_text("The advice", text_file, editor)
@@ -347,7 +350,7 @@ def action_add(
     due_date = moments.parse_due(due)
     name_needed(owner, "--owner", "WHO")
     moment = when(at, future_hint=AGREED_HINT)
-    with casebook() as book:
+    with casebook(text_file) as book:
         book.read(case)
         owner = ask_name(owner, "Who is to do it? (name or role)")
         text = read_text("What is to be done", text_file, editor)
@@ -371,7 +374,7 @@ def action_done(
     """Record an action as done, and what was done."""
     action = number(action_text, "an action number", "the number 'action add' printed, e.g. 1")
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         _check_action(book, case, action)
         text = read_text("What was done", text_file, editor)
         written = book.complete_action(case, action, text=text, at=moment)
@@ -408,7 +411,7 @@ def conversation(
     choice(channel, KNOWN, "channel")
     name_needed(with_whom, "--with", "WHO")
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         book.read(case)
         with_whom = ask_name(with_whom, "Who was the conversation with? (name)")
         text = read_text("What was said", text_file, editor)
@@ -427,7 +430,7 @@ def note(
 ) -> None:
     """Add a note to a case."""
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         book.read(case)
         text = read_text("The note", text_file, editor)
         written = book.note(case, text=text, at=moment)
@@ -447,7 +450,7 @@ def amend(
     """Correct an entry: the correction is a new entry; the original stays as it was."""
     entry = number(entry_text, "an entry number", "the entry's number from the timeline, e.g. 8")
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         book.read(case).entry(entry)
         text = read_text(f"The correction to entry {entry}", text_file, editor)
         written = book.amend(case, entry, text=text, at=moment)
@@ -486,7 +489,7 @@ def close(
     from safeguarding import flow
 
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         state = flow.fold(book.read(case))
         category = book.categories.lookup(state.category)
         flow.check_may_add(state, "closure", moment or book.now())
@@ -511,7 +514,7 @@ def reopen(
     from safeguarding import flow
 
     moment = when(at)
-    with casebook() as book:
+    with casebook(text_file) as book:
         flow.check_may_add(flow.fold(book.read(case)), "reopening", moment or book.now())
         text = read_text(
             "Why it is being reopened",

@@ -243,3 +243,27 @@ def test_a_missing_reason_to_reopen_reads_as_a_sentence(vault: VaultInfo, say: S
     ) in result.stderr
     assert "is needed" not in result.stderr
     assert entry_count(vault.path) == before
+
+
+def test_a_passphrase_and_a_text_both_from_standard_input_are_refused(
+    vault: VaultInfo, say: Say
+) -> None:
+    """`SAFEGUARD_PASSPHRASE_FILE=/dev/stdin` with `--text-file -`: the passphrase took all of
+    standard input, and the note was refused as empty, which misled; now it says why."""
+    case = record(say)["case"]
+    before = entry_count(vault.path)
+    result = run(
+        "note",
+        case,
+        "--text-file",
+        "-",
+        input=f"{PASSPHRASE}\nThe note.\n",
+        env={"SAFEGUARD_PASSPHRASE_FILE": "/dev/stdin", "SAFEGUARD_PASSPHRASE": ""},
+    )
+    assert result.returncode == 2, result.stderr
+    assert (
+        "standard input cannot give both the text given as '-' and SAFEGUARD_PASSPHRASE_FILE"
+        in result.stderr
+    )
+    assert "cannot be empty" not in result.stderr
+    assert entry_count(vault.path) == before
