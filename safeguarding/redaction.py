@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -64,6 +64,9 @@ ROLE_WORDS = frozenset(_ROLE_WORDS_TEXT.split())
 PRONOUNS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll"})
 #: Titles: a part of a name after one of these is that person ("Mrs Webb", "Dr. Okafor").
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
+#: Titles that say whether a man or a woman is meant: a part of a name that the case's texts
+#: give both a man's and a woman's title ("Mr Webb" and "Mrs Webb") names two people.
+GENDERED_TITLES = {"mr": "m", "sir": "m", "mrs": "f", "ms": "f", "miss": "f", "dame": "f"}
 #: The label for a part of a name that two people of the case share.
 SHARED = "[name]"
 
@@ -71,6 +74,11 @@ _WORD = re.compile(r"\w+")
 #: A word of free text as a name is written: "Webb", "Webb's", "Webb-Smith", "O'Brien".
 _NAME_WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _TITLE_PREFIX = rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?"
+#: A man's or a woman's title and the capitalised word after it.
+_GENDERED = re.compile(
+    rf"(?<!\w)(?P<title>{'|'.join(sorted(GENDERED_TITLES))})\.?\s+(?P<part>\w+(?:['’-]\w+)*)",
+    re.IGNORECASE,
+)
 
 
 def _key(name: str) -> str:
@@ -96,6 +104,8 @@ class Redactor:
     _labels: dict[str, str]
     _pattern: re.Pattern[str] | None = None
     _token_labels: dict[str, str] | None = None
+    #: The people whose surname the case's texts give both a man's and a woman's title.
+    _two_titled: frozenset[str] = frozenset()
 
     @classmethod
     def for_case(cls, case: CaseFile, users: Sequence[tuple[str, str]]) -> Redactor:
@@ -114,7 +124,24 @@ class Redactor:
         for name, _role in users:
             redactor._add(name, user_base[_key(name)])
         redactor._finish()
+        redactor._two_titled = redactor._titled_both_ways(_strings([e.data for e in case.entries]))
         return redactor
+
+    def _titled_both_ways(self, texts: Iterable[str]) -> frozenset[str]:
+        """The labels of the people one of whose name parts the texts write after both a man's
+        and a woman's title: "Mr Webb" and "Mrs Webb" are two people, whichever is listed."""
+        if self._token_labels is None:
+            return frozenset()
+        genders: dict[str, set[str]] = {}
+        for text in texts:
+            for match in _GENDERED.finditer(unicodedata.normalize("NFC", text)):
+                part = match.group("part")
+                part = part[:-2] if part[-2:] in ("'s", "’s") else part
+                label = self._token_labels.get(part)
+                if label is not None and label != SHARED:
+                    gender = GENDERED_TITLES[match.group("title").casefold()]
+                    genders.setdefault(label, set()).add(gender)
+        return frozenset(label for label, found in genders.items() if len(found) > 1)
 
     def _add(self, name: str, base: str) -> None:
         key = _key(name)
@@ -173,17 +200,19 @@ class Redactor:
             full = self._labels
             result = self._pattern.sub(lambda m: full.get(_key(m.group("name")), SHARED), result)
         if self._token_labels is not None:
-            result = self._parts(result, self._token_labels)
+            result = self._parts(result, self._token_labels, self._two_titled)
         return result
 
     @staticmethod
-    def _parts(text: str, labels: dict[str, str]) -> str:
+    def _parts(text: str, labels: dict[str, str], two_titled: frozenset[str] = frozenset()) -> str:
         """Parts of names replaced where they stand for their person (see the module's doc).
 
         Capitalised words next to each other (a space, or a title's dot and a space, between)
         make a run.  A run holding a capitalised word that is not a title, a role word or a part
         of a name is someone else's name, and is left; so is one with parts of two people's.
-        Otherwise each title-and-parts in it becomes the person's label.
+        Otherwise each title-and-parts in it becomes the person's label, or `SHARED` after a
+        man's or a woman's title when the person is in `two_titled` (which of the two is meant
+        cannot be told).
         """
         runs: list[list[tuple[int, int, str]]] = []  # (start, end, kind or label) per word
         previous: tuple[int, str] | None = None  # end of the last capitalised word, its kind
@@ -218,17 +247,20 @@ class Redactor:
                 continue
             label = people.pop()
             start: int | None = None
+            gendered = False
             for index, (begin, end, kind) in enumerate(run):
                 if kind == "title":
                     start = begin if start is None else start
+                    gendered = gendered or text[begin:end].casefold() in GENDERED_TITLES
                 elif kind == label:
                     start = begin if start is None else start
                     following = run[index + 1][2] if index + 1 < len(run) else None
                     if following != label:
-                        replacements.append((start, end, label))
-                        start = None
+                        shown = SHARED if gendered and label in two_titled else label
+                        replacements.append((start, end, shown))
+                        start, gendered = None, False
                 else:
-                    start = None
+                    start, gendered = None, False
         for begin, end, label in reversed(replacements):
             text = text[:begin] + label + text[end:]
         return text
@@ -249,6 +281,18 @@ class Redactor:
 
     def case(self, case: CaseFile) -> CaseFile:
         return replace(case, entries=tuple(self.entry(e) for e in case.entries))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a payload, its lists and dicts."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
 def redact(case: CaseFile, users: Iterable[tuple[str, str]]) -> tuple[CaseFile, Redactor]:

@@ -290,6 +290,32 @@ def test_redaction_labels_a_part_of_a_name_only_where_it_is_that_person(
     assert "Paul [Discloser]" not in text and "[Action owner] Smith" not in text
 
 
+def test_a_surname_given_a_man_s_and_a_woman_s_title_is_no_one_s_label(
+    built: tc.Built, tmp_path: Path
+) -> None:
+    """Karen Webb is the discloser.  "Mr Webb" in an amendment is her husband: labelling him
+    [Discloser] made the record say the discloser was the girl's father.  When the case's texts
+    give a surname both a man's and a woman's title, each titled use becomes [name]."""
+    from safeguarding import categories
+    from safeguarding.cases import Casebook
+
+    unlocked = tc.unlock(built)
+    try:
+        clock = tc.Clock()
+        clock.moment = tc.at(20, 10, 0)
+        book = Casebook(unlocked, categories.load(), built.config, now=clock)
+        book.note(built.reference, text="The call was with Mr Webb, Zoë's father.")
+        book.note(built.reference, text="Mrs Webb agreed. Karen Webb will call. Dr. Okafor too.")
+    finally:
+        unlocked.close()
+    path = tmp_path / "case.txt"
+    export(built, "txt", path, "--redact")
+    text = words(path.read_text(encoding="utf-8"))
+    assert "The call was with [name], Zoë's father." in text
+    assert "[name] agreed. [Discloser] will call. [Adviser] too." in text
+    assert "Webb" not in text and "[Discloser], Zoë's father" not in text
+
+
 def test_unknown_format_and_unknown_case_write_nothing(built: tc.Built, tmp_path: Path) -> None:
     head = invoke("verify", "--json").stdout
     bad = invoke("export", built.reference, "-f", "docx", "-o", str(tmp_path / "x.docx"))
