@@ -31,6 +31,13 @@ class SafeguardGroup(TyperGroup):
         super().__init__(**attrs)
         _polish(self, ())
 
+    def list_commands(self, ctx: Any) -> list[str]:
+        """The commands in the order of the work: try it, set up, the case's flow, reading and
+        sharing, then the vault's care; any not placed come last."""
+        names = list(super().list_commands(ctx))
+        placed = [name for name in COMMAND_ORDER if name in names]
+        return placed + [name for name in names if name not in placed]
+
     def main(  # type: ignore[override]
         self,
         args: Sequence[str] | None = None,
@@ -105,6 +112,31 @@ class SafeguardGroup(TyperGroup):
             return INTERNAL_ERROR
 
 
+#: The order `safeguard --help` lists the commands in.
+COMMAND_ORDER = (
+    "demo",
+    "init",
+    "record",
+    "refer",
+    "advice",
+    "action",
+    "conversation",
+    "note",
+    "amend",
+    "close",
+    "reopen",
+    "cases",
+    "timeline",
+    "export",
+    "audit",
+    "categories",
+    "user",
+    "verify",
+    "backup",
+    "restore",
+    "db",
+)
+
 #: Each command's line in its group's command list, whole: Click would otherwise cut the first
 #: sentence of the help at about 60 characters, or at the "." of "e.g.".
 SHORT_HELP = {
@@ -121,7 +153,7 @@ SHORT_HELP = {
     "reopen": "Reopen a closed case, giving the reason.",
     "cases": "List cases: status, next step and when it is due.",
     "demo": "Walk a worked case through a throwaway vault.",
-    "restore": "Verify a backup, then restore it to PATH.",
+    "restore": "Put a verified backup in place as the vault (--to PATH).",
     "timeline": "Show a case's chronology, day by day.",
     "export": "Export a case's chronology for the County or the LADO.",
     "audit": "Who viewed or exported which case, and when.",

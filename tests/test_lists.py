@@ -39,3 +39,15 @@ def test_cases_at_80_columns_keep_references_and_codes_whole(vault: VaultInfo, s
         assert max(len(line) for line in shown.splitlines()) <= 80
         words = set(shown.split())
         assert {*cases, "staff-pupil-contact", "cyberbullying-in-school"} <= words
+
+
+def test_help_lists_the_commands_in_the_order_of_the_work() -> None:
+    from safeguard_cli.app import COMMAND_ORDER
+
+    shown = invoke("--help").stdout.split("Commands:", 1)[1]
+    listed = [
+        line.split()[0] for line in shown.splitlines() if line.startswith("  ") and line[2] != " "
+    ]
+    assert listed == list(COMMAND_ORDER)  # every command placed, none left to the end
+    assert listed.index("record") < listed.index("refer") < listed.index("advice")
+    assert listed.index("close") < listed.index("timeline") < listed.index("backup")
