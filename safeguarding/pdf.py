@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeguarding.timeline import MARKING, REDACTION_NOTICE, Item, Timeline, visible
+from safeguarding.timeline import MARKING, REDACTION_NOTICE, Item, Timeline, stub, visible
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -469,22 +469,13 @@ def _item(pdf: FPDF, t: Timeline, item: Item, x: float, nested: bool = False) ->
     _line(pdf, head, 10, "B", x, ACCENT if nested else INK)
     if item.late:
         _line(pdf, f"Recorded late, {t.when(item.recorded_at)}", 9, "", x, WARN)
+    if not nested and (pointer := stub(t, item)) is not None:
+        for line in pointer:
+            _line(pdf, line, 9.5, "", x, ACCENT)
+        return
     for fact in item.facts:
-        if fact.label == "Corrects":
-            if nested:
-                continue
-            target = t.item(item.amends) if item.amends is not None else None
-            if target is not None:
-                _line(
-                    pdf,
-                    f"Corrects entry {target.id} ({target.title}, {t.when(target.at)}); "
-                    "shown in full there.",
-                    9.5,
-                    "",
-                    x,
-                    ACCENT,
-                )
-                return
+        if nested and fact.label == "Corrects":
+            continue
         _line(pdf, f"{fact.label}: {fact.value}", 9.5, "", x, MUTED)
     if item.text:
         _line(pdf, item.text.rstrip("\r\n"), 10, "", x)  # not a file's final line ending

@@ -517,20 +517,32 @@ def _item_head(t: Timeline, item: Item) -> Text:
     return head
 
 
+def stub(t: Timeline, item: Item) -> tuple[str, ...] | None:
+    """What an amendment shows at its own time, every format alike: a pointer to the entry it
+    corrects, where it is shown in full with any correction of it beneath, and which entries
+    corrected it in turn.  None for any other entry, or one whose target is not in `t`."""
+    if item.kind != Kind.AMENDMENT or item.amends is None:
+        return None
+    target = t.item(item.amends)
+    if target is None:
+        return None
+    lines = [
+        f"Corrects entry {target.id} ({target.title}, {t.when(target.at)}); shown in full there."
+    ]
+    # Only later entries: those are what the full view nests beneath this one.
+    later = [str(i) for i in item.amended_by if i > item.id and t.item(i) is not None]
+    if later:
+        which = f"entry {later[0]}" if len(later) == 1 else f"entries {', '.join(later)}"
+        lines.append(f"Itself corrected by {which}, shown there too.")
+    return tuple(lines)
+
+
 def _item_body(t: Timeline, item: Item, nested: bool = False) -> list[RenderableType]:
+    if not nested and (pointer := stub(t, item)) is not None:
+        return [Text(line, style="magenta") for line in pointer]
     lines: list[RenderableType] = []
     for fact in item.facts:
         if item.kind == Kind.AMENDMENT and fact.label == "Corrects":
-            target = t.item(item.amends) if item.amends is not None else None
-            if target is not None and not nested:
-                lines.append(
-                    Text(
-                        f"Corrects entry {target.id} ({target.title}, {t.when(target.at)}); "
-                        "shown in full there.",
-                        style="magenta",
-                    )
-                )
-                return lines
             continue
         lines.append(Text.assemble((f"{fact.label}: ", "italic"), visible(fact.value)))
     if item.text:
@@ -588,7 +600,8 @@ def day_table(t: Timeline, day: Day) -> Group:
     rows: list[RenderableType] = []
     for index, item in enumerate(day.items):
         body: list[RenderableType] = [_item_head(t, item), *_item_body(t, item)]
-        for amendment_id in item.amended_by:
+        # A stub's corrections are shown in full under the entry it points to, not again here.
+        for amendment_id in () if stub(t, item) else item.amended_by:
             amendment = t.item(amendment_id)
             if amendment is not None:
                 body.append(_amendment_block(t, amendment))
