@@ -110,6 +110,12 @@ INK = (20, 20, 20)
 MUTED = (90, 90, 90)
 ACCENT = (0, 90, 130)
 WARN = (150, 30, 30)
+#: Heights (mm) of a section heading, a day's band and a line of text, and the least room an
+#: entry needs to start on a page (its time and heading and a line or two).
+HEADING = 7.0
+DAY_BAND = 6.5
+LINE = 5.0
+ENTRY_START = 15.0
 
 #: How a character no font can show is written, and what page 1 then says.
 PLACEHOLDER = "[U+{:04X}]"
@@ -418,6 +424,13 @@ def _line(
     pdf.set_text_color(*INK)
 
 
+def _keep(pdf: FPDF, height: float) -> None:
+    """A new page unless `height` more fits on this one: a heading is never the last line of a
+    page with what it heads on the next."""
+    if pdf.will_page_break(height):
+        pdf.add_page()
+
+
 def _facts(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
     label_width = 34.0
     for label, value in rows:
@@ -487,6 +500,7 @@ def _item(pdf: FPDF, t: Timeline, item: Item, x: float, nested: bool = False) ->
         amendment = t.item(amendment_id)
         if amendment is not None and amendment_id > item.id:
             pdf.ln(1)
+            _keep(pdf, 2 * LINE)  # "Corrected by entry N" with its first line
             _item(pdf, t, amendment, x + 6, nested=True)
 
 
@@ -556,19 +570,25 @@ def _layout(t: Timeline, fallbacks: tuple[Face, ...], notice: bool) -> tuple[byt
     _facts(pdf, _header_facts(t))
 
     pdf.ln(4)
-    _line(pdf, "Chronology", 13, "B", height=7)
+    _keep(pdf, HEADING + 2 + DAY_BAND + ENTRY_START)
+    _line(pdf, "Chronology", 13, "B", height=HEADING)
     for day in t.days:
         pdf.ln(2)
+        _keep(pdf, DAY_BAND + ENTRY_START)
         pdf.set_fill_color(225, 236, 242)
         pdf.set_font(FAMILY, "B", 10.5)
         pdf.set_x(MARGIN)
         pdf.cell(
-            0, 6.5, " " + day.day.strftime("%A %d %B %Y"), fill=True, new_x="LMARGIN", new_y="NEXT"
+            0,
+            DAY_BAND,
+            " " + day.day.strftime("%A %d %B %Y"),
+            fill=True,
+            new_x="LMARGIN",
+            new_y="NEXT",
         )
         for item in day.items:
             pdf.ln(1.5)
-            if pdf.will_page_break(15):
-                pdf.add_page()
+            _keep(pdf, ENTRY_START)
             top = pdf.get_y()
             pdf.set_font(FAMILY, "B", 10)
             pdf.set_xy(MARGIN, top)
@@ -577,14 +597,17 @@ def _layout(t: Timeline, fallbacks: tuple[Face, ...], notice: bool) -> tuple[byt
             _item(pdf, t, item, MARGIN + TIME_WIDTH)
 
     pdf.ln(5)
-    _line(pdf, "Actions", 13, "B", height=7)
+    # The heading, the table's headings and its first row.
+    _keep(pdf, HEADING + 3 * LINE)
+    _line(pdf, "Actions", 13, "B", height=HEADING)
     if not t.actions:
         _line(pdf, "None recorded.", 10)
     else:
         _actions(pdf, t)
 
     pdf.ln(5)
-    _line(pdf, "Checkpoint", 13, "B", height=7)
+    _keep(pdf, HEADING + 3 * LINE)  # the heading and its three lines, together
+    _line(pdf, "Checkpoint", 13, "B", height=HEADING)
     _line(
         pdf,
         f"{t.checkpoint_short} (entry {t.checkpoint.seq} of the vault's chronology). Check "

@@ -3,14 +3,27 @@ kept with what follows them, the interview's summary never cutting a word, and h
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
+from safeguarding import pdf, timeline
+from tests import timeline_case as tc
 from tests.conftest import VaultInfo, invoke
 from tests.flowkit import Say, entry, record, text_writer
+
+
+@pytest.fixture(autouse=True)
+def shared_font_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut the PDF font once per test process, not once per test (each has its own home)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture
@@ -57,3 +70,42 @@ def test_a_corrected_correction_shows_at_its_own_time_as_a_stub_in_every_format(
         last = text[text.index(f"Amendment · entry {second['entry']} ·") :]
         assert f"Corrects entry {first['entry']} (Amendment" in last
         assert "Itself corrected" not in last
+
+
+HEADINGS = {"Chronology", "Actions", "Checkpoint"}
+DAY_BAND = re.compile(r"(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d\d [A-Z][a-z]+ \d{4}")
+
+
+def with_notes(t: timeline.Timeline, count: int, apart: timedelta) -> timeline.Timeline:
+    last = t.items[-1]
+    notes = tuple(
+        dataclasses.replace(
+            last,
+            id=last.id + 1 + n,
+            at=last.at + apart * (n + 1),
+            text=f"Note {n}: the family were called back and nothing further was said.",
+        )
+        for n in range(count)
+    )
+    return dataclasses.replace(t, items=t.items + notes)
+
+
+def test_no_pdf_page_ends_with_a_heading(tmp_path: Path) -> None:
+    """Notes a minute apart move the Actions and Checkpoint headings down the page; notes a day
+    apart each bring a day's band.  Before the fix, 11 notes left "Checkpoint" the last line of
+    page 2 with its text on page 3, and a day band ended a page."""
+    fixed = tc.fixed_timeline(tc.build_case(tmp_path))
+    footer = f"Produced {fixed.when(fixed.produced_at)} by {fixed.produced_by} · checkpoint"
+    pages_seen = 0
+    for apart in (timedelta(minutes=1), timedelta(days=1)):
+        for count in range(24):
+            data = pdf.render(with_notes(fixed, count, apart))
+            pages = [p.extract_text().splitlines() for p in PdfReader(io.BytesIO(data)).pages]
+            for number, lines in enumerate(pages[:-1], 1):
+                body = [line.strip() for line in lines if not line.startswith(footer)]
+                last = body[-1]
+                assert last not in HEADINGS and not DAY_BAND.fullmatch(last), (
+                    f"{count} notes {apart} apart: page {number} ends with {last!r}"
+                )
+            pages_seen += len(pages)
+    assert pages_seen > 2 * 24  # the sweep did reach page ends
