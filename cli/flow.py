@@ -231,8 +231,12 @@ def _confirmed(book: Casebook, d: Any) -> bool:
     from safeguarding import moments
     from safeguarding.timeline import plain
 
-    # What was typed is shown as typed: `plain` keeps it from being read as Rich markup.
+    # What was typed is shown as typed: `plain` keeps it from being read as Rich markup, and
+    # a value too long for its line folds onto the next, never cut with "…" (Rich can misjudge
+    # the width of a line with wide characters, and a name cut short is a name misread).
     table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     category = book.categories.get(d.category)
     table.add_row("Category", plain(f"{category.code} — {category.title}"))
     table.add_row("About", plain(", ".join(f"{s.name} ({s.role})" for s in d.subjects)))

@@ -109,3 +109,38 @@ def test_no_pdf_page_ends_with_a_heading(tmp_path: Path) -> None:
                 )
             pages_seen += len(pages)
     assert pages_seen > 2 * 24  # the sweep did reach page ends
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeguard_cli import credentials
+
+    monkeypatch.setattr(credentials, "is_interactive", lambda: True)
+
+
+ACCOUNT = (
+    "Her brother Tom in Year 9, told me he also said 李小龙 saw the messages",
+    "Rahim (রহিম) was with them.",
+    "The account was https://www.instagram.com/a.very.long.account.name.that.goes.on.and.on/",
+)
+
+
+def test_the_summary_before_saving_shows_every_word_whole_at_80_columns(
+    vault: VaultInfo, terminal: None
+) -> None:
+    from tests.test_flow_prompts import INTERVIEW, answers
+
+    interview = list(INTERVIEW)
+    start = interview.index(".") - 2  # the account's two lines
+    interview[start : start + 2] = ACCOUNT
+    result = invoke("record", input=answers(*interview, "n"), env={"COLUMNS": "80"})
+    summary = result.stderr[
+        result.stderr.index("Check before saving") : result.stderr.index("Save this record?")
+    ]
+    assert "…" not in summary, summary
+    # A value too long for its line folds onto the next: read the lines back joined.
+    lines = [line.strip("│ ").removeprefix("Account").strip() for line in summary.splitlines()]
+    joined = " ".join(lines)
+    for word in " ".join(ACCOUNT[:2]).split():
+        assert word in joined, (word, summary)
+    assert ACCOUNT[2].split()[-1] in "".join(lines), summary
