@@ -348,7 +348,7 @@ def action_add(
     editor: EditorOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Add an action to a case: what is to be done, by whom, by when.  Prints its number."""
+    """Add an action to a case: what is to be done, by whom, by when. Prints its number."""
     from safeguarding import moments
 
     due_date = moments.parse_due(due)

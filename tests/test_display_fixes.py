@@ -144,3 +144,13 @@ def test_the_summary_before_saving_shows_every_word_whole_at_80_columns(
     for word in " ".join(ACCOUNT[:2]).split():
         assert word in joined, (word, summary)
     assert ACCOUNT[2].split()[-1] in "".join(lines), summary
+
+
+def test_action_add_help_reads_without_a_double_space() -> None:
+    result = invoke("action", "add", "--help", env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    # Click wraps the description: read it back as one line, each line's indent taken off.
+    lines = result.stdout.split("Arguments:")[0].splitlines()[1:]
+    description = " ".join(line.strip() for line in lines if line.strip())
+    assert "by when. Prints its number." in description
+    assert "  " not in description, description
