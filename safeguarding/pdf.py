@@ -24,8 +24,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cache
 from importlib import resources
@@ -127,6 +129,8 @@ UNSHOWN_NOTICE = (
 TAB = "    "
 #: The loggers whose warnings could quote recorded text (fpdf2's "missing glyphs").
 _QUIET_LOGGERS = ("fpdf", "fontTools")
+#: Whether the paragraph `_line` is laying out reads right to left (see `right_to_left`).
+_RIGHT_TO_LEFT: ContextVar[bool] = ContextVar("right_to_left", default=False)
 
 
 def _packaged(face: Face) -> Path:
@@ -256,7 +260,10 @@ class _Document:
         """A document in Noto Sans with `fallbacks` (and then shaped); `tally` collects what
         laying it out finds."""
         from fpdf import FPDF
+        from fpdf.enums import TextDirection
         from fpdf.fonts import TTFFont
+
+        ltr, rtl = TextDirection.LTR, TextDirection.RTL
 
         known = frozenset().union(*(_cmap(face) for face in fallbacks))
 
@@ -275,6 +282,8 @@ class _Document:
                         # Only a string with characters from a fallback font is shaped: shaping
                         # costs about four times as much as laying out without.
                         self.text_shaping = shaping if glyphs.from_fallback else None
+                        if shaping is not None:
+                            shaping["direction"] = rtl if _RIGHT_TO_LEFT.get() else ltr
                 return str(super().normalize_text(shown))
 
             def _render_styled_text_line(self, *args: Any, **kwargs: Any) -> bool:
@@ -342,7 +351,8 @@ class _Document:
         if fallbacks:
             pdf.set_fallback_fonts([face.family for face in fallbacks])
             # Left to right, as the document is: a line that begins in Arabic still reads in
-            # the order it was written, with each Arabic run itself right to left.
+            # the order it was written, with each Arabic run itself right to left.  Only a
+            # paragraph of an entry that is all Arabic or Hebrew is laid out right to left.
             pdf.set_text_shaping(True, direction="ltr")
         shaping = pdf.text_shaping
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
@@ -417,11 +427,49 @@ def _line(
     color: tuple[int, int, int] = INK,
     height: float = 5.0,
 ) -> None:
-    pdf.set_x(x)
     pdf.set_font(FAMILY, style, size)
     pdf.set_text_color(*color)
-    pdf.multi_cell(pdf.w - MARGIN - x, height, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    for lines, rtl in _paragraphs(text):
+        pdf.set_x(x)
+        token = _RIGHT_TO_LEFT.set(rtl)
+        try:
+            pdf.multi_cell(
+                pdf.w - MARGIN - x,
+                height,
+                lines,
+                align="R" if rtl else "L",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+        finally:
+            _RIGHT_TO_LEFT.reset(token)
     pdf.set_text_color(*INK)
+
+
+def right_to_left(text: str) -> bool | None:
+    """Whether `text` reads right to left: its first strong character is (Arabic, Hebrew...);
+    None when it has no strong character (digits, punctuation, nothing)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return False
+        if kind in ("R", "AL"):
+            return True
+    return None
+
+
+def _paragraphs(text: str) -> list[tuple[str, bool]]:
+    """`text` as runs of lines that read the same way, and whether each reads right to left.
+    A line with no strong character goes with the run before it, so text in one direction
+    (nearly all text) stays one run, laid out as before."""
+    runs: list[tuple[list[str], bool]] = []
+    for line in text.split("\n"):
+        rtl = right_to_left(line)
+        if runs and (rtl is None or rtl == runs[-1][1]):
+            runs[-1][0].append(line)
+        else:
+            runs.append(([line], bool(rtl)))
+    return [("\n".join(lines), rtl) for lines, rtl in runs]
 
 
 def _keep(pdf: FPDF, height: float) -> None:

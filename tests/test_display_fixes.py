@@ -154,3 +154,33 @@ def test_action_add_help_reads_without_a_double_space() -> None:
     description = " ".join(line.strip() for line in lines if line.strip())
     assert "by when. Prints its number." in description
     assert "  " not in description, description
+
+
+ARABIC_SENTENCE = "قالت عائشة إنها خائفة."
+
+
+def arabic_runs(t: timeline.Timeline, text: str) -> tuple[float, list[float]]:
+    """The page's width, and where (x, in points) each run of Arabic text starts on the page
+    of a timeline whose last entry says `text`."""
+    last = t.items[-1]
+    note = dataclasses.replace(last, id=last.id + 1, at=last.at + timedelta(minutes=1), text=text)
+    data = pdf.render(dataclasses.replace(t, items=(*t.items, note)))
+    page = PdfReader(io.BytesIO(data)).pages[-1]
+    starts: list[float] = []
+
+    def visit(shown: str, cm: list[float], tm: list[float], *_: object) -> None:
+        if any("\u0600" <= char <= "\u06ff" for char in shown):
+            starts.append(tm[4] * cm[0] + cm[4])
+
+    page.extract_text(visitor_text=visit)
+    return float(page.mediabox.width), starts
+
+
+def test_a_paragraph_all_in_arabic_is_right_aligned_and_a_mixed_one_is_not(
+    tmp_path: Path,
+) -> None:
+    fixed = tc.fixed_timeline(tc.build_case(tmp_path))
+    width, starts = arabic_runs(fixed, f"Spoke to the family.\n{ARABIC_SENTENCE}\nAll agreed.")
+    assert starts and min(starts) > width / 2, starts  # on the right, read from the right
+    width, starts = arabic_runs(fixed, "Spoke to عائشة about the messages.")
+    assert starts and max(starts) < width / 3, starts  # in the English sentence, as written
