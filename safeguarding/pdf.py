@@ -447,15 +447,22 @@ def _line(
 
 
 def right_to_left(text: str) -> bool | None:
-    """Whether `text` reads right to left: its first strong character is (Arabic, Hebrew...);
-    None when it has no strong character (digits, punctuation, nothing)."""
+    """Whether `text` reads right to left: most of its letters are Arabic, Hebrew or another
+    right-to-left script; None when it has no letter (digits, punctuation, nothing).
+
+    Most letters rather than the first (Unicode's default): a DSL writes in English, and an
+    English sentence that begins with a name in Arabic script ("عائشة said her teacher
+    messaged her") reads left to right."""
+    left = right = 0
     for char in text:
         kind = unicodedata.bidirectional(char)
         if kind == "L":
-            return False
-        if kind in ("R", "AL"):
-            return True
-    return None
+            left += 1
+        elif kind in ("R", "AL"):
+            right += 1
+    if not left and not right:
+        return None
+    return right > left
 
 
 def _paragraphs(text: str) -> list[tuple[str, bool]]:

@@ -184,3 +184,6 @@ def test_a_paragraph_all_in_arabic_is_right_aligned_and_a_mixed_one_is_not(
     assert starts and min(starts) > width / 2, starts  # on the right, read from the right
     width, starts = arabic_runs(fixed, "Spoke to عائشة about the messages.")
     assert starts and max(starts) < width / 3, starts  # in the English sentence, as written
+    # an English sentence that begins with an Arabic name reads left to right all the same
+    width, starts = arabic_runs(fixed, "عائشة said her teacher messaged her on Instagram.")
+    assert starts and max(starts) < width / 3, starts
