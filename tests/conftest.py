@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,9 @@ DEPUTY_PASSPHRASE = "deputy passphrase 2026"
 
 
 @pytest.fixture(autouse=True)
-def env_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def env_setup(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     for variable in list(os.environ):
         if variable.startswith("SAFEGUARD_"):
             monkeypatch.delenv(variable)
@@ -35,6 +37,9 @@ def env_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    # The PDF's fonts are cut once per test process, not once per test (each has its own home);
+    # the cache holds no record.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.setenv("SAFEGUARD_VAULT", str(tmp_path / "vault.db"))
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setattr(crypto, "DEFAULT_KDF", FAST_KDF)
@@ -60,6 +65,14 @@ def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> VaultInfo:
     monkeypatch.setenv("SAFEGUARD_USER", "alice")
     monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
     return VaultInfo(path, "alice", PASSPHRASE, recovery_key)
+
+
+@pytest.fixture
+def say(tmp_path: Path) -> Callable[[str], str]:
+    """Writes a text to a new file in the test's folder and gives its path, for --text-file."""
+    from tests.flowkit import text_writer
+
+    return text_writer(tmp_path)
 
 
 def write_secret(path: Path, text: str) -> Path:

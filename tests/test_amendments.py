@@ -6,16 +6,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
 
 from tests.conftest import VaultInfo, invoke
-from tests.flowkit import Say, entry, entry_count, record, text_writer
-
-
-@pytest.fixture
-def say(tmp_path: Path) -> Say:
-    return text_writer(tmp_path)
+from tests.flowkit import Say, entry, entry_count, record
 
 
 def timeline(case: str) -> str:

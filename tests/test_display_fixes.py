@@ -15,20 +15,7 @@ from pypdf import PdfReader
 from safeguarding import pdf, timeline
 from tests import timeline_case as tc
 from tests.conftest import VaultInfo, invoke
-from tests.flowkit import Say, entry, record, text_writer
-
-
-@pytest.fixture(autouse=True)
-def shared_font_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Cut the PDF font once per test process, not once per test (each has its own home)."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-@pytest.fixture
-def say(tmp_path: Path) -> Say:
-    return text_writer(tmp_path)
+from tests.flowkit import Say, entry, record
 
 
 def words(text: str) -> str:

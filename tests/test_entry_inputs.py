@@ -5,18 +5,12 @@ what comes next."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import PASSPHRASE, VaultInfo, invoke, run
-from tests.flowkit import Say, entry, entry_count, record, text_writer
-
-
-@pytest.fixture
-def say(tmp_path: Path) -> Say:
-    return text_writer(tmp_path)
+from tests.flowkit import Say, entry, entry_count, record
 
 
 @pytest.fixture

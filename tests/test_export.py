@@ -22,14 +22,6 @@ from tests import timeline_case as tc
 from tests.conftest import invoke, safeguard_executable
 
 
-@pytest.fixture(autouse=True)
-def shared_font_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Cut the PDF font once per test process, not once per test (each has its own home)."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 @pytest.fixture
 def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tc.Built:
     case = tc.build_case(tmp_path)

@@ -12,12 +12,7 @@ import pytest
 
 from safeguarding import clock
 from tests.conftest import PASSPHRASE, VaultInfo, invoke
-from tests.flowkit import Say, entry, entry_count, record, text_writer
-
-
-@pytest.fixture
-def say(tmp_path: Path) -> Say:
-    return text_writer(tmp_path)
+from tests.flowkit import Say, entry, entry_count, record
 
 
 def local(moment: datetime) -> str:

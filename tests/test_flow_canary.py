@@ -155,6 +155,7 @@ def test_after_a_flow_with_backup_restore_and_exports_no_plaintext_is_left_anywh
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))  # scanned too
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     # A connection held open for the whole flow keeps the WAL (and SHM) on disk to be scanned:
     # the last connection to close would otherwise checkpoint and delete them.  It lives in a

@@ -4,17 +4,9 @@ codes a user types at other commands stay whole."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
 
 from tests.conftest import VaultInfo, invoke
-from tests.flowkit import Say, record, text_writer
-
-
-@pytest.fixture
-def say(tmp_path: Path) -> Say:
-    return text_writer(tmp_path)
+from tests.flowkit import Say, record
 
 
 def test_categories_at_80_columns_show_every_word(vault: VaultInfo) -> None:

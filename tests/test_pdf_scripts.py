@@ -47,13 +47,6 @@ TIBETAN = "ཀཁག"
 ARABIC_NOTE = "قالت عائشة إن المعلم أرسل لها رسائل على إنستغرام " * 4
 
 
-@pytest.fixture(autouse=True)
-def shared_font_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 @pytest.fixture
 def scripts_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A case about children named in eight scripts, with a Tibetan name in a note."""
