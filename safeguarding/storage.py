@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 KNOWN_REVISIONS = ("0001", "0002")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
-DEFAULT_BUSY_TIMEOUT = 5.0
+#: How long a command waits for another's write to finish, in seconds: long enough that a
+#: colleague's PDF export of a long case (about 3 s per 1,000 entries, under the write lock)
+#: delays a note rather than failing it.
+DEFAULT_BUSY_TIMEOUT = 30.0
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIN_DATABASE_BYTES = 512  # the smallest page SQLite writes
 

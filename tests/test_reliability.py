@@ -379,3 +379,31 @@ def test_opening_a_vault_keeps_the_locks_this_process_already_holds(vault: Vault
         holder.execute("ROLLBACK")
         holder.close()
     assert other.stdout.strip() == "locked"
+
+
+def test_a_note_waits_out_a_colleague_s_long_write_by_default(vault: VaultInfo) -> None:
+    """A colleague's PDF export of a long case holds the write lock for seconds: a note waits
+    for it (up to 30 seconds by default) rather than failing.  The lock is held here for 7
+    seconds, longer than the 5 that made such a note fail before."""
+    case = record_case(vault.path)
+    holder = sqlite3.connect(vault.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    note = subprocess.Popen(
+        [safeguard_executable(), "note", case, "--text-file", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert note.stdin is not None
+    note.stdin.write("Written while a colleague exported.\n")
+    note.stdin.close()
+    try:
+        time.sleep(7)
+        assert note.poll() is None, "the note did not wait for the lock"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert note.wait(timeout=60) == 0, note.stderr.read() if note.stderr else ""
+    notes = [e.text for e in case_entries(vault.path, case) if e.kind == "note"]
+    assert notes == ["Written while a colleague exported.\n"]
