@@ -282,7 +282,8 @@ def refer(
     label = "The reason for not referring" if route == "none" else "What was said"
     moment = when(at)
     with casebook(text_file) as book:
-        book.read(case)  # an unknown case is refused before the text is asked for
+        file = book.read(case)  # an unknown case is refused before the text is asked for
+        usual = book.categories.lookup(str(file.disclosure.data.get("category", ""))).route
         if route != Route.NONE and credentials.is_interactive():
             # Optional in a script; on a terminal asked, so a name need not go in argv.
             if contact is None:
@@ -298,7 +299,11 @@ def refer(
             if route == Route.NONE
             else f"the referral to {ROUTE_TITLES[Route(route)]}"
         )
-        _show(book, written, json, f"Recorded {what} as entry {written.entry} of {case.upper()}.")
+        message = f"Recorded {what} as entry {written.entry} of {case.upper()}."
+        if route not in (Route.NONE, usual) and usual != Route.NONE:
+            # Not refused: a DSL may rightly go elsewhere (the police as well as the LADO).
+            message += f" The policy's usual route for this category is {ROUTE_TITLES[usual]}."
+        _show(book, written, json, message)
 
 
 def advice(

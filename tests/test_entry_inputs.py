@@ -209,6 +209,21 @@ def test_a_referral_is_reported_with_the_route_s_name(
     assert f"referral to {route} " not in result.stderr
 
 
+def test_a_referral_off_the_category_s_usual_route_is_recorded_and_says_so(
+    vault: VaultInfo, say: Say
+) -> None:
+    """A child-protection concern goes to children's social care; a DSL who refers it to the
+    LADO is told the usual route, and the referral is recorded all the same."""
+    case = record(say, category="child-protection", role="pupil")["case"]
+    result = invoke("refer", case, "--to", "lado", "--text-file", say("Referred."))
+    assert result.exit_code == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "Recorded the referral to the LADO" in said
+    assert "usual route for this category is children's social care (MASH / front door)" in said
+    usual = invoke("refer", case, "--to", "mash", "--text-file", say("And to MASH."))
+    assert usual.exit_code == 0 and "usual route" not in usual.stderr
+
+
 def test_a_future_at_on_an_action_explains_at_and_due(vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
     before = entry_count(vault.path)
