@@ -71,6 +71,61 @@ def reading_case(
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A case read without the write lock, with the entry recording the read made ready to
+    append after `after`, the head as read: the case as it will stand once that entry is
+    written, and the checkpoint that will then hold."""
+
+    case: CaseFile
+    checkpoint: Checkpoint
+    entry: int
+    row: Entry
+    after: Checkpoint
+
+
+def prepare_read(
+    unlocked: Unlocked, reference: str, kind: str, payload: dict[str, Any], at: datetime
+) -> Prepared:
+    """Read a case for `kind` (an `EXPORT`, an entry of the case, recorded `at`) without
+    taking the write lock, so that laying a long case out as a PDF keeps no one else waiting.
+    Nothing is written: `recording` writes the prepared entry if the head has not moved."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
+        case = casefile.find_case(session, reference)
+        case_key = unlocked.case_key(case)
+        after = chronology.head(session)
+        row = chronology.prepare(
+            session,
+            mac_key=unlocked.keys.mac_key,
+            payload_key=case_key,
+            kind=kind,
+            author_id=unlocked.user.id,
+            payload=payload,
+            case_id=case.id,
+            recorded_at=at,
+        )
+        authors = casefile.user_names(session, unlocked.keys.field_key)
+        rows = [*casefile.entry_rows(session, case), row]
+        built = casefile.assemble(case, case_key, authors, rows)
+    return Prepared(built, Checkpoint(row.seq, row.mac.hex()), row.seq, row, after)
+
+
+@contextmanager
+def recording(unlocked: Unlocked, prepared: Prepared) -> Iterator[bool]:
+    """Take the write lock and, if the head is still the one the case was read after, write the
+    prepared entry and yield True: it is committed when the block ends without an error, and
+    not at all if the block raises.  If anyone wrote meanwhile, yield False and write nothing
+    (the case must be read again)."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
+        if chronology.head(session) != prepared.after:
+            yield False
+            return
+        chronology.insert(session, prepared.row)
+        yield True
+
+
+@dataclass(frozen=True)
 class Access:
     """One view or export of a case."""
 

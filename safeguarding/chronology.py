@@ -106,6 +106,35 @@ def append(
     recorded_at: datetime | None = None,
 ) -> Entry:
     """Append one entry and move the head.  Call inside `storage.writing`."""
+    entry = prepare(
+        session,
+        mac_key=mac_key,
+        payload_key=payload_key,
+        kind=kind,
+        author_id=author_id,
+        payload=payload,
+        case_id=case_id,
+        event_at=event_at,
+        recorded_at=recorded_at,
+    )
+    insert(session, entry)
+    return entry
+
+
+def prepare(
+    session: Session,
+    *,
+    mac_key: bytes,
+    payload_key: bytes,
+    kind: str,
+    author_id: int,
+    payload: dict[str, Any],
+    case_id: int | None = None,
+    event_at: datetime | None = None,
+    recorded_at: datetime | None = None,
+) -> Entry:
+    """The entry that would come next after the head as `session` sees it, sealed and MAC'd,
+    but not written: `insert` writes it, in a write transaction whose head is still that one."""
     meta = session.get(VaultMeta, 1)
     if meta is None:
         raise Damaged("the vault has no head record", summary="its head record is missing")
@@ -122,11 +151,21 @@ def append(
         mac=b"",
     )
     entry.mac = mac_of(mac_key, meta.head_mac, entry)
+    return entry
+
+
+def insert(session: Session, entry: Entry) -> None:
+    """Write a prepared entry and move the head to it.  Call inside `storage.writing`, with the
+    head still the one `entry` was prepared after (its seq and MAC say which)."""
+    meta = session.get(VaultMeta, 1)
+    if meta is None:
+        raise Damaged("the vault has no head record", summary="its head record is missing")
+    if entry.seq != meta.head_seq + 1:
+        raise ValueError(f"entry {entry.seq} was prepared after another head")
     session.add(entry)
-    meta.head_seq, meta.head_mac = seq, entry.mac
+    meta.head_seq, meta.head_mac = entry.seq, entry.mac
     session.add(meta)
     session.flush()
-    return entry
 
 
 def head(session: Session) -> Checkpoint:

@@ -23,11 +23,16 @@ from safeguarding import access, clock, storage, timeline
 from safeguarding.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
+    from safeguarding.casefile import CaseFile
     from safeguarding.categories import Categories
+    from safeguarding.chronology import Checkpoint
     from safeguarding.vault import Unlocked
 
 FORMATS = ("txt", "html", "pdf", "json")
 DEFAULT_WIDTH = 100
+#: How many times an export reads and lays the case out without the write lock before, others
+#: having written each time meanwhile, it does so under the lock.
+OPTIMISTIC_TRIES = 3
 MIN_WIDTH, MAX_WIDTH = 60, 240
 
 HTML_TEMPLATE = """<!DOCTYPE html>
@@ -251,22 +256,6 @@ class Exported:
     unshown: int = 0
 
 
-def _prepare_fonts(unlocked: Unlocked, reference: str, school: str) -> None:
-    """Cut the fonts a PDF of the case needs before the write lock is taken: cutting one the
-    first time takes up to seconds, and another user's write waits on the lock meanwhile.
-
-    The case is read here without the lock; an entry written before the lock is taken may need
-    a font not cut yet, which the PDF then cuts itself."""
-    from safeguarding import casefile, pdf
-
-    vault = unlocked.vault
-    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
-        case = casefile.find_case(session, reference)
-        authors = casefile.user_names(session, unlocked.keys.field_key)
-        built = casefile.build(session, case, unlocked.case_key(case), authors)
-    pdf.static_fonts((pdf.MAIN, *pdf.fallbacks_for(built, school)))
-
-
 def export_case(
     unlocked: Unlocked,
     reference: str,
@@ -284,58 +273,80 @@ def export_case(
 ) -> Exported:
     """Export a case to `output` (None: return the bytes, for standard output), recording it.
 
-    The export entry, the case as read and the checkpoint come from one transaction, so the
-    export shows its own export entry and a checkpoint that includes it; a file is written
-    before that transaction commits, so one that cannot be written is not recorded.
+    The export shows its own export entry and a checkpoint that includes it.  The case is read
+    and laid out without the write lock (a long case's PDF takes seconds, and nobody else should
+    wait on it), with the export entry made ready to follow the head as read; then, under the
+    lock, the file is written and the entry appended only if the head has not moved.  If
+    someone wrote meanwhile the case is read again; after `OPTIMISTIC_TRIES` it is read and laid
+    out under the lock.  A file is written before the entry commits, so one that cannot be
+    written is not recorded.
     """
     fmt = check_format(fmt)
     width = check_width(width)
-    if fmt == "pdf":
-        _prepare_fonts(unlocked, reference, school)
     users: Sequence[tuple[str, str]] = (
         [(u.name, u.role.value) for u in unlocked.users()] if redact else []
     )
     target = Target(output, force) if output is not None else None
     # Only the file's name is recorded, never its folder (which may be named after a person).
     payload = {"format": fmt, "redacted": redact, "to": output.name if output else "-"}
-    try:
-        produced_at = now()
-        with access.reading_case(
-            unlocked, reference, timeline.EXPORT, payload, now=lambda: produced_at
-        ) as snap:
-            case, produced_by = snap.case, unlocked.user.name
-            if redact:
-                from safeguarding import redaction
 
-                case, redactor = redaction.redact(case, users)
-                produced_by = redactor.label(produced_by)
-            view = timeline.build(
-                case,
-                school=school,
-                categories=categories,
-                checkpoint=snap.checkpoint,
-                produced_at=produced_at,
-                produced_by=produced_by,
-                closures=closures,
-                tz=tz,
-                redacted=redact,
-            )
-            data, unshown = render_counted(view, fmt, width)
-            if target is not None:
-                target.write(data)
+    def lay_out(case: CaseFile, checkpoint: Checkpoint, produced_at: datetime) -> tuple[bytes, int]:
+        produced_by = unlocked.user.name
+        if redact:
+            from safeguarding import redaction
+
+            case, redactor = redaction.redact(case, users)
+            produced_by = redactor.label(produced_by)
+        view = timeline.build(
+            case,
+            school=school,
+            categories=categories,
+            checkpoint=checkpoint,
+            produced_at=produced_at,
+            produced_by=produced_by,
+            closures=closures,
+            tz=tz,
+            redacted=redact,
+        )
+        return render_counted(view, fmt, width)
+
+    try:
+        done: tuple[CaseFile, int, Checkpoint, bytes, int] | None = None
+        for _ in range(OPTIMISTIC_TRIES):
+            # Each read is timed afresh: the export holds everything written before it.
+            produced_at = now()
+            read = access.prepare_read(unlocked, reference, timeline.EXPORT, payload, produced_at)
+            data, unshown = lay_out(read.case, read.checkpoint, produced_at)
+            with access.recording(unlocked, read) as recorded:
+                if recorded:
+                    if target is not None:
+                        target.write(data)
+                    done = (read.case, read.entry, read.checkpoint, data, unshown)
+            if done is not None:
+                break
+        if done is None:  # others kept writing: read and lay out under the lock
+            produced_at = now()
+            with access.reading_case(
+                unlocked, reference, timeline.EXPORT, payload, now=lambda: produced_at
+            ) as snap:
+                data, unshown = lay_out(snap.case, snap.checkpoint, produced_at)
+                if target is not None:
+                    target.write(data)
+                done = (snap.case, snap.entry, snap.checkpoint, data, unshown)
         if target is not None:
             target.commit()
     except BaseException:
         if target is not None:
             target.discard()
         raise
+    case, entry, checkpoint, data, unshown = done
     return Exported(
         reference=case.reference,
-        entry=snap.entry,
+        entry=entry,
         format=fmt,
         redacted=redact,
         path=output,
         data=None if target is not None else data,
-        checkpoint=str(snap.checkpoint),
+        checkpoint=str(checkpoint),
         unshown=unshown,
     )

@@ -179,21 +179,21 @@ def test_the_fonts_a_case_needs_are_cut_before_the_write_lock_is_taken(
 ) -> None:
     """Cutting a font the first time takes seconds; another user's write must not wait on the
     lock meanwhile.  With an empty font cache, every font the case needs is in the cache by the
-    time the export takes the lock."""
-    from safeguarding import access
+    time the export takes the write lock, which it takes once."""
+    from safeguarding import storage
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
     fonts = tmp_path / "empty-cache" / "safeguard" / "fonts"
-    cut_when_locked: set[str] = set()
-    real = access.reading_case
+    cut_when_locked: list[set[str]] = []
+    real = storage.writing
 
     @contextmanager
     def locking(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        cut_when_locked.update(path.name.split("-")[0] for path in fonts.glob("*.ttf"))
-        with real(*args, **kwargs) as snapshot:
-            yield snapshot
+        cut_when_locked.append({path.name.split("-")[0] for path in fonts.glob("*.ttf")})
+        with real(*args, **kwargs) as session:
+            yield session
 
-    monkeypatch.setattr(access, "reading_case", locking)
+    monkeypatch.setattr(storage, "writing", locking)
     export_pdf(scripts_case, tmp_path / "scripts.pdf")
     variable = {face.family for face in pdf.FALLBACKS if face.variable}
-    assert cut_when_locked == {pdf.FAMILY} | (set(SCRIPTS) & variable)
+    assert cut_when_locked == [{pdf.FAMILY} | (set(SCRIPTS) & variable)]
