@@ -250,6 +250,24 @@ def memory_folder() -> Path:
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
+@contextmanager
+def _signals_end_like_ctrl_c() -> Iterator[None]:
+    """While the editor is open, SIGHUP (the session dropped) and SIGTERM end the command as
+    Ctrl-C does, through Python, so the editor's file is removed rather than left behind."""
+    import signal
+
+    def cancel(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    caught = (signal.SIGHUP, signal.SIGTERM)
+    previous = {number: signal.signal(number, cancel) for number in caught}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def from_editor(label: str) -> str:
     """The text written in $EDITOR, in a 0600 file that is removed whatever happens."""
     variable = "VISUAL" if os.environ.get("VISUAL") else "EDITOR"
@@ -261,6 +279,11 @@ def from_editor(label: str) -> str:
         command = []
     if not command:
         raise UsageError(f"{variable}={editor!r} is not a command; nothing was saved", hint=hint)
+    with _signals_end_like_ctrl_c():
+        return _edit(command, editor, hint)
+
+
+def _edit(command: list[str], editor: str, hint: str) -> str:
     fd, name = tempfile.mkstemp(prefix="safeguard-", suffix=".txt", dir=memory_folder())
     try:
         os.fchmod(fd, 0o600)

@@ -4,6 +4,8 @@ and Ctrl-C (or running out of input) saving nothing."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import stat
 import sys
 from pathlib import Path
@@ -217,6 +219,50 @@ def test_editor_text_is_written_in_a_private_file_that_is_removed(
     if Path("/dev/shm").is_dir():
         assert path.startswith("/dev/shm/")
     assert not Path(path).exists()
+
+
+@pytest.mark.parametrize("hangup", ["SIGHUP", "SIGTERM"])
+def test_a_dropped_session_while_the_editor_is_open_leaves_no_text_behind(
+    vault: VaultInfo, tmp_path: Path, hangup: str
+) -> None:
+    """An SSH session that drops sends SIGHUP: the half-written text in the editor's file must
+    go, as on Ctrl-C, not stay in /dev/shm until the computer restarts."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import safeguard_executable
+
+    case = record(text_writer(tmp_path))["case"]
+    seen = tmp_path / "seen.txt"
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys, time\n"
+        "open(sys.argv[1], 'w').write('Half-written canary text')\n"
+        f"open({str(seen)!r}, 'w').write(sys.argv[1])\n"
+        "time.sleep(60)\n"
+    )
+    before = entry_count(vault.path)
+    controller, terminal = pty.openpty()  # a terminal, or --editor would not be offered
+    process = subprocess.Popen(
+        [safeguard_executable(), "note", case, "--editor"],
+        env={**os.environ, "EDITOR": f"{sys.executable} {editor}", "VISUAL": ""},
+        stdin=terminal,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    os.close(terminal)
+    deadline = time.monotonic() + 30
+    while not seen.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    path = Path(seen.read_text())
+    assert path.exists()
+    process.send_signal(getattr(signal, hangup))
+    process.wait(timeout=30)
+    os.close(controller)
+    assert process.returncode == 130
+    assert not path.exists(), "the editor's file was left behind"
+    assert entry_count(vault.path) == before
 
 
 @pytest.mark.parametrize(
