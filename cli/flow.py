@@ -138,6 +138,11 @@ def record(
                 )
             if where is None:
                 where, asked = ask("Where was it disclosed?"), True
+            if received_by is None and asked:
+                # Often a teacher heard it first and brought it to the DSL: the record says so.
+                received_by = ask_optional(
+                    f"Who received it? (name; Enter if it was you, {book.unlocked.user.name})"
+                )
         # Only the guided interview asks when; with the facts given as options, --at or now.
         moment = _ask_when("When was it disclosed?") if at is None and asked else when(at)
         _require(

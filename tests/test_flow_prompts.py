@@ -38,6 +38,7 @@ INTERVIEW = (
     "Karen Webb",
     "parent of an ex-pupil",
     "the school office",
+    "Ruth Hill",  # received it: a teacher heard it first
     "",  # when: now
     'She said: "He messages Lily on Instagram."',
     "It started in the summer.",
@@ -71,10 +72,23 @@ def test_guided_record_asks_everything_and_confirms(vault: VaultInfo, terminal: 
         {"name": "Lily Webb", "role": "ex-pupil"},
     ]
     assert disclosure.data["relationship"] == "parent of an ex-pupil"
+    assert disclosure.data["received_by"] == "Ruth Hill"
     assert (
         disclosure.text == 'She said: "He messages Lily on Instagram."\nIt started in the summer.'
     )
     assert disclosure.data["observations"] == "Mrs Webb was calm."
+
+
+def test_enter_at_who_received_it_records_the_dsl(vault: VaultInfo, terminal: None) -> None:
+    interview = list(INTERVIEW)
+    interview[interview.index("Ruth Hill")] = ""
+    result = invoke("record", "--json", input=answers(*interview, "y"))
+    assert result.exit_code == 0, result.stderr
+    case = json.loads(result.stdout)["case"]
+    timeline = invoke("timeline", case, "--json").stdout
+    disclosure = json.loads(timeline)["entries"][0]
+    assert disclosure["kind"] == "disclosure"
+    assert disclosure["data"]["received_by"] == "alice"
 
 
 def test_a_bad_answer_is_asked_again(vault: VaultInfo, terminal: None) -> None:
