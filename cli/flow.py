@@ -247,7 +247,9 @@ def _confirmed(book: Casebook, d: Any) -> bool:
     table.add_row("About", plain(", ".join(f"{s.name} ({s.role})" for s in d.subjects)))
     table.add_row("Disclosed by", plain(f"{d.disclosed_by} ({d.relationship})"))
     table.add_row("Received by", plain(d.received_by or book.unlocked.user.name))
-    table.add_row("When", moments.local_text(d.at) if d.at else "now")
+    table.add_row(
+        "When", moments.local_text(d.at) if d.at else "now, when saved (" + _now_text() + ")"
+    )
     table.add_row("Where", plain(d.where))
     table.add_row("Account", plain(d.text))
     if d.observations:
@@ -256,6 +258,12 @@ def _confirmed(book: Casebook, d: Any) -> bool:
 
     output.err.print(Panel(table, title="Check before saving", title_align="left"))
     return confirm("Save this record?")
+
+
+def _now_text() -> str:
+    from safeguarding import clock, moments
+
+    return moments.local_text(clock.now())
 
 
 def refer(

@@ -56,6 +56,7 @@ def test_guided_record_asks_everything_and_confirms(vault: VaultInfo, terminal: 
     assert reference.startswith("SG-")
     assert "staff-pupil-contact" in result.stderr  # the choices were listed
     assert "Check before saving" in result.stderr and "Save this record?" in result.stderr
+    assert "now, when saved (20" in result.stderr  # the time, not just the word
 
     from safeguarding import categories, config
     from safeguarding.cases import Casebook
