@@ -31,7 +31,7 @@ VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Say in one line what was done.")
 ]
 FolderArgument = Annotated[
-    Path, typer.Argument(help="The backup folder.", metavar="DIR", file_okay=False)
+    Path, typer.Argument(help="The backup folder.", metavar="DIR", file_okay=False, readable=False)
 ]
 FullOption = Annotated[
     bool,

@@ -197,6 +197,15 @@ def _require_folder(directory: Path, *, writing: bool = False) -> None:
         )
     if not directory.is_dir():
         raise UsageError(f"{directory} is a file, not a folder")
+    try:
+        with os.scandir(directory):
+            pass
+    except PermissionError:
+        raise VaultUnusable(
+            f"cannot read {directory} (permission denied); nothing was changed",
+            hint="the backup folder must belong to the account that runs safeguard "
+            "(made with 'install -d -o ACCOUNT -m 700 DIR')",
+        ) from None
 
 
 def foreign_files(directory: Path) -> list[str]:

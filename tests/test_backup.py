@@ -401,9 +401,14 @@ def test_create_refuses_a_folder_holding_foreign_files_and_touches_none(
     assert snapshot(folder) == before
 
 
-def test_create_into_an_unwritable_folder_is_a_clear_error(vault: VaultInfo, folder: Path) -> None:
+@pytest.mark.parametrize("mode", [0o500, 0o000], ids=["read-only", "unreadable"])
+def test_create_into_an_unwritable_folder_is_a_clear_error(
+    vault: VaultInfo, folder: Path, mode: int
+) -> None:
+    """A folder the vault's owner cannot write (or even read: made by root for another
+    account) is the folder's problem, exit 5, not a usage error."""
     backup.create(vault.path, folder)
-    folder.chmod(0o500)
+    folder.chmod(mode)
     try:
         before = snapshot(folder)
         result = run_unprivileged(
@@ -412,9 +417,10 @@ def test_create_into_an_unwritable_folder_is_a_clear_error(vault: VaultInfo, fol
         )  # fmt: skip
         assert result.returncode == 5
         message = one_line(result.stderr)
-        assert message == (
-            f"safeguard: cannot write to {folder} (permission denied); no backup was written"
+        verb, outcome = (
+            ("write to", "no backup was written") if mode else ("read", "nothing was changed")
         )
+        assert message == f"safeguard: cannot {verb} {folder} (permission denied); {outcome}"
         assert snapshot(folder) == before
     finally:
         folder.chmod(0o700)
