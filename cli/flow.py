@@ -201,13 +201,15 @@ def _ask_when(label: str) -> Any:
     from safeguarding.errors import UsageError as Refused
 
     while True:
-        answer = ask(f"{label} (e.g. 2026-11-20 14:30)", default="now")
+        answer = ask(f"{label} (e.g. 20/11/2026 14:30 or yesterday 16:00)", default="now")
         if answer.lower() == "now":
             return None
         try:
             return when(answer)
         except Refused as error:
             output.err.print(error.message, style="red", markup=False)
+            if error.hint:
+                output.err.print(f"  {error.hint}", markup=False)
 
 
 def _require(values: dict[str, Any]) -> None:

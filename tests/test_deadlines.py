@@ -55,20 +55,48 @@ def test_describe() -> None:
     assert deadlines.describe(FRIDAY, FRIDAY + timedelta(days=1)) == "1 working day overdue"
 
 
-def test_at_accepts_iso_forms_in_local_time_and_refuses_the_future() -> None:
+def test_at_accepts_iso_and_day_first_forms_in_local_time_and_refuses_the_future() -> None:
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-    for text in ("2026-11-20 14:30", "2026-11-20T14:30", "2026-11-20"):
+    for text in (
+        "2026-11-20 14:30",
+        "2026-11-20T14:30",
+        "2026-11-20",
+        "20/11/2026",  # as a date is written in England: day first
+        "20/11/2026 14:30",
+        " 20/11/2026  14:30 ",
+    ):
         moment = moments.parse_at(text, now)
         assert moment.tzinfo is not None
-        assert moments.local_date(moment) == date(2026, 11, 20)
+        assert moments.local_date(moment) == date(2026, 11, 20), text
+    assert moments.local_text(moments.parse_at("1/2/2026 9:05", now)) == "2026-02-01 09:05"
+    yesterday = moments.local_date(now) - timedelta(days=1)
+    assert moments.local_text(moments.parse_at("Yesterday 16:00", now)) == f"{yesterday} 16:00"
+    assert moments.local_date(moments.parse_at("today", now)) == moments.local_date(now)
     assert moments.parse_at("2026-11-20T14:30+00:00", now) == datetime(
         2026, 11, 20, 14, 30, tzinfo=UTC
     )
     with pytest.raises(UsageError, match="in the future"):
         moments.parse_at("2026-11-25 09:00", now)
-    for bad in ("", "20/11/2026", "2026-11-31", "tomorrow", "2026-11-20 25:00"):
+    for bad in (
+        "",
+        "2026-11-31",
+        "tomorrow",
+        "2026-11-20 25:00",
+        "31/02/2026",  # no such day
+        "11/24/2026",  # month first: there is no 24th month
+        "20/11/26",  # the year in full
+        "20/11/2026 9",
+        "yesterday at 4",
+    ):
         with pytest.raises(UsageError, match="not a date or time"):
             moments.parse_at(bad, now)
+
+
+def test_a_due_date_may_be_written_day_first() -> None:
+    assert moments.parse_due("27/11/2026") == moments.parse_due("2026-11-27") == date(2026, 11, 27)
+    for bad in ("31/11/2026", "next friday", "11/27/2026"):
+        with pytest.raises(UsageError, match="not a date"):
+            moments.parse_due(bad)
 
 
 @given(st.text(max_size=30))
