@@ -68,3 +68,13 @@ def entry_count(vault: Path) -> int:
     with sqlite3.connect(vault) as db:
         count: int = db.execute("SELECT count(*) FROM entries").fetchone()[0]
     return count
+
+
+def corrected_twice(say: Say) -> tuple[str, int, int, int]:
+    """A case with a conversation, an amendment of it and an amendment of that amendment:
+    the case and the three entry numbers."""
+    case = record(say)["case"]
+    call = entry(say, "conversation", case, "--with", "Karen Webb", "--channel", "phone")
+    first = entry(say, "amend", case, str(call["entry"]), text="It was her father, Mr Webb.")
+    second = entry(say, "amend", case, str(first["entry"]), text="Mr Webb is her stepfather.")
+    return case, call["entry"], first["entry"], second["entry"]

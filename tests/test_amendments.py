@@ -9,7 +9,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from tests.conftest import VaultInfo, invoke
-from tests.flowkit import Say, entry, entry_count, record
+from tests.flowkit import Say, corrected_twice, entry, entry_count, record
 
 
 def timeline(case: str) -> str:
@@ -21,16 +21,13 @@ def timeline(case: str) -> str:
 def test_a_correction_of_a_correction_is_shown_under_the_original(
     vault: VaultInfo, say: Say, tmp_path: Path
 ) -> None:
-    case = record(say)["case"]
-    call = entry(say, "conversation", case, "--with", "Karen Webb", "--channel", "phone")
-    first = entry(say, "amend", case, str(call["entry"]), text="It was her father, Mr Webb.")
-    second = entry(say, "amend", case, str(first["entry"]), text="Mr Webb is her stepfather.")
+    case, call, first, second = corrected_twice(say)
 
     shown = timeline(case)
-    under_original = shown[shown.index(f"entry {call['entry']} ·") : shown.index("Corrects")]
-    assert f"Corrected by entry {first['entry']}" in under_original
+    under_original = shown[shown.index(f"entry {call} ·") : shown.index("Corrects")]
+    assert f"Corrected by entry {first}" in under_original
     assert "It was her father, Mr Webb." in under_original
-    assert f"Corrected by entry {second['entry']}" in under_original
+    assert f"Corrected by entry {second}" in under_original
     assert "Mr Webb is her stepfather." in under_original
     # the later correction comes after the one it corrects
     assert under_original.index("It was her father") < under_original.index("stepfather")
@@ -39,8 +36,8 @@ def test_a_correction_of_a_correction_is_shown_under_the_original(
     exported = invoke("export", case, "-f", "pdf", "-o", str(path))
     assert exported.exit_code == 0, exported.stderr
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(path.read_bytes())).pages)
-    original = text[text.index(f"entry {call['entry']} ·") : text.index("Corrects entry")]
-    assert f"Corrected by entry {second['entry']}" in original
+    original = text[text.index(f"entry {call} ·") : text.index("Corrects entry")]
+    assert f"Corrected by entry {second}" in original
     assert "stepfather" in " ".join(original.split())
 
 

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from safeguarding import pdf, timeline
 from tests import timeline_case as tc
 from tests.conftest import VaultInfo, invoke
-from tests.flowkit import Say, entry, record
+from tests.flowkit import Say, corrected_twice
 
 
 def words(text: str) -> str:
@@ -31,11 +31,8 @@ def pdf_text(path: Path) -> str:
 def test_a_corrected_correction_shows_at_its_own_time_as_a_stub_in_every_format(
     vault: VaultInfo, say: Say, tmp_path: Path
 ) -> None:
-    case = record(say)["case"]
-    call = entry(say, "conversation", case, "--with", "Karen Webb", "--channel", "phone")
-    first = entry(say, "amend", case, str(call["entry"]), text="It was her father, Mr Webb.")
-    second = entry(say, "amend", case, str(first["entry"]), text="Mr Webb is her stepfather.")
-    pointer = f"Itself corrected by entry {second['entry']}, shown there too."
+    case, call, first, second = corrected_twice(say)
+    pointer = f"Itself corrected by entry {second}, shown there too."
 
     shown = invoke("timeline", case, env={"COLUMNS": "100"})
     assert shown.exit_code == 0, shown.stderr
@@ -49,13 +46,13 @@ def test_a_corrected_correction_shows_at_its_own_time_as_a_stub_in_every_format(
         # in full once, under the original; nowhere else
         assert text.count("Mr Webb is her stepfather.") == 1, text
         assert text.count("It was her father, Mr Webb.") == 1, text
-        own = text[text.index(f"Amendment · entry {first['entry']} ·") :]
-        own = own[: own.index(f"Amendment · entry {second['entry']} ·")]
-        assert f"Corrects entry {call['entry']} (Conversation" in own
+        own = text[text.index(f"Amendment · entry {first} ·") :]
+        own = own[: own.index(f"Amendment · entry {second} ·")]
+        assert f"Corrects entry {call} (Conversation" in own
         assert pointer in own, own
         # the second correction's own place says nothing of a further one
-        last = text[text.index(f"Amendment · entry {second['entry']} ·") :]
-        assert f"Corrects entry {first['entry']} (Amendment" in last
+        last = text[text.index(f"Amendment · entry {second} ·") :]
+        assert f"Corrects entry {first} (Amendment" in last
         assert "Itself corrected" not in last
 
 

@@ -183,20 +183,10 @@ UNSHOWABLE = ("ཀ", "ཁ", "ག", "Ꭰ", "𓀀")
 def test_a_pdf_never_drops_a_character_its_font_cannot_show(
     built: tc.Built, tmp_path: Path
 ) -> None:
-    from safeguarding import categories
-    from safeguarding.cases import Casebook
-
     config = tmp_path / "config.toml"
     config.write_text('school_name = "Caldecote ཀ School"\n', encoding="utf-8")
     note = "Met ཀཁག <b>Li</b> and David Ꭰ 𓀀 with Zoë, Ελένη and Дмитрий.\nTab\there."
-    unlocked = tc.unlock(built)
-    try:
-        clock = tc.Clock()
-        clock.moment = tc.at(20, 10, 0)
-        book = Casebook(unlocked, categories.load(), built.config, now=clock)
-        book.note(built.reference, text=note)
-    finally:
-        unlocked.close()
+    tc.add_notes(built, note)
     path = tmp_path / "case.pdf"
     result = invoke("export", built.reference, "-f", "pdf", "-o", str(path))
     assert result.exit_code == 0, result.stderr
@@ -253,22 +243,12 @@ def test_redaction_leaves_no_listed_name_anywhere(
 def test_redaction_labels_a_part_of_a_name_only_where_it_is_that_person(
     built: tc.Built, tmp_path: Path
 ) -> None:
-    from safeguarding import categories
-    from safeguarding.cases import Casebook
-
     note = (
         "The call was with Paul Webb, Zoë's father, and Tom Smith. Mrs Webb agreed; "
         "Dr. Okafor's advice stands. Karen Webb will call. Okafor will review. "
         "I told Mrs Webb I would pass it on."
     )
-    unlocked = tc.unlock(built)
-    try:
-        clock = tc.Clock()
-        clock.moment = tc.at(20, 10, 0)
-        book = Casebook(unlocked, categories.load(), built.config, now=clock)
-        book.note(built.reference, text=note)
-    finally:
-        unlocked.close()
+    tc.add_notes(built, note)
     path = tmp_path / "case.txt"
     export(built, "txt", path, "--redact")
     text = words(path.read_text(encoding="utf-8"))
@@ -288,18 +268,11 @@ def test_a_surname_given_a_man_s_and_a_woman_s_title_is_no_one_s_label(
     """Karen Webb is the discloser.  "Mr Webb" in an amendment is her husband: labelling him
     [Discloser] made the record say the discloser was the girl's father.  When the case's texts
     give a surname both a man's and a woman's title, each titled use becomes [name]."""
-    from safeguarding import categories
-    from safeguarding.cases import Casebook
-
-    unlocked = tc.unlock(built)
-    try:
-        clock = tc.Clock()
-        clock.moment = tc.at(20, 10, 0)
-        book = Casebook(unlocked, categories.load(), built.config, now=clock)
-        book.note(built.reference, text="The call was with Mr Webb, Zoë's father.")
-        book.note(built.reference, text="Mrs Webb agreed. Karen Webb will call. Dr. Okafor too.")
-    finally:
-        unlocked.close()
+    tc.add_notes(
+        built,
+        "The call was with Mr Webb, Zoë's father.",
+        "Mrs Webb agreed. Karen Webb will call. Dr. Okafor too.",
+    )
     path = tmp_path / "case.txt"
     export(built, "txt", path, "--redact")
     text = words(path.read_text(encoding="utf-8"))

@@ -170,3 +170,16 @@ def fixed_timeline(built: Built, *, redacted: bool = False) -> timeline.Timeline
 
 def unlock(built: Built) -> Unlocked:
     return Vault.open(built.path).unlock(DSL, DSL_PASSPHRASE)
+
+
+def add_notes(built: Built, *texts: str) -> None:
+    """Notes added to the built case by its DSL, at 10:00 on the 20th."""
+    unlocked = unlock(built)
+    try:
+        clock = Clock()
+        clock.moment = at(20, 10, 0)
+        book = Casebook(unlocked, categories.load(), built.config, now=clock)
+        for text in texts:
+            book.note(built.reference, text=text)
+    finally:
+        unlocked.close()
