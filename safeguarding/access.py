@@ -42,7 +42,7 @@ def reading_case(
     reference: str,
     kind: str,
     payload: dict[str, Any],
-    now: Callable[[], datetime] = clock.now,
+    now: Callable[[], datetime] | None = None,
 ) -> Iterator[Snapshot]:
     """Record one read of a case and yield the case as it then stands, in one write transaction.
 
@@ -63,7 +63,7 @@ def reading_case(
             author_id=unlocked.user.id,
             payload=payload if in_case else {"case": reference, **payload},
             case_id=case.id if in_case else None,
-            recorded_at=now(),
+            recorded_at=(now or clock.now)(),
         )
         authors = casefile.user_names(session, unlocked.keys.field_key)
         built = casefile.build(session, case, case_key, authors)
@@ -198,11 +198,11 @@ def view(
     categories: Categories | None,
     school: str,
     closures: Collection[date] = (),
-    now: Callable[[], datetime] = clock.now,
+    now: Callable[[], datetime] | None = None,
     tz: tzinfo | None = None,
 ) -> timeline.Timeline:
     """A case's timeline for viewing; the view is recorded in the vault-level access log."""
-    produced_at = now()
+    produced_at = (now or clock.now)()
     with reading_case(unlocked, reference, CASE_VIEWED, {}, now=lambda: produced_at) as snap:
         return timeline.build(
             snap.case,

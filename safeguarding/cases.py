@@ -141,12 +141,12 @@ class Casebook:
         unlocked: Unlocked,
         categories: Categories,
         config: Config,
-        now: Callable[[], datetime] = clock.now,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.unlocked = unlocked
         self.categories = categories
         self.config = config
-        self.now = now
+        self.now = now or clock.now
 
     # Reading -------------------------------------------------------------------------------
 

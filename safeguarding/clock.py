@@ -1,17 +1,38 @@
-"""Time as the vault stores it: UTC instants in one fixed, sortable text form.
+"""Time as the vault stores it: UTC instants in one fixed, sortable text form, and `now()`.
 
-Stored timestamps go into the chain MAC byte for byte, so their format must never change.
+`now()` is the one place the code reads the time. Tests move it with `shift_to`; nothing in
+the product can, so a recorded time is always the machine's own. Stored timestamps are
+covered by the chain, byte for byte, so their format must never change.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 STORED_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
+# How far the clock is moved from the machine's (zero outside tests). A shift, not a frozen
+# instant: time still runs, so entries recorded one after another keep their order.
+_offset = timedelta(0)
+
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _offset
+
+
+def shift_to(moment: datetime) -> timedelta:
+    """Make `now()` read `moment` from here on, and give the shift (for a child process)."""
+    global _offset
+    if moment.tzinfo is None:
+        raise ValueError("the clock is set to a timezone-aware moment")
+    _offset = moment - datetime.now(UTC)
+    return _offset
+
+
+def shift_by(offset: timedelta) -> None:
+    """Move the clock by a shift another process measured with `shift_to`."""
+    global _offset
+    _offset = offset
 
 
 def to_text(moment: datetime) -> str:

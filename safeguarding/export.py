@@ -268,7 +268,7 @@ def export_case(
     redact: bool = False,
     force: bool = False,
     width: int = DEFAULT_WIDTH,
-    now: Callable[[], datetime] = clock.now,
+    now: Callable[[], datetime] | None = None,
     tz: tzinfo | None = None,
 ) -> Exported:
     """Export a case to `output` (None: return the bytes, for standard output), recording it.
@@ -310,11 +310,12 @@ def export_case(
         )
         return render_counted(view, fmt, width)
 
+    read_clock = now or clock.now
     try:
         done: tuple[CaseFile, int, Checkpoint, bytes, int] | None = None
         for _ in range(OPTIMISTIC_TRIES):
             # Each read is timed afresh: the export holds everything written before it.
-            produced_at = now()
+            produced_at = read_clock()
             read = access.prepare_read(unlocked, reference, timeline.EXPORT, payload, produced_at)
             data, unshown = lay_out(read.case, read.checkpoint, produced_at)
             with access.recording(unlocked, read) as recorded:
@@ -325,7 +326,7 @@ def export_case(
             if done is not None:
                 break
         if done is None:  # others kept writing: read and lay out under the lock
-            produced_at = now()
+            produced_at = read_clock()
             with access.reading_case(
                 unlocked, reference, timeline.EXPORT, payload, now=lambda: produced_at
             ) as snap:

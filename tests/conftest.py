@@ -10,19 +10,39 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from safeguard_cli.app import app
 from typer.testing import CliRunner, Result
 
-from safeguarding import crypto
+from safeguarding import clock, crypto
 
 FAST_KDF = crypto.KdfParams(iterations=1, memory_kib=1024, lanes=1)
 PASSPHRASE = "correct horse battery staple"
 DEPUTY_PASSPHRASE = "deputy passphrase 2026"
+
+# Every test starts on this Wednesday morning, whatever day it runs: time comes through
+# `clock.now()`, moved by `set_clock` (and into the `safeguard` processes a test starts by
+# tests/clockseam/sitecustomize.py). A test about a weekday, a year's end or a clock change
+# sets its own moment.
+DEFAULT_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+CLOCK_SEAM = Path(__file__).parent / "clockseam"
+
+SetClock = Callable[[datetime], None]
+
+# The days a date-sensitive test is run on, in the school's own time zone.
+SCHOOL_DAYS = {
+    "monday": datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+    "friday": datetime(2026, 12, 4, 15, 30, tzinfo=UTC),
+    "new-years-eve": datetime(2026, 12, 31, 12, 0, tzinfo=UTC),
+    "clocks-go-back": datetime(2026, 10, 25, 12, 0, tzinfo=UTC),
+    "clocks-go-forward": datetime(2027, 3, 28, 12, 0, tzinfo=UTC),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +63,46 @@ def env_setup(
     monkeypatch.setenv("SAFEGUARD_VAULT", str(tmp_path / "vault.db"))
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setattr(crypto, "DEFAULT_KDF", FAST_KDF)
+    pythonpath = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(CLOCK_SEAM), *([pythonpath] if pythonpath else [])])
+    )
+    move_clock(monkeypatch, DEFAULT_NOW)
     yield
+    clock.shift_by(timedelta(0))
+
+
+def move_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    shift = clock.shift_to(moment)
+    monkeypatch.setenv("TESTS_CLOCK_SHIFT_SECONDS", repr(shift.total_seconds()))
+
+
+@pytest.fixture
+def set_clock(monkeypatch: pytest.MonkeyPatch) -> SetClock:
+    """Moves `clock.now()`, here and in the processes the test starts, to a moment; the
+    clock runs on from there."""
+    return lambda moment: move_clock(monkeypatch, moment)
+
+
+@pytest.fixture(params=list(SCHOOL_DAYS))
+def school_day(request: pytest.FixtureRequest, set_clock: SetClock) -> Iterator[datetime]:
+    """Runs the test once on each of `SCHOOL_DAYS`, in Europe/London; gives the moment."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/London"
+    time.tzset()
+    moment: datetime = SCHOOL_DAYS[request.param]
+    set_clock(moment)
+    yield moment
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def today() -> date:
+    """The local date of the tests' clock."""
+    return clock.now().astimezone().date()
 
 
 @dataclass

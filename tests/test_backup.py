@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from safeguarding import backup, chronology, storage
+from safeguarding import backup, chronology, clock, storage
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import FAST_KDF, PASSPHRASE, VaultInfo, invoke, run
 from tests.reliability import run_unprivileged, tiny_filesystem
@@ -673,7 +673,7 @@ def test_status_is_quiet_when_a_recent_backup_verifies(vault: VaultInfo, folder:
 def test_status_fails_when_the_newest_verified_backup_is_too_old(
     vault: VaultInfo, folder: Path
 ) -> None:
-    old = backup.create(vault.path, folder, now=datetime.now(UTC) - timedelta(hours=40))
+    old = backup.create(vault.path, folder, now=clock.now() - timedelta(hours=40))
     fresh_but_broken = backup.create(vault.path, folder)
     flip_byte(fresh_but_broken.path, 200)
     result = invoke("backup", "status", str(folder), "--max-age", "36h")
@@ -687,7 +687,7 @@ def test_status_fails_when_the_newest_backup_does_not_verify(
 ) -> None:
     # An older backup within --max-age verifies, but damage to the newest must still alert
     # (it used to exit 0 silently).
-    old = backup.create(vault.path, folder, now=datetime.now(UTC) - timedelta(hours=20))
+    old = backup.create(vault.path, folder, now=clock.now() - timedelta(hours=20))
     assert invoke("backup", "status", str(folder), "--max-age", "36h").exit_code == 0
     fresh_but_broken = backup.create(vault.path, folder)
     flip_byte(fresh_but_broken.path, 200)

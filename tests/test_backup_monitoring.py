@@ -4,12 +4,12 @@ short behind safeguard's back, a folder that is not there, and `db upgrade`'s ba
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from safeguarding import backup, storage
+from safeguarding import backup, clock, storage
 from tests.conftest import VaultInfo, invoke
 from tests.test_backup import downgrade, one_line
 
@@ -23,7 +23,7 @@ def folder(tmp_path: Path) -> Path:
 
 def two_backups(vault: VaultInfo, folder: Path) -> tuple[backup.Created, backup.Created]:
     """Last night's and the night before's: both within --max-age 36h."""
-    now = datetime.now(UTC)
+    now = clock.now()
     older = backup.create(vault.path, folder, now=now - timedelta(hours=29))
     newest = backup.create(vault.path, folder, now=now - timedelta(hours=5))
     return older, newest

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from safeguarding import clock
-from tests.conftest import PASSPHRASE, VaultInfo, invoke
+from tests.conftest import PASSPHRASE, SetClock, VaultInfo, invoke, today
 from tests.flowkit import Say, entry, entry_count, record
 
 
@@ -32,7 +32,7 @@ def read_case(vault: VaultInfo, reference: str):  # type: ignore[no-untyped-def]
 
 
 def test_record_prints_a_sequential_reference_per_year(vault: VaultInfo, say: Say) -> None:
-    year = datetime.now().astimezone().year
+    year = today().year
     result = invoke(
         "record",
         "--category",
@@ -84,7 +84,7 @@ def test_the_whole_flow_verifies_and_reads_back_in_event_order(vault: VaultInfo,
         "--owner",
         "Headteacher",
         "--due",
-        (date.today() + timedelta(days=7)).isoformat(),
+        (today() + timedelta(days=7)).isoformat(),
         text="Meet Mr Price.",
     )
     assert added["action"] == 1 and added["next"] == "Complete the open actions"
@@ -172,7 +172,7 @@ def test_closing_needs_a_referral_or_a_decision_and_no_open_actions(
     decision = entry(say, "refer", case, "--to", "none", text="School is investigating (s7).")
     assert decision["stage"] == "not referred"
 
-    due = (date.today() + timedelta(days=3)).isoformat()
+    due = (today() + timedelta(days=3)).isoformat()
     entry(say, "action", "add", case, "--owner", "Class teacher", "--due", due, text="Talk.")
     entry(say, "action", "add", case, "--owner", "DSL", "--due", due, text="Call parents.")
     refused = invoke("close", case, "--outcome", "resolved", "--text-file", say("Done."))
@@ -222,7 +222,7 @@ def test_outcomes_depend_on_whether_it_is_an_allegation(vault: VaultInfo, say: S
 
 def test_action_done_twice_and_unknown_actions(vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
-    due = (date.today() + timedelta(days=1)).isoformat()
+    due = (today() + timedelta(days=1)).isoformat()
     entry(say, "action", "add", case, "--owner", "Head", "--due", due)
     done = entry(say, "action", "done", case, "1", text="Done.")
     before = entry_count(vault.path)
@@ -316,7 +316,7 @@ def test_next_step_panel_gives_the_deadline_and_county_contacts(
         'name = "Jo LADO-Officer"\nphone = "01234 567890"\nemail = "lado@county.example"\n'
     )
     monkeypatch.setenv("SAFEGUARD_CONFIG", str(config))
-    monday = date.today() - timedelta(days=date.today().weekday() + 7)  # last week's Monday
+    monday = today() - timedelta(days=today().weekday() + 7)  # last week's Monday
     case = record(say, "--at", f"{monday} 10:00")["case"]
     result = invoke("note", case, "--text-file", say("x"))
     assert result.exit_code == 0
@@ -329,10 +329,12 @@ def test_next_step_panel_gives_the_deadline_and_county_contacts(
     assert "Seek and follow the advice" in referred.stderr
 
 
-def test_cases_lists_initials_names_and_what_is_overdue(vault: VaultInfo, say: Say) -> None:
-    friday = date.today() - timedelta(days=date.today().weekday() + 3)  # a Friday, >1 week ago
+def test_cases_lists_initials_names_and_what_is_overdue(
+    school_day: datetime, vault: VaultInfo, say: Say
+) -> None:
+    friday = today() - timedelta(days=(today().weekday() - 4) % 7 + 7)  # a Friday, >1 week ago
     late = record(say, "--at", f"{friday} 15:00", subject="Daniel James Price")["case"]
-    due = (date.today() - timedelta(days=1)).isoformat()
+    due = (today() - timedelta(days=1)).isoformat()
     fine = record(
         say, "--at", f"{due} 08:00", category="parent-posts", subject="Pat Parent", role="parent"
     )["case"]
@@ -455,3 +457,19 @@ def test_action_and_entry_numbers_are_ascii_digits(vault: VaultInfo, say: Say) -
         assert amended.exit_code == 2 and f"{given!r} is not an entry number" in amended.stderr
     assert entry_count(vault.path) == before
     assert entry(say, "action", "done", case, "1")["action"] == 1
+
+
+def test_the_tests_clock_reaches_a_real_process(
+    vault: VaultInfo, say: Say, set_clock: SetClock
+) -> None:
+    """The one seam for time: a `safeguard` process started by a test reads the test's clock,
+    so a real process and the library agree on what 'now' is."""
+    from tests.conftest import run
+
+    set_clock(datetime(2027, 3, 28, 12, 0, tzinfo=UTC))
+    case = record(say)["case"]
+    result = run("note", case, "--text-file", say("From a real process."), "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(run("timeline", case, "--json").stdout)
+    assert {e["at"][:10] for e in shown["entries"]} == {"2027-03-28"}
+    assert case.startswith("SG-2027-")

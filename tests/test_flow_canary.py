@@ -7,12 +7,12 @@ import json
 import subprocess
 import sys
 import tempfile
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import VaultInfo, invoke, run, vault_files
+from tests.conftest import VaultInfo, invoke, run, today, vault_files
 
 CANARIES = {
     "subject": "Quillonby Zastrow",
@@ -98,7 +98,7 @@ def test_a_full_flow_leaves_no_plaintext_and_verifies(vault: VaultInfo, tmp_path
         text("said"),
     )
     ok("advice", case, "--from", CANARIES["contact"], "--text-file", text("advice"))
-    due = (date.today() + timedelta(days=5)).isoformat()
+    due = (today() + timedelta(days=5)).isoformat()
     added = ok(
         "action", "add", case, "--owner", CANARIES["owner"], "--due", due,
         "--text-file", text("action"),
@@ -188,7 +188,7 @@ def test_after_a_flow_with_backup_restore_and_exports_no_plaintext_is_left_anywh
     ok("refer", case, "--to", "lado", "--contact", CANARIES["contact"],
        "--reference", CANARIES["their_reference"], say="said")  # fmt: skip
     ok("advice", case, "--from", CANARIES["contact"], say="advice")
-    due = (date.today() + timedelta(days=5)).isoformat()
+    due = (today() + timedelta(days=5)).isoformat()
     ok("action", "add", case, "--owner", CANARIES["owner"], "--due", due, say="action")
     call = ok("conversation", case, "--with", CANARIES["with"], "--channel", "phone",
               say="conversation")  # fmt: skip

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from safeguarding import clock
 from safeguarding.cases import MAX_SHORT, MAX_TEXT
-from tests.conftest import VaultInfo, invoke
+from tests.conftest import DEFAULT_NOW, VaultInfo, invoke
 from tests.reliability import case_entries, record_case
 
 CONTRACT = {0, 2, 3, 4, 5}
@@ -130,7 +131,7 @@ def test_texts_at_the_size_limit_are_kept_and_a_megabyte_is_refused(
 
 
 def _at_strings() -> st.SearchStrategy[str]:
-    now = datetime.now()
+    now = DEFAULT_NOW.astimezone().replace(tzinfo=None)
     moments = st.datetimes(
         min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)
     ) | st.datetimes(min_value=now - timedelta(days=30), max_value=now + timedelta(days=2))
@@ -166,7 +167,7 @@ def test_any_at_is_a_time_or_a_usage_error(vault: VaultInfo, at: str) -> None:
         entry = next(
             e for e in case_entries(vault.path, case) if e.id == json.loads(result.stdout)["entry"]
         )
-        assert entry.event_at <= datetime.now().astimezone()
+        assert entry.event_at <= clock.now()
 
 
 def _expected_short(value: str) -> str | None:

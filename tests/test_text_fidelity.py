@@ -11,6 +11,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from safeguarding import clock
 from tests.conftest import VaultInfo, invoke, run, safeguard_executable
 from tests.reliability import case_entries, record_case
 
@@ -118,7 +119,6 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
     vault: VaultInfo,
 ) -> None:
     import io
-    from datetime import UTC, datetime
 
     from rich.console import Console
 
@@ -138,7 +138,7 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
         school="[red]Caldecote[/red]",
         categories=book.categories,
         checkpoint=Checkpoint(1, "00" * 32),
-        produced_at=datetime.now(UTC),
+        produced_at=clock.now(),
         produced_by="[red]DSL[/red]",
     )
     screen = io.StringIO()
