@@ -47,10 +47,9 @@ def main(entries: int) -> None:
                 moment = start + timedelta(hours=n + 1)
                 chronology.append(
                     session,
-                    mac_key=unlocked.keys.mac_key,
+                    signer=unlocked.signer,
                     payload_key=key,
                     kind=Kind.NOTE,
-                    author_id=unlocked.user.id,
                     payload={"text": f"Note {n}: " + "what was seen and said. " * 8},
                     case_id=case.id,
                     event_at=moment,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click import exceptions as click_exceptions
@@ -20,6 +20,9 @@ from safeguarding.errors import SafeguardError
 
 from . import credentials, output
 from .context import STATE, State, open_vault, unlock
+
+if TYPE_CHECKING:
+    from safeguarding.integrity import ChainReport
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
@@ -371,9 +374,18 @@ def verify(
             "so a vault rolled back behind a backup is caught.",
         ),
     ] = None,
+    no_passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--no-passphrase",
+            help="Check without unlocking, as anyone may: the hash chain, every signature and "
+            "the columns kept in clear. Entries from before signatures are counted, not checked.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Check the whole vault: every field decrypts and the chronology's chain is unbroken.
+    """Check the whole vault: every signature holds, the chronology's chain is unbroken, every
+    field decrypts, and only a DSL or the headteacher managed users.
 
     Exits 0 when all is well, or 1 naming the first damaged entry.
     """
@@ -382,40 +394,64 @@ def verify(
 
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
     from_backups: list[Checkpoint] = []
-    try:
-        unlocked = unlock()
-    except Damaged as damage:
-        # Finding damage is what verify is for: a failed check (exit 1), even in one's own row.
-        raise CheckFailed(damage.detail) from None
-    try:
-        if checkpoints_dir is not None:
-            from safeguarding.backup import checkpoints_for
+    if no_passphrase:
+        vault = open_vault()
+        try:
+            if checkpoints_dir is not None:
+                from safeguarding.backup import checkpoints_for
 
-            from_backups = checkpoints_for(unlocked.vault, checkpoints_dir)
-        report = unlocked.verify(checkpoints + from_backups)
-    except CheckFailed as failure:
-        if json:
-            output.emit_json({"ok": False, "problem": failure.message})
-        raise
-    finally:
-        unlocked.close()
+                from_backups = checkpoints_for(vault, checkpoints_dir)
+            report = _verified(lambda: vault.verify_public(checkpoints + from_backups), json)
+        finally:
+            vault.close()
+    else:
+        try:
+            unlocked = unlock()
+        except Damaged as damage:
+            # Finding damage is what verify is for: a failed check (exit 1), even in one's row.
+            raise CheckFailed(damage.detail) from None
+        try:
+            if checkpoints_dir is not None:
+                from safeguarding.backup import checkpoints_for
+
+                from_backups = checkpoints_for(unlocked.vault, checkpoints_dir)
+            report = _verified(lambda: unlocked.verify(checkpoints + from_backups), json)
+        finally:
+            unlocked.close()
     if json:
         output.emit_json(
             {
                 "ok": True,
                 "entries": report.entries,
+                "before_signatures": report.before_signatures,
+                "unchecked": report.unchecked,
                 "checkpoint": str(report.head),
                 "checkpoints_checked": len(checkpoints) + len(from_backups),
             }
         )
         return
     line = f"verified: {report.entries} entries, checkpoint {report.head}"
+    if report.unchecked:
+        line += f"; {report.unchecked} from before signatures need a passphrase to check"
+    elif report.before_signatures:
+        line += f" ({report.before_signatures} from before signatures, checked by their MAC)"
     if checkpoints:
         line += f"; agrees with {_count(len(checkpoints), 'checkpoint')} given"
     if checkpoints_dir is not None:
         count = _count(len(from_backups), "backup checkpoint")
         line += f"; agrees with {count} in {checkpoints_dir}"
     output.out.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def _verified(check: Callable[[], ChainReport], json: bool) -> ChainReport:
+    from safeguarding.errors import CheckFailed
+
+    try:
+        return check()
+    except CheckFailed as failure:
+        if json:
+            output.emit_json({"ok": False, "problem": failure.message})
+        raise
 
 
 def _count(number: int, noun: str) -> str:

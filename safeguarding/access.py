@@ -57,10 +57,9 @@ def reading_case(
         in_case = kind != CASE_VIEWED
         entry = chronology.append(
             session,
-            mac_key=unlocked.keys.mac_key,
+            signer=unlocked.signer,
             payload_key=case_key if in_case else unlocked.keys.field_key,
             kind=kind,
-            author_id=unlocked.user.id,
             payload=payload if in_case else {"case": reference, **payload},
             case_id=case.id if in_case else None,
             recorded_at=(now or clock.now)(),
@@ -96,10 +95,9 @@ def prepare_read(
         after = chronology.head(session)
         row = chronology.prepare(
             session,
-            mac_key=unlocked.keys.mac_key,
+            signer=unlocked.signer,
             payload_key=case_key,
             kind=kind,
-            author_id=unlocked.user.id,
             payload=payload,
             case_id=case.id,
             recorded_at=at,

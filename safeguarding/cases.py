@@ -214,14 +214,15 @@ class Casebook:
         payload: dict[str, Any],
         event: datetime,
         recorded: datetime,
+        facts: dict[str, Any] | None = None,
     ) -> Entry:
         return chronology.append(
             session,
-            mac_key=self.unlocked.keys.mac_key,
+            signer=self.unlocked.signer,
             payload_key=self.unlocked.case_key(case),
             kind=kind,
-            author_id=self.unlocked.user.id,
             payload=payload,
+            facts=facts,
             case_id=case.id,
             event_at=event,
             recorded_at=recorded,
@@ -269,7 +270,17 @@ class Casebook:
             )
             session.add(case)
             session.flush()
-            entry = self._append(session, case, Kind.DISCLOSURE, payload, event, recorded)
+            # The reference goes into the signed chronology, so a number changed by hand in the
+            # cases table is caught.
+            entry = self._append(
+                session,
+                case,
+                Kind.DISCLOSURE,
+                payload,
+                event,
+                recorded,
+                facts={"case": [year, number]},
+            )
             state = flow.fold(self._file(session, case))
         return Written(state.reference, entry.seq, state, self.next_step(state))
 

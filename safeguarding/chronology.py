@@ -1,36 +1,72 @@
-"""The chronology: one append-only, HMAC-chained sequence of entries, and its verification.
+"""The chronology: one append-only sequence of entries, each signed by its author and chained
+by SHA-256, and its verification.
 
 Entries are only ever appended, inside a `BEGIN IMMEDIATE` transaction that also moves the
 vault's head; nothing here may update or delete an entry (triggers refuse it anyway).
 
-The bytes an entry's MAC covers (version 1), each integer big-endian, each string UTF-8::
+An entry's signed bytes (format 2), each integer big-endian, each string UTF-8::
 
-    b"SGE1" | seq u64 | case id u64 (0: a vault event) | kind | event_at | recorded_at
-           | author id u64 | payload ciphertext
+    b"SGE2" | seq u64 | case id u64 (0: a vault event) | kind | event_at | recorded_at
+           | author id u64 | facts | payload ciphertext | previous entry's hash (32 bytes)
 
-where kind, event_at, recorded_at and the payload are each preceded by their length as u32.
+where kind, event_at, recorded_at, facts and the payload are each preceded by their length as
+u32.  ``signature = Ed25519(author's key, signed bytes)`` and
+``hash = SHA-256(b"SGH2" | signed bytes | signature)``; the hash is stored in the `mac` column
+and is what a checkpoint names.  `facts` is canonical JSON (sorted keys, no spaces) of what
+anyone may check without a passphrase, or empty.  The first entry's previous hash is 32 zero
+bytes.
+
+Entries written before signatures (format 1) are chained by an HMAC keyed from the vault key
+over ``b"SGE1" | seq | case id | kind | event_at | recorded_at | author id | payload``; only a
+passphrase can check them, and the first signed entry (`upgraded`) carries their head.
 """
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import json
 import struct
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session, col, select
 
 from safeguarding import clock, crypto
 from safeguarding.checkpoint import Checkpoint
-from safeguarding.errors import CheckFailed, Damaged
-from safeguarding.models import Entry, VaultMeta
+from safeguarding.errors import Damaged, NotAllowed
+from safeguarding.models import Entry, User, VaultMeta
 
-__all__ = ["Checkpoint", "append", "head", "verify_chain"]
+__all__ = ["Checkpoint", "Signer", "append", "head", "prepare"]
 
 MAGIC = b"SGE1"
+SIGNED_MAGIC = b"SGE2"
+HASH_MAGIC = b"SGH2"
+
+#: Kinds by which a key holder introduces their own first key (the chronology has none for
+#: them yet): the vault's first entry, the seal over entries before signatures, and a key
+#: issued at a user's first unlock after that upgrade.
+SELF_INTRODUCING = frozenset({"vault_created", "upgraded", "key_issued"})
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs what they append: a user, or the recovery key acting for a user."""
+
+    author_id: int
+    key: Ed25519PrivateKey = field(repr=False)
+    public: bytes
+    recovery: bool = False
+
+    @classmethod
+    def of(cls, author_id: int, key: Ed25519PrivateKey, *, recovery: bool = False) -> Signer:
+        return cls(author_id, key, crypto.public_bytes(key), recovery)
+
+
+def canonical(facts: dict[str, Any] | None) -> str:
+    return json.dumps(facts, sort_keys=True, separators=(",", ":")) if facts else ""
 
 
 def _lp(data: bytes) -> bytes:
@@ -58,6 +94,35 @@ def entry_bytes(
             _lp(payload),
         )
     )
+
+
+def signed_bytes(entry: Entry, previous: bytes) -> bytes:
+    return b"".join(
+        (
+            SIGNED_MAGIC,
+            struct.pack(">QQ", entry.seq, entry.case_id or 0),
+            _lp(entry.kind.encode()),
+            _lp(entry.event_at.encode()),
+            _lp(entry.recorded_at.encode()),
+            struct.pack(">Q", entry.author_id),
+            _lp((entry.facts or "").encode()),
+            _lp(entry.payload),
+            previous,
+        )
+    )
+
+
+def hash_of(body: bytes, signature: bytes) -> bytes:
+    return hashlib.sha256(HASH_MAGIC + body + signature).digest()
+
+
+def facts_of(entry: Entry) -> dict[str, Any]:
+    if not entry.facts:
+        return {}
+    value = json.loads(entry.facts)
+    if not isinstance(value, dict):
+        raise ValueError("facts are not an object")
+    return value
 
 
 def mac_of(mac_key: bytes, previous: bytes, entry: Entry) -> bytes:
@@ -96,23 +161,23 @@ def open_payload(key: bytes, entry: Entry) -> dict[str, Any]:
 def append(
     session: Session,
     *,
-    mac_key: bytes,
+    signer: Signer,
     payload_key: bytes,
     kind: str,
-    author_id: int,
     payload: dict[str, Any],
+    facts: dict[str, Any] | None = None,
     case_id: int | None = None,
     event_at: datetime | None = None,
     recorded_at: datetime | None = None,
 ) -> Entry:
-    """Append one entry and move the head.  Call inside `storage.writing`."""
+    """Append one signed entry and move the head.  Call inside `storage.writing`."""
     entry = prepare(
         session,
-        mac_key=mac_key,
+        signer=signer,
         payload_key=payload_key,
         kind=kind,
-        author_id=author_id,
         payload=payload,
+        facts=facts,
         case_id=case_id,
         event_at=event_at,
         recorded_at=recorded_at,
@@ -124,34 +189,63 @@ def append(
 def prepare(
     session: Session,
     *,
-    mac_key: bytes,
+    signer: Signer,
     payload_key: bytes,
     kind: str,
-    author_id: int,
     payload: dict[str, Any],
+    facts: dict[str, Any] | None = None,
     case_id: int | None = None,
     event_at: datetime | None = None,
     recorded_at: datetime | None = None,
 ) -> Entry:
-    """The entry that would come next after the head as `session` sees it, sealed and MAC'd,
-    but not written: `insert` writes it, in a write transaction whose head is still that one."""
+    """The entry that would come next after the head as `session` sees it, sealed and signed,
+    but not written: `insert` writes it, in a write transaction whose head is still that one.
+
+    The author is checked here, inside the transaction: someone disabled (or re-keyed) while
+    their command waited writes nothing.
+    """
     meta = session.get(VaultMeta, 1)
     if meta is None:
         raise Damaged("the vault has no head record", summary="its head record is missing")
+    _require_active(session, signer, kind)
     recorded = recorded_at or clock.now()
     seq = meta.head_seq + 1
+    facts = dict(facts or {})
+    if signer.recovery:
+        facts["signed_by"] = "recovery"
     entry = Entry(
         seq=seq,
         case_id=case_id,
         kind=kind,
         event_at=clock.to_text(event_at or recorded),
         recorded_at=clock.to_text(recorded),
-        author_id=author_id,
+        author_id=signer.author_id,
         payload=seal_payload(payload_key, seq, payload),
         mac=b"",
+        facts=canonical(facts) or None,
     )
-    entry.mac = mac_of(mac_key, meta.head_mac, entry)
+    body = signed_bytes(entry, meta.head_mac)
+    entry.signature = signer.key.sign(body)
+    entry.mac = hash_of(body, entry.signature)
     return entry
+
+
+def _require_active(session: Session, signer: Signer, kind: str) -> None:
+    author = session.get(User, signer.author_id)
+    if author is None:
+        raise Damaged(
+            f"user {signer.author_id} is not in the vault", summary="an author is missing"
+        )
+    if author.disabled_at is not None:
+        raise NotAllowed("you were disabled while this command waited; nothing was saved")
+    if signer.recovery or kind in SELF_INTRODUCING:
+        return
+    if author.signing_key != signer.public:
+        raise NotAllowed(
+            "your signing key was replaced while this command waited (a passphrase reset); "
+            "nothing was saved",
+            hint="run the command again with your new passphrase",
+        )
 
 
 def insert(session: Session, entry: Entry) -> None:
@@ -162,6 +256,9 @@ def insert(session: Session, entry: Entry) -> None:
         raise Damaged("the vault has no head record", summary="its head record is missing")
     if entry.seq != meta.head_seq + 1:
         raise ValueError(f"entry {entry.seq} was prepared after another head")
+    author = session.get(User, entry.author_id)
+    if author is not None and author.disabled_at is not None:
+        raise NotAllowed("you were disabled while this command waited; nothing was saved")
     session.add(entry)
     meta.head_seq, meta.head_mac = entry.seq, entry.mac
     session.add(meta)
@@ -187,86 +284,3 @@ def iter_entries(session: Session, batch: int = 2000) -> Iterator[Entry]:
         yield from rows
         after = rows[-1].seq
         session.expunge_all()
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    entries: int
-    head: Checkpoint
-
-
-def verify_chain(
-    session: Session,
-    *,
-    mac_key: bytes,
-    field_key: bytes,
-    case_keys: dict[int, bytes],
-    checkpoints: Iterable[Checkpoint] = (),
-) -> ChainReport:
-    """Recompute every MAC, decrypt every payload, and compare with the head and checkpoints.
-
-    Raises `CheckFailed` naming the first entry that was edited, removed, reordered or forged.
-    """
-    wanted = {cp.seq: cp for cp in checkpoints}
-    seen: dict[int, bytes] = {}
-    previous = crypto.GENESIS_MAC
-    expected = 1
-    for entry in iter_entries(session):
-        if entry.seq != expected:
-            missing = (
-                f"entry {expected} is missing"
-                if entry.seq == expected + 1
-                else f"entries {expected} to {entry.seq - 1} are missing"
-            )
-            raise CheckFailed(f"{missing}: the chronology has been cut", hint=_RESTORE_HINT)
-        mac = mac_of(mac_key, previous, entry)
-        if not hmac.compare_digest(mac, entry.mac):
-            raise CheckFailed(
-                f"entry {entry.seq} has been altered, reordered or forged (its MAC does not match)",
-                hint=_RESTORE_HINT,
-            )
-        if entry.case_id is not None and entry.case_id not in case_keys:
-            raise CheckFailed(f"entry {entry.seq} belongs to a case the vault does not hold")
-        try:
-            open_payload(payload_key_for(entry.case_id, field_key, case_keys), entry)
-        except crypto.DecryptionError:
-            raise CheckFailed(
-                f"entry {entry.seq} does not decrypt: its payload was altered or moved",
-                hint=_RESTORE_HINT,
-            ) from None
-        if entry.seq in wanted:
-            seen[entry.seq] = mac
-        previous, expected = mac, expected + 1
-
-    last = expected - 1
-    recorded_head = head(session)
-    if recorded_head.seq > last:
-        missing = (
-            f"entry {last + 1} is missing"
-            if recorded_head.seq == last + 1
-            else f"entries {last + 1} to {recorded_head.seq} are missing"
-        )
-        raise CheckFailed(f"{missing}: the chronology's tail was removed", hint=_RESTORE_HINT)
-    if recorded_head.seq < last or not recorded_head.matches(previous):
-        raise CheckFailed(
-            f"the vault's head ({recorded_head.seq}) does not match its last entry ({last})",
-            hint=_RESTORE_HINT,
-        )
-    for seq in sorted(wanted):
-        checkpoint = wanted[seq]
-        if seq > last:
-            raise CheckFailed(
-                f"entry {seq} from checkpoint {seq}:{checkpoint.mac_hex[:16]} is missing: the "
-                f"vault has been rolled back to entry {last}",
-                hint=_RESTORE_HINT,
-            )
-        if not checkpoint.matches(seen[seq]):
-            raise CheckFailed(
-                f"entry {seq} does not match checkpoint {seq}:{checkpoint.mac_hex[:16]}: the "
-                "chronology was rewritten after it",
-                hint=_RESTORE_HINT,
-            )
-    return ChainReport(entries=last, head=Checkpoint(last, previous.hex()))
-
-
-_RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"

@@ -22,8 +22,15 @@ own random 256-bit key, wrapped (sealed) by the vault field key.  A key slot wra
 under a key-encryption key derived from a passphrase or the recovery key with Argon2id; the slot
 row stores the KDF name, its parameters (iterations, memory in KiB, lanes) and a 16-byte salt.
 
-Chain MAC: ``mac(n) = HMAC-SHA256(mac key, mac(n-1) || entry bytes(n))`` with ``mac(0)`` 32 zero
-bytes; the entry bytes are fixed in `safeguarding.chronology`.
+Chain MAC (entries written before signatures): ``mac(n) = HMAC-SHA256(mac key, mac(n-1) ||
+entry bytes(n))`` with ``mac(0)`` 32 zero bytes; the entry bytes are fixed in
+`safeguarding.chronology`.
+
+Signatures: every user, and the recovery key, has an Ed25519 key pair.  The private key is
+sealed in its key slot under the slot's passphrase-derived key, never under the vault key, with
+associated data that binds the slot's id, purpose, user, KDF parameters and salt (`slot_place`);
+the public key is recorded in the chronology.  Entries are signed by their author and chained
+by SHA-256 (see `safeguarding.chronology`), so anyone can check them without a passphrase.
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ import os
 import unicodedata
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -78,6 +86,43 @@ class KdfParams:
 
 #: What new key slots use.  Tests may lower it through the library; no CLI flag can.
 DEFAULT_KDF = KdfParams()
+
+#: Argon2id's own limits: fewer lanes, passes or memory than this is not a parameter set.
+MAX_LANES = 2**24 - 1
+
+
+def check_kdf(params: KdfParams) -> None:
+    """Refuse a slot's KDF parameters that are nonsense, or weaker than safeguard's default.
+
+    A slot whose cost was lowered by someone editing the file would let a stolen copy be
+    guessed faster; nonsense (`lanes = 0`) would crash the derivation.
+    """
+    if params.name != "argon2id":
+        raise Damaged(
+            f"a key slot names an unknown key derivation function {params.name!r}",
+            summary="a key slot names an unknown key derivation function",
+        )
+    if not (
+        1 <= params.lanes <= MAX_LANES
+        and params.iterations >= 1
+        and params.memory_kib >= 8 * params.lanes
+    ):
+        raise Damaged(
+            "a key slot holds impossible key derivation parameters "
+            f"(passes {params.iterations}, memory {params.memory_kib} KiB, lanes {params.lanes})",
+            summary="a key slot holds impossible key derivation parameters",
+        )
+    floor = DEFAULT_KDF
+    if (
+        params.iterations < floor.iterations
+        or params.memory_kib < floor.memory_kib
+        or params.lanes < floor.lanes
+    ):
+        raise Damaged(
+            "a key slot's key derivation is weaker than safeguard's minimum "
+            f"(passes {params.iterations}, memory {params.memory_kib} KiB, lanes {params.lanes})",
+            summary="a key slot's key derivation was lowered",
+        )
 
 
 def new_key() -> bytes:
@@ -150,6 +195,47 @@ def stretch(secret: str, salt: bytes, params: KdfParams) -> bytes:
         memory_cost=params.memory_kib,
     )
     return kdf.derive(unicodedata.normalize("NFC", secret).encode("utf-8"))
+
+
+def slot_place(
+    slot_id: int, purpose: str, user_id: int | None, params: KdfParams, salt: bytes
+) -> str:
+    """The row id used in a slot ciphertext's associated data (envelope v1, table
+    ``key_slots``): everything about the slot that an attacker might swap or lower."""
+    return (
+        f"{slot_id};purpose={purpose};user={user_id or 0};"
+        f"kdf={params.name},{params.iterations},{params.memory_kib},{params.lanes};"
+        f"salt={salt.hex()}"
+    )
+
+
+def new_signing_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def private_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.Raw,
+        serialization.PrivateFormat.Raw,
+        serialization.NoEncryption(),
+    )
+
+
+def signing_key_from(raw: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def public_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def signature_holds(public: bytes, signature: bytes, message: bytes) -> bool:
+    """Whether `signature` is `public`'s Ed25519 signature of `message`."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def chain_mac(mac_key: bytes, previous: bytes, entry_bytes: bytes) -> bytes:

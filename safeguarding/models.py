@@ -33,6 +33,9 @@ class User(SQLModel, table=True):
     role: bytes
     created_at: str
     disabled_at: str | None = None
+    # The user's Ed25519 public key, cached from the chronology (which `verify` checks it
+    # against); None until they are issued one.
+    signing_key: bytes | None = None
 
 
 class KeySlot(SQLModel, table=True):
@@ -53,6 +56,8 @@ class KeySlot(SQLModel, table=True):
     salt: bytes
     wrapped_key: bytes | None = None
     updated_at: str
+    # The slot's Ed25519 private key, sealed under the same passphrase-derived key.
+    signing_key: bytes | None = None
 
 
 class Case(SQLModel, table=True):
@@ -83,4 +88,9 @@ class Entry(SQLModel, table=True):
     recorded_at: str
     author_id: int = Field(foreign_key="users.id")
     payload: bytes
+    # Before signatures: the chain MAC.  Since: the entry's SHA-256 hash (see chronology).
     mac: bytes
+    # What anyone may read and check without a passphrase (public keys, slot fingerprints, a
+    # case's reference), as signed JSON; None before signatures.
+    facts: str | None = None
+    signature: bytes | None = None

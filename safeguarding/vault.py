@@ -1,7 +1,8 @@
-"""The vault: its key, the users' key slots, the recovery slot and per-case keys.
+"""The vault: its key, the users' key slots and signing keys, the recovery slot, per-case keys.
 
 A vault is one SQLite file.  Its random vault key never touches the disk unwrapped: each user's
-slot wraps it under their passphrase (Argon2id), the recovery slot under the recovery key.
+slot wraps it under their passphrase (Argon2id), the recovery slot under the recovery key, and
+each slot also seals its holder's Ed25519 signing key under the same passphrase-derived key.
 Nothing here may store a passphrase, a key or a name in clear, or print anything.
 """
 
@@ -17,11 +18,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from safeguarding import chronology, clock, crypto, storage
-from safeguarding.errors import NotAllowed, NotFound, UsageError, VaultUnusable
+from safeguarding import chronology, clock, crypto, integrity, storage
+from safeguarding.chronology import Signer
+from safeguarding.errors import (
+    CheckFailed,
+    Damaged,
+    NotAllowed,
+    NotFound,
+    UsageError,
+    VaultUnusable,
+)
 from safeguarding.models import Case, Entry, KeySlot, User, VaultMeta
 
 VAULT_FORMAT = 1
@@ -125,31 +135,117 @@ def _params(slot: KeySlot) -> crypto.KdfParams:
     )
 
 
-def _fill_slot(slot: KeySlot, secret: str, vault_key: bytes, kdf: crypto.KdfParams) -> None:
-    """(Re)wrap the vault key in `slot` under `secret`, with a fresh salt and nonce."""
-    salt = crypto.new_salt()
-    kek = crypto.stretch(secret, salt, kdf)
-    slot.kdf = kdf.name
-    slot.kdf_iterations = kdf.iterations
-    slot.kdf_memory_kib = kdf.memory_kib
-    slot.kdf_lanes = kdf.lanes
-    slot.salt = salt
-    slot.wrapped_key = crypto.seal(
-        kek, vault_key, table="key_slots", row=slot.id, column="wrapped_key"
+def _place(slot: KeySlot) -> str:
+    return crypto.slot_place(slot.id, slot.purpose, slot.user_id, _params(slot), slot.salt)
+
+
+def _seal_slot(
+    slot: KeySlot,
+    kek: bytes,
+    vault_key: bytes | None,
+    signing_key: Ed25519PrivateKey | None,
+) -> None:
+    """Seal the vault key and the holder's signing key in `slot` under `kek`, bound to the
+    slot's id, purpose, user, KDF parameters and salt (already set on `slot`)."""
+    place = _place(slot)
+    slot.wrapped_key = (
+        None
+        if vault_key is None
+        else crypto.seal(kek, vault_key, table="key_slots", row=place, column="wrapped_key")
+    )
+    slot.signing_key = (
+        None
+        if signing_key is None
+        else crypto.seal(
+            kek,
+            crypto.private_bytes(signing_key),
+            table="key_slots",
+            row=place,
+            column="signing_key",
+        )
     )
     slot.updated_at = clock.to_text(clock.now())
 
 
-def _unwrap(slot: KeySlot, secret: str) -> bytes | None:
+def _fill_slot(
+    slot: KeySlot,
+    secret: str,
+    vault_key: bytes,
+    kdf: crypto.KdfParams,
+    signing_key: Ed25519PrivateKey,
+) -> None:
+    """(Re)wrap the vault key and a signing key in `slot` under `secret`, with a fresh salt."""
+    crypto.check_kdf(kdf)
+    slot.kdf = kdf.name
+    slot.kdf_iterations = kdf.iterations
+    slot.kdf_memory_kib = kdf.memory_kib
+    slot.kdf_lanes = kdf.lanes
+    slot.salt = crypto.new_salt()
+    _seal_slot(slot, crypto.stretch(secret, slot.salt, kdf), vault_key, signing_key)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A slot opened by its secret: the key it was derived to, and what it sealed."""
+
+    kek: bytes = field(repr=False)
+    vault_key: bytes = field(repr=False)
+    signing_key: Ed25519PrivateKey | None = field(repr=False)
+    legacy: bool  # sealed before signatures: re-sealed at this first unlock
+
+
+def _unwrap(slot: KeySlot, secret: str) -> _Opened | None:
     if slot.wrapped_key is None:
         return None
-    kek = crypto.stretch(secret, slot.salt, _params(slot))
+    params = _params(slot)
+    crypto.check_kdf(params)
+    kek = crypto.stretch(secret, slot.salt, params)
+    place = _place(slot)
     try:
-        return crypto.open_sealed(
-            kek, slot.wrapped_key, table="key_slots", row=slot.id, column="wrapped_key"
+        vault_key = crypto.open_sealed(
+            kek, slot.wrapped_key, table="key_slots", row=place, column="wrapped_key"
         )
     except crypto.DecryptionError:
-        return None
+        if slot.signing_key is not None:
+            return None
+        try:  # a slot from before signatures, bound to its row id alone
+            vault_key = crypto.open_sealed(
+                kek, slot.wrapped_key, table="key_slots", row=slot.id, column="wrapped_key"
+            )
+        except crypto.DecryptionError:
+            return None
+        return _Opened(kek, vault_key, None, legacy=True)
+    signing_key = None
+    if slot.signing_key is not None:
+        try:
+            raw = crypto.open_sealed(
+                kek, slot.signing_key, table="key_slots", row=place, column="signing_key"
+            )
+        except crypto.DecryptionError:
+            raise Damaged(
+                f"key slot {slot.id}'s signing key does not decrypt: altered",
+                summary="a key slot's signing key was altered",
+            ) from None
+        signing_key = crypto.signing_key_from(raw)
+    return _Opened(kek, vault_key, signing_key, legacy=False)
+
+
+def _empty_slot(slot_id: int, purpose: str, user_id: int | None) -> KeySlot:
+    return KeySlot(
+        id=slot_id,
+        purpose=purpose,
+        user_id=user_id,
+        kdf="",
+        kdf_iterations=0,
+        kdf_memory_kib=0,
+        kdf_lanes=0,
+        salt=b"",
+        updated_at="",
+    )
+
+
+def _slot_facts(*slots: KeySlot) -> dict[str, str]:
+    return {str(slot.id): integrity.slot_fingerprint(slot) for slot in slots}
 
 
 def _next_id(session: Session, column: Any) -> int:
@@ -184,6 +280,14 @@ class Vault:
             raise
         return cls(path, engine)
 
+    def verify_public(
+        self, checkpoints: Iterable[chronology.Checkpoint] = ()
+    ) -> integrity.ChainReport:
+        """What anyone can check without a passphrase: the hash chain, every signature, who
+        managed users, and the clear columns.  Raises `CheckFailed` naming the first problem."""
+        with storage.guarded(self.path), storage.reading(self.engine) as session:
+            return integrity.verify(session, checkpoints=checkpoints)
+
     @classmethod
     def create(
         cls,
@@ -217,7 +321,9 @@ class Vault:
                     migrate.upgrade(engine)
                     vault_key = crypto.new_key()
                     recovery_key = new_recovery_key()
-                    user = cls._build(engine, name, passphrase, vault_key, recovery_key, kdf)
+                    user, signer = cls._build(
+                        engine, name, passphrase, vault_key, recovery_key, kdf
+                    )
             finally:
                 engine.dispose()
             try:
@@ -229,7 +335,7 @@ class Vault:
             for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
                 leftover.unlink(missing_ok=True)
         vault = cls.open(path)
-        return Unlocked(vault, user, Keys.from_vault_key(vault_key)), recovery_key
+        return Unlocked(vault, user, Keys.from_vault_key(vault_key), signer), recovery_key
 
     @staticmethod
     def _build(
@@ -239,9 +345,11 @@ class Vault:
         vault_key: bytes,
         recovery_key: str,
         kdf: crypto.KdfParams,
-    ) -> UserInfo:
+    ) -> tuple[UserInfo, Signer]:
         keys = Keys.from_vault_key(vault_key)
         now = clock.now()
+        signing_key, recovery_signing_key = crypto.new_signing_key(), crypto.new_signing_key()
+        signer = Signer.of(1, signing_key)
         with storage.writing(engine) as session:
             salt = crypto.new_salt()
             session.add(
@@ -262,41 +370,40 @@ class Vault:
                     keys.field_key, Role.DSL.value, table="users", row=1, column="role"
                 ),
                 created_at=clock.to_text(now),
+                signing_key=signer.public,
             )
             session.add(user)
             session.flush()
-            for slot_id, purpose, user_id, secret in (
-                (1, "passphrase", 1, passphrase),
-                (2, "recovery", None, recovery_key),
+            slots = []
+            for slot_id, purpose, user_id, secret, key in (
+                (1, "passphrase", 1, passphrase, signing_key),
+                (2, "recovery", None, recovery_key, recovery_signing_key),
             ):
-                slot = KeySlot(
-                    id=slot_id,
-                    purpose=purpose,
-                    user_id=user_id,
-                    kdf="",
-                    kdf_iterations=0,
-                    kdf_memory_kib=0,
-                    kdf_lanes=0,
-                    salt=b"",
-                    updated_at="",
-                )
-                _fill_slot(slot, secret, vault_key, kdf)
+                slot = _empty_slot(slot_id, purpose, user_id)
+                _fill_slot(slot, secret, vault_key, kdf, key)
                 session.add(slot)
+                slots.append(slot)
             session.flush()
-            for kind, payload in (
-                ("vault_created", {"format": VAULT_FORMAT}),
-                ("user_added", {"user": name, "role": Role.DSL.value}),
+            genesis = {
+                "user": 1,
+                "signing_key": signer.public.hex(),
+                "recovery_key": crypto.public_bytes(recovery_signing_key).hex(),
+                "slots": _slot_facts(*slots),
+            }
+            for kind, payload, facts in (
+                ("vault_created", {"format": VAULT_FORMAT}, genesis),
+                ("user_added", {"user": name, "role": Role.DSL.value}, {"user": 1}),
             ):
                 chronology.append(
                     session,
-                    mac_key=keys.mac_key,
+                    signer=signer,
                     payload_key=keys.field_key,
                     kind=kind,
-                    author_id=1,
                     payload=payload,
+                    facts=facts,
                     recorded_at=now,
                 )
-        return UserInfo(1, name, Role.DSL, clock.to_text(now), None)
+        return UserInfo(1, name, Role.DSL, clock.to_text(now), None), signer
 
     def close(self) -> None:
         self.engine.dispose()
@@ -332,45 +439,174 @@ class Vault:
         return slot
 
     def unlock(self, user_name: str, passphrase: str) -> Unlocked:
-        """Unlock as `user_name`; raises `NotAllowed` for an unknown, disabled or wrong user."""
+        """Unlock as `user_name`; raises `NotAllowed` for an unknown, disabled or wrong user.
+
+        At a user's first unlock after the upgrade to signatures, their slot is re-sealed with
+        a new signing key, recorded in the chronology.
+        """
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             user = self._find_user(session, user_name)
             if user.disabled_at is not None:
                 raise NotAllowed(f"user {user_name!r} is disabled")
             slot = self._user_slot(session, user)
             session.expunge_all()
-        vault_key = _unwrap(slot, passphrase)
-        if vault_key is None:
+        try:
+            opened = _unwrap(slot, passphrase)
+        except crypto.DecryptionError as error:  # an unknown KDF named in the slot
+            raise Damaged(error.detail, summary="a key slot was altered") from None
+        if opened is None:
             raise NotAllowed(f"wrong passphrase for {user_name!r}; nothing was changed")
-        keys = Keys.from_vault_key(vault_key)
-        return Unlocked(self, _user_info(keys, user), keys)
+        keys = Keys.from_vault_key(opened.vault_key)
+        info = _user_info(keys, user)
+        if _same_name(info.name) != _same_name(user_name):
+            raise Damaged(
+                f"the key slot found for {user_name!r} belongs to another user: the vault was "
+                "altered",
+                summary="a user's key slot was swapped",
+            )
+        if opened.signing_key is None:
+            signer = self._issue_key(user.id, slot.id, opened, keys)
+        else:
+            signer = Signer.of(user.id, opened.signing_key)
+            if signer.public != user.signing_key:
+                raise Damaged(
+                    f"{user_name!r}'s signing key is not the one the vault records: altered",
+                    summary="a user's signing key was altered",
+                )
+        return Unlocked(self, info, keys, signer)
 
-    def unlock_with_recovery_key(self, recovery_key: str) -> Keys:
+    def _issue_key(self, user_id: int, slot_id: int, opened: _Opened, keys: Keys) -> Signer:
+        """Give a user from before signatures their signing key, re-sealing their slot; the
+        first to unlock after the upgrade also seals the old entries' head into the chain."""
+        with storage.guarded(self.path), storage.writing(self.engine) as session:
+            slot = session.get(KeySlot, slot_id)
+            user = session.get(User, user_id)
+            if slot is None or user is None:
+                raise VaultUnusable("a key slot vanished while unlocking", hint="try again")
+            if slot.signing_key is not None:  # issued meanwhile by another command of theirs
+                place = crypto.slot_place(
+                    slot.id, slot.purpose, slot.user_id, _params(slot), slot.salt
+                )
+                try:
+                    raw = crypto.open_sealed(
+                        opened.kek,
+                        slot.signing_key,
+                        table="key_slots",
+                        row=place,
+                        column="signing_key",
+                    )
+                except crypto.DecryptionError:
+                    raise NotAllowed(
+                        "your key slot changed while this command unlocked it; nothing was saved",
+                        hint="run the command again",
+                    ) from None
+                return Signer.of(user_id, crypto.signing_key_from(raw))
+            signing_key = crypto.new_signing_key()
+            signer = Signer.of(user_id, signing_key)
+            _seal_slot(slot, opened.kek, opened.vault_key, signing_key)
+            user.signing_key = signer.public
+            session.add_all([slot, user])
+            session.flush()
+            facts: dict[str, Any] = {"user": user_id, "signing_key": signer.public.hex()}
+            signed = session.exec(
+                select(Entry.seq).where(col(Entry.signature).is_not(None)).limit(1)
+            ).first()
+            if signed is None:
+                # The entries before signatures must hold before their head is sealed.
+                integrity.verify(session, secrets=_secrets(session, keys))
+                kind = "upgraded"
+                facts |= _snapshot(session)
+            else:
+                kind = "key_issued"
+                facts["slots"] = _slot_facts(slot)
+            chronology.append(
+                session,
+                signer=signer,
+                payload_key=keys.field_key,
+                kind=kind,
+                payload={"format": VAULT_FORMAT},
+                facts=facts,
+            )
+        return signer
+
+    def _open_recovery(self, recovery_key: str) -> tuple[KeySlot, _Opened]:
         key_text = normalise_recovery_key(recovery_key)
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             slot = session.exec(select(KeySlot).where(KeySlot.purpose == "recovery")).first()
             if slot is None:
                 raise VaultUnusable("the vault has no recovery slot")
             session.expunge_all()
-        vault_key = _unwrap(slot, key_text)
-        if vault_key is None:
+        opened = _unwrap(slot, key_text)
+        if opened is None:
             raise NotAllowed("that recovery key does not open this vault; nothing was changed")
-        return Keys.from_vault_key(vault_key)
+        return slot, opened
+
+    def unlock_with_recovery_key(self, recovery_key: str) -> Keys:
+        return Keys.from_vault_key(self._open_recovery(recovery_key)[1].vault_key)
 
     def unlock_for_recovery(self, recovery_key: str, user_name: str) -> Unlocked:
         """Open the vault with the recovery key on behalf of `user_name`, who forgot their
-        passphrase; raises `NotFound` if there is no such user."""
-        keys = self.unlock_with_recovery_key(recovery_key)
+        passphrase; raises `NotFound` if there is no such user.  What is written is signed by
+        the recovery key (issued one now if the slot is from before signatures)."""
+        slot, opened = self._open_recovery(recovery_key)
+        keys = Keys.from_vault_key(opened.vault_key)
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             user = self._find_target(session, user_name)
             session.expunge_all()
-        return Unlocked(self, _user_info(keys, user), keys)
+        pending = None
+        signing_key = opened.signing_key
+        if signing_key is None:
+            signing_key = crypto.new_signing_key()
+            pending = _PendingRecoveryKey(slot.id, opened)
+        signer = Signer.of(user.id, signing_key, recovery=True)
+        return Unlocked(self, _user_info(keys, user), keys, signer, pending)
 
     def recover(self, recovery_key: str, user_name: str, new_passphrase: str) -> UserInfo:
         """Give a user who forgot their passphrase a new one, opening the vault with the
         recovery key.  The chronology records it against that user."""
         unlocked = self.unlock_for_recovery(recovery_key, user_name)
         return unlocked.set_passphrase(None, new_passphrase, via="recovery key")
+
+
+@dataclass(frozen=True)
+class _PendingRecoveryKey:
+    """A recovery slot from before signatures, to be re-sealed with the key signing its use."""
+
+    slot_id: int
+    opened: _Opened
+
+
+def _same_name(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold().strip()
+
+
+def _secrets(session: Session, keys: Keys) -> integrity.Secrets:
+    users = session.exec(select(User)).all()
+    return integrity.Secrets(
+        mac_key=keys.mac_key,
+        field_key=keys.field_key,
+        case_keys={
+            case.id: crypto.open_sealed(
+                keys.field_key, case.case_key, table="cases", row=case.id, column="case_key"
+            )
+            for case in session.exec(select(Case)).all()
+        },
+        user_ids={_same_name(_user_info(keys, user).name): user.id for user in users},
+    )
+
+
+def _snapshot(session: Session) -> dict[str, Any]:
+    """What the entries before signatures left in clear, for the `upgraded` entry to vouch for."""
+    return {
+        "users": {
+            str(user.id): {"created_at": user.created_at, "disabled_at": user.disabled_at}
+            for user in session.exec(select(User)).all()
+        },
+        "cases": {
+            str(case.id): [case.year, case.number] for case in session.exec(select(Case)).all()
+        },
+        "slots": _slot_facts(*session.exec(select(KeySlot)).all()),
+    }
 
 
 def _user_info(keys: Keys, user: User) -> UserInfo:
@@ -388,10 +624,19 @@ def _user_info(keys: Keys, user: User) -> UserInfo:
 class Unlocked:
     """A vault opened by one user: what they may read and write."""
 
-    def __init__(self, vault: Vault, user: UserInfo, keys: Keys) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        user: UserInfo,
+        keys: Keys,
+        signer: Signer,
+        pending_recovery: _PendingRecoveryKey | None = None,
+    ) -> None:
         self.vault = vault
         self.user = user
         self.keys = keys
+        self.signer = signer
+        self._pending_recovery = pending_recovery
 
     def close(self) -> None:
         self.vault.close()
@@ -406,10 +651,9 @@ class Unlocked:
     def _append(self, session: Session, kind: str, payload: dict[str, Any], **extra: Any) -> Entry:
         return chronology.append(
             session,
-            mac_key=self.keys.mac_key,
+            signer=self.signer,
             payload_key=self.keys.field_key,
             kind=kind,
-            author_id=self.user.id,
             payload=payload,
             **extra,
         )
@@ -457,20 +701,20 @@ class Unlocked:
                 )
             )
             session.flush()
-            slot = KeySlot(
-                id=_next_id(session, KeySlot.id),
-                purpose="passphrase",
-                user_id=user_id,
-                kdf="",
-                kdf_iterations=0,
-                kdf_memory_kib=0,
-                kdf_lanes=0,
-                salt=b"",
-                updated_at=now,
-            )
-            _fill_slot(slot, passphrase, self.keys.vault_key, kdf)
+            slot = _empty_slot(_next_id(session, KeySlot.id), "passphrase", user_id)
+            signing_key = crypto.new_signing_key()
+            _fill_slot(slot, passphrase, self.keys.vault_key, kdf, signing_key)
+            public = crypto.public_bytes(signing_key)
+            session.get_one(User, user_id).signing_key = public
             session.add(slot)
-            self._append(session, "user_added", {"user": name, "role": role.value})
+            session.flush()
+            self._append(
+                session,
+                "user_added",
+                {"user": name, "role": role.value},
+                facts={"user": user_id, "signing_key": public.hex(), "slots": _slot_facts(slot)},
+                recorded_at=clock.from_text(now),
+            )
         return UserInfo(user_id, name, role, now, None)
 
     def set_passphrase(
@@ -498,21 +742,44 @@ class Unlocked:
             if user.disabled_at is not None:
                 raise NotAllowed(f"user {info.name!r} is disabled; nothing was changed")
             slot = self.vault._user_slot(session, user)
-            _fill_slot(slot, new_passphrase, self.keys.vault_key, kdf)
-            session.add(slot)
             payload: dict[str, Any] = {"user": info.name}
             if via is not None:
                 payload["via"] = via
             kind = "passphrase_changed" if own and via is None else "passphrase_reset"
-            chronology.append(
-                session,
-                mac_key=self.keys.mac_key,
-                payload_key=self.keys.field_key,
-                kind=kind,
-                author_id=self.user.id,
-                payload=payload,
-            )
+            facts: dict[str, Any] = {"user": user.id}
+            if kind == "passphrase_changed":
+                signing_key = self.signer.key  # the same key, sealed under the new passphrase
+            else:
+                # Whoever resets a passphrase never held the old signing key: a new one is
+                # issued, and the chronology says from which entry it signs.
+                signing_key = crypto.new_signing_key()
+                user.signing_key = crypto.public_bytes(signing_key)
+                facts["signing_key"] = user.signing_key.hex()
+                session.add(user)
+            _fill_slot(slot, new_passphrase, self.keys.vault_key, kdf, signing_key)
+            session.add(slot)
+            changed = [slot]
+            if self._pending_recovery is not None:
+                changed.append(self._seal_recovery(session, facts))
+            session.flush()
+            facts["slots"] = _slot_facts(*changed)
+            self._append(session, kind, payload, facts=facts)
+        if kind == "passphrase_changed":
+            self.signer = Signer.of(self.user.id, signing_key)
         return info
+
+    def _seal_recovery(self, session: Session, facts: dict[str, Any]) -> KeySlot:
+        """Re-seal a recovery slot from before signatures with the key now signing its use."""
+        assert self._pending_recovery is not None
+        slot = session.get(KeySlot, self._pending_recovery.slot_id)
+        if slot is None:
+            raise VaultUnusable("the vault's recovery slot vanished", hint="run verify")
+        opened = self._pending_recovery.opened
+        _seal_slot(slot, opened.kek, opened.vault_key, self.signer.key)
+        session.add(slot)
+        facts["recovery_key"] = self.signer.public.hex()
+        self._pending_recovery = None
+        return slot
 
     def disable_user(self, name: str) -> UserInfo:
         """Disable a user: their slot loses its wrapped key, so their passphrase opens nothing."""
@@ -530,10 +797,18 @@ class Unlocked:
             user.disabled_at = now
             slot = self.vault._user_slot(session, user)
             slot.wrapped_key = None
+            slot.signing_key = None
             slot.updated_at = now
             session.add(user)
             session.add(slot)
-            self._append(session, "user_disabled", {"user": info.name})
+            session.flush()
+            self._append(
+                session,
+                "user_disabled",
+                {"user": info.name},
+                facts={"user": user.id, "slots": _slot_facts(slot)},
+                recorded_at=clock.from_text(now),
+            )
         return UserInfo(info.id, info.name, info.role, info.created_at, now)
 
     def _active_dsls(self, session: Session) -> int:
@@ -557,22 +832,19 @@ class Unlocked:
 
     # Integrity -----------------------------------------------------------------------------
 
-    def verify(self, checkpoints: Iterable[chronology.Checkpoint] = ()) -> chronology.ChainReport:
-        """Check the whole vault: every user field and case key decrypts, and the chain holds.
+    def verify(self, checkpoints: Iterable[chronology.Checkpoint] = ()) -> integrity.ChainReport:
+        """Check the whole vault: every user field and case key decrypts, every signature and
+        MAC holds, and the clear columns agree with the chronology.
 
         Raises `CheckFailed` naming the first damaged row or entry.
         """
-        from safeguarding.errors import CheckFailed, Damaged
-
         try:
             return self._verify(checkpoints)
         except Damaged as error:
             # Here damage is what was looked for: a failed check (exit 1), not an unusable vault.
             raise CheckFailed(error.detail) from None
 
-    def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> chronology.ChainReport:
-        from safeguarding.errors import CheckFailed
-
+    def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> integrity.ChainReport:
         with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
             for user in session.exec(select(User).order_by(col(User.id))).all():
                 try:
@@ -581,13 +853,8 @@ class Unlocked:
                     raise CheckFailed(
                         f"user {user.id} does not decrypt: altered or moved"
                     ) from None
-            case_keys = self.case_keys(session)
-            report = chronology.verify_chain(
-                session,
-                mac_key=self.keys.mac_key,
-                field_key=self.keys.field_key,
-                case_keys=case_keys,
-                checkpoints=checkpoints,
+            report = integrity.verify(
+                session, secrets=_secrets(session, self.keys), checkpoints=checkpoints
             )
             # A case's cached open/closed state must agree with its (verified) chronology.
             from safeguarding.cases import check_cached_status

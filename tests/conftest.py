@@ -28,10 +28,10 @@ DEPUTY_PASSPHRASE = "deputy passphrase 2026"
 
 # Every test starts on this Wednesday morning, whatever day it runs: time comes through
 # `clock.now()`, moved by `set_clock` (and into the `safeguard` processes a test starts by
-# tests/clockseam/sitecustomize.py). A test about a weekday, a year's end or a clock change
+# tests/seams/sitecustomize.py). A test about a weekday, a year's end or a clock change
 # sets its own moment.
 DEFAULT_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-CLOCK_SEAM = Path(__file__).parent / "clockseam"
+SEAMS = Path(__file__).parent / "seams"
 
 SetClock = Callable[[datetime], None]
 
@@ -63,9 +63,11 @@ def env_setup(
     monkeypatch.setenv("SAFEGUARD_VAULT", str(tmp_path / "vault.db"))
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setattr(crypto, "DEFAULT_KDF", FAST_KDF)
+    kdf = FAST_KDF
+    monkeypatch.setenv("TESTS_KDF", f"{kdf.iterations},{kdf.memory_kib},{kdf.lanes}")
     pythonpath = os.environ.get("PYTHONPATH")
     monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(CLOCK_SEAM), *([pythonpath] if pythonpath else [])])
+        "PYTHONPATH", os.pathsep.join([str(SEAMS), *([pythonpath] if pythonpath else [])])
     )
     move_clock(monkeypatch, DEFAULT_NOW)
     yield

@@ -40,10 +40,9 @@ def append_notes(info: VaultInfo, count: int, text: str = "a note") -> None:
             for n in range(count):
                 chronology.append(
                     session,
-                    mac_key=unlocked.keys.mac_key,
+                    signer=unlocked.signer,
                     payload_key=unlocked.keys.field_key,
                     kind="note",
-                    author_id=unlocked.user.id,
                     payload={"text": text, "n": n},
                 )
     finally:
@@ -202,10 +201,9 @@ APPENDER = textwrap.dedent(
         with storage.writing(vault.engine) as session:
             chronology.append(
                 session,
-                mac_key=unlocked.keys.mac_key,
+                signer=unlocked.signer,
                 payload_key=unlocked.keys.field_key,
                 kind="note",
-                author_id=unlocked.user.id,
                 payload={"text": "written during a backup " * 20, "n": n},
             )
         n += 1

@@ -94,9 +94,10 @@ def test_removed_tail_is_caught_with_a_checkpoint(vault: VaultInfo) -> None:
     with sqlite3.connect(vault.path) as db:
         db.execute("UPDATE vault_meta SET head_seq = 5, head_mac = ?", (mac5,))
 
-    # Without a checkpoint the shortened chain is self-consistent...
-    assert unlocked.verify().entries == 5
-    # ...with one, the rollback is named.
+    # Without a checkpoint the shortened chain holds, but a user it no longer adds is left...
+    with pytest.raises(CheckFailed, match="user 5 is not in the chronology"):
+        unlocked.verify()
+    # ...with one, the rollback itself is named.
     with pytest.raises(
         CheckFailed,
         match=r"entry 7 from checkpoint .* is missing: the vault has been rolled back to entry 5",
@@ -152,7 +153,8 @@ def test_verify_command_with_checkpoint_catches_rollback(vault: VaultInfo) -> No
     tamper(vault.path, "DELETE FROM entries WHERE seq > 4")
     with sqlite3.connect(vault.path) as db:
         db.execute("UPDATE vault_meta SET head_seq = 4, head_mac = ?", (mac4,))
-    assert invoke("verify").exit_code == 0
+    alone = invoke("verify")  # the users whose addition was cut are still there
+    assert alone.exit_code == 1 and "is not in the chronology" in alone.stderr
     result = invoke("verify", "--checkpoint", checkpoint, "--json")
     assert result.exit_code == 1
     assert "rolled back to entry 4" in result.stderr

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from safeguarding import chronology, crypto, migrate, storage
-from safeguarding.vault import Keys, Vault, new_recovery_key
-from tests.conftest import FAST_KDF, PASSPHRASE, invoke
+from safeguarding import crypto, migrate, storage
+from safeguarding.vault import new_recovery_key
+from tests import legacy
+from tests.conftest import PASSPHRASE, invoke
 
 
 def vault_at_0001_with_a_case(path: Path) -> None:
@@ -20,9 +21,7 @@ def vault_at_0001_with_a_case(path: Path) -> None:
     engine = storage.make_engine(path)
     try:
         migrate.upgrade(engine, "0001")
-        vault_key = crypto.new_key()
-        Vault._build(engine, "alice", PASSPHRASE, vault_key, new_recovery_key(), FAST_KDF)
-        keys = Keys.from_vault_key(vault_key)
+        keys = legacy.build_v1(engine, "alice", PASSPHRASE, crypto.new_key(), new_recovery_key())
         case_key = crypto.new_key()
         wrapped = crypto.seal(keys.field_key, case_key, table="cases", row=1, column="case_key")
         with storage.writing(engine) as session:
@@ -30,9 +29,9 @@ def vault_at_0001_with_a_case(path: Path) -> None:
                 "INSERT INTO cases (id, year, number, opened_at, case_key) VALUES (?, ?, ?, ?, ?)",
                 (1, 2026, 1, "2026-11-02T09:00:00.000000Z", wrapped),
             )
-            chronology.append(
+            legacy.append_v1(
                 session,
-                mac_key=keys.mac_key,
+                keys,
                 payload_key=case_key,
                 kind="disclosure",
                 author_id=1,
@@ -66,11 +65,18 @@ def test_a_0001_vault_with_a_case_upgrades_and_verifies(
 
     upgraded = invoke("db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.stderr
-    assert "from 0001 to 0002" in upgraded.stderr
+    assert "from 0001 to 0003" in upgraded.stderr
 
+    # Without a passphrase, the entries from before signatures can only be counted.
+    public = json.loads(invoke("verify", "--no-passphrase", "--json").stdout)
+    assert (public["entries"], public["unchecked"]) == (3, 3)
+    # The first unlock issues alice her key and seals the three old entries into the chain.
     verified = invoke("verify", "--json")
     assert verified.exit_code == 0, verified.stderr
-    assert json.loads(verified.stdout)["entries"] == 3
+    document = json.loads(verified.stdout)
+    assert (document["entries"], document["before_signatures"]) == (4, 3)
+    public = json.loads(invoke("verify", "--no-passphrase", "--json").stdout)
+    assert (public["entries"], public["unchecked"], public["ok"]) == (4, 3, True)
     listed = json.loads(invoke("cases", "--json", "--names").stdout)
     assert listed == [
         {

@@ -139,10 +139,9 @@ def test_a_thousand_entry_case_renders(built: tc.Built) -> None:
                 moment = tc.at(20, 10, 0) + timedelta(minutes=n)
                 chronology.append(
                     session,
-                    mac_key=unlocked.keys.mac_key,
+                    signer=unlocked.signer,
                     payload_key=key,
                     kind=Kind.NOTE,
-                    author_id=unlocked.user.id,
                     payload={"text": f"Bulk note number {n}."},
                     case_id=case.id,
                     event_at=moment,

@@ -1,0 +1,336 @@
+"""Verification of a vault's chronology: the hash chain, every signature, the rules on who may
+manage users, and the columns kept in clear beside it.
+
+Without a passphrase this checks everything signed (anyone can: the nightly job, a backup's
+reader); with the vault's keys it also decrypts every payload, checks the entries written
+before signatures, and the roles.  It never writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from safeguarding import crypto
+from safeguarding.checkpoint import Checkpoint
+from safeguarding.chronology import (
+    SELF_INTRODUCING,
+    facts_of,
+    hash_of,
+    head,
+    iter_entries,
+    mac_of,
+    open_payload,
+    payload_key_for,
+    signed_bytes,
+)
+from safeguarding.errors import CheckFailed
+from safeguarding.models import Case, Entry, KeySlot, User
+
+RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"
+
+#: Kinds that only a DSL or the headteacher may write (a reset through the recovery key
+#: excepted: whoever holds the school's recovery key acts for the school).
+MANAGING_KINDS = frozenset({"user_added", "user_disabled", "passphrase_reset"})
+MANAGING_ROLES = frozenset({"dsl", "head"})
+
+
+def slot_fingerprint(slot: KeySlot) -> str:
+    """SHA-256 of everything in a key slot, recorded in the chronology whenever it changes."""
+    parts = (
+        b"SGK2",
+        struct.pack(">QQ", slot.id, slot.user_id or 0),
+        slot.purpose.encode(),
+        f"{slot.kdf},{slot.kdf_iterations},{slot.kdf_memory_kib},{slot.kdf_lanes}".encode(),
+        slot.salt,
+        slot.wrapped_key or b"",
+        slot.signing_key or b"",
+    )
+    return hashlib.sha256(b"".join(struct.pack(">I", len(p)) + p for p in parts)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What a passphrase gives the check: the keys to the MACs and payloads, and user names."""
+
+    mac_key: bytes = field(repr=False)
+    field_key: bytes = field(repr=False)
+    case_keys: dict[int, bytes] = field(repr=False)
+    user_ids: dict[str, int] = field(repr=False)  # a user's name (casefolded) -> id
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    head: Checkpoint
+    before_signatures: int = 0  # entries only a passphrase can check
+    unchecked: int = 0  # of those, the ones this check could not (no passphrase)
+
+
+@dataclass
+class _Chronicle:
+    """What the chronology says, as it is walked: keys, users, slots and cases."""
+
+    keys: dict[int, bytes] = field(default_factory=dict)
+    recovery: bytes | None = None
+    added: dict[int, str] = field(default_factory=dict)
+    disabled: dict[int, str] = field(default_factory=dict)
+    roles: dict[int, str] = field(default_factory=dict)
+    slots: dict[int, str] = field(default_factory=dict)
+    cases: dict[int, tuple[int, int]] = field(default_factory=dict)
+    signed_from: int | None = None
+
+
+def _fail(message: str) -> CheckFailed:
+    return CheckFailed(message, hint=RESTORE_HINT)
+
+
+def verify(
+    session: Session,
+    *,
+    secrets: Secrets | None = None,
+    checkpoints: Iterable[Checkpoint] = (),
+) -> ChainReport:
+    """Walk the whole chronology and compare the vault's clear columns with it.
+
+    Raises `CheckFailed` naming the first entry (or row) that was edited, removed, reordered,
+    forged or written by someone who could not have written it.
+    """
+    wanted = {cp.seq: cp for cp in checkpoints}
+    seen: dict[int, bytes] = {}
+    state = _Chronicle()
+    previous = crypto.GENESIS_MAC
+    expected = 1
+    before = unchecked = 0
+    for entry in iter_entries(session):
+        if entry.seq != expected:
+            missing = (
+                f"entry {expected} is missing"
+                if entry.seq == expected + 1
+                else f"entries {expected} to {entry.seq - 1} are missing"
+            )
+            raise _fail(f"{missing}: the chronology has been cut")
+        if entry.signature is None:
+            before += 1
+            if state.signed_from is not None:
+                raise _fail(
+                    f"entry {entry.seq} is not signed, though entries are signed from entry "
+                    f"{state.signed_from}: it was forged"
+                )
+            if secrets is None:
+                unchecked += 1
+            elif not hmac.compare_digest(mac_of(secrets.mac_key, previous, entry), entry.mac):
+                raise _fail(
+                    f"entry {entry.seq} has been altered, reordered or forged (its MAC does "
+                    "not match)"
+                )
+        else:
+            _check_signed(entry, previous, state)
+        if secrets is not None:
+            _check_payload(entry, secrets, state)
+        if entry.seq in wanted:
+            seen[entry.seq] = entry.mac
+        previous, expected = entry.mac, expected + 1
+
+    last = expected - 1
+    recorded_head = head(session)
+    if recorded_head.seq > last:
+        missing = (
+            f"entry {last + 1} is missing"
+            if recorded_head.seq == last + 1
+            else f"entries {last + 1} to {recorded_head.seq} are missing"
+        )
+        raise _fail(f"{missing}: the chronology's tail was removed")
+    if recorded_head.seq < last or not recorded_head.matches(previous):
+        raise _fail(
+            f"the vault's head ({recorded_head.seq}) does not match its last entry ({last})"
+        )
+    for seq in sorted(wanted):
+        checkpoint = wanted[seq]
+        if seq > last:
+            raise _fail(
+                f"entry {seq} from checkpoint {seq}:{checkpoint.mac_hex[:16]} is missing: the "
+                f"vault has been rolled back to entry {last}"
+            )
+        if not checkpoint.matches(seen[seq]):
+            raise _fail(
+                f"entry {seq} does not match checkpoint {seq}:{checkpoint.mac_hex[:16]}: the "
+                "chronology was rewritten after it"
+            )
+    if state.signed_from is not None:
+        _check_clear_columns(session, state, secrets)
+    return ChainReport(last, Checkpoint(last, previous.hex()), before, unchecked)
+
+
+def _check_signed(entry: Entry, previous: bytes, state: _Chronicle) -> None:
+    seq, author = entry.seq, entry.author_id
+    if state.signed_from is None:
+        first_kind = "vault_created" if seq == 1 else "upgraded"
+        if entry.kind != first_kind:
+            raise _fail(f"entry {seq} is the first signed entry but not '{first_kind}': forged")
+        state.signed_from = seq
+    try:
+        facts = facts_of(entry)
+    except ValueError:
+        raise _fail(f"entry {seq}'s public facts are not readable: altered") from None
+    by_recovery = facts.get("signed_by") == "recovery"
+    if entry.kind in SELF_INTRODUCING:
+        if facts.get("user") != author or author in state.keys:
+            raise _fail(f"entry {seq} introduces a key for user {author}, who has one: forged")
+        state.keys[author] = _public(facts, "signing_key", seq)
+        if entry.kind == "upgraded":
+            _take_snapshot(facts, state, seq)
+    if by_recovery and state.recovery is None and "recovery_key" in facts:
+        state.recovery = _public(facts, "recovery_key", seq)
+    if entry.kind == "vault_created":
+        state.recovery = _public(facts, "recovery_key", seq)
+    key = state.recovery if by_recovery else state.keys.get(author)
+    if key is None:
+        who = "the recovery key" if by_recovery else f"user {author}"
+        raise _fail(f"entry {seq} is signed by {who}, who had no key then: forged")
+    if not by_recovery and author in state.disabled:
+        raise _fail(
+            f"entry {seq} was written by user {author} after they were disabled "
+            f"({state.disabled[author]}): forged"
+        )
+    body = signed_bytes(entry, previous)
+    if not crypto.signature_holds(key, entry.signature or b"", body):
+        raise _fail(
+            f"entry {seq} has been altered, reordered or forged (its signature does not hold)"
+        )
+    if not hmac.compare_digest(hash_of(body, entry.signature or b""), entry.mac):
+        raise _fail(f"entry {seq}'s stored hash has been altered")
+    _apply_facts(entry, facts, state)
+
+
+def _public(facts: dict[str, Any], name: str, seq: int) -> bytes:
+    try:
+        value = bytes.fromhex(str(facts[name]))
+    except (KeyError, ValueError):
+        raise _fail(f"entry {seq} lacks a readable {name.replace('_', ' ')}: altered") from None
+    if len(value) != 32:
+        raise _fail(f"entry {seq} holds a {name.replace('_', ' ')} of the wrong size: altered")
+    return value
+
+
+def _take_snapshot(facts: dict[str, Any], state: _Chronicle, seq: int) -> None:
+    """The `upgraded` entry vouches for what entries before signatures left in clear."""
+    try:
+        for user_id, user in dict(facts.get("users", {})).items():
+            state.added[int(user_id)] = str(user["created_at"])
+            if user.get("disabled_at"):
+                state.disabled[int(user_id)] = str(user["disabled_at"])
+        for case_id, (year, number) in dict(facts.get("cases", {})).items():
+            state.cases[int(case_id)] = (int(year), int(number))
+    except (TypeError, ValueError, KeyError):
+        raise _fail(
+            f"entry {seq}'s record of the vault before signatures is not readable"
+        ) from None
+
+
+def _apply_facts(entry: Entry, facts: dict[str, Any], state: _Chronicle) -> None:
+    seq, kind = entry.seq, entry.kind
+    subject = facts.get("user")
+    if kind == "user_added" and isinstance(subject, int):
+        if subject in state.added:
+            raise _fail(f"entry {seq} adds user {subject} a second time: forged")
+        state.added[subject] = entry.recorded_at
+        if "signing_key" in facts:
+            if subject in state.keys:
+                raise _fail(f"entry {seq} gives user {subject} a second first key: forged")
+            state.keys[subject] = _public(facts, "signing_key", seq)
+    elif kind == "passphrase_reset" and isinstance(subject, int) and "signing_key" in facts:
+        state.keys[subject] = _public(facts, "signing_key", seq)
+    elif kind == "user_disabled" and isinstance(subject, int):
+        state.disabled[subject] = entry.recorded_at
+    if "recovery_key" in facts and kind != "vault_created":
+        state.recovery = _public(facts, "recovery_key", seq)
+    for slot_id, fingerprint in dict(facts.get("slots", {})).items():
+        state.slots[int(slot_id)] = str(fingerprint)
+    reference = facts.get("case")
+    if entry.case_id is not None and isinstance(reference, list) and len(reference) == 2:
+        state.cases[entry.case_id] = (int(reference[0]), int(reference[1]))
+
+
+def _check_payload(entry: Entry, secrets: Secrets, state: _Chronicle) -> None:
+    seq = entry.seq
+    if entry.case_id is not None and entry.case_id not in secrets.case_keys:
+        raise _fail(f"entry {seq} belongs to a case the vault does not hold")
+    try:
+        payload = open_payload(
+            payload_key_for(entry.case_id, secrets.field_key, secrets.case_keys), entry
+        )
+    except crypto.DecryptionError:
+        raise _fail(f"entry {seq} does not decrypt: its payload was altered or moved") from None
+    author, kind = entry.author_id, entry.kind
+    if kind == "vault_created":
+        state.roles[author] = "dsl"
+    if kind in MANAGING_KINDS and not _by_recovery(entry) and not _own_reset(entry, payload):
+        role = state.roles.get(author)
+        if role not in MANAGING_ROLES:
+            raise _fail(
+                f"entry {seq} ({kind.replace('_', ' ')}) was written by user {author}, "
+                f"{'a ' + role if role else 'who has no role'}: only a DSL or the headteacher "
+                "may manage users"
+            )
+    if kind == "user_added":
+        subject = secrets.user_ids.get(str(payload.get("user", "")).casefold())
+        if subject is not None:
+            state.roles[subject] = str(payload.get("role"))
+
+
+def _by_recovery(entry: Entry) -> bool:
+    return entry.signature is not None and facts_of(entry).get("signed_by") == "recovery"
+
+
+def _own_reset(entry: Entry, payload: dict[str, Any]) -> bool:
+    return entry.kind == "passphrase_reset" and "via" in payload and entry.signature is None
+
+
+def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets | None) -> None:
+    """Every clear column that matters must be what the (verified) chronology says."""
+    for user in session.exec(select(User).order_by(col(User.id))).all():
+        if user.id not in state.added:
+            raise _fail(f"user {user.id} is not in the chronology: added by hand")
+        if user.created_at != state.added[user.id]:
+            raise _fail(
+                f"user {user.id}'s creation time was changed by hand (the chronology says "
+                f"{state.added[user.id]})"
+            )
+        if user.disabled_at != state.disabled.get(user.id):
+            said = "disabled" if user.id in state.disabled else "active"
+            raise _fail(
+                f"user {user.id} is marked {'disabled' if user.disabled_at else 'active'} but "
+                f"the chronology says {said}: changed by hand"
+            )
+        if user.signing_key is not None and user.signing_key != state.keys.get(user.id):
+            raise _fail(f"user {user.id}'s signing key is not the one the chronology records")
+        if secrets is not None and user.id in state.roles:
+            role = crypto.open_text(
+                secrets.field_key, user.role, table="users", row=user.id, column="role"
+            )
+            if role != state.roles[user.id]:
+                raise _fail(
+                    f"user {user.id}'s role was changed by hand (the chronology says "
+                    f"{state.roles[user.id]})"
+                )
+    for slot in session.exec(select(KeySlot).order_by(col(KeySlot.id))).all():
+        recorded = state.slots.get(slot.id)
+        if recorded is None or recorded != slot_fingerprint(slot):
+            what = "recovery slot" if slot.purpose == "recovery" else f"key slot {slot.id}"
+            raise _fail(f"the {what} was changed outside the chronology")
+    for case in session.exec(select(Case).order_by(col(Case.id))).all():
+        reference = state.cases.get(case.id)
+        if reference is None:
+            raise _fail(f"case row {case.id} is not in the chronology: added by hand")
+        if reference != (case.year, case.number):
+            raise _fail(
+                f"case row {case.id} is numbered {case.year}-{case.number:04d} but its "
+                f"chronology says SG-{reference[0]}-{reference[1]:04d}: renumbered by hand"
+            )

@@ -1,0 +1,284 @@
+"""Proof of authorship and of history: each attack an audit ran against the vault, as an insider
+holding the vault key or as an outsider with the file, is named by `verify`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from safeguarding import chronology, crypto, storage
+from safeguarding.errors import CheckFailed, Damaged, NotAllowed
+from safeguarding.models import Entry, VaultMeta
+from safeguarding.vault import Role, Unlocked, Vault
+from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, VaultInfo, invoke
+
+
+def unlock(info: VaultInfo, name: str = "alice", passphrase: str = PASSPHRASE) -> Unlocked:
+    return Vault.open(info.path).unlock(name, passphrase)
+
+
+def note(unlocked: Unlocked, text: str) -> int:
+    with storage.writing(unlocked.vault.engine) as session:
+        entry = chronology.append(
+            session,
+            signer=unlocked.signer,
+            payload_key=unlocked.keys.field_key,
+            kind="note",
+            payload={"text": text},
+        )
+        return entry.seq
+
+
+def with_bob(info: VaultInfo, role: Role = Role.DEPUTY) -> tuple[Unlocked, Unlocked]:
+    alice = unlock(info)
+    alice.add_user("bob", role, DEPUTY_PASSPHRASE)
+    return alice, unlock(info, "bob", DEPUTY_PASSPHRASE)
+
+
+def drop_triggers(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER IF EXISTS entries_no_update")
+        db.execute("DROP TRIGGER IF EXISTS entries_no_delete")
+
+
+def rewrite(insider: Unlocked, first: int, change: Callable[[Entry], None]) -> None:
+    """An insider's rewrite from entry `first` on: `change` edits it, then every entry that is
+    theirs is signed again and every hash recomputed, as their keys allow.  Others' entries
+    they cannot sign: those keep the signatures they had."""
+    drop_triggers(insider.vault.path)
+    with storage.writing(insider.vault.engine) as session:
+        rows = session.exec(select(Entry).order_by(col(Entry.seq))).all()
+        previous = next((r.mac for r in rows if r.seq == first - 1), crypto.GENESIS_MAC)
+        for row in rows:
+            if row.seq < first:
+                continue
+            if row.seq == first:
+                change(row)
+            body = chronology.signed_bytes(row, previous)
+            if row.author_id == insider.user.id:
+                row.signature = insider.signer.key.sign(body)
+            row.mac = chronology.hash_of(body, row.signature or b"")
+            session.add(row)
+            previous = row.mac
+        meta = session.get_one(VaultMeta, 1)
+        meta.head_seq, meta.head_mac = rows[-1].seq, previous
+        session.add(meta)
+
+
+def reseal_text(insider: Unlocked, text: str) -> Callable[[Entry], None]:
+    def change(row: Entry) -> None:
+        row.payload = chronology.seal_payload(insider.keys.field_key, row.seq, {"text": text})
+
+    return change
+
+
+def test_an_insider_cannot_rewrite_what_precedes_another_user_s_entry(vault: VaultInfo) -> None:
+    alice, bob = with_bob(vault)
+    mine = note(alice, "What the child said.")
+    theirs = note(bob, "I saw it too.")
+    rewrite(alice, mine, reseal_text(alice, "Nothing was said."))
+    with pytest.raises(CheckFailed, match=f"entry {theirs} .*signature does not hold"):
+        alice.verify()
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1 and f"entry {theirs}" in result.stderr
+
+
+def test_what_an_insider_alone_wrote_last_they_can_re_sign(vault: VaultInfo) -> None:
+    """The limit, stated in the README: after the last entry of anyone else, a key holder can
+    rewrite their own entries; only a checkpoint kept elsewhere shows it."""
+    alice, bob = with_bob(vault)
+    note(bob, "I saw it too.")
+    checkpoint = alice.head()
+    mine = note(alice, "What the child said.")
+    before = alice.head()
+    rewrite(alice, mine, reseal_text(alice, "Nothing was said."))
+    assert alice.verify([checkpoint]).entries == mine
+    with pytest.raises(CheckFailed, match=f"entry {mine} does not match checkpoint"):
+        alice.verify([before])
+
+
+def test_deleting_an_entry_and_renumbering_is_caught(vault: VaultInfo) -> None:
+    alice, bob = with_bob(vault)
+    gone = note(alice, "Inconvenient.")
+    theirs = note(bob, "Later, by bob.")
+    drop_triggers(vault.path)
+    with sqlite3.connect(vault.path) as db:
+        db.execute("DELETE FROM entries WHERE seq = ?", (gone,))
+        db.execute("UPDATE entries SET seq = seq - 1 WHERE seq > ?", (gone,))
+    rewrite(alice, gone, lambda row: None)
+    with pytest.raises(CheckFailed, match=f"entry {theirs - 1} .*signature does not hold"):
+        alice.verify()
+
+
+def test_an_entry_in_another_user_s_name_is_caught(vault: VaultInfo) -> None:
+    alice, bob = with_bob(vault)
+    with storage.writing(alice.vault.engine) as session:
+        forged = chronology.prepare(
+            session,
+            signer=chronology.Signer(bob.user.id, alice.signer.key, bob.signer.public),
+            payload_key=alice.keys.field_key,
+            kind="note",
+            payload={"text": "bob says it never happened"},
+        )
+        chronology.insert(session, forged)
+    with pytest.raises(CheckFailed, match=f"entry {forged.seq} .*signature does not hold"):
+        alice.verify()
+
+
+def test_a_deputy_who_reseals_their_role_is_caught(vault: VaultInfo) -> None:
+    alice, bob = with_bob(vault)
+    dsl = crypto.seal_text(bob.keys.field_key, "dsl", table="users", row=2, column="role")
+    with sqlite3.connect(vault.path) as db:
+        db.execute("UPDATE users SET role = ? WHERE id = 2", (dsl,))
+    with pytest.raises(CheckFailed, match="user 2's role was changed by hand"):
+        alice.verify()
+    promoted = unlock(vault, "bob", DEPUTY_PASSPHRASE)
+    assert promoted.user.role is Role.DSL  # the cache believed it, and let bob add a DSL...
+    promoted.add_user("backdoor", Role.DSL, "a backdoor passphrase")
+    with sqlite3.connect(vault.path) as db:  # ...and even with the role put back
+        db.execute(
+            "UPDATE users SET role = ? WHERE id = 2",
+            (crypto.seal_text(bob.keys.field_key, "deputy", table="users", row=2, column="role"),),
+        )
+    with pytest.raises(CheckFailed, match=r"user added.* a deputy: only a DSL or the headteacher"):
+        alice.verify()
+
+
+def test_renumbering_or_redating_cases_is_caught_without_a_passphrase(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    from tests.flowkit import record, text_writer
+
+    say = text_writer(tmp_path)
+    first, second = record(say)["case"], record(say)["case"]
+    assert (first, second) == ("SG-2026-0001", "SG-2026-0002")
+    with sqlite3.connect(vault.path) as db:
+        db.execute("UPDATE cases SET number = 3 WHERE id = 1")
+        db.execute("UPDATE cases SET number = 1 WHERE id = 2")
+        db.execute("UPDATE cases SET number = 2 WHERE id = 1")
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1
+    assert "case row 1 is numbered 2026-0002 but its chronology says SG-2026-0001" in result.stderr
+    with sqlite3.connect(vault.path) as db:
+        db.execute("UPDATE cases SET number = 2, year = 2025 WHERE id = 2")
+        db.execute("UPDATE cases SET number = 1 WHERE id = 1")
+    assert "renumbered by hand" in invoke("verify", "--no-passphrase").stderr
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        ("UPDATE users SET disabled_at = '2026-11-24T09:00:00.000000Z' WHERE id = 2", "user 2"),
+        ("UPDATE users SET created_at = '2020-01-01T00:00:00.000000Z' WHERE id = 2", "user 2"),
+        ("UPDATE key_slots SET kdf_iterations = kdf_iterations + 1 WHERE id = 3", "key slot 3"),
+        (
+            "UPDATE key_slots SET wrapped_key = randomblob(61) WHERE purpose = 'recovery'",
+            "recovery",
+        ),
+        ("UPDATE key_slots SET user_id = NULL WHERE user_id = 2", "key slot"),
+    ],
+)
+def test_clear_columns_edited_by_hand_are_named_without_a_passphrase(
+    vault: VaultInfo, statement: str, named: str
+) -> None:
+    with_bob(vault)
+    with sqlite3.connect(vault.path) as db:
+        db.execute(statement)
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1, result.stderr
+    assert named in result.stderr
+
+
+def test_swapping_two_users_slots_does_not_let_one_write_as_the_other(vault: VaultInfo) -> None:
+    with_bob(vault)
+    with sqlite3.connect(vault.path) as db:
+        db.execute("UPDATE key_slots SET user_id = 99 WHERE user_id = 1")
+        db.execute("UPDATE key_slots SET user_id = 1 WHERE user_id = 2")
+        db.execute("UPDATE key_slots SET user_id = 2 WHERE user_id = 99")
+    # bob's passphrase, against the slot now filed under alice: it is bound to bob
+    refused = invoke(
+        "note",
+        "SG-2026-0001",
+        "--text-file",
+        "-",
+        input="x",
+        env={"SAFEGUARD_USER": "alice", "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE},
+    )
+    assert refused.exit_code == 3
+    assert "key slot" in invoke("verify", "--no-passphrase").stderr
+
+
+def test_a_user_disabled_while_their_command_waits_writes_nothing(vault: VaultInfo) -> None:
+    alice, bob = with_bob(vault, Role.DSL)
+    before = alice.head()
+    alice.disable_user("bob")
+    with pytest.raises(NotAllowed, match="disabled while this command waited"):
+        note(bob, "written after being disabled")
+    with pytest.raises(NotAllowed, match="disabled while this command waited"):
+        bob.add_user("backdoor", Role.DSL, "a backdoor passphrase")
+    assert alice.head().seq == before.seq + 1  # the disable, and nothing of bob's
+
+
+def test_an_entry_signed_by_a_disabled_user_s_old_key_is_caught(vault: VaultInfo) -> None:
+    alice, bob = with_bob(vault)
+    alice.disable_user("bob")
+    with storage.writing(alice.vault.engine) as session:  # skipping the library's own check
+        forged = chronology.prepare(
+            session,
+            signer=alice.signer,
+            payload_key=alice.keys.field_key,
+            kind="note",
+            payload={"text": "x"},
+        )
+        forged.author_id = bob.user.id
+        body = chronology.signed_bytes(forged, session.get_one(VaultMeta, 1).head_mac)
+        forged.signature = bob.signer.key.sign(body)
+        forged.mac = chronology.hash_of(body, forged.signature)
+        session.add(forged)
+        meta = session.get_one(VaultMeta, 1)
+        meta.head_seq, meta.head_mac = forged.seq, forged.mac
+        session.add(meta)
+    with pytest.raises(CheckFailed, match=f"entry {forged.seq} was written by user 2 after"):
+        alice.verify()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("kdf_lanes = 0", "impossible key derivation parameters"),
+        ("kdf_memory_kib = 8, kdf_lanes = 1", "key derivation was lowered"),
+    ],
+)
+def test_nonsense_or_lowered_kdf_parameters_are_refused(
+    vault: VaultInfo, change: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sqlite3.connect(vault.path) as db:
+        db.execute(f"UPDATE key_slots SET {change} WHERE user_id = 1")
+    result = invoke("cases")
+    assert result.exit_code == 5, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_name_unlocked_must_be_the_name_given(vault: VaultInfo) -> None:
+    with_bob(vault)
+    # Give alice's lookup tag to bob's row: "alice" now finds bob's row and bob's slot.
+    with sqlite3.connect(vault.path) as db:
+        tags = dict(db.execute("SELECT id, name_tag FROM users").fetchall())
+        db.execute("UPDATE users SET name_tag = ? WHERE id = 1", (b"x" * 32,))
+        db.execute("UPDATE users SET name_tag = ? WHERE id = 2", (tags[1],))
+    with pytest.raises(Damaged, match="key slot was swapped"):
+        Vault.open(vault.path).unlock("alice", DEPUTY_PASSPHRASE)
+
+
+def test_a_new_vault_verifies_without_a_passphrase(vault: VaultInfo, tmp_path: Path) -> None:
+    with_bob(vault)
+    result = invoke("verify", "--no-passphrase", "--json", env={"SAFEGUARD_PASSPHRASE": ""})
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] and document["unchecked"] == 0 and document["before_signatures"] == 0
