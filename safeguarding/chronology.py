@@ -46,9 +46,9 @@ SIGNED_MAGIC = b"SGE2"
 HASH_MAGIC = b"SGH2"
 
 #: Kinds by which a key holder introduces their own first key (the chronology has none for
-#: them yet): the vault's first entry, the seal over entries before signatures, and a key
-#: issued at a user's first unlock after that upgrade.
-SELF_INTRODUCING = frozenset({"vault_created", "upgraded", "key_issued"})
+#: them yet): the vault's first entry, the seal over entries before signatures, a key issued
+#: at a user's first unlock after that upgrade, and the recovery key's at its first use.
+SELF_INTRODUCING = frozenset({"vault_created", "upgraded", "key_issued", "recovery_key_issued"})
 
 
 @dataclass(frozen=True)

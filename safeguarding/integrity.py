@@ -181,13 +181,16 @@ def _check_signed(entry: Entry, previous: bytes, state: _Chronicle) -> None:
         raise _fail(f"entry {seq}'s public facts are not readable: altered") from None
     by_recovery = facts.get("signed_by") == "recovery"
     if entry.kind in SELF_INTRODUCING:
-        if facts.get("user") != author or author in state.keys:
-            raise _fail(f"entry {seq} introduces a key for user {author}, who has one: forged")
-        state.keys[author] = _public(facts, "signing_key", seq)
+        if by_recovery:
+            if state.recovery is not None:
+                raise _fail(f"entry {seq} introduces a second recovery key: forged")
+            state.recovery = _public(facts, "recovery_key", seq)
+        else:
+            if facts.get("user") != author or author in state.keys:
+                raise _fail(f"entry {seq} introduces a key for user {author}, who has one: forged")
+            state.keys[author] = _public(facts, "signing_key", seq)
         if entry.kind == "upgraded":
             _take_snapshot(facts, state, seq)
-    if by_recovery and state.recovery is None and "recovery_key" in facts:
-        state.recovery = _public(facts, "recovery_key", seq)
     if entry.kind == "vault_created":
         state.recovery = _public(facts, "recovery_key", seq)
     key = state.recovery if by_recovery else state.keys.get(author)
@@ -249,7 +252,7 @@ def _apply_facts(entry: Entry, facts: dict[str, Any], state: _Chronicle) -> None
         state.keys[subject] = _public(facts, "signing_key", seq)
     elif kind == "user_disabled" and isinstance(subject, int):
         state.disabled[subject] = entry.recorded_at
-    if "recovery_key" in facts and kind != "vault_created":
+    if "recovery_key" in facts and kind not in SELF_INTRODUCING:
         state.recovery = _public(facts, "recovery_key", seq)
     for slot_id, fingerprint in dict(facts.get("slots", {})).items():
         state.slots[int(slot_id)] = str(fingerprint)

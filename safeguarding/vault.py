@@ -508,10 +508,7 @@ class Vault:
             session.add_all([slot, user])
             session.flush()
             facts: dict[str, Any] = {"user": user_id, "signing_key": signer.public.hex()}
-            signed = session.exec(
-                select(Entry.seq).where(col(Entry.signature).is_not(None)).limit(1)
-            ).first()
-            if signed is None:
+            if _nothing_signed(session):
                 # The entries before signatures must hold before their head is sealed.
                 integrity.verify(session, secrets=_secrets(session, keys))
                 kind = "upgraded"
@@ -553,13 +550,45 @@ class Vault:
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             user = self._find_target(session, user_name)
             session.expunge_all()
-        pending = None
-        signing_key = opened.signing_key
-        if signing_key is None:
-            signing_key = crypto.new_signing_key()
-            pending = _PendingRecoveryKey(slot.id, opened)
-        signer = Signer.of(user.id, signing_key, recovery=True)
-        return Unlocked(self, _user_info(keys, user), keys, signer, pending)
+        if opened.signing_key is None:
+            signer = self._issue_recovery_key(slot.id, user.id, opened, keys)
+        else:
+            signer = Signer.of(user.id, opened.signing_key, recovery=True)
+        return Unlocked(self, _user_info(keys, user), keys, signer)
+
+    def _issue_recovery_key(
+        self, slot_id: int, user_id: int, opened: _Opened, keys: Keys
+    ) -> Signer:
+        """Re-seal a recovery slot from before signatures with a signing key of its own, at its
+        first use; if nothing is signed yet, its entry also seals the old entries' head."""
+        with storage.guarded(self.path), storage.writing(self.engine) as session:
+            slot = session.get(KeySlot, slot_id)
+            if slot is None or slot.signing_key is not None:
+                raise NotAllowed(
+                    "the recovery slot changed while this command opened it; nothing was saved",
+                    hint="run the command again",
+                )
+            signer = Signer.of(user_id, crypto.new_signing_key(), recovery=True)
+            _seal_slot(slot, opened.kek, opened.vault_key, signer.key)
+            session.add(slot)
+            session.flush()
+            facts: dict[str, Any] = {"recovery_key": signer.public.hex()}
+            if _nothing_signed(session):
+                integrity.verify(session, secrets=_secrets(session, keys))
+                kind = "upgraded"
+                facts |= _snapshot(session)
+            else:
+                kind = "recovery_key_issued"
+                facts["slots"] = _slot_facts(slot)
+            chronology.append(
+                session,
+                signer=signer,
+                payload_key=keys.field_key,
+                kind=kind,
+                payload={"format": VAULT_FORMAT},
+                facts=facts,
+            )
+        return signer
 
     def recover(self, recovery_key: str, user_name: str, new_passphrase: str) -> UserInfo:
         """Give a user who forgot their passphrase a new one, opening the vault with the
@@ -568,12 +597,11 @@ class Vault:
         return unlocked.set_passphrase(None, new_passphrase, via="recovery key")
 
 
-@dataclass(frozen=True)
-class _PendingRecoveryKey:
-    """A recovery slot from before signatures, to be re-sealed with the key signing its use."""
-
-    slot_id: int
-    opened: _Opened
+def _nothing_signed(session: Session) -> bool:
+    signed = session.exec(
+        select(Entry.seq).where(col(Entry.signature).is_not(None)).limit(1)
+    ).first()
+    return signed is None
 
 
 def _same_name(name: str) -> str:
@@ -630,13 +658,11 @@ class Unlocked:
         user: UserInfo,
         keys: Keys,
         signer: Signer,
-        pending_recovery: _PendingRecoveryKey | None = None,
     ) -> None:
         self.vault = vault
         self.user = user
         self.keys = keys
         self.signer = signer
-        self._pending_recovery = pending_recovery
 
     def close(self) -> None:
         self.vault.close()
@@ -758,28 +784,12 @@ class Unlocked:
                 session.add(user)
             _fill_slot(slot, new_passphrase, self.keys.vault_key, kdf, signing_key)
             session.add(slot)
-            changed = [slot]
-            if self._pending_recovery is not None:
-                changed.append(self._seal_recovery(session, facts))
             session.flush()
-            facts["slots"] = _slot_facts(*changed)
+            facts["slots"] = _slot_facts(slot)
             self._append(session, kind, payload, facts=facts)
         if kind == "passphrase_changed":
             self.signer = Signer.of(self.user.id, signing_key)
         return info
-
-    def _seal_recovery(self, session: Session, facts: dict[str, Any]) -> KeySlot:
-        """Re-seal a recovery slot from before signatures with the key now signing its use."""
-        assert self._pending_recovery is not None
-        slot = session.get(KeySlot, self._pending_recovery.slot_id)
-        if slot is None:
-            raise VaultUnusable("the vault's recovery slot vanished", hint="run verify")
-        opened = self._pending_recovery.opened
-        _seal_slot(slot, opened.kek, opened.vault_key, self.signer.key)
-        session.add(slot)
-        facts["recovery_key"] = self.signer.public.hex()
-        self._pending_recovery = None
-        return slot
 
     def disable_user(self, name: str) -> UserInfo:
         """Disable a user: their slot loses its wrapped key, so their passphrase opens nothing."""
