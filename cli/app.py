@@ -135,6 +135,7 @@ COMMAND_ORDER = (
     "categories",
     "user",
     "verify",
+    "checkpoint",
     "backup",
     "restore",
     "db",
@@ -144,7 +145,8 @@ COMMAND_ORDER = (
 #: sentence of the help at about 60 characters, or at the "." of "e.g.".
 SHORT_HELP = {
     "init": "Create a new vault; you become its first user, a DSL.",
-    "verify": "Check that every field decrypts and the chain is unbroken.",
+    "verify": "Check every signature, the chain, and that every field decrypts.",
+    "checkpoint": "Print the vault's signed head, to keep on paper or elsewhere.",
     "categories": "List the categories: policy section, route and deadline.",
     "record": "Record a disclosure: opens a case, prints its reference.",
     "refer": "Record a referral: who was contacted and what was said.",
@@ -441,6 +443,40 @@ def verify(
         count = _count(len(from_backups), "backup checkpoint")
         line += f"; agrees with {count} in {checkpoints_dir}"
     output.out.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+@app.command()
+def checkpoint(json: JsonOption = False) -> None:
+    """Print the vault's checkpoint: the newest entry's number and hash, signed by its author.
+
+    Needs no passphrase. Keep it where no one who can write the vault can change it (the
+    minutes of a DSL meeting, a mail to the governors, a file on another server): 'safeguard
+    verify --checkpoint SEQ:HASH' then shows whether anything up to it was rewritten or cut.
+    The vault is checked first, as 'verify --no-passphrase' does.
+    """
+    vault = open_vault()
+    try:
+        report = vault.verify_public()
+        signed = vault.entry_facts(report.head.seq)
+    finally:
+        vault.close()
+    if json:
+        output.emit_json(
+            {
+                "checkpoint": str(report.head),
+                "entry": report.head.seq,
+                "recorded_at": signed.recorded_at,
+                "author": signed.author_id,
+                "signed": signed.signed,
+            }
+        )
+        return
+    output.out.print(str(report.head), soft_wrap=True, markup=False, highlight=False)
+    how = "signed by user" if signed.signed else "written (before signatures) by user"
+    output.say(
+        f"Entry {report.head.seq}, {how} {signed.author_id} at {signed.recorded_at}. "
+        "Write the whole line down; 'safeguard verify --checkpoint LINE' checks against it."
+    )
 
 
 def _verified(check: Callable[[], ChainReport], json: bool) -> ChainReport:

@@ -259,6 +259,13 @@ def _meta(session: Session) -> VaultMeta:
     return meta
 
 
+@dataclass(frozen=True)
+class EntryFacts:
+    recorded_at: str
+    author_id: int
+    signed: bool
+
+
 class Vault:
     """An opened (not yet unlocked) vault file."""
 
@@ -287,6 +294,15 @@ class Vault:
         managed users, and the clear columns.  Raises `CheckFailed` naming the first problem."""
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             return integrity.verify(session, checkpoints=checkpoints)
+
+    def entry_facts(self, seq: int) -> EntryFacts:
+        """What anyone may read of entry `seq`: when it was recorded, by whom, and whether it
+        is signed (an entry from before signatures is not)."""
+        with storage.guarded(self.path), storage.reading(self.engine) as session:
+            entry = session.get(Entry, seq)
+            if entry is None:
+                raise NotFound(f"there is no entry {seq} in this vault")
+            return EntryFacts(entry.recorded_at, entry.author_id, entry.signature is not None)
 
     @classmethod
     def create(

@@ -282,3 +282,17 @@ def test_a_new_vault_verifies_without_a_passphrase(vault: VaultInfo, tmp_path: P
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["ok"] and document["unchecked"] == 0 and document["before_signatures"] == 0
+
+
+def test_a_checkpoint_on_paper_catches_what_the_vault_alone_cannot(vault: VaultInfo) -> None:
+    alice, _ = with_bob(vault)
+    mine = note(alice, "What the child said.")
+    printed = invoke("checkpoint", env={"SAFEGUARD_PASSPHRASE": ""})
+    assert printed.exit_code == 0, printed.stderr
+    line = printed.stdout.strip()
+    assert line.startswith(f"{mine}:") and f"Entry {mine}, signed by user 1" in printed.stderr
+    rewrite(alice, mine, reseal_text(alice, "Nothing was said."))
+    assert invoke("verify", "--no-passphrase").exit_code == 0  # her own, last: it holds...
+    caught = invoke("verify", "--no-passphrase", "--checkpoint", line)
+    assert caught.exit_code == 1  # ...but not against the line written down
+    assert f"entry {mine} does not match checkpoint" in caught.stderr
