@@ -613,15 +613,17 @@ def test_verify_a_missing_backup_is_not_found(tmp_path: Path) -> None:
 
 
 def test_verify_of_a_backup_from_an_older_schema_is_full(
-    vault: VaultInfo, folder: Path, monkeypatch: pytest.MonkeyPatch
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if len(storage.KNOWN_REVISIONS) < 2:
-        pytest.skip("only one schema revision so far")
-    old = storage.KNOWN_REVISIONS[-2]
-    downgrade(vault.path, old)
-    created = backup.create(vault.path, folder)
-    assert created.manifest.schema_revision == old
-    result = invoke("backup", "verify", str(created.path), "--json")
+    """A backup made by 0.1.0 (schema 0002, before signatures) verifies in full."""
+    from tests.test_release_fixtures import ALEX, FIXTURE
+
+    old = tmp_path / "old.db"
+    shutil.copyfile(FIXTURE / "vault.db", old)
+    os.chmod(old, 0o600)
+    created = backup.create(old, folder)
+    assert created.manifest.schema_revision == "0002"
+    result = invoke("backup", "verify", str(created.path), "--json", env=ALEX)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["full"] is True
 

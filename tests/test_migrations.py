@@ -11,7 +11,7 @@ from safeguarding import migrate, storage
 EXPECTED_COLUMNS = {
     "alembic_version": ["version_num"],
     "vault_meta": ["id", "format", "created_at", "lookup_salt", "head_seq", "head_mac"],
-    "users": ["id", "name_tag", "name", "role", "created_at", "disabled_at"],
+    "users": ["id", "name_tag", "name", "role", "created_at", "disabled_at", "signing_key"],
     "key_slots": [
         "id",
         "purpose",
@@ -23,6 +23,7 @@ EXPECTED_COLUMNS = {
         "salt",
         "wrapped_key",
         "updated_at",
+        "signing_key",
     ],
     "cases": ["id", "year", "number", "opened_at", "case_key", "status", "closed_at"],
     "entries": [
@@ -34,6 +35,8 @@ EXPECTED_COLUMNS = {
         "author_id",
         "payload",
         "mac",
+        "facts",
+        "signature",
     ],
 }
 EXPECTED_TRIGGERS = {"entries_no_update", "entries_no_delete"}
