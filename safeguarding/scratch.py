@@ -14,20 +14,15 @@ import os
 import re
 import secrets
 import shutil
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 SCRATCH_NAME = re.compile(r"^\.safeguard-scratch-[0-9a-f]{12}$")
-#: A folder being made: locked before it takes its name, so no sweep sees it unlocked.  One left
-#: by a kill in that moment is empty, and is removed once it is older than `_MAKING_GRACE`.
-_MAKING_NAME = re.compile(r"^\.safeguard-scratch-[0-9a-f]{12}\.making$")
-_MAKING_GRACE = 60.0
 
 
 def is_scratch_name(name: str) -> bool:
-    return bool(SCRATCH_NAME.match(name) or _MAKING_NAME.match(name))
+    return SCRATCH_NAME.match(name) is not None
 
 
 def sweep(folder: Path) -> list[Path]:
@@ -38,11 +33,6 @@ def sweep(folder: Path) -> list[Path]:
     except OSError:
         return removed
     for child in children:
-        if _MAKING_NAME.match(child.name):
-            with suppress(OSError):
-                if time.time() - child.lstat().st_mtime > _MAKING_GRACE:
-                    os.rmdir(child)  # only ever empty: nothing is put in it before it is named
-            continue
         if not SCRATCH_NAME.match(child.name):
             continue
         try:
@@ -70,26 +60,28 @@ def scratch_folder(beside: Path) -> Iterator[Path]:
     `OSError` if the folder cannot be written.
     """
     sweep(beside)
-    token = secrets.token_hex(6)
-    final = beside / f".safeguard-scratch-{token}"
-    making = beside / f".safeguard-scratch-{token}.making"
-    os.mkdir(making, 0o700)
-    try:
-        fd = os.open(making, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        os.rmdir(making)
-        raise
-    try:
+    while True:
+        folder = beside / f".safeguard-scratch-{secrets.token_hex(6)}"
+        os.mkdir(folder, 0o700)
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            continue
+        # Between the mkdir and the lock, another run's sweep may take it for a dead run's and
+        # remove it: then it is not the folder at that name any more, and a new one is made.
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            os.rename(making, final)
-        except OSError:
-            os.rmdir(making)
-            raise
-        try:
-            yield final
-        finally:
-            with suppress(OSError):
-                shutil.rmtree(final)
-    finally:
+            same = os.path.samestat(os.fstat(fd), os.stat(folder, follow_symlinks=False))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
         os.close(fd)
+    try:
+        yield folder
+    finally:
+        try:
+            with suppress(OSError):
+                shutil.rmtree(folder)
+        finally:
+            os.close(fd)
