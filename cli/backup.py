@@ -336,7 +336,9 @@ def restore(
     force: Annotated[
         bool,
         typer.Option(
-            "--force", help="Move an existing file at PATH aside (renamed, never deleted)."
+            "--force",
+            help="Keep an existing file at PATH as PATH.replaced-TIME (never deleted) and "
+            "restore in its place.",
         ),
     ] = False,
     full: FullOption = False,
@@ -346,7 +348,8 @@ def restore(
     """Restore a backup to PATH after verifying it; refuses a backup that does not verify.
 
     An existing file at PATH is kept: without --force nothing happens; with --force it is
-    renamed PATH.replaced-TIME. Stale -wal and -shm files beside PATH are removed.
+    kept as PATH.replaced-TIME, and PATH holds a whole vault throughout. Stale -wal and -shm
+    files beside PATH are removed.
     """
     from safeguarding.restore import restore as restore_backup
 
