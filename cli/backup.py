@@ -154,7 +154,9 @@ def verify(
 def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
     """List the backups in DIR, newest first: when, size, entries, and whether each verifies.
 
-    A backup whose file is gone while its manifest is left is listed as MISSING.
+    A backup whose file is gone while its manifest is left is listed as MISSING; one whose copy
+    a running (or stopped) `backup create` has still to put in place, PENDING; one dated in the
+    future, FUTURE.
     """
     from safeguarding import backup
 
@@ -171,10 +173,14 @@ def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
         found = backup.BackupFile.from_path(check.path)
         taken = found.taken_at.strftime("%Y-%m-%d %H:%M") if found else "?"
         entries = str(check.manifest.entries) if check.manifest else "?"
-        if check.missing:
-            size, verdict = "-", "[red]MISSING[/red]"
+        size = "-" if check.missing else _size(check.path.stat().st_size)
+        if check.ahead:
+            verdict = "[red]FUTURE[/red]"
+        elif check.pending:
+            verdict = "[yellow]PENDING[/yellow]"
+        elif check.missing:
+            verdict = "[red]MISSING[/red]"
         else:
-            size = _size(check.path.stat().st_size)
             verdict = "yes" if check.ok else "[red]NO[/red]"
         table.add_row(taken, size, entries, verdict, check.path.name)
     output.out.print(table)
@@ -196,6 +202,8 @@ def _check_json(check: object) -> dict[str, object]:
         "entries": check.manifest.entries if check.manifest else None,
         "checkpoint": str(check.manifest.checkpoint) if check.manifest else None,
         "verified": check.ok,
+        "pending": check.pending,
+        "dated_ahead": check.ahead,
         "problem": check.problem,
     }
 
@@ -235,7 +243,8 @@ def prune(
     """Remove the backups in DIR that no --keep rule keeps (restic's rules), and say which.
 
     Periods are counted among days (weeks, months…) that have backups, in UTC. The newest backup
-    that verifies is never removed.
+    that verifies is never removed. A backup dated in the future counts for no rule and is left
+    in place, with a warning.
     """
     from safeguarding import backup
     from safeguarding.prune import Duration, Policy
@@ -249,12 +258,15 @@ def prune(
         within=Duration.parse(keep_within) if keep_within is not None else None,
     )
     pruned = backup.prune(directory, policy, dry_run=dry_run)
+    for ahead, reason in pruned.ahead:
+        _line(f"left {ahead.name} in place: {reason}")
     if json:
         output.emit_json(
             {
                 "dry_run": pruned.dry_run,
                 "kept": [{"backup": b.name, "reasons": why} for b, why in pruned.kept],
                 "removed": [b.name for b in pruned.removed],
+                "dated_ahead": [b.name for b, _ in pruned.ahead],
             }
         )
         return
@@ -280,7 +292,8 @@ def status(
     verbose: VerboseOption = False,
 ) -> None:
     """For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age, if its
-    newest backup does not verify, or if an older one is missing or not its manifest's size."""
+    newest backup does not verify, if an older one is missing or not its manifest's size, or
+    if a backup is dated in the future."""
     from safeguarding import backup
     from safeguarding.errors import CheckFailed
     from safeguarding.prune import Duration
@@ -323,7 +336,9 @@ def restore(
     force: Annotated[
         bool,
         typer.Option(
-            "--force", help="Move an existing file at PATH aside (renamed, never deleted)."
+            "--force",
+            help="Keep an existing file at PATH as PATH.replaced-TIME (never deleted) and "
+            "restore in its place.",
         ),
     ] = False,
     full: FullOption = False,
@@ -333,11 +348,12 @@ def restore(
     """Restore a backup to PATH after verifying it; refuses a backup that does not verify.
 
     An existing file at PATH is kept: without --force nothing happens; with --force it is
-    renamed PATH.replaced-TIME. Stale -wal and -shm files beside PATH are removed.
+    kept as PATH.replaced-TIME, and PATH holds a whole vault throughout. Stale -wal and -shm
+    files beside PATH are removed.
     """
-    from safeguarding import backup
+    from safeguarding.restore import restore as restore_backup
 
-    restored = backup.restore(file, to, force=force, unlock=_unlocker(full))
+    restored = restore_backup(file, to, force=force, unlock=_unlocker(full))
     manifest = restored.verified.manifest
     if json:
         output.emit_json(

@@ -1,5 +1,5 @@
 """Backups of a vault: consistent copies taken while others write, their manifests and checks,
-retention, and restores.
+and retention.  (Putting one back is `safeguarding.restore`.)
 
 A backup is a byte copy of the vault's ciphertext, so taking, listing, pruning and checking one
 needs no secret; only the full check (chain and decryption) unlocks a scratch copy.  Nothing here
@@ -8,10 +8,13 @@ place: every file appears whole, by rename, or not at all.
 
 A backup folder holds only safeguard's files::
 
-    safeguard-20261124T020000Z.db     the copy (SQLite, rollback-journal mode, 0600)
-    safeguard-20261124T020000Z.json   its manifest (below), 0600
-    safeguard-20261124T020000Z-1.db   a second backup taken in the same second
-    .safeguard-backup.lock            held (flock) by the `create` or `prune` that is running
+    safeguard-20261124T020000Z.db       the copy (SQLite, rollback-journal mode, 0600)
+    safeguard-20261124T020000Z.json     its manifest (below), 0600
+    safeguard-20261124T020000Z-1.db     a second backup taken in the same second
+    safeguard-20261124T020000Z.pruning  a manifest `prune` has taken back (below)
+    .safeguard-backup.lock              held (flock) by the `create` or `prune` that is running
+    .safeguard-<hex>.tmp, .json.tmp     a copy and a manifest being written
+    .safeguard-scratch-<hex>/           a `backup verify --full` at work (`safeguarding.scratch`)
 
 Manifest, format ``safeguard-backup/1`` (JSON; nothing in it is personal)::
 
@@ -20,6 +23,19 @@ Manifest, format ``safeguard-backup/1`` (JSON; nothing in it is personal)::
 
 `vault_id` is a hash of the MAC of the vault's first chronology entry: it tells one vault's
 backups from another's without revealing anything.
+
+The order of every change, so that a kill between any two steps leaves nothing half there that
+the next `create` or `prune` (both under the folder's lock) cannot finish:
+
+- `create`: the copy and its manifest are written and fsynced under temporary names; the
+  manifest is linked to its name first, then the copy.  A kill between the two leaves a manifest
+  beside a temporary copy whose size and sha256 are the manifest's: the next run links that copy
+  into place.  A manifest with no such copy is never touched: it is what a lost backup looks like.
+- `prune`: a backup's manifest is first renamed ``.pruning`` (one rename: the decision, on disk),
+  then the copy is removed, then the mark.  A kill leaves a mark, never a lone manifest, and the
+  next run removes the marked copy and the mark.
+- A backup or manifest dated more than `CLOCK_SKEW` after `clock.now()` counts for no rule and is
+  never "the newest verified backup"; `list` shows it and `status` fails naming it.
 """
 
 from __future__ import annotations
@@ -37,14 +53,14 @@ import struct
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from safeguarding import __version__, clock, storage
+from safeguarding import __version__, clock, scratch, storage
 from safeguarding.checkpoint import Checkpoint
 from safeguarding.errors import CheckFailed, NotFound, UsageError, VaultUnusable
 from safeguarding.prune import Duration, Policy, kept
@@ -56,11 +72,16 @@ MANIFEST_FORMAT = "safeguard-backup/1"
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 BACKUP_NAME = re.compile(r"^safeguard-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$")
 MANIFEST_NAME = re.compile(r"^safeguard-\d{8}T\d{6}Z(?:-\d+)?\.json$")
+PRUNE_MARK = re.compile(r"^(safeguard-\d{8}T\d{6}Z(?:-\d+)?)\.pruning$")
 TEMP_NAME = re.compile(r"^\.safeguard-[0-9a-f]{12}\.(?:tmp|tmp-journal|tmp-wal|tmp-shm|json\.tmp)$")
+COPY_TEMP_NAME = re.compile(r"^\.safeguard-[0-9a-f]{12}\.tmp$")
 LOCK_NAME = ".safeguard-backup.lock"
 #: What an operating system or a USB drive puts in any folder; not a reason to refuse one.
 IGNORED_NAMES = frozenset({"lost+found", ".DS_Store", "Thumbs.db", "desktop.ini"})
 PAGES_PER_STEP = 1024
+#: How far ahead of this machine's clock a backup's time may be (another machine's clock, a
+#: clock set by hand) before it counts as dated in the future.
+CLOCK_SKEW = timedelta(minutes=10)
 
 #: Told `(pages copied, pages in all)` as a backup is copied.
 Progress = Callable[[int, int], None]
@@ -86,6 +107,11 @@ class BackupFile:
     @property
     def manifest_path(self) -> Path:
         return manifest_path(self.path)
+
+    @property
+    def mark_path(self) -> Path:
+        """Its manifest's name once `prune` has taken it back (the backup is being removed)."""
+        return self.path.with_name(self.path.stem + ".pruning")
 
     @classmethod
     def from_path(cls, path: Path) -> BackupFile | None:
@@ -217,6 +243,8 @@ def foreign_files(directory: Path) -> list[str]:
             BACKUP_NAME.match(name)
             or MANIFEST_NAME.match(name)
             or TEMP_NAME.match(name)
+            or PRUNE_MARK.match(name)
+            or scratch.is_scratch_name(name)
             or name == LOCK_NAME
             or name in IGNORED_NAMES
         )
@@ -239,22 +267,24 @@ def _require_own_folder(directory: Path, *, writing: bool = False) -> None:
 
 
 def scan(directory: Path, *, with_missing: bool = False) -> list[BackupFile]:
-    """The backups in a folder, newest first; other files are ignored.
+    """The backups in a folder, newest first; other files are ignored, and so is a backup that
+    `prune` has marked for removal (it is no longer one).
 
     With `with_missing`, a manifest whose backup file is gone counts as that backup (its path
-    does not exist): something other than `prune`, which removes both, took it away.
+    does not exist): `prune` never leaves one, so something else took the file away, or a
+    `create` has not yet put it in place (`Check.pending`).
     """
     _require_folder(directory)
+    names = {child.name for child in directory.iterdir()}
     found = []
-    for child in directory.iterdir():
-        if with_missing and MANIFEST_NAME.match(child.name):
-            child = child.with_suffix(".db")
-            if child.exists():
+    for name in names:
+        if with_missing and MANIFEST_NAME.match(name):
+            if name.removesuffix(".json") + ".db" in names:
                 continue
-            backup = BackupFile.from_path(child)
+            backup = BackupFile.from_path((directory / name).with_suffix(".db"))
         else:
-            backup = BackupFile.from_path(child)
-            if backup is not None and not child.is_file():
+            backup = BackupFile.from_path(directory / name)
+            if backup is not None and (backup.mark_path.name in names or not backup.path.is_file()):
                 backup = None
         if backup is not None:
             found.append(backup)
@@ -271,7 +301,7 @@ def folder_lock(directory: Path, outcome: str = "nothing was changed") -> Iterat
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as error:
-        raise _write_error(error, directory, outcome) from None
+        raise write_error(error, directory, outcome) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -311,17 +341,70 @@ def _lock_holder(fd: int) -> int | None:
     return pid if kind != fcntl.F_UNLCK and pid > 0 else None
 
 
-def _remove_leftovers(directory: Path) -> None:
-    """Temporary files of a run that crashed (only called while holding the lock)."""
+def _heal(directory: Path) -> None:
+    """Finish what a killed `create` or `prune` left half done (only called holding the lock).
+
+    Each repair follows from a file only these two commands write, so nothing a person or a lost
+    disk left is touched: a prune mark (that backup was being removed: its copy goes, then the
+    mark); a manifest beside a temporary copy of exactly its size and sha256 (a create was
+    killed between its two links: the copy takes its name); then temporary files and the
+    scratch folders of dead runs.
+    """
+    changed = False
+    children = sorted(directory.iterdir())
+    for child in children:
+        match = PRUNE_MARK.match(child.name)
+        if match:
+            (directory / f"{match[1]}.db").unlink(missing_ok=True)
+            child.unlink(missing_ok=True)
+            changed = True
+    copies = [child for child in children if COPY_TEMP_NAME.match(child.name) and child.is_file()]
+    for child in children:
+        if copies and MANIFEST_NAME.match(child.name) and not child.with_suffix(".db").exists():
+            changed |= _complete(child, copies)
     for child in directory.iterdir():
         if TEMP_NAME.match(child.name):
             child.unlink(missing_ok=True)
+            changed = True
+    scratch.sweep(directory)
+    if changed:
+        storage.fsync_directory(directory)
+
+
+def _complete(manifest_file: Path, copies: list[Path]) -> bool:
+    """Link the temporary copy a manifest describes into place; False if there is none."""
+    try:
+        manifest = Manifest.load(manifest_file)
+    except CheckFailed:
+        return False
+    target = manifest_file.with_suffix(".db")
+    if manifest.file != target.name:
+        return False
+    for copy in copies:
+        if copy.stat().st_size == manifest.size and _sha256(copy) == manifest.sha256:
+            place(copy, target)
+            copies.remove(copy)
+            return True
+    return False
+
+
+def _pending_copy(backup: BackupFile, manifest: Manifest | None) -> bool:
+    """Whether a temporary copy the size of its manifest's lies beside a backup whose file is
+    absent: a `create` at work, or one killed before its last link (the next run finishes it)."""
+    if manifest is None or manifest.file != backup.name:
+        return False
+    for child in backup.path.parent.iterdir():
+        if COPY_TEMP_NAME.match(child.name):
+            with suppress(OSError):
+                if child.stat().st_size == manifest.size:
+                    return True
+    return False
 
 
 # Errors while writing ------------------------------------------------------------------------
 
 
-def _write_error(error: OSError, directory: Path, outcome: str) -> VaultUnusable:
+def write_error(error: OSError, directory: Path, outcome: str) -> VaultUnusable:
     if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return VaultUnusable(
             f"the disk holding {directory} is full; {outcome}",
@@ -403,7 +486,7 @@ def _write_private(path: Path, data: bytes) -> None:
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
 
-def _place(temp: Path, target: Path) -> None:
+def place(temp: Path, target: Path) -> None:
     """Give a complete file its name, never replacing one that is already there."""
     try:
         os.link(temp, target)
@@ -478,7 +561,9 @@ def create(
 
     The copy is one consistent snapshot even while others write (SQLite's online backup inside
     one read transaction); it is checked with ``PRAGMA integrity_check`` and appears under its
-    final name only when complete.  Raises `VaultUnusable` if another backup holds the folder.
+    final name only when complete, after its manifest (see the module's notes on order).  What a
+    killed run left is finished first.  Raises `VaultUnusable` if another backup holds the
+    folder.
     """
     storage.check_is_sqlite(vault_path)
     storage.refuse_network_filesystem(vault_path)
@@ -489,7 +574,7 @@ def create(
         temp = directory / f".safeguard-{token}.tmp"
         manifest_temp = directory / f".safeguard-{token}.json.tmp"
         try:
-            _remove_leftovers(directory)
+            _heal(directory)
             _new_private_file(temp)
             facts = _copy_vault(vault_path, temp, directory, progress, busy_timeout)
             _fsync_file(temp)
@@ -508,15 +593,17 @@ def create(
             )
             document = json.dumps(manifest.to_json(), indent=2) + "\n"
             _write_private(manifest_temp, document.encode())
-            _place(temp, target)
+            # The manifest first: a kill before the copy is linked leaves a manifest beside the
+            # temporary copy it describes, which the next run links into place.
+            place(manifest_temp, manifest_path(target))
             try:
-                _place(manifest_temp, manifest_path(target))
+                place(temp, target)
             except BaseException:
-                target.unlink(missing_ok=True)
+                manifest_path(target).unlink(missing_ok=True)
                 raise
             storage.fsync_directory(directory)
         except OSError as error:
-            raise _write_error(error, directory, outcome) from None
+            raise write_error(error, directory, outcome) from None
         finally:
             for leftover in (temp, manifest_temp, Path(f"{temp}-journal")):
                 leftover.unlink(missing_ok=True)
@@ -527,7 +614,8 @@ def _free_name(directory: Path, moment: datetime) -> Path:
     serial = 0
     while True:
         candidate = directory / backup_name(moment, serial)
-        if not candidate.exists() and not manifest_path(candidate).exists():
+        taken = (candidate, manifest_path(candidate), candidate.with_suffix(".pruning"))
+        if not any(path.exists() for path in taken):
             return candidate
         serial += 1
 
@@ -604,6 +692,11 @@ class Check:
     manifest: Manifest | None
     problem: str | None
     missing: bool = False
+    #: Only the manifest is in place, beside the copy a `create` has still to link (or a
+    #: killed one left for the next run to link): not a loss, and not yet a backup.
+    pending: bool = False
+    #: It, or its manifest, is dated after `CLOCK_SKEW` past this machine's clock.
+    ahead: bool = False
 
     @property
     def ok(self) -> bool:
@@ -675,10 +768,12 @@ class Verified:
     full: bool
 
 
-def verify(path: Path, unlock: Unlocker | None = None) -> Verified:
+def verify(path: Path, unlock: Unlocker | None = None, *, workdir: Path | None = None) -> Verified:
     """Check a backup; with `unlock`, also decrypt everything and recompute the chain.
 
-    Raises `CheckFailed` naming the backup and what is wrong with it.
+    The full check works on a copy in `workdir` (a scratch folder the caller holds), or else in a
+    scratch folder of its own beside the backup (in the temporary folder if the backup's is not
+    writable).  Raises `CheckFailed` naming the backup and what is wrong with it.
     """
     result = check(path)
     if result.problem is not None or result.manifest is None:
@@ -687,61 +782,134 @@ def verify(path: Path, unlock: Unlocker | None = None) -> Verified:
             hint="use another backup ('safeguard backup list' shows which verify)",
         )
     if unlock is not None:
-        _verify_chain(path, result.manifest, unlock)
+        if workdir is not None:
+            _verify_chain(path, result.manifest, unlock, workdir)
+        else:
+            with _scratch_beside(path) as work:
+                _verify_chain(path, result.manifest, unlock, work)
     return Verified(path, result.manifest, full=unlock is not None)
 
 
-def _verify_chain(path: Path, manifest: Manifest, unlock: Unlocker) -> None:
+@contextmanager
+def _scratch_beside(path: Path) -> Iterator[Path]:
+    folder = path.parent
+    with ExitStack() as stack:
+        try:
+            work = stack.enter_context(scratch.scratch_folder(folder))
+        except OSError:
+            folder = Path(tempfile.gettempdir())
+            try:
+                work = stack.enter_context(scratch.scratch_folder(folder))
+            except OSError as error:
+                raise write_error(error, folder, "the backup was not checked") from None
+        yield work
+
+
+def _verify_chain(path: Path, manifest: Manifest, unlock: Unlocker, workdir: Path) -> None:
     from safeguarding.vault import Vault
 
     # Opening a vault switches it to WAL and writes beside it; work on a scratch copy so the
     # backup itself stays byte for byte what its manifest says.
-    with tempfile.TemporaryDirectory(prefix="safeguard-verify-") as scratch:
-        copy = Path(scratch) / "vault.db"
+    copy = workdir / "check.db"
+    try:
         shutil.copyfile(path, copy)
         os.chmod(copy, 0o600)
-        if manifest.schema_revision != storage.HEAD_REVISION:
-            from safeguarding import migrate
+    except OSError as error:
+        raise write_error(error, workdir.parent, "the backup was not checked") from None
+    if manifest.schema_revision != storage.HEAD_REVISION:
+        from safeguarding import migrate
 
-            engine = storage.make_engine(copy)
-            try:
-                with storage.guarded(copy):
-                    migrate.upgrade(engine)
-            finally:
-                engine.dispose()
-        vault = Vault.open(copy)
+        engine = storage.make_engine(copy)
         try:
-            unlocked = unlock(vault)
-            unlocked.verify([manifest.checkpoint])
-        except CheckFailed as failure:
-            raise CheckFailed(
-                f"the backup {path.name} does not verify: {failure.message}",
-                hint="use another backup ('safeguard backup list' shows which verify)",
-            ) from None
+            with storage.guarded(copy):
+                migrate.upgrade(engine)
         finally:
-            vault.close()
+            engine.dispose()
+    vault = Vault.open(copy)
+    try:
+        unlocked = unlock(vault)
+        unlocked.verify([manifest.checkpoint])
+    except CheckFailed as failure:
+        raise CheckFailed(
+            f"the backup {path.name} does not verify: {failure.message}",
+            hint="use another backup ('safeguard backup list' shows which verify)",
+        ) from None
+    finally:
+        vault.close()
 
 
 # List and status -----------------------------------------------------------------------------
 
 
-def list_backups(directory: Path) -> list[Check]:
+def list_backups(directory: Path, now: datetime | None = None) -> list[Check]:
     """Every backup in the folder, newest first, each with the result of its check (a backup
-    of which only the manifest is left among them)."""
-    return [_check_listed(backup) for backup in scan(directory, with_missing=True)]
+    of which only the manifest is left among them; one dated in the future says so first)."""
+    moment = now or clock.now()
+    found = []
+    for backup in scan(directory, with_missing=True):
+        result = _check_listed(backup)
+        ahead = _ahead(backup, result.manifest, moment)
+        if ahead is not None:
+            problem = ahead if result.ok else f"{ahead}; and {result.problem}"
+            result = Check(result.path, result.manifest, problem, result.missing, ahead=True)
+        found.append(result)
+    return found
 
 
 def _missing(backup: BackupFile) -> Check:
-    try:
-        manifest: Manifest | None = Manifest.load(backup.manifest_path)
-    except CheckFailed:
-        manifest = None
+    manifest = _manifest_or_none(backup)
+    if _pending_copy(backup, manifest):
+        problem = (
+            "its copy is not in place yet: a 'backup create' is writing it, or was stopped "
+            "(the next 'backup create' or 'backup prune' puts it in place)"
+        )
+        return Check(backup.path, manifest, problem, missing=True, pending=True)
     problem = f"its file is missing; only its manifest {backup.manifest_path.name} is left"
     return Check(backup.path, manifest, problem, missing=True)
 
 
+def _manifest_or_none(backup: BackupFile) -> Manifest | None:
+    try:
+        return Manifest.load(backup.manifest_path)
+    except CheckFailed:
+        return None
+
+
 def _check_listed(backup: BackupFile) -> Check:
     return check(backup.path) if backup.path.is_file() else _missing(backup)
+
+
+def _ahead(backup: BackupFile, manifest: Manifest | None, moment: datetime) -> str | None:
+    """Why a backup counts as dated in the future, or None.
+
+    Nothing safeguard writes is dated ahead of the clock that runs it: such a file was put
+    there, or the clock was wrong when it was taken, or is wrong now.  Either way it must not
+    decide what `prune` keeps (kept by date, it would make every genuine backup look old).
+    """
+    limit = moment + CLOCK_SKEW
+    dated = backup.taken_at if backup.taken_at > limit else None
+    what = "it is"
+    if dated is None and manifest is not None:
+        created = _parse_stamp(manifest.created_at)
+        if created is not None and created > limit:
+            dated, what = created, "its manifest is"
+    if dated is None:
+        return None
+    return (
+        f"{what} dated {_shown(dated)}, {describe_age(dated - moment)} ahead of this machine's "
+        "clock: it counts for no --keep rule"
+    )
+
+
+def _parse_stamp(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _shown(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _cheap_problem(backup: BackupFile) -> Check | None:
@@ -751,7 +919,8 @@ def _cheap_problem(backup: BackupFile) -> Check | None:
     read of every backup, so that is left to `backup list` and `backup verify`.
     """
     if not backup.path.is_file():
-        return _missing(backup)
+        missing = _missing(backup)
+        return None if missing.pending else missing
     try:
         manifest = Manifest.load(backup.manifest_path)
     except CheckFailed:
@@ -774,59 +943,86 @@ class Status:
 
 def status(directory: Path, max_age: Duration, now: datetime | None = None) -> Status:
     """The newest backup that verifies; raises `CheckFailed` if there is none, if it is too
-    old, if a newer backup does not verify (damage to the newest backup is an alert even
-    while an older one is recent enough), or if an older backup is gone or not the size its
-    manifest records."""
+    old, if a backup or manifest is dated in the future, if a newer backup does not verify
+    (damage to the newest backup is an alert even while an older one is recent enough), or if
+    an older backup is gone or not the size its manifest records.
+
+    A backup whose copy a `create` has still to put in place is passed over: it is not yet a
+    backup, and not a lost one.
+    """
     moment = now or clock.now()
     backups = scan(directory, with_missing=True)
+    ahead = [
+        (backup, reason)
+        for backup in backups
+        if (reason := _ahead(backup, _manifest_or_none(backup), moment)) is not None
+    ]
+    if ahead:
+        first, reason = ahead[-1]  # the nearest to now among them
+        more = f" (and {len(ahead) - 1} more)" if len(ahead) > 1 else ""
+        raise CheckFailed(
+            f"the backup {first.name} in {directory} is dated in the future: {reason}{more}",
+            hint="if this machine's clock is right, something else put it there: move it and its "
+            "manifest out of the folder (keep them) and find out what; if the clock was wrong, "
+            "set it right",
+        )
     if not backups:
         raise CheckFailed(
             f"there are no backups in {directory}",
             hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
         )
     failing: list[Check] = []
+    newest: BackupFile | None = None
     for backup in backups:
         result = _check_listed(backup)
+        if result.pending:
+            continue
         if result.ok:
+            newest = backup
             break
         failing.append(result)
-    else:
+    if newest is None:
+        if not failing:
+            raise CheckFailed(
+                f"there are no finished backups in {directory}",
+                hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
+            )
         raise CheckFailed(
             f"none of the {len(backups)} backups in {directory} verifies (the newest, "
             f"{failing[0].path.name}: {failing[0].problem})",
             hint="take a new backup now, and find out what damaged them",
         )
-    age = moment - backup.taken_at
-    if backup.taken_at < max_age.before(moment):
+    age = moment - newest.taken_at
+    if newest.taken_at < max_age.before(moment):
         raise CheckFailed(
             f"the newest verified backup in {directory} is {describe_age(age)} old, older than "
-            f"{max_age} ({backup.name})",
+            f"{max_age} ({newest.name})",
             hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
         )
     if failing:
-        newest = failing[0]
+        first_failing = failing[0]
         raise CheckFailed(
-            f"the newest backup in {directory}, {newest.path.name}, does not verify: "
-            f"{newest.problem}",
-            hint=f"{_what_to_do(newest)}; the newest that verifies is {backup.name}, "
+            f"the newest backup in {directory}, {first_failing.path.name}, does not verify: "
+            f"{first_failing.problem}",
+            hint=f"{_what_to_do(first_failing)}; the newest that verifies is {newest.name}, "
             f"{describe_age(age)} old",
         )
-    # `failing` holds every backup newer than the one that verifies.
-    older = [found for b in backups[len(failing) + 1 :] if (found := _cheap_problem(b))]
+    older_backups = backups[backups.index(newest) + 1 :]
+    older = [found for b in older_backups if (found := _cheap_problem(b))]
     if older:
-        first = older[0]
+        first_older = older[0]
         more = f" (and {len(older) - 1} more older ones)" if len(older) > 1 else ""
         raise CheckFailed(
-            f"an older backup in {directory}, {first.path.name}, does not verify: "
-            f"{first.problem}{more}",
-            hint=f"{_what_to_do(first)}; the newest, {backup.name}, verifies",
+            f"an older backup in {directory}, {first_older.path.name}, does not verify: "
+            f"{first_older.problem}{more}",
+            hint=f"{_what_to_do(first_older)}; the newest, {newest.name}, verifies",
         )
-    return Status(backup, age, failing)
+    return Status(newest, age, failing)
 
 
 def _what_to_do(failed: Check) -> str:
     if failed.missing:
-        # Only `prune` removes backups, and it takes the manifest too.
+        # `prune` takes a backup's manifest back before its file, so it never leaves this.
         return (
             "find out what removed it; once you know, delete its manifest "
             f"{manifest_path(failed.path).name} to clear this"
@@ -854,12 +1050,16 @@ class Pruned:
     kept: list[tuple[BackupFile, list[str]]]
     removed: list[BackupFile]
     dry_run: bool
+    #: Backups dated in the future, and why: neither kept by a rule nor removed.
+    ahead: list[tuple[BackupFile, str]] = field(default_factory=list)
 
 
 def prune(directory: Path, policy: Policy, *, dry_run: bool = False) -> Pruned:
     """Remove the backups that no rule of `policy` keeps (restic's `forget` rules).
 
-    The newest backup that verifies is always kept, whatever the policy says.
+    The newest backup that verifies is always kept, whatever the policy says.  A backup dated
+    in the future counts for no rule, is never the newest that verifies, and is left where it
+    is (`status` reports it).  A removal a killed prune left half done is finished first.
     """
     if policy.empty:
         raise UsageError(
@@ -867,8 +1067,22 @@ def prune(directory: Path, policy: Policy, *, dry_run: bool = False) -> Pruned:
             "--keep-within…); nothing was removed"
         )
     _require_own_folder(directory)
+    outcome = "some backups may not have been removed"
     with folder_lock(directory):
-        backups = scan(directory)
+        if not dry_run:
+            try:
+                _heal(directory)
+            except OSError as error:
+                raise write_error(error, directory, outcome) from None
+        moment = clock.now()
+        ahead: list[tuple[BackupFile, str]] = []
+        backups: list[BackupFile] = []
+        for found in scan(directory):
+            reason = _ahead(found, _manifest_or_none(found), moment)
+            if reason is None:
+                backups.append(found)
+            else:
+                ahead.append((found, reason))
         reasons = kept([backup.taken_at for backup in backups], policy)
         for index, backup in enumerate(backups):
             if check(backup.path).ok:
@@ -878,132 +1092,25 @@ def prune(directory: Path, policy: Policy, *, dry_run: bool = False) -> Pruned:
         if not dry_run and removed:
             try:
                 for backup in removed:
-                    backup.path.unlink(missing_ok=True)
-                    backup.manifest_path.unlink(missing_ok=True)
+                    _remove(backup)
                 storage.fsync_directory(directory)
             except OSError as error:
-                outcome = "some backups may not have been removed"
-                raise _write_error(error, directory, outcome) from None
+                raise write_error(error, directory, outcome) from None
     return Pruned(
         kept=[(backup, reasons[i]) for i, backup in enumerate(backups) if i in reasons],
         removed=removed,
         dry_run=dry_run,
+        ahead=ahead,
     )
 
 
-# Restore ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Restored:
-    path: Path
-    verified: Verified
-    moved_aside: Path | None
-    removed_stale: list[Path]
-
-
-def restore(
-    backup: Path,
-    to: Path,
-    *,
-    force: bool = False,
-    unlock: Unlocker | None = None,
-    now: datetime | None = None,
-) -> Restored:
-    """Put a verified backup at `to`, moving an existing file aside only with `force`.
-
-    A stale ``-wal`` or ``-shm`` beside `to` would be replayed into the restored vault and
-    damage it, so they go: a ``-wal`` that belongs to a file being moved aside goes with it.
-    """
-    verified = verify(backup, unlock)
-    if to.is_dir():
-        raise UsageError(f"{to} is a folder; give the path of the vault file to restore to")
-    if to.exists() and os.path.samefile(to, backup):
-        raise UsageError("a backup cannot be restored onto itself; nothing was changed")
-    exists = to.exists() or to.is_symlink()
-    if exists and not force:
-        raise UsageError(
-            f"{to} already exists; nothing was changed",
-            hint="add --force to move it aside (it is renamed, not deleted) and restore in its "
-            "place",
-        )
-    storage.refuse_network_filesystem(to)
-    outcome = "nothing was changed"
-    temp = to.with_name(f".{to.name}.{secrets.token_hex(4)}.restoring")
-    try:
-        to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _copy_checked(backup, temp, verified.manifest)
-        moved = _move_aside(to, now or clock.now()) if exists else None
-        stale = [p for p in (Path(f"{to}-wal"), Path(f"{to}-shm")) if p.exists()]
-        for path in stale:
-            path.unlink()
-        _place(temp, to)
-        storage.fsync_directory(to.parent)
-    except FileExistsError:
-        raise UsageError(f"{to} appeared while restoring; nothing was changed") from None
-    except OSError as error:
-        raise _write_error(error, to.parent, outcome) from None
-    finally:
-        temp.unlink(missing_ok=True)
-    return Restored(to, verified, moved, stale)
-
-
-def _copy_checked(backup: Path, temp: Path, manifest: Manifest) -> None:
-    digest = hashlib.sha256()
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with backup.open("rb") as source:
-            while chunk := source.read(1 << 20):
-                digest.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if digest.hexdigest() != manifest.sha256:
-        raise CheckFailed(f"the backup {backup.name} changed while it was being restored")
-
-
-def _move_aside(path: Path, moment: datetime) -> Path:
-    """Rename an existing vault (and its -wal) out of the way; refuse if it is in use."""
-    _refuse_in_use(path)
-    stamp = moment.astimezone(UTC).strftime(STAMP_FORMAT)
-    serial = 0
-    while True:
-        suffix = f".replaced-{stamp}" if serial == 0 else f".replaced-{stamp}-{serial}"
-        aside = path.with_name(path.name + suffix)
-        if not aside.exists() and not Path(f"{aside}-wal").exists():
-            break
-        serial += 1
-    os.rename(path, aside)
-    wal = Path(f"{path}-wal")
-    if wal.exists():
-        os.rename(wal, Path(f"{aside}-wal"))
-    return aside
-
-
-def _refuse_in_use(path: Path) -> None:
-    try:
-        with path.open("rb") as handle:
-            if handle.read(len(storage.SQLITE_HEADER)) != storage.SQLITE_HEADER:
-                return
-    except OSError:
-        return
-    busy = False
-    try:
-        with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as conn:
-            # Folding the WAL into the file keeps the vault that is moved aside whole; a reader
-            # or writer holding it open makes this report busy.
-            row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            busy = bool(row and row[0])
-    except sqlite3.Error as error:
-        busy = "locked" in str(error).lower() or "busy" in str(error).lower()
-    if busy:
-        raise VaultUnusable(
-            f"{path} is in use by another safeguard command; nothing was changed",
-            hint="wait until nobody is using the vault, then run the restore again",
-        )
+def _remove(backup: BackupFile) -> None:
+    """Remove a backup so that no kill leaves its manifest without its file: the manifest is
+    renamed to the prune mark (one step), then the file goes, then the mark."""
+    with suppress(FileNotFoundError):  # without a manifest, removing the file is one step
+        os.rename(backup.manifest_path, backup.mark_path)
+    backup.path.unlink(missing_ok=True)
+    backup.mark_path.unlink(missing_ok=True)
 
 
 # Checkpoints for `verify` ----------------------------------------------------------------------

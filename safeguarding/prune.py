@@ -1,7 +1,9 @@
-"""Which backups a retention policy keeps: restic's `forget` rules, over backup times only.
+"""Which backups a retention policy keeps: restic's `forget` rules (as of restic 0.16), over
+backup times only.
 
 Pure functions on datetimes: nothing here touches a file, so a policy can be tested on its own.
-Buckets (day, ISO week, month, year) are taken in UTC, the time zone of backup names.
+Buckets (day, ISO week, month, year) are taken in UTC, the time zone of backup names, where
+restic takes the local time of each snapshot.
 """
 
 from __future__ import annotations
@@ -83,7 +85,12 @@ class Policy:
     @property
     def empty(self) -> bool:
         counts = (self.last, self.daily, self.weekly, self.monthly, self.yearly)
-        return not any(counts) and self.within is None
+        return not any(counts) and not self.within_on
+
+    @property
+    def within_on(self) -> bool:
+        """`--keep-within 0h` keeps nothing, so (as in restic) it is no rule at all."""
+        return self.within is not None and self.within != Duration()
 
 
 _BUCKETS: dict[str, Callable[[datetime], object]] = {
@@ -98,9 +105,11 @@ def kept(times: Sequence[datetime], policy: Policy) -> dict[int, list[str]]:
     """For each index of `times` the policy keeps, the rules that keep it.
 
     As restic does: going from the newest backup to the oldest, each ``--keep-daily N`` rule
-    keeps the first backup it meets in each of N different days, and so on for the other
-    periods; ``--keep-within D`` keeps everything within D of the newest backup.  A backup kept
-    by any rule is kept.
+    keeps the first backup it meets in each of N different days (so of two backups on one day,
+    only the later), and so on for the other periods; a rule that has not used up its N when it
+    reaches the oldest backup keeps that one too ("oldest"), so a young folder keeps its
+    history.  ``--keep-within D`` keeps every backup strictly after the newest backup's time
+    minus D.  A backup kept by any rule is kept.
     """
     order = sorted(range(len(times)), key=lambda i: times[i], reverse=True)
     reasons: dict[int, list[str]] = {}
@@ -108,7 +117,8 @@ def kept(times: Sequence[datetime], policy: Policy) -> dict[int, list[str]]:
         return reasons
     remaining = {name: getattr(policy, name) for name in ("last", *_BUCKETS)}
     last_bucket: dict[str, object] = {}
-    cutoff = policy.within.before(times[order[0]]) if policy.within is not None else None
+    cutoff = policy.within.before(times[order[0]]) if policy.within_on and policy.within else None
+    oldest = order[-1]
     for index in order:
         moment = times[index]
         if remaining["last"] > 0:
@@ -119,10 +129,12 @@ def kept(times: Sequence[datetime], policy: Policy) -> dict[int, list[str]]:
                 continue
             bucket = bucket_of(moment)
             if name in last_bucket and last_bucket[name] == bucket:
+                if index == oldest:
+                    reasons.setdefault(index, []).append(f"oldest {name}")
                 continue
             last_bucket[name] = bucket
             remaining[name] -= 1
             reasons.setdefault(index, []).append(name)
-        if cutoff is not None and moment >= cutoff:
+        if cutoff is not None and moment > cutoff:
             reasons.setdefault(index, []).append(f"within {policy.within}")
     return reasons

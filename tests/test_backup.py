@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from safeguarding import backup, chronology, clock, storage
+from safeguarding import backup, chronology, clock, restore, storage
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import FAST_KDF, PASSPHRASE, VaultInfo, invoke, run
 from tests.reliability import run_unprivileged, tiny_filesystem
@@ -164,7 +164,7 @@ def test_backup_files_hold_no_canary_plaintext(vault: VaultInfo, folder: Path) -
             assert canary.encode() not in data, path.name
             assert canary.encode("utf-16-le") not in data, path.name
     # ...and yet the records are all in there: a restore gives them back.
-    restored = backup.restore(created.path, folder.parent / "restored.db")
+    restored = restore.restore(created.path, folder.parent / "restored.db")
     unlocked = unlock(vault, restored.path)
     try:
         assert canary_name in [user.name for user in unlocked.users()]

@@ -1,0 +1,195 @@
+"""Putting a verified backup back as a vault, so that PATH never stops holding a whole vault.
+
+Nothing here may delete or overwrite a vault: one replaced with ``--force`` keeps a second name.
+The order of a restore, each step one link, rename or unlink, so that a kill between any two
+leaves PATH holding the old vault or the new one, never neither:
+
+1. the backup is checked without a secret; then, in a scratch folder beside PATH
+   (`safeguarding.scratch`, removed by the next run if a kill leaves it), the full check works
+   on one copy and the vault-to-be is copied, its sha256 checked against the manifest;
+2. with ``--force``, the old vault (and its ``-wal``) get a second name, ``PATH.replaced-TIME``,
+   by a hard link (a copy where the filesystem has no hard links), its WAL folded in first;
+3. stale ``-wal`` and ``-shm`` beside PATH are removed;
+4. the new vault is renamed over PATH (or, when nothing was there, linked to it, never
+   replacing a file that appeared meanwhile), and the folder is fsynced.
+
+A kill after step 2 and before step 4 leaves ``PATH.replaced-TIME`` as a second name of the old
+vault still at PATH: nothing is lost, and the next restore picks a new name.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import sqlite3
+from contextlib import closing, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from safeguarding import clock, scratch, storage
+from safeguarding.backup import (
+    STAMP_FORMAT,
+    Manifest,
+    Unlocker,
+    Verified,
+    place,
+    verify,
+    write_error,
+)
+from safeguarding.errors import CheckFailed, UsageError, VaultUnusable
+
+#: The errors of a filesystem that has no hard links (FAT on a USB drive, some shares).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+@dataclass(frozen=True)
+class Restored:
+    path: Path
+    verified: Verified
+    moved_aside: Path | None
+    removed_stale: list[Path]
+
+
+def restore(
+    backup: Path,
+    to: Path,
+    *,
+    force: bool = False,
+    unlock: Unlocker | None = None,
+    now: datetime | None = None,
+) -> Restored:
+    """Put a verified backup at `to`, keeping an existing file there under a second name only
+    with `force`.
+
+    A stale ``-wal`` or ``-shm`` beside `to` would be replayed into the restored vault and
+    damage it, so they go: a ``-wal`` that belongs to the vault being replaced keeps a second
+    name beside it.
+    """
+    verified = verify(backup)  # the check without a secret: refuse early, having made nothing
+    if to.is_dir():
+        raise UsageError(f"{to} is a folder; give the path of the vault file to restore to")
+    if to.exists() and os.path.samefile(to, backup):
+        raise UsageError("a backup cannot be restored onto itself; nothing was changed")
+    exists = to.exists() or to.is_symlink()
+    if exists and not force:
+        raise UsageError(
+            f"{to} already exists; nothing was changed",
+            hint="add --force to keep it under another name (it is never deleted) and restore "
+            "in its place",
+        )
+    storage.refuse_network_filesystem(to)
+    made = [folder for folder in (to.parent, *to.parent.parents) if not folder.exists()]
+    try:
+        to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with scratch.scratch_folder(to.parent) as work:
+            if unlock is not None:
+                verified = verify(backup, unlock, workdir=work)
+            copy = work / "vault.db"
+            _copy_checked(backup, copy, verified.manifest)
+            aside = _keep_aside(to, work, now or clock.now()) if exists else None
+            stale = [p for p in (Path(f"{to}-wal"), Path(f"{to}-shm")) if p.exists()]
+            for path in stale:
+                path.unlink()
+            if exists:
+                os.rename(copy, to)
+            else:
+                place(copy, to)
+            storage.fsync_directory(to.parent)
+    except BaseException as error:
+        for folder in made:  # deepest first; only ever empty ones
+            with suppress(OSError):
+                folder.rmdir()
+        if isinstance(error, FileExistsError):
+            raise UsageError(f"{to} appeared while restoring; nothing was changed") from None
+        if isinstance(error, OSError):
+            raise write_error(error, to.parent, "nothing was changed") from None
+        raise
+    return Restored(to, verified, aside, stale)
+
+
+def _copy_checked(backup: Path, temp: Path, manifest: Manifest) -> None:
+    digest = hashlib.sha256()
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with backup.open("rb") as source:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if digest.hexdigest() != manifest.sha256:
+        raise CheckFailed(f"the backup {backup.name} changed while it was being restored")
+
+
+def _keep_aside(path: Path, work: Path, moment: datetime) -> Path:
+    """Give an existing vault (and its -wal) a second name, PATH.replaced-TIME, leaving it in
+    place; refuse if it is in use."""
+    _refuse_in_use(path)
+    stamp = moment.astimezone(UTC).strftime(STAMP_FORMAT)
+    serial = 0
+    while True:
+        suffix = f".replaced-{stamp}" if serial == 0 else f".replaced-{stamp}-{serial}"
+        aside = path.with_name(path.name + suffix)
+        serial += 1
+        if Path(f"{aside}-wal").exists():
+            continue
+        try:
+            _second_name(path, aside, work)
+        except FileExistsError:
+            continue
+        break
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        _second_name(wal, Path(f"{aside}-wal"), work)
+    return aside
+
+
+def _second_name(path: Path, name: Path, work: Path) -> None:
+    """Link `name` to the file at `path`; where there are no hard links, a copy made in `work`
+    takes the name.  Raises `FileExistsError` if `name` is taken."""
+    try:
+        os.link(path, name, follow_symlinks=False)
+        return
+    except FileExistsError:
+        raise
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise
+    copy = work / "replaced.db"
+    copy.unlink(missing_ok=True)
+    shutil.copyfile(path, copy)
+    os.chmod(copy, 0o600)
+    with open(copy, "rb") as handle:
+        os.fsync(handle.fileno())
+    if name.exists() or name.is_symlink():
+        raise FileExistsError(errno.EEXIST, "exists", str(name))
+    os.rename(copy, name)
+
+
+def _refuse_in_use(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            if handle.read(len(storage.SQLITE_HEADER)) != storage.SQLITE_HEADER:
+                return
+    except OSError:
+        return
+    busy = False
+    try:
+        with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as conn:
+            # Folding the WAL into the file keeps the vault that is kept aside whole; a reader
+            # or writer holding it open makes this report busy.
+            row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            busy = bool(row and row[0])
+    except sqlite3.Error as error:
+        busy = "locked" in str(error).lower() or "busy" in str(error).lower()
+    if busy:
+        raise VaultUnusable(
+            f"{path} is in use by another safeguard command; nothing was changed",
+            hint="wait until nobody is using the vault, then run the restore again",
+        )
