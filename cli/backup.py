@@ -300,7 +300,9 @@ def status(
 
     limit = Duration.parse(max_age)
     try:
-        found = backup.status(directory, limit)
+        # The vault named by --vault or SAFEGUARD_VAULT, if there is one, must still hold the
+        # newest backup's head: a vault rolled back or rewritten behind it is an alert too.
+        found = backup.status(directory, limit, vault_path=STATE.vault_path)
     except CheckFailed as failure:
         if json:
             output.emit_json({"ok": False, "max_age": str(limit), "problem": failure.message})

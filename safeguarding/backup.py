@@ -577,8 +577,11 @@ def create(
             _heal(directory)
             _new_private_file(temp)
             facts = _copy_vault(vault_path, temp, directory, progress, busy_timeout)
-            _fsync_file(temp)
             moment = now or clock.now()
+            # A vault rolled back or cut behind the folder's newest backup is refused here,
+            # where whoever rolled it back does not write: the nightly mail says so.
+            _require_extends(temp, directory, moment, "nothing was backed up")
+            _fsync_file(temp)
             target = _free_name(directory, moment)
             manifest = Manifest(
                 file=target.name,
@@ -660,6 +663,60 @@ def _copy_vault(
     if facts.revision != revision:
         raise VaultUnusable(f"{vault_path} is not a safeguard vault; no backup was written")
     return facts
+
+
+def newest_recorded_head(directory: Path, moment: datetime) -> tuple[str, Manifest] | None:
+    """The newest manifest in `directory` not dated in the future, and its backup's name."""
+    for backup in scan(directory, with_missing=True):
+        manifest = _manifest_or_none(backup)
+        if manifest is not None and _ahead(backup, manifest, moment) is None:
+            return backup.name, manifest
+    return None
+
+
+def _require_extends(
+    vault_file: Path, directory: Path, moment: datetime, outcome: str, *, live: bool = False
+) -> None:
+    """Raise `CheckFailed` unless the vault in `vault_file` holds, unchanged, the chronology
+    head recorded by the folder's newest manifest (of the same vault).  A `live` vault is read
+    as SQLite reads it, with its WAL."""
+    recorded = newest_recorded_head(directory, moment)
+    if recorded is None:
+        return
+    name, manifest = recorded
+    try:
+        opened = (
+            sqlite3.connect(f"file:{quote(str(vault_file.resolve()))}?mode=ro", uri=True)
+            if live
+            else _open_read_only(vault_file)
+        )
+        with closing(opened) as conn:
+            first = conn.execute("SELECT mac FROM entries WHERE seq = 1").fetchone()
+            if manifest.vault_id and vault_id_of(bytes(first[0]) if first else None) != (
+                manifest.vault_id
+            ):
+                return  # another vault's backups: not this vault's history
+            head = conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0
+            row = conn.execute(
+                "SELECT mac FROM entries WHERE seq = ?", (manifest.checkpoint.seq,)
+            ).fetchone()
+    except sqlite3.Error:
+        return  # unreadable: the integrity check says so
+    seq = manifest.checkpoint.seq
+    if row is None:
+        raise CheckFailed(
+            f"the vault has {head} entries but the backup {name} holds {seq}: it was rolled "
+            f"back or its newest entries removed; {outcome}",
+            hint="keep the vault and the backups as they are, and find out what happened; "
+            "'safeguard verify --checkpoints DIR' names what is missing",
+        )
+    if not manifest.checkpoint.matches(bytes(row[0])):
+        raise CheckFailed(
+            f"entry {seq} of the vault is not the one the backup {name} recorded: the "
+            f"chronology was rewritten; {outcome}",
+            hint="keep the vault and the backups as they are, and find out what happened; "
+            "'safeguard verify --checkpoints DIR' names what is missing",
+        )
 
 
 def _source_revision(source: sqlite3.Connection, vault_path: Path) -> str:
@@ -787,7 +844,31 @@ def verify(path: Path, unlock: Unlocker | None = None, *, workdir: Path | None =
         else:
             with _scratch_beside(path) as work:
                 _verify_chain(path, result.manifest, unlock, work)
+    elif result.manifest.schema_revision == storage.HEAD_REVISION:
+        _verify_signatures(path, result.manifest)
     return Verified(path, result.manifest, full=unlock is not None)
+
+
+def _verify_signatures(path: Path, manifest: Manifest) -> None:
+    """What anyone can check of a backup without a passphrase: its own hash chain and every
+    signature up to the head its manifest records, and its clear columns.  A backup rewritten
+    and its sha256 recomputed fails here."""
+    from sqlalchemy import create_engine
+    from sqlmodel import Session
+
+    from safeguarding import integrity
+
+    engine = create_engine("sqlite://", creator=lambda: _open_read_only(path))
+    try:
+        with Session(engine) as session:
+            integrity.verify(session, checkpoints=[manifest.checkpoint])
+    except CheckFailed as failure:
+        raise CheckFailed(
+            f"the backup {path.name} does not verify: {failure.message}",
+            hint="use another backup ('safeguard backup list' shows which verify)",
+        ) from None
+    finally:
+        engine.dispose()
 
 
 @contextmanager
@@ -941,9 +1022,15 @@ class Status:
     failing_newer: list[Check] = field(default_factory=list)
 
 
-def status(directory: Path, max_age: Duration, now: datetime | None = None) -> Status:
-    """The newest backup that verifies; raises `CheckFailed` if there is none, if it is too
-    old, if a backup or manifest is dated in the future, if a newer backup does not verify
+def status(
+    directory: Path,
+    max_age: Duration,
+    now: datetime | None = None,
+    vault_path: Path | None = None,
+) -> Status:
+    """The newest backup that verifies; raises `CheckFailed` if `vault_path` (when given) no
+    longer holds the newest manifest's head, if there is no backup, if it is too old, if a
+    backup or manifest is dated in the future, if a newer backup does not verify
     (damage to the newest backup is an alert even while an older one is recent enough), or if
     an older backup is gone or not the size its manifest records.
 
@@ -951,6 +1038,10 @@ def status(directory: Path, max_age: Duration, now: datetime | None = None) -> S
     backup, and not a lost one.
     """
     moment = now or clock.now()
+    if vault_path is not None and vault_path.is_file():
+        _require_extends(
+            vault_path, directory, moment, "the vault may have been tampered with", live=True
+        )
     backups = scan(directory, with_missing=True)
     ahead = [
         (backup, reason)

@@ -4,6 +4,7 @@ holding the vault key or as an outsider with the file, is named by `verify`."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -296,3 +297,77 @@ def test_a_checkpoint_on_paper_catches_what_the_vault_alone_cannot(vault: VaultI
     caught = invoke("verify", "--no-passphrase", "--checkpoint", line)
     assert caught.exit_code == 1  # ...but not against the line written down
     assert f"entry {mine} does not match checkpoint" in caught.stderr
+
+
+def _reseal_manifest(backup_file: Path) -> None:
+    """What someone who rewrote a backup would do next: make its manifest agree again."""
+    import hashlib
+
+    manifest_file = backup_file.with_suffix(".json")
+    manifest = json.loads(manifest_file.read_text())
+    manifest["sha256"] = hashlib.sha256(backup_file.read_bytes()).hexdigest()
+    manifest["size"] = backup_file.stat().st_size
+    manifest_file.write_text(json.dumps(manifest))
+
+
+def test_a_backup_rewritten_with_its_hash_recomputed_fails_without_a_passphrase(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    alice, bob = with_bob(vault)
+    mine = note(alice, "What the child said.")
+    note(bob, "I saw it too.")
+    folder = tmp_path / "backups"
+    folder.mkdir(mode=0o700)
+    assert invoke("backup", "create", str(folder)).exit_code == 0
+    [copy] = folder.glob("*.db")
+    forged = crypto.seal(
+        alice.keys.field_key, b'{"text":"Nothing."}', table="entries", row=mine, column="payload"
+    )
+    drop_triggers(copy)
+    with sqlite3.connect(copy) as db:
+        db.execute("UPDATE entries SET payload = ? WHERE seq = ?", (forged, mine))
+    _reseal_manifest(copy)
+    checked = invoke("backup", "verify", str(copy), env={"SAFEGUARD_PASSPHRASE": ""})
+    assert checked.exit_code == 1
+    assert f"entry {mine} has been altered" in checked.stderr
+    restored = invoke("restore", str(copy), "--to", str(tmp_path / "restored.db"))
+    assert restored.exit_code == 1 and not (tmp_path / "restored.db").exists()
+
+
+def test_a_vault_rolled_back_behind_its_backups_is_refused_by_the_nightly_jobs(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    alice, _ = with_bob(vault)
+    folder = tmp_path / "backups"
+    folder.mkdir(mode=0o700)
+    aside = tmp_path / "aside"
+    aside.mkdir(mode=0o700)
+    assert invoke("backup", "create", str(aside)).exit_code == 0  # kept to roll back to
+    [yesterday] = aside.glob("*.db")
+    note(alice, "Written after the copy.")
+    assert invoke("backup", "create", str(folder)).exit_code == 0
+    shutil.copyfile(yesterday, vault.path)  # the whole file rolled back
+    for suffix in ("-wal", "-shm"):
+        Path(f"{vault.path}{suffix}").unlink(missing_ok=True)
+    alone = invoke("verify", "--no-passphrase")
+    assert alone.exit_code == 0, alone.stderr  # self-consistent...
+    refused = invoke("backup", "create", str(folder))
+    assert refused.exit_code == 1  # ...but not with the backup taken since
+    assert "rolled back" in refused.stderr and "nothing was backed up" in refused.stderr
+    assert len(list(folder.glob("*.db"))) == 1
+    status = invoke("backup", "status", str(folder), "--max-age", "36h")
+    assert status.exit_code == 1 and "rolled back" in status.stderr
+
+
+def test_a_vault_rewritten_behind_its_backup_is_refused_by_backup_create(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    alice, _ = with_bob(vault)
+    mine = note(alice, "What the child said.")
+    folder = tmp_path / "backups"
+    folder.mkdir(mode=0o700)
+    assert invoke("backup", "create", str(folder)).exit_code == 0
+    rewrite(alice, mine, reseal_text(alice, "Nothing was said."))
+    refused = invoke("backup", "create", str(folder))
+    assert refused.exit_code == 1
+    assert f"entry {mine} of the vault is not the one the backup" in refused.stderr
