@@ -110,6 +110,7 @@ def export(
             "encrypted vault. Keep it safe and delete it once it has been sent.",
             markup=True,
             highlight=False,
+            soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
         )
         done = exports.export_case(
             unlocked,
