@@ -74,45 +74,92 @@ class SafeguardGroup(TyperGroup):
     ) -> int:
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-            return result if isinstance(result, int) else 0
-        except SafeguardError as error:
+            code = result if isinstance(result, int) else 0
+        except Exception as error:
+            code = self._after(error)
+        except KeyboardInterrupt as interrupt:
+            code = self._after(interrupt)
+        output.settle()
+        return code
+
+    def _after(self, error: BaseException) -> int:
+        """The exit code and message for a command that raised `error`: once it has
+        committed, that what it saved is saved (exit 0), whatever came after; otherwise the
+        contract's code and one or two lines."""
+        receipt = output.saved()
+        try:
+            if receipt is not None:
+                return _saved_anyway(receipt, error)
+            return self._failed(error)
+        except output.OutputLost:
+            output.silence("stderr")  # no one is left to tell: the exit code says it
+            return 0 if receipt is not None else _code_of(error)
+
+    def _failed(self, error: BaseException) -> int:
+        if isinstance(error, SafeguardError):
             _traceback_if_debugging()
             _report(error.message, error.hint)
             return error.exit_code
-        except click_exceptions.NoArgsIsHelpError as error:
+        if isinstance(error, click_exceptions.NoArgsIsHelpError):
             # Bare `safeguard`: the help a person asked for, on stdout like `--help`.
-            sys.stdout.write(error.format_message() + "\n")
+            output.data_line(error.format_message())
             return 0
-        except click_exceptions.UsageError as error:
+        if isinstance(error, click_exceptions.UsageError):
             hint = None
             if error.ctx is not None:
                 hint = f"see '{error.ctx.command_path} --help'"
             _report(error.format_message(), hint)
             return 2
-        except click_exceptions.ClickException as error:
+        if isinstance(error, click_exceptions.ClickException):
             _report(error.format_message(), None)
             return error.exit_code
-        except (typer.Abort, KeyboardInterrupt):
-            output.err.print("\ncancelled: nothing was saved")
+        if isinstance(error, (typer.Abort, KeyboardInterrupt)):
+            output.tell(["", "cancelled: nothing was saved"])
             return 130
-        except Exception as error:
-            debugging = _traceback_if_debugging()
-            from sqlalchemy.exc import DatabaseError
+        debugging = _traceback_if_debugging()
+        from sqlalchemy.exc import DatabaseError
 
-            if isinstance(error, DatabaseError):
-                from safeguarding.storage import translate_database_error
+        if isinstance(error, DatabaseError):
+            from safeguarding.storage import translate_database_error
 
-                unusable = translate_database_error(error, STATE.vault_path)
-                _report(unusable.message, unusable.hint)
-                return unusable.exit_code
-            # Never print the exception's text: it may hold recorded words or SQL parameters.
-            _report(
-                f"internal error ({type(error).__name__}); nothing more was saved",
-                "report it with the traceback above"
-                if debugging
-                else "run again with --debug for the details, and report it",
-            )
-            return INTERNAL_ERROR
+            unusable = translate_database_error(error, STATE.vault_path)
+            _report(unusable.message, unusable.hint)
+            return unusable.exit_code
+        # Never print the exception's text: it may hold recorded words or SQL parameters.
+        _report(
+            f"internal error ({type(error).__name__}); nothing more was saved",
+            "report it with the traceback above"
+            if debugging
+            else "run again with --debug for the details, and report it",
+        )
+        return INTERNAL_ERROR
+
+
+def _code_of(error: BaseException) -> int:
+    if isinstance(error, SafeguardError):
+        return error.exit_code
+    if isinstance(error, (typer.Abort, KeyboardInterrupt)):
+        return 130
+    return INTERNAL_ERROR
+
+
+def _saved_anyway(receipt: str, error: BaseException) -> int:
+    """After the commit, the result is reported whatever went wrong in showing it: on stderr,
+    with exit 0, so that no one records it a second time."""
+    if isinstance(error, output.OutputLost):
+        after = f"{error.stream} could not be written ({error.reason})"
+    elif isinstance(error, (typer.Abort, KeyboardInterrupt)):
+        after = "interrupted after saving"
+    else:
+        _traceback_if_debugging()
+        after = f"then an internal error ({type(error).__name__}): report it"
+    output.tell(
+        [
+            f"safeguard: saved {receipt}; do not record it again",
+            f"  {after}; 'safeguard audit --mine' lists what you have saved",
+        ]
+    )
+    return 0
 
 
 #: The order `safeguard --help` lists the commands in.
@@ -243,8 +290,7 @@ def _report(message: str, hint: str | None) -> None:
     lines = [f"safeguard: {message}"]
     if hint:
         lines.append(f"  {hint}")
-    sys.stderr.write("\n".join(lines) + "\n")
-    sys.stderr.flush()
+    output.tell(lines)
 
 
 app = typer.Typer(
@@ -318,34 +364,47 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 def init(json: JsonOption = False) -> None:
     """Create a new vault; you become its first user, a DSL.
 
-    Prints a recovery key once: write it on paper and keep it in the school safe.
+    Prints a recovery key once: write it on paper and keep it in the school safe. The vault
+    appears only once the key has been shown.
     """
+    from rich.markup import escape
+
+    from safeguarding.errors import UsageError
     from safeguarding.vault import Vault
 
     name = STATE.user_name
     passphrase = credentials.first_passphrase(name)
-    unlocked, recovery_key = Vault.create(STATE.vault_path, name, passphrase)
+    path = STATE.vault_path
+    with Vault.build(path, name, passphrase) as new:
+        try:
+            _show_recovery_key(new.recovery_key, json, new.user.name, new.user.role.value)
+        except output.OutputLost as lost:
+            raise UsageError(
+                f"could not show the recovery key on {lost.stream} ({lost.reason}); "
+                "no vault was created",
+                "run 'safeguard init' again with its output on a terminal or in a file you keep",
+            ) from None
+        unlocked = output.commit(new.publish, lambda _: f"the new vault at {path}")
     unlocked.close()
+    if not json:
+        output.say(
+            f"Created the vault at {escape(str(path))}; {escape(unlocked.user.name)} is its DSL."
+        )
+
+
+def _show_recovery_key(key: str, json: bool, user: str, role: str) -> None:
+    """The recovery key on stdout, flushed (`OutputLost` if it cannot be): shown before the
+    vault it opens is published."""
     if json:
         output.emit_json(
-            {
-                "vault": str(STATE.vault_path),
-                "user": unlocked.user.name,
-                "role": unlocked.user.role.value,
-                "recovery_key": recovery_key,
-            }
+            {"vault": str(STATE.vault_path), "user": user, "role": role, "recovery_key": key}
         )
         return
-    from rich.markup import escape
     from rich.panel import Panel
 
-    output.say(
-        f"Created the vault at {escape(str(STATE.vault_path))}; "
-        f"{escape(unlocked.user.name)} is its DSL."
-    )
     output.out.print(
         Panel(
-            f"[bold]{recovery_key}[/bold]\n\n"
+            f"[bold]{key}[/bold]\n\n"
             "This recovery key is shown only this once. Write it on paper and keep it in the "
             "school safe. It sets a new passphrase for anyone who forgets theirs "
             "('safeguard user passwd NAME --recovery'); without it, a forgotten passphrase "

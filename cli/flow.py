@@ -4,6 +4,7 @@ once, and shows what the policy asks next."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -51,6 +52,11 @@ def _show(book: Casebook, written: Written, json: bool, message: str, **extra: A
         return
     output.say(message)
     output.err.print(views.next_step_panel(written, book.config, book.today()))
+
+
+def _saving(write: Callable[[], Written], what: str) -> Written:
+    """`write`, the command's commit, with what it saved noted for the exit point."""
+    return output.commit(write, lambda w: f"{what} as entry {w.entry} of {w.reference}")
 
 
 def record(
@@ -182,13 +188,16 @@ def record(
         )
         if asked and not _confirmed(book, disclosure):
             raise typer.Abort()
-        written = book.record(disclosure)
+        written = output.commit(
+            lambda: book.record(disclosure),
+            lambda w: f"the disclosure as {w.reference} (entry {w.entry})",
+        )
         if json:
             from . import views
 
             output.emit_json({**views.written_json(written), "category": disclosure.category})
             return
-        output.out.print(written.reference)
+        output.data_line(written.reference)
         _show(
             book,
             written,
@@ -306,8 +315,11 @@ def refer(
             if reference is None:
                 reference = ask_optional("Their reference number (Enter if none)")
         text = read_text(label, text_file, editor)
-        written = book.refer(
-            case, route, text=text, contact=contact, their_reference=reference, at=moment
+        written = _saving(
+            lambda: book.refer(
+                case, route, text=text, contact=contact, their_reference=reference, at=moment
+            ),
+            "the referral" if route != Route.NONE else "the decision not to refer",
         )
         what = (
             "a decision not to refer"
@@ -343,7 +355,9 @@ def advice(
         book.read(case)
         source = ask_name(source, "Who gave the advice? (name, e.g. J. Okafor, LADO)")
         text = read_text("The advice", text_file, editor)
-        written = book.advice(case, source=source, text=text, at=moment)
+        written = _saving(
+            lambda: book.advice(case, source=source, text=text, at=moment), "the advice"
+        )
         _show(book, written, json, f"Recorded the advice as entry {written.entry}.")
 
 
@@ -378,9 +392,12 @@ def action_add(
         book.read(case)
         owner = ask_name(owner, "Who is to do it? (name or role)")
         text = read_text("What is to be done", text_file, editor)
-        written = book.add_action(case, owner=owner, due=due_date, text=text, at=moment)
+        written = output.commit(
+            lambda: book.add_action(case, owner=owner, due=due_date, text=text, at=moment),
+            lambda w: f"action {w.action} as entry {w.entry} of {w.reference}",
+        )
         if not json:
-            output.out.print(written.action)
+            output.data_line(str(written.action))
         _show(book, written, json, f"Added action {written.action} (entry {written.entry}).")
 
 
@@ -401,7 +418,10 @@ def action_done(
     with casebook(text_file) as book:
         _check_action(book, case, action)
         text = read_text("What was done", text_file, editor)
-        written = book.complete_action(case, action, text=text, at=moment)
+        written = _saving(
+            lambda: book.complete_action(case, action, text=text, at=moment),
+            f"action {action} done",
+        )
         _show(book, written, json, f"Action {action} done (entry {written.entry}).", action=action)
 
 
@@ -439,8 +459,11 @@ def conversation(
         book.read(case)
         with_whom = ask_name(with_whom, "Who was the conversation with? (name)")
         text = read_text("What was said", text_file, editor)
-        written = book.conversation(
-            case, with_whom=with_whom, channel=channel, text=text, at=moment
+        written = _saving(
+            lambda: book.conversation(
+                case, with_whom=with_whom, channel=channel, text=text, at=moment
+            ),
+            "the conversation",
         )
         _show(book, written, json, f"Recorded the conversation as entry {written.entry}.")
 
@@ -457,7 +480,7 @@ def note(
     with casebook(text_file) as book:
         book.read(case)
         text = read_text("The note", text_file, editor)
-        written = book.note(case, text=text, at=moment)
+        written = _saving(lambda: book.note(case, text=text, at=moment), "the note")
         _show(book, written, json, f"Recorded the note as entry {written.entry}.")
 
 
@@ -477,7 +500,10 @@ def amend(
     with casebook(text_file) as book:
         book.read(case).entry(entry)
         text = read_text(f"The correction to entry {entry}", text_file, editor)
-        written = book.amend(case, entry, text=text, at=moment)
+        written = _saving(
+            lambda: book.amend(case, entry, text=text, at=moment),
+            f"the correction of entry {entry}",
+        )
         _show(
             book,
             written,
@@ -523,7 +549,10 @@ def close(
             label += ", and why the open actions are left"
             need += " and why its open actions are left"
         text = read_text(label, text_file, editor, need=need)
-        written = book.close(case, outcome=outcome, text=text, force=force, at=moment)
+        written = _saving(
+            lambda: book.close(case, outcome=outcome, text=text, force=force, at=moment),
+            f"the closure ({outcome})",
+        )
         _show(book, written, json, f"Closed {written.reference}: {outcome}.")
 
 
@@ -546,5 +575,5 @@ def reopen(
             editor,
             need="say why the case is being reopened",
         )
-        written = book.reopen(case, text=text, at=moment)
+        written = _saving(lambda: book.reopen(case, text=text, at=moment), "the reopening")
         _show(book, written, json, f"Reopened {written.reference}.")

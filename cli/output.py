@@ -1,14 +1,24 @@
 """The two consoles: stdout for data (JSON, timelines, recovery keys), stderr for people.
 
-They are made on first use, so `safeguard --help` never pays for Rich's console.
+They are made on first use, so `safeguard --help` never pays for Rich's console.  A write to a
+stream that is gone (closed, a full disk, a reader that left) raises `OutputLost`, naming the
+stream; and once a command has committed, `commit` has noted what it saved, so the one exit
+point can still say it was saved, however the output failed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from safeguarding.errors import SafeguardError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,17 +26,57 @@ if TYPE_CHECKING:
     out: Console
     err: Console
 
+T = TypeVar("T")
+
+STDOUT, STDERR = "standard output", "standard error"
+
+
+class OutputLost(SafeguardError):
+    """Standard output or standard error could not be written: the output chosen for the
+    command cannot take it (exit 2, as for an export to a file that cannot be written)."""
+
+    exit_code = 2
+
+    def __init__(self, stream: str, reason: str) -> None:
+        super().__init__(f"could not write to {stream} ({reason})")
+        self.stream = stream
+        self.reason = reason
+
+
+def _reason(error: OSError) -> str:
+    return (error.strerror or type(error).__name__).lower()
+
 
 @cache
 def _console(stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    class GuardedConsole(Console):
+        """A console whose failed writes raise `OutputLost`, never Rich's `SystemExit(1)` on a
+        broken pipe, and never vanish silently into a closed stream."""
+
+        def _write_buffer(self) -> None:
+            stream = STDERR if self.stderr else STDOUT
+            try:
+                if (sys.stderr if self.stderr else sys.stdout) is None:
+                    raise OutputLost(stream, "it is closed")
+                super()._write_buffer()
+            except OSError as error:
+                raise OutputLost(stream, _reason(error)) from None
+            finally:
+                del self._buffer[:]
+
+    return GuardedConsole(stderr=stderr, highlight=False)
+
+
+_receipts: list[str] = []
 
 
 def reset() -> None:
-    """Forget the consoles, so the next run reads the terminal's size and NO_COLOR afresh."""
+    """Forget the consoles, so the next run reads the terminal's size and NO_COLOR afresh, and
+    the previous run's receipt."""
     _console.cache_clear()
+    _receipts.clear()
 
 
 def __getattr__(name: str) -> Any:
@@ -37,13 +87,104 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+def _write_stdout(text: str) -> None:
+    if sys.stdout is None:
+        raise OutputLost(STDOUT, "it is closed")
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as error:
+        raise OutputLost(STDOUT, _reason(error)) from None
+
+
 def emit_json(document: Any) -> None:
-    """One JSON document on stdout, nothing else."""
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-    sys.stdout.flush()
+    """One JSON document on stdout, nothing else, flushed: `OutputLost` if it cannot be."""
+    _write_stdout(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def data_line(text: str) -> None:
+    """One line of data on stdout (a case's reference, an action's number), flushed."""
+    _write_stdout(text + "\n")
 
 
 def say(message: str) -> None:
     """A short message for the person at the terminal (stderr, so stdout stays data), one
     logical line: the terminal wraps it, so paths and names are never split."""
     _console(True).print(message, soft_wrap=True)
+
+
+def commit(write: Callable[[], T], receipt: Callable[[T], str]) -> T:
+    """Run `write`, the command's commit, and note `receipt(result)`: what was saved.
+
+    Ctrl-C is held back until the receipt is noted, so it can never land between the commit
+    and the note and make a saved record look unsaved; if it came meanwhile, it is raised then,
+    and the exit point says what was saved."""
+    with _interrupts_held() as interrupted:
+        result = write()
+        _receipts.append(receipt(result))
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
+def saved() -> str | None:
+    """What this run committed (None: nothing)."""
+    return "; ".join(_receipts) if _receipts else None
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[list[int]]:
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):
+        yield caught  # ignored already (a background job): nothing to hold back
+        return
+    signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def settle() -> None:
+    """Flush both streams before the process ends.  One that cannot take what is still
+    buffered is pointed at the null device, so Python's own last flush cannot fail and change
+    the exit code that was decided."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            silence(name)
+
+
+def silence(name: str) -> None:
+    """Send whatever else goes to sys.`name` to the null device (a real stream only)."""
+    stream = getattr(sys, name)
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)
+
+
+def tell(lines: list[str]) -> bool:
+    """Write lines to stderr as they are; False (and stderr silenced) if it cannot take them."""
+    if sys.stderr is None:
+        return False
+    try:
+        sys.stderr.write("\n".join(lines) + "\n")
+        sys.stderr.flush()
+    except OSError:
+        silence("stderr")
+        return False
+    return True

@@ -110,6 +110,7 @@ def export(
             "encrypted vault. Keep it safe and delete it once it has been sent.",
             markup=True,
             highlight=False,
+            soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
         )
         done = exports.export_case(
             unlocked,
@@ -172,14 +173,25 @@ def audit(
     case: Annotated[
         str | None, typer.Option("--case", metavar="CASE", help="Only this case.")
     ] = None,
+    mine: Annotated[
+        bool,
+        typer.Option(
+            "--mine",
+            help="Instead, everything you recorded, viewed or exported: entry, case and when.",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Who viewed or exported which case, and when (oldest first)."""
+    """Who viewed or exported which case, and when (oldest first).
+
+    With --mine, every entry you wrote: the receipt of what you saved, if a command's output
+    was lost.
+    """
     from safeguarding import access
 
     unlocked = unlock()
     try:
-        events = access.audit(unlocked, case)
+        events = access.audit(unlocked, case, mine=mine)
     finally:
         unlocked.close()
     if json:
@@ -189,27 +201,33 @@ def audit(
                     "entry": e.entry,
                     "at": e.at.isoformat(),
                     "who": e.who,
-                    "case": e.case,
+                    "case": e.case or None,
                     "action": e.action,
                     "format": e.format,
                     "redacted": e.redacted,
                     "output": e.to,
+                    **({"kind": e.kind} if mine else {}),
                 }
                 for e in events
             ]
         )
         return
     if not events:
-        output.say("No views or exports recorded" + (f" for {case.upper()}." if case else "."))
+        nothing = "You have recorded nothing" if mine else "No views or exports recorded"
+        output.say(nothing + (f" for {case.upper()}." if case else "."))
         return
     from rich import box
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     table.add_column("When", no_wrap=True)
-    table.add_column("Who")
+    if mine:
+        table.add_column("Entry", justify="right")
+    else:
+        table.add_column("Who")
     table.add_column("Case", no_wrap=True)
     table.add_column("What", overflow="fold")
     for e in events:
-        table.add_row(e.at.astimezone().strftime("%Y-%m-%d %H:%M"), e.who, e.case, e.what)
+        when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
+        table.add_row(when, str(e.entry) if mine else e.who, e.case or "—", e.what)
     output.out.print(table)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import credentials, output
 from .context import STATE, open_vault, unlock
+
+if TYPE_CHECKING:
+    from safeguarding.vault import UserInfo
 
 app = typer.Typer(help="Add, list and disable users; change or recover passphrases.")
 
@@ -33,7 +36,11 @@ def add(
         raise UsageError(f"unknown role {role!r}; choose one of: dsl, deputy, head") from None
     unlocked = unlock()
     try:
-        user = unlocked.add_user(name, chosen, credentials.new_passphrase(name))
+        new = credentials.new_passphrase(name)
+        user = output.commit(
+            lambda: unlocked.add_user(name, chosen, new),
+            lambda u: f"the new user {u.name} ({u.role.value})",
+        )
     finally:
         unlocked.close()
     if json:
@@ -110,19 +117,26 @@ def passwd(
                 credentials.recovery_key(), name or STATE.user_name
             )
             new = credentials.new_passphrase(unlocked.user.name)
-            user = unlocked.set_passphrase(None, new, via="recovery key")
+            user = output.commit(
+                lambda: unlocked.set_passphrase(None, new, via="recovery key"), _new_passphrase
+            )
         finally:
             vault.close()
     else:
         unlocked = unlock()
         try:
             target = unlocked.user if name is None else unlocked.find_user(name)
-            user = unlocked.set_passphrase(name, credentials.new_passphrase(target.name))
+            new = credentials.new_passphrase(target.name)
+            user = output.commit(lambda: unlocked.set_passphrase(name, new), _new_passphrase)
         finally:
             unlocked.close()
     from rich.markup import escape
 
     output.say(f"The passphrase of {escape(user.name)} has been changed.")
+
+
+def _new_passphrase(user: UserInfo) -> str:
+    return f"the new passphrase of {user.name}"
 
 
 @app.command("disable")
@@ -132,7 +146,9 @@ def disable(
     """Disable a user: their passphrase no longer opens the vault; their records stay."""
     unlocked = unlock()
     try:
-        user = unlocked.disable_user(name)
+        user = output.commit(
+            lambda: unlocked.disable_user(name), lambda u: f"the disabling of {u.name}"
+        )
     finally:
         unlocked.close()
     from rich.markup import escape

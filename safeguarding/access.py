@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from safeguarding import casefile, chronology, clock, storage, timeline
-from safeguarding.casefile import CaseFile
+from safeguarding.casefile import KIND_TITLES, CaseFile
 from safeguarding.chronology import Checkpoint
 from safeguarding.models import Case, Entry
 from safeguarding.timeline import CASE_VIEWED, EXPORT
@@ -125,21 +125,26 @@ def recording(unlocked: Unlocked, prepared: Prepared) -> Iterator[bool]:
 
 @dataclass(frozen=True)
 class Access:
-    """One view or export of a case."""
+    """One view or export of a case, or (in one's own list) one entry one recorded."""
 
     entry: int
     at: datetime
     who: str
     case: str
-    action: str  # "viewed" or "exported"
+    action: str  # "viewed", "exported" or "recorded"
     format: str | None = None
     redacted: bool = False
     to: str | None = None
+    kind: str | None = None  # what was recorded
 
     @property
     def what(self) -> str:
         if self.action == "viewed":
             return "viewed the timeline"
+        if self.action == "recorded":
+            kind = str(self.kind)
+            title = KIND_TITLES.get(kind, kind.replace("_", " ").capitalize())
+            return f"recorded: {title.lower()}"
         text = f"exported {self.format}"
         if self.redacted:
             text += ", redacted"
@@ -148,8 +153,11 @@ class Access:
         return text
 
 
-def audit(unlocked: Unlocked, reference: str | None = None) -> list[Access]:
-    """Every view and export, oldest first; only those of `reference` if given."""
+def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = False) -> list[Access]:
+    """Every view and export, oldest first; only those of `reference` if given.
+
+    With `mine`, every entry the acting user wrote instead (views and exports included): the
+    chronology's own record of who wrote what, read back as their receipts."""
     vault = unlocked.vault
     found: list[Access] = []
     with storage.guarded(vault.path), storage.reading(vault.engine) as session:
@@ -160,19 +168,28 @@ def audit(unlocked: Unlocked, reference: str | None = None) -> list[Access]:
         ids = {c.id: casefile.format_reference(c.year, c.number) for c in cases.values()}
         by_ref = {ref: case_id for case_id, ref in ids.items()}
         authors = casefile.user_names(session, unlocked.keys.field_key)
-        rows = session.exec(
-            select(Entry).where(col(Entry.kind).in_([CASE_VIEWED, EXPORT])).order_by(col(Entry.seq))
-        ).all()
-        for row in rows:
+        query = select(Entry).order_by(col(Entry.seq))
+        if mine:
+            query = query.where(Entry.author_id == unlocked.user.id)
+        else:
+            query = query.where(col(Entry.kind).in_([CASE_VIEWED, EXPORT]))
+        for row in session.exec(query).all():
             who = authors.get(row.author_id, f"user {row.author_id}")
             at = clock.from_text(row.recorded_at)
             if row.kind == CASE_VIEWED:
                 data = chronology.open_payload(unlocked.keys.field_key, row)
                 ref = str(data.get("case", ""))
-                if wanted is not None and by_ref.get(ref) != wanted:
+                if wanted is None or by_ref.get(ref) == wanted:
+                    found.append(Access(row.seq, at, who, ref, "viewed"))
+            elif row.case_id is None:
+                if wanted is None:
+                    found.append(Access(row.seq, at, who, "", "recorded", kind=row.kind))
+            elif wanted is None or row.case_id == wanted:
+                if row.kind != EXPORT:
+                    found.append(
+                        Access(row.seq, at, who, ids[row.case_id], "recorded", kind=row.kind)
+                    )
                     continue
-                found.append(Access(row.seq, at, who, ref, "viewed"))
-            elif row.case_id is not None and (wanted is None or row.case_id == wanted):
                 data = chronology.open_payload(unlocked.case_key(cases[row.case_id]), row)
                 found.append(
                     Access(

@@ -12,7 +12,8 @@ import base64
 import os
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from safeguarding import chronology, clock, crypto, integrity, storage
+from safeguarding import chronology, clock, crypto, integrity, scratch, storage
 from safeguarding.chronology import Signer
 from safeguarding.errors import (
     CheckFailed,
@@ -314,26 +315,43 @@ class Vault:
     ) -> tuple[Unlocked, str]:
         """Create a vault with its first user, a DSL.  Returns it unlocked, and the recovery key.
 
-        The vault is built under a temporary name and linked into place only when complete, so
-        an interrupted `init` leaves nothing behind and an existing file is never touched.
+        `build` then `publish` in one step, for a caller that keeps the recovery key itself.
+        """
+        with cls.build(path, user_name, passphrase, kdf) as new:
+            return new.publish(), new.recovery_key
+
+    @classmethod
+    @contextmanager
+    def build(
+        cls,
+        path: Path,
+        user_name: str,
+        passphrase: str,
+        kdf: crypto.KdfParams | None = None,
+    ) -> Iterator[NewVault]:
+        """Build a complete vault with its first user under a scratch name beside `path`, and
+        yield it unpublished: nothing is at `path` until `NewVault.publish`, so the recovery key
+        can be shown first.  Leaving the block without publishing removes the scratch file, and
+        so does the next `build` for `path` if this process is killed; an existing file at
+        `path` is never touched.
         """
         from safeguarding import migrate
 
         kdf = kdf or crypto.DEFAULT_KDF
         name = normalise_name(user_name)
         check_passphrase(name, passphrase)
+        scratch.clear_stale(path)
         if path.exists() or path.is_symlink():
             raise UsageError(
                 f"{path} already exists; nothing was changed",
                 hint="use --vault to create a vault somewhere else",
             )
         storage.refuse_network_filesystem(path)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.creating")
-        storage.create_private_file(temp)
+        temp = scratch.Scratch.claim(path)
         try:
-            engine = storage.make_engine(temp)
+            engine = storage.make_engine(temp.path)
             try:
-                with storage.guarded(temp):
+                with storage.guarded(temp.path):
                     migrate.upgrade(engine)
                     vault_key = crypto.new_key()
                     recovery_key = new_recovery_key()
@@ -342,16 +360,9 @@ class Vault:
                     )
             finally:
                 engine.dispose()
-            try:
-                os.link(temp, path)
-            except FileExistsError:
-                raise UsageError(f"{path} already exists; nothing was changed") from None
-            storage.fsync_directory(path.parent)
+            yield NewVault(path, temp, user, Keys.from_vault_key(vault_key), recovery_key, signer)
         finally:
-            for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
-                leftover.unlink(missing_ok=True)
-        vault = cls.open(path)
-        return Unlocked(vault, user, Keys.from_vault_key(vault_key), signer), recovery_key
+            temp.release()
 
     @staticmethod
     def _build(
@@ -651,6 +662,38 @@ def _snapshot(session: Session) -> dict[str, Any]:
         },
         "slots": _slot_facts(*session.exec(select(KeySlot)).all()),
     }
+
+
+class NewVault:
+    """A complete vault under its scratch name, with its recovery key: not yet a vault anyone
+    can open, until `publish`."""
+
+    def __init__(
+        self,
+        path: Path,
+        temp: scratch.Scratch,
+        user: UserInfo,
+        keys: Keys,
+        recovery_key: str,
+        signer: Signer,
+    ) -> None:
+        self.path = path
+        self.user = user
+        self.recovery_key = recovery_key
+        self._temp = temp
+        self._keys = keys
+        self._signer = signer
+
+    def publish(self) -> Unlocked:
+        """Link the vault into place under its name (never over an existing file): from here
+        on it is the vault.  Returns it unlocked as its first user."""
+        try:
+            os.link(self._temp.path, self.path)
+        except FileExistsError:
+            raise UsageError(f"{self.path} already exists; nothing was changed") from None
+        storage.fsync_directory(self.path.parent)
+        self._temp.release()
+        return Unlocked(Vault.open(self.path), self.user, self._keys, self._signer)
 
 
 def _user_info(keys: Keys, user: User) -> UserInfo:
