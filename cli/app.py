@@ -6,6 +6,7 @@ exit code of the command-line contract; a traceback only with --debug, and never
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from safeguarding.errors import SafeguardError
+from safeguarding.errors import OutOfMemory, SafeguardError, TooManyOpenFiles
 
 from . import credentials, output
 from .context import STATE, State, open_vault, unlock
@@ -92,24 +93,35 @@ class SafeguardGroup(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             output.err.print("\ncancelled: nothing was saved")
             return 130
+        except MemoryError:
+            return _machine_limit(OutOfMemory())
+        except OSError as error:
+            if error.errno in (errno.EMFILE, errno.ENFILE):
+                return _machine_limit(TooManyOpenFiles())
+            return self._internal_error(error)
         except Exception as error:
-            debugging = _traceback_if_debugging()
-            from sqlalchemy.exc import DatabaseError
+            return self._internal_error(error)
 
-            if isinstance(error, DatabaseError):
-                from safeguarding.storage import translate_database_error
+    @staticmethod
+    def _internal_error(error: Exception) -> int:
+        """A bug, or a database error met outside the domain's own translation."""
+        debugging = _traceback_if_debugging()
+        from sqlalchemy.exc import DatabaseError
 
-                unusable = translate_database_error(error, STATE.vault_path)
-                _report(unusable.message, unusable.hint)
-                return unusable.exit_code
-            # Never print the exception's text: it may hold recorded words or SQL parameters.
-            _report(
-                f"internal error ({type(error).__name__}); nothing more was saved",
-                "report it with the traceback above"
-                if debugging
-                else "run again with --debug for the details, and report it",
-            )
-            return INTERNAL_ERROR
+        if isinstance(error, DatabaseError):
+            from safeguarding.storage import translate_database_error
+
+            unusable = translate_database_error(error, STATE.vault_path)
+            _report(unusable.message, unusable.hint)
+            return unusable.exit_code
+        # Never print the exception's text: it may hold recorded words or SQL parameters.
+        _report(
+            f"internal error ({type(error).__name__}); nothing more was saved",
+            "report it with the traceback above"
+            if debugging
+            else "run again with --debug for the details, and report it",
+        )
+        return INTERNAL_ERROR
 
 
 #: The order `safeguard --help` lists the commands in.
@@ -234,6 +246,14 @@ def _traceback_if_debugging() -> bool:
     return True
 
 
+def _machine_limit(error: SafeguardError) -> int:
+    """Too little memory or too few open files: this machine's limit, not a bug (no import
+    here: with no file left to open, importing would fail too)."""
+    _traceback_if_debugging()
+    _report(error.message, error.hint)
+    return error.exit_code
+
+
 def _report(message: str, hint: str | None) -> None:
     lines = [f"safeguard: {message}"]
     if hint:
@@ -304,6 +324,9 @@ def global_options(
     The passphrase is asked for on a terminal; scripts set SAFEGUARD_PASSPHRASE_FILE.
     """
     STATE.vault, STATE.user, STATE.debug = vault, user, debug
+    from safeguarding import clock, moments
+
+    moments.check_local_zone(clock.now())  # TZ=UTC+99 is refused here, not mid-command
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeguarding.errors import VaultUnusable
+from safeguarding.errors import OutOfMemory, TooManyOpenFiles, VaultUnusable
 
 if TYPE_CHECKING:
     # SQLAlchemy is imported where an engine is made, so that commands that only copy or
@@ -163,7 +163,7 @@ def _unreadable(path: Path, problem: str, detail: str) -> VaultUnusable:
             hint="mount it read-write (SQLite keeps files beside the vault even to read it)",
         )
     if out_of_file_descriptors():
-        return VaultUnusable(TOO_MANY_FILES, hint=TOO_MANY_FILES_HINT)
+        return TooManyOpenFiles()
     if problem == "readonly" and not os.access(path, os.R_OK):
         return VaultUnusable(
             f"cannot read {path}: permission denied",
@@ -182,8 +182,6 @@ def _unreadable(path: Path, problem: str, detail: str) -> VaultUnusable:
 
 NEARLY_FULL_BYTES = 256 * 1024
 DISK_FULL_HINT = "nothing was saved by this command; everything recorded before is safe"
-TOO_MANY_FILES = "too many open files: the limit on open files (ulimit -n) is too low"
-TOO_MANY_FILES_HINT = "raise it (for example 'ulimit -n 1024') and run the command again"
 
 
 def disk_full_message(path: Path) -> str:
@@ -279,6 +277,8 @@ def translate_database_error(error: DatabaseError, path: Path) -> VaultUnusable:
     original = getattr(error, "orig", None)
     detail = str(original.args[0]) if original is not None and original.args else "error"
     problem = sqlite_problem(detail)
+    if "out of memory" in detail.lower():
+        return OutOfMemory()
     if problem == "busy":
         return VaultUnusable(
             f"the vault is busy: another safeguard command held it too long ({detail})",
