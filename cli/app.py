@@ -6,6 +6,7 @@ exit code of the command-line contract; a traceback only with --debug, and never
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from safeguarding.errors import SafeguardError
+from safeguarding.errors import OutOfMemory, SafeguardError, TooManyOpenFiles
 
 from . import credentials, output
 from .context import STATE, State, open_vault, unlock
@@ -116,6 +117,10 @@ class SafeguardGroup(TyperGroup):
         if isinstance(error, (typer.Abort, KeyboardInterrupt)):
             output.tell(["", "cancelled: nothing was saved"])
             return 130
+        if isinstance(error, MemoryError):
+            return _machine_limit(OutOfMemory())
+        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+            return _machine_limit(TooManyOpenFiles())
         debugging = _traceback_if_debugging()
         from sqlalchemy.exc import DatabaseError
 
@@ -286,6 +291,14 @@ def _traceback_if_debugging() -> bool:
     return True
 
 
+def _machine_limit(error: SafeguardError) -> int:
+    """Too little memory or too few open files: this machine's limit, not a bug (no import
+    here: with no file left to open, importing would fail too)."""
+    _traceback_if_debugging()
+    _report(error.message, error.hint)
+    return error.exit_code
+
+
 def _report(message: str, hint: str | None) -> None:
     lines = [f"safeguard: {message}"]
     if hint:
@@ -355,6 +368,9 @@ def global_options(
     The passphrase is asked for on a terminal; scripts set SAFEGUARD_PASSPHRASE_FILE.
     """
     STATE.vault, STATE.user, STATE.debug = vault, user, debug
+    from safeguarding import clock, moments
+
+    moments.check_local_zone(clock.now())  # TZ=UTC+99 is refused here, not mid-command
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]

@@ -71,7 +71,21 @@ def _from_environment(variable: str) -> str | None:
             raise UsageError(f"the file named by {file_variable} is empty")
         return text
     value = os.environ.get(variable)
+    if value and not _is_utf8(value):
+        raise UsageError(
+            f"{variable} is not UTF-8 text; nothing was changed",
+            hint=f"set it in UTF-8, or put the secret in a file named by {file_variable}",
+        )
     return value if value else None
+
+
+def _is_utf8(text: str) -> bool:
+    """False for an environment value that held bytes not in UTF-8 (kept as surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def secret(variable: str, prompt: str, needed: str, *, confirm: bool = False) -> str:

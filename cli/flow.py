@@ -207,6 +207,7 @@ def record(
 
 
 def _ask_when(label: str) -> Any:
+    from safeguarding.errors import AmbiguousTime
     from safeguarding.errors import UsageError as Refused
 
     while True:
@@ -215,6 +216,12 @@ def _ask_when(label: str) -> Any:
             return None
         try:
             return when(answer)
+        except AmbiguousTime as twice:
+            # The night the clocks went back: ask which of the two it was.
+            output.err.print(twice.message, markup=False)
+            written = [text for text, _ in twice.choices]
+            which = ask_choice("Which one?", written, None, [about for _, about in twice.choices])
+            return when(which)
         except Refused as error:
             output.err.print(error.message, style="red", markup=False)
             if error.hint:

@@ -97,6 +97,13 @@ def export(
             "a PDF is not for a terminal; nothing was written",
             hint="use --output FILE, or redirect standard output to a file",
         )
+    try:
+        to.encode("utf-8")  # the file's name is recorded in the case's chronology
+    except UnicodeEncodeError:
+        raise UsageError(
+            "the --output name is not UTF-8 text; nothing was written",
+            hint="give the file a name in UTF-8",
+        ) from None
     path = None if to_stdout else Path(to).expanduser()
     from rich.markup import escape
 

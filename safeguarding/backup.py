@@ -171,7 +171,7 @@ class Manifest:
                 f"there is no manifest ({path.name}) beside the backup, so its hash cannot be "
                 "checked"
             ) from None
-        except (OSError, UnicodeDecodeError, ValueError):
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
             raise CheckFailed(f"the manifest {path.name} cannot be read as JSON") from None
         try:
             if data["format"] != MANIFEST_FORMAT:

@@ -145,6 +145,8 @@ def parse(text: str, source: str) -> Categories:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{source} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise UsageError(f"{source} nests arrays or tables too deeply to read") from None
     items = data.get("category")
     if not isinstance(items, list) or not items:
         raise UsageError(f"{source} has no [[category]] tables")

@@ -71,6 +71,11 @@ def load(path: Path | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"the config file {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise UsageError(
+            f"the config file {path} nests arrays or tables too deeply to read",
+            hint="a config file needs no nesting deeper than [contacts.lado]; see the README",
+        ) from None
     return parse(data, path)
 
 

@@ -30,6 +30,18 @@ class UsageError(SafeguardError):
     exit_code = 2
 
 
+class AmbiguousTime(UsageError):
+    """A local time that happened twice, when the clocks went back (exit 2).
+
+    `choices` are the two, each written with its offset and described ("the first, BST"), so
+    that a person at a terminal can be asked which was meant.
+    """
+
+    def __init__(self, message: str, hint: str, choices: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(message, hint=hint)
+        self.choices = choices
+
+
 class NotAllowed(SafeguardError):
     """Wrong passphrase, unknown or disabled user, or a role that may not do this (exit 3)."""
 
@@ -46,6 +58,39 @@ class VaultUnusable(SafeguardError):
     """Missing, locked too long, corrupt, or of another schema (exit 5)."""
 
     exit_code = 5
+
+
+class TooManyOpenFiles(VaultUnusable):
+    """The process may open no more files (exit 5): its limit is too low, the vault is fine."""
+
+    def __init__(self, limit: int | None = None, needed: int | None = None) -> None:
+        if limit is None or needed is None:
+            message = "too many open files: the limit set by 'ulimit -n' is too low"
+        else:
+            message = f"too few open files: 'ulimit -n' allows {limit}, and {needed} are needed"
+        super().__init__(
+            f"{message}; nothing was saved",
+            hint="raise it (for example 'ulimit -n 1024') and run the command again",
+        )
+
+
+class OutOfMemory(VaultUnusable):
+    """Not enough memory to run (exit 5): the limit is too low, the vault is fine."""
+
+    def __init__(self, limit_mb: int | None = None, needed_mb: int | None = None) -> None:
+        if limit_mb is None or needed_mb is None:
+            message = "not enough memory (is the limit set by 'ulimit -v' too low?)"
+            needed = ""
+        else:
+            message = (
+                f"not enough memory: 'ulimit -v' allows {limit_mb} MB, and {needed_mb} MB are "
+                "needed"
+            )
+            needed = f" to {needed_mb} MB or more"
+        super().__init__(
+            f"{message}; nothing was saved",
+            hint=f"raise the limit{needed} and run the command again",
+        )
 
 
 #: What to do about a damaged vault: `--force` because the damaged vault is still at PATH, and

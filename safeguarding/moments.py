@@ -6,15 +6,18 @@ so a test (or the demo) can fix it.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from safeguarding.errors import UsageError
+from safeguarding.errors import AmbiguousTime, UsageError
 
 FORMATS_HINT = (
     "use e.g. 2026-11-20 14:30, 20/11/2026 14:30, yesterday 16:00 or 2026-11-20 (local time)"
 )
 DATE_HINT = "use e.g. 2026-11-27 or 27/11/2026"
+#: Stored times have a four-digit year (clock.STORED_FORMAT).
+EARLIEST_YEAR = 1000
 
 #: A date as written in England, day first ("20/11/2026"), with a time or not; ASCII digits.
 _DAY_FIRST = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?:[ T]([0-9]{1,2}):([0-9]{2}))?")
@@ -61,19 +64,88 @@ def parse_at(text: str, now: datetime, *, future_hint: str = FUTURE_HINT) -> dat
             moment = datetime.fromisoformat(cleaned)
     except ValueError:
         raise UsageError(f"{text!r} is not a date or time", hint=FORMATS_HINT) from None
+    too_far = UsageError(f"{text!r} is too far in the past or future", hint=FORMATS_HINT)
     try:
         if moment.tzinfo is None:
-            moment = moment.astimezone()  # local time, with the offset in force on that day
-        moment.astimezone(UTC).astimezone()  # stored in UTC, shown in local time
+            moment = _local(moment, text, now)  # with the offset in force then
+        stored = moment.astimezone(UTC)  # with a four-digit year
+        stored.astimezone()  # shown in local time
     except (ValueError, OverflowError, OSError):
         # The first or last days of the calendar (0001-01-01) have no time in every zone.
-        raise UsageError(f"{text!r} is too far in the past or future", hint=FORMATS_HINT) from None
+        raise too_far from None
+    if stored.year < EARLIEST_YEAR:
+        raise too_far
     if moment > now:
         raise UsageError(
             f"{text!r} is in the future; an entry records what has already happened",
             hint=future_hint,
         )
     return moment
+
+
+def _local(wall: datetime, text: str, now: datetime) -> datetime:
+    """A local wall-clock time as an instant.  Refused if the clocks skipped it; if they went
+    back through it, the one that is past, or `AmbiguousTime` if both are."""
+    first = wall.replace(fold=0).astimezone()
+    second = wall.replace(fold=1).astimezone()
+    if first == second:
+        return first
+    shown = [m for m in (first, second) if m.replace(tzinfo=None) == wall.replace(fold=0)]
+    if not shown:
+        raise _skipped(wall, text, first, second)
+    past = [m for m in shown if m <= now]
+    if len(past) == 1 or not past:  # none: in the future either way, refused as such
+        return (past or shown)[0]
+    raise AmbiguousTime(
+        f"{text!r} happened twice: the clocks went back that night, from "
+        f"{first.tzname()} to {second.tzname()}",
+        hint=f"add the offset: {_written(first)}{_offset(first)} for the first "
+        f"({first.tzname()}), or {_offset(second)} for the second ({second.tzname()})",
+        choices=(
+            (f"{_written(first)}{_offset(first)}", f"the first, {first.tzname()}"),
+            (f"{_written(second)}{_offset(second)}", f"the second, {second.tzname()}"),
+        ),
+    )
+
+
+def _skipped(wall: datetime, text: str, before: datetime, after: datetime) -> UsageError:
+    jump = (after.utcoffset() or timedelta(0)) - (before.utcoffset() or timedelta(0))
+    minutes = int(jump.total_seconds()) // 60
+    forward = "an hour" if minutes == 60 else f"{minutes} minutes"
+    return UsageError(
+        f"{text!r} is a time that did not happen: the clocks went forward {forward} that night, "
+        f"from {before.tzname()} to {after.tzname()}",
+        hint=f"give the time the clocks showed ({_written(wall + jump)} {after.tzname()} is "
+        f"{_written(wall)} {before.tzname()}), or add its offset ({_written(wall)}"
+        f"{_offset(before)})",
+    )
+
+
+def _written(wall: datetime) -> str:
+    """A wall-clock time as it would be typed: to the minute, unless it has seconds."""
+    naive = wall.replace(tzinfo=None, fold=0)
+    spec = "minutes" if naive.second == naive.microsecond == 0 else "auto"
+    return naive.isoformat(sep=" ", timespec=spec)
+
+
+def _offset(moment: datetime) -> str:
+    """The UTC offset as it is typed after a time: +01:00, +00:00, -05:30."""
+    minutes = int((moment.utcoffset() or timedelta(0)).total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def check_local_zone(now: datetime) -> None:
+    """Refuse a local time zone that cannot be used (TZ=UTC+99: an offset of a day or more)."""
+    try:
+        now.astimezone()
+    except (ValueError, OverflowError, OSError):
+        zone = os.environ.get("TZ")
+        named = f" (TZ={zone})" if zone else ""
+        raise UsageError(
+            f"the local time zone{named} cannot be used: its offset is a day or more",
+            hint="set TZ to a zone such as Europe/London, or unset it to use the system's",
+        ) from None
 
 
 def parse_due(text: str) -> date:

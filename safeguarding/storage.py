@@ -7,6 +7,7 @@ never open a vault on a network filesystem or one of a schema it does not know.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeguarding.errors import VaultUnusable
+from safeguarding.errors import OutOfMemory, TooManyOpenFiles, VaultUnusable
 
 if TYPE_CHECKING:
     # SQLAlchemy is imported where an engine is made, so that commands that only copy or
@@ -107,8 +108,11 @@ def fsync_directory(path: Path) -> None:
 def check_is_sqlite(path: Path) -> None:
     """Refuse a missing file, or one that is not a SQLite database, before SQLite writes to it.
 
-    The header is read through SQLite itself (immutable, read-only): closing a plain file handle
-    on a database would drop the POSIX locks of any connection this process already holds.
+    The header is read through SQLite itself, read-only: closing a plain file handle on a
+    database would drop the POSIX locks of any connection this process already holds.  It is
+    read as every connection reads it, WAL included: a checkpoint cut short (a full disk, a
+    kill) leaves the main file shorter than its header says while the WAL still holds every
+    page, and the vault is whole; the next connection that closes completes the checkpoint.
     """
     try:
         size = path.stat().st_size
@@ -126,24 +130,90 @@ def check_is_sqlite(path: Path) -> None:
     if size < MIN_DATABASE_BYTES:  # SQLite would take an empty file for a new database
         raise not_a_vault
     try:
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             probe.execute("PRAGMA schema_version").fetchone()
         finally:
             probe.close()
     except sqlite3.DatabaseError as error:
         detail = str(error)
-        if sqlite_problem(detail) == "readonly":
-            raise VaultUnusable(
-                f"cannot read {path}: permission denied",
-                hint="run as the user who owns the vault",
-            ) from None
-        if "malformed" in detail:
+        problem = sqlite_problem(detail)
+        if problem in ("readonly", "full", "io", "busy"):
+            raise _unreadable(path, problem, detail) from None
+        if problem == "damaged" and "malformed" in detail:
             raise VaultUnusable(
                 f"{path} is damaged or not a safeguard vault ({detail})",
                 hint="run 'safeguard verify'; restore from a backup if it fails",
             ) from None
         raise not_a_vault from None
+
+
+def _unreadable(path: Path, problem: str, detail: str) -> VaultUnusable:
+    """Why a vault that may well be whole could not be opened: never advice to restore."""
+    if problem == "full" or disk_is_full(path.parent):
+        return VaultUnusable(disk_full_message(path), hint=DISK_FULL_HINT)
+    if problem == "busy":
+        return VaultUnusable(
+            f"the vault is busy: another safeguard command held it too long ({detail})",
+            hint="try again in a moment; set SAFEGUARD_BUSY_TIMEOUT (seconds) to wait longer",
+        )
+    if read_only_filesystem(path.parent):
+        return VaultUnusable(
+            f"{path} is on a read-only filesystem, where SQLite cannot open it",
+            hint="mount it read-write (SQLite keeps files beside the vault even to read it)",
+        )
+    if out_of_file_descriptors():
+        return TooManyOpenFiles()
+    if problem == "readonly" and not os.access(path, os.R_OK):
+        return VaultUnusable(
+            f"cannot read {path}: permission denied",
+            hint="run as the user who owns the vault",
+        )
+    if problem == "readonly":
+        return VaultUnusable(
+            f"cannot open {path}: SQLite could not use the files beside it ({detail})",
+            hint="run as the user who owns the vault and its folder",
+        )
+    return VaultUnusable(
+        f"cannot read {path} ({detail}: is the disk failing?)",
+        hint="check the disk's health, then run the command again",
+    )
+
+
+NEARLY_FULL_BYTES = 256 * 1024
+DISK_FULL_HINT = "nothing was saved by this command; everything recorded before is safe"
+
+
+def disk_full_message(path: Path) -> str:
+    return f"the disk is full (the one holding {path}): free space and run the command again"
+
+
+def disk_is_full(folder: Path) -> bool:
+    """True when the filesystem holding `folder` has (next to) no space left for this user:
+    SQLite often reports that as an I/O error rather than as a full disk."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    blocks = stats.f_bfree if os.geteuid() == 0 else stats.f_bavail  # root may use the reserve
+    return blocks * stats.f_frsize < NEARLY_FULL_BYTES
+
+
+def read_only_filesystem(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def out_of_file_descriptors() -> bool:
+    """True when this process cannot open one more file because it is at its limit."""
+    try:
+        descriptor = os.open(os.devnull, os.O_RDONLY)
+    except OSError as error:
+        return error.errno in (errno.EMFILE, errno.ENFILE)
+    os.close(descriptor)
+    return False
 
 
 def _on_connect(busy_timeout: float) -> Any:
@@ -207,16 +277,17 @@ def translate_database_error(error: DatabaseError, path: Path) -> VaultUnusable:
     original = getattr(error, "orig", None)
     detail = str(original.args[0]) if original is not None and original.args else "error"
     problem = sqlite_problem(detail)
+    if "out of memory" in detail.lower():
+        return OutOfMemory()
     if problem == "busy":
         return VaultUnusable(
             f"the vault is busy: another safeguard command held it too long ({detail})",
             hint="try again in a moment; set SAFEGUARD_BUSY_TIMEOUT (seconds) to wait longer",
         )
-    if problem == "full":
-        return VaultUnusable(
-            f"the disk holding {path} is full; nothing was recorded",
-            hint="free some space and run the command again",
-        )
+    if problem == "full" or (problem == "io" and disk_is_full(path.parent)):
+        return VaultUnusable(disk_full_message(path), hint=DISK_FULL_HINT)
+    if problem == "readonly" and (read_only_filesystem(path.parent) or out_of_file_descriptors()):
+        return _unreadable(path, problem, detail)
     if problem == "readonly":
         return VaultUnusable(
             f"cannot write to {path} or its folder ({detail})",
