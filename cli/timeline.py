@@ -77,7 +77,7 @@ def export(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
     width: Annotated[
-        int, typer.Option("--width", help="Columns of a txt or html export.", min=60, max=240)
+        int, typer.Option("--width", help="Columns of a txt export.", min=60, max=240)
     ] = 100,
     json: JsonOption = False,
 ) -> None:

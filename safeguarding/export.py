@@ -1,5 +1,6 @@
-"""Exports of a case's timeline: txt and html recorded from the same Rich renderables as the
-terminal view, pdf, and json (the full structured case).  Each export is recorded as an
+"""Exports of a case's timeline: txt recorded from the same Rich renderables as the terminal
+view, html (a page from a template) and pdf (Typst), both laid out from the same document
+(`safeguarding.document`), and json (the full structured case).  Each export is recorded as an
 `export` entry in the case's chronology, in the transaction that reads the case.
 
 An export is the one place plaintext reaches the disk, because the user asked: the file is
@@ -34,32 +35,6 @@ DEFAULT_WIDTH = 100
 #: having written each time meanwhile, it does so under the lock.
 OPTIMISTIC_TRIES = 3
 MIN_WIDTH, MAX_WIDTH = 60, 240
-
-HTML_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="robots" content="noindex">
-<title>{title}</title>
-<style>
-@page {{ size: A4; margin: 14mm 12mm; }}
-body {{ color: {foreground}; background-color: {background}; margin: 2em; }}
-pre {{ font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace;
-      font-size: 10.5pt; line-height: 1.3; white-space: pre-wrap; }}
-.marking {{ font-family: sans-serif; font-weight: bold; color: #a00; letter-spacing: 0.05em; }}
-@media print {{
-  body {{ margin: 0; background: #fff; }}
-  pre {{ font-size: 7.6pt; }}
-}}
-</style>
-</head>
-<body>
-<p class="marking">{marking}</p>
-<pre><code>{code}</code></pre>
-<p class="marking">{marking}</p>
-</body>
-</html>
-"""
 
 
 def check_format(fmt: str) -> str:
@@ -108,23 +83,11 @@ def render_text(t: timeline.Timeline, width: int = DEFAULT_WIDTH) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_html(t: timeline.Timeline, width: int = DEFAULT_WIDTH) -> str:
-    """One self-contained HTML page (inline styles, no scripts, no links) that prints on A4."""
-    from html import escape
+def render_html(t: timeline.Timeline) -> str:
+    """One self-contained, semantic HTML page that prints on A4 (see `safeguarding.html`)."""
+    from safeguarding import html
 
-    from rich.console import Console
-    from rich.terminal_theme import DEFAULT_TERMINAL_THEME
-
-    console = _recording(t, width, color=True)
-    assert isinstance(console, Console)
-    marking = timeline.MARKING + (" · REDACTED" if t.redacted else "")
-    return console.export_html(
-        theme=DEFAULT_TERMINAL_THEME,
-        inline_styles=True,
-        code_format=HTML_TEMPLATE.replace("{title}", escape(f"{t.reference} · {t.school}")).replace(
-            "{marking}", escape(f"{marking} · {t.school} · {t.reference}")
-        ),
-    )
+    return html.render(t)
 
 
 def render_json(t: timeline.Timeline) -> str:
@@ -142,7 +105,7 @@ def render_counted(t: timeline.Timeline, fmt: str, width: int = DEFAULT_WIDTH) -
     if fmt == "txt":
         return render_text(t, width).encode("utf-8"), 0
     if fmt == "html":
-        return render_html(t, width).encode("utf-8"), 0
+        return render_html(t).encode("utf-8"), 0
     if fmt == "json":
         return render_json(t).encode("utf-8"), 0
     from safeguarding import pdf

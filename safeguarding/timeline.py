@@ -8,6 +8,7 @@ is reproducible.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -145,6 +146,71 @@ class Timeline:
         if current:
             days.append(Day(self.local(current[0].at).date(), tuple(current)))
         return days
+
+
+def header_facts(t: Timeline) -> list[tuple[str, str]]:
+    """The header's label and value pairs, as the PDF and the HTML page show them."""
+    category = t.category_code
+    if t.category_title:
+        category = f"{t.category_title} ({t.category_code})"
+    status = t.status if t.status == t.stage else f"{t.status} ({t.stage})"
+    if t.outcome:
+        status += f", outcome: {t.outcome}"
+    next_text = t.next_title
+    if t.next_due is not None:
+        next_text += f", by the end of {t.next_due.strftime('%a %d %b %Y')}"
+    rows = [("School", t.school), ("Category", category)]
+    if t.section:
+        rows.append(("Policy section", t.section))
+    rows += [
+        ("Subject(s)", "\n".join(f"{name} ({role})" for name, role in t.subjects)),
+        ("Status", status),
+        ("Opened", t.when(t.opened_at)),
+        ("Closed", t.when(t.closed_at) if t.closed_at else "—"),
+        ("Referral", "\n".join(t.referrals) or "none recorded"),
+        ("Next", next_text),
+        ("Overdue", "\n".join(t.overdue) or "nothing"),
+    ]
+    return rows
+
+
+def action_status(t: Timeline, action: ActionRow) -> str:
+    if action.done_at is not None:
+        return f"done {t.local(action.done_at).strftime('%Y-%m-%d')}"
+    return "OVERDUE" if action.overdue else "open"
+
+
+def right_to_left(text: str) -> bool | None:
+    """Whether `text` reads right to left: most of its letters are Arabic, Hebrew or another
+    right-to-left script; None when it has no letter (digits, punctuation, nothing).
+
+    Most letters rather than the first (Unicode's default): a DSL writes in English, and an
+    English sentence that begins with a name in Arabic script ("عائشة said her teacher
+    messaged her") reads left to right."""
+    left = right = 0
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            left += 1
+        elif kind in ("R", "AL"):
+            right += 1
+    if not left and not right:
+        return None
+    return right > left
+
+
+def paragraphs(text: str) -> list[tuple[str, bool]]:
+    """`text` as runs of lines that read the same way, and whether each reads right to left.
+    A line with no strong character goes with the run before it, so text in one direction
+    (nearly all text) stays one run."""
+    runs: list[tuple[list[str], bool]] = []
+    for line in text.split("\n"):
+        rtl = right_to_left(line)
+        if runs and (rtl is None or rtl == runs[-1][1]):
+            runs[-1][0].append(line)
+        else:
+            runs.append(([line], bool(rtl)))
+    return [("\n".join(lines), rtl) for lines, rtl in runs]
 
 
 # Building ----------------------------------------------------------------------------------

@@ -57,8 +57,7 @@ def env_setup(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
-    # The PDF's fonts are cut once per test process, not once per test (each has its own home);
-    # the cache holds no record.
+    # Any cache stays in the tests' own temporary folder (the canary scan reads it).
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.setenv("SAFEGUARD_VAULT", str(tmp_path / "vault.db"))
     monkeypatch.setenv("COLUMNS", "100")
