@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import multiprocessing
+import os
 import struct
 from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,17 +24,18 @@ from safeguarding import crypto
 from safeguarding.checkpoint import Checkpoint
 from safeguarding.chronology import (
     SELF_INTRODUCING,
+    StoredEntry,
     facts_of,
     hash_of,
     head,
-    iter_entries,
+    iter_rows,
     mac_of,
     open_payload,
     payload_key_for,
     signed_bytes,
 )
 from safeguarding.errors import CheckFailed
-from safeguarding.models import Case, Entry, KeySlot, User
+from safeguarding.models import Case, KeySlot, User
 
 RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"
 
@@ -102,13 +106,29 @@ def verify(
     Raises `CheckFailed` naming the first entry (or row) that was edited, removed, reordered,
     forged or written by someone who could not have written it.
     """
+    signatures = _Signatures(parallel=head(session).seq >= PARALLEL_FROM)
+    try:
+        return _walk(session, secrets, checkpoints, signatures)
+    except CheckFailed:
+        signatures.settle()  # an earlier entry's signature failing is the first problem
+        raise
+    finally:
+        signatures.close()
+
+
+def _walk(
+    session: Session,
+    secrets: Secrets | None,
+    checkpoints: Iterable[Checkpoint],
+    signatures: _Signatures,
+) -> ChainReport:
     wanted = {cp.seq: cp for cp in checkpoints}
     seen: dict[int, bytes] = {}
     state = _Chronicle()
     previous = crypto.GENESIS_MAC
     expected = 1
     before = unchecked = 0
-    for entry in iter_entries(session):
+    for entry in iter_rows(session):
         if entry.seq != expected:
             missing = (
                 f"entry {expected} is missing"
@@ -131,13 +151,14 @@ def verify(
                     "not match)"
                 )
         else:
-            _check_signed(entry, previous, state)
+            _check_signed(entry, previous, state, signatures)
         if secrets is not None:
             _check_payload(entry, secrets, state)
         if entry.seq in wanted:
             seen[entry.seq] = entry.mac
         previous, expected = entry.mac, expected + 1
 
+    signatures.settle()
     last = expected - 1
     recorded_head = head(session)
     if recorded_head.seq > last:
@@ -168,7 +189,9 @@ def verify(
     return ChainReport(last, Checkpoint(last, previous.hex()), before, unchecked)
 
 
-def _check_signed(entry: Entry, previous: bytes, state: _Chronicle) -> None:
+def _check_signed(
+    entry: StoredEntry, previous: bytes, state: _Chronicle, signatures: _Signatures
+) -> None:
     seq, author = entry.seq, entry.author_id
     if state.signed_from is None:
         first_kind = "vault_created" if seq == 1 else "upgraded"
@@ -203,13 +226,73 @@ def _check_signed(entry: Entry, previous: bytes, state: _Chronicle) -> None:
             f"({state.disabled[author]}): forged"
         )
     body = signed_bytes(entry, previous)
-    if not crypto.signature_holds(key, entry.signature or b"", body):
-        raise _fail(
-            f"entry {seq} has been altered, reordered or forged (its signature does not hold)"
-        )
+    signatures.add(seq, key, entry.signature or b"", body)
     if not hmac.compare_digest(hash_of(body, entry.signature or b""), entry.mac):
         raise _fail(f"entry {seq}'s stored hash has been altered")
     _apply_facts(entry, facts, state)
+
+
+#: From how many entries signatures are checked on every core: below it, starting the
+#: processes costs more than they save.
+PARALLEL_FROM = 20_000
+_BATCH = 2048
+
+
+def _first_forged(items: list[tuple[int, bytes, bytes, bytes]]) -> int | None:
+    """The first entry in `items` (seq, public key, signature, signed bytes) whose signature
+    does not hold, or None."""
+    for seq, key, signature, body in items:
+        if not crypto.signature_holds(key, signature, body):
+            return seq
+    return None
+
+
+class _Signatures:
+    """Signature checks, in batches: at the end of the walk (or before another problem is
+    reported), the first entry whose signature does not hold is named.  For a long chronology
+    the batches are checked by worker processes on the machine's other cores, while the walk
+    goes on."""
+
+    def __init__(self, *, parallel: bool) -> None:
+        self.pending: list[tuple[int, bytes, bytes, bytes]] = []
+        self.futures: list[Future[int | None]] = []
+        self.pool: ProcessPoolExecutor | None = None
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        if parallel and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
+            self.pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
+
+    def add(self, seq: int, key: bytes, signature: bytes, body: bytes) -> None:
+        self.pending.append((seq, key, signature, body))
+        if len(self.pending) >= _BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        items, self.pending = self.pending, []
+        if not items:
+            return
+        if self.pool is None:
+            self._raise_for(_first_forged(items))
+        else:
+            self.futures.append(self.pool.submit(_first_forged, items))
+
+    def settle(self) -> None:
+        """Raise `CheckFailed` for the first entry so far whose signature does not hold."""
+        self._send()
+        futures, self.futures = self.futures, []
+        for future in futures:  # in the order sent: the first failing batch is the earliest
+            self._raise_for(future.result())
+
+    @staticmethod
+    def _raise_for(seq: int | None) -> None:
+        if seq is not None:
+            raise _fail(
+                f"entry {seq} has been altered, reordered or forged (its signature does not hold)"
+            )
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def _public(facts: dict[str, Any], name: str, seq: int) -> bytes:
@@ -237,7 +320,7 @@ def _take_snapshot(facts: dict[str, Any], state: _Chronicle, seq: int) -> None:
         ) from None
 
 
-def _apply_facts(entry: Entry, facts: dict[str, Any], state: _Chronicle) -> None:
+def _apply_facts(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -> None:
     seq, kind = entry.seq, entry.kind
     subject = facts.get("user")
     if kind == "user_added" and isinstance(subject, int):
@@ -261,7 +344,7 @@ def _apply_facts(entry: Entry, facts: dict[str, Any], state: _Chronicle) -> None
         state.cases[entry.case_id] = (int(reference[0]), int(reference[1]))
 
 
-def _check_payload(entry: Entry, secrets: Secrets, state: _Chronicle) -> None:
+def _check_payload(entry: StoredEntry, secrets: Secrets, state: _Chronicle) -> None:
     seq = entry.seq
     if entry.case_id is not None and entry.case_id not in secrets.case_keys:
         raise _fail(f"entry {seq} belongs to a case the vault does not hold")
@@ -288,11 +371,11 @@ def _check_payload(entry: Entry, secrets: Secrets, state: _Chronicle) -> None:
             state.roles[subject] = str(payload.get("role"))
 
 
-def _by_recovery(entry: Entry) -> bool:
+def _by_recovery(entry: StoredEntry) -> bool:
     return entry.signature is not None and facts_of(entry).get("signed_by") == "recovery"
 
 
-def _own_reset(entry: Entry, payload: dict[str, Any]) -> bool:
+def _own_reset(entry: StoredEntry, payload: dict[str, Any]) -> bool:
     return entry.kind == "passphrase_reset" and "via" in payload and entry.signature is None
 
 

@@ -371,3 +371,26 @@ def test_a_vault_rewritten_behind_its_backup_is_refused_by_backup_create(
     refused = invoke("backup", "create", str(folder))
     assert refused.exit_code == 1
     assert f"entry {mine} of the vault is not the one the backup" in refused.stderr
+
+
+def test_signatures_checked_on_every_core_name_the_same_first_entry(
+    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long chronology's signatures are checked by worker processes in batches; the entry
+    named is still the first that fails, before any later problem."""
+    from safeguarding import integrity
+
+    monkeypatch.setattr(integrity, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(integrity, "_BATCH", 3)
+    alice, bob = with_bob(vault)
+    first = note(alice, "one")
+    for n in range(12):
+        note(bob if n % 2 else alice, f"note {n}")
+    assert alice.verify().entries == first + 12
+    theirs = first + 2  # bob's first note, after alice's rewritten one
+    rewrite(alice, first, reseal_text(alice, "rewritten"))
+    drop_triggers(vault.path)
+    with sqlite3.connect(vault.path) as db:  # and a later problem of another kind
+        db.execute("UPDATE entries SET facts = 'not json' WHERE seq = ?", (first + 10,))
+    with pytest.raises(CheckFailed, match=f"entry {theirs} .*signature does not hold"):
+        alice.verify()
