@@ -95,33 +95,26 @@ class SafeguardGroup(TyperGroup):
             return 130
         except MemoryError:
             return _machine_limit(OutOfMemory())
-        except OSError as error:
-            if error.errno in (errno.EMFILE, errno.ENFILE):
-                return _machine_limit(TooManyOpenFiles())
-            return self._internal_error(error)
         except Exception as error:
-            return self._internal_error(error)
+            if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+                return _machine_limit(TooManyOpenFiles())
+            debugging = _traceback_if_debugging()
+            from sqlalchemy.exc import DatabaseError
 
-    @staticmethod
-    def _internal_error(error: Exception) -> int:
-        """A bug, or a database error met outside the domain's own translation."""
-        debugging = _traceback_if_debugging()
-        from sqlalchemy.exc import DatabaseError
+            if isinstance(error, DatabaseError):
+                from safeguarding.storage import translate_database_error
 
-        if isinstance(error, DatabaseError):
-            from safeguarding.storage import translate_database_error
-
-            unusable = translate_database_error(error, STATE.vault_path)
-            _report(unusable.message, unusable.hint)
-            return unusable.exit_code
-        # Never print the exception's text: it may hold recorded words or SQL parameters.
-        _report(
-            f"internal error ({type(error).__name__}); nothing more was saved",
-            "report it with the traceback above"
-            if debugging
-            else "run again with --debug for the details, and report it",
-        )
-        return INTERNAL_ERROR
+                unusable = translate_database_error(error, STATE.vault_path)
+                _report(unusable.message, unusable.hint)
+                return unusable.exit_code
+            # Never print the exception's text: it may hold recorded words or SQL parameters.
+            _report(
+                f"internal error ({type(error).__name__}); nothing more was saved",
+                "report it with the traceback above"
+                if debugging
+                else "run again with --debug for the details, and report it",
+            )
+            return INTERNAL_ERROR
 
 
 #: The order `safeguard --help` lists the commands in.
@@ -247,8 +240,8 @@ def _traceback_if_debugging() -> bool:
 
 
 def _machine_limit(error: SafeguardError) -> int:
-    """Too little memory or too few open files: this machine's limit, not a bug (no import
-    here: with no file left to open, importing would fail too)."""
+    """Too little memory or too few open files: this machine's limit, not a bug.  Nothing is
+    imported here (unless --debug asks for the traceback): with no file left, that would fail."""
     _traceback_if_debugging()
     _report(error.message, error.hint)
     return error.exit_code
