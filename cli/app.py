@@ -292,8 +292,8 @@ def _traceback_if_debugging() -> bool:
 
 
 def _machine_limit(error: SafeguardError) -> int:
-    """Too little memory or too few open files: this machine's limit, not a bug (no import
-    here: with no file left to open, importing would fail too)."""
+    """Too little memory or too few open files: this machine's limit, not a bug.  Nothing is
+    imported here (unless --debug asks for the traceback): with no file left, that would fail."""
     _traceback_if_debugging()
     _report(error.message, error.hint)
     return error.exit_code

@@ -150,8 +150,6 @@ def check_is_sqlite(path: Path) -> None:
 
 def _unreadable(path: Path, problem: str, detail: str) -> VaultUnusable:
     """Why a vault that may well be whole could not be opened: never advice to restore."""
-    if problem == "full" or disk_is_full(path.parent):
-        return VaultUnusable(disk_full_message(path), hint=DISK_FULL_HINT)
     if problem == "busy":
         return VaultUnusable(
             f"the vault is busy: another safeguard command held it too long ({detail})",
@@ -169,6 +167,9 @@ def _unreadable(path: Path, problem: str, detail: str) -> VaultUnusable:
             f"cannot read {path}: permission denied",
             hint="run as the user who owns the vault",
         )
+    if problem == "full" or disk_is_full(path.parent):
+        # Even reading needs room for SQLite's shared-memory file beside the vault.
+        return VaultUnusable(disk_full_message(path), hint=DISK_FULL_HINT)
     if problem == "readonly":
         return VaultUnusable(
             f"cannot open {path}: SQLite could not use the files beside it ({detail})",
