@@ -71,7 +71,32 @@ def _from_environment(variable: str) -> str | None:
             raise UsageError(f"the file named by {file_variable} is empty")
         return text
     value = os.environ.get(variable)
-    return value if value else None
+    if not value:
+        return None
+    _warn_plain_variable(variable)
+    return value
+
+
+#: The plain variables already warned about in this process (each is warned about once).
+_warned: set[str] = set()
+
+
+def _warn_plain_variable(variable: str) -> None:
+    """One line on stderr: a secret in the environment is readable in /proc/PID/environ by
+    every process of the account, which on a shared safeguarding login is everyone's."""
+    if variable in _warned:
+        return
+    _warned.add(variable)
+    sys.stderr.write(
+        f"safeguard: warning: {variable} can be read by every process of this account; "
+        f"put the secret in a file only you can read (mode 0600) named by {variable}_FILE\n"
+    )
+    sys.stderr.flush()
+
+
+def forget_warnings() -> None:
+    """Warn again as a new process would (tests run many commands in one process)."""
+    _warned.clear()
 
 
 def secret(variable: str, prompt: str, needed: str, *, confirm: bool = False) -> str:

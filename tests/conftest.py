@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from safeguard_cli import credentials
 from safeguard_cli.app import app
 from typer.testing import CliRunner, Result
 
@@ -68,6 +69,7 @@ def env_setup(
         "PYTHONPATH", os.pathsep.join([str(CLOCK_SEAM), *([pythonpath] if pythonpath else [])])
     )
     move_clock(monkeypatch, DEFAULT_NOW)
+    credentials.forget_warnings()  # each test's commands warn as a new process would
     yield
     clock.shift_by(timedelta(0))
 
