@@ -181,7 +181,7 @@ def test_the_plain_passphrase_variable_is_warned_about_once(
 ) -> None:
     monkeypatch.delenv("SAFEGUARD_PASSPHRASE_FILE")
     monkeypatch.setenv("SAFEGUARD_PASSPHRASE", tc.DSL_PASSPHRASE)
-    result = run("cases")
+    result = run("cases", plain_warning=True)
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warnings == [
@@ -190,12 +190,13 @@ def test_the_plain_passphrase_variable_is_warned_about_once(
         "SAFEGUARD_PASSPHRASE_FILE"
     ]
     # Read twice in one process, it is still said once.
+    credentials.forget_warnings()
     assert credentials.passphrase(tc.DSL) == tc.DSL_PASSPHRASE
     assert credentials.passphrase(tc.DSL) == tc.DSL_PASSPHRASE
 
 
 def test_a_passphrase_file_is_not_warned_about(built: tc.Built) -> None:
-    result = run("cases")
+    result = run("cases", plain_warning=True)
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr
 
@@ -204,6 +205,7 @@ def test_reading_the_plain_variable_twice_warns_once(
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SAFEGUARD_PASSPHRASE", "words")
+    credentials.forget_warnings()
     assert credentials.passphrase("alice") == "words"
     assert credentials.passphrase("alice") == "words"
     assert capfd.readouterr().err.count("warning: SAFEGUARD_PASSPHRASE can be read") == 1
