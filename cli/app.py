@@ -604,6 +604,9 @@ _register()
 
 def main() -> None:
     """The console script's entry point."""
+    from . import startup
+
+    startup.start()  # before any secret is read: no core dumps, the editor's leftovers gone
     typer.main.get_command(app).main(prog_name="safeguard")
 
 

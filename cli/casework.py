@@ -4,7 +4,9 @@ free text comes from (a prompt, $EDITOR on request, or --text-file; never argv).
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import stat
 import subprocess
 import sys
 import tempfile
@@ -250,6 +252,71 @@ def memory_folder() -> Path:
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
+#: The editor's file: `safeguard-edit-PID-RANDOM.txt`, so a later run can tell one whose
+#: process was killed (SIGKILL, a power cut of the terminal) from one still being edited.
+EDIT_PREFIX = "safeguard-edit-"
+_EDIT_NAME = re.compile(r"safeguard-edit-(\d{1,10})-[a-z0-9_]{8}\.txt")
+
+
+def remove_stale_editor_files() -> None:
+    """Remove this user's editor files whose process is gone, with a one-line warning: a
+    killed `--editor` cannot remove its own file, and it holds what was being written."""
+    from safeguarding.files import process_is_gone
+
+    folder = memory_folder()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    removed = 0
+    for name in names:
+        found = _EDIT_NAME.fullmatch(name)
+        if found is None or not process_is_gone(int(found.group(1))):
+            continue
+        path = folder / name
+        try:
+            status = path.lstat()
+            if stat.S_ISREG(status.st_mode) and status.st_uid == os.geteuid():
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    if removed:
+        files = "file" if removed == 1 else "files"
+        sys.stderr.write(
+            f"safeguard: warning: removed {removed} editor {files} left in {folder} by a "
+            "killed --editor (its text was not saved)\n"
+        )
+        sys.stderr.flush()
+
+
+#: Options that keep vim and neovim from copying the text anywhere: no swap file (-n), no
+#: viminfo or shada (-i NONE), and, once the vimrc is read, no backup or undo file.
+VIM_PRIVACY = ("-n", "-i", "NONE", "-c", "set nobackup nowritebackup noundofile")
+NVIM_PRIVACY = ("-n", "-i", "NONE", "-c", "set nobackup nowritebackup noundofile shada=")
+
+
+def private_editor_command(command: list[str]) -> list[str]:
+    """`command` with the options that keep vi, vim and nvim from leaving copies of the text
+    (swap, backup and undo files, viminfo or shada) right after the program's name, so they
+    come before anything the user's own options (`EDITOR="vim -u x"`) load or run.  Other
+    editors, and a `vi` that is neither vim nor neovim, are run as given."""
+    import shutil
+
+    program = command[0]
+    names = {Path(program).name}
+    found = shutil.which(program)
+    if found:
+        names.add(Path(os.path.realpath(found)).name)
+    if any(name.startswith("nvim") for name in names):
+        extra: tuple[str, ...] = NVIM_PRIVACY
+    elif any(name.startswith(("vim", "gvim")) for name in names):
+        extra = VIM_PRIVACY
+    else:
+        return command
+    return [program, *extra, *command[1:]]
+
+
 @contextmanager
 def _signals_end_like_ctrl_c() -> Iterator[None]:
     """While the editor is open, SIGHUP (the session dropped) and SIGTERM end the command as
@@ -284,12 +351,14 @@ def from_editor(label: str) -> str:
 
 
 def _edit(command: list[str], editor: str, hint: str) -> str:
-    fd, name = tempfile.mkstemp(prefix="safeguard-", suffix=".txt", dir=memory_folder())
+    fd, name = tempfile.mkstemp(
+        prefix=f"{EDIT_PREFIX}{os.getpid()}-", suffix=".txt", dir=memory_folder()
+    )
     try:
         os.fchmod(fd, 0o600)
         os.close(fd)
         try:
-            result = subprocess.run([*command, name], check=False)
+            result = subprocess.run([*private_editor_command(command), name], check=False)
         except OSError as error:
             reason = (error.strerror or type(error).__name__).lower()
             raise UsageError(

@@ -71,12 +71,40 @@ def _from_environment(variable: str) -> str | None:
             raise UsageError(f"the file named by {file_variable} is empty")
         return text
     value = os.environ.get(variable)
-    if value and not _is_utf8(value):
+    if not value:
+        return None
+    if not _is_utf8(value):
         raise UsageError(
             f"{variable} is not UTF-8 text; nothing was changed",
             hint=f"set it in UTF-8, or put the secret in a file named by {file_variable}",
         )
-    return value if value else None
+    _warn_plain_variable(variable)
+    return value
+
+
+#: The plain variables already warned about in this process (each is warned about once).
+_warned: set[str] = set()
+
+
+def _warn_plain_variable(variable: str) -> None:
+    """One line on stderr: a secret in the environment is readable in /proc/PID/environ by
+    every process of the account, which on a shared safeguarding login is everyone's."""
+    if variable in _warned:
+        return
+    _warned.add(variable)
+    try:  # a warning that cannot be shown (stderr full or closed) is no reason to stop
+        sys.stderr.write(
+            f"safeguard: warning: {variable} can be read by every process of this account; "
+            f"put the secret in a file only you can read (mode 0600) named by {variable}_FILE\n"
+        )
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def forget_warnings() -> None:
+    """Warn again as a new process would (tests run many commands in one process)."""
+    _warned.clear()
 
 
 def _is_utf8(text: str) -> bool:

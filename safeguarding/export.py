@@ -4,23 +4,22 @@ view, html (a page from a template) and pdf (Typst), both laid out from the same
 `export` entry in the case's chronology, in the transaction that reads the case.
 
 An export is the one place plaintext reaches the disk, because the user asked: the file is
-written atomically (a temporary file in the same folder, fsync, rename), created 0600, and an
-existing file is replaced only when `force` says so.  Nothing here prints.
+written as a private file (`files`: 0600, nameless until the export entry is committed, then
+linked, or renamed where links are refused), and an existing file is replaced only when
+`force` says so.  Nothing here prints.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import secrets
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from safeguarding import access, clock, storage, timeline
+from safeguarding import access, clock, files, timeline
 from safeguarding.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -117,8 +116,11 @@ def render_counted(t: timeline.Timeline, fmt: str, width: int = DEFAULT_WIDTH) -
 
 
 class Target:
-    """Where an export goes: a temporary 0600 file beside the destination, made before anything
-    is read, so an unwritable folder fails first and nothing is recorded."""
+    """Where an export goes: a private file (`files.PrivateFile`) for the destination, made
+    before anything is read, so an unwritable folder fails first and nothing is recorded.  It is
+    written under the lock before the export entry commits, and gets its name only after:
+    an export killed before then leaves no file with a name, and never one that is not
+    recorded."""
 
     def __init__(self, path: Path, force: bool) -> None:
         self.path = path
@@ -133,11 +135,8 @@ class Target:
         folder = path.parent
         if not folder.is_dir():
             raise NotFound(f"there is no folder {folder}; nothing was written")
-        self.temp = folder / f".{path.name}.{secrets.token_hex(4)}.part"
         try:
-            self.fd: int | None = os.open(
-                self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
-            )
+            self.file = files.PrivateFile(path)
         except OSError as error:
             raise UsageError(
                 f"cannot write in {folder} ({error.strerror or type(error).__name__}); "
@@ -146,36 +145,31 @@ class Target:
             ) from None
 
     def write(self, data: bytes) -> None:
-        assert self.fd is not None
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
-            os.fsync(self.fd)
+            self.file.write_all(data)
         except OSError as error:
             raise unwritable(str(self.path), error) from None
-        finally:
-            os.close(self.fd)
-            self.fd = None
 
-    def commit(self) -> None:
-        """Put the written file in place: replacing only with `force`, never following links."""
-        if self.force:
-            os.replace(self.temp, self.path)
-        else:
-            try:
-                os.link(self.temp, self.path)
-            except FileExistsError:
-                raise UsageError(f"{self.path} appeared meanwhile; nothing was written") from None
-            self.temp.unlink()
-        storage.fsync_directory(self.path.parent)
+    def commit(self, reference: str, entry: int) -> None:
+        """Publish the written file: replacing only with `force`, never following links."""
+        try:
+            self.file.publish(replace=self.force)
+        except FileExistsError:
+            raise UsageError(
+                f"{self.path} appeared meanwhile; the export was not written there "
+                f"(it is recorded as entry {entry} of {reference})",
+                hint="choose another name, or add --force to replace it",
+            ) from None
+        except OSError as error:
+            reason = (error.strerror or type(error).__name__).lower()
+            raise UsageError(
+                f"could not put the export in place at {self.path} ({reason}); "
+                f"it is recorded as entry {entry} of {reference}",
+                hint="free some space or choose another --output, and export again",
+            ) from None
 
     def discard(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        self.temp.unlink(missing_ok=True)
+        self.file.discard()
 
 
 # The export --------------------------------------------------------------------------------
@@ -298,7 +292,7 @@ def export_case(
                     target.write(data)
                 done = (snap.case, snap.entry, snap.checkpoint, data, unshown)
         if target is not None:
-            target.commit()
+            target.commit(done[0].reference, done[1])
     except BaseException:
         if target is not None:
             target.discard()

@@ -7,6 +7,7 @@ through a command-line flag.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from safeguard_cli import credentials
 from safeguard_cli.app import app
 from typer.testing import CliRunner, Result
 
@@ -34,6 +36,13 @@ DEFAULT_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 SEAMS = Path(__file__).parent / "seams"
 
 SetClock = Callable[[datetime], None]
+
+PLAIN_SECRET_VARIABLES = (
+    "SAFEGUARD_PASSPHRASE",
+    "SAFEGUARD_NEW_PASSPHRASE",
+    "SAFEGUARD_RECOVERY_KEY",
+)
+PLAIN_WARNING = re.compile(r"safeguard: warning: SAFEGUARD_[A-Z_]+ can be read by every .*\n")
 
 # The days a date-sensitive test is run on, in the school's own time zone.
 SCHOOL_DAYS = {
@@ -69,6 +78,9 @@ def env_setup(
         "PYTHONPATH", os.pathsep.join([str(SEAMS), *([pythonpath] if pythonpath else [])])
     )
     move_clock(monkeypatch, DEFAULT_NOW)
+    # The warning about a plain secret variable, which most tests set, is tested in
+    # tests/test_leftovers.py; elsewhere it is taken as given (see `run`).
+    monkeypatch.setattr(credentials, "_warned", set(PLAIN_SECRET_VARIABLES))
     yield
     clock.shift_by(timedelta(0))
 
@@ -164,11 +176,13 @@ def run(
     input: str | bytes | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 60,
+    plain_warning: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed `safeguard` as a real process."""
+    """Run the installed `safeguard` as a real process (its stderr without the warning about a
+    plain secret variable, unless `plain_warning`)."""
     full_env = {k: v for k, v in os.environ.items()}
     full_env.update(env or {})
-    return subprocess.run(
+    result = subprocess.run(
         [safeguard_executable(), *args],
         input=input if isinstance(input, str) or input is None else input.decode(),
         capture_output=True,
@@ -177,6 +191,9 @@ def run(
         timeout=timeout,
         check=False,
     )
+    if not plain_warning:
+        result.stderr = PLAIN_WARNING.sub("", result.stderr)
+    return result
 
 
 def vault_files(path: Path) -> list[Path]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSPHRASE, safeguard_executable
+from tests.conftest import PASSPHRASE, PLAIN_WARNING, safeguard_executable
 
 # Root ignores file permissions; dropping these capabilities makes it obey them like anyone.
 DROP_ROOT_POWERS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
@@ -33,7 +33,7 @@ def run_unprivileged(
 ) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ)
     full_env.update(env or {})
-    return subprocess.run(
+    result = subprocess.run(
         [*unprivileged_prefix(), safeguard_executable(), *args],
         capture_output=True,
         text=True,
@@ -41,6 +41,8 @@ def run_unprivileged(
         timeout=60,
         check=False,
     )
+    result.stderr = PLAIN_WARNING.sub("", result.stderr)  # tested in tests/test_leftovers.py
+    return result
 
 
 @contextmanager
