@@ -437,7 +437,7 @@ def verify(
         list[str] | None,
         typer.Option(
             "--checkpoint",
-            metavar="SEQ:MAC",
+            metavar="SEQ:HASH",
             help="A head recorded earlier (from a backup manifest or an export); repeatable.",
         ),
     ] = None,
@@ -550,7 +550,7 @@ def checkpoint(json: JsonOption = False) -> None:
     how = "signed by user" if signed.signed else "written (before signatures) by user"
     output.say(
         f"Entry {report.head.seq}, {how} {signed.author_id} at {signed.recorded_at}. "
-        "Write the whole line down; 'safeguard verify --checkpoint LINE' checks against it."
+        "Write down the line above; 'safeguard verify --checkpoint LINE' checks against it."
     )
 
 

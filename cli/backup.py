@@ -300,9 +300,12 @@ def status(
 
     limit = Duration.parse(max_age)
     try:
-        # The vault named by --vault or SAFEGUARD_VAULT, if there is one, must still hold the
-        # newest backup's head: a vault rolled back or rewritten behind it is an alert too.
-        found = backup.status(directory, limit, vault_path=STATE.vault_path)
+        # The vault named by --vault or SAFEGUARD_VAULT (else the default one, if it is there)
+        # must still be there and hold the newest backup's head: a vault gone, replaced, or
+        # rolled back or rewritten behind it is an alert too.
+        vault = STATE.vault if STATE.vault is not None else STATE.vault_path
+        named = STATE.vault is not None or vault.exists()
+        found = backup.status(directory, limit, vault_path=vault if named else None)
     except CheckFailed as failure:
         if json:
             output.emit_json({"ok": False, "max_age": str(limit), "problem": failure.message})

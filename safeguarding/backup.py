@@ -692,10 +692,14 @@ def _require_extends(
         )
         with closing(opened) as conn:
             first = conn.execute("SELECT mac FROM entries WHERE seq = 1").fetchone()
-            if manifest.vault_id and vault_id_of(bytes(first[0]) if first else None) != (
-                manifest.vault_id
-            ):
-                return  # another vault's backups: not this vault's history
+            own_id = vault_id_of(bytes(first[0]) if first else None)
+            if manifest.vault_id and own_id != manifest.vault_id:
+                raise CheckFailed(
+                    f"the newest backup in {directory}, {name}, is of another vault: the vault "
+                    f"was replaced by a different one; {outcome}",
+                    hint="if a new vault was started on purpose, move the old vault's backups "
+                    "to another folder (and keep them) first",
+                )
             head = conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0
             row = conn.execute(
                 "SELECT mac FROM entries WHERE seq = ?", (manifest.checkpoint.seq,)
@@ -1038,7 +1042,12 @@ def status(
     backup, and not a lost one.
     """
     moment = now or clock.now()
-    if vault_path is not None and vault_path.is_file():
+    if vault_path is not None and not vault_path.exists():
+        raise CheckFailed(
+            f"there is no vault at {vault_path}: it was moved or deleted",
+            hint="restore the newest backup that verifies ('safeguard restore FILE --to PATH')",
+        )
+    if vault_path is not None:
         _require_extends(
             vault_path, directory, moment, "the vault may have been tampered with", live=True
         )

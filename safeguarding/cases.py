@@ -19,7 +19,7 @@ from safeguarding import casefile, chronology, clock, crypto, flow, moments, sto
 from safeguarding.casefile import CaseFile, Kind
 from safeguarding.categories import Categories, Route
 from safeguarding.config import Config
-from safeguarding.errors import CheckFailed, NotAllowed, UsageError
+from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.models import Case, Entry
 
 if TYPE_CHECKING:
@@ -462,27 +462,3 @@ def _next(session: Session, column: Any, *where: Any) -> int:
     for condition in where:
         query = query.where(condition)
     return int(session.exec(query).one()) + 1
-
-
-def check_cached_status(session: Session) -> None:
-    """Compare each case's cached open/closed state with what its chronology says.
-
-    The kinds of entries are enough (closure and reopening), so this needs no key.  Raises
-    `CheckFailed` naming the first case whose `cases` row was altered.
-    """
-    for case in session.exec(select(Case).order_by(col(Case.id))).all():
-        rows = session.exec(
-            select(Entry.kind, Entry.event_at)
-            .where(Entry.case_id == case.id)
-            .order_by(col(Entry.seq))
-        ).all()
-        status = flow.status_of(kind for kind, _ in rows)
-        closures = [at for kind, at in rows if kind == Kind.CLOSURE]
-        closed_at = closures[-1] if status == flow.CLOSED else None
-        if case.status != status or case.closed_at != closed_at:
-            ref = casefile.format_reference(case.year, case.number)
-            raise CheckFailed(
-                f"case {ref} is marked {case.status!r} but its chronology says {status!r}: "
-                "the cases table was altered",
-                hint="keep this vault as evidence; restore the newest backup that verifies",
-            )

@@ -16,7 +16,8 @@ MAC_BYTES = 32
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A chronology head as written in backups and exports: ``SEQ:MAC`` (MAC in hex)."""
+    """A chronology head as written in backups and exports: ``SEQ:HASH`` (the entry's hash,
+    or before signatures its MAC, in hex)."""
 
     seq: int
     mac_hex: str
@@ -37,7 +38,7 @@ class Checkpoint:
         ):
             raise UsageError(
                 f"{text!r} is not a checkpoint",
-                hint="a checkpoint is SEQ:MAC, e.g. 42:3f9a… (at least 16 hex digits of the MAC)",
+                hint="a checkpoint is SEQ:HASH, e.g. 42:3f9a… (at least 16 hex digits of the hash)",
             )
         return cls(int(seq_text), mac_hex)
 

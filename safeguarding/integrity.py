@@ -88,6 +88,10 @@ class _Chronicle:
     roles: dict[int, str] = field(default_factory=dict)
     slots: dict[int, str] = field(default_factory=dict)
     cases: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # Each case's state as its entries' kinds (in clear) say: opened (when its disclosure was
+    # recorded, if signed), and closed (the last closure's event time) or open.
+    opened: dict[int, str] = field(default_factory=dict)
+    closed: dict[int, str | None] = field(default_factory=dict)
     signed_from: int | None = None
 
 
@@ -154,6 +158,8 @@ def _walk(
             _check_signed(entry, previous, state, signatures)
         if secrets is not None:
             _check_payload(entry, secrets, state)
+        if entry.case_id is not None:
+            _follow_case(entry, state)
         if entry.seq in wanted:
             seen[entry.seq] = entry.mac
         previous, expected = entry.mac, expected + 1
@@ -344,6 +350,19 @@ def _apply_facts(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -
         state.cases[entry.case_id] = (int(reference[0]), int(reference[1]))
 
 
+def _follow_case(entry: StoredEntry, state: _Chronicle) -> None:
+    case_id = entry.case_id
+    assert case_id is not None
+    if entry.kind == "disclosure":
+        if entry.signature is not None:
+            state.opened[case_id] = entry.recorded_at
+        state.closed[case_id] = None
+    elif entry.kind == "closure":
+        state.closed[case_id] = entry.event_at
+    elif entry.kind == "reopening":
+        state.closed[case_id] = None
+
+
 def _check_payload(entry: StoredEntry, secrets: Secrets, state: _Chronicle) -> None:
     seq = entry.seq
     if entry.case_id is not None and entry.case_id not in secrets.case_keys:
@@ -379,6 +398,27 @@ def _own_reset(entry: StoredEntry, payload: dict[str, Any]) -> bool:
     return entry.kind == "passphrase_reset" and "via" in payload and entry.signature is None
 
 
+APPEND_ONLY_TRIGGERS = frozenset({"entries_no_update", "entries_no_delete"})
+
+
+def _check_case_state(case: Case, state: _Chronicle) -> None:
+    """A case's cached open or closed state, and when it was opened and closed, are what its
+    entries' kinds say: hiding an open case, or a missed deadline, is named."""
+    closed = state.closed.get(case.id)
+    status = "open" if closed is None else "closed"
+    if case.status != status or case.closed_at != closed:
+        raise _fail(
+            f"case SG-{case.year}-{case.number:04d} is marked {case.status!r} but its "
+            f"chronology says {status!r}: the cases table was altered"
+        )
+    opened = state.opened.get(case.id)
+    if opened is not None and case.opened_at != opened:
+        raise _fail(
+            f"case SG-{case.year}-{case.number:04d} says it was opened at {case.opened_at} but "
+            f"its chronology says {opened}: the cases table was altered"
+        )
+
+
 def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets | None) -> None:
     """Every clear column that matters must be what the (verified) chronology says."""
     for user in session.exec(select(User).order_by(col(User.id))).all():
@@ -411,7 +451,16 @@ def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets |
         if recorded is None or recorded != slot_fingerprint(slot):
             what = "recovery slot" if slot.purpose == "recovery" else f"key slot {slot.id}"
             raise _fail(f"the {what} was changed outside the chronology")
+    triggers = {
+        row[0]
+        for row in session.connection().exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'entries'"
+        )
+    }
+    if not triggers >= APPEND_ONLY_TRIGGERS:
+        raise _fail("the chronology's append-only triggers were removed: it was edited by hand")
     for case in session.exec(select(Case).order_by(col(Case.id))).all():
+        _check_case_state(case, state)
         reference = state.cases.get(case.id)
         if reference is None:
             raise _fail(f"case row {case.id} is not in the chronology: added by hand")

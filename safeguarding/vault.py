@@ -732,6 +732,29 @@ class Unlocked:
                 f"only a DSL or the headteacher may {action}; {self.user.name} is "
                 f"{ROLE_TITLES[self.user.role]}"
             )
+        # The role in the users table is a cache: before anyone is added, disabled or reset,
+        # it must be the role the chronology gave this user (a deputy who re-sealed their own
+        # row as DSL is stopped here, not only named by `verify` afterwards).
+        recorded = self._chronicled_role()
+        if recorded is not None and recorded != self.user.role.value:
+            raise Damaged(
+                f"{self.user.name}'s role in the users table ({self.user.role.value}) is not the "
+                f"one the chronology gives them ({recorded}); nothing was changed",
+                summary="a user's role was changed by hand",
+            )
+
+    def _chronicled_role(self) -> str | None:
+        """This user's role as the last `user_added` entry naming them records it."""
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            added = session.exec(
+                select(Entry).where(Entry.kind == "user_added").order_by(col(Entry.seq))
+            ).all()
+            role = None
+            for entry in added:
+                payload = chronology.open_payload(self.keys.field_key, entry)
+                if _same_name(str(payload.get("user", ""))) == _same_name(self.user.name):
+                    role = str(payload.get("role"))
+            return role
 
     def _append(self, session: Session, kind: str, payload: dict[str, Any], **extra: Any) -> Entry:
         return chronology.append(
@@ -925,10 +948,6 @@ class Unlocked:
             report = integrity.verify(
                 session, secrets=_secrets(session, self.keys), checkpoints=checkpoints
             )
-            # A case's cached open/closed state must agree with its (verified) chronology.
-            from safeguarding.cases import check_cached_status
-
-            check_cached_status(session)
             return report
 
     def head(self) -> chronology.Checkpoint:

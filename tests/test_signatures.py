@@ -47,6 +47,19 @@ def drop_triggers(path: Path) -> None:
         db.execute("DROP TRIGGER IF EXISTS entries_no_delete")
 
 
+def put_back_triggers(path: Path) -> None:
+    """What a careful insider does after editing: the triggers as the schema made them."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT "
+            "RAISE(ABORT, 'the chronology is append-only: entries cannot be changed'); END"
+        )
+        db.execute(
+            "CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT "
+            "RAISE(ABORT, 'the chronology is append-only: entries cannot be removed'); END"
+        )
+
+
 def rewrite(insider: Unlocked, first: int, change: Callable[[Entry], None]) -> None:
     """An insider's rewrite from entry `first` on: `change` edits it, then every entry that is
     theirs is signed again and every hash recomputed, as their keys allow.  Others' entries
@@ -69,6 +82,7 @@ def rewrite(insider: Unlocked, first: int, change: Callable[[Entry], None]) -> N
         meta = session.get_one(VaultMeta, 1)
         meta.head_seq, meta.head_mac = rows[-1].seq, previous
         session.add(meta)
+    put_back_triggers(insider.vault.path)
 
 
 def reseal_text(insider: Unlocked, text: str) -> Callable[[Entry], None]:
@@ -139,15 +153,57 @@ def test_a_deputy_who_reseals_their_role_is_caught(vault: VaultInfo) -> None:
     with pytest.raises(CheckFailed, match="user 2's role was changed by hand"):
         alice.verify()
     promoted = unlock(vault, "bob", DEPUTY_PASSPHRASE)
-    assert promoted.user.role is Role.DSL  # the cache believed it, and let bob add a DSL...
-    promoted.add_user("backdoor", Role.DSL, "a backdoor passphrase")
-    with sqlite3.connect(vault.path) as db:  # ...and even with the role put back
+    assert promoted.user.role is Role.DSL  # the cache believes it, the chronology does not:
+    before = alice.head()
+    for attempt in (
+        lambda: promoted.add_user("backdoor", Role.DSL, "a backdoor passphrase"),
+        lambda: promoted.disable_user("alice"),
+        lambda: promoted.set_passphrase("alice", "a passphrase bob knows"),
+    ):
+        with pytest.raises(Damaged, match="role was changed by hand"):
+            attempt()
+    assert alice.head() == before
+    # Written past the library, such an entry is still named by the role the chronology keeps.
+    with storage.writing(bob.vault.engine) as session:
+        chronology.append(
+            session,
+            signer=bob.signer,
+            payload_key=bob.keys.field_key,
+            kind="user_added",
+            payload={"user": "backdoor", "role": "dsl"},
+        )
+    with sqlite3.connect(vault.path) as db:  # the role put back, to hide the promotion
         db.execute(
             "UPDATE users SET role = ? WHERE id = 2",
             (crypto.seal_text(bob.keys.field_key, "deputy", table="users", row=2, column="role"),),
         )
     with pytest.raises(CheckFailed, match=r"user added.* a deputy: only a DSL or the headteacher"):
         alice.verify()
+
+
+def test_hiding_an_open_case_or_dropping_the_triggers_is_named_without_a_passphrase(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    from tests.flowkit import record, text_writer
+
+    case = record(text_writer(tmp_path))["case"]
+    with sqlite3.connect(vault.path) as db:
+        db.execute("UPDATE cases SET status = 'closed', closed_at = '2026-11-25T09:00:00.000000Z'")
+    hidden = invoke("verify", "--no-passphrase")
+    assert hidden.exit_code == 1
+    assert f"case {case} is marked 'closed' but its chronology says 'open'" in hidden.stderr
+    with sqlite3.connect(vault.path) as db:
+        db.execute("UPDATE cases SET status = 'open', closed_at = NULL")
+        db.execute("UPDATE cases SET opened_at = '2026-01-01T00:00:00.000000Z'")
+    assert "says it was opened at 2026-01-01" in invoke("verify", "--no-passphrase").stderr
+    with sqlite3.connect(vault.path) as db:
+        db.execute(
+            "UPDATE cases SET opened_at = (SELECT recorded_at FROM entries WHERE case_id = 1)"
+        )
+    assert invoke("verify", "--no-passphrase").exit_code == 0
+    drop_triggers(vault.path)
+    dropped = invoke("verify", "--no-passphrase")
+    assert dropped.exit_code == 1 and "append-only triggers were removed" in dropped.stderr
 
 
 def test_renumbering_or_redating_cases_is_caught_without_a_passphrase(
@@ -357,6 +413,24 @@ def test_a_vault_rolled_back_behind_its_backups_is_refused_by_the_nightly_jobs(
     assert len(list(folder.glob("*.db"))) == 1
     status = invoke("backup", "status", str(folder), "--max-age", "36h")
     assert status.exit_code == 1 and "rolled back" in status.stderr
+
+
+def test_a_vault_replaced_or_gone_is_named_by_the_nightly_jobs(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir(mode=0o700)
+    assert invoke("backup", "create", str(folder)).exit_code == 0
+    other = tmp_path / "other.db"
+    Vault.create(other, "mallory", "mallory's own passphrase")[0].close()
+    env = {"SAFEGUARD_VAULT": str(other)}
+    for command in (("backup", "create"), ("backup", "status")):
+        refused = invoke(*command, str(folder), env=env)
+        assert refused.exit_code == 1, refused.stderr
+        assert "is of another vault" in refused.stderr
+    assert len(list(folder.glob("*.db"))) == 1
+    gone = invoke("backup", "status", str(folder), env={"SAFEGUARD_VAULT": str(tmp_path / "no")})
+    assert gone.exit_code == 1 and "there is no vault at" in gone.stderr
 
 
 def test_a_vault_rewritten_behind_its_backup_is_refused_by_backup_create(
