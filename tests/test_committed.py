@@ -13,7 +13,7 @@ from typing import IO
 
 import pytest
 
-from tests.conftest import VaultInfo, invoke, run, safeguard_executable
+from tests.conftest import PLAIN_WARNING, VaultInfo, invoke, run, safeguard_executable
 from tests.reliability import case_entries, record_case
 
 needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
@@ -28,7 +28,7 @@ def _note_file(tmp_path: Path, text: str) -> str:
 def _run_with(
     args: list[str], stdout: IO[str] | int | None, stderr: IO[str] | int | None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result = subprocess.run(
         [safeguard_executable(), *args],
         stdin=subprocess.DEVNULL,
         stdout=stdout,
@@ -37,6 +37,9 @@ def _run_with(
         timeout=60,
         check=False,
     )
+    if isinstance(result.stderr, str):  # the warning about a plain passphrase variable
+        result.stderr = PLAIN_WARNING.sub("", result.stderr)
+    return result
 
 
 def _notes(vault: VaultInfo, case: str) -> list[str]:
