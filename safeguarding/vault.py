@@ -534,22 +534,13 @@ class Vault:
             user.signing_key = signer.public
             session.add_all([slot, user])
             session.flush()
-            facts: dict[str, Any] = {"user": user_id, "signing_key": signer.public.hex()}
-            if _nothing_signed(session):
-                # The entries before signatures must hold before their head is sealed.
-                integrity.verify(session, secrets=_secrets(session, keys))
-                kind = "upgraded"
-                facts |= _snapshot(session)
-            else:
-                kind = "key_issued"
-                facts["slots"] = _slot_facts(slot)
-            chronology.append(
+            _introduce(
                 session,
-                signer=signer,
-                payload_key=keys.field_key,
-                kind=kind,
-                payload={"format": VAULT_FORMAT},
-                facts=facts,
+                signer,
+                keys,
+                slot,
+                "key_issued",
+                {"user": user_id, "signing_key": signer.public.hex()},
             )
         return signer
 
@@ -599,21 +590,13 @@ class Vault:
             _seal_slot(slot, opened.kek, opened.vault_key, signer.key)
             session.add(slot)
             session.flush()
-            facts: dict[str, Any] = {"recovery_key": signer.public.hex()}
-            if _nothing_signed(session):
-                integrity.verify(session, secrets=_secrets(session, keys))
-                kind = "upgraded"
-                facts |= _snapshot(session)
-            else:
-                kind = "recovery_key_issued"
-                facts["slots"] = _slot_facts(slot)
-            chronology.append(
+            _introduce(
                 session,
-                signer=signer,
-                payload_key=keys.field_key,
-                kind=kind,
-                payload={"format": VAULT_FORMAT},
-                facts=facts,
+                signer,
+                keys,
+                slot,
+                "recovery_key_issued",
+                {"recovery_key": signer.public.hex()},
             )
         return signer
 
@@ -622,6 +605,32 @@ class Vault:
         recovery key.  The chronology records it against that user."""
         unlocked = self.unlock_for_recovery(recovery_key, user_name)
         return unlocked.set_passphrase(None, new_passphrase, via="recovery key")
+
+
+def _introduce(
+    session: Session,
+    signer: Signer,
+    keys: Keys,
+    slot: KeySlot,
+    kind: str,
+    facts: dict[str, Any],
+) -> None:
+    """Record a key issued from a slot of before signatures: as `kind`, or, if nothing is
+    signed yet, as the `upgraded` entry that seals the old entries' head (after they verify)."""
+    if _nothing_signed(session):
+        integrity.verify(session, secrets=_secrets(session, keys))
+        kind = "upgraded"
+        facts = facts | _snapshot(session)
+    else:
+        facts = facts | {"slots": _slot_facts(slot)}
+    chronology.append(
+        session,
+        signer=signer,
+        payload_key=keys.field_key,
+        kind=kind,
+        payload={"format": VAULT_FORMAT},
+        facts=facts,
+    )
 
 
 def _nothing_signed(session: Session) -> bool:
