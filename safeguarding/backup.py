@@ -1042,15 +1042,6 @@ def status(
     backup, and not a lost one.
     """
     moment = now or clock.now()
-    if vault_path is not None and not vault_path.exists():
-        raise CheckFailed(
-            f"there is no vault at {vault_path}: it was moved or deleted",
-            hint="restore the newest backup that verifies ('safeguard restore FILE --to PATH')",
-        )
-    if vault_path is not None:
-        _require_extends(
-            vault_path, directory, moment, "the vault may have been tampered with", live=True
-        )
     backups = scan(directory, with_missing=True)
     ahead = [
         (backup, reason)
@@ -1070,6 +1061,15 @@ def status(
         raise CheckFailed(
             f"there are no backups in {directory}",
             hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
+        )
+    if vault_path is not None and not vault_path.exists():
+        raise CheckFailed(
+            f"there is no vault at {vault_path}: it was moved or deleted",
+            hint="restore the newest backup that verifies ('safeguard restore FILE --to PATH')",
+        )
+    if vault_path is not None:
+        _require_extends(
+            vault_path, directory, moment, "the vault may have been tampered with", live=True
         )
     failing: list[Check] = []
     newest: BackupFile | None = None

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from safeguarding import backup, chronology, clock, restore, storage
+from safeguarding.errors import CheckFailed
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import FAST_KDF, PASSPHRASE, VaultInfo, invoke, run
 from tests.reliability import run_unprivileged, tiny_filesystem
@@ -917,6 +918,13 @@ def test_verify_checkpoints_needs_manifests_of_this_vault(
     foreign = invoke("verify", "--checkpoints", str(folder))
     assert foreign.exit_code == 1
     assert "none of the 1 backups" in one_line(foreign.stderr)
+    # Backing this vault up into the other vault's folder is refused, as a vault replaced...
+    with pytest.raises(CheckFailed, match="is of another vault"):
+        backup.create(vault.path, folder)
+    aside = tmp_path / "aside"  # ...until its backups are moved aside, as the hint says
+    aside.mkdir()
+    for path in list(folder.glob("safeguard-*")):
+        path.rename(aside / path.name)
     backup.create(vault.path, folder)
     assert invoke("verify", "--checkpoints", str(folder)).exit_code == 0
 
