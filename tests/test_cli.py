@@ -387,3 +387,11 @@ def test_help_does_not_import_the_database_layer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "HEAVY []" in result.stdout
+
+
+def test_dash_h_is_help_as_people_expect() -> None:
+    for args in ([], ["note"], ["backup", "create"], ["user", "add"]):
+        short = invoke(*args, "-h")
+        assert short.exit_code == 0, short.stderr
+        assert short.stdout == invoke(*args, "--help").stdout
+        assert "-h, --help" in short.stdout
