@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import stat
 import subprocess
 import sys
 import tempfile
@@ -261,26 +260,10 @@ _EDIT_NAME = re.compile(r"safeguard-edit-(\d{1,10})-[a-z0-9_]{8}\.txt")
 def remove_stale_editor_files() -> None:
     """Remove this user's editor files whose process is gone, with a one-line warning: a
     killed `--editor` cannot remove its own file, and it holds what was being written."""
-    from safeguarding.files import process_is_gone
+    from safeguarding.files import remove_stale
 
     folder = memory_folder()
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    removed = 0
-    for name in names:
-        found = _EDIT_NAME.fullmatch(name)
-        if found is None or not process_is_gone(int(found.group(1))):
-            continue
-        path = folder / name
-        try:
-            status = path.lstat()
-            if stat.S_ISREG(status.st_mode) and status.st_uid == os.geteuid():
-                path.unlink()
-                removed += 1
-        except OSError:
-            continue
+    removed = len(remove_stale(folder, _EDIT_NAME))
     if removed:
         files = "file" if removed == 1 else "files"
         sys.stderr.write(

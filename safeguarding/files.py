@@ -63,16 +63,17 @@ def process_is_gone(pid: int) -> bool:
     return False
 
 
-def remove_stale(folder: Path) -> list[str]:
-    """Remove this user's temporary files in `folder` left by processes that are gone; their
-    names.  Anything else (another pattern, another owner, a link, a live process's) stays."""
+def remove_stale(folder: Path, pattern: re.Pattern[str] = _TEMP_NAME) -> list[str]:
+    """Remove this user's files in `folder` named by `pattern` (its first group a PID) whose
+    process is gone; their names.  Anything else (another pattern, another owner, a link, a
+    live process's) stays."""
     removed: list[str] = []
     try:
         names = os.listdir(folder)
     except OSError:
         return removed
     for name in names:
-        found = _TEMP_NAME.fullmatch(name)
+        found = pattern.fullmatch(name)
         if found is None or not process_is_gone(int(found.group(1))):
             continue
         path = folder / name

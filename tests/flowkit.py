@@ -25,14 +25,15 @@ def text_writer(folder: Path) -> Say:
     return write
 
 
-def record(
-    say: Say,
-    *extra: str,
+def record_args(
+    text_file: str,
+    *,
     category: str = "staff-pupil-contact",
     subject: str = "Daniel Price",
     role: str = "staff",
-) -> dict[str, Any]:
-    result = invoke(
+) -> list[str]:
+    """`record` and its options as a script gives them, the account read from `text_file`."""
+    return [
         "record",
         "--category",
         category,
@@ -47,10 +48,20 @@ def record(
         "--where",
         "the school office",
         "--text-file",
-        say("He has been messaging my daughter."),
-        "--json",
-        *extra,
-    )
+        text_file,
+    ]
+
+
+def record(
+    say: Say,
+    *extra: str,
+    category: str = "staff-pupil-contact",
+    subject: str = "Daniel Price",
+    role: str = "staff",
+) -> dict[str, Any]:
+    text = say("He has been messaging my daughter.")
+    args = record_args(text, category=category, subject=subject, role=role)
+    result = invoke(*args, "--json", *extra)
     assert result.exit_code == 0, result.stderr
     document: dict[str, Any] = json.loads(result.stdout)
     return document

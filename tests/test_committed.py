@@ -14,6 +14,7 @@ from typing import IO
 import pytest
 
 from tests.conftest import PLAIN_WARNING, VaultInfo, invoke, run, safeguard_executable
+from tests.flowkit import record_args
 from tests.reliability import case_entries, record_case
 
 needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
@@ -70,23 +71,9 @@ def test_a_note_with_stdout_on_dev_full_is_saved_once_and_says_so(
 def test_a_disclosure_whose_reference_cannot_be_printed_names_it_on_stderr(
     vault: VaultInfo, tmp_path: Path
 ) -> None:
-    args = [
-        "record",
-        "--category",
-        "staff-misuse",
-        "--subject",
-        "Daniel Price",
-        "--subject-role",
-        "staff",
-        "--disclosed-by",
-        "Karen Webb",
-        "--relationship",
-        "parent",
-        "--where",
-        "the school office",
-        "--text-file",
-        _note_file(tmp_path, "He has been messaging my daughter."),
-    ]
+    args = record_args(
+        _note_file(tmp_path, "He has been messaging my daughter."), category="staff-misuse"
+    )
     with open("/dev/full", "w") as full:
         result = _run_with(args, stdout=full, stderr=subprocess.PIPE)
     assert result.returncode == 0, result.stderr
