@@ -184,6 +184,7 @@ COMMAND_ORDER = (
     "timeline",
     "export",
     "audit",
+    "access",
     "categories",
     "user",
     "verify",
@@ -214,6 +215,10 @@ SHORT_HELP = {
     "timeline": "Show a case's chronology, day by day.",
     "export": "Export a case's chronology for the County or the LADO.",
     "audit": "Who viewed or exported which case, and when.",
+    "access": "Who may read a restricted case; grant or revoke it.",
+    "access show": "List a restricted case's members.",
+    "access grant": "Give a user access to a restricted case.",
+    "access revoke": "Take a user's access to a restricted case away.",
     "user": "Add, list and disable users; change passphrases.",
     "user add": "Add a user with their own passphrase.",
     "user list": "List the users, their roles and whether they are active.",
@@ -503,6 +508,7 @@ def verify(
                 "entries": report.entries,
                 "before_signatures": report.before_signatures,
                 "unchecked": report.unchecked,
+                "unreadable": report.unreadable,
                 "checkpoint": str(report.head),
                 "checkpoints_checked": len(checkpoints) + len(from_backups),
             }
@@ -513,6 +519,11 @@ def verify(
         line += f"; {report.unchecked} from before signatures need a passphrase to check"
     elif report.before_signatures:
         line += f" ({report.before_signatures} from before signatures, checked by their MAC)"
+    if report.unreadable:
+        line += (
+            f"; {_count(report.unreadable, 'entry')} of restricted cases you are not a member "
+            "of checked by signature only"
+        )
     if checkpoints:
         line += f"; agrees with {_count(len(checkpoints), 'checkpoint')} given"
     if checkpoints_dir is not None:
@@ -567,7 +578,9 @@ def _verified(check: Callable[[], ChainReport], json: bool) -> ChainReport:
 
 
 def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    if number == 1:
+        return f"{number} {noun}"
+    return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
 def _register() -> None:
@@ -598,6 +611,10 @@ def _register() -> None:
     app.command()(timeline.timeline)
     app.command()(timeline.export)
     app.command()(timeline.audit)
+
+    from . import access
+
+    app.add_typer(access.app, name="access")
 
 
 _register()

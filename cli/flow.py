@@ -101,9 +101,21 @@ def record(
         ),
     ] = None,
     editor: EditorOption = False,
+    restricted: Annotated[
+        bool,
+        typer.Option(
+            "--restricted",
+            help="Only you, the case manager and the recovery key can read the case "
+            "(always so for an allegation about staff).",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Record a disclosure: opens a case and prints its reference (e.g. SG-2026-0007).
+
+    A case in an allegation category is restricted: sealed to you and the case manager (the
+    headteacher, or the chair of governors when it is about the headteacher), never to a
+    subject; for every other user it does not exist.
 
     On a terminal, whatever is not given as an option is asked for, then a summary is shown to
     confirm; Ctrl-C saves nothing. The account, in the discloser's own words, comes from the
@@ -185,6 +197,7 @@ def record(
             observations=observations,
             received_by=received_by,
             at=moment,
+            restricted=restricted,
         )
         if asked and not _confirmed(book, disclosure):
             raise typer.Abort()
@@ -195,7 +208,10 @@ def record(
         if json:
             from . import views
 
-            output.emit_json({**views.written_json(written), "category": disclosure.category})
+            document = {**views.written_json(written), "category": disclosure.category}
+            if written.members is not None:
+                document["restricted_to"] = list(written.members)
+            output.emit_json(document)
             return
         output.data_line(written.reference)
         _show(
@@ -204,6 +220,15 @@ def record(
             False,
             f"Recorded the disclosure as {written.reference} (entry {written.entry}).",
         )
+        if written.members is not None:
+            from rich.markup import escape
+
+            output.say(
+                f"{written.reference} is restricted: only "
+                + escape(", ".join(written.members))
+                + " and the recovery key can read it ('safeguard access "
+                + f"{written.reference}')."
+            )
 
 
 def _ask_when(label: str) -> Any:

@@ -167,11 +167,11 @@ def export(
 def _check_export(unlocked: Unlocked, case: str, path: Path | None, force: bool) -> None:
     """Refuse an unknown case, or an output path that cannot be written, as the export itself
     would: the plaintext warning is for an export that is about to be written."""
-    from safeguarding import casefile, storage
+    from safeguarding import storage
     from safeguarding.export import Target
 
     with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.engine) as session:
-        casefile.find_case(session, case)
+        unlocked.readable_case(session, case)
     if path is not None:
         Target(path, force).discard()  # the same checks, and a file it can create there
 
@@ -189,7 +189,8 @@ def audit(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Who viewed or exported which case, and when (oldest first).
+    """Who viewed or exported which case, and who gave or took away access to a restricted
+    one, and when (oldest first).
 
     With --mine, every entry you wrote: the receipt of what you saved, if a command's output
     was lost.
@@ -212,7 +213,9 @@ def audit(
                     "action": e.action,
                     "format": e.format,
                     "redacted": e.redacted,
-                    "output": e.to,
+                    "output": e.to if e.action == "exported" else None,
+                    **({"user": e.to} if e.action in ("granted", "revoked") else {}),
+                    **({"recovery": True} if e.recovery else {}),
                     **({"kind": e.kind} if mine else {}),
                 }
                 for e in events

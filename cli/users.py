@@ -17,13 +17,16 @@ app = typer.Typer(help="Add, list and disable users; change or recover passphras
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
-ROLE_HELP = "dsl (Designated Safeguarding Lead), deputy (deputy DSL) or head (headteacher)."
+ROLE_HELP = (
+    "dsl (Designated Safeguarding Lead), deputy (deputy DSL), head (headteacher) or chair "
+    "(chair of governors: case manager of an allegation about the headteacher)."
+)
 
 
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="The new user's name, as they will type it.")],
-    role: Annotated[str, typer.Option("--role", help=ROLE_HELP, metavar="dsl|deputy|head")],
+    role: Annotated[str, typer.Option("--role", help=ROLE_HELP, metavar="dsl|deputy|head|chair")],
     json: JsonOption = False,
 ) -> None:
     """Add a user with their own passphrase (a DSL or the headteacher may do this)."""
@@ -33,9 +36,12 @@ def add(
     try:
         chosen = Role(role.lower())
     except ValueError:
-        raise UsageError(f"unknown role {role!r}; choose one of: dsl, deputy, head") from None
+        raise UsageError(
+            f"unknown role {role!r}; choose one of: dsl, deputy, head, chair"
+        ) from None
     unlocked = unlock()
     try:
+        unlocked.require_manager("add users")  # before a passphrase is asked for
         new = credentials.new_passphrase(name)
         user = output.commit(
             lambda: unlocked.add_user(name, chosen, new),
@@ -120,6 +126,7 @@ def passwd(
             user = output.commit(
                 lambda: unlocked.set_passphrase(None, new, via="recovery key"), _new_passphrase
             )
+            waiting = unlocked.rekey_waiting
         finally:
             vault.close()
     else:
@@ -128,11 +135,13 @@ def passwd(
             target = unlocked.user if name is None else unlocked.find_user(name)
             new = credentials.new_passphrase(target.name)
             user = output.commit(lambda: unlocked.set_passphrase(name, new), _new_passphrase)
+            waiting = unlocked.rekey_waiting
         finally:
             unlocked.close()
     from rich.markup import escape
 
     output.say(f"The passphrase of {escape(user.name)} has been changed.")
+    _say_rekey(waiting)
 
 
 def _new_passphrase(user: UserInfo) -> str:
@@ -143,14 +152,35 @@ def _new_passphrase(user: UserInfo) -> str:
 def disable(
     name: Annotated[str, typer.Argument(help="The user to disable.")],
 ) -> None:
-    """Disable a user: their passphrase no longer opens the vault; their records stay."""
+    """Disable a user: their passphrase no longer opens the vault; their records stay.
+
+    The vault gets new keys, so a copy of their key slot (in a backup, say) opens nothing
+    written from now on; they also leave every restricted case.  What they could read before
+    cannot be unread.
+    """
     unlocked = unlock()
     try:
         user = output.commit(
             lambda: unlocked.disable_user(name), lambda u: f"the disabling of {u.name}"
         )
+        waiting = unlocked.rekey_waiting
     finally:
         unlocked.close()
     from rich.markup import escape
 
     output.say(f"Disabled {escape(user.name)}; everything they recorded stays in the vault.")
+    _say_rekey(waiting)
+
+
+def _say_rekey(waiting: list[str]) -> None:
+    from rich.markup import escape
+
+    if waiting:
+        output.say(
+            "The vault gets its new keys once "
+            + escape(", ".join(waiting))
+            + " have unlocked once since the upgrade; until then a copy of an old key slot "
+            "still opens it."
+        )
+    else:
+        output.say("The vault has new keys: a copy of an old key slot opens nothing from now on.")

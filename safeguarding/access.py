@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from safeguarding import casefile, chronology, clock, storage, timeline
 from safeguarding.casefile import KIND_TITLES, CaseFile
 from safeguarding.chronology import Checkpoint
+from safeguarding.crypto import KeyRing
 from safeguarding.models import Case, Entry
 from safeguarding.timeline import CASE_VIEWED, EXPORT
 
@@ -52,13 +53,15 @@ def reading_case(
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.writing(vault.engine) as session:
         case = casefile.find_case(session, reference)
-        case_key = unlocked.case_key(case)
+        case_key = unlocked.case_ring(session, case, writing=True)
         reference = casefile.format_reference(case.year, case.number)
-        in_case = kind != CASE_VIEWED
+        # A view of a restricted case goes into its own chronology: only its members may
+        # learn that it exists.
+        in_case = kind != CASE_VIEWED or bool(case.restricted)
         entry = chronology.append(
             session,
             signer=unlocked.signer,
-            payload_key=case_key if in_case else unlocked.keys.field_key,
+            payload_key=case_key if in_case else unlocked.keys.fields,
             kind=kind,
             payload=payload if in_case else {"case": reference, **payload},
             case_id=case.id if in_case else None,
@@ -90,8 +93,15 @@ def prepare_read(
     Nothing is written: `recording` writes the prepared entry if the head has not moved."""
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.reading(vault.engine) as session:
+        due = bool(casefile.find_case(session, reference).rekey_due)
+    if due:
+        # A member left this restricted case: its next entry starts a new epoch, which only a
+        # write transaction can begin.
+        with storage.guarded(vault.path), storage.writing(vault.engine) as session:
+            unlocked.case_ring(session, casefile.find_case(session, reference), writing=True)
+    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
         case = casefile.find_case(session, reference)
-        case_key = unlocked.case_key(case)
+        case_key = unlocked.case_ring(session, case)
         after = chronology.head(session)
         row = chronology.prepare(
             session,
@@ -136,11 +146,19 @@ class Access:
     redacted: bool = False
     to: str | None = None
     kind: str | None = None  # what was recorded
+    recovery: bool = False  # done with the recovery key
 
     @property
     def what(self) -> str:
         if self.action == "viewed":
             return "viewed the timeline"
+        if self.action in ("granted", "revoked"):
+            text = (
+                f"gave {self.to} access"
+                if self.action == "granted"
+                else f"took {self.to}'s access away"
+            )
+            return text + (", with the recovery key" if self.recovery else "")
         if self.action == "recorded":
             kind = str(self.kind)
             title = KIND_TITLES.get(kind, kind.replace("_", " ").capitalize())
@@ -153,56 +171,93 @@ class Access:
         return text
 
 
+#: Kinds of the case entries that record who was given or lost access to a restricted case.
+ACCESS_GRANTED = "access_granted"
+ACCESS_REVOKED = "access_revoked"
+_LOGGED = (CASE_VIEWED, EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
+
+
 def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = False) -> list[Access]:
-    """Every view and export, oldest first; only those of `reference` if given.
+    """Every view and export, and every change of a restricted case's members, oldest first;
+    only those of `reference` if given.  Restricted cases the user is not a member of do not
+    appear at all.
 
     With `mine`, every entry the acting user wrote instead (views and exports included): the
     chronology's own record of who wrote what, read back as their receipts."""
     vault = unlocked.vault
     found: list[Access] = []
     with storage.guarded(vault.path), storage.reading(vault.engine) as session:
+        cases = {c.id: c for c in session.exec(select(Case)).all() if unlocked.can_read(session, c)}
         wanted: int | None = None
         if reference is not None:
-            wanted = casefile.find_case(session, reference).id
-        cases = {c.id: c for c in session.exec(select(Case)).all()}
+            case = casefile.find_case(session, reference)
+            if case.id not in cases:
+                raise casefile.no_such_case(case.year, case.number)
+            wanted = case.id
         ids = {c.id: casefile.format_reference(c.year, c.number) for c in cases.values()}
         by_ref = {ref: case_id for case_id, ref in ids.items()}
+        rings: dict[int, KeyRing] = {}
+
+        def payload(row: Entry) -> dict[str, Any]:
+            assert row.case_id is not None
+            if row.case_id not in rings:
+                rings[row.case_id] = unlocked.case_ring(session, cases[row.case_id])
+            return chronology.open_payload(rings[row.case_id], row)
+
         authors = casefile.user_names(session, unlocked.keys.field_key)
         query = select(Entry).order_by(col(Entry.seq))
         if mine:
             query = query.where(Entry.author_id == unlocked.user.id)
         else:
-            query = query.where(col(Entry.kind).in_([CASE_VIEWED, EXPORT]))
+            query = query.where(col(Entry.kind).in_(_LOGGED))
         for row in session.exec(query).all():
             who = authors.get(row.author_id, f"user {row.author_id}")
             at = clock.from_text(row.recorded_at)
-            if row.kind == CASE_VIEWED:
-                data = chronology.open_payload(unlocked.keys.field_key, row)
-                ref = str(data.get("case", ""))
-                if wanted is None or by_ref.get(ref) == wanted:
-                    found.append(Access(row.seq, at, who, ref, "viewed"))
-            elif row.case_id is None:
-                if wanted is None:
+            if row.case_id is None:
+                if row.kind == CASE_VIEWED:
+                    data = chronology.open_payload(unlocked.keys.fields, row)
+                    ref = str(data.get("case", ""))
+                    if ref in by_ref and wanted in (None, by_ref[ref]):
+                        found.append(Access(row.seq, at, who, ref, "viewed"))
+                elif wanted is None:
                     found.append(Access(row.seq, at, who, "", "recorded", kind=row.kind))
-            elif wanted is None or row.case_id == wanted:
-                if row.kind != EXPORT:
-                    found.append(
-                        Access(row.seq, at, who, ids[row.case_id], "recorded", kind=row.kind)
-                    )
-                    continue
-                data = chronology.open_payload(unlocked.case_key(cases[row.case_id]), row)
+                continue
+            if row.case_id not in cases or wanted not in (None, row.case_id):
+                continue
+            ref = ids[row.case_id]
+            by_recovery = '"signed_by":"recovery"' in (row.facts or "")
+            if row.kind == CASE_VIEWED:
+                found.append(Access(row.seq, at, who, ref, "viewed"))
+            elif row.kind in (ACCESS_GRANTED, ACCESS_REVOKED):
+                data = payload(row)
+                action = "granted" if row.kind == ACCESS_GRANTED else "revoked"
                 found.append(
                     Access(
                         row.seq,
                         at,
                         who,
-                        ids[row.case_id],
+                        ref,
+                        action,
+                        to=str(data.get("user", "")),
+                        recovery=by_recovery,
+                    )
+                )
+            elif row.kind == EXPORT:
+                data = payload(row)
+                found.append(
+                    Access(
+                        row.seq,
+                        at,
+                        who,
+                        ref,
                         "exported",
                         format=str(data.get("format", "")),
                         redacted=bool(data.get("redacted")),
                         to=str(data["to"]) if data.get("to") else None,
                     )
                 )
+            else:
+                found.append(Access(row.seq, at, who, ref, "recorded", kind=row.kind))
     return found
 
 

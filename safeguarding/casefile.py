@@ -21,6 +21,8 @@ from safeguarding.models import Case, Entry, User
 LATE_AFTER = timedelta(hours=24)
 
 REFERENCE_PREFIX = "SG"
+#: The kind of the entry that records a view of a case's timeline.
+VIEWED = "case_viewed"
 
 
 class Kind:
@@ -188,14 +190,19 @@ class CaseFile:
         raise NotFound(f"{self.reference} has no disclosure")
 
 
+def no_such_case(year: int, number: int) -> NotFound:
+    """What is said of a case that is not there, or that the reader may not know is there."""
+    return NotFound(
+        f"there is no case {format_reference(year, number)}",
+        hint="'safeguard cases --status all' lists the cases",
+    )
+
+
 def find_case(session: Session, reference: str) -> Case:
     year, number = parse_reference(reference)
     case = session.exec(select(Case).where(Case.year == year, Case.number == number)).first()
     if case is None:
-        raise NotFound(
-            f"there is no case {format_reference(year, number)}",
-            hint="'safeguard cases --status all' lists the cases",
-        )
+        raise no_such_case(year, number)
     return case
 
 
@@ -209,7 +216,7 @@ def user_names(session: Session, field_key: bytes) -> dict[int, str]:
 def build(
     session: Session,
     case: Case,
-    case_key: bytes,
+    case_key: chronology.PayloadKey,
     authors: dict[int, str],
 ) -> CaseFile:
     """Decrypt the case's entries and put them in event order, amendments linked both ways."""
@@ -225,7 +232,7 @@ def entry_rows(session: Session, case: Case) -> list[Entry]:
 def build_all(
     session: Session,
     cases: Sequence[Case],
-    case_key: Callable[[Case], bytes],
+    case_key: Callable[[Case], chronology.PayloadKey],
     authors: dict[int, str],
 ) -> list[CaseFile]:
     """Every case in `cases`, read with one query rather than one per case."""
@@ -239,11 +246,12 @@ def build_all(
 
 
 def assemble(
-    case: Case, case_key: bytes, authors: dict[int, str], rows: Sequence[Entry]
+    case: Case, case_key: chronology.PayloadKey, authors: dict[int, str], rows: Sequence[Entry]
 ) -> CaseFile:
-    """A case file from its entry rows (in sequence order)."""
+    """A case file from its entry rows (in sequence order).  Views of a restricted case, kept
+    in its own chronology so that only its members learn of them, are not part of the file."""
     opened: list[tuple[Entry, dict[str, Any]]] = [
-        (row, chronology.open_payload(case_key, row)) for row in rows
+        (row, chronology.open_payload(case_key, row)) for row in rows if row.kind != VIEWED
     ]
     amended_by: dict[int, list[int]] = {}
     for row, data in opened:

@@ -8,22 +8,29 @@ entry, so a refused command writes nothing.  Entries are sealed with the case's 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
-from safeguarding import casefile, chronology, clock, crypto, flow, moments, storage
+from safeguarding import casefile, chronology, clock, flow, moments, restricted, storage
 from safeguarding.casefile import CaseFile, Kind
 from safeguarding.categories import Categories, Route
 from safeguarding.config import Config
+from safeguarding.crypto import KeyRing
 from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.models import Case, Entry
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
+
+
+def vault_people(session: Session, keys: Any) -> list[restricted.Person]:
+    from safeguarding.vault import people
+
+    return people(session, keys)
 
 
 class SubjectRole:
@@ -111,6 +118,7 @@ class Disclosure:
     observations: str = ""
     received_by: str | None = None
     at: datetime | None = None
+    restricted: bool = False  # allegation categories are restricted whatever this says
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,7 @@ class Written:
     state: flow.CaseState
     next: flow.NextStep
     action: int | None = None
+    members: tuple[str, ...] | None = None  # a restricted case's members, by name
 
 
 @dataclass(frozen=True)
@@ -160,8 +169,11 @@ class Casebook:
             return self._file(session, casefile.find_case(session, reference))
 
     def _file(self, session: Session, case: Case) -> CaseFile:
-        authors = casefile.user_names(session, self.unlocked.keys.field_key)
-        return casefile.build(session, case, self.unlocked.case_key(case), authors)
+        ring = self.unlocked.case_ring(session, case)
+        return casefile.build(session, case, ring, self._authors(session))
+
+    def _authors(self, session: Session) -> dict[int, str]:
+        return casefile.user_names(session, self.unlocked.keys.field_key)
 
     def today(self) -> date:
         return moments.local_date(self.now())
@@ -177,9 +189,11 @@ class Casebook:
             query = select(Case).order_by(col(Case.year), col(Case.number))
             if status != "all":
                 query = query.where(Case.status == status)
+            self.unlocked.require_epoch(session)
             authors = casefile.user_names(session, self.unlocked.keys.field_key)
-            cases = session.exec(query).all()
-            files = casefile.build_all(session, cases, self.unlocked.case_key, authors)
+            cases = [c for c in session.exec(query).all() if self.unlocked.can_read(session, c)]
+            rings = {case.id: self.unlocked.case_ring(session, case) for case in cases}
+            files = casefile.build_all(session, cases, lambda case: rings[case.id], authors)
         summaries = []
         for file in files:
             state = flow.fold(file)
@@ -210,6 +224,7 @@ class Casebook:
         self,
         session: Session,
         case: Case,
+        ring: KeyRing,
         kind: str,
         payload: dict[str, Any],
         event: datetime,
@@ -219,7 +234,7 @@ class Casebook:
         return chronology.append(
             session,
             signer=self.unlocked.signer,
-            payload_key=self.unlocked.case_key(case),
+            payload_key=ring,
             kind=kind,
             payload=payload,
             facts=facts,
@@ -256,7 +271,15 @@ class Casebook:
             payload["observations"] = observations
         event, recorded = self._when(disclosure.at)
         engine = self.unlocked.vault.engine
+        is_restricted = disclosure.restricted or category.outcomes == "allegation"
         with storage.guarded(self._path), storage.writing(engine) as session:
+            self.unlocked.require_epoch(session)
+            people = vault_people(session, self.unlocked.keys)
+            members = (
+                _restricted_members(people, self.unlocked.user.id, subjects)
+                if is_restricted
+                else None
+            )
             year = moments.local_date(recorded).year
             number = _next(session, Case.number, Case.year == year)
             case_id = _next(session, Case.id)
@@ -265,24 +288,36 @@ class Casebook:
                 year=year,
                 number=number,
                 opened_at=clock.to_text(recorded),
-                case_key=self.unlocked.wrap_case_key(case_id, crypto.new_key()),
+                case_key=b"",
                 status=flow.OPEN,
             )
             session.add(case)
             session.flush()
+            ring = self.unlocked.new_case_keys(session, case, members)
             # The reference goes into the signed chronology, so a number changed by hand in the
-            # cases table is caught.
+            # cases table is caught; so are a restricted case's members.
+            facts: dict[str, Any] = {"case": [year, number]}
+            if members is not None:
+                facts["restricted"] = members
             entry = self._append(
                 session,
                 case,
+                ring,
                 Kind.DISCLOSURE,
                 payload,
                 event,
                 recorded,
-                facts={"case": [year, number]},
+                facts=facts,
             )
-            state = flow.fold(self._file(session, case))
-        return Written(state.reference, entry.seq, state, self.next_step(state))
+            state = flow.fold(casefile.build(session, case, ring, self._authors(session)))
+        names = {person.id: person.name for person in people}
+        return Written(
+            state.reference,
+            entry.seq,
+            state,
+            self.next_step(state),
+            members=None if members is None else tuple(names[m] for m in members),
+        )
 
     def _add(
         self,
@@ -297,14 +332,14 @@ class Casebook:
         engine = self.unlocked.vault.engine
         with storage.guarded(self._path), storage.writing(engine) as session:
             case = casefile.find_case(session, reference)
+            case_key = self.unlocked.case_ring(session, case, writing=True)
             authors = casefile.user_names(session, self.unlocked.keys.field_key)
-            case_key = self.unlocked.case_key(case)
             rows = casefile.entry_rows(session, case)
             state = flow.fold(casefile.assemble(case, case_key, authors, rows))
             flow.check_may_add(state, kind, event)
             if check is not None:
                 check(state, event)
-            entry = self._append(session, case, kind, payload, event, recorded)
+            entry = self._append(session, case, case_key, kind, payload, event, recorded)
             # The case as it now stands: what was read, and the entry just written.
             state = flow.fold(casefile.assemble(case, case_key, authors, [*rows, entry]))
             if state.status != case.status:
@@ -455,6 +490,19 @@ class Casebook:
     def reopen(self, reference: str, *, text: str, at: datetime | None = None) -> Written:
         payload = {"text": long_text(text, "the reason for reopening")}
         return self._add(reference, Kind.REOPENING, payload, at)
+
+
+def _restricted_members(
+    people: Sequence[restricted.Person], recorder: int, subjects: Sequence[dict[str, str]]
+) -> list[int]:
+    named = {restricted.same_name(s["name"]) for s in subjects}
+    if recorder in restricted.subject_users(people, named):
+        raise NotAllowed(
+            "you are named as a subject of this allegation, so you cannot record it; "
+            "nothing was saved",
+            hint="ask another DSL or the headteacher to record it",
+        )
+    return restricted.default_members(people, recorder, named)
 
 
 def _next(session: Session, column: Any, *where: Any) -> int:

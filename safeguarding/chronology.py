@@ -192,8 +192,21 @@ def mac_of(mac_key: bytes, previous: bytes, entry: StoredEntry) -> bytes:
     )
 
 
-def payload_key_for(case_id: int | None, field_key: bytes, case_keys: dict[int, bytes]) -> bytes:
-    return field_key if case_id is None else case_keys[case_id]
+PayloadKey = bytes | crypto.KeyRing
+
+
+def epoch_of(entry: StoredEntry) -> int:
+    """The key epoch an entry's payload was sealed in (0 unless its facts name one)."""
+    if not entry.facts or '"epoch"' not in entry.facts:
+        return 0
+    value = facts_of(entry).get("epoch", 0)
+    return value if isinstance(value, int) else -1
+
+
+def key_for(key: PayloadKey, entry: StoredEntry) -> bytes:
+    if isinstance(key, bytes):
+        return key
+    return key.at(epoch_of(entry))
 
 
 def seal_payload(key: bytes, seq: int, payload: dict[str, Any]) -> bytes:
@@ -201,8 +214,10 @@ def seal_payload(key: bytes, seq: int, payload: dict[str, Any]) -> bytes:
     return crypto.seal(key, data, table="entries", row=seq, column="payload")
 
 
-def open_payload(key: bytes, entry: StoredEntry) -> dict[str, Any]:
-    data = crypto.open_sealed(key, entry.payload, table="entries", row=entry.seq, column="payload")
+def open_payload(key: PayloadKey, entry: StoredEntry) -> dict[str, Any]:
+    data = crypto.open_sealed(
+        key_for(key, entry), entry.payload, table="entries", row=entry.seq, column="payload"
+    )
     value = json.loads(data)
     if not isinstance(value, dict):
         raise crypto.DecryptionError(f"entry {entry.seq} has a payload of the wrong shape")
@@ -213,7 +228,7 @@ def append(
     session: Session,
     *,
     signer: Signer,
-    payload_key: bytes,
+    payload_key: PayloadKey,
     kind: str,
     payload: dict[str, Any],
     facts: dict[str, Any] | None = None,
@@ -241,7 +256,7 @@ def prepare(
     session: Session,
     *,
     signer: Signer,
-    payload_key: bytes,
+    payload_key: PayloadKey,
     kind: str,
     payload: dict[str, Any],
     facts: dict[str, Any] | None = None,
@@ -264,6 +279,16 @@ def prepare(
     facts = dict(facts or {})
     if signer.recovery:
         facts["signed_by"] = "recovery"
+    sealing_key = payload_key.current if isinstance(payload_key, crypto.KeyRing) else payload_key
+    if isinstance(payload_key, crypto.KeyRing):
+        if case_id is None and payload_key.epoch != meta.key_epoch:
+            raise NotAllowed(
+                "the vault's keys were changed while this command waited (a user was disabled "
+                "or a passphrase changed); nothing was saved",
+                hint="run the command again",
+            )
+        if payload_key.epoch:
+            facts["epoch"] = payload_key.epoch
     entry = Entry(
         seq=seq,
         case_id=case_id,
@@ -271,7 +296,7 @@ def prepare(
         event_at=clock.to_text(event_at or recorded),
         recorded_at=clock.to_text(recorded),
         author_id=signer.author_id,
-        payload=seal_payload(payload_key, seq, payload),
+        payload=seal_payload(sealing_key, seq, payload),
         mac=b"",
         facts=canonical(facts) or None,
     )

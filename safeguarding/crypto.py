@@ -31,6 +31,20 @@ sealed in its key slot under the slot's passphrase-derived key, never under the 
 associated data that binds the slot's id, purpose, user, KDF parameters and salt (`slot_place`);
 the public key is recorded in the chronology.  Entries are signed by their author and chained
 by SHA-256 (see `safeguarding.chronology`), so anyone can check them without a passphrase.
+
+Key epochs: every user, and the recovery key, also has an X25519 key pair (private key sealed
+in the slot beside the signing key, public key in the chronology).  A slot holds the vault key
+sealed *to* its X25519 public key (`seal_to`), so whoever disables a user or changes a
+passphrase can give a new vault key to every other slot without knowing their passphrases.
+Each change of the vault key starts a new epoch; a key ring (`KeyRing`) keeps every epoch's key
+so older ciphertexts still open, sealed under the newest.  A restricted case's keys are sealed
+to each member's X25519 key and the recovery key's, never to the vault key.
+
+Sealed box, format 1 (`seal_to`)::
+
+    ephemeral X25519 public key (32 bytes) | envelope v1 under
+    HKDF-SHA256(ikm = X25519(ephemeral, recipient), salt = ephemeral public | recipient public,
+                info = b"safeguard/v1/sealed-box"), associated data ("sealed", place, "key")
 """
 
 from __future__ import annotations
@@ -39,12 +53,13 @@ import hashlib
 import hmac
 import os
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -242,6 +257,103 @@ def signature_holds(public: bytes, signature: bytes, message: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def new_exchange_key() -> X25519PrivateKey:
+    return X25519PrivateKey.generate()
+
+
+def exchange_private_bytes(key: X25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.Raw,
+        serialization.PrivateFormat.Raw,
+        serialization.NoEncryption(),
+    )
+
+
+def exchange_key_from(raw: bytes) -> X25519PrivateKey:
+    return X25519PrivateKey.from_private_bytes(raw)
+
+
+def exchange_public(key: X25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+SEALED_BOX_LABEL = b"safeguard/v1/sealed-box"
+
+
+def _box_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=ephemeral + recipient,
+        info=SEALED_BOX_LABEL,
+    ).derive(shared)
+
+
+def seal_to(recipient: bytes, plaintext: bytes, *, place: str) -> bytes:
+    """Encrypt `plaintext` so that only the holder of `recipient`'s X25519 private key can open
+    it, bound to `place` (where the sealed box lives)."""
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = exchange_public(ephemeral)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+    key = _box_key(shared, ephemeral_public, recipient)
+    return ephemeral_public + seal(key, plaintext, table="sealed", row=place, column="key")
+
+
+def open_from(private: X25519PrivateKey, box: bytes, *, place: str) -> bytes:
+    """Open a box made by `seal_to` for `private`'s public key at the same `place`."""
+    if len(box) < 32:
+        raise DecryptionError(
+            f"the sealed key at {place} is too short", summary="a sealed key is cut"
+        )
+    ephemeral_public, envelope = box[:32], box[32:]
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    except ValueError:
+        raise DecryptionError(
+            f"the sealed key at {place} does not open", summary="a sealed key does not open"
+        ) from None
+    key = _box_key(shared, ephemeral_public, exchange_public(private))
+    return open_sealed(key, envelope, table="sealed", row=place, column="key")
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Every epoch's key of one thing (the vault's field key, or a case), oldest first: new
+    ciphertexts use the newest, and an entry names the epoch it was sealed in (none: 0)."""
+
+    keys: tuple[bytes, ...] = field(repr=False)
+
+    @classmethod
+    def of(cls, packed: bytes) -> KeyRing:
+        """From keys stored end to end (one key: a ring of one epoch)."""
+        if not packed or len(packed) % KEY_BYTES:
+            raise DecryptionError("a key ring has the wrong size", summary="a key ring is damaged")
+        return cls(tuple(packed[i : i + KEY_BYTES] for i in range(0, len(packed), KEY_BYTES)))
+
+    def packed(self) -> bytes:
+        return b"".join(self.keys)
+
+    @property
+    def epoch(self) -> int:
+        return len(self.keys) - 1
+
+    @property
+    def current(self) -> bytes:
+        return self.keys[-1]
+
+    def at(self, epoch: int) -> bytes:
+        if not 0 <= epoch < len(self.keys):
+            raise DecryptionError(
+                f"no key of epoch {epoch} (this ring has {len(self.keys)})",
+                summary="an entry names a key epoch that does not exist",
+            )
+        return self.keys[epoch]
+
+    def turned(self) -> KeyRing:
+        """The ring with a fresh key for a new epoch."""
+        return KeyRing((*self.keys, new_key()))
 
 
 def chain_mac(mac_key: bytes, previous: bytes, entry_bytes: bytes) -> bytes:

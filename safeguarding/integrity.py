@@ -31,7 +31,6 @@ from safeguarding.chronology import (
     iter_rows,
     mac_of,
     open_payload,
-    payload_key_for,
     signed_bytes,
 )
 from safeguarding.errors import CheckFailed
@@ -47,7 +46,7 @@ MANAGING_ROLES = frozenset({"dsl", "head"})
 
 def slot_fingerprint(slot: KeySlot) -> str:
     """SHA-256 of everything in a key slot, recorded in the chronology whenever it changes."""
-    parts = (
+    parts = [
         b"SGK2",
         struct.pack(">QQ", slot.id, slot.user_id or 0),
         slot.purpose.encode(),
@@ -55,7 +54,9 @@ def slot_fingerprint(slot: KeySlot) -> str:
         slot.salt,
         slot.wrapped_key or b"",
         slot.signing_key or b"",
-    )
+    ]
+    if slot.exchange_public is not None or slot.exchange_key is not None:
+        parts += [slot.exchange_key or b"", slot.exchange_public or b""]
     return hashlib.sha256(b"".join(struct.pack(">I", len(p)) + p for p in parts)).hexdigest()
 
 
@@ -64,9 +65,15 @@ class Secrets:
     """What a passphrase gives the check: the keys to the MACs and payloads, and user names."""
 
     mac_key: bytes = field(repr=False)
-    field_key: bytes = field(repr=False)
-    case_keys: dict[int, bytes] = field(repr=False)
+    fields: crypto.KeyRing = field(repr=False)  # the field key of every epoch
+    case_keys: dict[int, crypto.KeyRing] = field(repr=False)
     user_ids: dict[str, int] = field(repr=False)  # a user's name (casefolded) -> id
+    # Restricted cases the checker is not a member of: checked by signature only.
+    unreadable: frozenset[int] = frozenset()
+
+    @property
+    def field_key(self) -> bytes:
+        return self.fields.current
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class ChainReport:
     head: Checkpoint
     before_signatures: int = 0  # entries only a passphrase can check
     unchecked: int = 0  # of those, the ones this check could not (no passphrase)
+    unreadable: int = 0  # entries of restricted cases checked by signature only
 
 
 @dataclass
@@ -93,6 +101,9 @@ class _Chronicle:
     opened: dict[int, str] = field(default_factory=dict)
     closed: dict[int, str | None] = field(default_factory=dict)
     signed_from: int | None = None
+    # Each restricted case's holders (members' user ids, and 0 for the recovery key).
+    restricted: dict[int, set[int]] = field(default_factory=dict)
+    unreadable: int = 0  # entries of restricted cases the checker could not decrypt
 
 
 def _fail(message: str) -> CheckFailed:
@@ -192,7 +203,9 @@ def _walk(
             )
     if state.signed_from is not None:
         _check_clear_columns(session, state, secrets)
-    return ChainReport(last, Checkpoint(last, previous.hex()), before, unchecked)
+    return ChainReport(
+        last, Checkpoint(last, previous.hex()), before, unchecked, unreadable=state.unreadable
+    )
 
 
 def _check_signed(
@@ -339,6 +352,10 @@ def _apply_facts(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -
             state.keys[subject] = _public(facts, "signing_key", seq)
     elif kind == "passphrase_reset" and isinstance(subject, int) and "signing_key" in facts:
         state.keys[subject] = _public(facts, "signing_key", seq)
+    elif kind == "passphrase_changed" and "signing_key" in facts:
+        if subject != entry.author_id:
+            raise _fail(f"entry {seq} changes another user's passphrase as their own: forged")
+        state.keys[entry.author_id] = _public(facts, "signing_key", seq)
     elif kind == "user_disabled" and isinstance(subject, int):
         state.disabled[subject] = entry.recorded_at
     if "recovery_key" in facts and kind not in SELF_INTRODUCING:
@@ -348,6 +365,24 @@ def _apply_facts(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -
     reference = facts.get("case")
     if entry.case_id is not None and isinstance(reference, list) and len(reference) == 2:
         state.cases[entry.case_id] = (int(reference[0]), int(reference[1]))
+    _follow_members(entry, facts, state)
+
+
+def _follow_members(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -> None:
+    """Who holds each restricted case's keys, as the chronology says."""
+    try:
+        if entry.kind == "disclosure" and "restricted" in facts and entry.case_id is not None:
+            state.restricted[entry.case_id] = {int(m) for m in facts["restricted"]} | {0}
+        elif entry.kind == "access_granted" and entry.case_id in state.restricted:
+            state.restricted[entry.case_id].add(int(facts["user"]))
+        elif entry.kind == "access_revoked" and entry.case_id in state.restricted:
+            state.restricted[entry.case_id].discard(int(facts["user"]))
+        for case_id in facts.get("removed_from", []):
+            state.restricted.get(int(case_id), set()).discard(int(facts["user"]))
+        for case_id, members in dict(facts.get("restricted_cases", {})).items():
+            state.restricted[int(case_id)] = {int(m) for m in members} | {0}
+    except (TypeError, ValueError, KeyError):
+        raise _fail(f"entry {entry.seq}'s record of a restricted case is not readable") from None
 
 
 def _follow_case(entry: StoredEntry, state: _Chronicle) -> None:
@@ -366,10 +401,13 @@ def _follow_case(entry: StoredEntry, state: _Chronicle) -> None:
 def _check_payload(entry: StoredEntry, secrets: Secrets, state: _Chronicle) -> None:
     seq = entry.seq
     if entry.case_id is not None and entry.case_id not in secrets.case_keys:
+        if entry.case_id in secrets.unreadable:
+            state.unreadable += 1
+            return
         raise _fail(f"entry {seq} belongs to a case the vault does not hold")
     try:
         payload = open_payload(
-            payload_key_for(entry.case_id, secrets.field_key, secrets.case_keys), entry
+            secrets.fields if entry.case_id is None else secrets.case_keys[entry.case_id], entry
         )
     except crypto.DecryptionError:
         raise _fail(f"entry {seq} does not decrypt: its payload was altered or moved") from None
@@ -419,6 +457,31 @@ def _check_case_state(case: Case, state: _Chronicle) -> None:
         )
 
 
+def _check_members(session: Session, state: _Chronicle) -> None:
+    """Each case is restricted, and to whom, as its chronology says: a member added by hand
+    (or a case opened to everyone by hand) is named."""
+    holders: dict[int, set[int]] = {}
+    for case_id, holder in session.connection().exec_driver_sql(
+        "SELECT case_id, holder FROM case_access"
+    ):
+        holders.setdefault(int(case_id), set()).add(int(holder))
+    for case in session.exec(select(Case).order_by(col(Case.id))).all():
+        reference = f"SG-{case.year}-{case.number:04d}"
+        said = state.restricted.get(case.id)
+        if bool(case.restricted) != (said is not None):
+            raise _fail(
+                f"case {reference} is marked {'restricted' if case.restricted else 'open to all'}"
+                " but its chronology says otherwise: the cases table was altered"
+            )
+        if said is not None and holders.get(case.id, set()) != said:
+            raise _fail(
+                f"the members of case {reference} are not the ones its chronology records: "
+                "access was changed by hand"
+            )
+    if set(holders) - set(state.restricted):
+        raise _fail("a case that is not restricted has members: access was changed by hand")
+
+
 def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets | None) -> None:
     """Every clear column that matters must be what the (verified) chronology says."""
     for user in session.exec(select(User).order_by(col(User.id))).all():
@@ -459,6 +522,7 @@ def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets |
     }
     if not triggers >= APPEND_ONLY_TRIGGERS:
         raise _fail("the chronology's append-only triggers were removed: it was edited by hand")
+    _check_members(session, state)
     for case in session.exec(select(Case).order_by(col(Case.id))).all():
         _check_case_state(case, state)
         reference = state.cases.get(case.id)

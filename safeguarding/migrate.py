@@ -5,6 +5,7 @@ Alembic is imported only here, and only when a migration or a schema check is as
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from safeguarding.errors import VaultUnusable
 def _config(connection: Connection) -> Any:
     from alembic.config import Config
 
-    config = Config()
+    # Alembic's default stdout is whatever sys.stdout was when it was first imported; safeguard
+    # never wants its messages ("No new upgrade operations detected.") anyway.
+    config = Config(stdout=io.StringIO())
     config.set_main_option("script_location", str(Path(safeguard_migrations.__file__).parent))
     config.attributes["connection"] = connection
     return config

@@ -22,6 +22,11 @@ class VaultMeta(SQLModel, table=True):
     lookup_salt: bytes
     head_seq: int
     head_mac: bytes
+    # The vault key's epoch (one more at every re-key), the keys of earlier epochs sealed under
+    # the current field key, and whether a re-key waits for every slot to have an X25519 key.
+    key_epoch: int = 0
+    previous_keys: bytes | None = None
+    rekey_due: int = 0
 
 
 class User(SQLModel, table=True):
@@ -58,10 +63,15 @@ class KeySlot(SQLModel, table=True):
     updated_at: str
     # The slot's Ed25519 private key, sealed under the same passphrase-derived key.
     signing_key: bytes | None = None
+    # The slot's X25519 key: private sealed like the signing key, public in clear (and in the
+    # chronology).  Once a slot has one, `wrapped_key` is the vault key sealed to it.
+    exchange_key: bytes | None = None
+    exchange_public: bytes | None = None
 
 
 class Case(SQLModel, table=True):
-    """A case's reference number and its own data key, wrapped by the vault's field key."""
+    """A case's reference number and its keys (every epoch's), wrapped by the vault's field key;
+    a restricted case's are not (empty here): they are sealed to each member in `case_access`."""
 
     __tablename__ = "cases"
     __table_args__ = (UniqueConstraint("year", "number"),)
@@ -74,6 +84,21 @@ class Case(SQLModel, table=True):
     # Cached from the case's chronology (which `verify` checks it against): "open" or "closed".
     status: str = Field(default="open", index=True)
     closed_at: str | None = None
+    # Cached from the chronology: whether only its members can read it, and whether a member
+    # left and its next entry must start a new key epoch.
+    restricted: int = 0
+    rekey_due: int = 0
+
+
+class CaseAccess(SQLModel, table=True):
+    """A restricted case's keys sealed to one member's X25519 key (holder: their user id), or to
+    the recovery key's (holder 0).  No sealed box yet: a member whose key is still to come."""
+
+    __tablename__ = "case_access"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    holder: int = Field(primary_key=True)
+    sealed: bytes | None = None
 
 
 class Entry(SQLModel, table=True):

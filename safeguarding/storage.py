@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 #: The Alembic revision this version of safeguard reads and writes, oldest first.
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 #: How long a command waits for another's write to finish, in seconds: long enough that a

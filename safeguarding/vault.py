@@ -12,19 +12,30 @@ import base64
 import os
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from safeguarding import chronology, clock, crypto, integrity, scratch, storage
+from safeguarding import (
+    casefile,
+    chronology,
+    clock,
+    crypto,
+    integrity,
+    restricted,
+    scratch,
+    slots,
+    storage,
+)
 from safeguarding.chronology import Signer
+from safeguarding.crypto import KeyRing
 from safeguarding.errors import (
     CheckFailed,
     Damaged,
@@ -34,6 +45,7 @@ from safeguarding.errors import (
     VaultUnusable,
 )
 from safeguarding.models import Case, Entry, KeySlot, User, VaultMeta
+from safeguarding.slots import Holder, Keys
 
 VAULT_FORMAT = 1
 MIN_PASSPHRASE_LENGTH = 12
@@ -45,33 +57,18 @@ class Role(StrEnum):
     DSL = "dsl"
     DEPUTY = "deputy"
     HEAD = "head"
+    CHAIR = "chair"
 
 
 ROLE_TITLES = {
     Role.DSL: "Designated Safeguarding Lead",
     Role.DEPUTY: "Deputy DSL",
     Role.HEAD: "Headteacher",
+    Role.CHAIR: "Chair of governors",
 }
 
 #: Roles that may add and disable users or set another user's passphrase.
 MANAGING_ROLES = frozenset({Role.DSL, Role.HEAD})
-
-
-@dataclass(frozen=True)
-class Keys:
-    """The vault key and the purpose keys derived from it.  Never printed."""
-
-    vault_key: bytes = field(repr=False)
-    field_key: bytes = field(repr=False)
-    mac_key: bytes = field(repr=False)
-
-    @classmethod
-    def from_vault_key(cls, vault_key: bytes) -> Keys:
-        return cls(
-            vault_key=vault_key,
-            field_key=crypto.derive_subkey(vault_key, crypto.FIELD_KEY_LABEL),
-            mac_key=crypto.derive_subkey(vault_key, crypto.CHAIN_KEY_LABEL),
-        )
 
 
 @dataclass(frozen=True)
@@ -125,128 +122,6 @@ def normalise_recovery_key(text: str) -> str:
             hint="it is 8 groups of 4 letters and digits, as printed by 'safeguard init'",
         )
     return "-".join(compact[i : i + 4] for i in range(0, 32, 4))
-
-
-def _params(slot: KeySlot) -> crypto.KdfParams:
-    return crypto.KdfParams(
-        iterations=slot.kdf_iterations,
-        memory_kib=slot.kdf_memory_kib,
-        lanes=slot.kdf_lanes,
-        name=slot.kdf,
-    )
-
-
-def _place(slot: KeySlot) -> str:
-    return crypto.slot_place(slot.id, slot.purpose, slot.user_id, _params(slot), slot.salt)
-
-
-def _seal_slot(
-    slot: KeySlot,
-    kek: bytes,
-    vault_key: bytes | None,
-    signing_key: Ed25519PrivateKey | None,
-) -> None:
-    """Seal the vault key and the holder's signing key in `slot` under `kek`, bound to the
-    slot's id, purpose, user, KDF parameters and salt (already set on `slot`)."""
-    place = _place(slot)
-    slot.wrapped_key = (
-        None
-        if vault_key is None
-        else crypto.seal(kek, vault_key, table="key_slots", row=place, column="wrapped_key")
-    )
-    slot.signing_key = (
-        None
-        if signing_key is None
-        else crypto.seal(
-            kek,
-            crypto.private_bytes(signing_key),
-            table="key_slots",
-            row=place,
-            column="signing_key",
-        )
-    )
-    slot.updated_at = clock.to_text(clock.now())
-
-
-def _fill_slot(
-    slot: KeySlot,
-    secret: str,
-    vault_key: bytes,
-    kdf: crypto.KdfParams,
-    signing_key: Ed25519PrivateKey,
-) -> None:
-    """(Re)wrap the vault key and a signing key in `slot` under `secret`, with a fresh salt."""
-    crypto.check_kdf(kdf)
-    slot.kdf = kdf.name
-    slot.kdf_iterations = kdf.iterations
-    slot.kdf_memory_kib = kdf.memory_kib
-    slot.kdf_lanes = kdf.lanes
-    slot.salt = crypto.new_salt()
-    _seal_slot(slot, crypto.stretch(secret, slot.salt, kdf), vault_key, signing_key)
-
-
-@dataclass(frozen=True)
-class _Opened:
-    """A slot opened by its secret: the key it was derived to, and what it sealed."""
-
-    kek: bytes = field(repr=False)
-    vault_key: bytes = field(repr=False)
-    signing_key: Ed25519PrivateKey | None = field(repr=False)
-    legacy: bool  # sealed before signatures: re-sealed at this first unlock
-
-
-def _unwrap(slot: KeySlot, secret: str) -> _Opened | None:
-    if slot.wrapped_key is None:
-        return None
-    params = _params(slot)
-    crypto.check_kdf(params)
-    kek = crypto.stretch(secret, slot.salt, params)
-    place = _place(slot)
-    try:
-        vault_key = crypto.open_sealed(
-            kek, slot.wrapped_key, table="key_slots", row=place, column="wrapped_key"
-        )
-    except crypto.DecryptionError:
-        if slot.signing_key is not None:
-            return None
-        try:  # a slot from before signatures, bound to its row id alone
-            vault_key = crypto.open_sealed(
-                kek, slot.wrapped_key, table="key_slots", row=slot.id, column="wrapped_key"
-            )
-        except crypto.DecryptionError:
-            return None
-        return _Opened(kek, vault_key, None, legacy=True)
-    signing_key = None
-    if slot.signing_key is not None:
-        try:
-            raw = crypto.open_sealed(
-                kek, slot.signing_key, table="key_slots", row=place, column="signing_key"
-            )
-        except crypto.DecryptionError:
-            raise Damaged(
-                f"key slot {slot.id}'s signing key does not decrypt: altered",
-                summary="a key slot's signing key was altered",
-            ) from None
-        signing_key = crypto.signing_key_from(raw)
-    return _Opened(kek, vault_key, signing_key, legacy=False)
-
-
-def _empty_slot(slot_id: int, purpose: str, user_id: int | None) -> KeySlot:
-    return KeySlot(
-        id=slot_id,
-        purpose=purpose,
-        user_id=user_id,
-        kdf="",
-        kdf_iterations=0,
-        kdf_memory_kib=0,
-        kdf_lanes=0,
-        salt=b"",
-        updated_at="",
-    )
-
-
-def _slot_facts(*slots: KeySlot) -> dict[str, str]:
-    return {str(slot.id): integrity.slot_fingerprint(slot) for slot in slots}
 
 
 def _next_id(session: Session, column: Any) -> int:
@@ -355,12 +230,12 @@ class Vault:
                     migrate.upgrade(engine)
                     vault_key = crypto.new_key()
                     recovery_key = new_recovery_key()
-                    user, signer = cls._build(
+                    user, holder = cls._build(
                         engine, name, passphrase, vault_key, recovery_key, kdf
                     )
             finally:
                 engine.dispose()
-            yield NewVault(path, temp, user, Keys.from_vault_key(vault_key), recovery_key, signer)
+            yield NewVault(path, temp, user, Keys.from_vault_key(vault_key), recovery_key, holder)
         finally:
             temp.release()
 
@@ -372,11 +247,11 @@ class Vault:
         vault_key: bytes,
         recovery_key: str,
         kdf: crypto.KdfParams,
-    ) -> tuple[UserInfo, Signer]:
+    ) -> tuple[UserInfo, Holder]:
         keys = Keys.from_vault_key(vault_key)
         now = clock.now()
-        signing_key, recovery_signing_key = crypto.new_signing_key(), crypto.new_signing_key()
-        signer = Signer.of(1, signing_key)
+        holder, recovery = Holder.new(), Holder.new()
+        signer = Signer.of(1, holder.signing)
         with storage.writing(engine) as session:
             salt = crypto.new_salt()
             session.add(
@@ -401,21 +276,23 @@ class Vault:
             )
             session.add(user)
             session.flush()
-            slots = []
-            for slot_id, purpose, user_id, secret, key in (
-                (1, "passphrase", 1, passphrase, signing_key),
-                (2, "recovery", None, recovery_key, recovery_signing_key),
+            made = []
+            for slot_id, purpose, user_id, secret, keys_of in (
+                (1, "passphrase", 1, passphrase, holder),
+                (2, "recovery", None, recovery_key, recovery),
             ):
-                slot = _empty_slot(slot_id, purpose, user_id)
-                _fill_slot(slot, secret, vault_key, kdf, key)
+                slot = slots.empty(slot_id, purpose, user_id)
+                slots.fill(slot, secret, vault_key, 0, kdf, keys_of)
                 session.add(slot)
-                slots.append(slot)
+                made.append(slot)
             session.flush()
             genesis = {
                 "user": 1,
                 "signing_key": signer.public.hex(),
-                "recovery_key": crypto.public_bytes(recovery_signing_key).hex(),
-                "slots": _slot_facts(*slots),
+                "exchange_key": holder.exchange_public.hex(),
+                "recovery_key": recovery.signing_public.hex(),
+                "recovery_exchange_key": recovery.exchange_public.hex(),
+                "slots": slots.facts(*made),
             }
             for kind, payload, facts in (
                 ("vault_created", {"format": VAULT_FORMAT}, genesis),
@@ -424,13 +301,13 @@ class Vault:
                 chronology.append(
                     session,
                     signer=signer,
-                    payload_key=keys.field_key,
+                    payload_key=keys.fields,
                     kind=kind,
                     payload=payload,
                     facts=facts,
                     recorded_at=now,
                 )
-        return UserInfo(1, name, Role.DSL, clock.to_text(now), None), signer
+        return UserInfo(1, name, Role.DSL, clock.to_text(now), None), holder
 
     def close(self) -> None:
         self.engine.dispose()
@@ -465,25 +342,30 @@ class Vault:
             raise VaultUnusable(f"user {user.id} has no key slot", hint="restore from a backup")
         return slot
 
-    def unlock(self, user_name: str, passphrase: str) -> Unlocked:
+    def unlock(
+        self,
+        user_name: str,
+        passphrase: str,
+        allegations: Callable[[], Collection[str]] | None = None,
+    ) -> Unlocked:
         """Unlock as `user_name`; raises `NotAllowed` for an unknown, disabled or wrong user.
 
-        At a user's first unlock after the upgrade to signatures, their slot is re-sealed with
-        a new signing key, recorded in the chronology.
+        At a user's first unlock after an upgrade, their slot is re-sealed with the keys it
+        lacks (a signing key, an exchange key), recorded in the chronology; the unlock that
+        gives the last slot its exchange key also re-keys the vault, and restricts the cases
+        whose category is one of `allegations()` (codes; default: the packaged categories').
         """
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             user = self._find_user(session, user_name)
             if user.disabled_at is not None:
                 raise NotAllowed(f"user {user_name!r} is disabled")
             slot = self._user_slot(session, user)
+            meta = _meta(session)
             session.expunge_all()
-        try:
-            opened = _unwrap(slot, passphrase)
-        except crypto.DecryptionError as error:  # an unknown KDF named in the slot
-            raise Damaged(error.detail, summary="a key slot was altered") from None
+        opened = _open_slot(slot, passphrase, meta.key_epoch)
         if opened is None:
             raise NotAllowed(f"wrong passphrase for {user_name!r}; nothing was changed")
-        keys = Keys.from_vault_key(opened.vault_key)
+        keys = slots.keys_from(meta, opened.vault_key)
         info = _user_info(keys, user)
         if _same_name(info.name) != _same_name(user_name):
             raise Damaged(
@@ -491,120 +373,222 @@ class Vault:
                 "altered",
                 summary="a user's key slot was swapped",
             )
-        if opened.signing_key is None:
-            signer = self._issue_key(user.id, slot.id, opened, keys)
-        else:
-            signer = Signer.of(user.id, opened.signing_key)
-            if signer.public != user.signing_key:
-                raise Damaged(
-                    f"{user_name!r}'s signing key is not the one the vault records: altered",
-                    summary="a user's signing key was altered",
-                )
-        return Unlocked(self, info, keys, signer)
+        if not opened.modern:
+            return self._modernise(info, slot.id, passphrase, opened, keys, allegations)
+        assert opened.signing_key is not None and opened.exchange_key is not None
+        signer = Signer.of(user.id, opened.signing_key)
+        if signer.public != user.signing_key:
+            raise Damaged(
+                f"{user_name!r}'s signing key is not the one the vault records: altered",
+                summary="a user's signing key was altered",
+            )
+        return Unlocked(self, info, keys, signer, opened.exchange_key)
 
-    def _issue_key(self, user_id: int, slot_id: int, opened: _Opened, keys: Keys) -> Signer:
-        """Give a user from before signatures their signing key, re-sealing their slot; the
-        first to unlock after the upgrade also seals the old entries' head into the chain."""
+    def _modernise(
+        self,
+        user: UserInfo | None,
+        slot_id: int,
+        secret: str,
+        opened: slots.Opened,
+        keys: Keys,
+        allegations: Callable[[], Collection[str]] | None,
+        acting_for: UserInfo | None = None,
+    ) -> Unlocked:
+        """Issue what a slot from before signatures or key epochs lacks, re-sealing it, and
+        record it: the first to do so after the upgrade to signatures also seals the old
+        entries' head into the chain; the last slot to get its exchange key re-keys the vault.
+        `user` is None for the recovery slot, used on behalf of `acting_for`."""
         with storage.guarded(self.path), storage.writing(self.engine) as session:
             slot = session.get(KeySlot, slot_id)
-            user = session.get(User, user_id)
-            if slot is None or user is None:
+            if slot is None:
                 raise VaultUnusable("a key slot vanished while unlocking", hint="try again")
-            if slot.signing_key is not None:  # issued meanwhile by another command of theirs
-                place = crypto.slot_place(
-                    slot.id, slot.purpose, slot.user_id, _params(slot), slot.salt
+            if slot.exchange_key is not None or (
+                opened.signing_key is None and slot.signing_key is not None
+            ):
+                raise NotAllowed(
+                    "your key slot changed while this command unlocked it; nothing was saved",
+                    hint="run the command again",
                 )
-                try:
-                    raw = crypto.open_sealed(
-                        opened.kek,
-                        slot.signing_key,
-                        table="key_slots",
-                        row=place,
-                        column="signing_key",
-                    )
-                except crypto.DecryptionError:
-                    raise NotAllowed(
-                        "your key slot changed while this command unlocked it; nothing was saved",
-                        hint="run the command again",
-                    ) from None
-                return Signer.of(user_id, crypto.signing_key_from(raw))
-            signing_key = crypto.new_signing_key()
-            signer = Signer.of(user_id, signing_key)
-            _seal_slot(slot, opened.kek, opened.vault_key, signing_key)
-            user.signing_key = signer.public
-            session.add_all([slot, user])
-            session.flush()
-            _introduce(
-                session,
-                signer,
-                keys,
-                slot,
-                "key_issued",
-                {"user": user_id, "signing_key": signer.public.hex()},
+            holder = Holder(
+                opened.signing_key or crypto.new_signing_key(), crypto.new_exchange_key()
             )
-        return signer
+            meta = _meta(session)
+            slots.seal(slot, opened.kek, opened.vault_key, meta.key_epoch, holder)
+            session.add(slot)
+            exchange = holder.exchange_public.hex()
+            if user is not None:
+                signer = Signer.of(user.id, holder.signing)
+                if opened.signing_key is None:
+                    kind = "key_issued"
+                    facts: dict[str, Any] = {
+                        "user": user.id,
+                        "signing_key": signer.public.hex(),
+                        "exchange_key": exchange,
+                    }
+                    session.get_one(User, user.id).signing_key = signer.public
+                else:
+                    kind, facts = "exchange_key_issued", {"user": user.id, "exchange_key": exchange}
+            else:
+                assert acting_for is not None
+                signer = Signer.of(acting_for.id, holder.signing, recovery=True)
+                if opened.signing_key is None:
+                    kind = "recovery_key_issued"
+                    facts = {
+                        "recovery_key": signer.public.hex(),
+                        "recovery_exchange_key": exchange,
+                    }
+                else:
+                    kind, facts = "exchange_key_issued", {"recovery_exchange_key": exchange}
+            session.flush()
+            _introduce(session, signer, keys, slot, kind, facts)
+            if meta.rekey_due and _all_slots_modern(session):
+                codes = allegations() if allegations is not None else _packaged_allegations()
+                keys = _rekey(session, keys)
+                newly = restricted.restrict_existing(
+                    session, keys.field_key, people(session, keys), codes
+                )
+                chronology.append(
+                    session,
+                    signer=signer,
+                    payload_key=keys.fields,
+                    kind="keys_changed",
+                    payload={"reason": "upgrade", "restricted": len(newly)},
+                    facts={
+                        "vault_epoch": keys.epoch,
+                        "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+                        "restricted_cases": {str(case): members for case, members in newly.items()},
+                    },
+                )
+        info = user if user is not None else acting_for
+        assert info is not None
+        return Unlocked(self, info, keys, signer, holder.exchange)
 
-    def _open_recovery(self, recovery_key: str) -> tuple[KeySlot, _Opened]:
+    def _open_recovery(self, recovery_key: str) -> tuple[KeySlot, slots.Opened, Keys]:
         key_text = normalise_recovery_key(recovery_key)
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             slot = session.exec(select(KeySlot).where(KeySlot.purpose == "recovery")).first()
             if slot is None:
                 raise VaultUnusable("the vault has no recovery slot")
+            meta = _meta(session)
             session.expunge_all()
-        opened = _unwrap(slot, key_text)
+        opened = _open_slot(slot, key_text, meta.key_epoch)
         if opened is None:
             raise NotAllowed("that recovery key does not open this vault; nothing was changed")
-        return slot, opened
+        return slot, opened, slots.keys_from(meta, opened.vault_key)
 
     def unlock_with_recovery_key(self, recovery_key: str) -> Keys:
-        return Keys.from_vault_key(self._open_recovery(recovery_key)[1].vault_key)
+        return self._open_recovery(recovery_key)[2]
 
-    def unlock_for_recovery(self, recovery_key: str, user_name: str) -> Unlocked:
-        """Open the vault with the recovery key on behalf of `user_name`, who forgot their
-        passphrase; raises `NotFound` if there is no such user.  What is written is signed by
-        the recovery key (issued one now if the slot is from before signatures)."""
-        slot, opened = self._open_recovery(recovery_key)
-        keys = Keys.from_vault_key(opened.vault_key)
+    def unlock_for_recovery(
+        self,
+        recovery_key: str,
+        user_name: str,
+        allegations: Callable[[], Collection[str]] | None = None,
+    ) -> Unlocked:
+        """Open the vault with the recovery key on behalf of `user_name` (who forgot their
+        passphrase, or whom a restricted case is to be opened to); raises `NotFound` if there is
+        no such user.  What is written is signed by the recovery key (issued the keys it lacks
+        now if the slot is from before signatures or key epochs)."""
+        slot, opened, keys = self._open_recovery(recovery_key)
         with storage.guarded(self.path), storage.reading(self.engine) as session:
             user = self._find_target(session, user_name)
             session.expunge_all()
-        if opened.signing_key is None:
-            signer = self._issue_recovery_key(slot.id, user.id, opened, keys)
-        else:
-            signer = Signer.of(user.id, opened.signing_key, recovery=True)
-        return Unlocked(self, _user_info(keys, user), keys, signer)
-
-    def _issue_recovery_key(
-        self, slot_id: int, user_id: int, opened: _Opened, keys: Keys
-    ) -> Signer:
-        """Re-seal a recovery slot from before signatures with a signing key of its own, at its
-        first use; if nothing is signed yet, its entry also seals the old entries' head."""
-        with storage.guarded(self.path), storage.writing(self.engine) as session:
-            slot = session.get(KeySlot, slot_id)
-            if slot is None or slot.signing_key is not None:
-                raise NotAllowed(
-                    "the recovery slot changed while this command opened it; nothing was saved",
-                    hint="run the command again",
-                )
-            signer = Signer.of(user_id, crypto.new_signing_key(), recovery=True)
-            _seal_slot(slot, opened.kek, opened.vault_key, signer.key)
-            session.add(slot)
-            session.flush()
-            _introduce(
-                session,
-                signer,
-                keys,
-                slot,
-                "recovery_key_issued",
-                {"recovery_key": signer.public.hex()},
+        info = _user_info(keys, user)
+        if not opened.modern:
+            return self._modernise(
+                None, slot.id, recovery_key, opened, keys, allegations, acting_for=info
             )
-        return signer
+        assert opened.signing_key is not None and opened.exchange_key is not None
+        signer = Signer.of(user.id, opened.signing_key, recovery=True)
+        return Unlocked(self, info, keys, signer, opened.exchange_key)
 
     def recover(self, recovery_key: str, user_name: str, new_passphrase: str) -> UserInfo:
         """Give a user who forgot their passphrase a new one, opening the vault with the
         recovery key.  The chronology records it against that user."""
         unlocked = self.unlock_for_recovery(recovery_key, user_name)
         return unlocked.set_passphrase(None, new_passphrase, via="recovery key")
+
+
+def _open_slot(slot: KeySlot, secret: str, epoch: int) -> slots.Opened | None:
+    try:
+        return slots.unwrap(slot, secret, epoch)
+    except crypto.DecryptionError as error:  # an unknown KDF named in the slot
+        raise Damaged(error.detail, summary="a key slot was altered") from None
+
+
+def _all_slots_modern(session: Session) -> bool:
+    """Whether every slot still in use has an exchange key, so a re-key can reach them all."""
+    behind = session.connection().exec_driver_sql(
+        "SELECT COUNT(*) FROM key_slots WHERE wrapped_key IS NOT NULL AND exchange_public IS NULL"
+    )
+    return int(behind.scalar_one()) == 0
+
+
+def _packaged_allegations() -> frozenset[str]:
+    from safeguarding import categories
+
+    return frozenset(c.code for c in categories.load() if c.outcomes == "allegation")
+
+
+def _rekey(session: Session, keys: Keys) -> Keys:
+    """Start a new epoch: a fresh vault key sealed to every slot in use (and the earlier ones
+    kept under it), users' fields re-sealed, and a fresh key for every case that is not
+    restricted, so an old slot from a copy opens nothing written from here on.  Call inside
+    `storage.writing`, once every slot in use has an exchange key."""
+    new = keys.turned()
+    meta = _meta(session)
+    meta.key_epoch = new.epoch
+    meta.previous_keys = slots.seal_previous(new)
+    meta.rekey_due = 0
+    session.add(meta)
+    for user in session.exec(select(User)).all():
+        for column in ("name", "role"):
+            text = crypto.open_text(
+                keys.field_key, getattr(user, column), table="users", row=user.id, column=column
+            )
+            setattr(
+                user,
+                column,
+                crypto.seal_text(new.field_key, text, table="users", row=user.id, column=column),
+            )
+        session.add(user)
+    for slot in session.exec(select(KeySlot).where(col(KeySlot.wrapped_key).is_not(None))).all():
+        slots.give(slot, new.vault_key, new.epoch)
+        session.add(slot)
+    session.flush()
+    connection = session.connection()
+    updates = []
+    for case_id, sealed in connection.exec_driver_sql(
+        "SELECT id, case_key FROM cases WHERE restricted = 0"
+    ).all():
+        ring = KeyRing.of(
+            crypto.open_sealed(
+                keys.field_key, bytes(sealed), table="cases", row=case_id, column="case_key"
+            )
+        ).turned()
+        updates.append(
+            (
+                crypto.seal(
+                    new.field_key, ring.packed(), table="cases", row=case_id, column="case_key"
+                ),
+                case_id,
+            )
+        )
+    if updates:
+        connection.exec_driver_sql("UPDATE cases SET case_key = ? WHERE id = ?", updates)
+    session.expire_all()
+    return new
+
+
+def _rekey_or_defer(session: Session, keys: Keys) -> Keys:
+    """Re-key now if every slot in use can be reached, else leave it due (done at the unlock
+    that gives the last of them its exchange key)."""
+    if _all_slots_modern(session):
+        return _rekey(session, keys)
+    meta = _meta(session)
+    meta.rekey_due = 1
+    session.add(meta)
+    return keys
 
 
 def _introduce(
@@ -622,11 +606,11 @@ def _introduce(
         kind = "upgraded"
         facts = facts | _snapshot(session)
     else:
-        facts = facts | {"slots": _slot_facts(slot)}
+        facts = facts | {"slots": slots.facts(slot)}
     chronology.append(
         session,
         signer=signer,
-        payload_key=keys.field_key,
+        payload_key=keys.fields,
         kind=kind,
         payload={"format": VAULT_FORMAT},
         facts=facts,
@@ -644,18 +628,46 @@ def _same_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
-def _secrets(session: Session, keys: Keys) -> integrity.Secrets:
+def _secrets(
+    session: Session, keys: Keys, opener: Callable[[Session, Case], KeyRing | None] | None = None
+) -> integrity.Secrets:
+    """The keys a check reads with: every case the vault key opens, and each restricted case
+    that `opener` (the acting member's) opens."""
     users = session.exec(select(User)).all()
+    rings: dict[int, KeyRing] = {}
+    unreadable = set()
+    for case in session.exec(select(Case)).all():
+        ring = _vault_ring(keys, case) if not case.restricted else None
+        if case.restricted and opener is not None:
+            ring = opener(session, case)
+        if ring is None:
+            unreadable.add(case.id)
+        else:
+            rings[case.id] = ring
     return integrity.Secrets(
         mac_key=keys.mac_key,
-        field_key=keys.field_key,
-        case_keys={
-            case.id: crypto.open_sealed(
-                keys.field_key, case.case_key, table="cases", row=case.id, column="case_key"
-            )
-            for case in session.exec(select(Case)).all()
-        },
+        fields=keys.fields,
+        case_keys=rings,
+        unreadable=frozenset(unreadable),
         user_ids={_same_name(_user_info(keys, user).name): user.id for user in users},
+    )
+
+
+def people(session: Session, keys: Keys) -> list[restricted.Person]:
+    """Every user as the membership rules of restricted cases see them."""
+    found = []
+    for row in session.exec(select(User).order_by(col(User.id))).all():
+        info = _user_info(keys, row)
+        found.append(restricted.Person(info.id, info.name, info.role.value, info.active))
+    return found
+
+
+def _vault_ring(keys: Keys, case: Case) -> KeyRing:
+    """A case's keys, wrapped by the vault's current field key (a case that is not restricted)."""
+    return KeyRing.of(
+        crypto.open_sealed(
+            keys.field_key, case.case_key, table="cases", row=case.id, column="case_key"
+        )
     )
 
 
@@ -669,7 +681,7 @@ def _snapshot(session: Session) -> dict[str, Any]:
         "cases": {
             str(case.id): [case.year, case.number] for case in session.exec(select(Case)).all()
         },
-        "slots": _slot_facts(*session.exec(select(KeySlot)).all()),
+        "slots": slots.facts(*session.exec(select(KeySlot)).all()),
     }
 
 
@@ -684,14 +696,14 @@ class NewVault:
         user: UserInfo,
         keys: Keys,
         recovery_key: str,
-        signer: Signer,
+        holder: Holder,
     ) -> None:
         self.path = path
         self.user = user
         self.recovery_key = recovery_key
         self._temp = temp
         self._keys = keys
-        self._signer = signer
+        self._holder = holder
 
     def publish(self) -> Unlocked:
         """Link the vault into place under its name (never over an existing file): from here
@@ -702,7 +714,8 @@ class NewVault:
             raise UsageError(f"{self.path} already exists; nothing was changed") from None
         storage.fsync_directory(self.path.parent)
         self._temp.release()
-        return Unlocked(Vault.open(self.path), self.user, self._keys, self._signer)
+        signer = Signer.of(self.user.id, self._holder.signing)
+        return Unlocked(Vault.open(self.path), self.user, self._keys, signer, self._holder.exchange)
 
 
 def _user_info(keys: Keys, user: User) -> UserInfo:
@@ -726,16 +739,18 @@ class Unlocked:
         user: UserInfo,
         keys: Keys,
         signer: Signer,
+        exchange: X25519PrivateKey,
     ) -> None:
         self.vault = vault
         self.user = user
         self.keys = keys
         self.signer = signer
+        self.exchange = exchange
 
     def close(self) -> None:
         self.vault.close()
 
-    def _require_manager(self, action: str) -> None:
+    def require_manager(self, action: str) -> None:
         if self.user.role not in MANAGING_ROLES:
             raise NotAllowed(
                 f"only a DSL or the headteacher may {action}; {self.user.name} is "
@@ -760,7 +775,7 @@ class Unlocked:
             ).all()
             role = None
             for entry in added:
-                payload = chronology.open_payload(self.keys.field_key, entry)
+                payload = chronology.open_payload(self.keys.fields, entry)
                 if _same_name(str(payload.get("user", ""))) == _same_name(self.user.name):
                     role = str(payload.get("role"))
             return role
@@ -769,7 +784,7 @@ class Unlocked:
         return chronology.append(
             session,
             signer=self.signer,
-            payload_key=self.keys.field_key,
+            payload_key=self.keys.fields,
             kind=kind,
             payload=payload,
             **extra,
@@ -794,16 +809,18 @@ class Unlocked:
         passphrase: str,
         kdf: crypto.KdfParams | None = None,
     ) -> UserInfo:
-        self._require_manager("add users")
+        self.require_manager("add users")
         name = normalise_name(name)
         check_passphrase(name, passphrase)
         kdf = kdf or crypto.DEFAULT_KDF
         with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
+            self.require_epoch(session)
             tag = crypto.lookup_tag(_meta(session).lookup_salt, name)
             if session.exec(select(User).where(User.name_tag == tag)).first() is not None:
                 raise UsageError(f"there is already a user called {name!r}; nothing was changed")
             user_id = _next_id(session, User.id)
             now = clock.to_text(clock.now())
+            holder = Holder.new()
             session.add(
                 User(
                     id=user_id,
@@ -815,21 +832,24 @@ class Unlocked:
                         self.keys.field_key, role.value, table="users", row=user_id, column="role"
                     ),
                     created_at=now,
+                    signing_key=holder.signing_public,
                 )
             )
             session.flush()
-            slot = _empty_slot(_next_id(session, KeySlot.id), "passphrase", user_id)
-            signing_key = crypto.new_signing_key()
-            _fill_slot(slot, passphrase, self.keys.vault_key, kdf, signing_key)
-            public = crypto.public_bytes(signing_key)
-            session.get_one(User, user_id).signing_key = public
+            slot = slots.empty(_next_id(session, KeySlot.id), "passphrase", user_id)
+            slots.fill(slot, passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
             session.add(slot)
             session.flush()
             self._append(
                 session,
                 "user_added",
                 {"user": name, "role": role.value},
-                facts={"user": user_id, "signing_key": public.hex(), "slots": _slot_facts(slot)},
+                facts={
+                    "user": user_id,
+                    "signing_key": holder.signing_public.hex(),
+                    "exchange_key": holder.exchange_public.hex(),
+                    "slots": slots.facts(slot),
+                },
                 recorded_at=clock.from_text(now),
             )
         return UserInfo(user_id, name, role, now, None)
@@ -842,18 +862,18 @@ class Unlocked:
         via: str | None = None,
         kdf: crypto.KdfParams | None = None,
     ) -> UserInfo:
-        """Re-wrap the vault key for `name` (default: oneself) under a new passphrase.
-
-        Only that user's slot changes: the vault key, every other slot and every record stay
-        exactly as they were.
-        """
+        """Set a new passphrase for `name` (default: oneself), with new signing and exchange
+        keys, and re-key the vault: an old copy of the slot, with the old passphrase, opens
+        nothing written from here on."""
         target_name = self.user.name if name is None else normalise_name(name)
         own = target_name.casefold() == self.user.name.casefold()
         if not own and via is None:
-            self._require_manager("set another user's passphrase")
+            self.require_manager("set another user's passphrase")
         check_passphrase(target_name, new_passphrase)
         kdf = kdf or crypto.DEFAULT_KDF
+        holder = Holder.new()
         with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
+            self.require_epoch(session)
             user = self.vault._find_target(session, target_name)
             info = _user_info(self.keys, user)
             if user.disabled_at is not None:
@@ -863,29 +883,42 @@ class Unlocked:
             if via is not None:
                 payload["via"] = via
             kind = "passphrase_changed" if own and via is None else "passphrase_reset"
-            facts: dict[str, Any] = {"user": user.id}
-            if kind == "passphrase_changed":
-                signing_key = self.signer.key  # the same key, sealed under the new passphrase
-            else:
-                # Whoever resets a passphrase never held the old signing key: a new one is
-                # issued, and the chronology says from which entry it signs.
-                signing_key = crypto.new_signing_key()
-                user.signing_key = crypto.public_bytes(signing_key)
-                facts["signing_key"] = user.signing_key.hex()
-                session.add(user)
-            _fill_slot(slot, new_passphrase, self.keys.vault_key, kdf, signing_key)
+            slots.fill(slot, new_passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
             session.add(slot)
             session.flush()
-            facts["slots"] = _slot_facts(slot)
-            self._append(session, kind, payload, facts=facts)
+            left = restricted.reseal_for(session, user.id, self._opener(session))
+            keys = _rekey_or_defer(session, self.keys)
+            facts: dict[str, Any] = {
+                "user": user.id,
+                "signing_key": holder.signing_public.hex(),
+                "exchange_key": holder.exchange_public.hex(),
+                "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+                "vault_epoch": keys.epoch,
+            }
+            if left:
+                facts["waiting_in"] = left
+            chronology.append(
+                session,
+                signer=self.signer,
+                payload_key=keys.fields,
+                kind=kind,
+                payload=payload,
+                facts=facts,
+            )
+            # From the next entry on, the user signs with their new key.
+            session.get_one(User, user.id).signing_key = holder.signing_public
+        self.keys = keys
         if kind == "passphrase_changed":
-            self.signer = Signer.of(self.user.id, signing_key)
+            self.signer = Signer.of(self.user.id, holder.signing)
+            self.exchange = holder.exchange
         return info
 
     def disable_user(self, name: str) -> UserInfo:
-        """Disable a user: their slot loses its wrapped key, so their passphrase opens nothing."""
-        self._require_manager("disable users")
+        """Disable a user: their slot is emptied, they leave every restricted case, and the
+        vault is re-keyed, so a copy of their slot opens nothing written from here on."""
+        self.require_manager("disable users")
         with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
+            self.require_epoch(session)
             user = self.vault._find_target(session, name)
             info = _user_info(self.keys, user)
             if user.disabled_at is not None:
@@ -897,39 +930,124 @@ class Unlocked:
             now = clock.to_text(clock.now())
             user.disabled_at = now
             slot = self.vault._user_slot(session, user)
-            slot.wrapped_key = None
-            slot.signing_key = None
+            slots.clear(slot)
             slot.updated_at = now
             session.add(user)
             session.add(slot)
             session.flush()
-            self._append(
+            left = restricted.remove(session, user.id)
+            keys = _rekey_or_defer(session, self.keys)
+            facts: dict[str, Any] = {
+                "user": user.id,
+                "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+                "vault_epoch": keys.epoch,
+            }
+            if left:
+                facts["removed_from"] = left
+            chronology.append(
                 session,
-                "user_disabled",
-                {"user": info.name},
-                facts={"user": user.id, "slots": _slot_facts(slot)},
+                signer=self.signer,
+                payload_key=keys.fields,
+                kind="user_disabled",
+                payload={"user": info.name},
+                facts=facts,
                 recorded_at=clock.from_text(now),
             )
+        self.keys = keys
         return UserInfo(info.id, info.name, info.role, info.created_at, now)
+
+    @property
+    def rekey_waiting(self) -> list[str]:
+        """Who must unlock (or, for the recovery key, be used) before a re-key can reach every
+        slot: empty once none is waiting."""
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            if not _meta(session).rekey_due:
+                return []
+            names = {user.id: user.name for user in self.directory(session)}
+            return [
+                "the recovery key" if slot.user_id is None else names[slot.user_id]
+                for slot in session.exec(
+                    select(KeySlot)
+                    .where(col(KeySlot.wrapped_key).is_not(None))
+                    .where(col(KeySlot.exchange_public).is_(None))
+                    .order_by(col(KeySlot.id))
+                ).all()
+            ]
 
     def _active_dsls(self, session: Session) -> int:
         rows = session.exec(select(User).where(col(User.disabled_at).is_(None))).all()
         return sum(1 for row in rows if _user_info(self.keys, row).role is Role.DSL)
 
+    def directory(self, session: Session) -> list[UserInfo]:
+        """Every user, decrypted, inside the caller's transaction."""
+        rows = session.exec(select(User).order_by(col(User.id))).all()
+        return [_user_info(self.keys, row) for row in rows]
+
     # Cases' keys ---------------------------------------------------------------------------
 
-    def wrap_case_key(self, case_id: int, case_key: bytes) -> bytes:
-        return crypto.seal(
-            self.keys.field_key, case_key, table="cases", row=case_id, column="case_key"
-        )
+    @property
+    def holder(self) -> int:
+        """Whose sealed boxes this user opens: their own, or the recovery key's."""
+        return restricted.RECOVERY if self.signer.recovery else self.user.id
 
-    def case_key(self, case: Case) -> bytes:
-        return crypto.open_sealed(
-            self.keys.field_key, case.case_key, table="cases", row=case.id, column="case_key"
-        )
+    def require_epoch(self, session: Session) -> None:
+        """Refuse to go on with keys from before a re-key that happened since this unlock."""
+        if _meta(session).key_epoch != self.keys.epoch:
+            me = session.get(User, self.user.id)
+            if me is not None and me.disabled_at is not None and not self.signer.recovery:
+                raise NotAllowed("you were disabled while this command waited; nothing was saved")
+            raise NotAllowed(
+                "the vault's keys were changed while this command waited (a user was disabled "
+                "or a passphrase changed); nothing was saved",
+                hint="run the command again",
+            )
 
-    def case_keys(self, session: Session) -> dict[int, bytes]:
-        return {case.id: self.case_key(case) for case in session.exec(select(Case)).all()}
+    def new_case_keys(
+        self, session: Session, case: Case, members: Collection[int] | None
+    ) -> KeyRing:
+        """Give a new case its key: wrapped by the vault key, or (restricted, `members` given)
+        sealed to each member and the recovery key only."""
+        ring = KeyRing((crypto.new_key(),))
+        if members is None:
+            case.case_key = crypto.seal(
+                self.keys.field_key, ring.packed(), table="cases", row=case.id, column="case_key"
+            )
+        else:
+            case.case_key = b""
+            case.restricted = 1
+            restricted.seal(session, case.id, ring, [*members, restricted.RECOVERY])
+        session.add(case)
+        return ring
+
+    def case_ring(self, session: Session, case: Case, *, writing: bool = False) -> KeyRing:
+        """The keys of a case this user may read.  A restricted case they are not a member of
+        does not exist for them: `NotFound`, exactly as for an unknown reference.  Writing, a
+        restricted case whose member left starts a new epoch first."""
+        if not case.restricted:
+            self.require_epoch(session)
+            return _vault_ring(self.keys, case)
+        ring = restricted.open_ring(session, case.id, self.holder, self.exchange)
+        if ring is None:
+            raise casefile.no_such_case(case.year, case.number)
+        if writing:
+            ring = restricted.settle(session, case, ring)
+        return ring
+
+    def readable_case(self, session: Session, reference: str) -> Case:
+        """The case `reference`, if it exists for this user (`NotFound` if not)."""
+        case = casefile.find_case(session, reference)
+        if not self.can_read(session, case):
+            raise casefile.no_such_case(case.year, case.number)
+        return case
+
+    def can_read(self, session: Session, case: Case) -> bool:
+        return not case.restricted or restricted.holds(session, case.id, self.holder)
+
+    def _opener(self, session: Session) -> Callable[[Session, Case], KeyRing | None]:
+        def opener(session: Session, case: Case) -> KeyRing | None:
+            return restricted.open_ring(session, case.id, self.holder, self.exchange)
+
+        return opener
 
     # Integrity -----------------------------------------------------------------------------
 
@@ -955,7 +1073,9 @@ class Unlocked:
                         f"user {user.id} does not decrypt: altered or moved"
                     ) from None
             report = integrity.verify(
-                session, secrets=_secrets(session, self.keys), checkpoints=checkpoints
+                session,
+                secrets=_secrets(session, self.keys, self._opener(session)),
+                checkpoints=checkpoints,
             )
             return report
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from safeguarding import chronology, clock, crypto, storage
-from safeguarding.models import Entry, VaultMeta
+from safeguarding.models import Entry
 from safeguarding.vault import Keys
 
 
@@ -27,9 +27,10 @@ def append_v1(
     event_at: datetime | None = None,
     recorded_at: datetime | None = None,
 ) -> None:
-    meta = session.get_one(VaultMeta, 1)
+    sql = session.connection().exec_driver_sql
+    head_seq, head_mac = sql("SELECT head_seq, head_mac FROM vault_meta WHERE id = 1").one()
     recorded = recorded_at or clock.now()
-    seq = meta.head_seq + 1
+    seq = head_seq + 1
     data = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
     entry = Entry(
         seq=seq,
@@ -41,7 +42,7 @@ def append_v1(
         payload=crypto.seal(payload_key, data, table="entries", row=seq, column="payload"),
         mac=b"",
     )
-    entry.mac = chronology.mac_of(keys.mac_key, meta.head_mac, entry)
+    entry.mac = chronology.mac_of(keys.mac_key, bytes(head_mac), entry)
     session.connection().exec_driver_sql(
         "INSERT INTO entries (seq, case_id, kind, event_at, recorded_at, author_id, payload, mac) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -56,9 +57,7 @@ def append_v1(
             entry.mac,
         ),
     )
-    meta.head_seq, meta.head_mac = seq, entry.mac
-    session.add(meta)
-    session.flush()
+    sql("UPDATE vault_meta SET head_seq = ?, head_mac = ? WHERE id = 1", (seq, entry.mac))
 
 
 def build_v1(
@@ -71,17 +70,12 @@ def build_v1(
     now = clock.now()
     with storage.writing(engine) as session:
         salt = crypto.new_salt()
-        session.add(
-            VaultMeta(
-                id=1,
-                format=1,
-                created_at=clock.to_text(now),
-                lookup_salt=salt,
-                head_seq=0,
-                head_mac=crypto.GENESIS_MAC,
-            )
-        )
         insert = session.connection().exec_driver_sql
+        insert(
+            "INSERT INTO vault_meta (id, format, created_at, lookup_salt, head_seq, head_mac) "
+            "VALUES (1, 1, ?, ?, 0, ?)",
+            (clock.to_text(now), salt, crypto.GENESIS_MAC),
+        )
         insert(
             "INSERT INTO users (id, name_tag, name, role, created_at) VALUES (?, ?, ?, ?, ?)",
             (

@@ -389,7 +389,7 @@ def test_a_deputy_records_and_is_the_author(vault: VaultInfo, say: Say) -> None:
         env={"SAFEGUARD_NEW_PASSPHRASE": DEPUTY_PASSPHRASE},
     )  # fmt: skip
     assert added.exit_code == 0, added.stderr
-    case = record(say)["case"]
+    case = record(say, category="child-protection", subject="Amy Price", role="pupil")["case"]
     result = invoke(
         "--user", "Sam Patel", "note", case, "--text-file", say("x"), "--json",
         env={"SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE},

@@ -10,7 +10,17 @@ from safeguarding import migrate, storage
 # What a vault at head is made of. A new migration updates this on purpose.
 EXPECTED_COLUMNS = {
     "alembic_version": ["version_num"],
-    "vault_meta": ["id", "format", "created_at", "lookup_salt", "head_seq", "head_mac"],
+    "vault_meta": [
+        "id",
+        "format",
+        "created_at",
+        "lookup_salt",
+        "head_seq",
+        "head_mac",
+        "key_epoch",
+        "previous_keys",
+        "rekey_due",
+    ],
     "users": ["id", "name_tag", "name", "role", "created_at", "disabled_at", "signing_key"],
     "key_slots": [
         "id",
@@ -24,8 +34,21 @@ EXPECTED_COLUMNS = {
         "wrapped_key",
         "updated_at",
         "signing_key",
+        "exchange_key",
+        "exchange_public",
     ],
-    "cases": ["id", "year", "number", "opened_at", "case_key", "status", "closed_at"],
+    "cases": [
+        "id",
+        "year",
+        "number",
+        "opened_at",
+        "case_key",
+        "status",
+        "closed_at",
+        "restricted",
+        "rekey_due",
+    ],
+    "case_access": ["case_id", "holder", "sealed"],
     "entries": [
         "seq",
         "case_id",

@@ -46,22 +46,26 @@ def test_unknown_user_is_refused(vault: VaultInfo) -> None:
         Vault.open(vault.path).unlock("mallory", PASSPHRASE)
 
 
-def test_passphrase_change_rewraps_only_that_slot(vault: VaultInfo) -> None:
+def test_passphrase_change_rekeys_the_vault_and_keeps_every_record(vault: VaultInfo) -> None:
     alice = Vault.open(vault.path).unlock("alice", PASSPHRASE)
     alice.add_user("Sam Patel", Role.DEPUTY, DEPUTY_PASSPHRASE)
     before_slots, before_entries = slots(vault.path), entries(vault.path)
+    old_key = alice.keys.vault_key
 
     alice.set_passphrase(None, "a brand new passphrase")
     after_slots, after_entries = slots(vault.path), entries(vault.path)
-    assert after_slots[1] != before_slots[1]  # alice's slot: new salt, new wrapping
-    assert {k: v for k, v in after_slots.items() if k != 1} == {
-        k: v for k, v in before_slots.items() if k != 1
-    }
+    assert after_slots[1][0] != before_slots[1][0]  # alice's slot: a new salt
+    # Every other slot keeps its salt (its passphrase) but holds the new epoch's vault key.
+    for slot_id in (2, 3):
+        assert after_slots[slot_id][0] == before_slots[slot_id][0]
+        assert after_slots[slot_id][1] != before_slots[slot_id][1]
     assert after_entries[: len(before_entries)] == before_entries  # records untouched
+    assert alice.keys.vault_key != old_key and alice.keys.epoch == 1
     alice.close()
 
     again = Vault.open(vault.path).unlock("alice", "a brand new passphrase")
     assert again.keys.vault_key == alice.keys.vault_key
+    assert again.verify().entries == len(after_entries)
     again.close()
     with pytest.raises(NotAllowed):
         Vault.open(vault.path).unlock("alice", PASSPHRASE)

@@ -1,0 +1,158 @@
+"""`safeguard access …`: who may read a restricted case, and granting or revoking it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer._click import core as click
+from typer.core import TyperGroup
+
+from . import credentials, output
+from .context import STATE, open_vault, unlock
+
+if TYPE_CHECKING:
+    from safeguarding.membership import Members
+    from safeguarding.vault import Unlocked
+
+
+class _CaseFirst(TyperGroup):
+    """`safeguard access CASE` lists the members: a first word that is not a subcommand is the
+    case of `access show`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_CaseFirst,
+    help="Who may read a restricted case; grant or revoke it (members only).",
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
+UserArgument = Annotated[str, typer.Argument(metavar="USER", help="The user, by name.")]
+RecoveryOption = Annotated[
+    bool,
+    typer.Option(
+        "--recovery",
+        help="Act with the recovery key (asked for, or from SAFEGUARD_RECOVERY_KEY_FILE or "
+        "SAFEGUARD_RECOVERY_KEY): it opens every restricted case; its use is recorded.",
+    ),
+]
+
+
+@app.command("show")
+def show(case: CaseArgument, json: JsonOption = False) -> None:
+    """List a restricted case's members (the recovery key can always open it too)."""
+    from safeguarding import membership
+
+    unlocked = unlock()
+    try:
+        found = membership.members(unlocked, case)
+    finally:
+        unlocked.close()
+    _print(found, json)
+
+
+@app.command("grant")
+def grant(
+    case: CaseArgument,
+    user: UserArgument,
+    recovery: RecoveryOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Give USER access to a restricted case, with every key it has had (members only).
+
+    A subject of the allegation can never be given access."""
+    from safeguarding import membership
+
+    found = _as_member(
+        recovery,
+        lambda unlocked: output.commit(
+            lambda: membership.grant(unlocked, case, user),
+            lambda m: f"access to {m.reference} for {user}",
+        ),
+    )
+    if not json:
+        output.say(f"Gave {_plain(user)} access to {found.reference}.")
+    _print(found, json)
+
+
+@app.command("revoke")
+def revoke(
+    case: CaseArgument,
+    user: UserArgument,
+    recovery: RecoveryOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Take USER's access to a restricted case away (members only).
+
+    The case gets new keys that USER does not hold, so they cannot read anything written from
+    now on. What they have already read cannot be unread."""
+    from safeguarding import membership
+
+    found = _as_member(
+        recovery,
+        lambda unlocked: output.commit(
+            lambda: membership.revoke(unlocked, case, user),
+            lambda m: f"the revoking of {user}'s access to {m.reference}",
+        ),
+    )
+    if not json:
+        output.say(f"Took {_plain(user)}'s access to {found.reference} away.")
+    _print(found, json)
+
+
+def _as_member(recovery: bool, act: Any) -> Members:
+    if recovery:
+        vault = open_vault()
+        try:
+            unlocked: Unlocked = vault.unlock_for_recovery(
+                credentials.recovery_key(), STATE.user_name
+            )
+            return act(unlocked)  # type: ignore[no-any-return]
+        finally:
+            vault.close()
+    unlocked = unlock()
+    try:
+        return act(unlocked)  # type: ignore[no-any-return]
+    finally:
+        unlocked.close()
+
+
+def _plain(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _print(found: Members, json: bool) -> None:
+    if json:
+        output.emit_json(
+            {
+                "case": found.reference,
+                "members": [
+                    {"user": m.name, "role": m.role, "waiting_for_keys": m.waiting}
+                    for m in found.members
+                ],
+                "recovery_key": True,
+            }
+        )
+        return
+    from rich.table import Table
+
+    from safeguarding.vault import ROLE_TITLES, Role
+
+    table = Table("Member", "Role", "Keys", title=f"Who may read {found.reference}")
+    for m in found.members:
+        table.add_row(
+            _plain(m.name),
+            ROLE_TITLES[Role(m.role)],
+            "waiting (given at the next entry)" if m.waiting else "held",
+        )
+    table.add_row("the recovery key", "in the school safe", "held")
+    output.out.print(table)

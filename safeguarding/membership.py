@@ -1,0 +1,154 @@
+"""Who may read a restricted case: listing its members, granting and revoking access.
+
+Only a member (or the recovery key) can do any of it; for everyone else the case does not
+exist.  Every change is an entry in the case's own chronology, signed by whoever made it.
+A revoke starts a new key epoch: the member keeps nothing written after it, and what they have
+read cannot be unread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from safeguarding import casefile, chronology, restricted, storage
+from safeguarding.access import ACCESS_GRANTED, ACCESS_REVOKED
+from safeguarding.errors import NotAllowed, NotFound, UsageError
+from safeguarding.models import Case
+
+if TYPE_CHECKING:
+    from safeguarding.crypto import KeyRing
+    from safeguarding.vault import Unlocked
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    role: str
+    waiting: bool  # their keys are sealed to them at the next entry a member writes
+
+
+@dataclass(frozen=True)
+class Members:
+    reference: str
+    members: tuple[Member, ...]
+
+
+def _restricted_case(unlocked: Unlocked, session: Session, reference: str) -> Case:
+    case = casefile.find_case(session, reference)
+    if not unlocked.can_read(session, case):
+        raise casefile.no_such_case(case.year, case.number)
+    if not case.restricted:
+        raise UsageError(
+            f"{casefile.format_reference(case.year, case.number)} is not restricted: every user "
+            "of the vault can read it",
+            hint="a case is restricted when it is recorded (safeguard record --restricted)",
+        )
+    return case
+
+
+def members(unlocked: Unlocked, reference: str) -> Members:
+    """A restricted case's members, as recorded."""
+    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.engine) as session:
+        case = _restricted_case(unlocked, session, reference)
+        people = {p.id: p for p in _people(unlocked, session)}
+        found = tuple(
+            Member(
+                people[holder].name,
+                people[holder].role,
+                not restricted.holds(session, case.id, holder),
+            )
+            for holder in restricted.members(session, case.id)
+        )
+        return Members(casefile.format_reference(case.year, case.number), found)
+
+
+def grant(unlocked: Unlocked, reference: str, name: str) -> Members:
+    """Give `name` the case's keys (every epoch's).  A subject of the allegation never."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
+        case = _restricted_case(unlocked, session, reference)
+        ring = unlocked.case_ring(session, case, writing=True)
+        person = _active_person(unlocked, session, name)
+        _refuse_subject(session, case, ring, person)
+        if person.id in restricted.members(session, case.id):
+            raise UsageError(f"{person.name} is already a member; nothing was changed")
+        restricted.seal(session, case.id, ring, [person.id])
+        _record(unlocked, session, case, ring, ACCESS_GRANTED, person)
+    return members(unlocked, reference)
+
+
+def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
+    """Take `name`'s access away: the case's next keys are sealed to the others only."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
+        case = _restricted_case(unlocked, session, reference)
+        ring = unlocked.case_ring(session, case, writing=True)
+        person = _person(unlocked, session, name)
+        current = restricted.members(session, case.id)
+        if person.id not in current:
+            raise UsageError(f"{person.name} is not a member of this case; nothing was changed")
+        if current == [person.id]:
+            raise NotAllowed(
+                f"{person.name} is the case's last member; grant someone else access first",
+                hint="the recovery key can always open the case",
+            )
+        restricted.drop(session, case.id, person.id)
+        ring = ring.turned()
+        restricted.seal(session, case.id, ring, restricted.holders(session, case.id))
+        _record(unlocked, session, case, ring, ACCESS_REVOKED, person)
+    return members(unlocked, reference)
+
+
+def _people(unlocked: Unlocked, session: Session) -> list[restricted.Person]:
+    from safeguarding.vault import people
+
+    return people(session, unlocked.keys)
+
+
+def _person(unlocked: Unlocked, session: Session, name: str) -> restricted.Person:
+    wanted = restricted.same_name(name)
+    for person in _people(unlocked, session):
+        if restricted.same_name(person.name) == wanted:
+            return person
+    raise NotFound(
+        f"no user {name!r} in this vault", hint="'safeguard user list' shows the vault's users"
+    )
+
+
+def _active_person(unlocked: Unlocked, session: Session, name: str) -> restricted.Person:
+    person = _person(unlocked, session, name)
+    if not person.active:
+        raise NotFound(f"{person.name} is disabled; nothing was changed")
+    return person
+
+
+def _refuse_subject(session: Session, case: Case, ring: KeyRing, person: restricted.Person) -> None:
+    disclosure = casefile.build(session, case, ring, {}).disclosure
+    subjects = restricted.subjects_of(disclosure.data)
+    if restricted.same_name(person.name) in subjects:
+        raise NotAllowed(
+            f"{person.name} is named as a subject of this allegation and can never be given "
+            "access; nothing was changed"
+        )
+
+
+def _record(
+    unlocked: Unlocked,
+    session: Session,
+    case: Case,
+    ring: KeyRing,
+    kind: str,
+    person: restricted.Person,
+) -> None:
+    chronology.append(
+        session,
+        signer=unlocked.signer,
+        payload_key=ring,
+        kind=kind,
+        payload={"user": person.name},
+        facts={"user": person.id},
+        case_id=case.id,
+    )

@@ -1,0 +1,237 @@
+"""Restricted cases: a case whose keys are sealed to its members and the recovery key alone.
+
+An allegation about a member of staff is seen only by the case manager and the DSL handling it
+(KCSIE Part 4).  Such a case's keys (every epoch's, as a ring) are never wrapped by the vault
+key: `case_access` holds one sealed box per member's X25519 key, and one for the recovery key's
+(holder 0), so no case is lost with its last member.  A member who leaves (revoked, disabled,
+or a passphrase reset by someone who could not re-seal for them) is removed, and the case's next
+entry starts a new epoch that only the remaining holders can open.
+
+Nothing here prints, and nothing here decides who may do what beyond the rules of membership.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlmodel import Session, col, select
+
+from safeguarding import chronology, crypto
+from safeguarding.crypto import KeyRing
+from safeguarding.models import Case, CaseAccess, Entry, KeySlot
+
+#: The holder id of the recovery key's sealed box.
+RECOVERY = 0
+#: Roles of the case manager: the headteacher, or the chair of governors when the allegation
+#: is about the headteacher.
+HEAD, CHAIR = "head", "chair"
+
+
+def same_name(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold().strip()
+
+
+def box_place(case_id: int, holder: int) -> str:
+    return f"case={case_id};holder={holder}"
+
+
+def publics(session: Session) -> dict[int, bytes]:
+    """Each holder's X25519 public key, from the slots in use: a user's id, or `RECOVERY`."""
+    found: dict[int, bytes] = {}
+    for slot in session.exec(
+        select(KeySlot)
+        .where(col(KeySlot.wrapped_key).is_not(None))
+        .where(col(KeySlot.exchange_public).is_not(None))
+    ).all():
+        assert slot.exchange_public is not None
+        holder = RECOVERY if slot.purpose == "recovery" else slot.user_id
+        if holder is not None:
+            found[holder] = slot.exchange_public
+    return found
+
+
+def seal(session: Session, case_id: int, ring: KeyRing, holders: Iterable[int]) -> None:
+    """Seal `ring` to each of `holders`; one with no exchange key yet waits, unsealed, for the
+    next member who writes to the case."""
+    keys = publics(session)
+    for holder in holders:
+        row = session.get(CaseAccess, (case_id, holder)) or CaseAccess(
+            case_id=case_id, holder=holder
+        )
+        public = keys.get(holder)
+        row.sealed = (
+            None
+            if public is None
+            else crypto.seal_to(public, ring.packed(), place=box_place(case_id, holder))
+        )
+        session.add(row)
+    session.flush()
+
+
+def open_ring(
+    session: Session, case_id: int, holder: int, exchange: X25519PrivateKey | None
+) -> KeyRing | None:
+    """The case's keys from `holder`'s sealed box, or None if they hold none."""
+    row = session.get(CaseAccess, (case_id, holder))
+    if row is None or row.sealed is None or exchange is None:
+        return None
+    return KeyRing.of(crypto.open_from(exchange, row.sealed, place=box_place(case_id, holder)))
+
+
+def holds(session: Session, case_id: int, holder: int) -> bool:
+    row = session.get(CaseAccess, (case_id, holder))
+    return row is not None and row.sealed is not None
+
+
+def holders(session: Session, case_id: int) -> list[int]:
+    rows = session.exec(
+        select(CaseAccess.holder)
+        .where(CaseAccess.case_id == case_id)
+        .order_by(col(CaseAccess.holder))
+    ).all()
+    return list(rows)
+
+
+def members(session: Session, case_id: int) -> list[int]:
+    """The users who are members of a restricted case (the recovery key is not one)."""
+    return [holder for holder in holders(session, case_id) if holder != RECOVERY]
+
+
+def settle(session: Session, case: Case, ring: KeyRing) -> KeyRing:
+    """Before a member writes: start the new epoch a departure left due, and seal the keys to
+    any member still waiting for them.  Returns the ring to write with."""
+    everyone = holders(session, case.id)
+    if case.rekey_due:
+        ring = ring.turned()
+        case.rekey_due = 0
+        session.add(case)
+        seal(session, case.id, ring, everyone)
+        return ring
+    waiting = [
+        holder
+        for holder in everyone
+        if not holds(session, case.id, holder) and holder in publics(session)
+    ]
+    if waiting:
+        seal(session, case.id, ring, waiting)
+    return ring
+
+
+def drop(session: Session, case_id: int, holder: int) -> None:
+    row = session.get(CaseAccess, (case_id, holder))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def remove(session: Session, user_id: int) -> list[int]:
+    """Take a user out of every restricted case (disabled): each case's next entry starts a new
+    epoch.  Returns the cases' ids."""
+    left = []
+    for row in session.exec(select(CaseAccess).where(CaseAccess.holder == user_id)).all():
+        case = session.get_one(Case, row.case_id)
+        case.rekey_due = 1
+        session.add(case)
+        session.delete(row)
+        left.append(row.case_id)
+    session.flush()
+    return left
+
+
+def reseal_for(
+    session: Session,
+    user_id: int,
+    opener: Callable[[Session, Case], KeyRing | None],
+) -> list[int]:
+    """A user has a new exchange key (a new passphrase): in each restricted case they belong
+    to, start a new epoch sealed to every holder, if `opener` (the acting user's keys) opens
+    the case; otherwise their box waits, empty, and the case's next entry starts a new epoch
+    (a member must then give them the keys with `access grant`).  Returns the cases where
+    they wait."""
+    waiting = []
+    for row in session.exec(select(CaseAccess).where(CaseAccess.holder == user_id)).all():
+        case = session.get_one(Case, row.case_id)
+        ring = opener(session, case)
+        if ring is None:
+            row.sealed = None
+            session.add(row)
+            case.rekey_due = 1
+            session.add(case)
+            waiting.append(case.id)
+            continue
+        case.rekey_due = 0
+        session.add(case)
+        seal(session, case.id, ring.turned(), holders(session, case.id))
+    session.flush()
+    return waiting
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as membership rules see them."""
+
+    id: int
+    name: str
+    role: str
+    active: bool
+
+
+def subjects_of(payload: dict[str, Any]) -> set[str]:
+    return {same_name(str(s.get("name", ""))) for s in payload.get("subjects", [])}
+
+
+def subject_users(people: Sequence[Person], subjects: Collection[str]) -> set[int]:
+    """The users named as a subject of the allegation."""
+    return {person.id for person in people if same_name(person.name) in subjects}
+
+
+def default_members(
+    people: Sequence[Person], recorder: int, subjects: Collection[str]
+) -> list[int]:
+    """Who a restricted case is sealed to: the recorder and the case manager (every active
+    headteacher, or the chair of governors when a headteacher is a subject), never a subject."""
+    named = subject_users(people, subjects)
+    active = [person for person in people if person.active and person.id not in named]
+    head_is_subject = any(p.role == HEAD for p in people if p.id in named)
+    manager_role = CHAIR if head_is_subject else HEAD
+    chosen = [recorder] if recorder not in named else []
+    chosen += [p.id for p in active if p.role == manager_role and p.id not in chosen]
+    return chosen
+
+
+def restrict_existing(
+    session: Session,
+    field_key: bytes,
+    people: Sequence[Person],
+    allegations: Collection[str],
+) -> dict[int, list[int]]:
+    """At the upgrade's re-key: every case in an allegation category becomes restricted to its
+    recorder and case manager.  Returns each such case's members."""
+    done: dict[int, list[int]] = {}
+    for case in session.exec(select(Case).where(Case.restricted == 0)).all():
+        ring = KeyRing.of(
+            crypto.open_sealed(
+                field_key, case.case_key, table="cases", row=case.id, column="case_key"
+            )
+        )
+        disclosure = session.exec(
+            select(Entry)
+            .where(Entry.case_id == case.id, Entry.kind == "disclosure")
+            .order_by(col(Entry.seq))
+        ).first()
+        if disclosure is None:
+            continue
+        payload = chronology.open_payload(ring, disclosure)
+        if str(payload.get("category")) not in allegations:
+            continue
+        chosen = default_members(people, disclosure.author_id, subjects_of(payload))
+        case.case_key = b""
+        case.restricted = 1
+        session.add(case)
+        seal(session, case.id, ring, [*chosen, RECOVERY])
+        done[case.id] = chosen
+    return done

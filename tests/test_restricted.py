@@ -1,0 +1,402 @@
+"""Who may read: restricted allegation cases, and revocation that really revokes.
+
+Below the CLI, the threats are people holding keys and the raw file: a deputy who is the subject
+of an allegation, a disabled user with their slot from an old backup, a member after their
+access was revoked.  Through the CLI, what a user sees: for a non-member a restricted case does
+not exist, and every bad request changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from safeguarding import categories, config, crypto, membership, slots
+from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.crypto import KeyRing
+from safeguarding.errors import NotAllowed, NotFound
+from safeguarding.vault import Role, Unlocked, Vault
+from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, VaultInfo, invoke
+
+HEAD_PASSPHRASE = "head teacher passphrase"
+CHAIR_PASSPHRASE = "chair of governors phrase"
+SAM, JO, KIM = "Sam Patel", "Jo Head", "Kim Lee"
+
+
+def book(unlocked: Unlocked) -> Casebook:
+    return Casebook(unlocked, categories.load(), config.load())
+
+
+def allegation(subject: str = SAM, text: str = "He messaged a pupil at night.") -> Disclosure:
+    return Disclosure(
+        category="staff-pupil-contact",
+        subjects=(Subject(subject, "staff"),),
+        disclosed_by="A parent",
+        relationship="parent",
+        where="office",
+        text=text,
+    )
+
+
+@pytest.fixture
+def school(vault: VaultInfo) -> VaultInfo:
+    """alice (DSL), Jo Head (head), Sam Patel and Kim Lee (deputies)."""
+    alice = Vault.open(vault.path).unlock("alice", PASSPHRASE)
+    alice.add_user(JO, Role.HEAD, HEAD_PASSPHRASE)
+    alice.add_user(SAM, Role.DEPUTY, DEPUTY_PASSPHRASE)
+    alice.add_user(KIM, Role.DEPUTY, DEPUTY_PASSPHRASE)
+    alice.close()
+    return vault
+
+
+def as_user(vault: VaultInfo, name: str, passphrase: str) -> Unlocked:
+    return Vault.open(vault.path).unlock(name, passphrase)
+
+
+def raw(path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        return list(db.execute(sql, args))
+
+
+def case_payloads(path: Path, case_id: int = 1) -> list[tuple[int, bytes]]:
+    return [
+        (int(seq), bytes(payload))  # type: ignore[call-overload]
+        for seq, payload in raw(
+            path, "SELECT seq, payload FROM entries WHERE case_id = ? ORDER BY seq", case_id
+        )
+    ]
+
+
+def opens(keys: list[bytes], seq: int, payload: bytes) -> bool:
+    for key in keys:
+        try:
+            crypto.open_sealed(key, payload, table="entries", row=seq, column="payload")
+        except crypto.DecryptionError:
+            continue
+        return True
+    return False
+
+
+def every_key_of(unlocked: Unlocked, path: Path) -> list[bytes]:
+    """Every key an attacker holding `unlocked` could try: every epoch's field key, and the
+    keys in every case-key column and sealed box they can open."""
+    keys = list(unlocked.keys.fields.keys)
+    for case_id, sealed in raw(path, "SELECT id, case_key FROM cases"):
+        for field_key in unlocked.keys.fields.keys:
+            try:
+                packed = crypto.open_sealed(
+                    field_key,
+                    bytes(sealed),
+                    table="cases",
+                    row=case_id,
+                    column="case_key",  # type: ignore[arg-type]
+                )
+            except crypto.DecryptionError:
+                continue
+            keys += KeyRing.of(packed).keys
+    for case_id, holder, box in raw(path, "SELECT case_id, holder, sealed FROM case_access"):
+        try:
+            packed = crypto.open_from(
+                unlocked.exchange,
+                bytes(box),
+                place=f"case={case_id};holder={holder}",  # type: ignore[arg-type]
+            )
+        except crypto.DecryptionError:
+            continue
+        keys += KeyRing.of(packed).keys
+    return keys
+
+
+def test_an_allegation_is_sealed_to_the_recorder_and_the_head_only(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    assert written.members == ("alice", JO)
+    book(alice).note(written.reference, text="Spoke to the LADO.")
+    alice.close()
+
+    # The subject, a deputy holding the vault key, reading the SQLite file directly.
+    sam = as_user(school, SAM, DEPUTY_PASSPHRASE)
+    payloads = case_payloads(school.path)
+    assert payloads and not any(opens(every_key_of(sam, school.path), s, p) for s, p in payloads)
+    assert raw(school.path, "SELECT case_key FROM cases") == [(b"",)]
+    with pytest.raises(NotFound, match="there is no case SG-2026-0001"):
+        book(sam).read(written.reference)
+    assert book(sam).list("all") == []
+    sam.close()
+
+    # A member, and the recovery key, read every entry.
+    jo = as_user(school, JO, HEAD_PASSPHRASE)
+    assert all(opens(every_key_of(jo, school.path), s, p) for s, p in payloads)
+    assert (
+        book(jo).read(written.reference).disclosure.data["text"] == "He messaged a pupil at night."
+    )
+    jo.close()
+    rescue = Vault.open(school.path).unlock_for_recovery(school.recovery_key, KIM)
+    assert all(opens(every_key_of(rescue, school.path), s, p) for s, p in payloads)
+    rescue.close()
+
+
+def test_a_subject_cannot_record_or_be_given_an_allegation_about_them(school: VaultInfo) -> None:
+    sam = as_user(school, SAM, DEPUTY_PASSPHRASE)
+    before = raw(school.path, "SELECT head_seq FROM vault_meta")
+    with pytest.raises(NotAllowed, match="named as a subject"):
+        book(sam).record(allegation(SAM))
+    assert raw(school.path, "SELECT head_seq FROM vault_meta") == before
+    sam.close()
+
+
+def test_an_allegation_about_the_head_goes_to_the_chair(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    alice.add_user("Pat Chair", Role.CHAIR, CHAIR_PASSPHRASE)
+    written = book(alice).record(allegation(JO))
+    assert written.members == ("alice", "Pat Chair")
+    alice.close()
+    with pytest.raises(NotFound):
+        book(as_user(school, JO, HEAD_PASSPHRASE)).read(written.reference)
+    chair = as_user(school, "Pat Chair", CHAIR_PASSPHRASE)
+    assert book(chair).read(written.reference).reference == written.reference
+    chair.close()
+
+
+def test_any_case_can_be_restricted_and_others_stay_open(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    concern = Disclosure(
+        category="child-protection",
+        subjects=(Subject("Amy Price", "pupil"),),
+        disclosed_by="Amy",
+        relationship="pupil",
+        where="classroom",
+        text="Bruises.",
+    )
+    open_case = book(alice).record(concern)
+    closed_case = book(alice).record(
+        Disclosure(**{**concern.__dict__, "restricted": True})  # type: ignore[arg-type]
+    )
+    assert open_case.members is None and closed_case.members == ("alice", JO)
+    alice.close()
+    kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
+    assert [s.reference for s in book(kim).list("all")] == [open_case.reference]
+    kim.close()
+
+
+def test_a_disabled_user_with_an_old_slot_reads_nothing_new(
+    school: VaultInfo, tmp_path: Path
+) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    concern = Disclosure(
+        category="child-protection",
+        subjects=(Subject("Amy Price", "pupil"),),
+        disclosed_by="Amy",
+        relationship="pupil",
+        where="classroom",
+        text="Before.",
+    )
+    first = book(alice).record(concern)
+    copy = tmp_path / "backup.db"
+    shutil.copy(school.path, copy)  # Sam's slot, as last night's backup holds it
+
+    alice.disable_user(SAM)
+    assert alice.keys.epoch == 1
+    book(alice).note(first.reference, text="After the disable.")
+    second = book(alice).record(Disclosure(**{**concern.__dict__, "text": "A new case."}))  # type: ignore[arg-type]
+    alice.close()
+
+    # Sam opens the copy of his slot with his passphrase: the vault key of then.
+    old = Vault.open(copy).unlock(SAM, DEPUTY_PASSPHRASE)
+    keys = every_key_of(old, copy)
+    old.close()
+    before = {seq for seq, _ in case_payloads(copy)}
+    for case_id in (1, 2):
+        for seq, payload in case_payloads(school.path, case_id):
+            assert opens(keys, seq, payload) == (seq in before), seq
+    assert second.reference == "SG-2026-0002"
+    with pytest.raises(NotAllowed, match="disabled"):
+        as_user(school, SAM, DEPUTY_PASSPHRASE)
+    assert Vault.open(school.path).unlock("alice", PASSPHRASE).verify().entries > 0
+
+
+def test_an_old_passphrase_after_a_change_reads_nothing_new(
+    school: VaultInfo, tmp_path: Path
+) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    concern = Disclosure(
+        category="child-protection",
+        subjects=(Subject("Amy Price", "pupil"),),
+        disclosed_by="Amy",
+        relationship="pupil",
+        where="classroom",
+        text="Before.",
+    )
+    first = book(alice).record(concern)
+    written = book(alice).record(allegation())
+    alice.close()
+    copy = tmp_path / "backup.db"
+    shutil.copy(school.path, copy)
+
+    jo = as_user(school, JO, HEAD_PASSPHRASE)
+    jo.set_passphrase(None, "a new head passphrase")
+    book(jo).note(first.reference, text="After the change.")
+    book(jo).note(written.reference, text="Restricted, after the change.")
+    assert (
+        book(jo).read(written.reference).entries[-1].data["text"] == "Restricted, after the change."
+    )
+    jo.close()
+
+    old = Vault.open(copy).unlock(JO, HEAD_PASSPHRASE)
+    keys = every_key_of(old, copy)
+    old.close()
+    before = {seq for case_id in (1, 2) for seq, _ in case_payloads(copy, case_id)}
+    for case_id in (1, 2):
+        for seq, payload in case_payloads(school.path, case_id):
+            assert opens(keys, seq, payload) == (seq in before), seq
+    again = as_user(school, JO, "a new head passphrase")
+    assert again.verify().entries > 0
+    again.close()
+
+
+def test_a_revoked_member_reads_up_to_the_revocation_and_nothing_after(
+    school: VaultInfo, tmp_path: Path
+) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    membership.grant(alice, written.reference, KIM)
+    kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
+    book(kim).note(written.reference, text="Kim's note.")
+    copy = tmp_path / "kim-kept.db"
+    shutil.copy(school.path, copy)  # what Kim's sealed box was, before the revoke
+    membership.revoke(alice, written.reference, KIM)
+    book(alice).note(written.reference, text="After Kim left.")
+    alice.close()
+
+    keys = every_key_of(kim, copy) + every_key_of(kim, school.path)
+    kim.close()
+    revoked_at = int(
+        raw(school.path, "SELECT seq FROM entries WHERE kind = 'access_revoked'")[0][0]  # type: ignore[call-overload]
+    )
+    for seq, payload in case_payloads(school.path):
+        assert opens(keys, seq, payload) == (seq < revoked_at), seq
+    with pytest.raises(NotFound):
+        book(as_user(school, KIM, DEPUTY_PASSPHRASE)).read(written.reference)
+
+
+def test_a_case_with_no_member_left_is_opened_with_the_recovery_key(school: VaultInfo) -> None:
+    jo = as_user(school, JO, HEAD_PASSPHRASE)
+    written = book(jo).record(allegation())
+    assert written.members == (JO,)
+    jo.close()
+    alice = as_user(school, "alice", PASSPHRASE)
+    alice.disable_user(JO)
+    with pytest.raises(NotFound):
+        book(alice).read(written.reference)
+    alice.close()
+
+    granted = invoke(
+        "access", "grant", written.reference, "alice", "--recovery",
+        env={"SAFEGUARD_RECOVERY_KEY": school.recovery_key},
+    )  # fmt: skip
+    assert granted.exit_code == 0, granted.stderr
+    assert "alice" in granted.stdout
+    shown = invoke("timeline", written.reference, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    audit = invoke("audit", "--json")
+    assert any(a["action"] == "granted" and a.get("recovery") for a in json.loads(audit.stdout)), (
+        audit.stdout
+    )
+    assert invoke("verify").exit_code == 0
+
+
+def test_for_a_non_member_a_restricted_case_does_not_exist(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    alice.close()
+    kim = {"SAFEGUARD_USER": KIM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
+    assert json.loads(invoke("cases", "--status", "all", "--json", env=kim).stdout) == []
+    for args in (
+        ("timeline", written.reference),
+        ("export", written.reference, "--format", "json", "--output", "-"),
+        ("access", written.reference),
+        ("note", written.reference, "--text-file", "-"),
+        ("audit", "--case", written.reference),
+    ):
+        result = invoke(*args, input="x", env=kim)
+        assert result.exit_code == 4, (args, result.stderr)
+        unknown = invoke(*(a.replace("0001", "0099") for a in args), input="x", env=kim)
+        assert result.stderr == unknown.stderr.replace("0099", "0001"), args
+    report = json.loads(invoke("verify", "--json", env=kim).stdout)
+    assert report["ok"] and report["unreadable"] == 1
+    assert json.loads(invoke("verify", "--json").stdout)["unreadable"] == 0
+
+
+def test_bad_access_requests_change_nothing(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    alice.disable_user(KIM)
+    alice.close()
+    ref = written.reference
+    before = raw(school.path, "SELECT head_seq, head_mac FROM vault_meta")
+    access = raw(school.path, "SELECT * FROM case_access")
+    sam = {"SAFEGUARD_USER": SAM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
+    for args, env, code, says in (
+        (("access", "grant", ref, KIM), None, 4, "disabled"),
+        (("access", "grant", ref, "Nobody Here"), None, 4, "no user"),
+        (("access", "grant", ref, SAM), None, 3, "subject of this allegation"),
+        (("access", "revoke", ref, JO), None, 0, ""),
+        (("access", "revoke", ref, "alice"), None, 3, "last member"),
+        (("access", ref), sam, 4, "there is no case"),
+        (("access", "grant", ref, SAM), sam, 4, "there is no case"),
+    ):
+        result = invoke(*args, env=env)
+        assert result.exit_code == code, (args, result.stderr)
+        assert says in result.stderr, (args, result.stderr)
+        if code == 0:  # the one good request, to get to a last member
+            before = raw(school.path, "SELECT head_seq, head_mac FROM vault_meta")
+            access = raw(school.path, "SELECT * FROM case_access")
+        else:
+            assert raw(school.path, "SELECT head_seq, head_mac FROM vault_meta") == before
+            assert raw(school.path, "SELECT * FROM case_access") == access
+    added = invoke("user", "add", "New Person", "--role", "deputy", env=sam)
+    assert added.exit_code == 3 and "only a DSL or the headteacher" in added.stderr
+
+
+def test_access_lists_the_members(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    alice.close()
+    listed = invoke("access", written.reference, "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert json.loads(listed.stdout) == {
+        "case": written.reference,
+        "members": [
+            {"user": "alice", "role": "dsl", "waiting_for_keys": False},
+            {"user": JO, "role": "head", "waiting_for_keys": False},
+        ],
+        "recovery_key": True,
+    }
+    shown = invoke("access", written.reference)
+    assert "Jo Head" in shown.stdout and "the recovery key" in shown.stdout
+    assert invoke("user", "list", "--json").exit_code == 0
+
+
+def test_verify_names_members_or_restriction_changed_by_hand(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    alice.close()
+    with sqlite3.connect(school.path) as db:
+        db.execute("INSERT INTO case_access (case_id, holder, sealed) VALUES (1, 3, NULL)")
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1 and "access was changed by hand" in result.stderr
+    with sqlite3.connect(school.path) as db:
+        db.execute("DELETE FROM case_access WHERE holder = 3")
+        db.execute("UPDATE cases SET restricted = 0")
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1 and f"case {written.reference} is marked" in result.stderr
+
+
+def test_a_passphrase_slot_holds_the_vault_key_sealed_to_its_exchange_key(vault: VaultInfo) -> None:
+    slot_rows = raw(vault.path, "SELECT exchange_public, exchange_key FROM key_slots")
+    assert all(public is not None and len(public) == 32 and sealed for public, sealed in slot_rows)  # type: ignore[arg-type]
+    assert slots.previous_place(3) == "1;epoch=3"
