@@ -24,6 +24,7 @@ from .context import STATE, State, open_vault, unlock
 
 if TYPE_CHECKING:
     from safeguarding.integrity import ChainReport
+    from safeguarding.vault import Unlocked
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
@@ -465,6 +466,16 @@ def verify(
             "the columns kept in clear. Entries from before signatures are counted, not checked.",
         ),
     ] = False,
+    recovery: Annotated[
+        bool,
+        typer.Option(
+            "--recovery",
+            help="Unlock with the recovery key instead (asked for, or from "
+            "SAFEGUARD_RECOVERY_KEY_FILE or SAFEGUARD_RECOVERY_KEY): checks that the key in the "
+            "safe opens the vault, and reads every restricted case too. After an upgrade, its "
+            "first use gives the recovery key its new keys (recorded).",
+        ),
+    ] = False,
     json: JsonOption = False,
 ) -> None:
     """Check the whole vault: every signature holds, the chronology's chain is unbroken, every
@@ -489,7 +500,7 @@ def verify(
             vault.close()
     else:
         try:
-            unlocked = unlock()
+            unlocked = _unlock_for_verify(recovery)
         except Damaged as damage:
             # Finding damage is what verify is for: a failed check (exit 1), even in one's row.
             raise CheckFailed(damage.detail) from None
@@ -574,6 +585,17 @@ def _verified(check: Callable[[], ChainReport], json: bool) -> ChainReport:
     except CheckFailed as failure:
         if json:
             output.emit_json({"ok": False, "problem": failure.message})
+        raise
+
+
+def _unlock_for_verify(recovery: bool) -> Unlocked:
+    if not recovery:
+        return unlock()
+    vault = open_vault()
+    try:
+        return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name)
+    except BaseException:
+        vault.close()
         raise
 
 

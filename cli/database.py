@@ -64,3 +64,11 @@ def upgrade(
     else:
         output.say(f"Backed up the vault to {upgraded.backup}.")
         output.say(f"Upgraded the vault's schema from {upgraded.before} to {upgraded.after}.")
+        if upgraded.before < "0004":
+            output.say(
+                "The vault is re-keyed once every user has unlocked it (any command, with "
+                "their passphrase) and the recovery key has been used once ('safeguard verify "
+                "--recovery'). Then each case in an allegation category becomes restricted to "
+                "the DSL who recorded it and the case manager; 'safeguard access CASE' shows "
+                "who. Until then a disabled user's old key slot, from a backup, still opens it."
+            )

@@ -23,6 +23,9 @@ LATE_AFTER = timedelta(hours=24)
 REFERENCE_PREFIX = "SG"
 #: The kind of the entry that records a view of a case's timeline.
 VIEWED = "case_viewed"
+#: Kinds a case's chronology holds that are its access log, not its record: views of a
+#: restricted case and changes of its members (shown by `safeguard audit`).
+ACCESS_LOG = frozenset({VIEWED, "access_granted", "access_revoked"})
 
 
 class Kind:
@@ -248,10 +251,11 @@ def build_all(
 def assemble(
     case: Case, case_key: chronology.PayloadKey, authors: dict[int, str], rows: Sequence[Entry]
 ) -> CaseFile:
-    """A case file from its entry rows (in sequence order).  Views of a restricted case, kept
-    in its own chronology so that only its members learn of them, are not part of the file."""
+    """A case file from its entry rows (in sequence order).  A restricted case's access log
+    (views, members given or refused access), kept in its own chronology so that only its
+    members learn of it, is not part of the file: `safeguard audit` shows it."""
     opened: list[tuple[Entry, dict[str, Any]]] = [
-        (row, chronology.open_payload(case_key, row)) for row in rows if row.kind != VIEWED
+        (row, chronology.open_payload(case_key, row)) for row in rows if row.kind not in ACCESS_LOG
     ]
     amended_by: dict[int, list[int]] = {}
     for row, data in opened:

@@ -1,8 +1,10 @@
 """A worked section 6 case, recorded through the library into a throwaway vault.
 
-A teacher is found to be friends online with a 15-year-old ex-pupil: the disclosure, the LADO
-referral, the advice, actions, conversations, a correction and the closure, on a simulated clock
-over the past few weeks.  Every name in it is invented.  It never touches the user's own vault.
+A teaching assistant is found to be friends online with a 15-year-old ex-pupil: the disclosure,
+the LADO referral, the advice, actions, conversations, a correction and the closure, on a
+simulated clock over the past few weeks.  An allegation, so the case is restricted to the DSL
+who records it and the headteacher: the vault's deputy DSL is shown not to see it.  Every name
+in it is invented.  It never touches the user's own vault.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from safeguarding.config import Config, Contact
 from safeguarding.timeline import Timeline
 
 DSL_NAME = "Alex Morgan"
+HEAD_NAME = "Jo Head"
+DEPUTY_NAME = "Sam Patel"
 
 DEMO_CONFIG_CONTACTS = {
     "lado": Contact("LADO duty officer (example)", "01234 000001", "lado@county.example"),
@@ -43,6 +47,9 @@ class Demo:
     case: CaseFile
     #: The case's timeline as `safeguard timeline` shows it (read, and logged, the same way).
     timeline: Timeline
+    #: Who may read the case (it is restricted), and the cases the deputy DSL can see.
+    members: tuple[str, ...]
+    deputy_sees: tuple[str, ...]
 
 
 class _SimulatedClock:
@@ -60,7 +67,7 @@ def _first_monday(today: date) -> date:
 
 def run(folder: Path, today: date | None = None) -> Demo:
     """Build the demo vault in `folder` and walk the case; returns what to show."""
-    from safeguarding.vault import Vault
+    from safeguarding.vault import Role, Vault
 
     config = Config(
         path=folder / "config.toml",
@@ -68,6 +75,9 @@ def run(folder: Path, today: date | None = None) -> Demo:
         contacts=dict(DEMO_CONFIG_CONTACTS),
     )
     unlocked, _ = Vault.create(folder / "demo.db", DSL_NAME, secrets.token_urlsafe(24))
+    unlocked.add_user(HEAD_NAME, Role.HEAD, secrets.token_urlsafe(24))
+    deputy_passphrase = secrets.token_urlsafe(24)
+    unlocked.add_user(DEPUTY_NAME, Role.DEPUTY, deputy_passphrase)
     monday = _first_monday(today or clock.now().astimezone().date())
     sim = _SimulatedClock(_local(monday, 8, 50))
     book = Casebook(unlocked, categories.load(), config, now=sim)
@@ -98,7 +108,8 @@ def run(folder: Path, today: date | None = None) -> Demo:
                     relationship="parent of an ex-pupil (Lily, 15)",
                     where="the school office",
                     text=(
-                        "Mrs Webb said: \"I looked at Lily's phone last night. Mr Price is "
+                        "Mrs Webb said: \"I looked at Lily's phone last night. Mr Price, the "
+                        "teaching assistant, is "
                         "her friend on Instagram and he has been messaging her, saying she was "
                         "always his favourite and asking which school she goes to now. Lily is "
                         "15. I don't want him talking to her.\""
@@ -276,7 +287,12 @@ def run(folder: Path, today: date | None = None) -> Demo:
             closures=config.closure_days,
             now=sim,
         )
-        return Demo(config, tuple(steps), case, view)
+        deputy = Vault.open(folder / "demo.db").unlock(DEPUTY_NAME, deputy_passphrase)
+        try:
+            seen = tuple(s.reference for s in Casebook(deputy, book.categories, config).list("all"))
+        finally:
+            deputy.close()
+        return Demo(config, tuple(steps), case, view, steps[0].written.members or (), seen)
     finally:
         unlocked.close()
 

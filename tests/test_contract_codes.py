@@ -131,7 +131,7 @@ def test_a_damaged_case_key_exits_5_when_read_and_1_in_verify(
     vault: VaultInfo, tmp_path: Path
 ) -> None:
     say = text_writer(tmp_path)
-    case = record(say)["case"]
+    case = record(say, category="child-protection", subject="Amy Price", role="pupil")["case"]
     with sqlite3.connect(vault.path) as db:
         (key,) = db.execute("SELECT case_key FROM cases").fetchone()
         altered = bytearray(key)

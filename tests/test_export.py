@@ -103,6 +103,7 @@ def test_the_export_is_recorded_and_shows_in_the_next_timeline(
     assert "Export · entry" in shown and "Redacted: yes" in shown
     audit = json.loads(invoke("audit", "--case", built.reference, "--json").stdout)
     assert [(e["action"], e["format"], e["redacted"]) for e in audit] == [
+        ("granted", None, False),  # Priya given access to the restricted case
         ("exported", "json", True),
         ("viewed", None, False),
         ("viewed", None, False),

@@ -96,3 +96,33 @@ def test_a_0_1_0_backup_verifies_restores_and_upgrades(old: Path, tmp_path: Path
     listed = json.loads(invoke("cases", "--json", env=env).stdout)
     assert [c["case"] for c in listed] == ["SG-2026-0001", "SG-2026-0002"]
     assert invoke("verify", env=env).exit_code == 0
+
+
+def test_a_0_1_0_vault_is_rekeyed_and_its_allegation_restricted_once_all_have_keys(
+    old: Path,
+) -> None:
+    from safeguarding.vault import Vault
+
+    upgraded = invoke("db", "upgrade", env=ALEX)
+    assert upgraded.exit_code == 0 and "re-keyed once every user" in upgraded.stderr
+    assert invoke("cases", env=ALEX).exit_code == 0  # Alex's keys
+    # Not yet: Sam and the recovery key are still to come; Sam still reads the allegation.
+    assert "SG-2026-0001" in invoke("cases", env=SAM).stdout
+    checked = invoke("verify", "--recovery", env={**ALEX, "SAFEGUARD_RECOVERY_KEY": RECOVERY_KEY})
+    assert checked.exit_code == 0, checked.stderr
+    vault = Vault.open(old / "vault.db")
+    alex = vault.unlock(ALEX["SAFEGUARD_USER"], ALEX["SAFEGUARD_PASSPHRASE"])
+    assert alex.keys.epoch == 1  # Sam's unlock above was the last one needed
+    alex.close()
+    vault.close()
+
+    # The allegation is now restricted to Alex, who recorded it (the head is disabled).
+    listed = json.loads(invoke("access", "SG-2026-0001", "--json", env=ALEX).stdout)
+    assert [m["user"] for m in listed["members"]] == ["Alex Morgan"]
+    sam_sees = json.loads(invoke("cases", "--status", "all", "--json", env=SAM).stdout)
+    assert [c["case"] for c in sam_sees] == ["SG-2026-0002"]
+    assert invoke("timeline", "SG-2026-0001", env=SAM).exit_code == 4
+    shown = json.loads(invoke("timeline", "SG-2026-0001", "--json", env=ALEX).stdout)
+    assert "He has been messaging my daughter on Instagram." in [e["text"] for e in shown["entries"]]
+    assert invoke("verify", env=ALEX).exit_code == 0
+    assert invoke("verify", "--no-passphrase").exit_code == 0

@@ -1,7 +1,7 @@
 """A fixed case for the timeline and export tests, written through the library on a fixed clock.
 
-Alex Morgan (DSL) records a disclosure about a member of staff; Priya Shah (deputy) records a
-conversation late, which is later amended.  Names in Greek and Cyrillic check the fonts.
+Alex Morgan (DSL) records a disclosure about a member of staff (restricted, so Alex gives Priya
+Shah access); Priya Shah (deputy) records a conversation late, which is later amended.  Names in Greek and Cyrillic check the fonts.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from safeguarding import categories, timeline
+from safeguarding import categories, membership, timeline
 from safeguarding.cases import Casebook, Disclosure, Subject
 from safeguarding.chronology import Checkpoint
 from safeguarding.config import Config
@@ -92,6 +92,8 @@ def build_case(folder: Path) -> Built:
             )
         ).reference
         texts.append(account)
+        # An allegation: restricted to Alex and the head; Priya, who will help, is given access.
+        membership.grant(dsl, ref, DEPUTY)
         when(at(16, 10, 5))
         referral = f"Told {CONTACT} what Mrs Webb disclosed; the LADO will call back."
         book.refer(
