@@ -6,7 +6,9 @@ Typst lays it out in this process, from `templates/timeline.typ` and the case as
 (`sys.inputs`): recorded text is never written into Typst markup, so none of it can run as
 Typst code.  Typst shapes every script (accents on their letters, Arabic joined and right to
 left, Indic conjuncts) and kerns, with the fonts of `safeguarding.fonts`; it reads no other
-font, and writes nothing to disk.
+font, and writes nothing to disk.  Emoji, as recorded from a child's message, are drawn in
+colour from Noto Color Emoji: skin tones, flags, keycaps and ZWJ sequences as that font draws
+them (a sequence it has no single glyph for, as its parts).
 
 Nothing recorded is dropped: a character no font has a glyph for (Tibetan, Cherokee, a
 hieroglyph) is written as a visible code, `[U+0F40]`, and page 1 then says so (`UNSHOWN_NOTICE`).
@@ -42,9 +44,13 @@ class _Shown:
 
     def __init__(self) -> None:
         self.unshown: dict[str, int] = {}
+        #: Whether any text may hold an emoji sequence (the template then looks for them).
+        self.emoji = False
 
     def __call__(self, text: str) -> str:
         shown = visible(text, pictures=False)
+        if not self.emoji and not shown.isascii():
+            self.emoji = any(fonts.emoji(ord(char)) for char in shown)
         missing = 0
         parts: list[str] = []
         for char in shown:
@@ -71,6 +77,7 @@ def render_counted(t: Timeline) -> tuple[bytes, int]:
     data = document.build(t, shown)
     data["unshown"] = UNSHOWN_NOTICE if shown.unshown else None
     data["fonts"] = fonts.families()
+    data["emoji"] = fonts.EMOJI_FAMILY if shown.emoji else None
     import typst
 
     try:

@@ -24,9 +24,10 @@ from pypdf import PdfReader
 from safeguarding import fonts, html, pdf, timeline
 from tests import timeline_case as tc
 
-#: The shipped fonts, copied unchanged from Debian's fonts-noto-core 20201225-1, as
-#: `sha256sum` prints them.
+#: The shipped fonts, copied unchanged from Debian's fonts-noto-core 20201225-1 (NotoSans*) and
+#: fonts-noto-color-emoji 2.042-0+deb12u1 (NotoColorEmoji), as `sha256sum` prints them.
 PINNED = """
+e5899ed38b8ed83e08bd3ac5de09791e9d19d288333a796de1d35ad17396f1ec  NotoColorEmoji.ttf
 e83493c945848ecd4a9ad0f6d19164541a0d3e23a9c952304a00a46e00272ac5  NotoSans-Bold.ttf
 89c3c497f618fdaa0b2d1e98fef93582f28c71debd2c4a8cdf41f190ced2909d  NotoSans-Regular.ttf
 ded6fc7359ca36d15d7aab9ef0c066e21ce48b26a069994d6602fa2cb9a1b952  NotoSansArabic-Bold.ttf
@@ -78,6 +79,8 @@ HOSTILE_TYPST = (
     '#read("/etc/passwd") = heading #import "@preview/x:0.1.0": * ]) }'
 )
 ARABIC = "قالت عائشة إنها خائفة."
+#: A child's message: a face, a skin tone, a ZWJ sequence and a flag.
+EMOJI = "ok \U0001f62d\U0001f44d\U0001f3fd \U0001f937\u200d\u2640\ufe0f \U0001f1ec\U0001f1e7"
 HOSTILE_HTML = '<script>document.title="ran"</script><img src=x onerror="document.title=\'ran\'">'
 
 
@@ -110,8 +113,9 @@ def test_the_shipped_fonts_are_the_pinned_files_with_their_licence() -> None:
         assert hashlib.sha256(shipped[name].read_bytes()).hexdigest() == digest, name
     licence = (fonts.FOLDER / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL Open Font License, Version 1.1" in licence and "Google" in licence
+    assert "fonts-noto-core" in licence and "fonts-noto-color-emoji" in licence
     total = sum(p.stat().st_size for p in shipped.values())
-    assert total < 8 * 1024 * 1024, total  # the size the README states
+    assert total < 18 * 1024 * 1024, total  # the size the README states
 
 
 def test_hostile_typst_text_comes_out_literally(fixed: timeline.Timeline) -> None:
@@ -144,10 +148,14 @@ def test_a_name_typed_precomposed_or_decomposed_draws_the_same_pages(
     assert pages["NFC"] and pages["NFC"] == pages["NFD"]
 
 
+@pytest.mark.parametrize("note", [None, EMOJI], ids=["text", "emoji"])
 def test_the_pdf_has_a_title_no_author_bookmarks_for_the_days_and_claims_pdf_a(
-    fixed: timeline.Timeline,
+    fixed: timeline.Timeline, note: str | None
 ) -> None:
-    reader = PdfReader(io.BytesIO(pdf.render(fixed)))
+    """Typst checks what it writes against PDF/A-2b as it writes it (and fails rather than
+    write a PDF that does not conform): emoji, colour images in a Type 3 font, keep the claim."""
+    t = fixed if note is None else with_note(fixed, note)
+    reader = PdfReader(io.BytesIO(pdf.render(t)))
     info = reader.metadata
     assert info is not None and info.title == f"Safeguarding chronology: {fixed.reference}"
     assert not info.author
@@ -157,6 +165,14 @@ def test_the_pdf_has_a_title_no_author_bookmarks_for_the_days_and_claims_pdf_a(
     assert "Contents" in reader.pages[0].extract_text()
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
     assert re.search(r"pdfaid:part[^0-9]*2", xmp) and re.search(r"pdfaid:conformance[^A-Z]*B", xmp)
+    intents = reader.trailer["/Root"]["/OutputIntents"]
+    assert [str(i.get_object()["/S"]) for i in intents] == ["/GTS_PDFA1"]
+    kinds = {
+        str(font.get_object()["/Subtype"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert ("/Type3" in kinds) == (note is not None)
 
 
 # HTML in a real browser ------------------------------------------------------------------

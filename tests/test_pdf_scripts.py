@@ -1,21 +1,26 @@
 """The PDF shows the scripts of the names a school records from the shipped Noto fonts, shaped
-(Arabic and Hebrew right to left, Arabic letters joined, Indic conjuncts formed), and Chinese
-from Debian's CJK fonts where installed, and still writes what no font has (Tibetan) as
-`[U+XXXX]`, with the notice, never echoing the record on stderr."""
+(Arabic and Hebrew right to left, Arabic letters joined, Indic conjuncts formed), Chinese from
+Debian's CJK fonts where installed, and emoji in colour from the shipped emoji font; it still
+writes what no font has (Tibetan, an emoji newer than the font) as `[U+XXXX]`, with the notice,
+never echoing the record on stderr."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
+import shutil
 import struct
+import subprocess
 import unicodedata
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from safeguarding import categories, fonts
+from safeguarding import categories, fonts, pdf, timeline
 from safeguarding.cases import Casebook, Disclosure, Subject
 from tests import timeline_case as tc
 from tests.conftest import invoke
@@ -47,6 +52,25 @@ RIGHT_TO_LEFT = (ARABIC, HEBREW)
 TIBETAN = "ཀཁག"
 #: Said in a note, after the subjects: an Arabic sentence long enough to wrap onto a second line.
 ARABIC_NOTE = "قالت عائشة إن المعلم أرسل لها رسائل على إنستغرام " * 4
+#: Emoji as children write them, each with the code points the emoji font's glyph stands for:
+#: by default, with U+FE0F, a skin tone, ZWJ sequences, a keycap, flags (regional indicators,
+#: and Scotland's tag sequence).
+EMOJI = {
+    "\U0001f62d": "loudly crying face",
+    "\u2764\ufe0f": "red heart",
+    "\U0001f44d\U0001f3fd": "thumbs up: medium skin tone",
+    "\U0001f937\u200d\u2640\ufe0f": "woman shrugging",
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467": "family: man, woman, girl",
+    "1\ufe0f\u20e3": "keycap 1",
+    "\U0001f1ec\U0001f1e7": "flag: United Kingdom",
+    "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f": "flag: Scotland",
+}
+#: A message quoted in a disclosure, as it was sent.
+MESSAGE = "he said dont tell ur mum " + " ".join(EMOJI) + " ok?"
+#: Sent on its own: one message of six hundred emoji, more than Typst applies a show rule to.
+FLOOD = "\U0001f62d" * 600
+#: Face with bags under eyes (Unicode 16): newer than the emoji font, so still a code.
+NEWER = "\U0001fae9"
 
 
 @pytest.fixture
@@ -81,6 +105,38 @@ def scripts_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return reference
 
 
+@pytest.fixture
+def emoji_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A case whose disclosure quotes a message with emoji, and a note of six hundred."""
+    built = tc.build_case(tmp_path)
+    monkeypatch.setenv("SAFEGUARD_VAULT", str(built.path))
+    monkeypatch.setenv("SAFEGUARD_USER", tc.DSL)
+    monkeypatch.setenv("SAFEGUARD_PASSPHRASE", tc.DSL_PASSPHRASE)
+    config = tmp_path / "config.toml"
+    config.write_text(f'school_name = "{tc.SCHOOL}"\n')
+    monkeypatch.setenv("SAFEGUARD_CONFIG", str(config))
+    unlocked = tc.unlock(built)
+    try:
+        clock = tc.Clock()
+        clock.moment = tc.at(20, 10, 0)
+        book = Casebook(unlocked, categories.load(), built.config, now=clock)
+        reference = book.record(
+            Disclosure(
+                category="staff-misuse",
+                subjects=(Subject("Maya Collins", "pupil"),),
+                disclosed_by="Maya Collins",
+                relationship="pupil",
+                where="the library",
+                text=f"Maya showed me a message from the coach: '{MESSAGE}'",
+                at=tc.at(20, 9, 30),
+            )
+        ).reference
+        book.note(reference, text=f"The next message was only this:\n{FLOOD}")
+    finally:
+        unlocked.close()
+    return reference
+
+
 def fold(text: str) -> str:
     """Text as compared: presentation forms back to letters (NFKC), without spacing or the
     control codes pypdf gives for shaped glyphs that stand for no character of their own."""
@@ -91,19 +147,28 @@ def fold(text: str) -> str:
 def embedded_characters(data: bytes) -> dict[str, set[int]]:
     """Each embedded font's name (without the subset tag), and the characters its ToUnicode
     map gives for the glyphs the PDF uses."""
-    found: dict[str, set[int]] = {}
+    return {
+        name: {ord(c) for text in texts for c in text}
+        for name, texts in embedded_texts(data).items()
+    }
+
+
+def embedded_texts(data: bytes) -> dict[str, set[str]]:
+    """Each embedded font's name, and the text each glyph the PDF uses stands for (one
+    character, or a whole sequence for a ligature); a Type 3 font (the emoji font's colour
+    glyphs, drawn as images) is named by its `/Name`."""
+    found: dict[str, set[str]] = {}
     for page in PdfReader(io.BytesIO(data)).pages:
         fonts = page["/Resources"]["/Font"]
         for ref in fonts.values():
             font = ref.get_object()
-            name = str(font["/BaseFont"]).split("+")[-1]
+            name = str(font.get("/BaseFont", font.get("/Name"))).lstrip("/").split("+")[-1]
             cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
-            chars = found.setdefault(name, set())
+            texts = found.setdefault(name, set())
             for line in cmap.splitlines():
                 parts = line.replace("<", " ").replace(">", " ").split()
-                if len(parts) == 2 and all(len(p) % 4 == 0 for p in parts):
-                    text = bytes.fromhex(parts[1]).decode("utf-16-be")
-                    chars.update(ord(c) for c in text)
+                if len(parts) == 2 and len(parts[0]) % 2 == 0 and len(parts[1]) % 4 == 0:
+                    texts.add(bytes.fromhex(parts[1]).decode("utf-16-be"))
     return found
 
 
@@ -201,6 +266,74 @@ def test_a_pdf_in_latin_greek_and_cyrillic_embeds_only_noto_sans(
 ) -> None:
     data, _ = export_pdf("SG-2026-0001", tmp_path / "latin.pdf")
     assert set(embedded_characters(data)) <= {FAMILY, "NotoSans-Bold"}
+
+
+def test_emoji_in_a_quoted_message_are_drawn_in_colour_from_the_emoji_font(
+    emoji_case: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "emoji.pdf"
+    data, stderr = export_pdf(emoji_case, path)
+    everything = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert "[U+" not in everything and "could not be shown" not in everything
+    assert "could not be shown" not in stderr and "\U0001f62d" not in stderr
+    # Each sequence is one glyph of the emoji font (a Type 3 font: its glyphs are the font's
+    # colour images), and so are the six hundred of the flood.
+    drawn = embedded_texts(data)["NotoColorEmoji"]
+    for sequence, name in EMOJI.items():
+        assert sequence in drawn or sequence.replace("\ufe0f", "") in drawn, name
+    assert fold(FLOOD) in fold(everything)
+    # ...drawn in colour: the yellow of the faces, a colour the template itself never uses.
+    if shutil.which("pdftoppm") is None:
+        absent("pdftoppm (poppler-utils)")
+    assert yellow_pixels(path) > 200
+
+
+def test_a_symbol_is_text_unless_written_as_emoji(tmp_path: Path) -> None:
+    """A check mark, a smiley and a heart written plainly are text from Noto Sans Symbols; with
+    U+FE0F (emoji presentation) the same characters are the emoji font's."""
+    t = tc.fixed_timeline(tc.build_case(tmp_path))
+    symbols = {0x2714, 0x263A, 0x2764}
+    plain = " ".join(map(chr, symbols))
+    used = embedded_characters(pdf.render(with_note(t, f"Done {plain}")))
+    assert "NotoColorEmoji" not in used
+    assert symbols <= used["NotoSansSymbols-Regular"] | used["NotoSansSymbols2-Regular"]
+    emoji = " ".join(chr(code) + "\ufe0f" for code in symbols)
+    used = embedded_characters(pdf.render(with_note(t, f"Done {emoji}")))
+    assert symbols <= used["NotoColorEmoji"]
+
+
+def test_an_emoji_newer_than_the_font_is_a_code_beside_those_it_draws(tmp_path: Path) -> None:
+    t = tc.fixed_timeline(tc.build_case(tmp_path))
+    data, unshown = pdf.render_counted(with_note(t, f"she sent {NEWER} then \U0001f62d"))
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+    assert unshown == 1
+    assert f"[U+{ord(NEWER):04X}]" in "".join(pages)
+    assert "could not be shown in this PDF's fonts" in " ".join(pages[0].split())
+    assert "\U0001f62d" in embedded_texts(data)["NotoColorEmoji"]
+
+
+def with_note(t: timeline.Timeline, text: str) -> timeline.Timeline:
+    last = t.items[-1]
+    note = dataclasses.replace(last, id=last.id + 1, at=last.at + timedelta(minutes=1), text=text)
+    return dataclasses.replace(t, items=(*t.items, note))
+
+
+def yellow_pixels(path: Path) -> int:
+    """How many pixels of the PDF's pages, drawn by pdftoppm at 50 dpi, are yellow or orange."""
+    subprocess.run(
+        ["pdftoppm", "-r", "50", str(path), str(path.with_suffix(""))], check=True, timeout=120
+    )
+    count = 0
+    for page in sorted(path.parent.glob(f"{path.stem}-*.ppm")):
+        header, _, rest = page.read_bytes().partition(b"\n255\n")
+        assert header.split()[0] == b"P6"
+        pixels = memoryview(rest)
+        count += sum(
+            1
+            for i in range(0, len(pixels) - 2, 3)
+            if pixels[i] > 200 and pixels[i + 1] > 150 and pixels[i + 2] < 100
+        )
+    return count
 
 
 def glyph_count(program: bytes) -> int:
