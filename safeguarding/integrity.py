@@ -25,6 +25,7 @@ from safeguarding.checkpoint import Checkpoint
 from safeguarding.chronology import (
     SELF_INTRODUCING,
     StoredEntry,
+    epoch_of,
     facts_of,
     hash_of,
     head,
@@ -101,8 +102,10 @@ class _Chronicle:
     opened: dict[int, str] = field(default_factory=dict)
     closed: dict[int, str | None] = field(default_factory=dict)
     signed_from: int | None = None
-    # Each restricted case's holders (members' user ids, and 0 for the recovery key).
+    # Each restricted case's holders (members' user ids, and 0 for the recovery key), and each
+    # case's lowest key epoch its next entry may be sealed in.
     restricted: dict[int, set[int]] = field(default_factory=dict)
+    floor: dict[int, int] = field(default_factory=dict)
     unreadable: int = 0  # entries of restricted cases the checker could not decrypt
 
 
@@ -167,6 +170,7 @@ def _walk(
                 )
         else:
             _check_signed(entry, previous, state, signatures)
+            _check_epoch(entry, state)
         if secrets is not None:
             _check_payload(entry, secrets, state)
         if entry.case_id is not None:
@@ -371,18 +375,50 @@ def _apply_facts(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -
 def _follow_members(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -> None:
     """Who holds each restricted case's keys, as the chronology says."""
     try:
+        if "vault_epoch" in facts and entry.case_id is None:
+            # A re-key gave every case that is not restricted a new key for its next entry.
+            for case_id in state.cases:
+                if case_id not in state.restricted:
+                    _departed(case_id, state)
         if entry.kind == "disclosure" and "restricted" in facts and entry.case_id is not None:
             state.restricted[entry.case_id] = {int(m) for m in facts["restricted"]} | {0}
         elif entry.kind == "access_granted" and entry.case_id in state.restricted:
             state.restricted[entry.case_id].add(int(facts["user"]))
         elif entry.kind == "access_revoked" and entry.case_id in state.restricted:
             state.restricted[entry.case_id].discard(int(facts["user"]))
+            _departed(entry.case_id, state)
         for case_id in facts.get("removed_from", []):
             state.restricted.get(int(case_id), set()).discard(int(facts["user"]))
+            _departed(int(case_id), state)
+        for case_id in facts.get("waiting_in", []):
+            _departed(int(case_id), state)
         for case_id, members in dict(facts.get("restricted_cases", {})).items():
             state.restricted[int(case_id)] = {int(m) for m in members} | {0}
     except (TypeError, ValueError, KeyError):
         raise _fail(f"entry {entry.seq}'s record of a restricted case is not readable") from None
+
+
+def _departed(case_id: int, state: _Chronicle) -> None:
+    """A member left (or the vault was re-keyed): the case's next entry starts a new epoch."""
+    state.floor[case_id] = state.floor.get(case_id, 0) + 1
+
+
+def _check_epoch(entry: StoredEntry, state: _Chronicle) -> None:
+    """A case's entries are sealed in ever newer key epochs, never in a key that someone who
+    has left since still holds."""
+    case_id = entry.case_id
+    if case_id is None or entry.signature is None:
+        return
+    epoch = epoch_of(entry)
+    if epoch < 0:
+        raise _fail(f"entry {entry.seq} names a key epoch that is not a number: altered")
+    if epoch < state.floor.get(case_id, 0):
+        raise _fail(
+            f"entry {entry.seq} was sealed with an older key of case row {case_id} than it "
+            "should be, one that a member who has left may still hold: it was written around "
+            "the re-key"
+        )
+    state.floor[case_id] = epoch
 
 
 def _follow_case(entry: StoredEntry, state: _Chronicle) -> None:

@@ -893,8 +893,9 @@ class Unlocked:
                 "signing_key": holder.signing_public.hex(),
                 "exchange_key": holder.exchange_public.hex(),
                 "slots": slots.facts(*session.exec(select(KeySlot)).all()),
-                "vault_epoch": keys.epoch,
             }
+            if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
+                facts["vault_epoch"] = keys.epoch
             if left:
                 facts["waiting_in"] = left
             chronology.append(
@@ -940,8 +941,9 @@ class Unlocked:
             facts: dict[str, Any] = {
                 "user": user.id,
                 "slots": slots.facts(*session.exec(select(KeySlot)).all()),
-                "vault_epoch": keys.epoch,
             }
+            if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
+                facts["vault_epoch"] = keys.epoch
             if left:
                 facts["removed_from"] = left
             chronology.append(

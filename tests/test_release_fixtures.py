@@ -123,6 +123,8 @@ def test_a_0_1_0_vault_is_rekeyed_and_its_allegation_restricted_once_all_have_ke
     assert [c["case"] for c in sam_sees] == ["SG-2026-0002"]
     assert invoke("timeline", "SG-2026-0001", env=SAM).exit_code == 4
     shown = json.loads(invoke("timeline", "SG-2026-0001", "--json", env=ALEX).stdout)
-    assert "He has been messaging my daughter on Instagram." in [e["text"] for e in shown["entries"]]
+    assert "He has been messaging my daughter on Instagram." in [
+        e["text"] for e in shown["entries"]
+    ]
     assert invoke("verify", env=ALEX).exit_code == 0
     assert invoke("verify", "--no-passphrase").exit_code == 0

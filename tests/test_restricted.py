@@ -400,3 +400,66 @@ def test_a_passphrase_slot_holds_the_vault_key_sealed_to_its_exchange_key(vault:
     slot_rows = raw(vault.path, "SELECT exchange_public, exchange_key FROM key_slots")
     assert all(public is not None and len(public) == 32 and sealed for public, sealed in slot_rows)  # type: ignore[arg-type]
     assert slots.previous_place(3) == "1;epoch=3"
+
+
+def test_verify_names_an_entry_sealed_with_a_key_a_departed_member_holds(
+    school: VaultInfo,
+) -> None:
+    from safeguarding import chronology, storage
+    from safeguarding.casefile import find_case
+
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    membership.grant(alice, written.reference, KIM)
+    with storage.reading(alice.vault.engine) as session:
+        kept = alice.case_ring(session, find_case(session, written.reference))
+    membership.revoke(alice, written.reference, KIM)
+    assert alice.verify().entries > 0
+    # An insider writes the next entry with the ring Kim still holds, around the re-key.
+    with storage.writing(alice.vault.engine) as session:
+        case = find_case(session, written.reference)
+        chronology.append(
+            session,
+            signer=alice.signer,
+            payload_key=kept,
+            kind="note",
+            payload={"text": "Kim can read this."},
+            case_id=case.id,
+        )
+    alice.close()
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1
+    assert "a member who has left may still hold" in result.stderr
+
+
+def test_entries_after_a_disable_are_sealed_in_a_new_epoch_or_named(school: VaultInfo) -> None:
+    from safeguarding import chronology, storage
+    from safeguarding.casefile import find_case
+
+    alice = as_user(school, "alice", PASSPHRASE)
+    concern = Disclosure(
+        category="child-protection",
+        subjects=(Subject("Amy Price", "pupil"),),
+        disclosed_by="Amy",
+        relationship="pupil",
+        where="classroom",
+        text="Before.",
+    )
+    written = book(alice).record(concern)
+    with storage.reading(alice.vault.engine) as session:
+        kept = alice.case_ring(session, find_case(session, written.reference))
+    alice.disable_user(SAM)
+    book(alice).note(written.reference, text="Sealed in the new epoch.")
+    assert invoke("verify", "--no-passphrase").exit_code == 0
+    with storage.writing(alice.vault.engine) as session:
+        chronology.append(
+            session,
+            signer=alice.signer,
+            payload_key=kept.keys[0],  # the key Sam's old slot opens
+            kind="note",
+            payload={"text": "Sam can read this."},
+            case_id=find_case(session, written.reference).id,
+        )
+    alice.close()
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1 and "a member who has left may still hold" in result.stderr
