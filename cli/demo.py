@@ -11,9 +11,10 @@ from . import output
 def demo() -> None:
     """Walk a worked case through the whole flow in a throwaway vault, then print its timeline.
 
-    A teaching assistant found to be friends online with a 15-year-old ex-pupil: the disclosure, the LADO
-    referral, advice, actions, conversations, a correction and the closure. Your own vault is
-    not touched; the demo's is deleted afterwards.
+    A teaching assistant found to be friends online with a 15-year-old ex-pupil: the disclosure,
+    the LADO referral, advice, actions, conversations, a correction and the closure. The case is
+    an allegation, so it is restricted, and the demo's deputy DSL does not see it. Your own
+    vault is not touched; the demo's is deleted afterwards.
     """
     from rich.rule import Rule
 

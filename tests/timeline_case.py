@@ -1,7 +1,8 @@
 """A fixed case for the timeline and export tests, written through the library on a fixed clock.
 
 Alex Morgan (DSL) records a disclosure about a member of staff (restricted, so Alex gives Priya
-Shah access); Priya Shah (deputy) records a conversation late, which is later amended.  Names in Greek and Cyrillic check the fonts.
+Shah access); Priya Shah (deputy) records a conversation late, which is later amended.  Names in
+Greek and Cyrillic check the fonts.
 """
 
 from __future__ import annotations
