@@ -145,7 +145,8 @@ def _print(found: Members, json: bool) -> None:
         return
     from rich.table import Table
 
-    from safeguarding.vault import ROLE_TITLES, Role
+    from safeguarding.vault import ROLE_TITLES
+    from safeguarding.vocabulary import Role
 
     table = Table("Member", "Role", "Keys", title=f"Who may read {found.reference}")
     for m in found.members:

@@ -2,84 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from safeguarding.errors import UsageError
 
 from . import credentials
 
+# The run's state is defined in `state` (which `credentials` also reads) and named here too, where
+# the commands have always found it.
+from .state import STATE as STATE
+from .state import State as State
+
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked, Vault
-
-
-def default_vault_path() -> Path:
-    from platformdirs import user_data_path
-
-    return user_data_path("safeguard", appauthor=False) / "vault.db"
-
-
-def login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
-
-
-@dataclass
-class State:
-    vault: Path | None = None
-    user: str | None = None
-    debug: bool = False
-    #: What standard input has been read for: a second reader would find it empty.
-    stdin_read_for: str | None = None
-
-    def reset(self) -> None:
-        self.vault, self.user, self.debug = None, None, False
-        self.stdin_read_for = None
-
-    def claim_stdin(self, purpose: str) -> None:
-        """Note that standard input is read for `purpose`; refused if it already was (the
-        passphrase from SAFEGUARD_PASSPHRASE_FILE=/dev/stdin and a note from --text-file -)."""
-        if self.stdin_read_for not in (None, purpose):
-            raise UsageError(
-                f"standard input cannot give both {self.stdin_read_for} and {purpose}; "
-                "nothing was saved",
-                hint="give one of them as a file",
-            )
-        self.stdin_read_for = purpose
-
-    @property
-    def vault_path(self) -> Path:
-        return self.vault if self.vault is not None else default_vault_path()
-
-    @property
-    def user_name(self) -> str:
-        name = self.user or login_name()
-        if not name:
-            raise UsageError("who are you? there is no login name", hint="pass --user NAME")
-        return name
-
-    @property
-    def busy_timeout(self) -> float:
-        from safeguarding.storage import DEFAULT_BUSY_TIMEOUT
-
-        text = os.environ.get("SAFEGUARD_BUSY_TIMEOUT")
-        if not text:
-            return DEFAULT_BUSY_TIMEOUT
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not 0 <= value <= 3600:
-            raise UsageError("SAFEGUARD_BUSY_TIMEOUT must be a number of seconds from 0 to 3600")
-        return value
-
-
-STATE = State()
 
 
 def open_vault() -> Vault:

@@ -11,6 +11,8 @@ import typer
 
 from safeguarding.errors import UsageError
 
+from .state import STATE
+
 
 def is_interactive() -> bool:
     """True when a person can answer prompts (tests replace this to drive the prompts)."""
@@ -31,8 +33,6 @@ def _read_secret_file(variable: str, file_name: str) -> str:
         # fstat on the open file, so the file checked is the file read.
         status = os.fstat(handle.fileno())
         if _is_standard_input(status):
-            from .context import STATE
-
             STATE.claim_stdin(variable)
         mode = stat.S_IMODE(status.st_mode)
         # Only a regular file has a mode that says something: a pipe (`<(pass show …)`) does not.

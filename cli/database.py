@@ -55,10 +55,10 @@ def upgrade(
     ] = None,
 ) -> None:
     """Upgrade the vault's schema to this version of safeguard, taking a backup first."""
-    from safeguarding import migrate
+    from safeguarding import upgrade
 
     vault_path = STATE.vault_path
-    upgraded = migrate.upgrade_with_backup(vault_path, backup_dir)
+    upgraded = upgrade.upgrade_with_backup(vault_path, backup_dir)
     if upgraded.backup is None:
         output.say(f"The vault's schema is already up to date ({upgraded.after}).")
     else:

@@ -329,7 +329,8 @@ def refer(
     --to none records a decision not to refer; the text is then the reason.
     """
     from safeguarding.cases import check_no_referral_details
-    from safeguarding.categories import ROUTE_TITLES, Route
+    from safeguarding.categories import ROUTE_TITLES
+    from safeguarding.vocabulary import Route
 
     route = to.strip().lower()
     if route not in {r.value for r in Route}:

@@ -31,7 +31,7 @@ def add(
 ) -> None:
     """Add a user with their own passphrase (a DSL or the headteacher may do this)."""
     from safeguarding.errors import UsageError
-    from safeguarding.vault import Role
+    from safeguarding.vocabulary import Role
 
     try:
         chosen = Role(role.lower())

@@ -17,19 +17,19 @@ from sqlmodel import Session, col, func, select
 
 from safeguarding import casefile, chronology, clock, flow, moments, restricted, storage
 from safeguarding.casefile import CaseFile, Kind
-from safeguarding.categories import Categories, Route
+from safeguarding.categories import Categories
 from safeguarding.config import Config
 from safeguarding.crypto import KeyRing
 from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.models import Case, Entry
+from safeguarding.vault import people
+from safeguarding.vocabulary import Route
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
 
 
 def vault_people(session: Session, keys: Any) -> list[restricted.Person]:
-    from safeguarding.vault import people
-
     return people(session, keys)
 
 

@@ -10,26 +10,12 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from safeguarding.errors import UsageError
-
-
-class Route(StrEnum):
-    """Who a concern is referred to; `NONE` is a recorded decision not to refer."""
-
-    LADO = "lado"
-    MASH = "mash"
-    POLICE = "police"
-    COUNTY = "county"
-    HEADTEACHER = "headteacher"
-    OTHER_SCHOOL = "other-school"
-    OTHER = "other"
-    NONE = "none"
-
+from safeguarding.vocabulary import Route
 
 ROUTE_TITLES = {
     Route.LADO: "the LADO (Local Authority Designated Officer)",

@@ -20,6 +20,8 @@ from safeguarding.casefile import CaseFile
 from safeguarding.cases import Casebook, Disclosure, Subject, Written
 from safeguarding.config import Config, Contact
 from safeguarding.timeline import Timeline
+from safeguarding.vault import Vault
+from safeguarding.vocabulary import Role
 
 DSL_NAME = "Alex Morgan"
 HEAD_NAME = "Jo Head"
@@ -67,7 +69,6 @@ def _first_monday(today: date) -> date:
 
 def run(folder: Path, today: date | None = None) -> Demo:
     """Build the demo vault in `folder` and walk the case; returns what to show."""
-    from safeguarding.vault import Role, Vault
 
     config = Config(
         path=folder / "config.toml",

@@ -9,21 +9,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 
 from safeguarding import deadlines, moments
 from safeguarding.casefile import CaseEntry, CaseFile, Kind
-from safeguarding.categories import ROUTE_TITLES, Category, Route
+from safeguarding.categories import ROUTE_TITLES, Category
 from safeguarding.errors import NotAllowed
-
-
-class Stage(StrEnum):
-    DISCLOSED = "disclosed"
-    REFERRED = "referred"
-    NOT_REFERRED = "not referred"
-    ADVISED = "advised"
-    CLOSED = "closed"
-
+from safeguarding.vocabulary import Route, Stage
 
 #: The plaintext `cases.status` column: only whether a case is open or closed.
 OPEN, CLOSED = "open", "closed"

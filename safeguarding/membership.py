@@ -17,6 +17,7 @@ from safeguarding import casefile, chronology, restricted, storage
 from safeguarding.access import ACCESS_GRANTED, ACCESS_REVOKED
 from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.models import Case
+from safeguarding.vault import people
 
 if TYPE_CHECKING:
     from safeguarding.crypto import KeyRing
@@ -103,8 +104,6 @@ def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
 
 
 def _people(unlocked: Unlocked, session: Session) -> list[restricted.Person]:
-    from safeguarding.vault import people
-
     return people(session, unlocked.keys)
 
 

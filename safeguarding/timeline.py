@@ -25,9 +25,10 @@ from rich.text import Text
 
 from safeguarding import flow
 from safeguarding.casefile import KIND_TITLES, CaseEntry, CaseFile, Kind
-from safeguarding.categories import ROUTE_TITLES, Categories, Category, Route
+from safeguarding.categories import ROUTE_TITLES, Categories, Category
 from safeguarding.chronology import Checkpoint
 from safeguarding.errors import NotFound
+from safeguarding.vocabulary import Route, Stage
 
 MARKING = "OFFICIAL-SENSITIVE"
 #: The kind of the case entry that records an export (not a flow step, so not in `Kind`).
@@ -242,7 +243,7 @@ def build(
     else:
         next_title, next_due, next_overdue = "(category not in the categories file)", None, False
         overdue = ()
-    if state.stage is flow.Stage.CLOSED:
+    if state.stage is Stage.CLOSED:
         next_title, next_due, next_overdue = "None: the case is closed", None, False
 
     items = tuple(_item(entry, case) for entry in case.entries)
@@ -255,7 +256,7 @@ def build(
             due=a.due,
             set_at=a.added_at,
             done_at=done_at.get(a.done_entry) if a.done_entry is not None else None,
-            overdue=not a.done and state.stage is not flow.Stage.CLOSED and today > a.due,
+            overdue=not a.done and state.stage is not Stage.CLOSED and today > a.due,
         )
         for a in sorted(state.actions.values(), key=lambda a: a.number)
     )

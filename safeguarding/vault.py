@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,12 @@ from sqlmodel import Session, col, func, select
 
 from safeguarding import (
     casefile,
+    categories,
     chronology,
     clock,
     crypto,
     integrity,
+    migrate,
     restricted,
     scratch,
     slots,
@@ -46,18 +47,12 @@ from safeguarding.errors import (
 )
 from safeguarding.models import Case, Entry, KeySlot, User, VaultMeta
 from safeguarding.slots import Holder, Keys
+from safeguarding.vocabulary import Role
 
 VAULT_FORMAT = 1
 MIN_PASSPHRASE_LENGTH = 12
 MAX_NAME_LENGTH = 100
 RECOVERY_KEY_BYTES = 20  # 160 bits, 32 base32 characters in 8 groups of 4
-
-
-class Role(StrEnum):
-    DSL = "dsl"
-    DEPUTY = "deputy"
-    HEAD = "head"
-    CHAIR = "chair"
 
 
 ROLE_TITLES = {
@@ -210,8 +205,6 @@ class Vault:
         so does the next `build` for `path` if this process is killed; an existing file at
         `path` is never touched.
         """
-        from safeguarding import migrate
-
         kdf = kdf or crypto.DEFAULT_KDF
         name = normalise_name(user_name)
         check_passphrase(name, passphrase)
@@ -525,8 +518,6 @@ def _all_slots_modern(session: Session) -> bool:
 
 
 def _packaged_allegations() -> frozenset[str]:
-    from safeguarding import categories
-
     return frozenset(c.code for c in categories.load() if c.outcomes == "allegation")
 
 

@@ -1,0 +1,33 @@
+"""The vocabulary: every closed set of words the records use, each defined once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Route(StrEnum):
+    """Who a concern is referred to; `NONE` is a recorded decision not to refer."""
+
+    LADO = "lado"
+    MASH = "mash"
+    POLICE = "police"
+    COUNTY = "county"
+    HEADTEACHER = "headteacher"
+    OTHER_SCHOOL = "other-school"
+    OTHER = "other"
+    NONE = "none"
+
+
+class Stage(StrEnum):
+    DISCLOSED = "disclosed"
+    REFERRED = "referred"
+    NOT_REFERRED = "not referred"
+    ADVISED = "advised"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    DSL = "dsl"
+    DEPUTY = "deputy"
+    HEAD = "head"
+    CHAIR = "chair"
