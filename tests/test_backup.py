@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from safeguarding import backup, chronology, clock, restore, storage
+from safeguarding import backup, backup_create, chronology, clock, restore, storage
 from safeguarding.errors import CheckFailed
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import FAST_KDF, PASSPHRASE, VaultInfo, invoke, run
@@ -177,11 +177,11 @@ def test_backup_files_hold_no_canary_plaintext(vault: VaultInfo, folder: Path) -
 def test_the_copy_reports_progress_up_to_every_page(vault: VaultInfo, folder: Path) -> None:
     append_notes(vault, 50, text="x" * 2000)
     seen: list[tuple[int, int]] = []
-    backup.PAGES_PER_STEP, saved = 4, backup.PAGES_PER_STEP
+    backup_create.PAGES_PER_STEP, saved = 4, backup_create.PAGES_PER_STEP
     try:
         backup.create(vault.path, folder, progress=lambda done, total: seen.append((done, total)))
     finally:
-        backup.PAGES_PER_STEP = saved
+        backup_create.PAGES_PER_STEP = saved
     assert len(seen) > 2
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert seen[-1][0] == seen[-1][1]
@@ -473,13 +473,13 @@ def test_disk_full_while_writing_the_manifest_leaves_nothing_behind(
 ) -> None:
     backup.create(vault.path, folder)
     before = snapshot(folder)
-    real = backup._write_private
+    real = backup_create._write_private
 
     def full_disk(path: Path, data: bytes) -> None:
         real(path, data[:10])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(backup, "_write_private", full_disk)
+    monkeypatch.setattr(backup_create, "_write_private", full_disk)
     result = invoke("backup", "create", str(folder))
     assert result.exit_code == 5
     assert one_line(result.stderr) == (
