@@ -19,7 +19,7 @@ from . import credentials, output
 from .context import STATE
 
 if TYPE_CHECKING:
-    from safeguarding.backup import Progress, Unlocker
+    from safeguarding.backup import Progress, Pruned, Unlocker
     from safeguarding.vault import Unlocked, Vault
 
 app = typer.Typer(
@@ -257,7 +257,10 @@ def prune(
         yearly=keep_yearly,
         within=Duration.parse(keep_within) if keep_within is not None else None,
     )
-    pruned = backup.prune(directory, policy, dry_run=dry_run)
+    _report_pruned(backup.prune(directory, policy, dry_run=dry_run), json=json, quiet=quiet)
+
+
+def _report_pruned(pruned: Pruned, *, json: bool, quiet: bool) -> None:
     for ahead, reason in pruned.ahead:
         _line(f"left {ahead.name} in place: {reason}")
     if json:
@@ -270,9 +273,9 @@ def prune(
             }
         )
         return
-    if quiet and not dry_run:
+    if quiet and not pruned.dry_run:
         return
-    verb = "would remove" if dry_run else "removed"
+    verb = "would remove" if pruned.dry_run else "removed"
     for removed in pruned.removed:
         output.out.print(f"{verb} {removed.name}", soft_wrap=True)
 

@@ -32,7 +32,7 @@ from safeguarding.checkpoint import Checkpoint
 from safeguarding.errors import CheckFailed, NotFound, UsageError, VaultUnusable
 
 if TYPE_CHECKING:
-    from safeguarding.vault import Vault
+    from safeguarding.vault_file import VaultFile
 
 
 def _require_folder(directory: Path, *, writing: bool = False) -> None:
@@ -225,7 +225,7 @@ def _pending_copy(backup: BackupFile, manifest: Manifest | None) -> bool:
     return False
 
 
-def checkpoints_for(vault: Vault, directory: Path) -> list[Checkpoint]:
+def checkpoints_for(vault: VaultFile, directory: Path) -> list[Checkpoint]:
     """The chronology heads recorded in the manifests of this vault's backups in `directory`.
 
     Raises `NotFound` if the folder has no manifests, and `CheckFailed` if none of them is of

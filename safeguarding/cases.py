@@ -22,7 +22,7 @@ from safeguarding.config import Config
 from safeguarding.crypto import KeyRing
 from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.models import Case, Entry
-from safeguarding.vault import people
+from safeguarding.roster import people
 from safeguarding.vocabulary import Route
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from safeguarding import casefile, chronology, restricted, storage
 from safeguarding.access import ACCESS_GRANTED, ACCESS_REVOKED
 from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.models import Case
-from safeguarding.vault import people
+from safeguarding.roster import people
 
 if TYPE_CHECKING:
     from safeguarding.crypto import KeyRing

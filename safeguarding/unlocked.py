@@ -1,0 +1,400 @@
+"""A vault opened by one user: its users, its case keys, and what they may read and write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlmodel import Session, col, select
+
+from safeguarding import (
+    casefile,
+    chronology,
+    clock,
+    crypto,
+    integrity,
+    restricted,
+    slots,
+    storage,
+)
+from safeguarding.chronology import Signer
+from safeguarding.crypto import KeyRing
+from safeguarding.errors import (
+    CheckFailed,
+    Damaged,
+    NotAllowed,
+    UsageError,
+)
+from safeguarding.models import Case, Entry, KeySlot, User
+from safeguarding.roster import (
+    MANAGING_ROLES,
+    ROLE_TITLES,
+    UserInfo,
+    _meta,
+    _next_id,
+    _same_name,
+    _user_info,
+    check_passphrase,
+    normalise_name,
+)
+from safeguarding.slots import Holder, Keys
+from safeguarding.vault_file import VaultFile
+from safeguarding.vault_keys import _rekey_or_defer, _secrets, _vault_ring
+from safeguarding.vocabulary import Role
+
+
+class Unlocked:
+    """A vault opened by one user: what they may read and write."""
+
+    def __init__(
+        self,
+        vault: VaultFile,
+        user: UserInfo,
+        keys: Keys,
+        signer: Signer,
+        exchange: X25519PrivateKey,
+    ) -> None:
+        self.vault = vault
+        self.user = user
+        self.keys = keys
+        self.signer = signer
+        self.exchange = exchange
+
+    def close(self) -> None:
+        self.vault.close()
+
+    def require_manager(self, action: str) -> None:
+        if self.user.role not in MANAGING_ROLES:
+            raise NotAllowed(
+                f"only a DSL or the headteacher may {action}; {self.user.name} is "
+                f"{ROLE_TITLES[self.user.role]}"
+            )
+        # The role in the users table is a cache: before anyone is added, disabled or reset,
+        # it must be the role the chronology gave this user (a deputy who re-sealed their own
+        # row as DSL is stopped here, not only named by `verify` afterwards).
+        recorded = self._chronicled_role()
+        if recorded is not None and recorded != self.user.role.value:
+            raise Damaged(
+                f"{self.user.name}'s role in the users table ({self.user.role.value}) is not the "
+                f"one the chronology gives them ({recorded}); nothing was changed",
+                summary="a user's role was changed by hand",
+            )
+
+    def _chronicled_role(self) -> str | None:
+        """This user's role as the last `user_added` entry naming them records it."""
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            added = session.exec(
+                select(Entry).where(Entry.kind == "user_added").order_by(col(Entry.seq))
+            ).all()
+            role = None
+            for entry in added:
+                payload = chronology.open_payload(self.keys.fields, entry)
+                if _same_name(str(payload.get("user", ""))) == _same_name(self.user.name):
+                    role = str(payload.get("role"))
+            return role
+
+    def _append(self, session: Session, kind: str, payload: dict[str, Any], **extra: Any) -> Entry:
+        return chronology.append(
+            session,
+            signer=self.signer,
+            payload_key=self.keys.fields,
+            kind=kind,
+            payload=payload,
+            **extra,
+        )
+
+    # Users ---------------------------------------------------------------------------------
+
+    def find_user(self, name: str) -> UserInfo:
+        """The user called `name`, as recorded; raises `NotFound` if there is none."""
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            return _user_info(self.keys, self.vault._find_target(session, name))
+
+    def users(self) -> list[UserInfo]:
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            rows = session.exec(select(User).order_by(col(User.id))).all()
+            return [_user_info(self.keys, row) for row in rows]
+
+    def add_user(
+        self,
+        name: str,
+        role: Role,
+        passphrase: str,
+        kdf: crypto.KdfParams | None = None,
+    ) -> UserInfo:
+        self.require_manager("add users")
+        name = normalise_name(name)
+        check_passphrase(name, passphrase)
+        kdf = kdf or crypto.DEFAULT_KDF
+        with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
+            self.require_epoch(session)
+            tag = crypto.lookup_tag(_meta(session).lookup_salt, name)
+            if session.exec(select(User).where(User.name_tag == tag)).first() is not None:
+                raise UsageError(f"there is already a user called {name!r}; nothing was changed")
+            user_id = _next_id(session, User.id)
+            now = clock.to_text(clock.now())
+            holder = Holder.new()
+            session.add(
+                User(
+                    id=user_id,
+                    name_tag=tag,
+                    name=crypto.seal_text(
+                        self.keys.field_key, name, table="users", row=user_id, column="name"
+                    ),
+                    role=crypto.seal_text(
+                        self.keys.field_key, role.value, table="users", row=user_id, column="role"
+                    ),
+                    created_at=now,
+                    signing_key=holder.signing_public,
+                )
+            )
+            session.flush()
+            slot = slots.empty(_next_id(session, KeySlot.id), "passphrase", user_id)
+            slots.fill(slot, passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
+            session.add(slot)
+            session.flush()
+            self._append(
+                session,
+                "user_added",
+                {"user": name, "role": role.value},
+                facts={
+                    "user": user_id,
+                    "signing_key": holder.signing_public.hex(),
+                    "exchange_key": holder.exchange_public.hex(),
+                    "slots": slots.facts(slot),
+                },
+                recorded_at=clock.from_text(now),
+            )
+        return UserInfo(user_id, name, role, now, None)
+
+    def set_passphrase(
+        self,
+        name: str | None,
+        new_passphrase: str,
+        *,
+        via: str | None = None,
+        kdf: crypto.KdfParams | None = None,
+    ) -> UserInfo:
+        """Set a new passphrase for `name` (default: oneself), with new signing and exchange
+        keys, and re-key the vault: an old copy of the slot, with the old passphrase, opens
+        nothing written from here on."""
+        target_name = self.user.name if name is None else normalise_name(name)
+        own = target_name.casefold() == self.user.name.casefold()
+        if not own and via is None:
+            self.require_manager("set another user's passphrase")
+        check_passphrase(target_name, new_passphrase)
+        kdf = kdf or crypto.DEFAULT_KDF
+        holder = Holder.new()
+        with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
+            self.require_epoch(session)
+            user = self.vault._find_target(session, target_name)
+            info = _user_info(self.keys, user)
+            if user.disabled_at is not None:
+                raise NotAllowed(f"user {info.name!r} is disabled; nothing was changed")
+            slot = self.vault._user_slot(session, user)
+            payload: dict[str, Any] = {"user": info.name}
+            if via is not None:
+                payload["via"] = via
+            kind = "passphrase_changed" if own and via is None else "passphrase_reset"
+            slots.fill(slot, new_passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
+            session.add(slot)
+            session.flush()
+            left = restricted.reseal_for(session, user.id, self._opener(session))
+            keys = _rekey_or_defer(session, self.keys)
+            facts: dict[str, Any] = {
+                "user": user.id,
+                "signing_key": holder.signing_public.hex(),
+                "exchange_key": holder.exchange_public.hex(),
+                "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+            }
+            if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
+                facts["vault_epoch"] = keys.epoch
+            if left:
+                facts["waiting_in"] = left
+            chronology.append(
+                session,
+                signer=self.signer,
+                payload_key=keys.fields,
+                kind=kind,
+                payload=payload,
+                facts=facts,
+            )
+            # From the next entry on, the user signs with their new key.
+            session.get_one(User, user.id).signing_key = holder.signing_public
+        self.keys = keys
+        if kind == "passphrase_changed":
+            self.signer = Signer.of(self.user.id, holder.signing)
+            self.exchange = holder.exchange
+        return info
+
+    def disable_user(self, name: str) -> UserInfo:
+        """Disable a user: their slot is emptied, they leave every restricted case, and the
+        vault is re-keyed, so a copy of their slot opens nothing written from here on."""
+        self.require_manager("disable users")
+        with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
+            self.require_epoch(session)
+            user = self.vault._find_target(session, name)
+            info = _user_info(self.keys, user)
+            if user.disabled_at is not None:
+                raise UsageError(f"user {info.name!r} is already disabled; nothing was changed")
+            if user.id == self.user.id:
+                raise NotAllowed("you cannot disable yourself; ask another DSL")
+            if info.role is Role.DSL and self._active_dsls(session) <= 1:
+                raise NotAllowed(f"{info.name!r} is the last active DSL; add another DSL first")
+            now = clock.to_text(clock.now())
+            user.disabled_at = now
+            slot = self.vault._user_slot(session, user)
+            slots.clear(slot)
+            slot.updated_at = now
+            session.add(user)
+            session.add(slot)
+            session.flush()
+            left = restricted.remove(session, user.id)
+            keys = _rekey_or_defer(session, self.keys)
+            facts: dict[str, Any] = {
+                "user": user.id,
+                "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+            }
+            if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
+                facts["vault_epoch"] = keys.epoch
+            if left:
+                facts["removed_from"] = left
+            chronology.append(
+                session,
+                signer=self.signer,
+                payload_key=keys.fields,
+                kind="user_disabled",
+                payload={"user": info.name},
+                facts=facts,
+                recorded_at=clock.from_text(now),
+            )
+        self.keys = keys
+        return UserInfo(info.id, info.name, info.role, info.created_at, now)
+
+    @property
+    def rekey_waiting(self) -> list[str]:
+        """Who must unlock (or, for the recovery key, be used) before a re-key can reach every
+        slot: empty once none is waiting."""
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            if not _meta(session).rekey_due:
+                return []
+            names = {user.id: user.name for user in self.directory(session)}
+            return [
+                "the recovery key" if slot.user_id is None else names[slot.user_id]
+                for slot in session.exec(
+                    select(KeySlot)
+                    .where(col(KeySlot.wrapped_key).is_not(None))
+                    .where(col(KeySlot.exchange_public).is_(None))
+                    .order_by(col(KeySlot.id))
+                ).all()
+            ]
+
+    def _active_dsls(self, session: Session) -> int:
+        rows = session.exec(select(User).where(col(User.disabled_at).is_(None))).all()
+        return sum(1 for row in rows if _user_info(self.keys, row).role is Role.DSL)
+
+    def directory(self, session: Session) -> list[UserInfo]:
+        """Every user, decrypted, inside the caller's transaction."""
+        rows = session.exec(select(User).order_by(col(User.id))).all()
+        return [_user_info(self.keys, row) for row in rows]
+
+    # Cases' keys ---------------------------------------------------------------------------
+
+    @property
+    def holder(self) -> int:
+        """Whose sealed boxes this user opens: their own, or the recovery key's."""
+        return restricted.RECOVERY if self.signer.recovery else self.user.id
+
+    def require_epoch(self, session: Session) -> None:
+        """Refuse to go on with keys from before a re-key that happened since this unlock."""
+        if _meta(session).key_epoch != self.keys.epoch:
+            me = session.get(User, self.user.id)
+            if me is not None and me.disabled_at is not None and not self.signer.recovery:
+                raise NotAllowed("you were disabled while this command waited; nothing was saved")
+            raise NotAllowed(
+                "the vault's keys were changed while this command waited (a user was disabled "
+                "or a passphrase changed); nothing was saved",
+                hint="run the command again",
+            )
+
+    def new_case_keys(
+        self, session: Session, case: Case, members: Collection[int] | None
+    ) -> KeyRing:
+        """Give a new case its key: wrapped by the vault key, or (restricted, `members` given)
+        sealed to each member and the recovery key only."""
+        ring = KeyRing((crypto.new_key(),))
+        if members is None:
+            case.case_key = crypto.seal(
+                self.keys.field_key, ring.packed(), table="cases", row=case.id, column="case_key"
+            )
+        else:
+            case.case_key = b""
+            case.restricted = 1
+            restricted.seal(session, case.id, ring, [*members, restricted.RECOVERY])
+        session.add(case)
+        return ring
+
+    def case_ring(self, session: Session, case: Case, *, writing: bool = False) -> KeyRing:
+        """The keys of a case this user may read.  A restricted case they are not a member of
+        does not exist for them: `NotFound`, exactly as for an unknown reference.  Writing, a
+        restricted case whose member left starts a new epoch first."""
+        if not case.restricted:
+            self.require_epoch(session)
+            return _vault_ring(self.keys, case)
+        ring = restricted.open_ring(session, case.id, self.holder, self.exchange)
+        if ring is None:
+            raise casefile.no_such_case(case.year, case.number)
+        if writing:
+            ring = restricted.settle(session, case, ring)
+        return ring
+
+    def readable_case(self, session: Session, reference: str) -> Case:
+        """The case `reference`, if it exists for this user (`NotFound` if not)."""
+        case = casefile.find_case(session, reference)
+        if not self.can_read(session, case):
+            raise casefile.no_such_case(case.year, case.number)
+        return case
+
+    def can_read(self, session: Session, case: Case) -> bool:
+        return not case.restricted or restricted.holds(session, case.id, self.holder)
+
+    def _opener(self, session: Session) -> Callable[[Session, Case], KeyRing | None]:
+        def opener(session: Session, case: Case) -> KeyRing | None:
+            return restricted.open_ring(session, case.id, self.holder, self.exchange)
+
+        return opener
+
+    # Integrity -----------------------------------------------------------------------------
+
+    def verify(self, checkpoints: Iterable[chronology.Checkpoint] = ()) -> integrity.ChainReport:
+        """Check the whole vault: every user field and case key decrypts, every signature and
+        MAC holds, and the clear columns agree with the chronology.
+
+        Raises `CheckFailed` naming the first damaged row or entry.
+        """
+        try:
+            return self._verify(checkpoints)
+        except Damaged as error:
+            # Here damage is what was looked for: a failed check (exit 1), not an unusable vault.
+            raise CheckFailed(error.detail) from None
+
+    def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> integrity.ChainReport:
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            for user in session.exec(select(User).order_by(col(User.id))).all():
+                try:
+                    _user_info(self.keys, user)
+                except (crypto.DecryptionError, ValueError):
+                    raise CheckFailed(
+                        f"user {user.id} does not decrypt: altered or moved"
+                    ) from None
+            report = integrity.verify(
+                session,
+                secrets=_secrets(session, self.keys, self._opener(session)),
+                checkpoints=checkpoints,
+            )
+            return report
+
+    def head(self) -> chronology.Checkpoint:
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            return chronology.head(session)

@@ -1,0 +1,120 @@
+"""The vault's keys: a new epoch when someone leaves, and the secrets a check reads with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session, col, select
+
+from safeguarding import (
+    crypto,
+    integrity,
+    slots,
+)
+from safeguarding.crypto import KeyRing
+from safeguarding.models import Case, KeySlot, User
+from safeguarding.roster import _meta, _same_name, _user_info
+from safeguarding.slots import Keys
+
+
+def _all_slots_modern(session: Session) -> bool:
+    """Whether every slot still in use has an exchange key, so a re-key can reach them all."""
+    behind = session.connection().exec_driver_sql(
+        "SELECT COUNT(*) FROM key_slots WHERE wrapped_key IS NOT NULL AND exchange_public IS NULL"
+    )
+    return int(behind.scalar_one()) == 0
+
+
+def _rekey(session: Session, keys: Keys) -> Keys:
+    """Start a new epoch: a fresh vault key sealed to every slot in use (and the earlier ones
+    kept under it), users' fields re-sealed, and a fresh key for every case that is not
+    restricted, so an old slot from a copy opens nothing written from here on.  Call inside
+    `storage.writing`, once every slot in use has an exchange key."""
+    new = keys.turned()
+    meta = _meta(session)
+    meta.key_epoch = new.epoch
+    meta.previous_keys = slots.seal_previous(new)
+    meta.rekey_due = 0
+    session.add(meta)
+    for user in session.exec(select(User)).all():
+        for column in ("name", "role"):
+            text = crypto.open_text(
+                keys.field_key, getattr(user, column), table="users", row=user.id, column=column
+            )
+            setattr(
+                user,
+                column,
+                crypto.seal_text(new.field_key, text, table="users", row=user.id, column=column),
+            )
+        session.add(user)
+    for slot in session.exec(select(KeySlot).where(col(KeySlot.wrapped_key).is_not(None))).all():
+        slots.give(slot, new.vault_key, new.epoch)
+        session.add(slot)
+    session.flush()
+    connection = session.connection()
+    updates = []
+    for case_id, sealed in connection.exec_driver_sql(
+        "SELECT id, case_key FROM cases WHERE restricted = 0"
+    ).all():
+        ring = KeyRing.of(
+            crypto.open_sealed(
+                keys.field_key, bytes(sealed), table="cases", row=case_id, column="case_key"
+            )
+        ).turned()
+        updates.append(
+            (
+                crypto.seal(
+                    new.field_key, ring.packed(), table="cases", row=case_id, column="case_key"
+                ),
+                case_id,
+            )
+        )
+    if updates:
+        connection.exec_driver_sql("UPDATE cases SET case_key = ? WHERE id = ?", updates)
+    session.expire_all()
+    return new
+
+
+def _rekey_or_defer(session: Session, keys: Keys) -> Keys:
+    """Re-key now if every slot in use can be reached, else leave it due (done at the unlock
+    that gives the last of them its exchange key)."""
+    if _all_slots_modern(session):
+        return _rekey(session, keys)
+    meta = _meta(session)
+    meta.rekey_due = 1
+    session.add(meta)
+    return keys
+
+
+def _secrets(
+    session: Session, keys: Keys, opener: Callable[[Session, Case], KeyRing | None] | None = None
+) -> integrity.Secrets:
+    """The keys a check reads with: every case the vault key opens, and each restricted case
+    that `opener` (the acting member's) opens."""
+    users = session.exec(select(User)).all()
+    rings: dict[int, KeyRing] = {}
+    unreadable = set()
+    for case in session.exec(select(Case)).all():
+        ring = _vault_ring(keys, case) if not case.restricted else None
+        if case.restricted and opener is not None:
+            ring = opener(session, case)
+        if ring is None:
+            unreadable.add(case.id)
+        else:
+            rings[case.id] = ring
+    return integrity.Secrets(
+        mac_key=keys.mac_key,
+        fields=keys.fields,
+        case_keys=rings,
+        unreadable=frozenset(unreadable),
+        user_ids={_same_name(_user_info(keys, user).name): user.id for user in users},
+    )
+
+
+def _vault_ring(keys: Keys, case: Case) -> KeyRing:
+    """A case's keys, wrapped by the vault's current field key (a case that is not restricted)."""
+    return KeyRing.of(
+        crypto.open_sealed(
+            keys.field_key, case.case_key, table="cases", row=case.id, column="case_key"
+        )
+    )
