@@ -19,7 +19,7 @@ def demo() -> None:
     from rich.rule import Rule
 
     from safeguarding import demo as worked
-    from safeguarding import timeline
+    from safeguarding import timeline_rich
 
     from . import views
 
@@ -45,7 +45,7 @@ def demo() -> None:
                 f"{seen}: for them {reference} does not exist.\n"
             )
     output.err.print(Rule(f"$ safeguard timeline {reference}"))
-    output.out.print(timeline.render(result.timeline))
+    output.out.print(timeline_rich.render(result.timeline))
     output.say(
         "\nThe demo vault has been deleted. Start your own with 'safeguard init', then "
         "'safeguard record'."

@@ -35,8 +35,7 @@ def timeline(case: CaseArgument, json: JsonOption = False) -> None:
 
     Every view is recorded in the vault's access log ('safeguard audit').
     """
-    from safeguarding import access
-    from safeguarding import timeline as model
+    from safeguarding import access, timeline_json, timeline_rich
 
     settings, kinds = _settings()
     unlocked = unlock()
@@ -51,9 +50,9 @@ def timeline(case: CaseArgument, json: JsonOption = False) -> None:
     finally:
         unlocked.close()
     if json:
-        output.emit_json(model.to_json(view))
+        output.emit_json(timeline_json.to_json(view))
         return
-    output.out.print(model.render(view))
+    output.out.print(timeline_rich.render(view))
 
 
 def export(

@@ -1,5 +1,5 @@
 """Rich renderings of the flow: the next-step panel, the case list and the categories (a case's
-timeline is `safeguarding.timeline.render`).  They only format what the domain returns; they
+timeline is `safeguarding.timeline_rich.render`).  They only format what the domain returns; they
 never read the vault."""
 
 from __future__ import annotations

@@ -30,8 +30,6 @@ ALLOWED: dict[str, int] = {
     "safeguarding/export.py::export_case": 95,
     "safeguarding/integrity.py": 571,
     "safeguarding/integrity.py::_walk": 76,
-    "safeguarding/timeline.py": 723,
-    "safeguarding/timeline.py::build": 68,
 }
 
 

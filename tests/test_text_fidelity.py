@@ -122,7 +122,7 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
 
     from rich.console import Console
 
-    from safeguarding import timeline
+    from safeguarding import timeline, timeline_rich
     from safeguarding.chronology import Checkpoint
     from tests.reliability import open_casebook
 
@@ -143,7 +143,7 @@ def test_the_demo_timeline_on_a_colour_terminal_shows_recorded_text_harmlessly(
     )
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, color_system="truecolor", width=100)
-    console.print(timeline.render(view))
+    console.print(timeline_rich.render(view))
     shown = screen.getvalue()  # colour codes of its own, but none from the text
     for sequence in ("\x1b[2J", "\x1b[31m", "\x1b]0;", "\x07", "\x9b", "\r", "\x00"):
         assert sequence not in shown, f"{sequence!r} reached the terminal"
