@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from safeguarding.entry_fields import SubjectRole, check_no_referral_details, choice, long_text
 from safeguarding.errors import UsageError
 
 from . import credentials, output
@@ -121,7 +122,7 @@ def record(
     confirm; Ctrl-C saves nothing. The account, in the discloser's own words, comes from the
     prompt, $EDITOR (--editor) or --text-file.
     """
-    from safeguarding.cases import Disclosure, Subject, SubjectRole, choice, long_text
+    from safeguarding.cases import Disclosure, Subject
 
     one_standard_input({"--text-file": text_file, "--observations-file": observations_file})
     interactive = credentials.is_interactive()
@@ -328,7 +329,6 @@ def refer(
 
     --to none records a decision not to refer; the text is then the reason.
     """
-    from safeguarding.cases import check_no_referral_details
     from safeguarding.categories import ROUTE_TITLES
     from safeguarding.vocabulary import Route
 
@@ -482,8 +482,7 @@ def conversation(
     json: JsonOption = False,
 ) -> None:
     """Record a conversation: with whom, how, and what was said."""
-    from safeguarding.cases import CHANNELS as KNOWN
-    from safeguarding.cases import choice
+    from safeguarding.entry_fields import CHANNELS as KNOWN
 
     choice(channel, KNOWN, "channel")
     name_needed(with_whom, "--with", "WHO")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from safeguarding import clock
-from safeguarding.cases import MAX_SHORT, MAX_TEXT
+from safeguarding.entry_fields import MAX_SHORT, MAX_TEXT
 from tests.conftest import DEFAULT_NOW, VaultInfo, invoke
 from tests.reliability import case_entries, record_case
 
