@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,8 +15,10 @@ from . import output
 from .context import unlock
 
 if TYPE_CHECKING:
+    from safeguarding.access import Access
     from safeguarding.categories import Categories
     from safeguarding.config import Config
+    from safeguarding.export import Exported
     from safeguarding.vault import Unlocked
 
 CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
@@ -88,6 +90,31 @@ def export(
     from safeguarding import export as exports
 
     fmt = exports.check_format(format)
+    path = _export_path(to, fmt, json=json)
+    settings, kinds = _settings()
+    unlocked = unlock()
+    try:
+        _check_export(unlocked, case, path, force)  # fails before the warning, not after it
+        _warn_plaintext(path)
+        done = exports.export_case(
+            unlocked,
+            case,
+            fmt=fmt,
+            output=path,
+            categories=kinds,
+            school=settings.school_name,
+            closures=settings.closure_days,
+            redact=redact,
+            force=force,
+            width=width,
+        )
+    finally:
+        unlocked.close()
+    _report_export(done, json=json)
+
+
+def _export_path(to: str, fmt: str, *, json: bool) -> Path | None:
+    """Where `export --output` writes: None for standard output."""
     to_stdout = to == "-"
     if to_stdout and json:
         raise UsageError("--json cannot be used with --output -: the export is the output")
@@ -103,35 +130,27 @@ def export(
             "the --output name is not UTF-8 text; nothing was written",
             hint="give the file a name in UTF-8",
         ) from None
-    path = None if to_stdout else Path(to).expanduser()
+    return None if to_stdout else Path(to).expanduser()
+
+
+def _warn_plaintext(path: Path | None) -> None:
     from rich.markup import escape
 
-    settings, kinds = _settings()
-    unlocked = unlock()
-    try:
-        _check_export(unlocked, case, path, force)  # fails before the warning, not after it
-        where = "standard output" if path is None else escape(str(path))
-        output.err.print(
-            f"[bold yellow]warning:[/] the export to {where} is plaintext, outside the "
-            "encrypted vault. Keep it safe and delete it once it has been sent.",
-            markup=True,
-            highlight=False,
-            soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
-        )
-        done = exports.export_case(
-            unlocked,
-            case,
-            fmt=fmt,
-            output=path,
-            categories=kinds,
-            school=settings.school_name,
-            closures=settings.closure_days,
-            redact=redact,
-            force=force,
-            width=width,
-        )
-    finally:
-        unlocked.close()
+    where = "standard output" if path is None else escape(str(path))
+    output.err.print(
+        f"[bold yellow]warning:[/] the export to {where} is plaintext, outside the "
+        "encrypted vault. Keep it safe and delete it once it has been sent.",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
+    )
+
+
+def _report_export(done: Exported, *, json: bool) -> None:
+    from rich.markup import escape
+
+    from safeguarding import export as exports
+
     if done.unshown:
         # How many, never which: the characters are the record's own text.
         count = f"{done.unshown} character{'s' if done.unshown != 1 else ''}"
@@ -142,7 +161,7 @@ def export(
             markup=False,
             highlight=False,
         )
-    if to_stdout:
+    if done.path is None:
         exports.write_stream(sys.stdout.buffer, done)
         return
     if json:
@@ -158,7 +177,7 @@ def export(
         )
         return
     output.say(
-        f"Exported {done.reference} as {done.format}{' (redacted)' if redact else ''} to "
+        f"Exported {done.reference} as {done.format}{' (redacted)' if done.redacted else ''} to "
         f"{escape(str(done.path))}; recorded as entry {done.entry}."
     )
 
@@ -202,24 +221,7 @@ def audit(
     finally:
         unlocked.close()
     if json:
-        output.emit_json(
-            [
-                {
-                    "entry": e.entry,
-                    "at": e.at.isoformat(),
-                    "who": e.who,
-                    "case": e.case or None,
-                    "action": e.action,
-                    "format": e.format,
-                    "redacted": e.redacted,
-                    "output": e.to if e.action == "exported" else None,
-                    **({"user": e.to} if e.action in ("granted", "revoked") else {}),
-                    **({"recovery": True} if e.recovery else {}),
-                    **({"kind": e.kind} if mine else {}),
-                }
-                for e in events
-            ]
-        )
+        output.emit_json(_audit_json(events, mine=mine))
         return
     if not events:
         nothing = "You have recorded nothing" if mine else "No views or exports recorded"
@@ -240,3 +242,22 @@ def audit(
         when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
         table.add_row(when, str(e.entry) if mine else e.who, e.case or "—", e.what)
     output.out.print(table)
+
+
+def _audit_json(events: list[Access], *, mine: bool) -> list[dict[str, Any]]:
+    return [
+        {
+            "entry": e.entry,
+            "at": e.at.isoformat(),
+            "who": e.who,
+            "case": e.case or None,
+            "action": e.action,
+            "format": e.format,
+            "redacted": e.redacted,
+            "output": e.to if e.action == "exported" else None,
+            **({"user": e.to} if e.action in ("granted", "revoked") else {}),
+            **({"recovery": True} if e.recovery else {}),
+            **({"kind": e.kind} if mine else {}),
+        }
+        for e in events
+    ]

@@ -224,41 +224,42 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
                 continue
             if row.case_id not in cases or wanted not in (None, row.case_id):
                 continue
-            ref = ids[row.case_id]
-            by_recovery = '"signed_by":"recovery"' in (row.facts or "")
-            if row.kind == CASE_VIEWED:
-                found.append(Access(row.seq, at, who, ref, "viewed"))
-            elif row.kind in (ACCESS_GRANTED, ACCESS_REVOKED):
-                data = payload(row)
-                action = "granted" if row.kind == ACCESS_GRANTED else "revoked"
-                found.append(
-                    Access(
-                        row.seq,
-                        at,
-                        who,
-                        ref,
-                        action,
-                        to=str(data.get("user", "")),
-                        recovery=by_recovery,
-                    )
-                )
-            elif row.kind == EXPORT:
-                data = payload(row)
-                found.append(
-                    Access(
-                        row.seq,
-                        at,
-                        who,
-                        ref,
-                        "exported",
-                        format=str(data.get("format", "")),
-                        redacted=bool(data.get("redacted")),
-                        to=str(data["to"]) if data.get("to") else None,
-                    )
-                )
-            else:
-                found.append(Access(row.seq, at, who, ref, "recorded", kind=row.kind))
+            found.append(_case_access(row, at, who, ids[row.case_id], payload))
     return found
+
+
+def _case_access(
+    row: Entry, at: datetime, who: str, ref: str, payload: Callable[[Entry], dict[str, Any]]
+) -> Access:
+    """What an entry in a case's own chronology shows in the audit."""
+    by_recovery = '"signed_by":"recovery"' in (row.facts or "")
+    if row.kind == CASE_VIEWED:
+        return Access(row.seq, at, who, ref, "viewed")
+    if row.kind in (ACCESS_GRANTED, ACCESS_REVOKED):
+        data = payload(row)
+        action = "granted" if row.kind == ACCESS_GRANTED else "revoked"
+        return Access(
+            row.seq,
+            at,
+            who,
+            ref,
+            action,
+            to=str(data.get("user", "")),
+            recovery=by_recovery,
+        )
+    if row.kind == EXPORT:
+        data = payload(row)
+        return Access(
+            row.seq,
+            at,
+            who,
+            ref,
+            "exported",
+            format=str(data.get("format", "")),
+            redacted=bool(data.get("redacted")),
+            to=str(data["to"]) if data.get("to") else None,
+        )
+    return Access(row.seq, at, who, ref, "recorded", kind=row.kind)
 
 
 def view(
