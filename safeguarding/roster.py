@@ -10,15 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from safeguarding import (
-    crypto,
-    restricted,
-)
-from safeguarding.errors import (
-    NotAllowed,
-    UsageError,
-    VaultUnusable,
-)
+from safeguarding import crypto, restricted
+from safeguarding.errors import NotAllowed, UsageError, VaultUnusable
 from safeguarding.models import User, VaultMeta
 from safeguarding.slots import Keys
 from safeguarding.vocabulary import Role

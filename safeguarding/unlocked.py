@@ -8,24 +8,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlmodel import Session, col, select
 
-from safeguarding import (
-    casefile,
-    chronology,
-    clock,
-    crypto,
-    integrity,
-    restricted,
-    slots,
-    storage,
-)
+from safeguarding import casefile, chronology, clock, crypto, integrity, restricted, slots, storage
 from safeguarding.chronology import Signer
 from safeguarding.crypto import KeyRing
-from safeguarding.errors import (
-    CheckFailed,
-    Damaged,
-    NotAllowed,
-    UsageError,
-)
+from safeguarding.errors import CheckFailed, Damaged, NotAllowed, UsageError
 from safeguarding.models import Case, Entry, KeySlot, User
 from safeguarding.roster import (
     MANAGING_ROLES,

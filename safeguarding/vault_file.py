@@ -10,17 +10,8 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from safeguarding import (
-    chronology,
-    crypto,
-    integrity,
-    storage,
-)
-from safeguarding.errors import (
-    NotAllowed,
-    NotFound,
-    VaultUnusable,
-)
+from safeguarding import chronology, crypto, integrity, storage
+from safeguarding.errors import NotAllowed, NotFound, VaultUnusable
 from safeguarding.models import Entry, KeySlot, User
 from safeguarding.roster import _meta, normalise_name
 

@@ -6,11 +6,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
-from safeguarding import (
-    crypto,
-    integrity,
-    slots,
-)
+from safeguarding import crypto, integrity, slots
 from safeguarding.crypto import KeyRing
 from safeguarding.models import Case, KeySlot, User
 from safeguarding.roster import _meta, _same_name, _user_info
