@@ -28,7 +28,7 @@ from safeguarding import categories, chronology, clock, config, crypto, storage
 from safeguarding.casefile import Kind
 from safeguarding.cases import Casebook, Disclosure, Subject
 from safeguarding.models import Case, Entry, VaultMeta
-from safeguarding.vault import Unlocked, Vault
+from safeguarding.vault import Role, Unlocked, Vault
 
 PASSPHRASE = "benchmark passphrase 2026"  # noqa: S105 (a throwaway vault)
 SAFEGUARD = str(Path(sys.executable).parent / "safeguard")
@@ -152,7 +152,13 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
                     year=now.year,
                     number=case_id,
                     opened_at=clock.to_text(now),
-                    case_key=unlocked.wrap_case_key(case_id, case_key),
+                    case_key=crypto.seal(
+                        unlocked.keys.field_key,
+                        case_key,
+                        table="cases",
+                        row=case_id,
+                        column="case_key",
+                    ),
                     status="open",
                 )
             )
@@ -210,7 +216,9 @@ def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
     now = clock.now()
     with storage.writing(unlocked.vault.engine) as session:
         case = casefile.find_case(session, reference)
-        case_key = unlocked.case_key(case)
+        ring = unlocked.case_ring(session, case, writing=True)
+        assert ring.epoch == 0, "bulk notes are sealed as in a vault never re-keyed"
+        case_key = ring.current
         meta = session.get(VaultMeta, 1)
         assert meta is not None
         seq, previous = meta.head_seq, meta.head_mac
@@ -466,6 +474,29 @@ def main(argv: Sequence[str] | None = None) -> None:
                     mib(listing[name].peak_kib),
                 )
             )
+
+        # 4b. Disabling a user on that vault: the re-key gives every case a new key.
+        disables = []
+        for run in range(max(1, runs // 2)):
+            unlocked = Vault.open(path).unlock("alice", PASSPHRASE)
+            name = f"Leaver {run}"
+            unlocked.add_user(name, Role.DEPUTY, "leaver passphrase 2026")
+            unlocked.close()
+            disables.append(run_process([SAFEGUARD, "user", "disable", name], environment(path)))
+        disable = Measure(
+            statistics.median(m.seconds for m in disables), max(m.peak_kib for m in disables)
+        )
+        rows.append(
+            Row(
+                f"user disable, {many_cases:,} cases (re-keys them all)",
+                fmt_s(disable.seconds),
+                f"cases {fmt_s(listing['table'].seconds)}",
+                f"{disable.seconds / listing['table'].seconds:.2f}x",
+                "(no goal)",
+                "",
+                mib(disable.peak_kib),
+            )
+        )
 
         # 5. Verifying the largest vault.
         path, _ = vaults[large]

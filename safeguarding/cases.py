@@ -192,7 +192,10 @@ class Casebook:
             self.unlocked.require_epoch(session)
             authors = casefile.user_names(session, self.unlocked.keys.field_key)
             cases = [c for c in session.exec(query).all() if self.unlocked.can_read(session, c)]
-            rings = {case.id: self.unlocked.case_ring(session, case) for case in cases}
+            rings = {
+                case.id: self.unlocked.case_ring(session, case, epoch_checked=True)
+                for case in cases
+            }
             files = casefile.build_all(session, cases, lambda case: rings[case.id], authors)
         summaries = []
         for file in files:

@@ -1021,12 +1021,16 @@ class Unlocked:
         session.add(case)
         return ring
 
-    def case_ring(self, session: Session, case: Case, *, writing: bool = False) -> KeyRing:
+    def case_ring(
+        self, session: Session, case: Case, *, writing: bool = False, epoch_checked: bool = False
+    ) -> KeyRing:
         """The keys of a case this user may read.  A restricted case they are not a member of
         does not exist for them: `NotFound`, exactly as for an unknown reference.  Writing, a
-        restricted case whose member left starts a new epoch first."""
+        restricted case whose member left starts a new epoch first.  (`epoch_checked`: the
+        caller has called `require_epoch` in this transaction, for many cases at once.)"""
         if not case.restricted:
-            self.require_epoch(session)
+            if not epoch_checked:
+                self.require_epoch(session)
             return _vault_ring(self.keys, case)
         ring = restricted.open_ring(session, case.id, self.holder, self.exchange)
         if ring is None:
