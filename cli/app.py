@@ -488,6 +488,13 @@ def verify(
 
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
     from_backups: list[Checkpoint] = []
+    if no_passphrase and recovery:
+        from safeguarding.errors import UsageError
+
+        raise UsageError(
+            "--no-passphrase checks without unlocking, --recovery unlocks with the recovery "
+            "key: give one of them"
+        )
     if no_passphrase:
         vault = open_vault()
         try:
@@ -526,6 +533,8 @@ def verify(
         )
         return
     line = f"verified: {report.entries} entries, checkpoint {report.head}"
+    if recovery:
+        line += "; the recovery key opens this vault"
     if report.unchecked:
         line += f"; {report.unchecked} from before signatures need a passphrase to check"
     elif report.before_signatures:
@@ -593,7 +602,7 @@ def _unlock_for_verify(recovery: bool) -> Unlocked:
         return unlock()
     vault = open_vault()
     try:
-        return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name)
+        return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name, acting=True)
     except BaseException:
         vault.close()
         raise

@@ -187,11 +187,14 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
     vault = unlocked.vault
     found: list[Access] = []
     with storage.guarded(vault.path), storage.reading(vault.engine) as session:
-        cases = {c.id: c for c in session.exec(select(Case)).all() if unlocked.can_read(session, c)}
+        everything = {c.id: c for c in session.exec(select(Case)).all()}
+        readable = {i for i, c in everything.items() if unlocked.can_read(session, c)}
+        # One's own entries are one's receipts, even in a case one has since left.
+        cases = everything if mine else {i: everything[i] for i in readable}
         wanted: int | None = None
         if reference is not None:
             case = casefile.find_case(session, reference)
-            if case.id not in cases:
+            if case.id not in readable:
                 raise casefile.no_such_case(case.year, case.number)
             wanted = case.id
         ids = {c.id: casefile.format_reference(c.year, c.number) for c in cases.values()}
@@ -225,6 +228,9 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
             if row.case_id not in cases or wanted not in (None, row.case_id):
                 continue
             ref = ids[row.case_id]
+            if row.case_id not in readable:
+                found.append(Access(row.seq, at, who, ref, "recorded", kind=row.kind))
+                continue
             by_recovery = '"signed_by":"recovery"' in (row.facts or "")
             if row.kind == CASE_VIEWED:
                 found.append(Access(row.seq, at, who, ref, "viewed"))

@@ -390,8 +390,6 @@ def _follow_members(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle
         for case_id in facts.get("removed_from", []):
             state.restricted.get(int(case_id), set()).discard(int(facts["user"]))
             _departed(int(case_id), state)
-        for case_id in facts.get("waiting_in", []):
-            _departed(int(case_id), state)
         for case_id, members in dict(facts.get("restricted_cases", {})).items():
             state.restricted[int(case_id)] = {int(m) for m in members} | {0}
     except (TypeError, ValueError, KeyError):

@@ -136,6 +136,15 @@ def _meta(session: Session) -> VaultMeta:
 
 
 @dataclass(frozen=True)
+class Departures:
+    """How many restricted cases a user left (disabled, or reset by a non-member), and how many
+    of those now have no member: only the recovery key opens them."""
+
+    cases: int
+    unattended: int
+
+
+@dataclass(frozen=True)
 class EntryFacts:
     recorded_at: str
     author_id: int
@@ -484,16 +493,24 @@ class Vault:
         recovery_key: str,
         user_name: str,
         allegations: Callable[[], Collection[str]] | None = None,
+        *,
+        acting: bool = False,
     ) -> Unlocked:
-        """Open the vault with the recovery key on behalf of `user_name` (who forgot their
-        passphrase, or whom a restricted case is to be opened to); raises `NotFound` if there is
-        no such user.  What is written is signed by the recovery key (issued the keys it lacks
-        now if the slot is from before signatures or key epochs)."""
+        """Open the vault with the recovery key on behalf of `user_name`: who forgot their
+        passphrase (`NotFound` if there is no such user), or, `acting`, who is using the key
+        (refused, as any unknown or disabled user is).  What is written is signed by the
+        recovery key (issued the keys it lacks now if the slot is from before signatures or key
+        epochs)."""
         slot, opened, keys = self._open_recovery(recovery_key)
         with storage.guarded(self.path), storage.reading(self.engine) as session:
-            user = self._find_target(session, user_name)
+            if acting:
+                user = self._find_user(session, user_name)
+            else:
+                user = self._find_target(session, user_name)
             session.expunge_all()
         info = _user_info(keys, user)
+        if acting and not info.active:
+            raise NotAllowed(f"user {info.name!r} is disabled")
         if not opened.modern:
             return self._modernise(
                 None, slot.id, recovery_key, opened, keys, allegations, acting_for=info
@@ -746,6 +763,8 @@ class Unlocked:
         self.keys = keys
         self.signer = signer
         self.exchange = exchange
+        #: What the last disable or passphrase reset took this user's target out of.
+        self.departures = Departures(0, 0)
 
     def close(self) -> None:
         self.vault.close()
@@ -887,6 +906,7 @@ class Unlocked:
             session.add(slot)
             session.flush()
             left = restricted.reseal_for(session, user.id, self._opener(session))
+            self.departures = Departures(len(left), restricted.unattended(session, left))
             keys = _rekey_or_defer(session, self.keys)
             facts: dict[str, Any] = {
                 "user": user.id,
@@ -897,7 +917,7 @@ class Unlocked:
             if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
                 facts["vault_epoch"] = keys.epoch
             if left:
-                facts["waiting_in"] = left
+                facts["removed_from"] = left
             chronology.append(
                 session,
                 signer=self.signer,
@@ -937,6 +957,7 @@ class Unlocked:
             session.add(slot)
             session.flush()
             left = restricted.remove(session, user.id)
+            self.departures = Departures(len(left), restricted.unattended(session, left))
             keys = _rekey_or_defer(session, self.keys)
             facts: dict[str, Any] = {
                 "user": user.id,
