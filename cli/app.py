@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
+#: The name safeguard is installed under (`pip install safeguard-records`), whose metadata
+#: holds its version: the PyPI name `safeguard` belongs to an unrelated project.
+DISTRIBUTION = "safeguard-records"
+
 
 class SafeguardGroup(TyperGroup):
     """A Typer group whose `main` is the single place errors become exit codes."""
@@ -317,7 +321,7 @@ app = typer.Typer(
     name="safeguard",
     help="Keep a school's safeguarding records: encrypted, append-only and verifiable.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
@@ -330,7 +334,7 @@ def _show_version(wanted: bool) -> None:
         return
     from importlib.metadata import version
 
-    sys.stdout.write(f"safeguard {version('safeguard')}\n")
+    sys.stdout.write(f"safeguard {version(DISTRIBUTION)}\n")
     raise typer.Exit()
 
 

@@ -109,6 +109,7 @@ def passwd(
             "(asked for, or from SAFEGUARD_RECOVERY_KEY_FILE or SAFEGUARD_RECOVERY_KEY).",
         ),
     ] = False,
+    json: JsonOption = False,
 ) -> None:
     """Set a new passphrase: your own, another user's (DSL or head), or with the recovery key.
 
@@ -138,6 +139,9 @@ def passwd(
             waiting = unlocked.rekey_waiting
         finally:
             unlocked.close()
+    if json:
+        output.emit_json({"user": user.name, "role": user.role.value, **_rekey_json(waiting)})
+        return
     from rich.markup import escape
 
     output.say(f"The passphrase of {escape(user.name)} has been changed.")
@@ -151,6 +155,7 @@ def _new_passphrase(user: UserInfo) -> str:
 @app.command("disable")
 def disable(
     name: Annotated[str, typer.Argument(help="The user to disable.")],
+    json: JsonOption = False,
 ) -> None:
     """Disable a user: their passphrase no longer opens the vault; their records stay.
 
@@ -166,10 +171,26 @@ def disable(
         waiting = unlocked.rekey_waiting
     finally:
         unlocked.close()
+    if json:
+        output.emit_json(
+            {
+                "user": user.name,
+                "role": user.role.value,
+                "disabled_at": user.disabled_at,
+                **_rekey_json(waiting),
+            }
+        )
+        return
     from rich.markup import escape
 
     output.say(f"Disabled {escape(user.name)}; everything they recorded stays in the vault.")
     _say_rekey(waiting)
+
+
+def _rekey_json(waiting: list[str]) -> dict[str, object]:
+    """Whether the vault has its new keys, and if not, who must unlock it first (the recovery
+    key is named "the recovery key")."""
+    return {"rekeyed": not waiting, "waiting_for": waiting}
 
 
 def _say_rekey(waiting: list[str]) -> None:

@@ -7,7 +7,7 @@ every record; nothing here writes anywhere else or prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -273,7 +273,7 @@ def view(
     *,
     categories: Categories | None,
     school: str,
-    closures: Collection[date] = (),
+    closures: Container[date] = (),
     now: Callable[[], datetime] | None = None,
     tz: tzinfo | None = None,
 ) -> timeline.Timeline:
