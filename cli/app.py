@@ -492,6 +492,7 @@ def verify(
 
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
     from_backups: list[Checkpoint] = []
+    unattended: list[str] = []
     if no_passphrase and recovery:
         from safeguarding.errors import UsageError
 
@@ -521,6 +522,7 @@ def verify(
 
                 from_backups = checkpoints_for(unlocked.vault, checkpoints_dir)
             report = _verified(lambda: unlocked.verify(checkpoints + from_backups), json)
+            unattended = unlocked.unattended()
         finally:
             unlocked.close()
     if json:
@@ -531,6 +533,7 @@ def verify(
                 "before_signatures": report.before_signatures,
                 "unchecked": report.unchecked,
                 "unreadable": report.unreadable,
+                **({"cases_with_no_member": unattended} if recovery else {}),
                 "checkpoint": str(report.head),
                 "checkpoints_checked": len(checkpoints) + len(from_backups),
             }
@@ -539,6 +542,11 @@ def verify(
     line = f"verified: {report.entries} entries, checkpoint {report.head}"
     if recovery:
         line += "; the recovery key opens this vault"
+        for reference in unattended:
+            output.say(
+                f"{reference} is restricted and has no member left: give it one "
+                f"('safeguard access grant {reference} NAME --recovery')."
+            )
     if report.unchecked:
         line += f"; {report.unchecked} from before signatures need a passphrase to check"
     elif report.before_signatures:

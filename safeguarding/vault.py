@@ -1060,6 +1060,20 @@ class Unlocked:
             ring = restricted.settle(session, case, ring)
         return ring
 
+    def unattended(self) -> list[str]:
+        """The restricted cases with no member left (only the recovery key opens them), by
+        reference: for the holder of the recovery key only."""
+        if not self.signer.recovery:
+            return []
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            return [
+                casefile.format_reference(case.year, case.number)
+                for case in session.exec(
+                    select(Case).where(Case.restricted == 1).order_by(col(Case.id))
+                ).all()
+                if not restricted.members(session, case.id)
+            ]
+
     def readable_case(self, session: Session, reference: str) -> Case:
         """The case `reference`, if it exists for this user (`NotFound` if not)."""
         case = casefile.find_case(session, reference)

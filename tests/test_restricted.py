@@ -536,3 +536,22 @@ def test_verify_with_the_recovery_key_is_a_check_of_the_key(vault: VaultInfo) ->
     assert both.exit_code == 2
     stranger = invoke("--user", "Nobody", "verify", "--recovery", env=env)
     assert stranger.exit_code == 3 and "no user 'Nobody'" in stranger.stderr
+
+
+def test_a_disable_that_leaves_a_case_with_no_member_says_so(school: VaultInfo) -> None:
+    jo = {"SAFEGUARD_USER": JO, "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE}
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    membership.revoke(alice, written.reference, JO)
+    alice.close()
+    invoke("user", "add", "Dana Cole", "--role", "dsl", env={
+        **jo, "SAFEGUARD_NEW_PASSPHRASE": "dana cole passphrase"})  # fmt: skip
+    disabled = invoke("user", "disable", "alice", "--json", env=jo)
+    assert disabled.exit_code == 0, disabled.stderr
+    document = json.loads(disabled.stdout)
+    assert (document["left_restricted_cases"], document["cases_with_no_member"]) == (1, 1)
+    checked = invoke(
+        "--user", JO, "verify", "--recovery", "--json",
+        env={"SAFEGUARD_RECOVERY_KEY": school.recovery_key},
+    )  # fmt: skip
+    assert json.loads(checked.stdout)["cases_with_no_member"] == [written.reference]
