@@ -23,7 +23,14 @@ def document(*args: str, env: dict[str, str] | None = None) -> Any:
 def test_user_passwd_json_own_another_and_by_recovery(vault: VaultInfo, tmp_path: Path) -> None:
     assert invoke("user", "add", "bob", "--role", "deputy", env=BOB).exit_code == 0
     own = document("user", "passwd", env={"SAFEGUARD_NEW_PASSPHRASE": "alice's second one"})
-    assert own == {"user": "alice", "role": "dsl", "rekeyed": True, "waiting_for": []}
+    assert own == {
+        "user": "alice",
+        "role": "dsl",
+        "rekeyed": True,
+        "waiting_for": [],
+        "left_restricted_cases": 0,
+        "cases_with_no_member": 0,
+    }
     other = document(
         "user",
         "passwd",
@@ -33,7 +40,14 @@ def test_user_passwd_json_own_another_and_by_recovery(vault: VaultInfo, tmp_path
             "SAFEGUARD_NEW_PASSPHRASE": "bob was reset by alice",
         },
     )
-    assert other == {"user": "bob", "role": "deputy", "rekeyed": True, "waiting_for": []}
+    assert other == {
+        "user": "bob",
+        "role": "deputy",
+        "rekeyed": True,
+        "waiting_for": [],
+        "left_restricted_cases": 0,
+        "cases_with_no_member": 0,
+    }
     key_file = write_secret(tmp_path / "recovery", vault.recovery_key)
     recovered = document(
         "user",
