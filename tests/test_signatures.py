@@ -447,15 +447,18 @@ def test_a_vault_rewritten_behind_its_backup_is_refused_by_backup_create(
     assert f"entry {mine} of the vault is not the one the backup" in refused.stderr
 
 
+@pytest.mark.parametrize("ahead", [1, 4])
 def test_signatures_checked_on_every_core_name_the_same_first_entry(
-    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch
+    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch, ahead: int
 ) -> None:
     """A long chronology's signatures are checked by worker processes in batches; the entry
-    named is still the first that fails, before any later problem."""
+    named is still the first that fails, before any later problem, whether its batch is
+    answered while the walk goes on (few batches ahead) or at its end."""
     from safeguarding import integrity
 
     monkeypatch.setattr(integrity, "PARALLEL_FROM", 1)
     monkeypatch.setattr(integrity, "_BATCH", 3)
+    monkeypatch.setattr(integrity, "_AHEAD", ahead)
     alice, bob = with_bob(vault)
     first = note(alice, "one")
     for n in range(12):
@@ -468,3 +471,5 @@ def test_signatures_checked_on_every_core_name_the_same_first_entry(
         db.execute("UPDATE entries SET facts = 'not json' WHERE seq = ?", (first + 10,))
     with pytest.raises(CheckFailed, match=f"entry {theirs} .*signature does not hold"):
         alice.verify()
+    with pytest.raises(CheckFailed, match=f"entry {theirs} .*signature does not hold"):
+        alice.vault.verify_public()
