@@ -267,7 +267,7 @@ def _verifier(public: bytes) -> Callable[[bytes, bytes], bool]:
 def signature_holds(public: bytes, signature: bytes, message: bytes) -> bool:
     """Whether `signature` is `public`'s Ed25519 signature of `message`.
 
-    Checked by libsodium (through PyNaCl), two to three times faster than the OpenSSL in
+    Checked by libsodium (through PyNaCl), about twice as fast as the OpenSSL in
     `cryptography`'s wheel: `verify` checks every entry's signature.  It holds for every
     signature RFC 8032 signing makes, and refuses some that OpenSSL would take (a public key or
     R of small order), which no honest signer makes.

@@ -207,6 +207,7 @@ def _walk(
     return ChainReport(last, Checkpoint(last, previous.hex()), before, unchecked)
 
 
+#: The facts of an entry that has none: shared, and never written to.
 _NO_FACTS: dict[str, Any] = {}
 
 
