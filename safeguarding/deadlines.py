@@ -8,9 +8,12 @@ day is first looked up: it loads every country's calendar, which `--help` must n
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Collection, Container
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 ONE_DAY = timedelta(days=1)
 SATURDAY = 5
@@ -52,7 +55,12 @@ class ClosedDays:
     def bank_holidays(self, year: int) -> frozenset[date]:
         found = self._years.get(year)
         if found is None:
-            found = self._years[year] = frozenset(self._calendar(year))
+            key = f"{self.country}/{self.subdivision or ''}/{year}"
+            found = _remembered(key)
+            if found is None:
+                found = frozenset(self._calendar(year))
+                _remember(key, found)
+            self._years[year] = found
         return found
 
     @classmethod
@@ -138,3 +146,57 @@ def deadline_text(days: int | None) -> str:
     if days == 0:
         return "the same working day"
     return f"{days} working day{'s' if days != 1 else ''}"
+
+
+# Each year's bank holidays, kept in the user's cache folder: importing `holidays` and working
+# a year out costs about a quarter of a second, on every command that shows a deadline.  The
+# file is named after the package's version, so an update (new or moved holidays) starts anew.
+# It holds public dates only; a cache that cannot be read or written is simply not used.
+
+
+def _cache_file() -> Path | None:
+    from importlib import metadata
+
+    import platformdirs
+
+    try:
+        version = metadata.version("holidays")
+    except metadata.PackageNotFoundError:
+        return None
+    return Path(platformdirs.user_cache_dir("safeguard")) / f"bank-holidays-{version}.json"
+
+
+def _read_cache(path: Path) -> dict[str, list[str]]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _remembered(key: str) -> frozenset[date] | None:
+    path = _cache_file()
+    if path is None:
+        return None
+    days = _read_cache(path).get(key)
+    if not isinstance(days, list):
+        return None
+    try:
+        return frozenset(date.fromisoformat(str(day)) for day in days)
+    except ValueError:
+        return None
+
+
+def _remember(key: str, days: frozenset[date]) -> None:
+    path = _cache_file()
+    if path is None:
+        return
+    known = _read_cache(path)
+    known[key] = sorted(day.isoformat() for day in days)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        scratch.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
+        os.replace(scratch, path)
+    except OSError:
+        return

@@ -282,3 +282,21 @@ def test_a_config_file_named_by_the_environment_must_exist(
     assert "there is no config file" in result.stderr and "misspelt.toml" in result.stderr
     monkeypatch.delenv("SAFEGUARD_CONFIG")
     assert invoke("categories").exit_code == 0  # no config at all: the defaults
+
+
+def test_a_years_bank_holidays_are_worked_out_once_then_read_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from safeguarding import deadlines
+
+    first = deadlines.ClosedDays().bank_holidays(2031)
+    assert date(2031, 5, 5) in first  # the early May bank holiday
+
+    def no_calendar(self: object, year: int | None) -> list[date]:
+        raise AssertionError("the holidays package was asked again")
+
+    monkeypatch.setattr(deadlines.ClosedDays, "_calendar", no_calendar)
+    assert deadlines.ClosedDays().bank_holidays(2031) == first
+    # Another place is another entry: Scotland's is worked out, not taken from England's.
+    with pytest.raises(AssertionError, match="asked again"):
+        deadlines.ClosedDays(subdivision="SCT").bank_holidays(2031)
