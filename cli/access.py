@@ -46,16 +46,11 @@ RecoveryOption = Annotated[
 
 
 @app.command("show")
-def show(case: CaseArgument, json: JsonOption = False) -> None:
+def show(case: CaseArgument, recovery: RecoveryOption = False, json: JsonOption = False) -> None:
     """List a restricted case's members (the recovery key can always open it too)."""
     from safeguarding import membership
 
-    unlocked = unlock()
-    try:
-        found = membership.members(unlocked, case)
-    finally:
-        unlocked.close()
-    _print(found, json)
+    _print(_as_member(recovery, lambda unlocked: membership.members(unlocked, case)), json)
 
 
 @app.command("grant")
@@ -78,7 +73,7 @@ def grant(
         ),
     )
     if not json:
-        output.say(f"Gave {_plain(user)} access to {found.reference}.")
+        output.say(f"Gave {_plain(found.changed)} access to {found.reference}.")
     _print(found, json)
 
 
@@ -103,7 +98,7 @@ def revoke(
         ),
     )
     if not json:
-        output.say(f"Took {_plain(user)}'s access to {found.reference} away.")
+        output.say(f"Took {_plain(found.changed)}'s access to {found.reference} away.")
     _print(found, json)
 
 
@@ -112,7 +107,7 @@ def _as_member(recovery: bool, act: Any) -> Members:
         vault = open_vault()
         try:
             unlocked: Unlocked = vault.unlock_for_recovery(
-                credentials.recovery_key(), STATE.user_name
+                credentials.recovery_key(), STATE.user_name, acting=True
             )
             return act(unlocked)  # type: ignore[no-any-return]
         finally:

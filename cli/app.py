@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
+#: The name safeguard is installed under (`pip install safeguard-records`), whose metadata
+#: holds its version: the PyPI name `safeguard` belongs to an unrelated project.
+DISTRIBUTION = "safeguard-records"
+
 
 class SafeguardGroup(TyperGroup):
     """A Typer group whose `main` is the single place errors become exit codes."""
@@ -317,7 +321,7 @@ app = typer.Typer(
     name="safeguard",
     help="Keep a school's safeguarding records: encrypted, append-only and verifiable.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
@@ -330,7 +334,7 @@ def _show_version(wanted: bool) -> None:
         return
     from importlib.metadata import version
 
-    sys.stdout.write(f"safeguard {version('safeguard')}\n")
+    sys.stdout.write(f"safeguard {version(DISTRIBUTION)}\n")
     raise typer.Exit()
 
 
@@ -488,6 +492,14 @@ def verify(
 
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
     from_backups: list[Checkpoint] = []
+    unattended: list[str] = []
+    if no_passphrase and recovery:
+        from safeguarding.errors import UsageError
+
+        raise UsageError(
+            "--no-passphrase checks without unlocking, --recovery unlocks with the recovery "
+            "key: give one of them"
+        )
     if no_passphrase:
         vault = open_vault()
         try:
@@ -510,6 +522,7 @@ def verify(
 
                 from_backups = checkpoints_for(unlocked.vault, checkpoints_dir)
             report = _verified(lambda: unlocked.verify(checkpoints + from_backups), json)
+            unattended = unlocked.unattended()
         finally:
             unlocked.close()
     if json:
@@ -520,12 +533,20 @@ def verify(
                 "before_signatures": report.before_signatures,
                 "unchecked": report.unchecked,
                 "unreadable": report.unreadable,
+                **({"cases_with_no_member": unattended} if recovery else {}),
                 "checkpoint": str(report.head),
                 "checkpoints_checked": len(checkpoints) + len(from_backups),
             }
         )
         return
     line = f"verified: {report.entries} entries, checkpoint {report.head}"
+    if recovery:
+        line += "; the recovery key opens this vault"
+        for reference in unattended:
+            output.say(
+                f"{reference} is restricted and has no member left: give it one "
+                f"('safeguard access grant {reference} NAME --recovery')."
+            )
     if report.unchecked:
         line += f"; {report.unchecked} from before signatures need a passphrase to check"
     elif report.before_signatures:
@@ -544,14 +565,29 @@ def verify(
 
 
 @app.command()
-def checkpoint(json: JsonOption = False) -> None:
+def checkpoint(
+    qr: Annotated[
+        bool | None,
+        typer.Option(
+            "--qr/--no-qr",
+            help="Also draw the line as a QR code under it (default: when the output is a "
+            "terminal, never when it is piped).",
+        ),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
     """Print the vault's checkpoint: the newest entry's number and hash, signed by its author.
 
     Needs no passphrase. Keep it where no one who can write the vault can change it (the
     minutes of a DSL meeting, a mail to the governors, a file on another server): 'safeguard
     verify --checkpoint SEQ:HASH' then shows whether anything up to it was rewritten or cut.
-    The vault is checked first, as 'verify --no-passphrase' does.
+    On a terminal a QR code of the same line is drawn under it. The vault is checked first, as
+    'verify --no-passphrase' does.
     """
+    if json and qr:
+        from safeguarding.errors import UsageError
+
+        raise UsageError("--qr draws the line for a terminal; leave it out with --json")
     vault = open_vault()
     try:
         report = vault.verify_public()
@@ -569,11 +605,19 @@ def checkpoint(json: JsonOption = False) -> None:
             }
         )
         return
-    output.out.print(str(report.head), soft_wrap=True, markup=False, highlight=False)
+    line = str(report.head)
+    output.out.print(line, soft_wrap=True, markup=False, highlight=False)
+    terminal = sys.stdout.isatty()
+    drawn = terminal if qr is None else qr
+    if drawn:
+        from . import views
+
+        output.data_line(views.qr_code(line, colour=terminal and not output.out.no_color))
     how = "signed by user" if signed.signed else "written (before signatures) by user"
     output.say(
         f"Entry {report.head.seq}, {how} {signed.author_id} at {signed.recorded_at}. "
-        "Write down the line above; 'safeguard verify --checkpoint LINE' checks against it."
+        f"Write down the line above{' (the QR code holds the same line)' if drawn else ''}; "
+        "'safeguard verify --checkpoint LINE' checks against it."
     )
 
 
@@ -593,7 +637,7 @@ def _unlock_for_verify(recovery: bool) -> Unlocked:
         return unlock()
     vault = open_vault()
     try:
-        return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name)
+        return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name, acting=True)
     except BaseException:
         vault.close()
         raise

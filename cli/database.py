@@ -53,18 +53,35 @@ def upgrade(
             "'backups' folder beside the vault, made if need be).",
         ),
     ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
 ) -> None:
     """Upgrade the vault's schema to this version of safeguard, taking a backup first."""
     from safeguarding import upgrade
 
     vault_path = STATE.vault_path
     upgraded = upgrade.upgrade_with_backup(vault_path, backup_dir)
+    # From before 0004, the vault is re-keyed only once every key holder has unlocked it.
+    rekey_pending = upgraded.backup is not None and upgraded.before < "0004"
+    if json:
+        output.emit_json(
+            {
+                "vault": str(vault_path),
+                "upgraded": upgraded.backup is not None,
+                "before": upgraded.before,
+                "after": upgraded.after,
+                "backup": None if upgraded.backup is None else str(upgraded.backup),
+                "rekey_pending": rekey_pending,
+            }
+        )
+        return
     if upgraded.backup is None:
         output.say(f"The vault's schema is already up to date ({upgraded.after}).")
     else:
         output.say(f"Backed up the vault to {upgraded.backup}.")
         output.say(f"Upgraded the vault's schema from {upgraded.before} to {upgraded.after}.")
-        if upgraded.before < "0004":
+        if rekey_pending:
             output.say(
                 "The vault is re-keyed once every user has unlocked it (any command, with "
                 "their passphrase) and the recovery key has been used once ('safeguard verify "

@@ -107,16 +107,17 @@ def record(
         typer.Option(
             "--restricted",
             help="Only you, the case manager and the recovery key can read the case "
-            "(always so for an allegation about staff).",
+            "(always so for an allegation about staff, and for a case about a user of the "
+            "vault).",
         ),
     ] = False,
     json: JsonOption = False,
 ) -> None:
     """Record a disclosure: opens a case and prints its reference (e.g. SG-2026-0007).
 
-    A case in an allegation category is restricted: sealed to you and the case manager (the
-    headteacher, or the chair of governors when it is about the headteacher), never to a
-    subject; for every other user it does not exist.
+    A case in an allegation category, or about a user of the vault, is restricted: sealed to
+    you and the case manager (the headteacher, or the chair of governors when it is about the
+    headteacher), never to a subject; for every other user it does not exist.
 
     On a terminal, whatever is not given as an option is asked for, then a summary is shown to
     confirm; Ctrl-C saves nothing. The account, in the discloser's own words, comes from the
@@ -230,6 +231,13 @@ def record(
                 + " and the recovery key can read it ('safeguard access "
                 + f"{written.reference}')."
             )
+            if written.without_manager:
+                output.say(
+                    "No case manager is among them: the vault has no headteacher (or, for an "
+                    "allegation about the headteacher, no chair of governors) who is not a "
+                    "subject. Add one ('safeguard user add NAME --role chair') and give them "
+                    f"access ('safeguard access grant {written.reference} NAME')."
+                )
 
 
 def _ask_when(label: str) -> Any:

@@ -10,7 +10,7 @@ from . import credentials, output
 from .context import STATE, open_vault, unlock
 
 if TYPE_CHECKING:
-    from safeguarding.vault import UserInfo
+    from safeguarding.vault import Departures, UserInfo
 
 app = typer.Typer(help="Add, list and disable users; change or recover passphrases.")
 
@@ -109,6 +109,7 @@ def passwd(
             "(asked for, or from SAFEGUARD_RECOVERY_KEY_FILE or SAFEGUARD_RECOVERY_KEY).",
         ),
     ] = False,
+    json: JsonOption = False,
 ) -> None:
     """Set a new passphrase: your own, another user's (DSL or head), or with the recovery key.
 
@@ -126,7 +127,7 @@ def passwd(
             user = output.commit(
                 lambda: unlocked.set_passphrase(None, new, via="recovery key"), _new_passphrase
             )
-            waiting = unlocked.rekey_waiting
+            waiting, left = unlocked.rekey_waiting, unlocked.departures
         finally:
             vault.close()
     else:
@@ -135,13 +136,16 @@ def passwd(
             target = unlocked.user if name is None else unlocked.find_user(name)
             new = credentials.new_passphrase(target.name)
             user = output.commit(lambda: unlocked.set_passphrase(name, new), _new_passphrase)
-            waiting = unlocked.rekey_waiting
+            waiting, left = unlocked.rekey_waiting, unlocked.departures
         finally:
             unlocked.close()
+    if json:
+        output.emit_json({"user": user.name, "role": user.role.value, **_rekey_json(waiting, left)})
+        return
     from rich.markup import escape
 
     output.say(f"The passphrase of {escape(user.name)} has been changed.")
-    _say_rekey(waiting)
+    _say_rekey(waiting, left)
 
 
 def _new_passphrase(user: UserInfo) -> str:
@@ -151,6 +155,7 @@ def _new_passphrase(user: UserInfo) -> str:
 @app.command("disable")
 def disable(
     name: Annotated[str, typer.Argument(help="The user to disable.")],
+    json: JsonOption = False,
 ) -> None:
     """Disable a user: their passphrase no longer opens the vault; their records stay.
 
@@ -163,17 +168,51 @@ def disable(
         user = output.commit(
             lambda: unlocked.disable_user(name), lambda u: f"the disabling of {u.name}"
         )
-        waiting = unlocked.rekey_waiting
+        waiting, left = unlocked.rekey_waiting, unlocked.departures
     finally:
         unlocked.close()
+    if json:
+        output.emit_json(
+            {
+                "user": user.name,
+                "role": user.role.value,
+                "disabled_at": user.disabled_at,
+                **_rekey_json(waiting, left),
+            }
+        )
+        return
     from rich.markup import escape
 
     output.say(f"Disabled {escape(user.name)}; everything they recorded stays in the vault.")
-    _say_rekey(waiting)
+    _say_rekey(waiting, left)
 
 
-def _say_rekey(waiting: list[str]) -> None:
+def _rekey_json(waiting: list[str], left: Departures) -> dict[str, object]:
+    """Whether the vault has its new keys, and if not, who must unlock it first (the recovery
+    key is named "the recovery key"); how many restricted cases the user left, and how many of
+    those now only the recovery key opens."""
+    return {
+        "rekeyed": not waiting,
+        "waiting_for": waiting,
+        "left_restricted_cases": left.cases,
+        "cases_with_no_member": left.unattended,
+    }
+
+
+def _say_rekey(waiting: list[str], left: Departures) -> None:
     from rich.markup import escape
+
+    if left.cases:
+        output.say(
+            f"They left {left.cases} restricted case{'s' if left.cases != 1 else ''}; a member "
+            "can give them access again ('safeguard access grant CASE NAME')."
+        )
+    if left.unattended:
+        output.say(
+            f"{left.unattended} of those now {'has' if left.unattended == 1 else 'have'} no "
+            "member: only the recovery key opens it. Whoever holds the key should give it a "
+            "member ('safeguard verify --recovery' names it)."
+        )
 
     if waiting:
         output.say(
@@ -183,4 +222,6 @@ def _say_rekey(waiting: list[str]) -> None:
             "still opens it."
         )
     else:
-        output.say("The vault has new keys: a copy of an old key slot opens nothing from now on.")
+        output.say(
+            "The vault has new keys: a copy of an old key slot opens nothing written from now on."
+        )

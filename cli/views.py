@@ -128,3 +128,24 @@ def overdue_table(summaries: list[CaseSummary]) -> Table:
         for item in s.overdue:
             table.add_row(item.reference, item.what, item.due.isoformat(), style="red")
     return table
+
+
+#: Light modules in bright white on black, so the code reads the right way round whatever the
+#: terminal's own colours (without colour it takes the terminal's text colour).
+QR_COLOURS, QR_RESET = "\x1b[97;40m", "\x1b[0m"
+
+
+def qr_code(text: str, *, colour: bool) -> str:
+    """`text` as a QR code for a terminal: Unicode half blocks, two rows of modules a line, a
+    full block for two light modules (segno's compact drawing), with its quiet zone, and no
+    trailing newline.  Error correction M, so a photograph of a printout still reads."""
+    import io
+
+    import segno
+
+    drawing = io.StringIO()
+    segno.make_qr(text, error="m").terminal(out=drawing, compact=True)
+    lines = drawing.getvalue().splitlines()
+    if colour:
+        lines = [f"{QR_COLOURS}{line}{QR_RESET}" for line in lines]
+    return "\n".join(lines)

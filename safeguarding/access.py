@@ -7,7 +7,7 @@ every record; nothing here writes anywhere else or prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -187,11 +187,14 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
     vault = unlocked.vault
     found: list[Access] = []
     with storage.guarded(vault.path), storage.reading(vault.engine) as session:
-        cases = {c.id: c for c in session.exec(select(Case)).all() if unlocked.can_read(session, c)}
+        everything = {c.id: c for c in session.exec(select(Case)).all()}
+        readable = {i for i, c in everything.items() if unlocked.can_read(session, c)}
+        # One's own entries are one's receipts, even in a case one has since left.
+        cases = everything if mine else {i: everything[i] for i in readable}
         wanted: int | None = None
         if reference is not None:
             case = casefile.find_case(session, reference)
-            if case.id not in cases:
+            if case.id not in readable:
                 raise casefile.no_such_case(case.year, case.number)
             wanted = case.id
         ids = {c.id: casefile.format_reference(c.year, c.number) for c in cases.values()}
@@ -223,6 +226,9 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
                     found.append(Access(row.seq, at, who, "", "recorded", kind=row.kind))
                 continue
             if row.case_id not in cases or wanted not in (None, row.case_id):
+                continue
+            if row.case_id not in readable:
+                found.append(Access(row.seq, at, who, ids[row.case_id], "recorded", kind=row.kind))
                 continue
             found.append(_case_access(row, at, who, ids[row.case_id], payload))
     return found
@@ -268,7 +274,7 @@ def view(
     *,
     categories: Categories | None,
     school: str,
-    closures: Collection[date] = (),
+    closures: Container[date] = (),
     now: Callable[[], datetime] | None = None,
     tz: tzinfo | None = None,
 ) -> timeline.Timeline:

@@ -73,6 +73,7 @@ class Written:
     next: flow.NextStep
     action: int | None = None
     members: tuple[str, ...] | None = None  # a restricted case's members, by name
+    without_manager: bool = False  # restricted, with no headteacher or chair among them
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,10 @@ class Casebook:
             self.unlocked.require_epoch(session)
             authors = casefile.user_names(session, self.unlocked.keys.field_key)
             cases = [c for c in session.exec(query).all() if self.unlocked.can_read(session, c)]
-            rings = {case.id: self.unlocked.case_ring(session, case) for case in cases}
+            rings = {
+                case.id: self.unlocked.case_ring(session, case, epoch_checked=True)
+                for case in cases
+            }
             files = casefile.build_all(session, cases, lambda case: rings[case.id], authors)
         summaries = []
         for file in files:
@@ -213,10 +217,16 @@ class Casebook:
             payload["observations"] = observations
         event, recorded = self._when(disclosure.at)
         engine = self.unlocked.vault.engine
-        is_restricted = disclosure.restricted or category.outcomes == "allegation"
         with storage.guarded(self._path), storage.writing(engine) as session:
             self.unlocked.require_epoch(session)
             people = vault_people(session, self.unlocked.keys)
+            named = {restricted.same_name(s["name"]) for s in subjects}
+            # An allegation is restricted, and so is any case about someone who uses the vault.
+            is_restricted = (
+                disclosure.restricted
+                or category.outcomes == "allegation"
+                or bool(restricted.subject_users(people, named))
+            )
             members = (
                 _restricted_members(people, self.unlocked.user.id, subjects)
                 if is_restricted
@@ -259,6 +269,10 @@ class Casebook:
             state,
             self.next_step(state),
             members=None if members is None else tuple(names[m] for m in members),
+            without_manager=members is not None
+            and not any(
+                p.role in (restricted.HEAD, restricted.CHAIR) for p in people if p.id in members
+            ),
         )
 
     def _add(
@@ -440,8 +454,7 @@ def _restricted_members(
     named = {restricted.same_name(s["name"]) for s in subjects}
     if recorder in restricted.subject_users(people, named):
         raise NotAllowed(
-            "you are named as a subject of this allegation, so you cannot record it; "
-            "nothing was saved",
+            "you are named as a subject of this case, so you cannot record it; nothing was saved",
             hint="ask another DSL or the headteacher to record it",
         )
     return restricted.default_members(people, recorder, named)

@@ -13,11 +13,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from safeguarding.deadlines import DEFAULT_COUNTRY, ClosedDays, UnknownPlace
 from safeguarding.errors import UsageError
 
 CONTACT_ROUTES = ("lado", "mash", "police", "county")
 CONTACT_FIELDS = ("name", "phone", "email")
-KNOWN_KEYS = frozenset({"school_name", "categories_file", "closure_days", "contacts"})
+CALENDAR_KEYS = ("country", "subdiv")
+KNOWN_KEYS = frozenset({"school_name", "categories_file", "closure_days", "calendar", "contacts"})
 MAX_CLOSURE_SPAN = 400  # days; a longer range is surely a typing mistake
 
 
@@ -37,7 +39,9 @@ class Config:
     exists: bool = False
     school_name: str = "Your school"
     categories_file: Path | None = None
-    closure_days: frozenset[date] = frozenset()
+    #: The days the school is closed besides weekends: its own (`closure_days` in the file)
+    #: and its country's bank holidays (`[calendar]`, England's by default).
+    closure_days: ClosedDays = field(default_factory=ClosedDays)
     contacts: dict[str, Contact] = field(default_factory=dict)
 
 
@@ -101,7 +105,9 @@ def parse(data: dict[str, Any], path: Path) -> Config:
         exists=True,
         school_name=school.strip(),
         categories_file=categories_file,
-        closure_days=_closure_days(data.get("closure_days", []), path),
+        closure_days=_calendar(
+            data.get("calendar", {}), _closure_days(data.get("closure_days", []), path), path
+        ),
         contacts=_contacts(data.get("contacts", {}), path),
     )
 
@@ -129,6 +135,42 @@ def _closure_days(value: Any, path: Path) -> frozenset[date]:
             raise UsageError(f"{problem}; {item!r} runs backwards or is too long")
         days.update(first + timedelta(days=n) for n in range(span + 1))
     return frozenset(days)
+
+
+def _calendar(value: Any, school: frozenset[date], path: Path) -> ClosedDays:
+    """The school's closure days on top of the bank holidays of `[calendar]`'s country and
+    subdivision (``subdiv``): England's when the table is not there.  A table that is there is
+    checked now, so a mistyped code stops every case command, not only those with a deadline."""
+    if not isinstance(value, dict):
+        raise UsageError(f"{path}: 'calendar' must be a table of {', '.join(CALENDAR_KEYS)}")
+    for key, text in value.items():
+        if key not in CALENDAR_KEYS:
+            raise UsageError(
+                f"{path}: unknown key 'calendar.{key}'",
+                hint=f"the calendar's keys are: {', '.join(CALENDAR_KEYS)}",
+            )
+        if not isinstance(text, str) or not text.strip():
+            raise UsageError(f"{path}: 'calendar.{key}' must be a code such as GB or ENG")
+    if not value:
+        return ClosedDays(school)
+    country = value.get("country", DEFAULT_COUNTRY).strip().upper()
+    subdivision = value["subdiv"].strip() if "subdiv" in value else None
+    try:
+        closed = ClosedDays.checked(school, country, subdivision)
+    except UnknownPlace as unknown:
+        if unknown.what == "country":
+            raise UsageError(
+                f"{path}: 'calendar.country' {country!r} is not a country whose bank holidays "
+                "are known",
+                hint="give its ISO 3166 code, such as GB, IE or US",
+            ) from None
+        raise UsageError(
+            f"{path}: 'calendar.subdiv' {subdivision!r} is not a part of {country}",
+            hint=f"{country}'s parts are: {', '.join(unknown.known)}"
+            if unknown.known
+            else f"leave 'subdiv' out: {country}'s bank holidays are the same everywhere",
+        ) from None
+    return closed
 
 
 def _contacts(value: Any, path: Path) -> dict[str, Contact]:

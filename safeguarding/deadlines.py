@@ -1,23 +1,100 @@
 """Working days: what a deadline of "N working days" means for a school.
 
-Weekends and the school's closure days (from the config) are not working days.  A deadline is
-the end of its day: "within one working day" of a Monday disclosure is by the end of Tuesday.
+Weekends, the bank holidays of the school's country and its own closure days (both from the
+config) are not working days.  A deadline is the end of its day: "within one working day" of a
+Monday disclosure is by the end of Tuesday.  The `holidays` package is imported only when a
+day is first looked up: it loads every country's calendar, which `--help` must never pay for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+import os
+from collections.abc import Collection, Container
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 ONE_DAY = timedelta(days=1)
 SATURDAY = 5
 
+#: Where a school is unless its config says otherwise: England's bank holidays.
+DEFAULT_COUNTRY, DEFAULT_SUBDIVISION = "GB", "ENG"
 
-def is_working_day(day: date, closures: Collection[date] = ()) -> bool:
+
+class UnknownPlace(ValueError):
+    """A country, or a subdivision of it, whose bank holidays are not known; `known`: the
+    country's subdivisions."""
+
+    def __init__(self, what: str, value: str | None, known: tuple[str, ...]) -> None:
+        super().__init__(f"unknown {what} {value!r}")
+        self.what, self.value, self.known = what, value, known
+
+
+@dataclass(frozen=True)
+class ClosedDays:
+    """The days a school is closed besides weekends: its own closure days, and its country's
+    bank holidays (its subdivision's too: Scotland's 2 January, say), substitute days included.
+
+    Only `in` is asked of it; each year's bank holidays are worked out once, when a day in that
+    year is first looked up.
+    """
+
+    school: frozenset[date] = frozenset()
+    country: str = DEFAULT_COUNTRY
+    subdivision: str | None = DEFAULT_SUBDIVISION
+    _years: dict[int, frozenset[date]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, date):
+            return False
+        return day in self.school or day in self.bank_holidays(day.year)
+
+    def bank_holidays(self, year: int) -> frozenset[date]:
+        found = self._years.get(year)
+        if found is None:
+            key = f"{self.country}/{self.subdivision or ''}/{year}"
+            found = _remembered(key)
+            if found is None:
+                found = frozenset(self._calendar(year))
+                _remember(key, found)
+            self._years[year] = found
+        return found
+
+    @classmethod
+    def checked(cls, school: frozenset[date], country: str, subdivision: str | None) -> ClosedDays:
+        """The closed days of a place the `holidays` package knows (`UnknownPlace` if it does
+        not know the country, or the subdivision within it).  The United Kingdom with no
+        subdivision means England, as no place at all does: few English schools would expect
+        to lose Easter Monday by naming their country."""
+        import holidays
+
+        try:
+            whole = holidays.country_holidays(country)
+        except NotImplementedError:
+            raise UnknownPlace("country", country, ()) from None
+        if subdivision is None and whole.country == DEFAULT_COUNTRY:
+            subdivision = DEFAULT_SUBDIVISION
+        closed = cls(school, country, subdivision)
+        try:
+            closed._calendar(None)
+        except NotImplementedError:
+            raise UnknownPlace("subdivision", subdivision, tuple(whole.subdivisions)) from None
+        return closed
+
+    def _calendar(self, year: int | None) -> Collection[date]:
+        import holidays
+
+        return holidays.country_holidays(self.country, subdiv=self.subdivision, years=year)
+
+
+def is_working_day(day: date, closures: Container[date] = ()) -> bool:
     return day.weekday() < SATURDAY and day not in closures
 
 
-def add_working_days(start: date, days: int, closures: Collection[date] = ()) -> date:
+def add_working_days(start: date, days: int, closures: Container[date] = ()) -> date:
     """The day by whose end something must happen, `days` working days after `start`.
 
     With 0 it is `start` itself, or the next working day if `start` is not one.
@@ -35,7 +112,7 @@ def add_working_days(start: date, days: int, closures: Collection[date] = ()) ->
     return day
 
 
-def working_days_between(start: date, end: date, closures: Collection[date] = ()) -> int:
+def working_days_between(start: date, end: date, closures: Container[date] = ()) -> int:
     """Working days after `start` up to and including `end`; negative if `end` is earlier."""
     if end < start:
         return -working_days_between(end, start, closures)
@@ -47,7 +124,7 @@ def working_days_between(start: date, end: date, closures: Collection[date] = ()
     return count
 
 
-def describe(due: date, today: date, closures: Collection[date] = ()) -> str:
+def describe(due: date, today: date, closures: Container[date] = ()) -> str:
     """'today', 'in 2 working days', '3 working days overdue' and so on."""
     if due == today:
         return "due today"
@@ -69,3 +146,57 @@ def deadline_text(days: int | None) -> str:
     if days == 0:
         return "the same working day"
     return f"{days} working day{'s' if days != 1 else ''}"
+
+
+# Each year's bank holidays, kept in the user's cache folder: importing `holidays` and working
+# a year out costs about a quarter of a second, on every command that shows a deadline.  The
+# file is named after the package's version, so an update (new or moved holidays) starts anew.
+# It holds public dates only; a cache that cannot be read or written is simply not used.
+
+
+def _cache_file() -> Path | None:
+    from importlib import metadata
+
+    import platformdirs
+
+    try:
+        version = metadata.version("holidays")
+    except metadata.PackageNotFoundError:
+        return None
+    return Path(platformdirs.user_cache_dir("safeguard")) / f"bank-holidays-{version}.json"
+
+
+def _read_cache(path: Path) -> dict[str, list[str]]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _remembered(key: str) -> frozenset[date] | None:
+    path = _cache_file()
+    if path is None:
+        return None
+    days = _read_cache(path).get(key)
+    if not isinstance(days, list):
+        return None
+    try:
+        return frozenset(date.fromisoformat(str(day)) for day in days)
+    except ValueError:
+        return None
+
+
+def _remember(key: str, days: frozenset[date]) -> None:
+    path = _cache_file()
+    if path is None:
+        return
+    known = _read_cache(path)
+    known[key] = sorted(day.isoformat() for day in days)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        scratch.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
+        os.replace(scratch, path)
+    except OSError:
+        return

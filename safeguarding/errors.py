@@ -19,7 +19,7 @@ class SafeguardError(Exception):
 
 
 class CheckFailed(SafeguardError):
-    """A verification found damage (exit 1)."""
+    """A check failed: damage found, or no recent backup that verifies (exit 1)."""
 
     exit_code = 1
 
@@ -55,7 +55,7 @@ class NotFound(SafeguardError):
 
 
 class VaultUnusable(SafeguardError):
-    """Missing, locked too long, corrupt, or of another schema (exit 5)."""
+    """The vault is missing, locked too long, corrupt, or of another schema (exit 5)."""
 
     exit_code = 5
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -221,7 +221,7 @@ def export_case(
     output: Path | None,
     categories: Categories | None,
     school: str,
-    closures: Collection[date] = (),
+    closures: Container[date] = (),
     redact: bool = False,
     force: bool = False,
     width: int = DEFAULT_WIDTH,

@@ -6,7 +6,7 @@ here reads or writes storage.  Flow refusals are `NotAllowed` (exit 3).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -222,7 +222,7 @@ class NextStep:
     overdue: bool = False
 
 
-def referral_due(state: CaseState, category: Category, closures: Collection[date]) -> date | None:
+def referral_due(state: CaseState, category: Category, closures: Container[date]) -> date | None:
     if category.deadline_working_days is None:
         return None
     return deadlines.add_working_days(
@@ -231,7 +231,7 @@ def referral_due(state: CaseState, category: Category, closures: Collection[date
 
 
 def next_step(
-    state: CaseState, category: Category, today: date, closures: Collection[date] = ()
+    state: CaseState, category: Category, today: date, closures: Container[date] = ()
 ) -> NextStep:
     ref = state.reference
     if state.stage is Stage.CLOSED:
@@ -299,7 +299,7 @@ class Overdue:
 
 
 def overdue(
-    state: CaseState, category: Category, today: date, closures: Collection[date] = ()
+    state: CaseState, category: Category, today: date, closures: Container[date] = ()
 ) -> list[Overdue]:
     """Missed referral deadlines and overdue actions of an open case."""
     if state.stage is Stage.CLOSED:

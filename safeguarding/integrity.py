@@ -13,6 +13,7 @@ import hmac
 import multiprocessing
 import os
 import struct
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -71,10 +72,22 @@ class Secrets:
     user_ids: dict[str, int] = field(repr=False)  # a user's name (casefolded) -> id
     # Restricted cases the checker is not a member of: checked by signature only.
     unreadable: frozenset[int] = frozenset()
+    openers: dict[tuple[int | None, int], crypto.Opener] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def field_key(self) -> bytes:
         return self.fields.current
+
+    def opener(self, case_id: int | None, epoch: int) -> crypto.Opener:
+        """What opens a case's payloads of one key epoch (case None: the vault's own), set up
+        once per check."""
+        opener = self.openers.get((case_id, epoch))
+        if opener is None:
+            ring = self.fields if case_id is None else self.case_keys[case_id]
+            opener = self.openers[(case_id, epoch)] = crypto.Opener(ring.at(epoch))
+        return opener
 
 
 @dataclass(frozen=True)
@@ -212,6 +225,10 @@ def _walk(
     )
 
 
+#: The facts of an entry that has none: shared, and never written to.
+_NO_FACTS: dict[str, Any] = {}
+
+
 def _check_signed(
     entry: StoredEntry, previous: bytes, state: _Chronicle, signatures: _Signatures
 ) -> None:
@@ -222,7 +239,7 @@ def _check_signed(
             raise _fail(f"entry {seq} is the first signed entry but not '{first_kind}': forged")
         state.signed_from = seq
     try:
-        facts = facts_of(entry)
+        facts = facts_of(entry) if entry.facts else _NO_FACTS
     except ValueError:
         raise _fail(f"entry {seq}'s public facts are not readable: altered") from None
     by_recovery = facts.get("signed_by") == "recovery"
@@ -248,39 +265,48 @@ def _check_signed(
             f"entry {seq} was written by user {author} after they were disabled "
             f"({state.disabled[author]}): forged"
         )
-    body = signed_bytes(entry, previous)
-    signatures.add(seq, key, entry.signature or b"", body)
-    if not hmac.compare_digest(hash_of(body, entry.signature or b""), entry.mac):
+    body, signature = signed_bytes(entry, previous), entry.signature or b""
+    signatures.add(seq, key, signature, body)
+    if not hmac.compare_digest(hash_of(body, signature), entry.mac):
         raise _fail(f"entry {seq}'s stored hash has been altered")
-    _apply_facts(entry, facts, state)
+    if facts:  # most entries (notes, actions) have none
+        _apply_facts(entry, facts, state)
 
 
 #: From how many entries signatures are checked on every core: below it, starting the
-#: processes costs more than they save.
-PARALLEL_FROM = 20_000
-_BATCH = 2048
+#: processes (about 20 ms) costs more than they save.
+PARALLEL_FROM = 2_000
+#: Signatures per batch sent to a worker (about 0.1 s of work): small enough that the cores
+#: finish nearly together, large enough that sending a batch costs next to nothing.
+_BATCH = 1000
+#: Batches sent but not yet answered, per worker: enough to keep every core busy while the walk
+#: goes on, few enough that memory stays flat and a forgery is named soon after it is found.
+_AHEAD = 4
 
 
 def _first_forged(items: list[tuple[int, bytes, bytes, bytes]]) -> int | None:
     """The first entry in `items` (seq, public key, signature, signed bytes) whose signature
     does not hold, or None."""
+    holds = crypto.signature_holds
     for seq, key, signature, body in items:
-        if not crypto.signature_holds(key, signature, body):
+        if not holds(key, signature, body):
             return seq
     return None
 
 
 class _Signatures:
-    """Signature checks, in batches: at the end of the walk (or before another problem is
-    reported), the first entry whose signature does not hold is named.  For a long chronology
-    the batches are checked by worker processes on the machine's other cores, while the walk
-    goes on."""
+    """Signature checks, in batches, answered in the order sent: the first entry whose
+    signature does not hold is named as soon as its batch is answered, and at the latest at the
+    end of the walk or before another problem is reported.  For a long chronology the batches
+    are checked by worker processes on every core while the walk goes on."""
 
     def __init__(self, *, parallel: bool) -> None:
         self.pending: list[tuple[int, bytes, bytes, bytes]] = []
-        self.futures: list[Future[int | None]] = []
+        self.futures: deque[Future[int | None]] = deque()
         self.pool: ProcessPoolExecutor | None = None
+        self.failed = False
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        self.ahead = _AHEAD * cores
         if parallel and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
             self.pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
 
@@ -295,19 +321,25 @@ class _Signatures:
             return
         if self.pool is None:
             self._raise_for(_first_forged(items))
-        else:
-            self.futures.append(self.pool.submit(_first_forged, items))
+            return
+        self.futures.append(self.pool.submit(_first_forged, items))
+        futures = self.futures
+        while futures and (len(futures) > self.ahead or futures[0].done()):
+            self._raise_for(futures.popleft().result())
 
     def settle(self) -> None:
-        """Raise `CheckFailed` for the first entry so far whose signature does not hold."""
+        """Raise `CheckFailed` for the first entry so far whose signature does not hold (unless
+        one was named already)."""
+        if self.failed:
+            return
         self._send()
-        futures, self.futures = self.futures, []
-        for future in futures:  # in the order sent: the first failing batch is the earliest
-            self._raise_for(future.result())
+        while self.futures:  # in the order sent: the first failing batch is the earliest
+            self._raise_for(self.futures.popleft().result())
 
-    @staticmethod
-    def _raise_for(seq: int | None) -> None:
+    def _raise_for(self, seq: int | None) -> None:
         if seq is not None:
+            self.failed = True
+            self.pending.clear()  # later entries: the first failure is the one to name
             raise _fail(
                 f"entry {seq} has been altered, reordered or forged (its signature does not hold)"
             )
@@ -390,8 +422,6 @@ def _follow_members(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle
         for case_id in facts.get("removed_from", []):
             state.restricted.get(int(case_id), set()).discard(int(facts["user"]))
             _departed(int(case_id), state)
-        for case_id in facts.get("waiting_in", []):
-            _departed(int(case_id), state)
         for case_id, members in dict(facts.get("restricted_cases", {})).items():
             state.restricted[int(case_id)] = {int(m) for m in members} | {0}
     except (TypeError, ValueError, KeyError):
@@ -442,9 +472,7 @@ def _check_payload(entry: StoredEntry, secrets: Secrets, state: _Chronicle) -> N
             return
         raise _fail(f"entry {seq} belongs to a case the vault does not hold")
     try:
-        payload = open_payload(
-            secrets.fields if entry.case_id is None else secrets.case_keys[entry.case_id], entry
-        )
+        payload = open_payload(secrets.opener(entry.case_id, epoch_of(entry)), entry)
     except crypto.DecryptionError:
         raise _fail(f"entry {seq} does not decrypt: its payload was altered or moved") from None
     author, kind = entry.author_id, entry.kind

@@ -8,7 +8,7 @@ read cannot be unread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -35,6 +35,7 @@ class Member:
 class Members:
     reference: str
     members: tuple[Member, ...]
+    changed: str = ""  # whose access was just given or taken, by their recorded name
 
 
 def _restricted_case(unlocked: Unlocked, session: Session, reference: str) -> Case:
@@ -78,7 +79,7 @@ def grant(unlocked: Unlocked, reference: str, name: str) -> Members:
             raise UsageError(f"{person.name} is already a member; nothing was changed")
         restricted.seal(session, case.id, ring, [person.id])
         _record(unlocked, session, case, ring, ACCESS_GRANTED, person)
-    return members(unlocked, reference)
+    return replace(members(unlocked, reference), changed=person.name)
 
 
 def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
@@ -100,7 +101,7 @@ def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
         ring = ring.turned()
         restricted.seal(session, case.id, ring, restricted.holders(session, case.id))
         _record(unlocked, session, case, ring, ACCESS_REVOKED, person)
-    return members(unlocked, reference)
+    return replace(members(unlocked, reference), changed=person.name)
 
 
 def _people(unlocked: Unlocked, session: Session) -> list[restricted.Person]:

@@ -32,7 +32,8 @@ HEAD, CHAIR = "head", "chair"
 
 
 def same_name(name: str) -> str:
-    return unicodedata.normalize("NFKC", name).casefold().strip()
+    """A name as compared: NFKC, case-folded, its spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def box_place(case_id: int, holder: int) -> str:
@@ -149,25 +150,30 @@ def reseal_for(
 ) -> list[int]:
     """A user has a new exchange key (a new passphrase): in each restricted case they belong
     to, start a new epoch sealed to every holder, if `opener` (the acting user's keys) opens
-    the case; otherwise their box waits, empty, and the case's next entry starts a new epoch
-    (a member must then give them the keys with `access grant`).  Returns the cases where
-    they wait."""
-    waiting = []
+    the case.  Otherwise (a reset by someone who is not a member, and so might now know their
+    passphrase) they leave the case, exactly as if disabled: a member must give them access
+    again, which is recorded.  Returns the cases they left."""
+    left = []
     for row in session.exec(select(CaseAccess).where(CaseAccess.holder == user_id)).all():
         case = session.get_one(Case, row.case_id)
         ring = opener(session, case)
         if ring is None:
-            row.sealed = None
-            session.add(row)
             case.rekey_due = 1
             session.add(case)
-            waiting.append(case.id)
+            session.delete(row)
+            left.append(case.id)
             continue
         case.rekey_due = 0
         session.add(case)
         seal(session, case.id, ring.turned(), holders(session, case.id))
     session.flush()
-    return waiting
+    return left
+
+
+def unattended(session: Session, case_ids: Iterable[int]) -> int:
+    """How many of these restricted cases have no member left: only the recovery key opens
+    them."""
+    return sum(1 for case_id in set(case_ids) if not members(session, case_id))
 
 
 @dataclass(frozen=True)

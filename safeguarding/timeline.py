@@ -9,7 +9,7 @@ is reproducible.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -218,7 +218,7 @@ def build(
     checkpoint: Checkpoint,
     produced_at: datetime,
     produced_by: str,
-    closures: Collection[date] = (),
+    closures: Container[date] = (),
     tz: tzinfo | None = None,
     redacted: bool = False,
 ) -> Timeline:

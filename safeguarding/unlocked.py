@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -30,6 +31,15 @@ from safeguarding.vault_keys import _rekey_or_defer, _secrets, _vault_ring
 from safeguarding.vocabulary import Role
 
 
+@dataclass(frozen=True)
+class Departures:
+    """How many restricted cases a user left (disabled, or reset by a non-member), and how many
+    of those now have no member: only the recovery key opens them."""
+
+    cases: int
+    unattended: int
+
+
 class Unlocked:
     """A vault opened by one user: what they may read and write."""
 
@@ -46,6 +56,8 @@ class Unlocked:
         self.keys = keys
         self.signer = signer
         self.exchange = exchange
+        #: What the last disable or passphrase reset took this user's target out of.
+        self.departures = Departures(0, 0)
 
     def close(self) -> None:
         self.vault.close()
@@ -187,6 +199,7 @@ class Unlocked:
             session.add(slot)
             session.flush()
             left = restricted.reseal_for(session, user.id, self._opener(session))
+            self.departures = Departures(len(left), restricted.unattended(session, left))
             keys = _rekey_or_defer(session, self.keys)
             facts: dict[str, Any] = {
                 "user": user.id,
@@ -197,7 +210,7 @@ class Unlocked:
             if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
                 facts["vault_epoch"] = keys.epoch
             if left:
-                facts["waiting_in"] = left
+                facts["removed_from"] = left
             chronology.append(
                 session,
                 signer=self.signer,
@@ -237,6 +250,7 @@ class Unlocked:
             session.add(slot)
             session.flush()
             left = restricted.remove(session, user.id)
+            self.departures = Departures(len(left), restricted.unattended(session, left))
             keys = _rekey_or_defer(session, self.keys)
             facts: dict[str, Any] = {
                 "user": user.id,
@@ -321,12 +335,16 @@ class Unlocked:
         session.add(case)
         return ring
 
-    def case_ring(self, session: Session, case: Case, *, writing: bool = False) -> KeyRing:
+    def case_ring(
+        self, session: Session, case: Case, *, writing: bool = False, epoch_checked: bool = False
+    ) -> KeyRing:
         """The keys of a case this user may read.  A restricted case they are not a member of
         does not exist for them: `NotFound`, exactly as for an unknown reference.  Writing, a
-        restricted case whose member left starts a new epoch first."""
+        restricted case whose member left starts a new epoch first.  (`epoch_checked`: the
+        caller has called `require_epoch` in this transaction, for many cases at once.)"""
         if not case.restricted:
-            self.require_epoch(session)
+            if not epoch_checked:
+                self.require_epoch(session)
             return _vault_ring(self.keys, case)
         ring = restricted.open_ring(session, case.id, self.holder, self.exchange)
         if ring is None:
@@ -334,6 +352,20 @@ class Unlocked:
         if writing:
             ring = restricted.settle(session, case, ring)
         return ring
+
+    def unattended(self) -> list[str]:
+        """The restricted cases with no member left (only the recovery key opens them), by
+        reference: for the holder of the recovery key only."""
+        if not self.signer.recovery:
+            return []
+        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+            return [
+                casefile.format_reference(case.year, case.number)
+                for case in session.exec(
+                    select(Case).where(Case.restricted == 1).order_by(col(Case.id))
+                ).all()
+                if not restricted.members(session, case.id)
+            ]
 
     def readable_case(self, session: Session, reference: str) -> Case:
         """The case `reference`, if it exists for this user (`NotFound` if not)."""

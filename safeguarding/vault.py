@@ -54,7 +54,7 @@ from safeguarding.roster import (
     people,
 )
 from safeguarding.slots import Holder, Keys
-from safeguarding.unlocked import Unlocked
+from safeguarding.unlocked import Departures, Unlocked
 from safeguarding.vault_file import EntryFacts, VaultFile
 from safeguarding.vault_keys import _all_slots_modern, _rekey, _secrets
 from safeguarding.vocabulary import Role
@@ -67,6 +67,7 @@ __all__ = [
     "RECOVERY_KEY_BYTES",
     "ROLE_TITLES",
     "VAULT_FORMAT",
+    "Departures",
     "EntryFacts",
     "Holder",
     "Keys",
@@ -309,16 +310,24 @@ class Vault(VaultFile):
         recovery_key: str,
         user_name: str,
         allegations: Callable[[], Collection[str]] | None = None,
+        *,
+        acting: bool = False,
     ) -> Unlocked:
-        """Open the vault with the recovery key on behalf of `user_name` (who forgot their
-        passphrase, or whom a restricted case is to be opened to); raises `NotFound` if there is
-        no such user.  What is written is signed by the recovery key (issued the keys it lacks
-        now if the slot is from before signatures or key epochs)."""
+        """Open the vault with the recovery key on behalf of `user_name`: who forgot their
+        passphrase (`NotFound` if there is no such user), or, `acting`, who is using the key
+        (refused, as any unknown or disabled user is).  What is written is signed by the
+        recovery key (issued the keys it lacks now if the slot is from before signatures or key
+        epochs)."""
         slot, opened, keys = self._open_recovery(recovery_key)
         with storage.guarded(self.path), storage.reading(self.engine) as session:
-            user = self._find_target(session, user_name)
+            if acting:
+                user = self._find_user(session, user_name)
+            else:
+                user = self._find_target(session, user_name)
             session.expunge_all()
         info = _user_info(keys, user)
+        if acting and not info.active:
+            raise NotAllowed(f"user {info.name!r} is disabled")
         if not opened.modern:
             return self._modernise(
                 None, slot.id, recovery_key, opened, keys, allegations, acting_for=info

@@ -7,6 +7,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 import typer
-from safeguard_cli.app import app
+from safeguard_cli.app import DISTRIBUTION, app
 
 from tests.conftest import (
     DEPUTY_PASSPHRASE,
@@ -245,9 +246,11 @@ def test_new_passphrase_and_recovery_key_files_are_checked_too(
 
 
 def test_version_comes_from_the_package_and_loads_nothing_heavy() -> None:
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert project["project"]["name"] == DISTRIBUTION
     result = run("--version")
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout == f"safeguard {version('safeguard')}\n"
+    assert result.stdout == f"safeguard {version(DISTRIBUTION)}\n"
     code = (
         "import sys\n"
         "sys.argv = ['safeguard', '--version']\n"

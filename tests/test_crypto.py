@@ -110,3 +110,24 @@ def test_lookup_tag_ignores_case_and_spacing_but_not_the_name() -> None:
     assert crypto.lookup_tag(salt, "Alice Smith") == crypto.lookup_tag(salt, " alice smith ")
     assert crypto.lookup_tag(salt, "Alice Smith") != crypto.lookup_tag(salt, "Alice Smyth")
     assert crypto.lookup_tag(salt, "Alice") != crypto.lookup_tag(bytes([1] * 16), "Alice")
+
+
+@given(message=st.binary(max_size=2000), cut=st.integers(min_value=0, max_value=63))
+@settings(max_examples=50)
+def test_a_signature_holds_only_whole_under_its_own_key(message: bytes, cut: int) -> None:
+    """Signed by `cryptography` (OpenSSL), checked by PyNaCl (libsodium): the two agree on a
+    good signature, and a short, long, altered or foreign one never holds."""
+    key = crypto.new_signing_key()
+    public, signature = crypto.public_bytes(key), key.sign(message)
+    assert crypto.signature_holds(public, signature, message)
+    assert not crypto.signature_holds(public, signature[:cut], message)
+    assert not crypto.signature_holds(public, signature + b"\x00", message)
+    altered = bytearray(signature)
+    altered[cut] ^= 1
+    assert not crypto.signature_holds(public, bytes(altered), message)
+    assert not crypto.signature_holds(public, signature, message + b"\x00")
+    assert not crypto.signature_holds(
+        crypto.public_bytes(crypto.new_signing_key()), signature, message
+    )
+    assert not crypto.signature_holds(public[:31], signature, message)
+    assert not crypto.signature_holds(bytes(32), signature, message)  # a key of small order

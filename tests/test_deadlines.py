@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from safeguarding import config, deadlines, moments
+from safeguarding.deadlines import ClosedDays
 from safeguarding.errors import UsageError
-from tests.conftest import invoke
+from tests.conftest import SetClock, VaultInfo, invoke
 
 MONDAY = date(2026, 11, 23)
 FRIDAY = date(2026, 11, 27)
@@ -46,6 +51,96 @@ def test_a_deadline_is_a_working_day_that_many_working_days_on(
     # From a day off, even "0 working days" means the next working day.
     least = 0 if deadlines.is_working_day(start, closures) else 1
     assert deadlines.working_days_between(start, due, closures) == max(days, least)
+
+
+def test_a_bank_holiday_is_not_a_working_day() -> None:
+    friday = date(2026, 5, 1)  # before the early May bank holiday, Monday 4 May
+    england = ClosedDays()
+    assert deadlines.add_working_days(friday, 1, england) == date(2026, 5, 5)
+    assert deadlines.add_working_days(friday, 0, england) == friday
+    assert deadlines.add_working_days(friday, 1) == date(2026, 5, 4)  # weekends alone
+    # A bank holiday on a Saturday is taken on the Monday: Boxing Day 2026.
+    assert deadlines.add_working_days(date(2026, 12, 24), 1, england) == date(2026, 12, 29)
+    assert deadlines.describe(date(2026, 5, 5), friday, england) == "in 1 working day"
+    assert deadlines.describe(date(2026, 5, 5), friday) == "in 2 working days"
+    assert deadlines.describe(friday, date(2026, 5, 5), england) == "1 working day overdue"
+
+
+def test_scotland_has_bank_holidays_of_its_own() -> None:
+    new_years_eve = date(2025, 12, 31)
+    england = ClosedDays(country="GB", subdivision="ENG")
+    scotland = ClosedDays(country="GB", subdivision="SCT")
+    assert deadlines.add_working_days(new_years_eve, 1, england) == date(2026, 1, 2)
+    assert deadlines.add_working_days(new_years_eve, 1, scotland) == date(2026, 1, 5)
+    # Easter Monday is England's, and the first Monday in August Scotland's.
+    assert date(2026, 4, 6) in england and date(2026, 4, 6) not in scotland
+    assert date(2026, 8, 3) in scotland and date(2026, 8, 3) not in england
+
+
+def test_the_schools_closure_days_count_on_top_of_the_bank_holidays() -> None:
+    closed = ClosedDays(frozenset({date(2026, 5, 5)}))
+    assert deadlines.add_working_days(date(2026, 5, 1), 1, closed) == date(2026, 5, 6)
+    assert date(2026, 5, 4) in closed and date(2026, 5, 5) in closed
+    assert date(2026, 5, 6) not in closed
+
+
+def test_the_calendar_comes_from_the_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('closure_days = ["2026-05-05"]\n')
+    england = config.load(path).closure_days
+    assert {date(2026, 5, 4), date(2026, 5, 5)} <= {d for d in DAYS_2026 if d in england}
+    assert date(2026, 1, 2) not in england
+    path.write_text('closure_days = ["2026-05-05"]\n[calendar]\ncountry = "GB"\nsubdiv = "SCT"\n')
+    scotland = config.load(path).closure_days
+    assert date(2026, 1, 2) in scotland and date(2026, 5, 5) in scotland
+    assert date(2026, 4, 6) not in scotland
+    # The country alone: the UK with no part named is England, as with no [calendar] at all.
+    path.write_text('[calendar]\ncountry = "gb"\n')
+    assert {d for d in DAYS_2026 if d in config.load(path).closure_days} == {
+        d for d in DAYS_2026 if d in config.load(tmp_path / "none.toml").closure_days
+    }
+    # Another country's, as the holidays package knows them: Ireland's St Patrick's Day.
+    path.write_text('[calendar]\ncountry = "IE"\n')
+    ireland = config.load(path).closure_days
+    assert date(2026, 3, 17) in ireland and date(2026, 3, 17) not in england
+
+
+DAYS_2026 = [date(2026, 1, 1) + timedelta(days=n) for n in range(365)]
+
+
+def test_a_one_day_lado_deadline_skips_the_may_bank_holiday(
+    vault: VaultInfo, say: Callable[[str], str], set_clock: SetClock
+) -> None:
+    from tests.flowkit import record
+
+    set_clock(datetime(2026, 5, 1, 14, 0, tzinfo=UTC))  # Friday 1 May 2026, 15:00 in London
+    case = record(say, "--at", "2026-05-01 09:00", category="staff-misuse")["case"]
+    (listed,) = json.loads(invoke("cases", "--json").stdout)
+    assert listed["case"] == case and listed["due"] == "2026-05-05"
+    note = invoke("note", case, "--text-file", say("Called the LADO's office: no answer."))
+    assert note.exit_code == 0, note.stderr
+    assert "Tue 05 May 2026" in note.stderr
+    set_clock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))  # the bank holiday: not overdue yet
+    assert json.loads(invoke("cases", "--overdue", "--json").stdout) == []
+    set_clock(datetime(2026, 5, 6, 10, 0, tzinfo=UTC))
+    (late,) = json.loads(invoke("cases", "--overdue", "--json").stdout)
+    assert late["overdue"] == [{"what": "referral to lado", "due": "2026-05-05"}]
+
+
+def test_help_and_commands_without_deadlines_do_not_load_the_holidays() -> None:
+    code = (
+        "import sys\n"
+        "from safeguard_cli.app import main\n"
+        "for args in (['--help'], ['categories']):\n"
+        "    sys.argv = ['safeguard', *args]\n"
+        "    try:\n        main()\n    except SystemExit as done:\n"
+        "        assert done.code == 0, args\n"
+        "print('HOLIDAYS', 'holidays' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert "HOLIDAYS False" in result.stdout
 
 
 def test_describe() -> None:
@@ -126,7 +221,7 @@ def test_the_config_file_is_read(tmp_path: Path) -> None:
     )
     settings = config.load(path)
     assert settings.school_name == "Caldecote Primary School"
-    assert settings.closure_days == {
+    assert settings.closure_days.school == {
         date(2026, 12, 21),
         date(2026, 12, 22),
         date(2026, 12, 23),
@@ -149,6 +244,13 @@ def test_the_config_file_is_read(tmp_path: Path) -> None:
         ('[contacts.lado]\nfax = "1"', "'contacts.lado.fax'"),
         ("[contacts.lado]\nphone = 123", "'contacts.lado.phone'"),
         ("this is not toml", "not valid TOML"),
+        ('calendar = "GB"', "'calendar'"),
+        ('[calendar]\ncounty = "GB"', "'calendar.county'"),
+        ("[calendar]\ncountry = 44", "'calendar.country'"),
+        ('[calendar]\ncountry = "XX"', "'calendar.country' 'XX'"),
+        ('[calendar]\ncountry = "England"', "'calendar.country' 'ENGLAND'"),
+        ('[calendar]\nsubdiv = "Cornwall"', "'calendar.subdiv' 'Cornwall' is not a part of GB"),
+        ('[calendar]\ncountry = "IS"\nsubdiv = "1"', "'calendar.subdiv'"),
     ],
 )
 def test_a_bad_config_names_the_key(
@@ -180,3 +282,21 @@ def test_a_config_file_named_by_the_environment_must_exist(
     assert "there is no config file" in result.stderr and "misspelt.toml" in result.stderr
     monkeypatch.delenv("SAFEGUARD_CONFIG")
     assert invoke("categories").exit_code == 0  # no config at all: the defaults
+
+
+def test_a_years_bank_holidays_are_worked_out_once_then_read_from_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from safeguarding import deadlines
+
+    first = deadlines.ClosedDays().bank_holidays(2031)
+    assert date(2031, 5, 5) in first  # the early May bank holiday
+
+    def no_calendar(self: object, year: int | None) -> list[date]:
+        raise AssertionError("the holidays package was asked again")
+
+    monkeypatch.setattr(deadlines.ClosedDays, "_calendar", no_calendar)
+    assert deadlines.ClosedDays().bank_holidays(2031) == first
+    # Another place is another entry: Scotland's is worked out, not taken from England's.
+    with pytest.raises(AssertionError, match="asked again"):
+        deadlines.ClosedDays(subdivision="SCT").bank_holidays(2031)

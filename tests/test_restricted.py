@@ -463,3 +463,95 @@ def test_entries_after_a_disable_are_sealed_in_a_new_epoch_or_named(school: Vaul
     alice.close()
     result = invoke("verify", "--no-passphrase")
     assert result.exit_code == 1 and "a member who has left may still hold" in result.stderr
+
+
+def test_a_reset_by_a_non_member_takes_the_member_out_until_given_access_again(
+    school: VaultInfo,
+) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation(JO))  # about the head: alice and no chair
+    membership.grant(alice, written.reference, KIM)
+    alice.close()
+    # The head, a subject, resets a member's passphrase: she now knows it.
+    jo = as_user(school, JO, HEAD_PASSPHRASE)
+    jo.set_passphrase(KIM, "the head knows this one")
+    assert jo.departures.cases == 1
+    jo.close()
+    alice = as_user(school, "alice", PASSPHRASE)
+    book(alice).note(written.reference, text="A later note.")
+    assert [m.name for m in membership.members(alice, written.reference).members] == ["alice"]
+    alice.close()
+    with pytest.raises(NotFound):
+        book(as_user(school, KIM, "the head knows this one")).read(written.reference)
+    assert invoke("verify", "--no-passphrase").exit_code == 0
+
+
+def test_a_subject_who_uses_the_vault_is_caught_however_spaced_and_restricts_any_case(
+    school: VaultInfo,
+) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    concern = Disclosure(
+        category="child-protection",
+        subjects=(Subject("kim  LEE", "staff"),),
+        disclosed_by="A pupil",
+        relationship="pupil",
+        where="classroom",
+        text="Kim shouted at a child.",
+    )
+    written = book(alice).record(concern)
+    assert written.members == ("alice", JO)
+    with pytest.raises(NotAllowed, match="subject"):
+        membership.grant(alice, written.reference, KIM)
+    alice.close()
+
+
+def test_an_allegation_with_no_case_manager_says_so(vault: VaultInfo, say: object) -> None:
+    from tests.flowkit import record_args, text_writer
+
+    args = record_args(text_writer(vault.path.parent)("He messaged a pupil."))
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr
+    assert "No case manager is among them" in result.stderr
+
+
+def test_own_entries_stay_in_audit_mine_after_leaving_a_case(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    membership.grant(alice, written.reference, KIM)
+    kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
+    noted = book(kim).note(written.reference, text="Kim's note.")
+    kim.close()
+    membership.revoke(alice, written.reference, KIM)
+    alice.close()
+    kim_env = {"SAFEGUARD_USER": KIM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
+    mine = json.loads(invoke("audit", "--mine", "--json", env=kim_env).stdout)
+    assert [(e["entry"], e["case"]) for e in mine] == [(noted.entry, written.reference)]
+
+
+def test_verify_with_the_recovery_key_is_a_check_of_the_key(vault: VaultInfo) -> None:
+    env = {"SAFEGUARD_RECOVERY_KEY": vault.recovery_key}
+    checked = invoke("verify", "--recovery", env=env)
+    assert checked.exit_code == 0 and "the recovery key opens this vault" in checked.stdout
+    both = invoke("verify", "--recovery", "--no-passphrase", env=env)
+    assert both.exit_code == 2
+    stranger = invoke("--user", "Nobody", "verify", "--recovery", env=env)
+    assert stranger.exit_code == 3 and "no user 'Nobody'" in stranger.stderr
+
+
+def test_a_disable_that_leaves_a_case_with_no_member_says_so(school: VaultInfo) -> None:
+    jo = {"SAFEGUARD_USER": JO, "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE}
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    membership.revoke(alice, written.reference, JO)
+    alice.close()
+    invoke("user", "add", "Dana Cole", "--role", "dsl", env={
+        **jo, "SAFEGUARD_NEW_PASSPHRASE": "dana cole passphrase"})  # fmt: skip
+    disabled = invoke("user", "disable", "alice", "--json", env=jo)
+    assert disabled.exit_code == 0, disabled.stderr
+    document = json.loads(disabled.stdout)
+    assert (document["left_restricted_cases"], document["cases_with_no_member"]) == (1, 1)
+    checked = invoke(
+        "--user", JO, "verify", "--recovery", "--json",
+        env={"SAFEGUARD_RECOVERY_KEY": school.recovery_key},
+    )  # fmt: skip
+    assert json.loads(checked.stdout)["cases_with_no_member"] == [written.reference]

@@ -4,6 +4,7 @@ holding the vault key or as an outsider with the file, is named by `verify`."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -355,6 +356,101 @@ def test_a_checkpoint_on_paper_catches_what_the_vault_alone_cannot(vault: VaultI
     assert f"entry {mine} does not match checkpoint" in caught.stderr
 
 
+def _modules(drawing: str) -> list[list[bool]]:
+    """The dark modules of a QR code drawn with half blocks (dark: the terminal's background,
+    a space), two rows a line, its quiet zone included."""
+    halves = {
+        " ": (True, True),
+        "\u2580": (False, True),
+        "\u2584": (True, False),
+        "\u2588": (False, False),
+    }
+    rows: list[list[bool]] = []
+    for line in drawing.splitlines():
+        pairs = [halves[ch] for ch in line]
+        rows += [[top for top, _ in pairs], [bottom for _, bottom in pairs]]
+    return rows
+
+
+def _printed_on_a_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    """A real `safeguard` with its stdout on a pseudo-terminal: what it drew there, and stderr."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import safeguard_executable
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [safeguard_executable(), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+            "SAFEGUARD_PASSPHRASE": "",
+            **(env or {}),
+        },
+    )
+    os.close(follower)
+    drawn = b""
+    try:
+        while chunk := os.read(leader, 4096):
+            drawn += chunk
+    except OSError:  # EIO: the process closed the terminal
+        pass
+    finally:
+        os.close(leader)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    return drawn.decode().replace("\r\n", "\n"), stderr.decode()
+
+
+def test_a_checkpoint_on_a_terminal_comes_with_the_qr_code_of_its_line(vault: VaultInfo) -> None:
+    import segno
+
+    alice, _ = with_bob(vault)
+    mine = note(alice, "What the child said.")
+    drawn, stderr = _printed_on_a_terminal("checkpoint")
+    line, _, drawing = drawn.partition("\n")
+    assert drawing.startswith("\x1b[97;40m")  # light on dark, whatever the terminal's colours
+    drawing = re.sub(r"\x1b\[[0-9;]*m", "", drawing)
+    assert line == str(alice.head()) and line.startswith(f"{mine}:")
+    expected = segno.make_qr(line, error="m")
+    border = 4
+    size = expected.symbol_size(border=border)[0]
+    modules = _modules(drawing.rstrip("\n"))
+    assert len(modules) == size + size % 2 and all(len(row) == size for row in modules)
+    modules = modules[:size]  # an odd last row is drawn beside one of filler
+    assert not any(any(row) for row in modules[:border] + modules[size - border :])
+    inside = [row[border : size - border] for row in modules[border : size - border]]
+    assert inside == [[bool(bit) for bit in row] for row in expected.matrix]
+    assert "the QR code holds the same line" in stderr
+    assert invoke("verify", "--no-passphrase", "--checkpoint", line).exit_code == 0
+    plain, _ = _printed_on_a_terminal("checkpoint", "--no-qr")
+    assert plain == line + "\n"
+    uncoloured, _ = _printed_on_a_terminal("checkpoint", env={"NO_COLOR": "1"})
+    assert uncoloured == f"{line}\n{drawing}" and "\x1b" not in uncoloured
+
+
+def test_a_piped_checkpoint_is_the_line_alone_unless_asked(vault: VaultInfo) -> None:
+    from tests.conftest import run
+
+    with_bob(vault)
+    piped = run("checkpoint", env={"SAFEGUARD_PASSPHRASE": ""})
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.count("\n") == 1 and "\u2588" not in piped.stdout
+    line = piped.stdout.strip()
+    asked = invoke("checkpoint", "--qr")  # for a printer: no colour codes
+    assert asked.exit_code == 0 and asked.stdout.startswith(line + "\n")
+    assert "\u2588" in asked.stdout and len(asked.stdout.splitlines()) > 20
+    assert "\x1b" not in asked.stdout
+    document = invoke("checkpoint", "--json")
+    assert document.exit_code == 0 and json.loads(document.stdout)["checkpoint"] == line
+    both = invoke("checkpoint", "--json", "--qr")
+    assert both.exit_code == 2 and "leave it out with --json" in both.stderr and not both.stdout
+
+
 def _reseal_manifest(backup_file: Path) -> None:
     """What someone who rewrote a backup would do next: make its manifest agree again."""
     import hashlib
@@ -447,15 +543,18 @@ def test_a_vault_rewritten_behind_its_backup_is_refused_by_backup_create(
     assert f"entry {mine} of the vault is not the one the backup" in refused.stderr
 
 
+@pytest.mark.parametrize("ahead", [1, 4])
 def test_signatures_checked_on_every_core_name_the_same_first_entry(
-    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch
+    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch, ahead: int
 ) -> None:
     """A long chronology's signatures are checked by worker processes in batches; the entry
-    named is still the first that fails, before any later problem."""
+    named is still the first that fails, before any later problem, whether its batch is
+    answered while the walk goes on (few batches ahead) or at its end."""
     from safeguarding import integrity
 
     monkeypatch.setattr(integrity, "PARALLEL_FROM", 1)
     monkeypatch.setattr(integrity, "_BATCH", 3)
+    monkeypatch.setattr(integrity, "_AHEAD", ahead)
     alice, bob = with_bob(vault)
     first = note(alice, "one")
     for n in range(12):
@@ -468,3 +567,5 @@ def test_signatures_checked_on_every_core_name_the_same_first_entry(
         db.execute("UPDATE entries SET facts = 'not json' WHERE seq = ?", (first + 10,))
     with pytest.raises(CheckFailed, match=f"entry {theirs} .*signature does not hold"):
         alice.verify()
+    with pytest.raises(CheckFailed, match=f"entry {theirs} .*signature does not hold"):
+        alice.vault.verify_public()

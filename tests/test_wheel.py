@@ -21,8 +21,9 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
         capture_output=True,
         timeout=300,
     )
-    wheels = list(dist.glob("safeguard-*.whl"))
-    assert len(wheels) == 1
+    # Installed as safeguard-records: the PyPI name `safeguard` is an unrelated project's.
+    wheels = list(dist.glob("safeguard_records-*.whl"))
+    assert len(wheels) == 1, sorted(p.name for p in dist.iterdir())
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run(
@@ -75,4 +76,6 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
         result = run(*args)
         assert result.returncode == 0, (args, result.stderr)
     assert "verified: 3 entries" in run("verify").stdout
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("safeguard 0."), version.stderr
     assert "up to date" in run("db", "status").stdout
