@@ -8,12 +8,11 @@ import typer
 from typer._click import core as click
 from typer.core import TyperGroup
 
-from . import credentials, output
-from .context import STATE, open_vault, unlock
+from . import output
+from .context import unlock, unlock_with_recovery
 
 if TYPE_CHECKING:
     from safeguarding.membership import Members
-    from safeguarding.vault import Unlocked
 
 
 class _CaseFirst(TyperGroup):
@@ -103,16 +102,7 @@ def revoke(
 
 
 def _as_member(recovery: bool, act: Any) -> Members:
-    if recovery:
-        vault = open_vault()
-        try:
-            unlocked: Unlocked = vault.unlock_for_recovery(
-                credentials.recovery_key(), STATE.user_name, acting=True
-            )
-            return act(unlocked)  # type: ignore[no-any-return]
-        finally:
-            vault.close()
-    unlocked = unlock()
+    unlocked = unlock_with_recovery() if recovery else unlock()
     try:
         return act(unlocked)  # type: ignore[no-any-return]
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,11 +20,10 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from safeguarding.errors import OutOfMemory, SafeguardError, TooManyOpenFiles
 
 from . import credentials, output
-from .context import STATE, State, open_vault, unlock
+from .context import STATE, State, open_vault, unlock, unlock_with_recovery
 
 if TYPE_CHECKING:
-    from safeguarding.integrity import ChainReport
-    from safeguarding.vault import Unlocked
+    pass
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
@@ -490,6 +489,8 @@ def verify(
     from safeguarding.chronology import Checkpoint
     from safeguarding.errors import CheckFailed, Damaged
 
+    from . import views
+
     checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
     from_backups: list[Checkpoint] = []
     unattended: list[str] = []
@@ -507,12 +508,12 @@ def verify(
                 from safeguarding.backup import checkpoints_for
 
                 from_backups = checkpoints_for(vault, checkpoints_dir)
-            report = _verified(lambda: vault.verify_public(checkpoints + from_backups), json)
+            report = views.checked(lambda: vault.verify_public(checkpoints + from_backups), json)
         finally:
             vault.close()
     else:
         try:
-            unlocked = _unlock_for_verify(recovery)
+            unlocked = unlock_with_recovery() if recovery else unlock()
         except Damaged as damage:
             # Finding damage is what verify is for: a failed check (exit 1), even in one's row.
             raise CheckFailed(damage.detail) from None
@@ -521,46 +522,21 @@ def verify(
                 from safeguarding.backup import checkpoints_for
 
                 from_backups = checkpoints_for(unlocked.vault, checkpoints_dir)
-            report = _verified(lambda: unlocked.verify(checkpoints + from_backups), json)
+            report = views.checked(lambda: unlocked.verify(checkpoints + from_backups), json)
             unattended = unlocked.unattended()
         finally:
             unlocked.close()
     if json:
         output.emit_json(
-            {
-                "ok": True,
-                "entries": report.entries,
-                "before_signatures": report.before_signatures,
-                "unchecked": report.unchecked,
-                "unreadable": report.unreadable,
-                **({"cases_with_no_member": unattended} if recovery else {}),
-                "checkpoint": str(report.head),
-                "checkpoints_checked": len(checkpoints) + len(from_backups),
-            }
+            views.verified_json(report, len(checkpoints) + len(from_backups), recovery, unattended)
         )
         return
-    line = f"verified: {report.entries} entries, checkpoint {report.head}"
-    if recovery:
-        line += "; the recovery key opens this vault"
-        for reference in unattended:
-            output.say(
-                f"{reference} is restricted and has no member left: give it one "
-                f"('safeguard access grant {reference} NAME --recovery')."
-            )
-    if report.unchecked:
-        line += f"; {report.unchecked} from before signatures need a passphrase to check"
-    elif report.before_signatures:
-        line += f" ({report.before_signatures} from before signatures, checked by their MAC)"
-    if report.unreadable:
-        line += (
-            f"; {_count(report.unreadable, 'entry')} of restricted cases you are not a member "
-            "of checked by signature only"
+    for reference in unattended:
+        output.say(
+            f"{reference} is restricted and has no member left: give it one "
+            f"('safeguard access grant {reference} NAME --recovery')."
         )
-    if checkpoints:
-        line += f"; agrees with {_count(len(checkpoints), 'checkpoint')} given"
-    if checkpoints_dir is not None:
-        count = _count(len(from_backups), "backup checkpoint")
-        line += f"; agrees with {count} in {checkpoints_dir}"
+    line = views.verified_line(report, recovery, len(checkpoints), checkpoints_dir, from_backups)
     output.out.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
@@ -619,34 +595,6 @@ def checkpoint(
         f"Write down the line above{' (the QR code holds the same line)' if drawn else ''}; "
         "'safeguard verify --checkpoint LINE' checks against it."
     )
-
-
-def _verified(check: Callable[[], ChainReport], json: bool) -> ChainReport:
-    from safeguarding.errors import CheckFailed
-
-    try:
-        return check()
-    except CheckFailed as failure:
-        if json:
-            output.emit_json({"ok": False, "problem": failure.message})
-        raise
-
-
-def _unlock_for_verify(recovery: bool) -> Unlocked:
-    if not recovery:
-        return unlock()
-    vault = open_vault()
-    try:
-        return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name, acting=True)
-    except BaseException:
-        vault.close()
-        raise
-
-
-def _count(number: int, noun: str) -> str:
-    if number == 1:
-        return f"{number} {noun}"
-    return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
 def _register() -> None:

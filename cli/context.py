@@ -30,3 +30,14 @@ def unlock() -> Unlocked:
     except BaseException:
         vault.close()
         raise
+
+
+def unlock_with_recovery() -> Unlocked:
+    """Open the vault with the recovery key (asked for, or from its variables), acting as the
+    user `--user` names: the key's use is signed by it, and recorded against them."""
+    vault = open_vault()
+    try:
+        return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name, acting=True)
+    except BaseException:
+        vault.close()
+        raise

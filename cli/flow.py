@@ -222,22 +222,7 @@ def record(
             False,
             f"Recorded the disclosure as {written.reference} (entry {written.entry}).",
         )
-        if written.members is not None:
-            from rich.markup import escape
-
-            output.say(
-                f"{written.reference} is restricted: only "
-                + escape(", ".join(written.members))
-                + " and the recovery key can read it ('safeguard access "
-                + f"{written.reference}')."
-            )
-            if written.without_manager:
-                output.say(
-                    "No case manager is among them: the vault has no headteacher (or, for an "
-                    "allegation about the headteacher, no chair of governors) who is not a "
-                    "subject. Add one ('safeguard user add NAME --role chair') and give them "
-                    f"access ('safeguard access grant {written.reference} NAME')."
-                )
+        views.say_restricted(written)
 
 
 def _ask_when(label: str) -> Any:

@@ -4,17 +4,22 @@ never read the vault."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from . import output
+
 if TYPE_CHECKING:
     from safeguarding.cases import CaseSummary, Written
     from safeguarding.config import Config
     from safeguarding.flow import NextStep
+    from safeguarding.integrity import ChainReport
 
 
 def due_text(step: NextStep, today: date, closures: Any = ()) -> str:
@@ -149,3 +154,85 @@ def qr_code(text: str, *, colour: bool) -> str:
     if colour:
         lines = [f"{QR_COLOURS}{line}{QR_RESET}" for line in lines]
     return "\n".join(lines)
+
+
+def verified_json(
+    report: ChainReport, checkpoints: int, recovery: bool, unattended: list[str]
+) -> dict[str, Any]:
+    """`verify --json` when all is well."""
+    return {
+        "ok": True,
+        "entries": report.entries,
+        "before_signatures": report.before_signatures,
+        "unchecked": report.unchecked,
+        "unreadable": report.unreadable,
+        **({"cases_with_no_member": unattended} if recovery else {}),
+        "checkpoint": str(report.head),
+        "checkpoints_checked": checkpoints,
+    }
+
+
+def verified_line(
+    report: ChainReport,
+    recovery: bool,
+    checkpoints: int,
+    checkpoints_dir: Path | None,
+    from_backups: Sequence[object],
+) -> str:
+    """`verify`'s one line when all is well: what was checked, and what could not be."""
+    line = f"verified: {report.entries} entries, checkpoint {report.head}"
+    if recovery:
+        line += "; the recovery key opens this vault"
+    if report.unchecked:
+        line += f"; {report.unchecked} from before signatures need a passphrase to check"
+    elif report.before_signatures:
+        line += f" ({report.before_signatures} from before signatures, checked by their MAC)"
+    if report.unreadable:
+        line += (
+            f"; {_count(report.unreadable, 'entry')} of restricted cases you are not a member "
+            "of checked by signature only"
+        )
+    if checkpoints:
+        line += f"; agrees with {_count(checkpoints, 'checkpoint')} given"
+    if checkpoints_dir is not None:
+        count = _count(len(from_backups), "backup checkpoint")
+        line += f"; agrees with {count} in {checkpoints_dir}"
+    return line
+
+
+def _count(number: int, noun: str) -> str:
+    if number == 1:
+        return f"{number} {noun}"
+    return f"{number} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+
+
+def say_restricted(written: Written) -> None:
+    """Who may read a restricted case just recorded, and whether its case manager is missing."""
+    if written.members is None:
+        return
+    from rich.markup import escape
+
+    output.say(
+        f"{written.reference} is restricted: only "
+        + escape(", ".join(written.members))
+        + f" and the recovery key can read it ('safeguard access {written.reference}')."
+    )
+    if written.without_manager:
+        output.say(
+            "No case manager is among them: the vault has no headteacher (or, for an "
+            "allegation about the headteacher, no chair of governors) who is not a "
+            "subject. Add one ('safeguard user add NAME --role chair') and give them "
+            f"access ('safeguard access grant {written.reference} NAME')."
+        )
+
+
+def checked(check: Callable[[], ChainReport], json: bool) -> ChainReport:
+    """Run a check; with `--json`, a failure is also a JSON document on stdout."""
+    from safeguarding.errors import CheckFailed
+
+    try:
+        return check()
+    except CheckFailed as failure:
+        if json:
+            output.emit_json({"ok": False, "problem": failure.message})
+        raise

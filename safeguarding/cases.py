@@ -189,6 +189,20 @@ class Casebook:
             recorded_at=recorded,
         )
 
+    def _members(
+        self,
+        people: Sequence[restricted.Person],
+        subjects: Sequence[dict[str, str]],
+        asked: bool,
+        outcomes: str,
+    ) -> Sequence[int] | None:
+        """A new case's members if it is restricted (None if not): an allegation is, so is any
+        case about someone who uses the vault, and any the recorder asked to restrict."""
+        named = {restricted.same_name(s["name"]) for s in subjects}
+        if not (asked or outcomes == "allegation" or restricted.subject_users(people, named)):
+            return None
+        return _restricted_members(people, self.unlocked.user.id, subjects)
+
     def record(self, disclosure: Disclosure) -> Written:
         """Open a case from a disclosure; it gets the next reference of the year."""
         category = self.categories.get(disclosure.category)
@@ -220,18 +234,7 @@ class Casebook:
         with storage.guarded(self._path), storage.writing(engine) as session:
             self.unlocked.require_epoch(session)
             people = vault_people(session, self.unlocked.keys)
-            named = {restricted.same_name(s["name"]) for s in subjects}
-            # An allegation is restricted, and so is any case about someone who uses the vault.
-            is_restricted = (
-                disclosure.restricted
-                or category.outcomes == "allegation"
-                or bool(restricted.subject_users(people, named))
-            )
-            members = (
-                _restricted_members(people, self.unlocked.user.id, subjects)
-                if is_restricted
-                else None
-            )
+            members = self._members(people, subjects, disclosure.restricted, category.outcomes)
             year = moments.local_date(recorded).year
             number = _next(session, Case.number, Case.year == year)
             case_id = _next(session, Case.id)

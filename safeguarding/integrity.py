@@ -35,10 +35,9 @@ from safeguarding.chronology import (
     open_payload,
     signed_bytes,
 )
+from safeguarding.custody import Custody, fail
 from safeguarding.errors import CheckFailed
 from safeguarding.models import Case, KeySlot, User
-
-RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"
 
 #: Kinds that only a DSL or the headteacher may write (a reset through the recovery key
 #: excepted: whoever holds the school's recovery key acts for the school).
@@ -115,15 +114,11 @@ class _Chronicle:
     opened: dict[int, str] = field(default_factory=dict)
     closed: dict[int, str | None] = field(default_factory=dict)
     signed_from: int | None = None
-    # Each restricted case's holders (members' user ids, and 0 for the recovery key), and each
-    # case's lowest key epoch its next entry may be sealed in.
-    restricted: dict[int, set[int]] = field(default_factory=dict)
-    floor: dict[int, int] = field(default_factory=dict)
+    custody: Custody = field(default_factory=Custody)  # restricted cases' holders, epochs
     unreadable: int = 0  # entries of restricted cases the checker could not decrypt
 
 
-def _fail(message: str) -> CheckFailed:
-    return CheckFailed(message, hint=RESTORE_HINT)
+_fail = fail
 
 
 def verify(
@@ -183,7 +178,7 @@ def _walk(
                 )
         else:
             _check_signed(entry, previous, state, signatures)
-            _check_epoch(entry, state)
+            state.custody.check_epoch(entry)
         if secrets is not None:
             _check_payload(entry, secrets, state)
         if entry.case_id is not None:
@@ -401,54 +396,7 @@ def _apply_facts(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -
     reference = facts.get("case")
     if entry.case_id is not None and isinstance(reference, list) and len(reference) == 2:
         state.cases[entry.case_id] = (int(reference[0]), int(reference[1]))
-    _follow_members(entry, facts, state)
-
-
-def _follow_members(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -> None:
-    """Who holds each restricted case's keys, as the chronology says."""
-    try:
-        if "vault_epoch" in facts and entry.case_id is None:
-            # A re-key gave every case that is not restricted a new key for its next entry.
-            for case_id in state.cases:
-                if case_id not in state.restricted:
-                    _departed(case_id, state)
-        if entry.kind == "disclosure" and "restricted" in facts and entry.case_id is not None:
-            state.restricted[entry.case_id] = {int(m) for m in facts["restricted"]} | {0}
-        elif entry.kind == "access_granted" and entry.case_id in state.restricted:
-            state.restricted[entry.case_id].add(int(facts["user"]))
-        elif entry.kind == "access_revoked" and entry.case_id in state.restricted:
-            state.restricted[entry.case_id].discard(int(facts["user"]))
-            _departed(entry.case_id, state)
-        for case_id in facts.get("removed_from", []):
-            state.restricted.get(int(case_id), set()).discard(int(facts["user"]))
-            _departed(int(case_id), state)
-        for case_id, members in dict(facts.get("restricted_cases", {})).items():
-            state.restricted[int(case_id)] = {int(m) for m in members} | {0}
-    except (TypeError, ValueError, KeyError):
-        raise _fail(f"entry {entry.seq}'s record of a restricted case is not readable") from None
-
-
-def _departed(case_id: int, state: _Chronicle) -> None:
-    """A member left (or the vault was re-keyed): the case's next entry starts a new epoch."""
-    state.floor[case_id] = state.floor.get(case_id, 0) + 1
-
-
-def _check_epoch(entry: StoredEntry, state: _Chronicle) -> None:
-    """A case's entries are sealed in ever newer key epochs, never in a key that someone who
-    has left since still holds."""
-    case_id = entry.case_id
-    if case_id is None or entry.signature is None:
-        return
-    epoch = epoch_of(entry)
-    if epoch < 0:
-        raise _fail(f"entry {entry.seq} names a key epoch that is not a number: altered")
-    if epoch < state.floor.get(case_id, 0):
-        raise _fail(
-            f"entry {entry.seq} was sealed with an older key of case row {case_id} than it "
-            "should be, one that a member who has left may still hold: it was written around "
-            "the re-key"
-        )
-    state.floor[case_id] = epoch
+    state.custody.follow(entry, facts, state.cases)
 
 
 def _follow_case(entry: StoredEntry, state: _Chronicle) -> None:
@@ -521,31 +469,6 @@ def _check_case_state(case: Case, state: _Chronicle) -> None:
         )
 
 
-def _check_members(session: Session, state: _Chronicle) -> None:
-    """Each case is restricted, and to whom, as its chronology says: a member added by hand
-    (or a case opened to everyone by hand) is named."""
-    holders: dict[int, set[int]] = {}
-    for case_id, holder in session.connection().exec_driver_sql(
-        "SELECT case_id, holder FROM case_access"
-    ):
-        holders.setdefault(int(case_id), set()).add(int(holder))
-    for case in session.exec(select(Case).order_by(col(Case.id))).all():
-        reference = f"SG-{case.year}-{case.number:04d}"
-        said = state.restricted.get(case.id)
-        if bool(case.restricted) != (said is not None):
-            raise _fail(
-                f"case {reference} is marked {'restricted' if case.restricted else 'open to all'}"
-                " but its chronology says otherwise: the cases table was altered"
-            )
-        if said is not None and holders.get(case.id, set()) != said:
-            raise _fail(
-                f"the members of case {reference} are not the ones its chronology records: "
-                "access was changed by hand"
-            )
-    if set(holders) - set(state.restricted):
-        raise _fail("a case that is not restricted has members: access was changed by hand")
-
-
 def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets | None) -> None:
     """Every clear column that matters must be what the (verified) chronology says."""
     for user in session.exec(select(User).order_by(col(User.id))).all():
@@ -586,7 +509,7 @@ def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets |
     }
     if not triggers >= APPEND_ONLY_TRIGGERS:
         raise _fail("the chronology's append-only triggers were removed: it was edited by hand")
-    _check_members(session, state)
+    state.custody.check_rows(session)
     for case in session.exec(select(Case).order_by(col(Case.id))).all():
         _check_case_state(case, state)
         reference = state.cases.get(case.id)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from safeguarding import (
     categories,
@@ -36,7 +36,7 @@ from safeguarding.errors import (
     UsageError,
     VaultUnusable,
 )
-from safeguarding.models import Case, Entry, KeySlot, User, VaultMeta
+from safeguarding.models import KeySlot, User, VaultMeta
 from safeguarding.roster import (
     MANAGING_ROLES,
     MAX_NAME_LENGTH,
@@ -56,7 +56,7 @@ from safeguarding.roster import (
 from safeguarding.slots import Holder, Keys
 from safeguarding.unlocked import Departures, Unlocked
 from safeguarding.vault_file import EntryFacts, VaultFile
-from safeguarding.vault_keys import _all_slots_modern, _rekey, _secrets
+from safeguarding.vault_keys import _all_slots_modern, _nothing_signed, _rekey, _secrets, _snapshot
 from safeguarding.vocabulary import Role
 
 # The vault's public names, wherever they are defined: `from safeguarding.vault import ...`.
@@ -452,27 +452,6 @@ def _introduce(
         payload={"format": VAULT_FORMAT},
         facts=facts,
     )
-
-
-def _nothing_signed(session: Session) -> bool:
-    signed = session.exec(
-        select(Entry.seq).where(col(Entry.signature).is_not(None)).limit(1)
-    ).first()
-    return signed is None
-
-
-def _snapshot(session: Session) -> dict[str, Any]:
-    """What the entries before signatures left in clear, for the `upgraded` entry to vouch for."""
-    return {
-        "users": {
-            str(user.id): {"created_at": user.created_at, "disabled_at": user.disabled_at}
-            for user in session.exec(select(User)).all()
-        },
-        "cases": {
-            str(case.id): [case.year, case.number] for case in session.exec(select(Case)).all()
-        },
-        "slots": slots.facts(*session.exec(select(KeySlot)).all()),
-    }
 
 
 class NewVault:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session, col, select
 
 from safeguarding import crypto, integrity, slots
 from safeguarding.crypto import KeyRing
-from safeguarding.models import Case, KeySlot, User
+from safeguarding.models import Case, Entry, KeySlot, User
 from safeguarding.roster import _meta, _same_name, _user_info
 from safeguarding.slots import Keys
 
@@ -114,3 +115,24 @@ def _vault_ring(keys: Keys, case: Case) -> KeyRing:
             keys.field_key, case.case_key, table="cases", row=case.id, column="case_key"
         )
     )
+
+
+def _nothing_signed(session: Session) -> bool:
+    signed = session.exec(
+        select(Entry.seq).where(col(Entry.signature).is_not(None)).limit(1)
+    ).first()
+    return signed is None
+
+
+def _snapshot(session: Session) -> dict[str, Any]:
+    """What the entries before signatures left in clear, for the `upgraded` entry to vouch for."""
+    return {
+        "users": {
+            str(user.id): {"created_at": user.created_at, "disabled_at": user.disabled_at}
+            for user in session.exec(select(User)).all()
+        },
+        "cases": {
+            str(case.id): [case.year, case.number] for case in session.exec(select(Case)).all()
+        },
+        "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+    }

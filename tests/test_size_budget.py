@@ -17,14 +17,14 @@ FUNCTION_LINES = 60
 
 # A module by its path, a function by `path::Qualified.name`, each with its size in lines.
 ALLOWED: dict[str, int] = {
-    "cli/app.py": 653,
-    "cli/app.py::verify": 102,
-    "cli/flow.py": 611,
-    "cli/flow.py::record": 170,
-    "safeguarding/cases.py::Casebook.record": 75,
+    "cli/app.py": 645,
+    "cli/app.py::verify": 96,
+    "cli/flow.py": 604,
+    "cli/flow.py::record": 163,
+    "safeguarding/cases.py::Casebook.record": 74,
     "safeguarding/demo.py::run": 229,
     "safeguarding/export.py::export_case": 95,
-    "safeguarding/integrity.py": 571,
+    "safeguarding/integrity.py": 522,
     "safeguarding/integrity.py::_walk": 76,
 }
 

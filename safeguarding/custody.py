@@ -1,0 +1,101 @@
+"""What the chronology says of restricted cases: who holds each one's keys, and which key
+epochs its entries may be sealed in.  Part of `verify` (`safeguarding.integrity`), which walks
+the chronology and hands each signed entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from safeguarding.chronology import StoredEntry, epoch_of
+from safeguarding.errors import CheckFailed
+from safeguarding.models import Case
+
+RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"
+
+
+def fail(message: str) -> CheckFailed:
+    return CheckFailed(message, hint=RESTORE_HINT)
+
+
+@dataclass
+class Custody:
+    """Each restricted case's holders (members' user ids, and 0 for the recovery key), and
+    each case's lowest key epoch its next entry may be sealed in."""
+
+    restricted: dict[int, set[int]] = field(default_factory=dict)
+    floor: dict[int, int] = field(default_factory=dict)
+
+    def follow(self, entry: StoredEntry, facts: dict[str, Any], cases: Iterable[int]) -> None:
+        """Who holds each restricted case's keys, as the chronology says (`cases`: the cases
+        known so far)."""
+        try:
+            if "vault_epoch" in facts and entry.case_id is None:
+                # A re-key gave every case that is not restricted a new key for its next entry.
+                for case_id in cases:
+                    if case_id not in self.restricted:
+                        self.departed(case_id)
+            if entry.kind == "disclosure" and "restricted" in facts and entry.case_id is not None:
+                self.restricted[entry.case_id] = {int(m) for m in facts["restricted"]} | {0}
+            elif entry.kind == "access_granted" and entry.case_id in self.restricted:
+                self.restricted[entry.case_id].add(int(facts["user"]))
+            elif entry.kind == "access_revoked" and entry.case_id in self.restricted:
+                self.restricted[entry.case_id].discard(int(facts["user"]))
+                self.departed(entry.case_id)
+            for case_id in facts.get("removed_from", []):
+                self.restricted.get(int(case_id), set()).discard(int(facts["user"]))
+                self.departed(int(case_id))
+            for case_id, members in dict(facts.get("restricted_cases", {})).items():
+                self.restricted[int(case_id)] = {int(m) for m in members} | {0}
+        except (TypeError, ValueError, KeyError):
+            raise fail(f"entry {entry.seq}'s record of a restricted case is not readable") from None
+
+    def departed(self, case_id: int) -> None:
+        """A member left (or the vault was re-keyed): the case's next entry starts a new epoch."""
+        self.floor[case_id] = self.floor.get(case_id, 0) + 1
+
+    def check_epoch(self, entry: StoredEntry) -> None:
+        """A case's entries are sealed in ever newer key epochs, never in a key that someone who
+        has left since still holds."""
+        case_id = entry.case_id
+        if case_id is None or entry.signature is None:
+            return
+        epoch = epoch_of(entry)
+        if epoch < 0:
+            raise fail(f"entry {entry.seq} names a key epoch that is not a number: altered")
+        if epoch < self.floor.get(case_id, 0):
+            raise fail(
+                f"entry {entry.seq} was sealed with an older key of case row {case_id} than it "
+                "should be, one that a member who has left may still hold: it was written "
+                "around the re-key"
+            )
+        self.floor[case_id] = epoch
+
+    def check_rows(self, session: Session) -> None:
+        """Each case is restricted, and to whom, as its chronology says: a member added by
+        hand (or a case opened to everyone by hand) is named."""
+        holders: dict[int, set[int]] = {}
+        for case_id, holder in session.connection().exec_driver_sql(
+            "SELECT case_id, holder FROM case_access"
+        ):
+            holders.setdefault(int(case_id), set()).add(int(holder))
+        for case in session.exec(select(Case).order_by(col(Case.id))).all():
+            reference = f"SG-{case.year}-{case.number:04d}"
+            said = self.restricted.get(case.id)
+            if bool(case.restricted) != (said is not None):
+                marked = "restricted" if case.restricted else "open to all"
+                raise fail(
+                    f"case {reference} is marked {marked} but its chronology says otherwise: "
+                    "the cases table was altered"
+                )
+            if said is not None and holders.get(case.id, set()) != said:
+                raise fail(
+                    f"the members of case {reference} are not the ones its chronology records: "
+                    "access was changed by hand"
+                )
+        if set(holders) - set(self.restricted):
+            raise fail("a case that is not restricted has members: access was changed by hand")
