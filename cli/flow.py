@@ -207,9 +207,9 @@ def record(
             lambda: book.record(disclosure),
             lambda w: f"the disclosure as {w.reference} (entry {w.entry})",
         )
-        if json:
-            from . import views
+        from . import views
 
+        if json:
             document = {**views.written_json(written), "category": disclosure.category}
             if written.members is not None:
                 document["restricted_to"] = list(written.members)
