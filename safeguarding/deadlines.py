@@ -3,7 +3,9 @@
 Weekends, the bank holidays of the school's country and its own closure days (both from the
 config) are not working days.  A deadline is the end of its day: "within one working day" of a
 Monday disclosure is by the end of Tuesday.  The `holidays` package is imported only when a
-day is first looked up: it loads every country's calendar, which `--help` must never pay for.
+year's bank holidays are first worked out (then kept in the user's cache folder), or a place
+named in the config is checked: it loads every country's calendar, which `--help` must never
+pay for.
 """
 
 from __future__ import annotations
