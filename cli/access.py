@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer._click import core as click
@@ -13,6 +14,7 @@ from .context import unlock, unlock_with_recovery
 
 if TYPE_CHECKING:
     from safeguarding.membership import Members
+    from safeguarding.vault import Unlocked
 
 
 class _CaseFirst(TyperGroup):
@@ -64,16 +66,13 @@ def grant(
     A subject of the allegation can never be given access."""
     from safeguarding import membership
 
-    found = _as_member(
+    _change(
         recovery,
-        lambda unlocked: output.commit(
-            lambda: membership.grant(unlocked, case, user),
-            lambda m: f"access to {m.reference} for {user}",
-        ),
+        json,
+        lambda unlocked: membership.grant(unlocked, case, user),
+        lambda m: f"access to {m.reference} for {user}",
+        lambda m: f"Gave {_plain(m.changed)} access to {m.reference}.",
     )
-    if not json:
-        output.say(f"Gave {_plain(found.changed)} access to {found.reference}.")
-    _print(found, json)
 
 
 @app.command("revoke")
@@ -89,22 +88,34 @@ def revoke(
     now on. What they have already read cannot be unread."""
     from safeguarding import membership
 
-    found = _as_member(
+    _change(
         recovery,
-        lambda unlocked: output.commit(
-            lambda: membership.revoke(unlocked, case, user),
-            lambda m: f"the revoking of {user}'s access to {m.reference}",
-        ),
+        json,
+        lambda unlocked: membership.revoke(unlocked, case, user),
+        lambda m: f"the revoking of {user}'s access to {m.reference}",
+        lambda m: f"Took {_plain(m.changed)}'s access to {m.reference} away.",
     )
+
+
+def _change(
+    recovery: bool,
+    json: bool,
+    act: Callable[[Unlocked], Members],
+    saved: Callable[[Members], str],
+    said: Callable[[Members], str],
+) -> None:
+    """Grant or revoke as a member (or with the recovery key), committed as `saved` says; then
+    say `said` and list the members."""
+    found = _as_member(recovery, lambda unlocked: output.commit(lambda: act(unlocked), saved))
     if not json:
-        output.say(f"Took {_plain(found.changed)}'s access to {found.reference} away.")
+        output.say(said(found))
     _print(found, json)
 
 
-def _as_member(recovery: bool, act: Any) -> Members:
+def _as_member(recovery: bool, act: Callable[[Unlocked], Members]) -> Members:
     unlocked = unlock_with_recovery() if recovery else unlock()
     try:
-        return act(unlocked)  # type: ignore[no-any-return]
+        return act(unlocked)
     finally:
         unlocked.close()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
-from safeguarding import casefile, chronology, clock, flow, moments, restricted, storage
+from safeguarding import casefile, chronology, clock, flow, moments, restricted, roster, storage
 from safeguarding.casefile import CaseFile, Kind
 from safeguarding.categories import Categories
 from safeguarding.config import Config
@@ -29,15 +29,10 @@ from safeguarding.entry_fields import (
 )
 from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.models import Case, Entry
-from safeguarding.roster import people
 from safeguarding.vocabulary import Route
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
-
-
-def vault_people(session: Session, keys: Any) -> list[restricted.Person]:
-    return people(session, keys)
 
 
 @dataclass(frozen=True)
@@ -233,7 +228,7 @@ class Casebook:
         engine = self.unlocked.vault.engine
         with storage.guarded(self._path), storage.writing(engine) as session:
             self.unlocked.require_epoch(session)
-            people = vault_people(session, self.unlocked.keys)
+            people = roster.people(session, self.unlocked.keys)
             members = self._members(people, subjects, disclosure.restricted, category.outcomes)
             year = moments.local_date(recorded).year
             number = _next(session, Case.number, Case.year == year)

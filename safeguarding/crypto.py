@@ -244,7 +244,8 @@ def new_signing_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
 
 
-def private_bytes(key: Ed25519PrivateKey) -> bytes:
+def private_bytes(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
+    """A signing or exchange private key as its 32 raw bytes."""
     return key.private_bytes(
         serialization.Encoding.Raw,
         serialization.PrivateFormat.Raw,
@@ -256,7 +257,8 @@ def signing_key_from(raw: bytes) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
-def public_bytes(key: Ed25519PrivateKey) -> bytes:
+def public_bytes(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
+    """A signing or exchange key's public key, as its 32 raw bytes."""
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -296,20 +298,8 @@ def new_exchange_key() -> X25519PrivateKey:
     return X25519PrivateKey.generate()
 
 
-def exchange_private_bytes(key: X25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.Raw,
-        serialization.PrivateFormat.Raw,
-        serialization.NoEncryption(),
-    )
-
-
 def exchange_key_from(raw: bytes) -> X25519PrivateKey:
     return X25519PrivateKey.from_private_bytes(raw)
-
-
-def exchange_public(key: X25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 SEALED_BOX_LABEL = b"safeguard/v1/sealed-box"
@@ -328,7 +318,7 @@ def seal_to(recipient: bytes, plaintext: bytes, *, place: str) -> bytes:
     """Encrypt `plaintext` so that only the holder of `recipient`'s X25519 private key can open
     it, bound to `place` (where the sealed box lives)."""
     ephemeral = X25519PrivateKey.generate()
-    ephemeral_public = exchange_public(ephemeral)
+    ephemeral_public = public_bytes(ephemeral)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
     key = _box_key(shared, ephemeral_public, recipient)
     return ephemeral_public + seal(key, plaintext, table="sealed", row=place, column="key")
@@ -347,7 +337,7 @@ def open_from(private: X25519PrivateKey, box: bytes, *, place: str) -> bytes:
         raise DecryptionError(
             f"the sealed key at {place} does not open", summary="a sealed key does not open"
         ) from None
-    key = _box_key(shared, ephemeral_public, exchange_public(private))
+    key = _box_key(shared, ephemeral_public, public_bytes(private))
     return open_sealed(key, envelope, table="sealed", row=place, column="key")
 
 

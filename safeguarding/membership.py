@@ -17,7 +17,7 @@ from safeguarding import casefile, chronology, restricted, storage
 from safeguarding.access import ACCESS_GRANTED, ACCESS_REVOKED
 from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.models import Case
-from safeguarding.roster import people
+from safeguarding.roster import _user_info, people
 
 if TYPE_CHECKING:
     from safeguarding.crypto import KeyRing
@@ -55,11 +55,11 @@ def members(unlocked: Unlocked, reference: str) -> Members:
     """A restricted case's members, as recorded."""
     with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.engine) as session:
         case = _restricted_case(unlocked, session, reference)
-        people = {p.id: p for p in _people(unlocked, session)}
+        people_by_id = {p.id: p for p in people(session, unlocked.keys)}
         found = tuple(
             Member(
-                people[holder].name,
-                people[holder].role,
+                people_by_id[holder].name,
+                people_by_id[holder].role,
                 not restricted.holds(session, case.id, holder),
             )
             for holder in restricted.members(session, case.id)
@@ -104,18 +104,10 @@ def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
     return replace(members(unlocked, reference), changed=person.name)
 
 
-def _people(unlocked: Unlocked, session: Session) -> list[restricted.Person]:
-    return people(session, unlocked.keys)
-
-
 def _person(unlocked: Unlocked, session: Session, name: str) -> restricted.Person:
-    wanted = restricted.same_name(name)
-    for person in _people(unlocked, session):
-        if restricted.same_name(person.name) == wanted:
-            return person
-    raise NotFound(
-        f"no user {name!r} in this vault", hint="'safeguard user list' shows the vault's users"
-    )
+    """The user called `name`, found as every command finds one (`NotFound` if none)."""
+    info = _user_info(unlocked.keys, unlocked.vault._find_target(session, name))
+    return restricted.Person(info.id, info.name, info.role.value, info.active)
 
 
 def _active_person(unlocked: Unlocked, session: Session, name: str) -> restricted.Person:

@@ -147,7 +147,7 @@ class Holder:
 
     @property
     def exchange_public(self) -> bytes:
-        return crypto.exchange_public(self.exchange)
+        return crypto.public_bytes(self.exchange)
 
     @property
     def signing_public(self) -> bytes:
@@ -166,7 +166,7 @@ def seal(slot: KeySlot, kek: bytes, vault_key: bytes, epoch: int, holder: Holder
     )
     slot.exchange_key = crypto.seal(
         kek,
-        crypto.exchange_private_bytes(holder.exchange),
+        crypto.private_bytes(holder.exchange),
         table="key_slots",
         row=where,
         column="exchange_key",

@@ -199,18 +199,9 @@ class Unlocked:
             session.add(slot)
             session.flush()
             left = restricted.reseal_for(session, user.id, self._opener(session))
-            self.departures = Departures(len(left), restricted.unattended(session, left))
-            keys = _rekey_or_defer(session, self.keys)
-            facts: dict[str, Any] = {
-                "user": user.id,
-                "signing_key": holder.signing_public.hex(),
-                "exchange_key": holder.exchange_public.hex(),
-                "slots": slots.facts(*session.exec(select(KeySlot)).all()),
-            }
-            if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
-                facts["vault_epoch"] = keys.epoch
-            if left:
-                facts["removed_from"] = left
+            keys, facts = self._departed(session, user.id, left)
+            facts["signing_key"] = holder.signing_public.hex()
+            facts["exchange_key"] = holder.exchange_public.hex()
             chronology.append(
                 session,
                 signer=self.signer,
@@ -226,6 +217,23 @@ class Unlocked:
             self.signer = Signer.of(self.user.id, holder.signing)
             self.exchange = holder.exchange
         return info
+
+    def _departed(
+        self, session: Session, user_id: int, left: list[int]
+    ) -> tuple[Keys, dict[str, Any]]:
+        """After a user's slot changed or emptied and they left the restricted cases `left`:
+        re-key (or leave it due), and the facts their entry records."""
+        self.departures = Departures(len(left), restricted.unattended(session, left))
+        keys = _rekey_or_defer(session, self.keys)
+        facts: dict[str, Any] = {
+            "user": user_id,
+            "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+        }
+        if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
+            facts["vault_epoch"] = keys.epoch
+        if left:
+            facts["removed_from"] = left
+        return keys, facts
 
     def disable_user(self, name: str) -> UserInfo:
         """Disable a user: their slot is emptied, they leave every restricted case, and the
@@ -249,17 +257,7 @@ class Unlocked:
             session.add(user)
             session.add(slot)
             session.flush()
-            left = restricted.remove(session, user.id)
-            self.departures = Departures(len(left), restricted.unattended(session, left))
-            keys = _rekey_or_defer(session, self.keys)
-            facts: dict[str, Any] = {
-                "user": user.id,
-                "slots": slots.facts(*session.exec(select(KeySlot)).all()),
-            }
-            if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
-                facts["vault_epoch"] = keys.epoch
-            if left:
-                facts["removed_from"] = left
+            keys, facts = self._departed(session, user.id, restricted.remove(session, user.id))
             chronology.append(
                 session,
                 signer=self.signer,

@@ -8,6 +8,7 @@ not exist, and every bad request changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sqlite3
@@ -38,6 +39,18 @@ def allegation(subject: str = SAM, text: str = "He messaged a pupil at night.") 
         disclosed_by="A parent",
         relationship="parent",
         where="office",
+        text=text,
+    )
+
+
+def concern(text: str = "Before.", subject: Subject | None = None) -> Disclosure:
+    """A pupil concern: not an allegation, so not restricted unless its subject uses the vault."""
+    return Disclosure(
+        category="child-protection",
+        subjects=(subject or Subject("Amy Price", "pupil"),),
+        disclosed_by="Amy",
+        relationship="pupil",
+        where="classroom",
         text=text,
     )
 
@@ -164,18 +177,9 @@ def test_an_allegation_about_the_head_goes_to_the_chair(school: VaultInfo) -> No
 
 def test_any_case_can_be_restricted_and_others_stay_open(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    concern = Disclosure(
-        category="child-protection",
-        subjects=(Subject("Amy Price", "pupil"),),
-        disclosed_by="Amy",
-        relationship="pupil",
-        where="classroom",
-        text="Bruises.",
-    )
-    open_case = book(alice).record(concern)
-    closed_case = book(alice).record(
-        Disclosure(**{**concern.__dict__, "restricted": True})  # type: ignore[arg-type]
-    )
+    pupil = concern("Bruises.")
+    open_case = book(alice).record(pupil)
+    closed_case = book(alice).record(dataclasses.replace(pupil, restricted=True))
     assert open_case.members is None and closed_case.members == ("alice", JO)
     alice.close()
     kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
@@ -187,22 +191,15 @@ def test_a_disabled_user_with_an_old_slot_reads_nothing_new(
     school: VaultInfo, tmp_path: Path
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    concern = Disclosure(
-        category="child-protection",
-        subjects=(Subject("Amy Price", "pupil"),),
-        disclosed_by="Amy",
-        relationship="pupil",
-        where="classroom",
-        text="Before.",
-    )
-    first = book(alice).record(concern)
+    pupil = concern()
+    first = book(alice).record(pupil)
     copy = tmp_path / "backup.db"
     shutil.copy(school.path, copy)  # Sam's slot, as last night's backup holds it
 
     alice.disable_user(SAM)
     assert alice.keys.epoch == 1
     book(alice).note(first.reference, text="After the disable.")
-    second = book(alice).record(Disclosure(**{**concern.__dict__, "text": "A new case."}))  # type: ignore[arg-type]
+    second = book(alice).record(concern("A new case."))
     alice.close()
 
     # Sam opens the copy of his slot with his passphrase: the vault key of then.
@@ -223,15 +220,8 @@ def test_an_old_passphrase_after_a_change_reads_nothing_new(
     school: VaultInfo, tmp_path: Path
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    concern = Disclosure(
-        category="child-protection",
-        subjects=(Subject("Amy Price", "pupil"),),
-        disclosed_by="Amy",
-        relationship="pupil",
-        where="classroom",
-        text="Before.",
-    )
-    first = book(alice).record(concern)
+    pupil = concern()
+    first = book(alice).record(pupil)
     written = book(alice).record(allegation())
     alice.close()
     copy = tmp_path / "backup.db"
@@ -437,15 +427,8 @@ def test_entries_after_a_disable_are_sealed_in_a_new_epoch_or_named(school: Vaul
     from safeguarding.casefile import find_case
 
     alice = as_user(school, "alice", PASSPHRASE)
-    concern = Disclosure(
-        category="child-protection",
-        subjects=(Subject("Amy Price", "pupil"),),
-        disclosed_by="Amy",
-        relationship="pupil",
-        where="classroom",
-        text="Before.",
-    )
-    written = book(alice).record(concern)
+    pupil = concern()
+    written = book(alice).record(pupil)
     with storage.reading(alice.vault.engine) as session:
         kept = alice.case_ring(session, find_case(session, written.reference))
     alice.disable_user(SAM)
@@ -490,15 +473,7 @@ def test_a_subject_who_uses_the_vault_is_caught_however_spaced_and_restricts_any
     school: VaultInfo,
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    concern = Disclosure(
-        category="child-protection",
-        subjects=(Subject("kim  LEE", "staff"),),
-        disclosed_by="A pupil",
-        relationship="pupil",
-        where="classroom",
-        text="Kim shouted at a child.",
-    )
-    written = book(alice).record(concern)
+    written = book(alice).record(concern("Kim shouted at a child.", Subject("kim  LEE", "staff")))
     assert written.members == ("alice", JO)
     with pytest.raises(NotAllowed, match="subject"):
         membership.grant(alice, written.reference, KIM)
