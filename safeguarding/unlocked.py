@@ -9,7 +9,17 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlmodel import Session, col, select
 
-from safeguarding import casefile, chronology, clock, crypto, integrity, restricted, slots, storage
+from safeguarding import (
+    casefile,
+    chronology,
+    clock,
+    crypto,
+    integrity,
+    restricted,
+    slots,
+    storage,
+    vouched,
+)
 from safeguarding.chronology import Signer
 from safeguarding.crypto import KeyRing
 from safeguarding.errors import CheckFailed, Damaged, NotAllowed, UsageError
@@ -186,6 +196,7 @@ class Unlocked:
         holder = Holder.new()
         with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
             self.require_epoch(session)
+            vouched.require(session)
             user = self.vault._find_target(session, target_name)
             info = _user_info(self.keys, user)
             if user.disabled_at is not None:
@@ -249,6 +260,7 @@ class Unlocked:
                 raise NotAllowed("you cannot disable yourself; ask another DSL")
             if info.role is Role.DSL and self._active_dsls(session) <= 1:
                 raise NotAllowed(f"{info.name!r} is the last active DSL; add another DSL first")
+            vouched.require(session)
             now = clock.to_text(clock.now())
             user.disabled_at = now
             slot = self.vault._user_slot(session, user)
@@ -329,6 +341,7 @@ class Unlocked:
         else:
             case.case_key = b""
             case.restricted = 1
+            vouched.require(session)
             restricted.seal(session, case.id, ring, [*members, restricted.RECOVERY])
         session.add(case)
         return ring
@@ -348,6 +361,7 @@ class Unlocked:
         if ring is None:
             raise casefile.no_such_case(case.year, case.number)
         if writing:
+            vouched.require(session)
             ring = restricted.settle(session, case, ring)
         return ring
 

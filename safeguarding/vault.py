@@ -28,6 +28,7 @@ from safeguarding import (
     scratch,
     slots,
     storage,
+    vouched,
 )
 from safeguarding.chronology import Signer
 from safeguarding.errors import (
@@ -400,6 +401,7 @@ def _rekey_at_upgrade(
     """The re-key once every slot has its exchange key after an upgrade, restricting the cases
     in an allegation category, recorded as `keys_changed`."""
     codes = allegations() if allegations is not None else _packaged_allegations()
+    vouched.require(session)
     keys = _rekey(session, keys)
     newly = restricted.restrict_existing(session, keys.field_key, people(session, keys), codes)
     chronology.append(

@@ -19,7 +19,7 @@ import pytest
 from safeguarding import categories, config, crypto, membership, slots
 from safeguarding.cases import Casebook, Disclosure, Subject
 from safeguarding.crypto import KeyRing
-from safeguarding.errors import NotAllowed, NotFound
+from safeguarding.errors import Damaged, NotAllowed, NotFound
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, VaultInfo, invoke
 
@@ -530,3 +530,56 @@ def test_a_disable_that_leaves_a_case_with_no_member_says_so(school: VaultInfo) 
         env={"SAFEGUARD_RECOVERY_KEY": school.recovery_key},
     )  # fmt: skip
     assert json.loads(checked.stdout)["cases_with_no_member"] == [written.reference]
+
+
+def test_a_key_planted_in_a_slot_by_hand_is_never_sealed_to(school: VaultInfo) -> None:
+    """An outsider who can write to the file puts their own public key in Kim's slot (and then
+    in the recovery slot) and waits for the next re-key or grant: nothing is sealed to it, the
+    vault is named damaged (exit 5), and nothing changes."""
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).record(allegation())
+    alice.close()
+    ref = written.reference
+    planted = crypto.new_exchange_key()
+    kim_slot = raw(
+        school.path,
+        "SELECT s.id FROM key_slots s JOIN users u ON u.id = s.user_id WHERE s.purpose = "
+        "'passphrase' AND u.id = (SELECT MAX(id) FROM users)",
+    )[0][0]
+    theirs = planted.public_key().public_bytes_raw()
+
+    def state() -> list[object]:
+        return [
+            raw(school.path, "SELECT head_seq, head_mac, key_epoch FROM vault_meta"),
+            raw(school.path, "SELECT * FROM key_slots ORDER BY id"),
+            raw(school.path, "SELECT * FROM case_access ORDER BY case_id, holder"),
+            raw(school.path, "SELECT id, case_key, rekey_due FROM cases ORDER BY id"),
+        ]
+
+    genuine = raw(school.path, "SELECT id, exchange_public FROM key_slots")
+    for where in (f"id = {kim_slot}", "purpose = 'recovery'"):
+        with sqlite3.connect(school.path) as db:
+            db.executemany(
+                "UPDATE key_slots SET exchange_public = ? WHERE id = ?",
+                [(public, slot) for slot, public in genuine],
+            )
+            db.execute(f"UPDATE key_slots SET exchange_public = ? WHERE {where}", (theirs,))
+        before = state()
+        for args in (("user", "disable", SAM), ("access", "grant", ref, KIM)):
+            result = invoke(*args)
+            assert result.exit_code == 5, (args, result.stderr)
+            assert "the vault is damaged" in result.stderr
+            assert "outside the chronology; nothing was sealed to it" in result.stderr
+            assert state() == before
+        alice = as_user(school, "alice", PASSPHRASE)
+        refused = "outside the chronology; nothing was sealed to it"
+        with pytest.raises(Damaged, match=refused):
+            book(alice).note(ref, text="Spoke to the LADO.")
+        with pytest.raises(Damaged, match=refused):
+            alice.set_passphrase(None, "a brand new passphrase for alice")
+        assert state() == before
+        alice.close()
+        for _, holder, box in raw(school.path, "SELECT * FROM case_access"):
+            with pytest.raises(crypto.DecryptionError):
+                crypto.open_from(planted, bytes(box), place=f"case=1;holder={holder}")  # type: ignore[arg-type]
+        assert invoke("verify", "--no-passphrase").exit_code == 1
