@@ -1,4 +1,4 @@
-"""The command-line layer of safeguard (installed as `safeguard_cli`): parse, call, render.
+"""The command-line layer of safeguard (installed as `safeguarding.cli`): parse, call, render.
 
 `main` is the console script.  It checks this machine's limits before loading the app, so a
 process that could not even load it (too little memory, too few open files) gets one line and

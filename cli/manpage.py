@@ -1,6 +1,6 @@
 """The manual page, docs/safeguard.1, written from the commands' own help.
 
-    python -m safeguard_cli.manpage > docs/safeguard.1
+    python -m safeguarding.cli.manpage > docs/safeguard.1
 
 Every command, argument and option is described by the text `--help` shows, so the page never
 says something the commands do not; a test fails when the committed page is not what this
@@ -25,7 +25,7 @@ from safeguarding import errors
 from .app import DISTRIBUTION, app
 
 #: How to write the page again, said in it and by the test that finds it stale.
-REGENERATE = "python -m safeguard_cli.manpage > docs/safeguard.1"
+REGENERATE = "python -m safeguarding.cli.manpage > docs/safeguard.1"
 
 #: The codes of the command-line contract, each told by the error that carries it.
 _EXIT_ERRORS = (

@@ -1,1 +1,2 @@
-"""Alembic environment and revisions for the vault schema (installed as `safeguard_migrations`)."""
+"""Alembic environment and revisions for the vault schema (installed as
+`safeguarding.migrations`)."""

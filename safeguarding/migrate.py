@@ -1,4 +1,4 @@
-"""Schema migrations of a vault through Alembic, from the packaged `safeguard_migrations`.
+"""Schema migrations of a vault through Alembic, from the packaged `safeguarding.migrations`.
 
 Alembic is imported only here, and only when a migration or a schema check is asked for.
 """
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import safeguard_migrations
 from sqlalchemy import Connection, Engine
 
+import safeguarding.migrations
 from safeguarding import storage
 from safeguarding.errors import VaultUnusable
 
@@ -23,7 +23,7 @@ def _config(connection: Connection) -> Any:
     # Alembic's default stdout is whatever sys.stdout was when it was first imported; safeguard
     # never wants its messages ("No new upgrade operations detected.") anyway.
     config = Config(stdout=io.StringIO())
-    config.set_main_option("script_location", str(Path(safeguard_migrations.__file__).parent))
+    config.set_main_option("script_location", str(Path(safeguarding.migrations.__file__).parent))
     config.attributes["connection"] = connection
     return config
 
@@ -39,7 +39,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory(str(Path(safeguard_migrations.__file__).parent))
+    script = ScriptDirectory(str(Path(safeguarding.migrations.__file__).parent))
     head = script.get_current_head()
     assert head is not None
     return head

@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from safeguard_cli import credentials
-from safeguard_cli.app import app
+from safeguarding.cli import credentials
+from safeguarding.cli.app import app
 from typer.testing import CliRunner, Result
 
 from safeguarding import clock, crypto

@@ -273,7 +273,7 @@ def test_db_status_and_upgrade(vault: VaultInfo) -> None:
 
 def test_every_command_has_help(vault: VaultInfo) -> None:
     import typer
-    from safeguard_cli.app import app
+    from safeguarding.cli.app import app
 
     group = typer.main.get_command(app)
 
@@ -377,7 +377,7 @@ def test_help_does_not_import_the_database_layer() -> None:
     code = (
         "import sys\n"
         "sys.argv = ['safeguard', '--help']\n"
-        "from safeguard_cli.app import main\n"
+        "from safeguarding.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "names = ('sqlalchemy', 'sqlmodel', 'alembic', 'safeguarding.vault')\n"
         "heavy = [m for m in names if m in sys.modules]\n"

@@ -103,7 +103,7 @@ def test_a_script_s_note_at_either_night_is_refused_and_saves_nothing(
 def test_the_interview_asks_which_of_the_two_it_was(
     vault: VaultInfo, london: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     monkeypatch.setattr(credentials, "is_interactive", lambda: True)
     when = INTERVIEW.index("")  # the interview's "When?"
@@ -121,7 +121,7 @@ def test_the_interview_asks_which_of_the_two_it_was(
 def test_the_interview_says_why_a_skipped_time_is_refused_and_asks_again(
     vault: VaultInfo, london: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     monkeypatch.setattr(credentials, "is_interactive", lambda: True)
     when = INTERVIEW.index("")

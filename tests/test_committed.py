@@ -153,8 +153,8 @@ INTERRUPTED = textwrap.dedent(
     """
     import signal, sys
     from sqlalchemy.engine.base import Connection
-    from safeguard_cli import views
-    from safeguard_cli.app import main
+    from safeguarding.cli import views
+    from safeguarding.cli.app import main
     from safeguarding.cases import Casebook
 
     where = sys.argv.pop(1)
@@ -216,8 +216,8 @@ def test_ctrl_c_before_anything_is_saved_still_says_nothing_was_saved(
     script = textwrap.dedent(
         """
         import signal, sys
-        from safeguard_cli import casework
-        from safeguard_cli.app import main
+        from safeguarding.cli import casework
+        from safeguarding.cli.app import main
 
         def interrupt(*args, **kwargs):
             signal.raise_signal(signal.SIGINT)

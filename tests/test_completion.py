@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from safeguard_cli.app import COMMAND_ORDER
+from safeguarding.cli.app import COMMAND_ORDER
 
 from tests.conftest import run, safeguard_executable
 
@@ -91,7 +91,7 @@ def test_completion_does_not_import_the_database_layer() -> None:
         "import os, sys\n"
         "os.environ.update(_SAFEGUARD_COMPLETE='complete_bash', COMP_WORDS='safeguard ba',"
         " COMP_CWORD='1')\n"
-        "from safeguard_cli.app import main\n"
+        "from safeguarding.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "names = ('sqlalchemy', 'sqlmodel', 'alembic', 'holidays', 'safeguarding.vault')\n"
         "print('HEAVY', [m for m in names if m in sys.modules])\n"

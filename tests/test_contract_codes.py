@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import typer
-from safeguard_cli.app import DISTRIBUTION, app
+from safeguarding.cli.app import DISTRIBUTION, app
 
 from tests.conftest import (
     DEPUTY_PASSPHRASE,
@@ -254,7 +254,7 @@ def test_version_comes_from_the_package_and_loads_nothing_heavy() -> None:
     code = (
         "import sys\n"
         "sys.argv = ['safeguard', '--version']\n"
-        "from safeguard_cli.app import main\n"
+        "from safeguarding.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print([m for m in ('sqlalchemy', 'sqlmodel', 'rich.console') if m in sys.modules])\n"
     )

@@ -130,7 +130,7 @@ def test_a_one_day_lado_deadline_skips_the_may_bank_holiday(
 def test_help_and_commands_without_deadlines_do_not_load_the_holidays() -> None:
     code = (
         "import sys\n"
-        "from safeguard_cli.app import main\n"
+        "from safeguarding.cli.app import main\n"
         "for args in (['--help'], ['categories']):\n"
         "    sys.argv = ['safeguard', *args]\n"
         "    try:\n        main()\n    except SystemExit as done:\n"

@@ -97,7 +97,7 @@ def test_no_pdf_page_ends_with_a_heading(tmp_path: Path) -> None:
 
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     monkeypatch.setattr(credentials, "is_interactive", lambda: True)
 

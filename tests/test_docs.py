@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from safeguard_cli.app import app
+from safeguarding.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

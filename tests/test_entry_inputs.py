@@ -15,7 +15,7 @@ from tests.flowkit import Say, entry, entry_count, record
 
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     monkeypatch.setattr(credentials, "is_interactive", lambda: True)
 

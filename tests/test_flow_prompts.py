@@ -18,7 +18,7 @@ from tests.flowkit import entry_count, record, text_writer
 
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     monkeypatch.setattr(credentials, "is_interactive", lambda: True)
 
@@ -129,7 +129,7 @@ def test_end_of_input_before_the_full_stop_saves_nothing(
 ) -> None:
     case = record(text_writer(tmp_path))["case"]
     before = entry_count(vault.path)
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(credentials, "is_interactive", lambda: True)
@@ -144,7 +144,7 @@ def test_ctrl_c_while_typing_saves_nothing(
 ) -> None:
     case = record(text_writer(tmp_path))["case"]
     before = entry_count(vault.path)
-    from safeguard_cli import casework, credentials
+    from safeguarding.cli import casework, credentials
 
     lines = iter(["The first line\n"])
 
@@ -204,7 +204,7 @@ def test_options_given_are_not_asked_again(vault: VaultInfo, terminal: None) -> 
 
 def test_entry_text_typed_at_the_prompt(vault: VaultInfo, tmp_path: Path) -> None:
     case = record(text_writer(tmp_path))["case"]
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(credentials, "is_interactive", lambda: True)
@@ -302,7 +302,7 @@ def test_an_editor_that_cannot_run_is_a_usage_error(
     monkeypatch.setenv("EDITOR", editor)
     monkeypatch.delenv("VISUAL", raising=False)
     (tmp_path / "scratch").mkdir()
-    from safeguard_cli import casework
+    from safeguarding.cli import casework
 
     monkeypatch.setattr(casework, "memory_folder", lambda: tmp_path / "scratch")
     result = invoke("note", case, "--editor")

@@ -264,7 +264,7 @@ def test_any_reference_or_code_gets_an_exit_code_of_the_contract(
 
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from safeguard_cli import credentials
+    from safeguarding.cli import credentials
 
     monkeypatch.setattr(credentials, "is_interactive", lambda: True)
 

@@ -75,7 +75,7 @@ KILLED_AT = textwrap.dedent(
     """
     import os, signal, sys
     from safeguarding import storage
-    from safeguard_cli.app import main
+    from safeguarding.cli.app import main
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from safeguard_cli import casework, credentials
+from safeguarding.cli import casework, credentials
 
 from tests import timeline_case as tc
 from tests.conftest import invoke, run, safeguard_executable, write_secret

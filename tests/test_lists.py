@@ -34,7 +34,7 @@ def test_cases_at_80_columns_keep_references_and_codes_whole(vault: VaultInfo, s
 
 
 def test_help_lists_the_commands_in_the_order_of_the_work() -> None:
-    from safeguard_cli.app import COMMAND_ORDER
+    from safeguarding.cli.app import COMMAND_ORDER
 
     shown = invoke("--help").stdout.split("Commands:", 1)[1]
     listed = [

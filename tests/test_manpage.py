@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from safeguard_cli import manpage
-from safeguard_cli.app import app
+from safeguarding.cli import manpage
+from safeguarding.cli.app import app
 
 from tests.test_docs import commands
 
@@ -61,7 +61,7 @@ def test_the_page_does_not_depend_on_the_terminal_or_the_machine(
 
 def test_the_documented_command_writes_the_page() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "safeguard_cli.manpage"],
+        [sys.executable, "-m", "safeguarding.cli.manpage"],
         capture_output=True,
         text=True,
         check=True,

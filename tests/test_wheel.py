@@ -79,3 +79,14 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     version = run("--version")
     assert version.returncode == 0 and version.stdout.startswith("safeguard 0."), version.stderr
     assert "up to date" in run("db", "status").stdout
+    # The same command through `python -m`, for when the scripts folder is not on PATH.
+    by_module = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "safeguarding.cli", "db", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert by_module.returncode == 0 and "up to date" in by_module.stdout, by_module.stderr
