@@ -17,7 +17,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from safeguarding import access, clock, files, timeline, timeline_json, timeline_rich
 from safeguarding.errors import NotFound, UsageError
@@ -213,6 +213,84 @@ class Exported:
     unshown: int = 0
 
 
+class _Made(NamedTuple):
+    """An export laid out and, with its entry, recorded."""
+
+    case: CaseFile
+    entry: int
+    checkpoint: Checkpoint
+    data: bytes
+    unshown: int
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One export as asked for: how a read of the case becomes its bytes, and where they go."""
+
+    unlocked: Unlocked
+    reference: str
+    fmt: str
+    redact: bool
+    school: str
+    categories: Categories | None
+    closures: Container[date]
+    width: int
+    tz: tzinfo | None
+    target: Target | None
+    # Only the file's name is recorded, never its folder (which may be named after a person).
+    payload: dict[str, object]
+    users: Sequence[tuple[str, str]]  # names and roles a redaction hides
+
+    def lay_out(
+        self, case: CaseFile, checkpoint: Checkpoint, produced_at: datetime
+    ) -> tuple[bytes, int]:
+        produced_by = self.unlocked.user.name
+        if self.redact:
+            from safeguarding import redaction
+
+            case, redactor = redaction.redact(case, self.users)
+            produced_by = redactor.label(produced_by)
+        view = timeline.build(
+            case,
+            school=self.school,
+            categories=self.categories,
+            checkpoint=checkpoint,
+            produced_at=produced_at,
+            produced_by=produced_by,
+            closures=self.closures,
+            tz=self.tz,
+            redacted=self.redact,
+        )
+        return render_counted(view, self.fmt, self.width)
+
+    def optimistically(self, read_clock: Callable[[], datetime]) -> _Made | None:
+        """Read and lay out without the write lock, recording only if nobody wrote meanwhile;
+        None if others wrote each time."""
+        for _ in range(OPTIMISTIC_TRIES):
+            # Each read is timed afresh: the export holds everything written before it.
+            produced_at = read_clock()
+            read = access.prepare_read(
+                self.unlocked, self.reference, timeline.EXPORT, self.payload, produced_at
+            )
+            data, unshown = self.lay_out(read.case, read.checkpoint, produced_at)
+            with access.recording(self.unlocked, read) as recorded:
+                if recorded:
+                    if self.target is not None:
+                        self.target.write(data)
+                    return _Made(read.case, read.entry, read.checkpoint, data, unshown)
+        return None
+
+    def under_the_lock(self, read_clock: Callable[[], datetime]) -> _Made:
+        produced_at = read_clock()
+        with access.reading_case(
+            self.unlocked, self.reference, timeline.EXPORT, self.payload, now=lambda: produced_at
+        ) as snap:
+            data, unshown = self.lay_out(snap.case, snap.checkpoint, produced_at)
+            if self.target is not None:
+                self.target.write(data)
+            return _Made(snap.case, snap.entry, snap.checkpoint, data, unshown)
+
+
 def export_case(
     unlocked: Unlocked,
     reference: str,
@@ -239,72 +317,36 @@ def export_case(
     written is not recorded.
     """
     fmt = check_format(fmt)
-    width = check_width(width)
-    users: Sequence[tuple[str, str]] = (
-        [(u.name, u.role.value) for u in unlocked.users()] if redact else []
+    job = _Job(
+        unlocked,
+        reference,
+        fmt,
+        redact,
+        school,
+        categories,
+        closures,
+        check_width(width),
+        tz,
+        Target(output, force) if output is not None else None,
+        {"format": fmt, "redacted": redact, "to": output.name if output else "-"},
+        [(u.name, u.role.value) for u in unlocked.users()] if redact else [],
     )
-    target = Target(output, force) if output is not None else None
-    # Only the file's name is recorded, never its folder (which may be named after a person).
-    payload = {"format": fmt, "redacted": redact, "to": output.name if output else "-"}
-
-    def lay_out(case: CaseFile, checkpoint: Checkpoint, produced_at: datetime) -> tuple[bytes, int]:
-        produced_by = unlocked.user.name
-        if redact:
-            from safeguarding import redaction
-
-            case, redactor = redaction.redact(case, users)
-            produced_by = redactor.label(produced_by)
-        view = timeline.build(
-            case,
-            school=school,
-            categories=categories,
-            checkpoint=checkpoint,
-            produced_at=produced_at,
-            produced_by=produced_by,
-            closures=closures,
-            tz=tz,
-            redacted=redact,
-        )
-        return render_counted(view, fmt, width)
-
     read_clock = now or clock.now
     try:
-        done: tuple[CaseFile, int, Checkpoint, bytes, int] | None = None
-        for _ in range(OPTIMISTIC_TRIES):
-            # Each read is timed afresh: the export holds everything written before it.
-            produced_at = read_clock()
-            read = access.prepare_read(unlocked, reference, timeline.EXPORT, payload, produced_at)
-            data, unshown = lay_out(read.case, read.checkpoint, produced_at)
-            with access.recording(unlocked, read) as recorded:
-                if recorded:
-                    if target is not None:
-                        target.write(data)
-                    done = (read.case, read.entry, read.checkpoint, data, unshown)
-            if done is not None:
-                break
-        if done is None:  # others kept writing: read and lay out under the lock
-            produced_at = read_clock()
-            with access.reading_case(
-                unlocked, reference, timeline.EXPORT, payload, now=lambda: produced_at
-            ) as snap:
-                data, unshown = lay_out(snap.case, snap.checkpoint, produced_at)
-                if target is not None:
-                    target.write(data)
-                done = (snap.case, snap.entry, snap.checkpoint, data, unshown)
-        if target is not None:
-            target.commit(done[0].reference, done[1])
+        made = job.optimistically(read_clock) or job.under_the_lock(read_clock)
+        if job.target is not None:
+            job.target.commit(made.case.reference, made.entry)
     except BaseException:
-        if target is not None:
-            target.discard()
+        if job.target is not None:
+            job.target.discard()
         raise
-    case, entry, checkpoint, data, unshown = done
     return Exported(
-        reference=case.reference,
-        entry=entry,
+        reference=made.case.reference,
+        entry=made.entry,
         format=fmt,
         redacted=redact,
         path=output,
-        data=None if target is not None else data,
-        checkpoint=str(checkpoint),
-        unshown=unshown,
+        data=None if job.target is not None else made.data,
+        checkpoint=str(made.checkpoint),
+        unshown=made.unshown,
     )
