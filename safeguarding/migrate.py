@@ -36,13 +36,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(_config(conn), revision)
 
 
-def head_revision() -> str:
+def revisions() -> tuple[str, ...]:
+    """Alembic's chain of revisions, oldest first: what `storage.KNOWN_REVISIONS` must say."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory(str(Path(safeguarding.migrations.__file__).parent))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    return tuple(reversed([r.revision for r in script.walk_revisions()]))
 
 
 def check_drift(engine: Engine) -> None:

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from sqlalchemy.exc import DatabaseError
     from sqlmodel import Session
 
-#: The Alembic revision this version of safeguard reads and writes, oldest first.
+#: The Alembic revisions this version of safeguard reads and writes, oldest first: read without
+#: loading Alembic; tests/test_migrations.py checks them against its chain.
 KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 

@@ -104,5 +104,8 @@ def test_models_and_migrations_do_not_drift(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_known_revisions_end_at_the_alembic_head() -> None:
-    assert migrate.head_revision() == storage.HEAD_REVISION
+def test_known_revisions_are_alembics_chain() -> None:
+    """The revisions safeguard reads without loading Alembic are exactly Alembic's, in order:
+    a new migration that is not added to `KNOWN_REVISIONS` fails here."""
+    assert migrate.revisions() == storage.KNOWN_REVISIONS
+    assert storage.KNOWN_REVISIONS[-1] == storage.HEAD_REVISION
