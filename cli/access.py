@@ -19,10 +19,16 @@ if TYPE_CHECKING:
 
 class _CaseFirst(TyperGroup):
     """`safeguard access CASE` lists the members: a first word that is not a subcommand is the
-    case of `access show`."""
+    case of `access show`, when it is the only word (`access revok CASE USER` is a typo)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and not args[0].startswith("-") and args[0] not in self.commands:
+            words = [arg for arg in args if not arg.startswith("-")]
+            if len(words) > 1:
+                ctx.fail(
+                    f"no such command {args[0]!r}; 'access' takes a case, or show, grant or "
+                    "revoke"
+                )
             args = ["show", *args]
         return super().parse_args(ctx, args)
 

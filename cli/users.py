@@ -204,8 +204,8 @@ def _say_rekey(waiting: list[str], left: Departures) -> None:
 
     if left.cases:
         output.say(
-            f"They left {left.cases} restricted case{'s' if left.cases != 1 else ''}; a member "
-            "can give them access again ('safeguard access grant CASE NAME')."
+            f"They left {left.cases} restricted case{'s' if left.cases != 1 else ''}: "
+            "their members no longer include them."
         )
     if left.unattended:
         output.say(

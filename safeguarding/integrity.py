@@ -198,8 +198,9 @@ def _walk(
         )
         raise _fail(f"{missing}: the chronology's tail was removed")
     if recorded_head.seq < last or not recorded_head.matches(previous):
+        short = recorded_head.seq < last and f"names entry {recorded_head.seq}, before"
         raise _fail(
-            f"the vault's head ({recorded_head.seq}) does not match its last entry ({last})"
+            f"the vault's head {short or 'does not hold the hash of'} its last entry ({last})"
         )
     for seq in sorted(wanted):
         checkpoint = wanted[seq]

@@ -8,7 +8,7 @@ read cannot be unread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session
@@ -54,17 +54,20 @@ def _restricted_case(unlocked: Unlocked, session: Session, reference: str) -> Ca
 def members(unlocked: Unlocked, reference: str) -> Members:
     """A restricted case's members, as recorded."""
     with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.engine) as session:
-        case = _restricted_case(unlocked, session, reference)
-        people_by_id = {p.id: p for p in people(session, unlocked.keys)}
-        found = tuple(
-            Member(
-                people_by_id[holder].name,
-                people_by_id[holder].role,
-                not restricted.holds(session, case.id, holder),
-            )
-            for holder in restricted.members(session, case.id)
+        return _listing(unlocked, session, _restricted_case(unlocked, session, reference))
+
+
+def _listing(unlocked: Unlocked, session: Session, case: Case, changed: str = "") -> Members:
+    people_by_id = {p.id: p for p in people(session, unlocked.keys)}
+    found = tuple(
+        Member(
+            people_by_id[holder].name,
+            people_by_id[holder].role,
+            not restricted.holds(session, case.id, holder),
         )
-        return Members(casefile.format_reference(case.year, case.number), found)
+        for holder in restricted.members(session, case.id)
+    )
+    return Members(casefile.format_reference(case.year, case.number), found, changed)
 
 
 def grant(unlocked: Unlocked, reference: str, name: str) -> Members:
@@ -79,7 +82,7 @@ def grant(unlocked: Unlocked, reference: str, name: str) -> Members:
             raise UsageError(f"{person.name} is already a member; nothing was changed")
         restricted.seal(session, case.id, ring, [person.id])
         _record(unlocked, session, case, ring, ACCESS_GRANTED, person)
-    return replace(members(unlocked, reference), changed=person.name)
+        return _listing(unlocked, session, case, person.name)
 
 
 def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
@@ -92,6 +95,13 @@ def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
         current = restricted.members(session, case.id)
         if person.id not in current:
             raise UsageError(f"{person.name} is not a member of this case; nothing was changed")
+        if person.role in {restricted.HEAD, restricted.CHAIR} and not (
+            person.id == unlocked.user.id or unlocked.signer.recovery
+        ):
+            raise NotAllowed(
+                f"{person.name} is this case's manager ({person.role}); only they can step "
+                "aside, or the holder of the recovery key ('--recovery'); nothing was changed"
+            )
         if current == [person.id]:
             raise NotAllowed(
                 f"{person.name} is the case's last member; grant someone else access first",
@@ -101,7 +111,8 @@ def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
         ring = ring.turned()
         restricted.seal(session, case.id, ring, restricted.holders(session, case.id))
         _record(unlocked, session, case, ring, ACCESS_REVOKED, person)
-    return replace(members(unlocked, reference), changed=person.name)
+        # Listed before the end: a member who revoked themselves can no longer read the case.
+        return _listing(unlocked, session, case, person.name)
 
 
 def _person(unlocked: Unlocked, session: Session, name: str) -> restricted.Person:

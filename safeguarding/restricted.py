@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from safeguarding import chronology, crypto
 from safeguarding.crypto import KeyRing
+from safeguarding.errors import NotAllowed
 from safeguarding.models import Case, CaseAccess, Entry, KeySlot
 
 #: The holder id of the recovery key's sealed box.
@@ -147,27 +148,33 @@ def reseal_for(
     session: Session,
     user_id: int,
     opener: Callable[[Session, Case], KeyRing | None],
-) -> list[int]:
+    *,
+    own: bool,
+) -> None:
     """A user has a new exchange key (a new passphrase): in each restricted case they belong
-    to, start a new epoch sealed to every holder, if `opener` (the acting user's keys) opens
-    the case.  Otherwise (a reset by someone who is not a member, and so might now know their
-    passphrase) they leave the case, exactly as if disabled: a member must give them access
-    again, which is recorded.  Returns the cases they left."""
-    left = []
-    for row in session.exec(select(CaseAccess).where(CaseAccess.holder == user_id)).all():
-        case = session.get_one(Case, row.case_id)
-        ring = opener(session, case)
+    to, start a new epoch sealed to every holder, with `opener` (the acting user's keys).
+
+    A user changing their own passphrase while still waiting for a case's keys stays waiting
+    (the next member to write seals the keys to their new key).  Anyone else resetting it must
+    open every such case: a reset by someone who is not a member (who now knows the passphrase,
+    and might be the subject of the allegation) is refused, before anything changes."""
+    rows = session.exec(select(CaseAccess).where(CaseAccess.holder == user_id)).all()
+    rings = {row.case_id: opener(session, session.get_one(Case, row.case_id)) for row in rows}
+    if not own and any(ring is None for ring in rings.values()):
+        raise NotAllowed(
+            "this user is a member of a restricted case you are not a member of, and a reset "
+            "by you would let you read it; nothing was changed",
+            hint="ask a member of that case to reset it, or use the recovery key "
+            "('safeguard user passwd NAME --recovery')",
+        )
+    for case_id, ring in rings.items():
         if ring is None:
-            case.rekey_due = 1
-            session.add(case)
-            session.delete(row)
-            left.append(case.id)
-            continue
+            continue  # waiting for the keys: sealed to the new key at the next member's entry
+        case = session.get_one(Case, case_id)
         case.rekey_due = 0
         session.add(case)
-        seal(session, case.id, ring.turned(), holders(session, case.id))
+        seal(session, case_id, ring.turned(), holders(session, case_id))
     session.flush()
-    return left
 
 
 def unattended(session: Session, case_ids: Iterable[int]) -> int:

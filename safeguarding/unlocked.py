@@ -34,6 +34,7 @@ from safeguarding.roster import (
     _user_info,
     check_passphrase,
     normalise_name,
+    people,
 )
 from safeguarding.slots import Holder, Keys
 from safeguarding.vault_file import VaultFile
@@ -140,6 +141,17 @@ class Unlocked:
             tag = crypto.lookup_tag(_meta(session).lookup_salt, name)
             if session.exec(select(User).where(User.name_tag == tag)).first() is not None:
                 raise UsageError(f"there is already a user called {name!r}; nothing was changed")
+            alike = [
+                person.name
+                for person in people(session, self.keys)
+                if restricted.same_name(person.name) == restricted.same_name(name)
+            ]
+            if alike:
+                raise UsageError(
+                    f"{name!r} differs from the user {alike[0]!r} only in spacing or letter "
+                    "case; nothing was changed",
+                    hint="names are compared that way when a subject is matched to a user",
+                )
             user_id = _next_id(session, User.id)
             now = clock.to_text(clock.now())
             holder = Holder.new()
@@ -209,8 +221,8 @@ class Unlocked:
             slots.fill(slot, new_passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
             session.add(slot)
             session.flush()
-            left = restricted.reseal_for(session, user.id, self._opener(session))
-            keys, facts = self._departed(session, user.id, left)
+            restricted.reseal_for(session, user.id, self._opener(session), own=own and via is None)
+            keys, facts = self._departed(session, user.id, [])
             facts["signing_key"] = holder.signing_public.hex()
             facts["exchange_key"] = holder.exchange_public.hex()
             chronology.append(

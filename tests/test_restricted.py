@@ -330,11 +330,12 @@ def test_bad_access_requests_change_nothing(school: VaultInfo) -> None:
     before = raw(school.path, "SELECT head_seq, head_mac FROM vault_meta")
     access = raw(school.path, "SELECT * FROM case_access")
     sam = {"SAFEGUARD_USER": SAM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
+    jo = {"SAFEGUARD_USER": JO, "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE}
     for args, env, code, says in (
         (("access", "grant", ref, KIM), None, 4, "disabled"),
         (("access", "grant", ref, "Nobody Here"), None, 4, "no user"),
         (("access", "grant", ref, SAM), None, 3, "subject of this allegation"),
-        (("access", "revoke", ref, JO), None, 0, ""),
+        (("access", "revoke", ref, JO), jo, 0, ""),  # the head steps aside
         (("access", "revoke", ref, "alice"), None, 3, "last member"),
         (("access", ref), sam, 4, "there is no case"),
         (("access", "grant", ref, SAM), sam, 4, "there is no case"),
@@ -448,25 +449,102 @@ def test_entries_after_a_disable_are_sealed_in_a_new_epoch_or_named(school: Vaul
     assert result.exit_code == 1 and "a member who has left may still hold" in result.stderr
 
 
-def test_a_reset_by_a_non_member_takes_the_member_out_until_given_access_again(
+def test_only_a_member_or_the_recovery_key_may_reset_a_members_passphrase(
+    school: VaultInfo,
+) -> None:
+    """The head, the subject of an allegation, cannot take the chair out of the case about her
+    by resetting the chair's passphrase (and so learn it): refused, nothing changed.  The
+    recovery key can, and the chair stays a member; so can the chair herself."""
+    alice = as_user(school, "alice", PASSPHRASE)
+    alice.add_user("Cal Chair", Role.CHAIR, CHAIR_PASSPHRASE)
+    written = book(alice).record(allegation(JO))  # about the head: alice and the chair
+    alice.close()
+    before = raw(school.path, "SELECT head_seq, head_mac FROM vault_meta")
+    slots_before = raw(school.path, "SELECT * FROM key_slots ORDER BY id")
+    result = invoke(
+        "user",
+        "passwd",
+        "Cal Chair",
+        env={
+            "SAFEGUARD_USER": JO,
+            "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE,
+            "SAFEGUARD_NEW_PASSPHRASE": "the head knows this one",
+        },
+    )
+    assert result.exit_code == 3, result.stderr
+    assert "a member of a restricted case you are not a member of" in result.stderr
+    assert "--recovery" in result.stderr
+    assert raw(school.path, "SELECT head_seq, head_mac FROM vault_meta") == before
+    assert raw(school.path, "SELECT * FROM key_slots ORDER BY id") == slots_before
+
+    rescue = Vault.open(school.path).unlock_for_recovery(school.recovery_key, "Cal Chair")
+    rescue.set_passphrase(None, "a phrase from the safe", via="recovery key")
+    rescue.close()
+    chair = as_user(school, "Cal Chair", "a phrase from the safe")
+    assert book(chair).read(written.reference).disclosure.data["text"]
+    chair.set_passphrase(None, "the chair's own phrase now")
+    chair.close()
+    chair = as_user(school, "Cal Chair", "the chair's own phrase now")
+    assert [m.name for m in membership.members(chair, written.reference).members] == [
+        "alice",
+        "Cal Chair",
+    ]
+    book(chair).note(written.reference, text="Spoke to the LADO.")
+    chair.close()
+    assert invoke("verify", "--no-passphrase").exit_code == 0
+
+
+def test_a_case_manager_is_revoked_only_by_themselves_or_the_recovery_key(
     school: VaultInfo,
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation(JO))  # about the head: alice and no chair
+    written = book(alice).record(allegation())  # about Sam: alice and the head
     membership.grant(alice, written.reference, KIM)
     alice.close()
-    # The head, a subject, resets a member's passphrase: she now knows it.
-    jo = as_user(school, JO, HEAD_PASSPHRASE)
-    jo.set_passphrase(KIM, "the head knows this one")
-    assert jo.departures.cases == 1
-    jo.close()
-    alice = as_user(school, "alice", PASSPHRASE)
-    book(alice).note(written.reference, text="A later note.")
-    assert [m.name for m in membership.members(alice, written.reference).members] == ["alice"]
-    alice.close()
-    with pytest.raises(NotFound):
-        book(as_user(school, KIM, "the head knows this one")).read(written.reference)
-    assert invoke("verify", "--no-passphrase").exit_code == 0
+    ref = written.reference
+    before = raw(school.path, "SELECT * FROM case_access ORDER BY holder")
+    kim = {"SAFEGUARD_USER": KIM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
+    for env in (kim, None):
+        result = invoke("access", "revoke", ref, JO, env=env)
+        assert result.exit_code == 3, result.stderr
+        assert f"{JO} is this case's manager (head)" in result.stderr
+        assert raw(school.path, "SELECT * FROM case_access ORDER BY holder") == before
+    stepped = invoke(
+        "access",
+        "revoke",
+        ref,
+        JO,
+        env={"SAFEGUARD_USER": JO, "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE},
+    )
+    assert stepped.exit_code == 0, stepped.stderr
+    assert JO not in [
+        m["user"] for m in json.loads(invoke("access", ref, "--json").stdout)["members"]
+    ]
+    assert invoke("access", "revoke", ref, KIM, env=kim).exit_code == 0  # anyone else: any member
+
+
+def test_a_name_that_differs_only_in_spacing_or_case_is_refused(school: VaultInfo) -> None:
+    before = raw(school.path, "SELECT COUNT(*) FROM users")
+    for name in ("Kim  Lee", "KIM LEE"):
+        result = invoke(
+            "user",
+            "add",
+            name,
+            "--role",
+            "deputy",
+            env={"SAFEGUARD_NEW_PASSPHRASE": "another deputy phrase"},
+        )
+        assert result.exit_code == 2, result.stderr
+        assert "only in spacing or letter case" in result.stderr or "already a user" in (
+            result.stderr
+        )
+    assert raw(school.path, "SELECT COUNT(*) FROM users") == before
+
+
+def test_a_misspelt_access_command_is_named(school: VaultInfo) -> None:
+    result = invoke("access", "revok", "SG-2026-0001", KIM)
+    assert result.exit_code == 2
+    assert "no such command 'revok'" in result.stderr
 
 
 def test_a_subject_who_uses_the_vault_is_caught_however_spaced_and_restricts_any_case(
@@ -517,8 +595,10 @@ def test_a_disable_that_leaves_a_case_with_no_member_says_so(school: VaultInfo) 
     jo = {"SAFEGUARD_USER": JO, "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE}
     alice = as_user(school, "alice", PASSPHRASE)
     written = book(alice).record(allegation())
-    membership.revoke(alice, written.reference, JO)
     alice.close()
+    head = as_user(school, JO, HEAD_PASSPHRASE)
+    membership.revoke(head, written.reference, JO)  # the head steps aside
+    head.close()
     invoke("user", "add", "Dana Cole", "--role", "dsl", env={
         **jo, "SAFEGUARD_NEW_PASSPHRASE": "dana cole passphrase"})  # fmt: skip
     disabled = invoke("user", "disable", "alice", "--json", env=jo)
