@@ -26,8 +26,7 @@ class _CaseFirst(TyperGroup):
             words = [arg for arg in args if not arg.startswith("-")]
             if len(words) > 1:
                 ctx.fail(
-                    f"no such command {args[0]!r}; 'access' takes a case, or show, grant or "
-                    "revoke"
+                    f"no such command {args[0]!r}; 'access' takes a case, or show, grant or revoke"
                 )
             args = ["show", *args]
         return super().parse_args(ctx, args)

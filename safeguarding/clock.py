@@ -1,12 +1,15 @@
 """Time as the vault stores it: UTC instants in one fixed, sortable text form, and `now()`.
 
-`now()` is the one place the code reads the time. Tests move it with `shift_to`; nothing in
-the product can, so a recorded time is always the machine's own. Stored timestamps are
-covered by the chain, byte for byte, so their format must never change.
+`now()` is the one place the code reads the time. Tests move it with `shift_to`; in the
+product only `safeguard demo` does, with `simulated`, for its throwaway vault alone, so a time
+recorded in a real vault is always the machine's own. Stored timestamps are covered by the
+chain, byte for byte, so their format must never change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 STORED_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -27,6 +30,22 @@ def shift_to(moment: datetime) -> timedelta:
         raise ValueError("the clock is set to a timezone-aware moment")
     _offset = moment - datetime.now(UTC)
     return _offset
+
+
+@contextmanager
+def simulated(moment: datetime) -> Iterator[None]:
+    """`now()` reads `moment` inside the block, running on from it, and as before after it.
+
+    For `safeguard demo`, which runs real commands on its throwaway vault at the moments of a
+    worked case: never read from the environment, so nothing outside the process can move it.
+    """
+    global _offset
+    before = _offset
+    shift_to(moment)
+    try:
+        yield
+    finally:
+        _offset = before
 
 
 def shift_by(offset: timedelta) -> None:

@@ -22,7 +22,6 @@ ALLOWED: dict[str, int] = {
     "cli/flow.py": 604,
     "cli/flow.py::record": 163,
     "safeguarding/cases.py::Casebook.record": 74,
-    "safeguarding/demo.py::run": 229,
     "safeguarding/integrity.py": 521,
     "safeguarding/integrity.py::_walk": 76,
 }
