@@ -199,9 +199,7 @@ def _walk(
         raise _fail(f"{missing}: the chronology's tail was removed")
     if recorded_head.seq < last or not recorded_head.matches(previous):
         short = recorded_head.seq < last and f"names entry {recorded_head.seq}, before"
-        raise _fail(
-            f"the vault's head {short or 'does not hold the hash of'} its last entry ({last})"
-        )
+        raise _fail(f"the vault's head {short or 'lacks the hash of'} its last entry ({last})")
     for seq in sorted(wanted):
         checkpoint = wanted[seq]
         if seq > last:

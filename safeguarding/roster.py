@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,6 +113,18 @@ def people(session: Session, keys: Keys) -> list[restricted.Person]:
         info = _user_info(keys, row)
         found.append(restricted.Person(info.id, info.name, info.role.value, info.active))
     return found
+
+
+def refuse_alike(everyone: Sequence[restricted.Person], name: str) -> None:
+    """Refuse a new user's name that differs from a user's only in spacing or letter case, as
+    a subject of an allegation is matched to users that way."""
+    for person in everyone:
+        if restricted.same_name(person.name) == restricted.same_name(name):
+            raise UsageError(
+                f"{name!r} differs from the user {person.name!r} only in spacing or letter "
+                "case; nothing was changed",
+                hint="names are compared that way when a subject is matched to a user",
+            )
 
 
 def _user_info(keys: Keys, user: User) -> UserInfo:

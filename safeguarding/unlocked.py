@@ -35,6 +35,7 @@ from safeguarding.roster import (
     check_passphrase,
     normalise_name,
     people,
+    refuse_alike,
 )
 from safeguarding.slots import Holder, Keys
 from safeguarding.vault_file import VaultFile
@@ -141,17 +142,7 @@ class Unlocked:
             tag = crypto.lookup_tag(_meta(session).lookup_salt, name)
             if session.exec(select(User).where(User.name_tag == tag)).first() is not None:
                 raise UsageError(f"there is already a user called {name!r}; nothing was changed")
-            alike = [
-                person.name
-                for person in people(session, self.keys)
-                if restricted.same_name(person.name) == restricted.same_name(name)
-            ]
-            if alike:
-                raise UsageError(
-                    f"{name!r} differs from the user {alike[0]!r} only in spacing or letter "
-                    "case; nothing was changed",
-                    hint="names are compared that way when a subject is matched to a user",
-                )
+            refuse_alike(people(session, self.keys), name)
             user_id = _next_id(session, User.id)
             now = clock.to_text(clock.now())
             holder = Holder.new()

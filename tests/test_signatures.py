@@ -569,3 +569,19 @@ def test_signatures_checked_on_every_core_name_the_same_first_entry(
         alice.verify()
     with pytest.raises(CheckFailed, match=f"entry {theirs} .*signature does not hold"):
         alice.vault.verify_public()
+
+
+def test_a_head_edited_by_hand_is_named_for_what_is_wrong(vault: VaultInfo) -> None:
+    with sqlite3.connect(vault.path) as db:
+        (seq,) = db.execute("SELECT head_seq FROM vault_meta").fetchone()
+        db.execute("UPDATE vault_meta SET head_seq = head_seq - 1")
+    lowered = invoke("verify", "--no-passphrase")
+    assert lowered.exit_code == 1
+    assert f"the vault's head names entry {seq - 1}, before its last entry ({seq})" in (
+        lowered.stderr
+    )
+    with sqlite3.connect(vault.path) as db:
+        db.execute("UPDATE vault_meta SET head_seq = ?, head_mac = zeroblob(32)", (seq,))
+    changed = invoke("verify", "--no-passphrase")
+    assert changed.exit_code == 1
+    assert f"the vault's head lacks the hash of its last entry ({seq})" in changed.stderr

@@ -23,7 +23,7 @@ ALLOWED: dict[str, int] = {
     "cli/flow.py::record": 163,
     "safeguarding/cases.py::Casebook.record": 74,
     "safeguarding/integrity.py": 521,
-    "safeguarding/integrity.py::_walk": 76,
+    "safeguarding/integrity.py::_walk": 75,
 }
 
 
