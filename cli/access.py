@@ -9,8 +9,11 @@ import typer
 from typer._click import core as click
 from typer.core import TyperGroup
 
+from safeguarding import documents_json
+
 from . import output
 from .context import unlock, unlock_with_recovery
+from .output import JsonOption
 
 if TYPE_CHECKING:
     from safeguarding.membership import Members
@@ -38,7 +41,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
 UserArgument = Annotated[str, typer.Argument(metavar="USER", help="The user, by name.")]
 RecoveryOption = Annotated[
@@ -133,16 +135,7 @@ def _plain(text: str) -> str:
 
 def _print(found: Members, json: bool) -> None:
     if json:
-        output.emit_json(
-            {
-                "case": found.reference,
-                "members": [
-                    {"user": m.name, "role": m.role, "waiting_for_keys": m.waiting}
-                    for m in found.members
-                ],
-                "recovery_key": True,
-            }
-        )
+        output.emit_json(documents_json.members(found))
         return
     from rich.table import Table
 

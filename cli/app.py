@@ -17,13 +17,15 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
+from safeguarding import documents_json
 from safeguarding.errors import OutOfMemory, SafeguardError, TooManyOpenFiles
 
 from . import credentials, output
 from .context import STATE, State, open_vault, unlock, unlock_with_recovery
+from .output import JsonOption
 
 if TYPE_CHECKING:
-    pass
+    from safeguarding.vault import UserInfo
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
@@ -383,9 +385,6 @@ def global_options(
     moments.check_local_zone(clock.now())  # TZ=UTC+99 is refused here, not mid-command
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-
-
 @app.command()
 def init(json: JsonOption = False) -> None:
     """Create a new vault; you become its first user, a DSL.
@@ -403,7 +402,7 @@ def init(json: JsonOption = False) -> None:
     path = STATE.vault_path
     with Vault.build(path, name, passphrase) as new:
         try:
-            _show_recovery_key(new.recovery_key, json, new.user.name, new.user.role.value)
+            _show_recovery_key(new.recovery_key, json, new.user)
         except output.OutputLost as lost:
             raise UsageError(
                 f"could not show the recovery key on {lost.stream} ({lost.reason}); "
@@ -418,13 +417,11 @@ def init(json: JsonOption = False) -> None:
         )
 
 
-def _show_recovery_key(key: str, json: bool, user: str, role: str) -> None:
+def _show_recovery_key(key: str, json: bool, user: UserInfo) -> None:
     """The recovery key on stdout, flushed (`OutputLost` if it cannot be): shown before the
     vault it opens is published."""
     if json:
-        output.emit_json(
-            {"vault": str(STATE.vault_path), "user": user, "role": role, "recovery_key": key}
-        )
+        output.emit_json(documents_json.new_vault(STATE.vault_path, user, key))
         return
     from rich.panel import Panel
 
@@ -527,9 +524,8 @@ def verify(
         finally:
             unlocked.close()
     if json:
-        output.emit_json(
-            views.verified_json(report, len(checkpoints) + len(from_backups), recovery, unattended)
-        )
+        checked = len(checkpoints) + len(from_backups)
+        output.emit_json(documents_json.verified(report, checked, recovery, unattended))
         return
     for reference in unattended:
         output.say(
@@ -571,15 +567,7 @@ def checkpoint(
     finally:
         vault.close()
     if json:
-        output.emit_json(
-            {
-                "checkpoint": str(report.head),
-                "entry": report.head.seq,
-                "recorded_at": signed.recorded_at,
-                "author": signed.author_id,
-                "signed": signed.signed,
-            }
-        )
+        output.emit_json(documents_json.checkpoint(report.head, signed))
         return
     line = str(report.head)
     output.out.print(line, soft_wrap=True, markup=False, highlight=False)

@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safeguarding import documents_json
+
 from . import credentials, output
 from .context import STATE
+from .output import JsonOption
 
 if TYPE_CHECKING:
     from safeguarding.backup import Progress, Pruned, Unlocker
@@ -26,7 +29,6 @@ app = typer.Typer(
     help="Back up the vault without a passphrase; check, list, prune and monitor backups."
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Say in one line what was done.")
 ]
@@ -103,10 +105,7 @@ def create(
         )
     manifest = created.manifest
     if json:
-        output.emit_json(
-            {"backup": str(created.path), "manifest": str(backup.manifest_path(created.path))}
-            | manifest.to_json()
-        )
+        output.emit_json(documents_json.backup_created(created))
     elif verbose:
         _line(f"Backed up {manifest.entries} entries ({_size(manifest.size)}) to {created.path}")
 
@@ -132,19 +131,11 @@ def verify(
         verified = backup.verify(file, _unlocker(full))
     except CheckFailed as failure:
         if json:
-            output.emit_json({"ok": False, "backup": str(file), "problem": failure.message})
+            output.emit_json(documents_json.backup_verify_failed(file, failure.message))
         raise
     manifest = verified.manifest
     if json:
-        output.emit_json(
-            {
-                "ok": True,
-                "backup": str(file),
-                "full": verified.full,
-                "entries": manifest.entries,
-                "checkpoint": str(manifest.checkpoint),
-            }
-        )
+        output.emit_json(documents_json.backup_verified(file, verified))
     elif verbose:
         how = "decrypted and chain checked" if verified.full else "hash and structure checked"
         _line(f"{file.name} verifies: {manifest.entries} entries, {how}")
@@ -162,7 +153,7 @@ def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
 
     checks = backup.list_backups(directory)
     if json:
-        output.emit_json([_check_json(check) for check in checks])
+        output.emit_json(documents_json.backups(checks))
         return
     from rich.table import Table
 
@@ -187,25 +178,6 @@ def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
     for check in checks:
         if not check.ok:
             output.out.print(f"{check.path.name}: {check.problem}", soft_wrap=True, markup=False)
-
-
-def _check_json(check: object) -> dict[str, object]:
-    from safeguarding.backup import BackupFile, Check
-
-    assert isinstance(check, Check)
-    found = BackupFile.from_path(check.path)
-    return {
-        "backup": check.path.name,
-        "path": str(check.path),
-        "taken_at": found.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if found else None,
-        "size": None if check.missing else check.path.stat().st_size,
-        "entries": check.manifest.entries if check.manifest else None,
-        "checkpoint": str(check.manifest.checkpoint) if check.manifest else None,
-        "verified": check.ok,
-        "pending": check.pending,
-        "dated_ahead": check.ahead,
-        "problem": check.problem,
-    }
 
 
 @app.command("prune")
@@ -264,14 +236,7 @@ def _report_pruned(pruned: Pruned, *, json: bool, quiet: bool) -> None:
     for ahead, reason in pruned.ahead:
         _line(f"left {ahead.name} in place: {reason}")
     if json:
-        output.emit_json(
-            {
-                "dry_run": pruned.dry_run,
-                "kept": [{"backup": b.name, "reasons": why} for b, why in pruned.kept],
-                "removed": [b.name for b in pruned.removed],
-                "dated_ahead": [b.name for b, _ in pruned.ahead],
-            }
-        )
+        output.emit_json(documents_json.pruned(pruned))
         return
     if quiet and not pruned.dry_run:
         return
@@ -311,19 +276,10 @@ def status(
         found = backup.status(directory, limit, vault_path=vault if named else None)
     except CheckFailed as failure:
         if json:
-            output.emit_json({"ok": False, "max_age": str(limit), "problem": failure.message})
+            output.emit_json(documents_json.backup_status_failed(limit, failure.message))
         raise
     if json:
-        output.emit_json(
-            {
-                "ok": True,
-                "max_age": str(limit),
-                "newest_verified": found.newest.name,
-                "taken_at": found.newest.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "age_seconds": int(found.age.total_seconds()),
-                "newer_failing": [check.path.name for check in found.failing_newer],
-            }
-        )
+        output.emit_json(documents_json.backup_status(limit, found))
     elif verbose:
         _line(
             f"newest verified backup: {found.newest.name}, "
@@ -364,17 +320,7 @@ def restore(
     restored = restore_backup(file, to, force=force, unlock=_unlocker(full))
     manifest = restored.verified.manifest
     if json:
-        output.emit_json(
-            {
-                "restored": str(restored.path),
-                "from": str(file),
-                "full_check": restored.verified.full,
-                "entries": manifest.entries,
-                "checkpoint": str(manifest.checkpoint),
-                "schema_revision": manifest.schema_revision,
-                "moved_aside": str(restored.moved_aside) if restored.moved_aside else None,
-            }
-        )
+        output.emit_json(documents_json.restored(file, restored))
         return
     if restored.moved_aside is not None:
         _line(f"Moved the existing {to} aside to {restored.moved_aside}")

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from safeguarding import documents_json
+
 from . import output
 from .casework import JsonOption, casebook
 
@@ -35,7 +37,7 @@ def cases(
         if overdue:
             summaries = [s for s in summaries if s.overdue]
         if json:
-            output.emit_json([_case_json(s, names, overdue) for s in summaries])
+            output.emit_json(documents_json.cases(summaries, names))
             return
         if not summaries:
             which = "" if status.strip().lower() == "all" else f"{status.strip().lower()} "
@@ -47,24 +49,6 @@ def cases(
             output.out.print(views.cases_table(summaries, names, today, book.config))
 
 
-def _case_json(summary: object, names: bool, overdue: bool) -> dict[str, object]:
-    from safeguarding.cases import CaseSummary
-
-    assert isinstance(summary, CaseSummary)
-    state = summary.state
-    document: dict[str, object] = {
-        "case": summary.reference,
-        "status": state.status,
-        "stage": state.stage.value,
-        "category": state.category,
-        "subjects": state.subjects if names else state.initials,
-        "next": summary.next.title,
-        "due": summary.next.due.isoformat() if summary.next.due else None,
-        "overdue": [{"what": o.what, "due": o.due.isoformat()} for o in summary.overdue],
-    }
-    return document
-
-
 def categories(json: JsonOption = False) -> None:
     """The categories a concern can be recorded under: policy section, route and deadline."""
     from safeguarding import categories as kinds
@@ -72,20 +56,7 @@ def categories(json: JsonOption = False) -> None:
 
     found = kinds.load(config.load().categories_file)
     if json:
-        output.emit_json(
-            [
-                {
-                    "code": c.code,
-                    "title": c.title,
-                    "section": c.section,
-                    "route": c.route.value,
-                    "deadline_working_days": c.deadline_working_days,
-                    "outcomes": list(c.allowed_outcomes),
-                    "guidance": c.guidance,
-                }
-                for c in found
-            ]
-        )
+        output.emit_json(documents_json.categories(found))
         return
     from rich import box
     from rich.table import Table

@@ -21,11 +21,11 @@ from safeguarding.errors import SafeguardError, UsageError
 
 from . import credentials, output
 from .context import unlock
+from .output import JsonOption as JsonOption  # the case commands' --json, defined there
 
 if TYPE_CHECKING:
     from safeguarding.cases import Casebook
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 AtOption = Annotated[
     str | None,
     typer.Option(

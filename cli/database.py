@@ -7,31 +7,25 @@ from typing import Annotated
 
 import typer
 
+from safeguarding import documents_json
+
 from . import output
 from .context import STATE
+from .output import JsonOption
 
 app = typer.Typer(help="Show or upgrade the vault's schema.")
 
 
 @app.command("status")
 def status(
-    json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
-    ] = False,
+    json: JsonOption = False,
 ) -> None:
     """Show the vault's schema revision and whether it needs 'safeguard db upgrade'."""
     from safeguarding import migrate
 
     state = migrate.status(STATE.vault_path)
     if json:
-        output.emit_json(
-            {
-                "vault": str(STATE.vault_path),
-                "revision": state.revision,
-                "head": state.head,
-                "up_to_date": state.up_to_date,
-            }
-        )
+        output.emit_json(documents_json.schema_status(STATE.vault_path, state))
         return
     if state.up_to_date:
         output.out.print(f"schema {state.revision}: up to date")
@@ -53,9 +47,7 @@ def upgrade(
             "'backups' folder beside the vault, made if need be).",
         ),
     ] = None,
-    json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document on stdout.")
-    ] = False,
+    json: JsonOption = False,
 ) -> None:
     """Upgrade the vault's schema to this version of safeguard, taking a backup first."""
     from safeguarding import upgrade
@@ -65,16 +57,7 @@ def upgrade(
     # From before 0004, the vault is re-keyed only once every key holder has unlocked it.
     rekey_pending = upgraded.backup is not None and upgraded.before < "0004"
     if json:
-        output.emit_json(
-            {
-                "vault": str(vault_path),
-                "upgraded": upgraded.backup is not None,
-                "before": upgraded.before,
-                "after": upgraded.after,
-                "backup": None if upgraded.backup is None else str(upgraded.backup),
-                "rekey_pending": rekey_pending,
-            }
-        )
+        output.emit_json(documents_json.upgraded(vault_path, upgraded, rekey_pending=rekey_pending))
         return
     if upgraded.backup is None:
         output.say(f"The vault's schema is already up to date ({upgraded.after}).")

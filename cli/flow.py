@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from safeguarding import documents_json
 from safeguarding.entry_fields import SubjectRole, check_no_referral_details, choice, long_text
 from safeguarding.errors import UsageError
 
@@ -49,7 +50,7 @@ def _show(book: Casebook, written: Written, json: bool, message: str, **extra: A
     from . import views
 
     if json:
-        output.emit_json(views.written_json(written, **extra))
+        output.emit_json(documents_json.entry(written, **extra))
         return
     output.say(message)
     output.err.print(views.next_step_panel(written, book.config, book.today()))
@@ -210,10 +211,7 @@ def record(
         from . import views
 
         if json:
-            document = {**views.written_json(written), "category": disclosure.category}
-            if written.members is not None:
-                document["restricted_to"] = list(written.members)
-            output.emit_json(document)
+            output.emit_json(documents_json.recorded(written, disclosure.category))
             return
         output.data_line(written.reference)
         _show(

@@ -16,7 +16,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
 
 from safeguarding.errors import SafeguardError
 
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 STDOUT, STDERR = "standard output", "standard error"
+
+#: `--json`, the same on every command that takes it: the document it prints is built in
+#: `safeguarding.documents_json`, and printed by `emit_json`.
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 class OutputLost(SafeguardError):

@@ -5,24 +5,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safeguarding import documents_json
 from safeguarding.errors import UsageError
 
 from . import output
 from .context import unlock
+from .output import JsonOption
 
 if TYPE_CHECKING:
-    from safeguarding.access import Access
     from safeguarding.categories import Categories
     from safeguarding.config import Config
     from safeguarding.export import Exported
     from safeguarding.vault import Unlocked
 
 CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def _settings() -> tuple[Config, Categories]:
@@ -37,7 +37,7 @@ def timeline(case: CaseArgument, json: JsonOption = False) -> None:
 
     Every view is recorded in the vault's access log ('safeguard audit').
     """
-    from safeguarding import access, timeline_json, timeline_rich
+    from safeguarding import access, timeline_rich
 
     settings, kinds = _settings()
     unlocked = unlock()
@@ -52,7 +52,7 @@ def timeline(case: CaseArgument, json: JsonOption = False) -> None:
     finally:
         unlocked.close()
     if json:
-        output.emit_json(timeline_json.to_json(view))
+        output.emit_json(documents_json.case(view))
         return
     output.out.print(timeline_rich.render(view))
 
@@ -165,16 +165,7 @@ def _report_export(done: Exported, *, json: bool) -> None:
         exports.write_stream(sys.stdout.buffer, done)
         return
     if json:
-        output.emit_json(
-            {
-                "case": done.reference,
-                "entry": done.entry,
-                "format": done.format,
-                "redacted": done.redacted,
-                "output": str(done.path),
-                "checkpoint": done.checkpoint,
-            }
-        )
+        output.emit_json(documents_json.exported(done))
         return
     output.say(
         f"Exported {done.reference} as {done.format}{' (redacted)' if done.redacted else ''} to "
@@ -221,7 +212,7 @@ def audit(
     finally:
         unlocked.close()
     if json:
-        output.emit_json(_audit_json(events, mine=mine))
+        output.emit_json(documents_json.audit(events, mine=mine))
         return
     if not events:
         nothing = "You have recorded nothing" if mine else "No views or exports recorded"
@@ -242,22 +233,3 @@ def audit(
         when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
         table.add_row(when, str(e.entry) if mine else e.who, e.case or "—", e.what)
     output.out.print(table)
-
-
-def _audit_json(events: list[Access], *, mine: bool) -> list[dict[str, Any]]:
-    return [
-        {
-            "entry": e.entry,
-            "at": e.at.isoformat(),
-            "who": e.who,
-            "case": e.case or None,
-            "action": e.action,
-            "format": e.format,
-            "redacted": e.redacted,
-            "output": e.to if e.action == "exported" else None,
-            **({"user": e.to} if e.action in ("granted", "revoked") else {}),
-            **({"recovery": True} if e.recovery else {}),
-            **({"kind": e.kind} if mine else {}),
-        }
-        for e in events
-    ]

@@ -6,15 +6,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from safeguarding import documents_json
+
 from . import credentials, output
 from .context import STATE, open_vault, unlock
+from .output import JsonOption
 
 if TYPE_CHECKING:
     from safeguarding.vault import Departures, UserInfo
 
 app = typer.Typer(help="Add, list and disable users; change or recover passphrases.")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 ROLE_HELP = (
@@ -50,7 +51,7 @@ def add(
     finally:
         unlocked.close()
     if json:
-        output.emit_json({"user": user.name, "role": user.role.value})
+        output.emit_json(documents_json.user_added(user))
     else:
         from rich.markup import escape
 
@@ -70,18 +71,7 @@ def list_users(json: JsonOption = False) -> None:
     finally:
         unlocked.close()
     if json:
-        output.emit_json(
-            [
-                {
-                    "user": u.name,
-                    "role": u.role.value,
-                    "added_at": u.created_at,
-                    "active": u.active,
-                    "disabled_at": u.disabled_at,
-                }
-                for u in users
-            ]
-        )
+        output.emit_json(documents_json.users(users))
         return
     from rich.text import Text
 
@@ -140,7 +130,7 @@ def passwd(
         finally:
             unlocked.close()
     if json:
-        output.emit_json({"user": user.name, "role": user.role.value, **_rekey_json(waiting, left)})
+        output.emit_json(documents_json.passphrase_changed(user, waiting, left))
         return
     from rich.markup import escape
 
@@ -172,31 +162,12 @@ def disable(
     finally:
         unlocked.close()
     if json:
-        output.emit_json(
-            {
-                "user": user.name,
-                "role": user.role.value,
-                "disabled_at": user.disabled_at,
-                **_rekey_json(waiting, left),
-            }
-        )
+        output.emit_json(documents_json.user_disabled(user, waiting, left))
         return
     from rich.markup import escape
 
     output.say(f"Disabled {escape(user.name)}; everything they recorded stays in the vault.")
     _say_rekey(waiting, left)
-
-
-def _rekey_json(waiting: list[str], left: Departures) -> dict[str, object]:
-    """Whether the vault has its new keys, and if not, who must unlock it first (the recovery
-    key is named "the recovery key"); how many restricted cases the user left, and how many of
-    those now only the recovery key opens."""
-    return {
-        "rekeyed": not waiting,
-        "waiting_for": waiting,
-        "left_restricted_cases": left.cases,
-        "cases_with_no_member": left.unattended,
-    }
 
 
 def _say_rekey(waiting: list[str], left: Departures) -> None:

@@ -13,6 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from safeguarding import documents_json
+
 from . import output
 
 if TYPE_CHECKING:
@@ -69,22 +71,6 @@ def contacts_text(config: Config, first: str) -> Text:
     if shown == 0:
         text.append(f"\n  Add them under [contacts] in {config.path} (see the README).")
     return text
-
-
-def written_json(written: Written, **extra: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {"case": written.reference, "entry": written.entry}
-    if written.action is not None:
-        document["action"] = written.action
-    document.update(extra)
-    document.update(
-        {
-            "status": written.state.status,
-            "stage": written.state.stage.value,
-            "next": written.next.title,
-            "due": written.next.due.isoformat() if written.next.due else None,
-        }
-    )
-    return document
 
 
 def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: Config) -> Table:
@@ -156,22 +142,6 @@ def qr_code(text: str, *, colour: bool) -> str:
     return "\n".join(lines)
 
 
-def verified_json(
-    report: ChainReport, checkpoints: int, recovery: bool, unattended: list[str]
-) -> dict[str, Any]:
-    """`verify --json` when all is well."""
-    return {
-        "ok": True,
-        "entries": report.entries,
-        "before_signatures": report.before_signatures,
-        "unchecked": report.unchecked,
-        "unreadable": report.unreadable,
-        **({"cases_with_no_member": unattended} if recovery else {}),
-        "checkpoint": str(report.head),
-        "checkpoints_checked": checkpoints,
-    }
-
-
 def verified_line(
     report: ChainReport,
     recovery: bool,
@@ -234,5 +204,5 @@ def checked(check: Callable[[], ChainReport], json: bool) -> ChainReport:
         return check()
     except CheckFailed as failure:
         if json:
-            output.emit_json({"ok": False, "problem": failure.message})
+            output.emit_json(documents_json.verify_failed(failure.message))
         raise

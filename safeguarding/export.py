@@ -19,7 +19,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
-from safeguarding import access, clock, files, timeline, timeline_json, timeline_rich
+from safeguarding import access, clock, documents_json, files, timeline, timeline_rich
 from safeguarding.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def render_html(t: timeline.Timeline) -> str:
 
 
 def render_json(t: timeline.Timeline) -> str:
-    return json.dumps(timeline_json.to_json(t), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(documents_json.case(t), ensure_ascii=False, indent=2) + "\n"
 
 
 def render(t: timeline.Timeline, fmt: str, width: int = DEFAULT_WIDTH) -> bytes:

@@ -425,7 +425,7 @@ def stub(t: Timeline, item: Item) -> tuple[str, ...] | None:
     return tuple(lines)
 
 
-# Display safety (the JSON is `timeline_json`, the Rich layout `timeline_rich`) ---------------
+# Display safety (the JSON is `documents_json.case`, the Rich layout `timeline_rich`) -------------
 
 #: Control characters as visible symbols (U+2400's control pictures; C1 as \\xNN), so that
 #: recorded text can never move the cursor, clear the screen or ring the bell.  A newline and a

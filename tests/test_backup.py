@@ -511,6 +511,8 @@ def test_verify_without_a_passphrase_checks_hash_integrity_and_schema(
     result = invoke("backup", "verify", str(one_backup), "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) | {"checkpoint": None} == {
+        "schema": "safeguard.backup.verify",
+        "schema_version": 1,
         "ok": True,
         "backup": str(one_backup),
         "full": False,

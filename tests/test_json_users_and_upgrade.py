@@ -24,6 +24,8 @@ def test_user_passwd_json_own_another_and_by_recovery(vault: VaultInfo, tmp_path
     assert invoke("user", "add", "bob", "--role", "deputy", env=BOB).exit_code == 0
     own = document("user", "passwd", env={"SAFEGUARD_NEW_PASSPHRASE": "alice's second one"})
     assert own == {
+        "schema": "safeguard.user.passwd",
+        "schema_version": 1,
         "user": "alice",
         "role": "dsl",
         "rekeyed": True,
@@ -41,6 +43,8 @@ def test_user_passwd_json_own_another_and_by_recovery(vault: VaultInfo, tmp_path
         },
     )
     assert other == {
+        "schema": "safeguard.user.passwd",
+        "schema_version": 1,
         "user": "bob",
         "role": "deputy",
         "rekeyed": True,
@@ -80,6 +84,8 @@ def test_db_upgrade_json_and_a_disable_before_everyone_has_unlocked(old: Path) -
     upgraded = document("db", "upgrade", env=ALEX)
     backup = upgraded.pop("backup")
     assert upgraded == {
+        "schema": "safeguard.db.upgrade",
+        "schema_version": 1,
         "vault": str(old / "vault.db"),
         "upgraded": True,
         "before": "0002",
@@ -88,6 +94,8 @@ def test_db_upgrade_json_and_a_disable_before_everyone_has_unlocked(old: Path) -
     }
     assert Path(backup).parent == old / "backups" and Path(backup).is_file()
     assert document("db", "upgrade", env=ALEX) == {
+        "schema": "safeguard.db.upgrade",
+        "schema_version": 1,
         "vault": str(old / "vault.db"),
         "upgraded": False,
         "before": "0004",

@@ -360,6 +360,8 @@ def test_access_lists_the_members(school: VaultInfo) -> None:
     listed = invoke("access", written.reference, "--json")
     assert listed.exit_code == 0, listed.stderr
     assert json.loads(listed.stdout) == {
+        "schema": "safeguard.members",
+        "schema_version": 1,
         "case": written.reference,
         "members": [
             {"user": "alice", "role": "dsl", "waiting_for_keys": False},

@@ -17,10 +17,10 @@ FUNCTION_LINES = 60
 
 # A module by its path, a function by `path::Qualified.name`, each with its size in lines.
 ALLOWED: dict[str, int] = {
-    "cli/app.py": 645,
-    "cli/app.py::verify": 96,
-    "cli/flow.py": 604,
-    "cli/flow.py::record": 163,
+    "cli/app.py": 633,
+    "cli/app.py::verify": 95,
+    "cli/flow.py": 602,
+    "cli/flow.py::record": 160,
     "safeguarding/cases.py::Casebook.record": 74,
     "safeguarding/integrity.py": 521,
     "safeguarding/integrity.py::_walk": 75,
