@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -11,22 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from safeguarding import __version__, clock, storage
+from safeguarding import __version__, clock, files, storage
 from safeguarding.backup_check import newest_recorded_head
 from safeguarding.backup_files import (
     Manifest,
     Progress,
     _Facts,
-    _fsync_file,
-    _new_private_file,
     _open_read_only,
     _read_facts,
     _sha256,
     _sqlite_error,
-    _write_private,
     backup_name,
     manifest_path,
-    place,
     vault_id_of,
     write_error,
 )
@@ -63,36 +58,30 @@ def create(
     _require_own_folder(directory, writing=True)
     outcome = "no backup was written"
     with folder_lock(directory, outcome):
-        token = secrets.token_hex(6)
-        temp = directory / f".safeguard-{token}.tmp"
-        manifest_temp = directory / f".safeguard-{token}.json.tmp"
         try:
             _heal(directory)
-            _new_private_file(temp)
-            facts = _copy_vault(vault_path, temp, directory, progress, busy_timeout)
             moment = now or clock.now()
-            # A vault rolled back or cut behind the folder's newest backup is refused here,
-            # where whoever rolled it back does not write: the nightly mail says so.
-            _require_extends(temp, directory, moment, "nothing was backed up")
-            _fsync_file(temp)
             target = _free_name(directory, moment)
-            manifest = _manifest_of(temp, target, moment, facts)
-            document = json.dumps(manifest.to_json(), indent=2) + "\n"
-            _write_private(manifest_temp, document.encode())
-            # The manifest first: a kill before the copy is linked leaves a manifest beside the
-            # temporary copy it describes, which the next run links into place.
-            place(manifest_temp, manifest_path(target))
-            try:
-                place(temp, target)
-            except BaseException:
-                manifest_path(target).unlink(missing_ok=True)
-                raise
-            storage.fsync_directory(directory)
+            # SQLite writes the copy by its temporary name, which it keeps until it is in place.
+            with files.PrivateFile(target, named=True) as copy:
+                facts = _copy_vault(vault_path, copy.temp_path, directory, progress, busy_timeout)
+                # A vault rolled back or cut behind the folder's newest backup is refused here,
+                # where whoever rolled it back does not write: the nightly mail says so.
+                _require_extends(copy.temp_path, directory, moment, "nothing was backed up")
+                copy.sync()
+                manifest = _manifest_of(copy.temp_path, target, moment, facts)
+                document = json.dumps(manifest.to_json(), indent=2) + "\n"
+                # The manifest first: a kill before the copy is in place leaves a manifest
+                # beside the temporary copy it describes, which the next run puts in place.
+                files.write_private(manifest_path(target), document.encode())
+                try:
+                    copy.publish()
+                except BaseException:
+                    if not copy.published:
+                        manifest_path(target).unlink(missing_ok=True)
+                    raise
         except OSError as error:
             raise write_error(error, directory, outcome) from None
-        finally:
-            for leftover in (temp, manifest_temp, Path(f"{temp}-journal")):
-                leftover.unlink(missing_ok=True)
     return Created(target, manifest)
 
 

@@ -1,11 +1,11 @@
-"""A backup folder's files: their names, the manifests, and how each is written whole."""
+"""A backup folder's files: their names and the manifests (each is written whole by
+`safeguarding.files`)."""
 
 from __future__ import annotations
 
 import errno
 import hashlib
 import json
-import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -38,10 +38,14 @@ MANIFEST_NAME = re.compile(r"^safeguard-\d{8}T\d{6}Z(?:-\d+)?\.json$")
 PRUNE_MARK = re.compile(r"^(safeguard-\d{8}T\d{6}Z(?:-\d+)?)\.pruning$")
 
 
-TEMP_NAME = re.compile(r"^\.safeguard-[0-9a-f]{12}\.(?:tmp|tmp-journal|tmp-wal|tmp-shm|json\.tmp)$")
+#: The temporary names of a copy and a manifest being written by a safeguard before this one
+#: (0.1.0): still safeguard's files, and a killed run's are finished or removed as ever.
+OLD_TEMP_NAME = re.compile(
+    r"^\.safeguard-[0-9a-f]{12}\.(?:tmp|tmp-journal|tmp-wal|tmp-shm|json\.tmp)$"
+)
 
 
-COPY_TEMP_NAME = re.compile(r"^\.safeguard-[0-9a-f]{12}\.tmp$")
+OLD_COPY_TEMP_NAME = re.compile(r"^\.safeguard-[0-9a-f]{12}\.tmp$")
 
 
 LOCK_NAME = ".safeguard-backup.lock"
@@ -228,52 +232,9 @@ def _sqlite_error(error: sqlite3.Error, vault: Path, directory: Path) -> VaultUn
     return VaultUnusable(f"the backup could not be made ({detail}); no backup was written")
 
 
-def _new_private_file(path: Path) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
-
-
-def place(temp: Path, target: Path) -> None:
-    """Give a complete file its name, never replacing one that is already there."""
-    try:
-        os.link(temp, target)
-    except FileExistsError:
-        raise
-    except OSError as error:
-        # Some filesystems (FAT on a USB drive, some network shares) have no hard links.
-        if error.errno not in _NO_HARD_LINKS:
-            raise
-        if target.exists() or target.is_symlink():
-            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
-        os.rename(temp, target)
-        return
-    temp.unlink()
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:

@@ -12,19 +12,18 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safeguarding import scratch, storage
+from safeguarding import files, scratch, storage
 from safeguarding.backup_files import (
     BACKUP_NAME,
-    COPY_TEMP_NAME,
     IGNORED_NAMES,
     LOCK_NAME,
     MANIFEST_NAME,
+    OLD_COPY_TEMP_NAME,
+    OLD_TEMP_NAME,
     PRUNE_MARK,
-    TEMP_NAME,
     BackupFile,
     Manifest,
     _sha256,
-    place,
     vault_id_of,
     write_error,
 )
@@ -66,7 +65,8 @@ def foreign_files(directory: Path) -> list[str]:
         ours = (
             BACKUP_NAME.match(name)
             or MANIFEST_NAME.match(name)
-            or TEMP_NAME.match(name)
+            or files.is_temp_name(name)
+            or OLD_TEMP_NAME.match(name)
             or PRUNE_MARK.match(name)
             or scratch.is_scratch_name(name)
             or name == LOCK_NAME
@@ -171,7 +171,7 @@ def _heal(directory: Path) -> None:
     Each repair follows from a file only these two commands write, so nothing a person or a lost
     disk left is touched: a prune mark (that backup was being removed: its copy goes, then the
     mark); a manifest beside a temporary copy of exactly its size and sha256 (a create was
-    killed between its two links: the copy takes its name); then temporary files and the
+    killed between publishing the two: the copy takes its name); then the temporary files and
     scratch folders of dead runs.
     """
     changed = False
@@ -182,21 +182,31 @@ def _heal(directory: Path) -> None:
             (directory / f"{match[1]}.db").unlink(missing_ok=True)
             child.unlink(missing_ok=True)
             changed = True
-    copies = [child for child in children if COPY_TEMP_NAME.match(child.name) and child.is_file()]
+    copies = [child for child in children if _temporary_copy(child)]
     for child in children:
         if copies and MANIFEST_NAME.match(child.name) and not child.with_suffix(".db").exists():
             changed |= _complete(child, copies)
+    # What dead runs left (this run, holding the lock, has made nothing here yet).
+    changed |= bool(files.remove_stale(directory, ours_too=True))
     for child in directory.iterdir():
-        if TEMP_NAME.match(child.name):
+        if OLD_TEMP_NAME.match(child.name):
             child.unlink(missing_ok=True)
             changed = True
     scratch.sweep(directory)
     if changed:
-        storage.fsync_directory(directory)
+        files.fsync_folder(directory)
+
+
+def _temporary_copy(path: Path) -> bool:
+    """A temporary file in a backup folder that may be a copy being written (or a manifest),
+    not what SQLite keeps beside one."""
+    name = path.name
+    temporary = files.TEMP_NAME.fullmatch(name) or OLD_COPY_TEMP_NAME.match(name)
+    return temporary is not None and path.is_file()
 
 
 def _complete(manifest_file: Path, copies: list[Path]) -> bool:
-    """Link the temporary copy a manifest describes into place; False if there is none."""
+    """Put the temporary copy a manifest describes in place; False if there is none."""
     try:
         manifest = Manifest.load(manifest_file)
     except CheckFailed:
@@ -206,7 +216,7 @@ def _complete(manifest_file: Path, copies: list[Path]) -> bool:
         return False
     for copy in copies:
         if copy.stat().st_size == manifest.size and _sha256(copy) == manifest.sha256:
-            place(copy, target)
+            files.place(copy, target)
             copies.remove(copy)
             return True
     return False
@@ -218,7 +228,7 @@ def _pending_copy(backup: BackupFile, manifest: Manifest | None) -> bool:
     if manifest is None or manifest.file != backup.name:
         return False
     for child in backup.path.parent.iterdir():
-        if COPY_TEMP_NAME.match(child.name):
+        if _temporary_copy(child):
             with suppress(OSError):
                 if child.stat().st_size == manifest.size:
                     return True

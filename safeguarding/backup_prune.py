@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from safeguarding import clock, storage
+from safeguarding import clock, files
 from safeguarding.backup_check import _ahead, _manifest_or_none, check
 from safeguarding.backup_files import BackupFile, write_error
 from safeguarding.backup_folder import _heal, _require_own_folder, folder_lock, scan
@@ -63,7 +63,7 @@ def prune(directory: Path, policy: Policy, *, dry_run: bool = False) -> Pruned:
             try:
                 for backup in removed:
                     _remove(backup)
-                storage.fsync_directory(directory)
+                files.fsync_folder(directory)
             except OSError as error:
                 raise write_error(error, directory, outcome) from None
     return Pruned(

@@ -4,14 +4,16 @@ Nothing here may delete or overwrite a vault: one replaced with ``--force`` keep
 The order of a restore, each step one link, rename or unlink, so that a kill between any two
 leaves PATH holding the old vault or the new one, never neither:
 
-1. the backup is checked without a secret; then, in a scratch folder beside PATH
-   (`safeguarding.scratch`, removed by the next run if a kill leaves it), the full check works
-   on one copy and the vault-to-be is copied, its sha256 checked against the manifest;
+1. the backup is checked without a secret; then the full check works on a copy in a scratch
+   folder beside PATH (`safeguarding.scratch`, removed by the next run if a kill leaves it);
+   the vault-to-be is copied into a private file for PATH (`safeguarding.files`: nameless, or
+   a temporary name the next run removes), its sha256 checked against the manifest;
 2. with ``--force``, the old vault (and its ``-wal``) get a second name, ``PATH.replaced-TIME``,
    by a hard link (a copy where the filesystem has no hard links), its WAL folded in first;
 3. stale ``-wal`` and ``-shm`` beside PATH are removed;
-4. the new vault is renamed over PATH (or, when nothing was there, linked to it, never
-   replacing a file that appeared meanwhile), and the folder is fsynced.
+4. the new vault is renamed over PATH (or, when nothing was there, linked to it, or renamed
+   where there are no links, never replacing a file that appeared meanwhile), and the folder
+   is fsynced.
 
 A kill after step 2 and before step 4 leaves ``PATH.replaced-TIME`` as a second name of the old
 vault still at PATH: nothing is lost, and the next restore picks a new name.
@@ -19,30 +21,24 @@ vault still at PATH: nothing is lost, and the next restore picks a new name.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
-import shutil
 import sqlite3
 from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from safeguarding import clock, scratch, storage
+from safeguarding import clock, files, scratch, storage
 from safeguarding.backup import (
     STAMP_FORMAT,
     Manifest,
     Unlocker,
     Verified,
-    place,
     verify,
     write_error,
 )
 from safeguarding.errors import CheckFailed, UsageError, VaultUnusable
-
-#: The errors of a filesystem that has no hard links (FAT on a USB drive, some shares).
-_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
 
 @dataclass(frozen=True)
@@ -84,20 +80,18 @@ def restore(
     made = [folder for folder in (to.parent, *to.parent.parents) if not folder.exists()]
     try:
         to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with scratch.scratch_folder(to.parent) as work:
-            if unlock is not None:
+        if unlock is None:
+            scratch.sweep(to.parent)  # what the check of a killed restore left
+        else:
+            with scratch.scratch_folder(to.parent) as work:
                 verified = verify(backup, unlock, workdir=work)
-            copy = work / "vault.db"
+        with files.PrivateFile(to) as copy:
             _copy_checked(backup, copy, verified.manifest)
-            aside = _keep_aside(to, work, now or clock.now()) if exists else None
+            aside = _keep_aside(to, now or clock.now()) if exists else None
             stale = [p for p in (Path(f"{to}-wal"), Path(f"{to}-shm")) if p.exists()]
             for path in stale:
                 path.unlink()
-            if exists:
-                os.rename(copy, to)
-            else:
-                place(copy, to)
-            storage.fsync_directory(to.parent)
+            copy.publish(replace=exists)
     except BaseException as error:
         for folder in made:  # deepest first; only ever empty ones
             with suppress(OSError):
@@ -110,24 +104,18 @@ def restore(
     return Restored(to, verified, aside, stale)
 
 
-def _copy_checked(backup: Path, temp: Path, manifest: Manifest) -> None:
+def _copy_checked(backup: Path, copy: files.PrivateFile, manifest: Manifest) -> None:
     digest = hashlib.sha256()
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with backup.open("rb") as source:
-            while chunk := source.read(1 << 20):
-                digest.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with backup.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            copy.write(chunk)
+    copy.sync()
     if digest.hexdigest() != manifest.sha256:
         raise CheckFailed(f"the backup {backup.name} changed while it was being restored")
 
 
-def _keep_aside(path: Path, work: Path, moment: datetime) -> Path:
+def _keep_aside(path: Path, moment: datetime) -> Path:
     """Give an existing vault (and its -wal) a second name, PATH.replaced-TIME, leaving it in
     place; refuse if it is in use."""
     _refuse_in_use(path)
@@ -140,36 +128,14 @@ def _keep_aside(path: Path, work: Path, moment: datetime) -> Path:
         if Path(f"{aside}-wal").exists():
             continue
         try:
-            _second_name(path, aside, work)
+            files.second_name(path, aside)
         except FileExistsError:
             continue
         break
     wal = Path(f"{path}-wal")
     if wal.exists():
-        _second_name(wal, Path(f"{aside}-wal"), work)
+        files.second_name(wal, Path(f"{aside}-wal"))
     return aside
-
-
-def _second_name(path: Path, name: Path, work: Path) -> None:
-    """Link `name` to the file at `path`; where there are no hard links, a copy made in `work`
-    takes the name.  Raises `FileExistsError` if `name` is taken."""
-    try:
-        os.link(path, name, follow_symlinks=False)
-        return
-    except FileExistsError:
-        raise
-    except OSError as error:
-        if error.errno not in _NO_HARD_LINKS:
-            raise
-    copy = work / "replaced.db"
-    copy.unlink(missing_ok=True)
-    shutil.copyfile(path, copy)
-    os.chmod(copy, 0o600)
-    with open(copy, "rb") as handle:
-        os.fsync(handle.fileno())
-    if name.exists() or name.is_symlink():
-        raise FileExistsError(errno.EEXIST, "exists", str(name))
-    os.rename(copy, name)
 
 
 def _refuse_in_use(path: Path) -> None:

@@ -98,14 +98,6 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def check_is_sqlite(path: Path) -> None:
     """Refuse a missing file, or one that is not a SQLite database, before SQLite writes to it.
 

@@ -8,7 +8,6 @@ Nothing here may store a passphrase, a key or a name in clear, or print anything
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,21 +21,16 @@ from safeguarding import (
     chronology,
     clock,
     crypto,
+    files,
     integrity,
     migrate,
     restricted,
-    scratch,
     slots,
     storage,
     vouched,
 )
 from safeguarding.chronology import Signer
-from safeguarding.errors import (
-    Damaged,
-    NotAllowed,
-    UsageError,
-    VaultUnusable,
-)
+from safeguarding.errors import Damaged, NotAllowed, UsageError, VaultUnusable
 from safeguarding.models import KeySlot, User, VaultMeta
 from safeguarding.roster import (
     MANAGING_ROLES,
@@ -115,27 +109,31 @@ class Vault(VaultFile):
         passphrase: str,
         kdf: crypto.KdfParams | None = None,
     ) -> Iterator[NewVault]:
-        """Build a complete vault with its first user under a scratch name beside `path`, and
-        yield it unpublished: nothing is at `path` until `NewVault.publish`, so the recovery key
-        can be shown first.  Leaving the block without publishing removes the scratch file, and
-        so does the next `build` for `path` if this process is killed; an existing file at
-        `path` is never touched.
+        """Build a complete vault with its first user under a temporary name beside `path`
+        (a `files.PrivateFile`), and yield it unpublished: nothing is at `path` until
+        `NewVault.publish`, so the recovery key can be shown first.  Leaving the block without
+        publishing removes the temporary file, and so does the next private file made beside
+        `path` if this process is killed; an existing file at `path` is never touched.
         """
         kdf = kdf or crypto.DEFAULT_KDF
         name = normalise_name(user_name)
         check_passphrase(name, passphrase)
-        scratch.clear_stale(path)
+        files.remove_stale(path.parent)  # what a killed `init` left, even if this one refuses
         if path.exists() or path.is_symlink():
             raise UsageError(
                 f"{path} already exists; nothing was changed",
                 hint="use --vault to create a vault somewhere else",
             )
         storage.refuse_network_filesystem(path)
-        temp = scratch.Scratch.claim(path)
         try:
-            engine = storage.make_engine(temp.path)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temp = files.PrivateFile(path, named=True)
+        except OSError as error:
+            raise _unwritable(path, error, "no vault was created") from None
+        with temp:
+            engine = storage.make_engine(temp.temp_path)
             try:
-                with storage.guarded(temp.path):
+                with storage.guarded(temp.temp_path):
                     migrate.upgrade(engine)
                     vault_key = crypto.new_key()
                     recovery_key = new_recovery_key()
@@ -145,8 +143,6 @@ class Vault(VaultFile):
             finally:
                 engine.dispose()
             yield NewVault(path, temp, user, Keys.from_vault_key(vault_key), recovery_key, holder)
-        finally:
-            temp.release()
 
     @staticmethod
     def _build(
@@ -457,13 +453,13 @@ def _introduce(
 
 
 class NewVault:
-    """A complete vault under its scratch name, with its recovery key: not yet a vault anyone
-    can open, until `publish`."""
+    """A complete vault under its temporary name, with its recovery key: not yet a vault
+    anyone can open, until `publish`."""
 
     def __init__(
         self,
         path: Path,
-        temp: scratch.Scratch,
+        temp: files.PrivateFile,
         user: UserInfo,
         keys: Keys,
         recovery_key: str,
@@ -477,13 +473,25 @@ class NewVault:
         self._holder = holder
 
     def publish(self) -> Unlocked:
-        """Link the vault into place under its name (never over an existing file): from here
-        on it is the vault.  Returns it unlocked as its first user."""
+        """Put the vault in place under its name (never over an existing file): from here on it
+        is the vault.  Returns it unlocked as its first user."""
         try:
-            os.link(self._temp.path, self.path)
+            self._temp.publish()
         except FileExistsError:
             raise UsageError(f"{self.path} already exists; nothing was changed") from None
-        storage.fsync_directory(self.path.parent)
-        self._temp.release()
+        except OSError as error:
+            # After the name is given, only the folder's fsync can have failed.
+            outcome = "it is there, but a power cut may lose it"
+            if not self._temp.published:
+                outcome = "no vault was created"
+            raise _unwritable(self.path, error, outcome) from None
         signer = Signer.of(self.user.id, self._holder.signing)
         return Unlocked(Vault.open(self.path), self.user, self._keys, signer, self._holder.exchange)
+
+
+def _unwritable(path: Path, error: OSError, outcome: str) -> VaultUnusable:
+    reason = (error.strerror or type(error).__name__).lower()
+    return VaultUnusable(
+        f"could not write the vault at {path} ({reason}); {outcome}",
+        hint="choose a folder on a local disk you can write to, with free space",
+    )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from safeguarding import backup, backup_create, chronology, clock, restore, storage
+from safeguarding import backup, backup_create, chronology, clock, files, restore, storage
 from safeguarding.errors import CheckFailed
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import FAST_KDF, PASSPHRASE, VaultInfo, invoke, run
@@ -346,8 +346,6 @@ def test_the_lock_message_never_names_a_process_that_does_not_hold_it(
 def test_a_run_killed_mid_copy_leaves_no_backup_and_no_stale_lock(
     vault: VaultInfo, folder: Path, tmp_path: Path
 ) -> None:
-    leftover = folder / ".safeguard-0123456789ab.tmp"
-    leftover.write_bytes(b"half a backup from a run that was killed")
     held = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(folder)],
         stdin=subprocess.PIPE,
@@ -355,10 +353,14 @@ def test_a_run_killed_mid_copy_leaves_no_backup_and_no_stale_lock(
         text=True,
     )
     assert held.stdout is not None and held.stdout.readline().strip() == "locked"
+    # Half a copy, and SQLite's journal beside it, as the run holding the lock would leave them.
+    leftover = folder / f".safeguard-{held.pid}-{'0' * 16}.part"
+    leftover.write_bytes(b"half a backup from a run that was killed")
+    Path(f"{leftover}-journal").write_bytes(b"its journal")
     held.send_signal(signal.SIGKILL)
     held.wait(timeout=10)
     assert invoke("backup", "create", str(folder)).exit_code == 0
-    assert not leftover.exists()
+    assert not leftover.exists() and not Path(f"{leftover}-journal").exists()
     assert invoke("backup", "list", str(folder), "--json").exit_code == 0
     [entry] = json.loads(invoke("backup", "list", str(folder), "--json").stdout)
     assert entry["verified"] is True
@@ -473,13 +475,13 @@ def test_disk_full_while_writing_the_manifest_leaves_nothing_behind(
 ) -> None:
     backup.create(vault.path, folder)
     before = snapshot(folder)
-    real = backup_create._write_private
+    real = files.PrivateFile.write_all
 
-    def full_disk(path: Path, data: bytes) -> None:
-        real(path, data[:10])
+    def full_disk(private: files.PrivateFile, data: bytes) -> None:
+        real(private, data[:10])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(backup_create, "_write_private", full_disk)
+    monkeypatch.setattr(files.PrivateFile, "write_all", full_disk)
     result = invoke("backup", "create", str(folder))
     assert result.exit_code == 5
     assert one_line(result.stderr) == (

@@ -46,8 +46,14 @@ PATCHED = ("link", "rename", "replace", "unlink", "rmdir")
 
 
 @contextmanager
-def dies_at(monkeypatch: pytest.MonkeyPatch, name: str, n: int) -> Iterator[list[bool]]:
-    """Make the `n`th call of `os.<name>` kill the run; yields [whether it did]."""
+def dies_at(
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    n: int,
+    to: Callable[[str], bool] = lambda _target: True,
+) -> Iterator[list[bool]]:
+    """Make the `n`th call of `os.<name>` (of those whose last path `to` picks) kill the run;
+    yields [whether it did]."""
     real = {function: getattr(os, function) for function in PATCHED}
     dead = [False]
     seen = [0]
@@ -56,7 +62,7 @@ def dies_at(monkeypatch: pytest.MonkeyPatch, name: str, n: int) -> Iterator[list
         def dying(*args: object, **kwargs: object) -> object:
             if dead[0]:
                 raise Killed
-            if function == name:
+            if function == name and to(str(args[-1])):
                 seen[0] += 1
                 if seen[0] == n:
                     dead[0] = True
@@ -243,7 +249,12 @@ def test_a_create_killed_between_its_two_links_leaves_a_pending_backup_not_a_los
 ) -> None:
     root = copy_of(create_template, tmp_path / "run")
     folder = root / "backups"
-    with dies_at(monkeypatch, "link", 2), pytest.raises(Killed):
+
+    def naming_the_copy(target: str) -> bool:
+        return backup.BACKUP_NAME.match(Path(target).name) is not None
+
+    # The manifest is in place; the link that would name the copy dies.
+    with dies_at(monkeypatch, "link", 1, to=naming_the_copy), pytest.raises(Killed):
         backup.create(root / "vault.db", folder)
     [pending] = [c for c in backup.list_backups(folder) if not c.ok]
     assert pending.pending and "not in place yet" in (pending.problem or "")
@@ -252,6 +263,22 @@ def test_a_create_killed_between_its_two_links_leaves_a_pending_backup_not_a_los
     backup.prune(folder, Policy(last=5))  # the next run, whichever it is, finishes it
     assert backup.verify(pending.path).manifest == pending.manifest
     only_whole_backups(folder)
+
+
+def test_what_a_killed_create_of_0_1_0_left_is_finished_by_the_next(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir(mode=0o700)
+    made = backup.create(vault.path, folder, now=clock.now() - timedelta(hours=5))
+    # 0.1.0 wrote a copy as `.safeguard-<12 hex>.tmp`: killed after its manifest was linked.
+    made.path.rename(folder / ".safeguard-0123456789ab.tmp")
+    (folder / ".safeguard-abcdefabcdef.json.tmp").write_bytes(b"{")
+    [pending] = backup.list_backups(folder)
+    assert pending.pending, pending.problem
+    backup.create(vault.path, folder)
+    names = only_whole_backups(folder)
+    assert made.path.name in names and len(names) == 2
 
 
 @needs_strace

@@ -1,6 +1,8 @@
 """Private files: 0600, no name until published, linked where links work and renamed where
 they are refused (a FAT stick), temporary names removed on every way out and by the next run
-once their process is gone; and an export on a filesystem without links publishes its file."""
+once their process is gone; and on a filesystem without links, `init`, `backup create`,
+`restore` and `export` put their files in place, or fail with an exit code of the contract,
+one line, and nothing half written."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from safeguarding import files
+from safeguarding import backup, files
+from safeguarding.vault import Vault
 from tests import timeline_case as tc
-from tests.conftest import invoke
+from tests.conftest import PASSPHRASE, VaultInfo, invoke
+from tests.test_backup import append_notes
 
 Refuse = Callable[..., Any]
 
@@ -186,3 +190,149 @@ def test_an_export_that_cannot_be_put_in_place_says_it_is_recorded(
     assert "could not put the export in place" in result.stderr
     assert "it is recorded as entry" in result.stderr
     assert names(usb) == []
+
+
+# A vault, its backups and a restore on a filesystem without hard links ----------------------
+
+
+def no_way_to_put_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No links, and the rename that would stand in for one fails as a failing disk does."""
+    monkeypatch.setattr(os, "link", refusing(errno.EPERM))
+    monkeypatch.setattr(os, "rename", refusing(errno.EIO))
+    monkeypatch.setattr(files, "_rename_no_replace", refusing(errno.EIO))
+
+
+def first_line(text: str) -> str:
+    return text.splitlines()[0]
+
+
+def entries_of(path: Path) -> int:
+    checked = invoke("--vault", str(path), "verify", "--json")
+    assert checked.exit_code == 0, checked.stderr
+    return int(json.loads(checked.stdout)["entries"])
+
+
+@pytest.fixture
+def usb(tmp_path: Path) -> Path:
+    made = tmp_path / "usb"
+    made.mkdir()
+    return made
+
+
+@pytest.fixture
+def new_vault(usb: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = usb / "vault.db"
+    monkeypatch.setenv("SAFEGUARD_VAULT", str(path))
+    monkeypatch.setenv("SAFEGUARD_USER", "alice")
+    monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
+    return path
+
+
+def test_init_where_links_are_refused_creates_the_vault(
+    new_vault: Path, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "link", refusing(errno.EPERM))
+    result = invoke("init", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert names(usb) == ["vault.db"]
+    assert stat.S_IMODE(new_vault.stat().st_mode) == 0o600
+    opened = Vault.open(new_vault)
+    try:
+        opened.unlock_with_recovery_key(json.loads(result.stdout)["recovery_key"])
+    finally:
+        opened.close()
+    assert entries_of(new_vault) >= 1
+
+
+def test_init_that_cannot_put_its_vault_in_place_says_so_and_leaves_nothing(
+    new_vault: Path, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_way_to_put_in_place(monkeypatch)
+    result = invoke("init", "--json")
+    assert result.exit_code == 5, result.stderr
+    assert first_line(result.stderr) == (
+        f"safeguard: could not write the vault at {new_vault} (input/output error); "
+        "no vault was created"
+    )
+    assert names(usb) == []
+
+
+def test_backups_where_links_are_refused_are_made_whole_and_verify(
+    mode: str, vault: VaultInfo, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "link", refusing(errno.EPERM))
+    for _ in range(2):
+        result = invoke("backup", "create", str(usb))
+        assert result.exit_code == 0, result.stderr
+    copies = [name for name in names(usb) if name.endswith(".db")]
+    manifests = [name.removesuffix(".db") + ".json" for name in copies]
+    assert len(copies) == 2
+    assert names(usb) == sorted([backup.LOCK_NAME, *copies, *manifests])
+    assert {stat.S_IMODE((usb / name).stat().st_mode) for name in names(usb)} == {0o600}
+    listed = invoke("backup", "list", str(usb), "--json")
+    assert [entry["verified"] for entry in json.loads(listed.stdout)] == [True, True]
+
+
+def test_a_backup_that_cannot_be_put_in_place_says_so_and_leaves_nothing(
+    mode: str, vault: VaultInfo, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_way_to_put_in_place(monkeypatch)
+    result = invoke("backup", "create", str(usb))
+    assert result.exit_code == 5, result.stderr
+    assert first_line(result.stderr) == (
+        f"safeguard: could not write to {usb} (input/output error); no backup was written"
+    )
+    assert names(usb) == [backup.LOCK_NAME]
+
+
+@pytest.fixture
+def taken(vault: VaultInfo, tmp_path: Path) -> Path:
+    """A backup of the vault, which has moved on since by two entries."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    made = backup.create(vault.path, folder).path
+    append_notes(vault, 2)
+    return made
+
+
+def test_a_restore_where_links_are_refused_puts_the_vault_in_place_and_keeps_the_old_one(
+    mode: str, vault: VaultInfo, taken: Path, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = entries_of(vault.path)
+    monkeypatch.setattr(os, "link", refusing(errno.EPERM))
+    fresh = usb / "vault.db"
+    result = invoke("restore", str(taken), "--to", str(fresh))
+    assert result.exit_code == 0, result.stderr
+    assert names(usb) == ["vault.db"]
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    assert entries_of(fresh) == before - 2
+
+    result = invoke("restore", str(taken), "--to", str(vault.path), "--force")
+    assert result.exit_code == 0, result.stderr
+    [aside] = vault.path.parent.glob("vault.db.replaced-*")
+    assert stat.S_IMODE(aside.stat().st_mode) == 0o600
+    assert entries_of(vault.path) == before - 2
+    assert entries_of(aside) == before
+    assert [name for name in names(vault.path.parent) if files.is_temp_name(name)] == []
+
+
+def test_a_restore_that_cannot_be_put_in_place_says_so_and_changes_nothing(
+    mode: str, vault: VaultInfo, taken: Path, usb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = entries_of(vault.path)
+    around = names(vault.path.parent)
+    with monkeypatch.context() as patched:
+        no_way_to_put_in_place(patched)
+        fresh = usb / "vault.db"
+        result = invoke("restore", str(taken), "--to", str(fresh))
+        assert result.exit_code == 5, result.stderr
+        assert first_line(result.stderr) == (
+            f"safeguard: could not write to {usb} (input/output error); nothing was changed"
+        )
+        assert names(usb) == []
+
+        result = invoke("restore", str(taken), "--to", str(vault.path), "--force")
+        assert result.exit_code == 5, result.stderr
+        assert "nothing was changed" in first_line(result.stderr)
+        assert names(vault.path.parent) == around
+    assert entries_of(vault.path) == before
