@@ -16,7 +16,7 @@ from rich.text import Text
 from . import output
 
 if TYPE_CHECKING:
-    from safeguarding.cases import CaseSummary, Written
+    from safeguarding.cases import Casebook, CaseSummary, Written
     from safeguarding.config import Config
     from safeguarding.flow import NextStep
     from safeguarding.integrity import ChainReport
@@ -69,6 +69,15 @@ def contacts_text(config: Config, first: str) -> Text:
     if shown == 0:
         text.append(f"\n  Add them under [contacts] in {config.path} (see the README).")
     return text
+
+
+def report(book: Casebook, written: Written, json: bool, message: str, **extra: Any) -> None:
+    """The one place an entry command reports: JSON on stdout, or a line and the next step."""
+    if json:
+        output.emit_json(written_json(written, **extra))
+        return
+    output.say(message)
+    output.err.print(next_step_panel(written, book.config, book.today()))
 
 
 def written_json(written: Written, **extra: Any) -> dict[str, Any]:

@@ -17,8 +17,20 @@ from pathlib import Path
 
 from safeguarding import access, categories, clock, deadlines
 from safeguarding.casefile import CaseFile
-from safeguarding.cases import Casebook, Disclosure, Subject, Written
+from safeguarding.cases import Casebook, Written
 from safeguarding.config import Config, Contact
+from safeguarding.entries import (
+    Action,
+    ActionDone,
+    Advice,
+    Amendment,
+    Closure,
+    Conversation,
+    Disclosure,
+    Draft,
+    Referral,
+    Subject,
+)
 from safeguarding.timeline import Timeline
 from safeguarding.vault import Vault
 from safeguarding.vocabulary import Role
@@ -32,6 +44,22 @@ DEMO_CONFIG_CONTACTS = {
     "mash": Contact("Children's front door (example)", "01234 000002", "mash@county.example"),
     "police": Contact("Police, non-emergency", "101", ""),
 }
+
+
+#: What the parent disclosed, as the DSL records it.
+DISCLOSURE = Disclosure(
+    category="staff-pupil-contact",
+    subjects=(Subject("Daniel Price", "staff"), Subject("Lily Webb", "ex-pupil")),
+    disclosed_by="Karen Webb",
+    relationship="parent of an ex-pupil (Lily, 15)",
+    where="the school office",
+    text="Mrs Webb said: \"I looked at Lily's phone last night. Mr Price, the teaching assistant, "
+    "is her friend on Instagram and he has been messaging her, saying she was always his "
+    "favourite and asking which school she goes to now. Lily is 15. I don't want him talking "
+    'to her."',
+    observations="Mrs Webb was upset but calm. She showed me three messages on her own phone; I "
+    "did not copy them. I told her I must pass this on today.",
+)
 
 
 @dataclass(frozen=True)
@@ -96,32 +124,15 @@ def run(folder: Path, today: date | None = None) -> Demo:
     def working(n: int) -> date:
         return deadlines.add_working_days(monday, n)
 
+    def adding(draft: Draft, moment: datetime | None = None) -> Callable[[], Written]:
+        return lambda: book.add(ref, draft, moment)
+
     try:
         ref = ""
 
         def record() -> Written:
             nonlocal ref
-            written = book.record(
-                Disclosure(
-                    category="staff-pupil-contact",
-                    subjects=(Subject("Daniel Price", "staff"), Subject("Lily Webb", "ex-pupil")),
-                    disclosed_by="Karen Webb",
-                    relationship="parent of an ex-pupil (Lily, 15)",
-                    where="the school office",
-                    text=(
-                        "Mrs Webb said: \"I looked at Lily's phone last night. Mr Price, the "
-                        "teaching assistant, is "
-                        "her friend on Instagram and he has been messaging her, saying she was "
-                        "always his favourite and asking which school she goes to now. Lily is "
-                        "15. I don't want him talking to her.\""
-                    ),
-                    observations=(
-                        "Mrs Webb was upset but calm. She showed me three messages on her own "
-                        "phone; I did not copy them. I told her I must pass this on today."
-                    ),
-                    at=at(monday, 8, 35),
-                )
-            )
+            written = book.open(DISCLOSURE, at(monday, 8, 35))
             ref = written.reference
             return written
 
@@ -139,16 +150,15 @@ def run(folder: Path, today: date | None = None) -> Demo:
             10,
             5,
             "safeguard refer REF --to lado --contact 'J. Okafor, LADO' --reference LADO-0412",
-            lambda: book.refer(
-                ref,
-                "lado",
-                contact="J. Okafor, LADO",
-                their_reference="LADO-0412",
-                text=(
-                    "Told the LADO what Mrs Webb disclosed and that Mr Price teaches Year 5. "
-                    "The LADO will discuss it with the police and call back this afternoon."
+            adding(
+                Referral(
+                    route="lado",
+                    contact="J. Okafor, LADO",
+                    their_reference="LADO-0412",
+                    text="Told the LADO what Mrs Webb disclosed and that Mr Price teaches Year 5. "
+                    "The LADO will discuss it with the police and call back this afternoon.",
                 ),
-                at=at(monday, 9, 55),
+                at(monday, 9, 55),
             ),
         )
         step(
@@ -156,15 +166,14 @@ def run(folder: Path, today: date | None = None) -> Demo:
             15,
             40,
             "safeguard advice REF --from 'J. Okafor, LADO'",
-            lambda: book.advice(
-                ref,
-                source="J. Okafor, LADO",
-                text=(
-                    "Not a police matter at this stage. The headteacher should meet Mr Price "
+            adding(
+                Advice(
+                    source="J. Okafor, LADO",
+                    text="Not a police matter at this stage. The headteacher should meet Mr Price "
                     "with an HR adviser, remind him of the policy (sections 3 and 4) and ask him "
-                    "to end the contact. Support Lily through her parents. Report back by Friday."
+                    "to end the contact. Support Lily through her parents. Report back by Friday.",
                 ),
-                at=at(monday, 15, 30),
+                at(monday, 15, 30),
             ),
         )
         step(
@@ -172,11 +181,12 @@ def run(folder: Path, today: date | None = None) -> Demo:
             15,
             50,
             f"safeguard action add REF --owner Headteacher --due {working(2)}",
-            lambda: book.add_action(
-                ref,
-                owner="Headteacher",
-                due=working(2),
-                text="Meet Mr Price with the HR adviser; ask him to end all online contact.",
+            adding(
+                Action(
+                    owner="Headteacher",
+                    due=working(2),
+                    text="Meet Mr Price with the HR adviser; ask him to end all online contact.",
+                )
             ),
         )
         step(
@@ -184,11 +194,12 @@ def run(folder: Path, today: date | None = None) -> Demo:
             15,
             55,
             f"safeguard action add REF --owner '{DSL_NAME}' --due {working(1)}",
-            lambda: book.add_action(
-                ref,
-                owner=DSL_NAME,
-                due=working(1),
-                text="Call Lily's parents: explain what happens next and agree support.",
+            adding(
+                Action(
+                    owner=DSL_NAME,
+                    due=working(1),
+                    text="Call Lily's parents: explain what happens next and agree support.",
+                )
             ),
         )
         tuesday = working(1)
@@ -197,13 +208,14 @@ def run(folder: Path, today: date | None = None) -> Demo:
             9,
             20,
             "safeguard conversation REF --with 'Karen Webb' --channel phone",
-            lambda: book.conversation(
-                ref,
-                with_whom="Karen Webb",
-                channel="phone",
-                text="Explained the LADO's advice. Lily has blocked Mr Price. Agreed a check-in "
-                "call next week.",
-                at=at(tuesday, 9, 5),
+            adding(
+                Conversation(
+                    with_whom="Karen Webb",
+                    channel="phone",
+                    text="Explained the LADO's advice. Lily has blocked Mr Price. Agreed a "
+                    "check-in call next week.",
+                ),
+                at(tuesday, 9, 5),
             ),
         )
         step(
@@ -211,7 +223,7 @@ def run(folder: Path, today: date | None = None) -> Demo:
             9,
             25,
             "safeguard action done REF 2",
-            lambda: book.complete_action(ref, 2, text="Spoke to Lily's parents (see entry above)."),
+            adding(ActionDone(action=2, text="Spoke to Lily's parents (see entry above).")),
         )
         wednesday = working(2)
         thursday = working(3)
@@ -221,14 +233,15 @@ def run(folder: Path, today: date | None = None) -> Demo:
             0,
             "safeguard conversation REF --with 'Daniel Price, with the HR adviser' "
             f"--channel meeting --at '{wednesday} 13:00'",
-            lambda: book.conversation(
-                ref,
-                with_whom="Daniel Price, with the HR adviser",
-                channel="meeting",
-                text="Mr Price accepted that he had accepted Lily's friend request last year "
-                "and messaged her. He removed the contact during the meeting and will attend "
-                "safeguarding training.",
-                at=at(wednesday, 13, 0),
+            adding(
+                Conversation(
+                    with_whom="Daniel Price, with the HR adviser",
+                    channel="meeting",
+                    text="Mr Price accepted that he had accepted Lily's friend request last year "
+                    "and messaged her. He removed the contact during the meeting and will "
+                    "attend safeguarding training.",
+                ),
+                at(wednesday, 13, 0),
             ),
         )
         step(
@@ -236,11 +249,9 @@ def run(folder: Path, today: date | None = None) -> Demo:
             16,
             5,
             f"safeguard action done REF 1 --at '{wednesday} 14:00'",
-            lambda: book.complete_action(
-                ref,
-                1,
-                text="Meeting held on Wednesday; contact ended.",
-                at=at(wednesday, 14, 0),
+            adding(
+                ActionDone(action=1, text="Meeting held on Wednesday; contact ended."),
+                at(wednesday, 14, 0),
             ),
         )
         step(
@@ -248,10 +259,11 @@ def run(folder: Path, today: date | None = None) -> Demo:
             16,
             10,
             f"safeguard amend REF {call}",
-            lambda: book.amend(
-                ref,
-                call,
-                text="Correction: the call was with Lily's father, Paul Webb, not her mother.",
+            adding(
+                Amendment(
+                    target=call,
+                    text="Correction: the call was with Lily's father, Paul Webb, not her mother.",
+                )
             ),
         )
         friday = working(4)
@@ -260,11 +272,12 @@ def run(folder: Path, today: date | None = None) -> Demo:
             11,
             0,
             "safeguard advice REF --from 'J. Okafor, LADO'",
-            lambda: book.advice(
-                ref,
-                source="J. Okafor, LADO",
-                text="Outcome agreed at the LADO review: substantiated. Managed by the school "
-                "through a written warning and training; no further LADO action.",
+            adding(
+                Advice(
+                    source="J. Okafor, LADO",
+                    text="Outcome agreed at the LADO review: substantiated. Managed by the school "
+                    "through a written warning and training; no further LADO action.",
+                )
             ),
         )
         step(
@@ -272,10 +285,11 @@ def run(folder: Path, today: date | None = None) -> Demo:
             11,
             30,
             "safeguard close REF --outcome substantiated",
-            lambda: book.close(
-                ref,
-                outcome="substantiated",
-                text="Closed on the LADO's advice. Record kept as an allegation file.",
+            adding(
+                Closure(
+                    outcome="substantiated",
+                    text="Closed on the LADO's advice. Record kept as an allegation file.",
+                )
             ),
         )
         case = book.read(ref)

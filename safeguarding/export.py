@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from safeguarding import access, clock, files, timeline, timeline_json, timeline_rich
+from safeguarding.entries import Export
 from safeguarding.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -245,7 +246,7 @@ def export_case(
     )
     target = Target(output, force) if output is not None else None
     # Only the file's name is recorded, never its folder (which may be named after a person).
-    payload = {"format": fmt, "redacted": redact, "to": output.name if output else "-"}
+    payload = Export(format=fmt, redacted=redact, to=output.name if output else "-").payload()
 
     def lay_out(case: CaseFile, checkpoint: Checkpoint, produced_at: datetime) -> tuple[bytes, int]:
         produced_by = unlocked.user.name
@@ -273,7 +274,7 @@ def export_case(
         for _ in range(OPTIMISTIC_TRIES):
             # Each read is timed afresh: the export holds everything written before it.
             produced_at = read_clock()
-            read = access.prepare_read(unlocked, reference, timeline.EXPORT, payload, produced_at)
+            read = access.prepare_read(unlocked, reference, Export.kind, payload, produced_at)
             data, unshown = lay_out(read.case, read.checkpoint, produced_at)
             with access.recording(unlocked, read) as recorded:
                 if recorded:
@@ -285,7 +286,7 @@ def export_case(
         if done is None:  # others kept writing: read and lay out under the lock
             produced_at = read_clock()
             with access.reading_case(
-                unlocked, reference, timeline.EXPORT, payload, now=lambda: produced_at
+                unlocked, reference, Export.kind, payload, now=lambda: produced_at
             ) as snap:
                 data, unshown = lay_out(snap.case, snap.checkpoint, produced_at)
                 if target is not None:
