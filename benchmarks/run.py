@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from safeguarding import categories, chronology, clock, config, crypto, storage
-from safeguarding.casefile import Kind
-from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.cases import Casebook
+from safeguarding.entries import Disclosure, Subject
 from safeguarding.models import Case, Entry, VaultMeta
 from safeguarding.vault import Role, Unlocked, Vault
+from safeguarding.vocabulary import Kind
 
 PASSPHRASE = "benchmark passphrase 2026"  # noqa: S105 (a throwaway vault)
 SAFEGUARD = str(Path(sys.executable).parent / "safeguard")
@@ -121,7 +122,7 @@ def casebook(unlocked: Unlocked) -> Casebook:
 
 
 def record_case(book: Casebook, number: int) -> str:
-    written = book.record(
+    written = book.open(
         Disclosure(
             category="child-protection",
             subjects=(Subject(name=f"Pupil {number}", role="pupil"),),
@@ -129,7 +130,6 @@ def record_case(book: Casebook, number: int) -> str:
             relationship="class teacher",
             where="classroom",
             text=NOTE_TEXT,
-            at=None,
         )
     )
     return written.reference

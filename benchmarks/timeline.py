@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from safeguarding import access, categories, chronology, crypto, export, storage
-from safeguarding.casefile import Kind, find_case
-from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.casefile import find_case
+from safeguarding.cases import Casebook
 from safeguarding.config import Config
+from safeguarding.entries import Disclosure, Subject
 from safeguarding.vault import Vault
+from safeguarding.vocabulary import Kind
 
 CHEAP = crypto.KdfParams(iterations=1, memory_kib=1024, lanes=1)
 
@@ -29,7 +31,7 @@ def main(entries: int) -> None:
         kinds = categories.load()
         start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
         book = Casebook(unlocked, kinds, config, now=lambda: start + timedelta(minutes=1))
-        ref = book.record(
+        ref = book.open(
             Disclosure(
                 category="staff-misuse",
                 subjects=(Subject("Daniel Price", "staff"),),
@@ -37,8 +39,8 @@ def main(entries: int) -> None:
                 relationship="parent",
                 where="the office",
                 text="The account. " * 20,
-                at=start,
-            )
+            ),
+            start,
         ).reference
         with storage.writing(unlocked.vault.engine) as session:
             case = find_case(session, ref)

@@ -586,12 +586,12 @@ def checkpoint(
 
 
 def _register() -> None:
-    from . import cases, database, demo, flow, users
+    from . import cases, database, demo, flow, record, users
 
     app.add_typer(users.app, name="user")
     app.add_typer(database.app, name="db")
     app.command()(cases.categories)
-    app.command()(flow.record)
+    app.command()(record.record)
     app.command()(flow.refer)
     app.command()(flow.advice)
     app.add_typer(flow.action_app, name="action")

@@ -18,7 +18,7 @@ from safeguarding import documents_json
 from . import output
 
 if TYPE_CHECKING:
-    from safeguarding.cases import CaseSummary, Written
+    from safeguarding.cases import Casebook, CaseSummary, Written
     from safeguarding.config import Config
     from safeguarding.flow import NextStep
     from safeguarding.integrity import ChainReport
@@ -52,6 +52,15 @@ def next_step_panel(written: Written, config: Config, today: date) -> Panel:
         title_align="left",
         border_style="red" if step.overdue else "cyan",
     )
+
+
+def report(book: Casebook, written: Written, json: bool, message: str, **extra: Any) -> None:
+    """The one place an entry command reports: JSON on stdout, or a line and the next step."""
+    if json:
+        output.emit_json(documents_json.entry(written, **extra))
+        return
+    output.say(message)
+    output.err.print(next_step_panel(written, book.config, book.today()))
 
 
 def contacts_text(config: Config, first: str) -> Text:

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from safeguarding import casefile, chronology, clock, storage, timeline
-from safeguarding.casefile import KIND_TITLES, CaseFile
+from safeguarding.casefile import VIEWED as CASE_VIEWED
+from safeguarding.casefile import CaseFile
 from safeguarding.chronology import Checkpoint
 from safeguarding.crypto import KeyRing
+from safeguarding.entries import destination, title_of
 from safeguarding.models import Case, Entry
-from safeguarding.timeline import CASE_VIEWED, EXPORT
+from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
     from safeguarding.categories import Categories
@@ -47,7 +49,7 @@ def reading_case(
 ) -> Iterator[Snapshot]:
     """Record one read of a case and yield the case as it then stands, in one write transaction.
 
-    `kind` is `CASE_VIEWED` (a vault-level entry sealed with the field key) or `EXPORT` (an entry
+    `kind` is `CASE_VIEWED` (a vault-level entry sealed with the field key) or an export (an entry
     of the case, sealed with its key).  If the block raises, nothing is recorded.
     """
     vault = unlocked.vault
@@ -88,7 +90,7 @@ class Prepared:
 def prepare_read(
     unlocked: Unlocked, reference: str, kind: str, payload: dict[str, Any], at: datetime
 ) -> Prepared:
-    """Read a case for `kind` (an `EXPORT`, an entry of the case, recorded `at`) without
+    """Read a case for `kind` (an export, an entry of the case, recorded `at`) without
     taking the write lock, so that laying a long case out as a PDF keeps no one else waiting.
     Nothing is written: `recording` writes the prepared entry if the head has not moved."""
     vault = unlocked.vault
@@ -160,21 +162,19 @@ class Access:
             )
             return text + (", with the recovery key" if self.recovery else "")
         if self.action == "recorded":
-            kind = str(self.kind)
-            title = KIND_TITLES.get(kind, kind.replace("_", " ").capitalize())
-            return f"recorded: {title.lower()}"
+            return f"recorded: {title_of(str(self.kind), receipt=True).lower()}"
         text = f"exported {self.format}"
         if self.redacted:
             text += ", redacted"
         if self.to:
-            text += f", to {timeline.destination(self.to)}"
+            text += f", to {destination(self.to)}"
         return text
 
 
 #: Kinds of the case entries that record who was given or lost access to a restricted case.
 ACCESS_GRANTED = "access_granted"
 ACCESS_REVOKED = "access_revoked"
-_LOGGED = (CASE_VIEWED, EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
+_LOGGED = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
 
 
 def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = False) -> list[Access]:
@@ -253,7 +253,7 @@ def _case_access(
             to=str(data.get("user", "")),
             recovery=by_recovery,
         )
-    if row.kind == EXPORT:
+    if row.kind == Kind.EXPORT:
         data = payload(row)
         return Access(
             row.seq,

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from safeguarding import chronology, clock, crypto
 from safeguarding.errors import NotFound
 from safeguarding.models import Case, Entry, User
+from safeguarding.vocabulary import Kind
 
 #: An entry recorded more than this long after the event is marked as recorded late.
 LATE_AFTER = timedelta(hours=24)
@@ -26,48 +27,6 @@ VIEWED = "case_viewed"
 #: Kinds a case's chronology holds that are its access log, not its record: views of a
 #: restricted case and changes of its members (shown by `safeguard audit`).
 ACCESS_LOG = frozenset({VIEWED, "access_granted", "access_revoked"})
-
-
-class Kind:
-    """The kinds of case entry (stored in clear, as the chronology's `kind`)."""
-
-    DISCLOSURE = "disclosure"
-    REFERRAL = "referral"
-    ADVICE = "advice"
-    ACTION = "action"
-    ACTION_DONE = "action_done"
-    CONVERSATION = "conversation"
-    NOTE = "note"
-    AMENDMENT = "amendment"
-    CLOSURE = "closure"
-    REOPENING = "reopening"
-
-    ALL = (
-        DISCLOSURE,
-        REFERRAL,
-        ADVICE,
-        ACTION,
-        ACTION_DONE,
-        CONVERSATION,
-        NOTE,
-        AMENDMENT,
-        CLOSURE,
-        REOPENING,
-    )
-
-
-KIND_TITLES = {
-    Kind.DISCLOSURE: "Disclosure",
-    Kind.REFERRAL: "Referral",
-    Kind.ADVICE: "Advice",
-    Kind.ACTION: "Action",
-    Kind.ACTION_DONE: "Action done",
-    Kind.CONVERSATION: "Conversation",
-    Kind.NOTE: "Note",
-    Kind.AMENDMENT: "Amendment",
-    Kind.CLOSURE: "Closed",
-    Kind.REOPENING: "Reopened",
-}
 
 
 def format_reference(year: int, number: int) -> str:
@@ -118,47 +77,6 @@ class CaseEntry:
         """The entry this one corrects, for an amendment."""
         target = self.data.get("target")
         return int(target) if self.kind == Kind.AMENDMENT and target is not None else None
-
-    @property
-    def title(self) -> str:
-        return KIND_TITLES.get(self.kind, self.kind)
-
-    @property
-    def headline(self) -> str:
-        """The entry's structured facts in one line (its free text is in `text`)."""
-        d = self.data
-        match self.kind:
-            case Kind.DISCLOSURE:
-                subjects = ", ".join(f"{s['name']} ({s['role']})" for s in d.get("subjects", []))
-                return (
-                    f"{d.get('category')}: about {subjects}; disclosed by "
-                    f"{d.get('disclosed_by')} ({d.get('relationship')}) to "
-                    f"{d.get('received_by')}, at {d.get('where')}"
-                )
-            case Kind.REFERRAL if d.get("route") == "none":
-                return "Decision not to refer"
-            case Kind.REFERRAL:
-                parts = [f"to {d.get('route')}"]
-                if d.get("contact"):
-                    parts.append(f"spoke to {d['contact']}")
-                if d.get("reference"):
-                    parts.append(f"their reference {d['reference']}")
-                return "; ".join(parts)
-            case Kind.ADVICE:
-                return f"from {d.get('source')}"
-            case Kind.ACTION:
-                return f"action {d.get('action')}: {d.get('owner')}, due {d.get('due')}"
-            case Kind.ACTION_DONE:
-                return f"action {d.get('action')} done"
-            case Kind.CONVERSATION:
-                return f"with {d.get('with')} ({d.get('channel')})"
-            case Kind.AMENDMENT:
-                return f"corrects entry {d.get('target')}"
-            case Kind.CLOSURE:
-                forced = " (closed with open actions)" if d.get("forced") else ""
-                return f"outcome: {d.get('outcome')}{forced}"
-            case _:
-                return ""
 
 
 @dataclass(frozen=True)
@@ -251,12 +169,25 @@ def build_all(
 def assemble(
     case: Case, case_key: chronology.PayloadKey, authors: dict[int, str], rows: Sequence[Entry]
 ) -> CaseFile:
-    """A case file from its entry rows (in sequence order).  A restricted case's access log
-    (views, members given or refused access), kept in its own chronology so that only its
-    members learn of it, is not part of the file: `safeguard audit` shows it."""
-    opened: list[tuple[Entry, dict[str, Any]]] = [
+    """A case file from its entry rows (in sequence order)."""
+    return file_of(case, open_rows(case_key, rows), authors)
+
+
+#: An entry row and its payload, decrypted.
+Opened = tuple[Entry, dict[str, Any]]
+
+
+def open_rows(case_key: chronology.PayloadKey, rows: Sequence[Entry]) -> list[Opened]:
+    """The rows' payloads, decrypted.  A restricted case's access log (views, members given
+    or refused access), kept in its own chronology so that only its members learn of it, is
+    not part of the file: `safeguard audit` shows it."""
+    return [
         (row, chronology.open_payload(case_key, row)) for row in rows if row.kind not in ACCESS_LOG
     ]
+
+
+def file_of(case: Case, opened: Sequence[Opened], authors: dict[int, str]) -> CaseFile:
+    """A case file from its opened rows (in sequence order), amendments linked both ways."""
     amended_by: dict[int, list[int]] = {}
     for row, data in opened:
         if row.kind == Kind.AMENDMENT and "target" in data:

@@ -1,8 +1,9 @@
-"""Cases: opening one from a disclosure, and adding referrals, advice, actions, conversations,
-notes, amendments, closure and reopening to its chronology.
+"""The casebook: opening a case from a disclosure, adding an entry of any kind to it, and reading
+cases back with where each stands.
 
-Every write checks the flow rules inside the same `BEGIN IMMEDIATE` transaction that appends the
-entry, so a refused command writes nothing.  Entries are sealed with the case's own key.
+Every write checks the flow inside the same `BEGIN IMMEDIATE` transaction that appends the
+entry, so a refused command writes nothing.  Entries are sealed with the case's own key.  What
+each kind holds and checks is its class in `entries`; nothing here knows one kind from another.
 """
 
 from __future__ import annotations
@@ -15,47 +16,18 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, func, select
 
 from safeguarding import casefile, chronology, clock, flow, moments, restricted, roster, storage
-from safeguarding.casefile import CaseFile, Kind
+from safeguarding.casefile import CaseFile
+from safeguarding.casestate import OPEN, CaseState
 from safeguarding.categories import Categories
 from safeguarding.config import Config
 from safeguarding.crypto import KeyRing
-from safeguarding.entry_fields import (
-    CHANNELS,
-    SubjectRole,
-    check_no_referral_details,
-    choice,
-    long_text,
-    short,
-)
+from safeguarding.entries import Disclosure, Draft, Standing, Subject
+from safeguarding.entry_fields import choice
 from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.models import Case, Entry
-from safeguarding.vocabulary import Route
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
-
-
-@dataclass(frozen=True)
-class Subject:
-    name: str
-    role: str
-
-
-@dataclass(frozen=True)
-class Disclosure:
-    """What `record` captures.  `text` is the account in the discloser's own words;
-    `observations` the recorder's own, kept apart."""
-
-    category: str
-    subjects: tuple[Subject, ...]
-    disclosed_by: str
-    relationship: str
-    where: str
-    text: str
-    observations: str = ""
-    received_by: str | None = None
-    at: datetime | None = None
-    restricted: bool = False  # allegation categories are restricted whatever this says
 
 
 @dataclass(frozen=True)
@@ -64,7 +36,7 @@ class Written:
 
     reference: str
     entry: int
-    state: flow.CaseState
+    state: CaseState
     next: flow.NextStep
     action: int | None = None
     members: tuple[str, ...] | None = None  # a restricted case's members, by name
@@ -74,7 +46,7 @@ class Written:
 @dataclass(frozen=True)
 class CaseSummary:
     reference: str
-    state: flow.CaseState
+    state: CaseState
     title: str
     next: flow.NextStep
     overdue: list[flow.Overdue]
@@ -116,7 +88,7 @@ class Casebook:
     def today(self) -> date:
         return moments.local_date(self.now())
 
-    def next_step(self, state: flow.CaseState) -> flow.NextStep:
+    def next_step(self, state: CaseState) -> flow.NextStep:
         category = self.categories.lookup(state.category)
         return flow.next_step(state, category, self.today(), self.config.closure_days)
 
@@ -161,6 +133,68 @@ class Casebook:
             raise UsageError("that time is in the future; an entry records what has happened")
         return event, now
 
+    def _members(
+        self,
+        people: Sequence[restricted.Person],
+        subjects: Sequence[Subject],
+        asked: bool,
+        outcomes: str,
+    ) -> Sequence[int] | None:
+        """A new case's members if it is restricted (None if not): an allegation is, so is any
+        case about someone who uses the vault, and any the recorder asked to restrict."""
+        named = {restricted.same_name(s.name) for s in subjects}
+        if not (asked or outcomes == "allegation" or restricted.subject_users(people, named)):
+            return None
+        if self.unlocked.user.id in restricted.subject_users(people, named):
+            raise NotAllowed(
+                "you are named as a subject of this case, so you cannot record it; nothing was "
+                "saved",
+                hint="ask another DSL or the headteacher to record it",
+            )
+        return restricted.default_members(people, self.unlocked.user.id, named)
+
+    def open(
+        self, disclosure: Disclosure, at: datetime | None = None, *, restricted: bool = False
+    ) -> Written:
+        """Open a case from a disclosure; it gets the next reference of the year.  It is
+        restricted if `restricted` asks for it, and whatever that says if it is an allegation
+        or about someone who uses the vault."""
+        category = self.categories.get(disclosure.category)
+        event, recorded = self._when(at)
+        payload = disclosure.payload(category.code, self.unlocked.user.name)
+        with storage.guarded(self._path), storage.writing(self.unlocked.vault.engine) as session:
+            self.unlocked.require_epoch(session)
+            people = roster.people(session, self.unlocked.keys)
+            members = self._members(people, disclosure.subjects, restricted, category.outcomes)
+            year = moments.local_date(recorded).year
+            number = _next(session, Case.number, Case.year == year)
+            case = Case(
+                id=_next(session, Case.id),
+                year=year,
+                number=number,
+                opened_at=clock.to_text(recorded),
+                case_key=b"",
+                status=OPEN,
+            )
+            session.add(case)
+            session.flush()
+            ring = self.unlocked.new_case_keys(session, case, members)
+            facts = Disclosure.clear_facts(year, number, members)
+            entry = self._append(
+                session, case, ring, disclosure.kind, payload, event, recorded, facts
+            )
+            authors = {self.unlocked.user.id: self.unlocked.user.name}
+            state = flow.fold(casefile.file_of(case, [(entry, payload)], authors))
+        names = {person.id: person.name for person in people}
+        return Written(
+            state.reference,
+            entry.seq,
+            state,
+            self.next_step(state),
+            members=None if members is None else tuple(names[m] for m in members),
+            without_manager=members is not None and not _managed(people, members),
+        )
+
     def _append(
         self,
         session: Session,
@@ -176,7 +210,7 @@ class Casebook:
             session,
             signer=self.unlocked.signer,
             payload_key=ring,
-            kind=kind,
+            kind=str(kind),
             payload=payload,
             facts=facts,
             case_id=case.id,
@@ -184,118 +218,37 @@ class Casebook:
             recorded_at=recorded,
         )
 
-    def _members(
-        self,
-        people: Sequence[restricted.Person],
-        subjects: Sequence[dict[str, str]],
-        asked: bool,
-        outcomes: str,
-    ) -> Sequence[int] | None:
-        """A new case's members if it is restricted (None if not): an allegation is, so is any
-        case about someone who uses the vault, and any the recorder asked to restrict."""
-        named = {restricted.same_name(s["name"]) for s in subjects}
-        if not (asked or outcomes == "allegation" or restricted.subject_users(people, named)):
-            return None
-        return _restricted_members(people, self.unlocked.user.id, subjects)
+    def _standing(self, file: CaseFile, at: datetime) -> Standing:
+        state = flow.fold(file)
+        return Standing(file, state, self.categories.lookup(state.category), at)
 
-    def record(self, disclosure: Disclosure) -> Written:
-        """Open a case from a disclosure; it gets the next reference of the year."""
-        category = self.categories.get(disclosure.category)
-        if not disclosure.subjects:
-            raise UsageError("name at least one subject (--subject NAME)")
-        subjects = [
-            {
-                "name": short(s.name, "a subject's name"),
-                "role": choice(s.role, SubjectRole.ALL, "subject role"),
-            }
-            for s in disclosure.subjects
-        ]
-        payload: dict[str, Any] = {
-            "category": category.code,
-            "subjects": subjects,
-            "disclosed_by": short(disclosure.disclosed_by, "who disclosed"),
-            "relationship": short(disclosure.relationship, "their relationship"),
-            "received_by": short(
-                disclosure.received_by or self.unlocked.user.name, "who received it"
-            ),
-            "where": short(disclosure.where, "where it was disclosed"),
-            "text": long_text(disclosure.text, "the account"),
-        }
-        observations = long_text(disclosure.observations, "observations", required=False)
-        if observations:
-            payload["observations"] = observations
-        event, recorded = self._when(disclosure.at)
-        engine = self.unlocked.vault.engine
-        with storage.guarded(self._path), storage.writing(engine) as session:
-            self.unlocked.require_epoch(session)
-            people = roster.people(session, self.unlocked.keys)
-            members = self._members(people, subjects, disclosure.restricted, category.outcomes)
-            year = moments.local_date(recorded).year
-            number = _next(session, Case.number, Case.year == year)
-            case_id = _next(session, Case.id)
-            case = Case(
-                id=case_id,
-                year=year,
-                number=number,
-                opened_at=clock.to_text(recorded),
-                case_key=b"",
-                status=flow.OPEN,
-            )
-            session.add(case)
-            session.flush()
-            ring = self.unlocked.new_case_keys(session, case, members)
-            # The reference goes into the signed chronology, so a number changed by hand in the
-            # cases table is caught; so are a restricted case's members.
-            facts: dict[str, Any] = {"case": [year, number]}
-            if members is not None:
-                facts["restricted"] = members
-            entry = self._append(
-                session,
-                case,
-                ring,
-                Kind.DISCLOSURE,
-                payload,
-                event,
-                recorded,
-                facts=facts,
-            )
-            state = flow.fold(casefile.build(session, case, ring, self._authors(session)))
-        names = {person.id: person.name for person in people}
-        return Written(
-            state.reference,
-            entry.seq,
-            state,
-            self.next_step(state),
-            members=None if members is None else tuple(names[m] for m in members),
-            without_manager=members is not None
-            and not any(
-                p.role in (restricted.HEAD, restricted.CHAIR) for p in people if p.id in members
-            ),
-        )
+    def preflight(
+        self, reference: str, draft: Draft | None = None, at: datetime | None = None
+    ) -> CaseState:
+        """Refuse now what adding `draft` (its text not yet written) at `at` would refuse early:
+        a case that is not there for this user, and what the draft checks before its text.
+        Nothing is written.  The case's state as it stands."""
+        standing = self._standing(self.read(reference), at or self.now())
+        if draft is not None:
+            draft.early(standing)
+        return standing.state
 
-    def _add(
-        self,
-        reference: str,
-        kind: str,
-        payload: dict[str, Any],
-        at: datetime | None,
-        check: Callable[[flow.CaseState, datetime], None] | None = None,
-    ) -> Written:
-        """Check the flow, append one entry to a case, and keep `cases.status` in step."""
+    def add(self, reference: str, draft: Draft, at: datetime | None = None) -> Written:
+        """Add `draft` to a case, dated `at` (default: now).  The flow is checked in the
+        transaction that appends the entry, the case read and its key unwrapped once, and
+        `cases.status` kept in step."""
         event, recorded = self._when(at)
-        engine = self.unlocked.vault.engine
-        with storage.guarded(self._path), storage.writing(engine) as session:
+        with storage.guarded(self._path), storage.writing(self.unlocked.vault.engine) as session:
             case = casefile.find_case(session, reference)
-            case_key = self.unlocked.case_ring(session, case, writing=True)
-            authors = casefile.user_names(session, self.unlocked.keys.field_key)
-            rows = casefile.entry_rows(session, case)
-            state = flow.fold(casefile.assemble(case, case_key, authors, rows))
-            flow.check_may_add(state, kind, event)
-            if check is not None:
-                check(state, event)
-            entry = self._append(session, case, case_key, kind, payload, event, recorded)
+            ring = self.unlocked.case_ring(session, case, writing=True)
+            authors = self._authors(session)
+            opened = casefile.open_rows(ring, casefile.entry_rows(session, case))
+            standing = self._standing(casefile.file_of(case, opened, authors), event)
+            draft.check(standing)
+            payload = draft.payload(standing)
+            entry = self._append(session, case, ring, draft.kind, payload, event, recorded)
             # The case as it now stands: what was read, and the entry just written.
-            state = flow.fold(casefile.assemble(case, case_key, authors, [*rows, entry]))
+            state = flow.fold(casefile.file_of(case, [*opened, (entry, payload)], authors))
             if state.status != case.status:
                 case.status = state.status
                 case.closed_at = clock.to_text(state.closed_at) if state.closed_at else None
@@ -305,157 +258,13 @@ class Casebook:
             entry.seq,
             state,
             self.next_step(state),
-            action=payload.get("action") if kind == Kind.ACTION else None,
+            action=draft.number(payload),
         )
 
-    def refer(
-        self,
-        reference: str,
-        route: str,
-        *,
-        text: str,
-        contact: str | None = None,
-        their_reference: str | None = None,
-        at: datetime | None = None,
-    ) -> Written:
-        """A referral (who was contacted, their reference, what was said), or with route
-        `none` a decision not to refer, whose reason is `text`."""
-        chosen = Route(choice(route, tuple(r.value for r in Route), "route"))
-        check_no_referral_details(chosen.value, contact, their_reference)
-        payload: dict[str, Any] = {"route": chosen.value}
-        if chosen is Route.NONE:
-            payload["text"] = long_text(text, "the reason for not referring")
-        else:
-            payload["text"] = long_text(text, "what was said")
-            if contact:
-                payload["contact"] = short(contact, "who was contacted")
-            if their_reference:
-                payload["reference"] = short(their_reference, "their reference")
-        return self._add(reference, Kind.REFERRAL, payload, at)
 
-    def advice(
-        self, reference: str, *, source: str, text: str, at: datetime | None = None
-    ) -> Written:
-        payload = {
-            "source": short(source, "who gave the advice"),
-            "text": long_text(text, "the advice"),
-        }
-        return self._add(reference, Kind.ADVICE, payload, at)
-
-    def add_action(
-        self,
-        reference: str,
-        *,
-        owner: str,
-        due: date,
-        text: str,
-        at: datetime | None = None,
-    ) -> Written:
-        payload: dict[str, Any] = {
-            "owner": short(owner, "the action's owner"),
-            "due": due.isoformat(),
-            "text": long_text(text, "what is to be done"),
-        }
-
-        def check(state: flow.CaseState, event: datetime) -> None:
-            if due < moments.local_date(event):
-                raise UsageError(
-                    f"the due date {due.isoformat()} is before the action was set "
-                    f"({moments.local_text(event)})"
-                )
-            payload["action"] = max(state.actions, default=0) + 1
-
-        return self._add(reference, Kind.ACTION, payload, at, check)
-
-    def complete_action(
-        self, reference: str, action: int, *, text: str, at: datetime | None = None
-    ) -> Written:
-        payload = {"action": action, "text": long_text(text, "what was done")}
-
-        def check(state: flow.CaseState, event: datetime) -> None:
-            flow.check_action_done(state, action, event)
-
-        return self._add(reference, Kind.ACTION_DONE, payload, at, check)
-
-    def conversation(
-        self,
-        reference: str,
-        *,
-        with_whom: str,
-        channel: str,
-        text: str,
-        at: datetime | None = None,
-    ) -> Written:
-        payload = {
-            "with": short(with_whom, "who the conversation was with"),
-            "channel": choice(channel, CHANNELS, "channel"),
-            "text": long_text(text, "what was said"),
-        }
-        return self._add(reference, Kind.CONVERSATION, payload, at)
-
-    def note(self, reference: str, *, text: str, at: datetime | None = None) -> Written:
-        return self._add(reference, Kind.NOTE, {"text": long_text(text, "the note")}, at)
-
-    def amend(
-        self, reference: str, target: int, *, text: str, at: datetime | None = None
-    ) -> Written:
-        """A correction of entry `target` of the case; the original stays as it was.
-
-        Only what someone recorded can be corrected: an export entry is safeguard's own record
-        of who took the case out of the vault, and stays exactly as it was written."""
-        payload = {"target": target, "text": long_text(text, "the correction")}
-        engine = self.unlocked.vault.engine
-        with storage.guarded(self._path), storage.reading(engine) as session:
-            file = self._file(session, casefile.find_case(session, reference))
-            kind = file.entry(target).kind
-        if kind not in Kind.ALL:
-            raise NotAllowed(
-                f"entry {target} of {file.reference} is safeguard's own record of an {kind}, "
-                "and cannot be amended",
-                hint=f"to add to the record, use 'safeguard note {file.reference}'",
-            )
-        return self._add(reference, Kind.AMENDMENT, payload, at)
-
-    def close(
-        self,
-        reference: str,
-        *,
-        outcome: str,
-        text: str,
-        force: bool = False,
-        at: datetime | None = None,
-    ) -> Written:
-        """Close with an outcome.  With open actions only when `force`d; `text` (the summary,
-        and then the reason for forcing) is recorded either way."""
-        payload: dict[str, Any] = {
-            "outcome": outcome.strip().lower(),
-            "text": long_text(text, "the reason for closing"),
-        }
-
-        def check(state: flow.CaseState, event: datetime) -> None:
-            category = self.categories.lookup(state.category)
-            flow.check_close(state, payload["outcome"], category, force)
-            if state.open_actions:
-                payload["forced"] = True
-                payload["open_actions"] = [a.number for a in state.open_actions]
-
-        return self._add(reference, Kind.CLOSURE, payload, at, check)
-
-    def reopen(self, reference: str, *, text: str, at: datetime | None = None) -> Written:
-        payload = {"text": long_text(text, "the reason for reopening")}
-        return self._add(reference, Kind.REOPENING, payload, at)
-
-
-def _restricted_members(
-    people: Sequence[restricted.Person], recorder: int, subjects: Sequence[dict[str, str]]
-) -> list[int]:
-    named = {restricted.same_name(s["name"]) for s in subjects}
-    if recorder in restricted.subject_users(people, named):
-        raise NotAllowed(
-            "you are named as a subject of this case, so you cannot record it; nothing was saved",
-            hint="ask another DSL or the headteacher to record it",
-        )
-    return restricted.default_members(people, recorder, named)
+def _managed(people: Sequence[restricted.Person], members: Sequence[int]) -> bool:
+    """Whether a headteacher or a chair of governors is among a restricted case's members."""
+    return any(p.role in (restricted.HEAD, restricted.CHAIR) for p in people if p.id in members)
 
 
 def _next(session: Session, column: Any, *where: Any) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from safeguarding import access, clock, documents_json, files, timeline, timeline_rich
+from safeguarding.entries import Export
 from safeguarding.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -270,7 +271,7 @@ class _Job:
             # Each read is timed afresh: the export holds everything written before it.
             produced_at = read_clock()
             read = access.prepare_read(
-                self.unlocked, self.reference, timeline.EXPORT, self.payload, produced_at
+                self.unlocked, self.reference, Export.kind, self.payload, produced_at
             )
             data, unshown = self.lay_out(read.case, read.checkpoint, produced_at)
             with access.recording(self.unlocked, read) as recorded:
@@ -283,7 +284,7 @@ class _Job:
     def under_the_lock(self, read_clock: Callable[[], datetime]) -> _Made:
         produced_at = read_clock()
         with access.reading_case(
-            self.unlocked, self.reference, timeline.EXPORT, self.payload, now=lambda: produced_at
+            self.unlocked, self.reference, Export.kind, self.payload, now=lambda: produced_at
         ) as snap:
             data, unshown = self.lay_out(snap.case, snap.checkpoint, produced_at)
             if self.target is not None:
@@ -328,7 +329,7 @@ def export_case(
         check_width(width),
         tz,
         Target(output, force) if output is not None else None,
-        {"format": fmt, "redacted": redact, "to": output.name if output else "-"},
+        Export(format=fmt, redacted=redact, to=output.name if output else "-").payload(),
         [(u.name, u.role.value) for u in unlocked.users()] if redact else [],
     )
     read_clock = now or clock.now

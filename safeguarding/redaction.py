@@ -19,33 +19,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from safeguarding.casefile import CaseEntry, CaseFile, Kind
+from safeguarding.casefile import CaseEntry, CaseFile
+from safeguarding.entries import kind_of, kinds
+from safeguarding.vocabulary import Kind
 
-#: Payload keys whose values are codes, dates or numbers, never names.
-CODE_KEYS = frozenset(
-    {
-        "category",
-        "route",
-        "channel",
-        "due",
-        "format",
-        "action",
-        "target",
-        "outcome",
-        "forced",
-        "open_actions",
-        "redacted",
-    }
-)
-
-#: The people each kind of entry names, and the role label each gets (unless a vault user).
-NAMED_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    Kind.DISCLOSURE: (("disclosed_by", "Discloser"), ("received_by", "Recipient")),
-    Kind.REFERRAL: (("contact", "Contact"),),
-    Kind.ADVICE: (("source", "Adviser"),),
-    Kind.CONVERSATION: (("with", "Person spoken with"),),
-    Kind.ACTION: (("owner", "Action owner"),),
-}
+#: Payload keys whose values are codes, dates or numbers, never names, whatever the kind.
+CODE_KEYS = frozenset().union(*(kind.codes for kind in kinds()))
 
 USER_LABELS = {"dsl": "DSL", "deputy": "Deputy DSL", "head": "Headteacher"}
 
@@ -117,7 +96,7 @@ class Redactor:
         user_base = {_key(name): USER_LABELS.get(role, "Staff member") for name, role in users}
         for entry in case.entries:
             redactor._add(entry.author, user_base.get(_key(entry.author), "Staff member"))
-            for field_name, base in NAMED_FIELDS.get(entry.kind, ()):
+            for field_name, base in kind_of(entry.kind).named:
                 value = entry.data.get(field_name)
                 if isinstance(value, str):
                     redactor._add(value, user_base.get(_key(value), base))

@@ -9,7 +9,7 @@ is reproducible.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Container, Iterator
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -17,36 +17,19 @@ from typing import Any
 from rich.text import Text
 
 from safeguarding import flow
-from safeguarding.casefile import KIND_TITLES, CaseEntry, CaseFile, Kind
-from safeguarding.categories import ROUTE_TITLES, Categories, Category
+from safeguarding.casefile import CaseEntry, CaseFile
+from safeguarding.casestate import CaseState
+from safeguarding.categories import Categories, Category
 from safeguarding.chronology import Checkpoint
+from safeguarding.entries import Fact, Referral, kind_of, title_of
 from safeguarding.errors import NotFound
-from safeguarding.vocabulary import Route, Stage
+from safeguarding.vocabulary import Kind, Stage
 
 MARKING = "OFFICIAL-SENSITIVE"
-#: The kind of the case entry that records an export (not a flow step, so not in `Kind`).
-EXPORT = "export"
-#: The kind of the vault-level entry that records a view of a case's timeline.
-CASE_VIEWED = "case_viewed"
 #: How many hex digits of the checkpoint's MAC are shown (what `verify --checkpoint` needs).
 MAC_PREFIX = 16
 
-TITLES = {
-    **KIND_TITLES,
-    Kind.CLOSURE: "Closure",
-    Kind.REOPENING: "Reopening",
-    EXPORT: "Export",
-}
-FORMAT_TITLES = {"txt": "text", "html": "HTML", "pdf": "PDF", "json": "JSON"}
 REDACTION_NOTICE = "REDACTED: the names of everyone but the subject(s) are replaced by role labels."
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A structured fact of an entry: who, with whom, by which channel, and so on."""
-
-    label: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -240,7 +223,7 @@ def build(
         next_title, next_due, next_overdue = "None: the case is closed", None, False
 
     items = tuple(_item(entry, case) for entry in case.entries)
-    actions = _action_rows(case, state, today)
+    actions = _action_rows(state, today)
     return Timeline(
         school=school,
         reference=case.reference,
@@ -253,7 +236,7 @@ def build(
         opened_at=state.disclosed_at,
         closed_at=state.closed_at,
         outcome=state.outcome,
-        referrals=tuple(_referral_line(e, tz) for e in case.entries if e.kind == Kind.REFERRAL),
+        referrals=tuple(Referral.line(e, tz) for e in case.entries if e.kind == Referral.kind),
         next_title=next_title,
         next_due=next_due,
         next_overdue=next_overdue,
@@ -268,8 +251,7 @@ def build(
     )
 
 
-def _action_rows(case: CaseFile, state: flow.CaseState, today: date) -> tuple[ActionRow, ...]:
-    done_at = {e.id: e.event_at for e in case.entries if e.kind == Kind.ACTION_DONE}
+def _action_rows(state: CaseState, today: date) -> tuple[ActionRow, ...]:
     return tuple(
         ActionRow(
             number=a.number,
@@ -277,7 +259,7 @@ def _action_rows(case: CaseFile, state: flow.CaseState, today: date) -> tuple[Ac
             owner=a.owner,
             due=a.due,
             set_at=a.added_at,
-            done_at=done_at.get(a.done_entry) if a.done_entry is not None else None,
+            done_at=a.done_at,
             overdue=not a.done and state.stage is not Stage.CLOSED and today > a.due,
         )
         for a in sorted(state.actions.values(), key=lambda a: a.number)
@@ -293,110 +275,16 @@ def _category(categories: Categories | None, code: str) -> Category | None:
         return None
 
 
-def route_title(route: str) -> str:
-    try:
-        return ROUTE_TITLES[Route(route)]
-    except ValueError:
-        return route
-
-
-#: Short names of the referral routes, for the header.
-ROUTE_NAMES = {
-    Route.LADO: "LADO",
-    Route.MASH: "children's social care (MASH)",
-    Route.POLICE: "police",
-    Route.COUNTY: "County Safeguarding team",
-    Route.HEADTEACHER: "headteacher",
-    Route.OTHER_SCHOOL: "other school",
-    Route.OTHER: "another agency",
-}
-
-
-def _referral_line(entry: CaseEntry, tz: tzinfo | None) -> str:
-    d = entry.data
-    when = entry.event_at.astimezone(tz).strftime("%Y-%m-%d")
-    route = str(d.get("route"))
-    if route == Route.NONE:
-        return f"{when}: decision not to refer"
-    try:
-        name = ROUTE_NAMES.get(Route(route), route)
-    except ValueError:
-        name = route
-    parts = [f"{when}: {name}"]
-    if d.get("reference"):
-        parts.append(f"their reference {d['reference']}")
-    if d.get("contact"):
-        parts.append(f"contact {d['contact']}")
-    return ", ".join(parts)
-
-
-def _facts(entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:
-    d = entry.data
-    match entry.kind:
-        case Kind.DISCLOSURE:
-            about = [f"{s.get('name')} ({s.get('role')})" for s in d.get("subjects", [])]
-            yield Fact("About", ", ".join(about))
-            yield Fact("Disclosed by", f"{d.get('disclosed_by')} ({d.get('relationship')})")
-            yield Fact("Received by", str(d.get("received_by", "")))
-            yield Fact("Where", str(d.get("where", "")))
-        case Kind.REFERRAL if d.get("route") == Route.NONE:
-            yield Fact("Decision", "not to refer")
-        case Kind.REFERRAL:
-            yield Fact("To", route_title(str(d.get("route"))))
-            if d.get("contact"):
-                yield Fact("Contact", str(d["contact"]))
-            if d.get("reference"):
-                yield Fact("Their reference", str(d["reference"]))
-        case Kind.ADVICE:
-            yield Fact("From", str(d.get("source", "")))
-        case Kind.ACTION:
-            yield Fact(f"Action {d.get('action')}", f"owner {d.get('owner')}, due {d.get('due')}")
-        case Kind.ACTION_DONE:
-            yield Fact(f"Action {d.get('action')}", "done")
-        case Kind.CONVERSATION:
-            yield Fact("With", str(d.get("with", "")))
-            yield Fact("Channel", str(d.get("channel", "")))
-        case Kind.AMENDMENT:
-            target = entry.amends
-            original = next((e for e in case.entries if e.id == target), None)
-            what = f"entry {target}"
-            if original is not None:
-                what += f" ({TITLES.get(original.kind, original.kind)})"
-            yield Fact("Corrects", what)
-        case Kind.CLOSURE:
-            outcome = str(d.get("outcome", ""))
-            if d.get("forced"):
-                numbers = ", ".join(str(n) for n in d.get("open_actions", []))
-                outcome += f" (closed with open actions: {numbers})"
-            yield Fact("Outcome", outcome)
-        case "export":
-            fmt = str(d.get("format", ""))
-            yield Fact("Format", FORMAT_TITLES.get(fmt, fmt))
-            yield Fact("Redacted", "yes" if d.get("redacted") else "no")
-            if d.get("to"):
-                yield Fact("To", destination(str(d["to"])))
-        case _:
-            pass
-
-
-def destination(to: str) -> str:
-    """Where an export went, as its entry shows it: the file's name without its folder (an
-    export records only the name; a folder may be named after a person), or standard output."""
-    if to == "-":
-        return "standard output"
-    return to.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or to
-
-
 def _item(entry: CaseEntry, case: CaseFile) -> Item:
     return Item(
         id=entry.id,
         kind=entry.kind,
-        title=TITLES.get(entry.kind, entry.kind.replace("_", " ").capitalize()),
+        title=title_of(entry.kind),
         at=entry.event_at,
         recorded_at=entry.recorded_at,
         late=entry.late,
         author=entry.author,
-        facts=tuple(_facts(entry, case)),
+        facts=tuple(kind_of(entry.kind).facts(entry, case)),
         text=entry.text,
         observations=str(entry.data.get("observations", "")),
         amends=entry.amends,

@@ -12,7 +12,6 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from safeguarding.casefile import Kind
 from safeguarding.timeline import (
     MARKING,
     REDACTION_NOTICE,
@@ -23,6 +22,7 @@ from safeguarding.timeline import (
     stub,
     visible,
 )
+from safeguarding.vocabulary import Kind
 
 
 def render(t: Timeline) -> RenderableType:

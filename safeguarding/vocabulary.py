@@ -5,6 +5,24 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class Kind(StrEnum):
+    """The kinds of case entry, stored in clear as the chronology's `kind`: what a user records,
+    and `EXPORT`, safeguard's own record of a case taken out of the vault.  What each kind holds
+    and means is its class in `entries`."""
+
+    DISCLOSURE = "disclosure"
+    REFERRAL = "referral"
+    ADVICE = "advice"
+    ACTION = "action"
+    ACTION_DONE = "action_done"
+    CONVERSATION = "conversation"
+    NOTE = "note"
+    AMENDMENT = "amendment"
+    CLOSURE = "closure"
+    REOPENING = "reopening"
+    EXPORT = "export"
+
+
 class Route(StrEnum):
     """Who a concern is referred to; `NONE` is a recorded decision not to refer."""
 

@@ -84,12 +84,12 @@ def open_casebook(path: Path, user: str = "alice", passphrase: str = PASSPHRASE)
 
 def record_case(path: Path) -> str:
     """A disclosure recorded through the library; its reference."""
-    from safeguarding.cases import Disclosure, Subject
+    from safeguarding.entries import Disclosure, Subject
 
     book = open_casebook(path)
     try:
         return str(
-            book.record(
+            book.open(
                 Disclosure(
                     category="staff-misuse",
                     subjects=(Subject("Daniel Price", "staff"),),

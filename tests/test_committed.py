@@ -159,7 +159,7 @@ INTERRUPTED = textwrap.dedent(
 
     where = sys.argv.pop(1)
     if where == "commit":
-        committed, add = Connection._commit_impl, Casebook._add
+        committed, add = Connection._commit_impl, Casebook.add
         writing = []
 
         def adding(*args, **kwargs):
@@ -171,7 +171,7 @@ INTERRUPTED = textwrap.dedent(
             if writing:  # the note's own transaction, not the reads before it
                 signal.raise_signal(signal.SIGINT)
 
-        Casebook._add = adding
+        Casebook.add = adding
         Connection._commit_impl = commit_then_interrupt
     else:
         shown = views.next_step_panel

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from safeguarding import redaction, timeline
+from safeguarding import entries, redaction
 from tests import timeline_case as tc
 from tests.conftest import invoke, safeguard_executable
 
@@ -125,7 +125,7 @@ def test_an_export_entry_shows_the_file_name_or_standard_output_never_a_folder(
     assert "exported pdf, to SG-2026-0001.pdf" in audit
     assert "exported txt, to standard output" in audit and str(tmp_path) not in audit
     # a path with folders (never recorded by safeguard itself) would still show only its name
-    assert timeline.destination("/srv/Karen Webb/case.pdf") == "case.pdf"
+    assert entries.destination("/srv/Karen Webb/case.pdf") == "case.pdf"
 
 
 def test_json_export_is_the_full_case_with_a_schema_version(

@@ -21,7 +21,8 @@ import pytest
 from pypdf import PdfReader
 
 from safeguarding import categories, fonts, pdf, timeline
-from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.cases import Casebook
+from safeguarding.entries import Disclosure, Note, Subject
 from tests import timeline_case as tc
 from tests.conftest import invoke
 
@@ -88,7 +89,7 @@ def scripts_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         clock = tc.Clock()
         clock.moment = tc.at(20, 10, 0)
         book = Casebook(unlocked, categories.load(), built.config, now=clock)
-        reference = book.record(
+        reference = book.open(
             Disclosure(
                 category="staff-misuse",
                 subjects=tuple(Subject(name, "pupil") for name in NAMES),
@@ -96,10 +97,10 @@ def scripts_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
                 relationship="pupil",
                 where="the library",
                 text=f"{ARABIC} and {DEVANAGARI} said {TAMIL} and {CHINESE} were messaged too.",
-                at=tc.at(20, 9, 30),
-            )
+            ),
+            tc.at(20, 9, 30),
         ).reference
-        book.note(reference, text=f"{ARABIC_NOTE}\nThe uncle, {TIBETAN}, was told.")
+        book.add(reference, Note(text=f"{ARABIC_NOTE}\nThe uncle, {TIBETAN}, was told."))
     finally:
         unlocked.close()
     return reference
@@ -120,7 +121,7 @@ def emoji_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         clock = tc.Clock()
         clock.moment = tc.at(20, 10, 0)
         book = Casebook(unlocked, categories.load(), built.config, now=clock)
-        reference = book.record(
+        reference = book.open(
             Disclosure(
                 category="staff-misuse",
                 subjects=(Subject("Maya Collins", "pupil"),),
@@ -128,10 +129,10 @@ def emoji_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
                 relationship="pupil",
                 where="the library",
                 text=f"Maya showed me a message from the coach: '{MESSAGE}'",
-                at=tc.at(20, 9, 30),
-            )
+            ),
+            tc.at(20, 9, 30),
         ).reference
-        book.note(reference, text=f"The next message was only this:\n{FLOOD}")
+        book.add(reference, Note(text=f"The next message was only this:\n{FLOOD}"))
     finally:
         unlocked.close()
     return reference

@@ -218,6 +218,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
+    from safeguarding.entries import Note
     from tests.reliability import open_casebook
 
     path, case, name, go = Path(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
@@ -226,7 +227,7 @@ WRITER = textwrap.dedent(
     while not go.exists():
         time.sleep(0.005)
     for number in range(50):
-        book.note(case, text=f"{name} {number}")
+        book.add(case, Note(text=f"{name} {number}"))
         time.sleep(0.003)  # as people do: a writer waiting on the lock gets its turn
     book.unlocked.close()
     """

@@ -8,7 +8,6 @@ not exist, and every bad request changes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import sqlite3
@@ -17,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from safeguarding import categories, config, crypto, membership, slots
-from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.cases import Casebook
 from safeguarding.crypto import KeyRing
+from safeguarding.entries import Disclosure, Note, Subject
 from safeguarding.errors import Damaged, NotAllowed, NotFound
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, VaultInfo, invoke
@@ -126,9 +126,9 @@ def every_key_of(unlocked: Unlocked, path: Path) -> list[bytes]:
 
 def test_an_allegation_is_sealed_to_the_recorder_and_the_head_only(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     assert written.members == ("alice", JO)
-    book(alice).note(written.reference, text="Spoke to the LADO.")
+    book(alice).add(written.reference, Note(text="Spoke to the LADO."))
     alice.close()
 
     # The subject, a deputy holding the vault key, reading the SQLite file directly.
@@ -157,7 +157,7 @@ def test_a_subject_cannot_record_or_be_given_an_allegation_about_them(school: Va
     sam = as_user(school, SAM, DEPUTY_PASSPHRASE)
     before = raw(school.path, "SELECT head_seq FROM vault_meta")
     with pytest.raises(NotAllowed, match="named as a subject"):
-        book(sam).record(allegation(SAM))
+        book(sam).open(allegation(SAM))
     assert raw(school.path, "SELECT head_seq FROM vault_meta") == before
     sam.close()
 
@@ -165,7 +165,7 @@ def test_a_subject_cannot_record_or_be_given_an_allegation_about_them(school: Va
 def test_an_allegation_about_the_head_goes_to_the_chair(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
     alice.add_user("Pat Chair", Role.CHAIR, CHAIR_PASSPHRASE)
-    written = book(alice).record(allegation(JO))
+    written = book(alice).open(allegation(JO))
     assert written.members == ("alice", "Pat Chair")
     alice.close()
     with pytest.raises(NotFound):
@@ -178,8 +178,8 @@ def test_an_allegation_about_the_head_goes_to_the_chair(school: VaultInfo) -> No
 def test_any_case_can_be_restricted_and_others_stay_open(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
     pupil = concern("Bruises.")
-    open_case = book(alice).record(pupil)
-    closed_case = book(alice).record(dataclasses.replace(pupil, restricted=True))
+    open_case = book(alice).open(pupil)
+    closed_case = book(alice).open(pupil, restricted=True)
     assert open_case.members is None and closed_case.members == ("alice", JO)
     alice.close()
     kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
@@ -192,14 +192,14 @@ def test_a_disabled_user_with_an_old_slot_reads_nothing_new(
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
     pupil = concern()
-    first = book(alice).record(pupil)
+    first = book(alice).open(pupil)
     copy = tmp_path / "backup.db"
     shutil.copy(school.path, copy)  # Sam's slot, as last night's backup holds it
 
     alice.disable_user(SAM)
     assert alice.keys.epoch == 1
-    book(alice).note(first.reference, text="After the disable.")
-    second = book(alice).record(concern("A new case."))
+    book(alice).add(first.reference, Note(text="After the disable."))
+    second = book(alice).open(concern("A new case."))
     alice.close()
 
     # Sam opens the copy of his slot with his passphrase: the vault key of then.
@@ -221,16 +221,16 @@ def test_an_old_passphrase_after_a_change_reads_nothing_new(
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
     pupil = concern()
-    first = book(alice).record(pupil)
-    written = book(alice).record(allegation())
+    first = book(alice).open(pupil)
+    written = book(alice).open(allegation())
     alice.close()
     copy = tmp_path / "backup.db"
     shutil.copy(school.path, copy)
 
     jo = as_user(school, JO, HEAD_PASSPHRASE)
     jo.set_passphrase(None, "a new head passphrase")
-    book(jo).note(first.reference, text="After the change.")
-    book(jo).note(written.reference, text="Restricted, after the change.")
+    book(jo).add(first.reference, Note(text="After the change."))
+    book(jo).add(written.reference, Note(text="Restricted, after the change."))
     assert (
         book(jo).read(written.reference).entries[-1].data["text"] == "Restricted, after the change."
     )
@@ -252,14 +252,14 @@ def test_a_revoked_member_reads_up_to_the_revocation_and_nothing_after(
     school: VaultInfo, tmp_path: Path
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     membership.grant(alice, written.reference, KIM)
     kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
-    book(kim).note(written.reference, text="Kim's note.")
+    book(kim).add(written.reference, Note(text="Kim's note."))
     copy = tmp_path / "kim-kept.db"
     shutil.copy(school.path, copy)  # what Kim's sealed box was, before the revoke
     membership.revoke(alice, written.reference, KIM)
-    book(alice).note(written.reference, text="After Kim left.")
+    book(alice).add(written.reference, Note(text="After Kim left."))
     alice.close()
 
     keys = every_key_of(kim, copy) + every_key_of(kim, school.path)
@@ -275,7 +275,7 @@ def test_a_revoked_member_reads_up_to_the_revocation_and_nothing_after(
 
 def test_a_case_with_no_member_left_is_opened_with_the_recovery_key(school: VaultInfo) -> None:
     jo = as_user(school, JO, HEAD_PASSPHRASE)
-    written = book(jo).record(allegation())
+    written = book(jo).open(allegation())
     assert written.members == (JO,)
     jo.close()
     alice = as_user(school, "alice", PASSPHRASE)
@@ -301,7 +301,7 @@ def test_a_case_with_no_member_left_is_opened_with_the_recovery_key(school: Vaul
 
 def test_for_a_non_member_a_restricted_case_does_not_exist(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     alice.close()
     kim = {"SAFEGUARD_USER": KIM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
     assert json.loads(invoke("cases", "--status", "all", "--json", env=kim).stdout) == []
@@ -323,7 +323,7 @@ def test_for_a_non_member_a_restricted_case_does_not_exist(school: VaultInfo) ->
 
 def test_bad_access_requests_change_nothing(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     alice.disable_user(KIM)
     alice.close()
     ref = written.reference
@@ -355,7 +355,7 @@ def test_bad_access_requests_change_nothing(school: VaultInfo) -> None:
 
 def test_access_lists_the_members(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     alice.close()
     listed = invoke("access", written.reference, "--json")
     assert listed.exit_code == 0, listed.stderr
@@ -376,7 +376,7 @@ def test_access_lists_the_members(school: VaultInfo) -> None:
 
 def test_verify_names_members_or_restriction_changed_by_hand(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     alice.close()
     with sqlite3.connect(school.path) as db:
         db.execute("INSERT INTO case_access (case_id, holder, sealed) VALUES (1, 3, NULL)")
@@ -402,7 +402,7 @@ def test_verify_names_an_entry_sealed_with_a_key_a_departed_member_holds(
     from safeguarding.casefile import find_case
 
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     membership.grant(alice, written.reference, KIM)
     with storage.reading(alice.vault.engine) as session:
         kept = alice.case_ring(session, find_case(session, written.reference))
@@ -431,11 +431,11 @@ def test_entries_after_a_disable_are_sealed_in_a_new_epoch_or_named(school: Vaul
 
     alice = as_user(school, "alice", PASSPHRASE)
     pupil = concern()
-    written = book(alice).record(pupil)
+    written = book(alice).open(pupil)
     with storage.reading(alice.vault.engine) as session:
         kept = alice.case_ring(session, find_case(session, written.reference))
     alice.disable_user(SAM)
-    book(alice).note(written.reference, text="Sealed in the new epoch.")
+    book(alice).add(written.reference, Note(text="Sealed in the new epoch."))
     assert invoke("verify", "--no-passphrase").exit_code == 0
     with storage.writing(alice.vault.engine) as session:
         chronology.append(
@@ -459,7 +459,7 @@ def test_only_a_member_or_the_recovery_key_may_reset_a_members_passphrase(
     recovery key can, and the chair stays a member; so can the chair herself."""
     alice = as_user(school, "alice", PASSPHRASE)
     alice.add_user("Cal Chair", Role.CHAIR, CHAIR_PASSPHRASE)
-    written = book(alice).record(allegation(JO))  # about the head: alice and the chair
+    written = book(alice).open(allegation(JO))  # about the head: alice and the chair
     alice.close()
     before = raw(school.path, "SELECT head_seq, head_mac FROM vault_meta")
     slots_before = raw(school.path, "SELECT * FROM key_slots ORDER BY id")
@@ -491,7 +491,7 @@ def test_only_a_member_or_the_recovery_key_may_reset_a_members_passphrase(
         "alice",
         "Cal Chair",
     ]
-    book(chair).note(written.reference, text="Spoke to the LADO.")
+    book(chair).add(written.reference, Note(text="Spoke to the LADO."))
     chair.close()
     assert invoke("verify", "--no-passphrase").exit_code == 0
 
@@ -500,7 +500,7 @@ def test_a_case_manager_is_revoked_only_by_themselves_or_the_recovery_key(
     school: VaultInfo,
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())  # about Sam: alice and the head
+    written = book(alice).open(allegation())  # about Sam: alice and the head
     membership.grant(alice, written.reference, KIM)
     alice.close()
     ref = written.reference
@@ -553,7 +553,7 @@ def test_a_subject_who_uses_the_vault_is_caught_however_spaced_and_restricts_any
     school: VaultInfo,
 ) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(concern("Kim shouted at a child.", Subject("kim  LEE", "staff")))
+    written = book(alice).open(concern("Kim shouted at a child.", Subject("kim  LEE", "staff")))
     assert written.members == ("alice", JO)
     with pytest.raises(NotAllowed, match="subject"):
         membership.grant(alice, written.reference, KIM)
@@ -571,10 +571,10 @@ def test_an_allegation_with_no_case_manager_says_so(vault: VaultInfo, say: objec
 
 def test_own_entries_stay_in_audit_mine_after_leaving_a_case(school: VaultInfo) -> None:
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     membership.grant(alice, written.reference, KIM)
     kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
-    noted = book(kim).note(written.reference, text="Kim's note.")
+    noted = book(kim).add(written.reference, Note(text="Kim's note."))
     kim.close()
     membership.revoke(alice, written.reference, KIM)
     alice.close()
@@ -596,7 +596,7 @@ def test_verify_with_the_recovery_key_is_a_check_of_the_key(vault: VaultInfo) ->
 def test_a_disable_that_leaves_a_case_with_no_member_says_so(school: VaultInfo) -> None:
     jo = {"SAFEGUARD_USER": JO, "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE}
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     alice.close()
     head = as_user(school, JO, HEAD_PASSPHRASE)
     membership.revoke(head, written.reference, JO)  # the head steps aside
@@ -619,7 +619,7 @@ def test_a_key_planted_in_a_slot_by_hand_is_never_sealed_to(school: VaultInfo) -
     in the recovery slot) and waits for the next re-key or grant: nothing is sealed to it, the
     vault is named damaged (exit 5), and nothing changes."""
     alice = as_user(school, "alice", PASSPHRASE)
-    written = book(alice).record(allegation())
+    written = book(alice).open(allegation())
     alice.close()
     ref = written.reference
     planted = crypto.new_exchange_key()
@@ -656,7 +656,7 @@ def test_a_key_planted_in_a_slot_by_hand_is_never_sealed_to(school: VaultInfo) -
         alice = as_user(school, "alice", PASSPHRASE)
         refused = "outside the chronology; nothing was sealed to it"
         with pytest.raises(Damaged, match=refused):
-            book(alice).note(ref, text="Spoke to the LADO.")
+            book(alice).add(ref, Note(text="Spoke to the LADO."))
         with pytest.raises(Damaged, match=refused):
             alice.set_passphrase(None, "a brand new passphrase for alice")
         assert state() == before

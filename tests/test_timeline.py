@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from safeguarding import chronology, export, storage
-from safeguarding.casefile import Kind
+from safeguarding.vocabulary import Kind
 from tests import timeline_case as tc
 from tests.conftest import invoke
 

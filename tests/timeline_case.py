@@ -12,9 +12,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from safeguarding import categories, membership, timeline
-from safeguarding.cases import Casebook, Disclosure, Subject
+from safeguarding.cases import Casebook
 from safeguarding.chronology import Checkpoint
 from safeguarding.config import Config
+from safeguarding.entries import (
+    Action,
+    ActionDone,
+    Advice,
+    Amendment,
+    Conversation,
+    Disclosure,
+    Note,
+    Referral,
+    Subject,
+)
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import FAST_KDF
 
@@ -80,7 +91,7 @@ def build_case(folder: Path) -> Built:
             "showed me three messages on her own phone; I did not copy them."
         )
         when(at(16, 8, 50))
-        ref = book.record(
+        ref = book.open(
             Disclosure(
                 category="staff-misuse",
                 subjects=(Subject(SUBJECT, "staff"),),
@@ -89,21 +100,18 @@ def build_case(folder: Path) -> Built:
                 where="the school office",
                 text=account,
                 observations="Mrs Webb was upset but calm. Karen asked to be kept informed.",
-                at=at(16, 8, 35),
-            )
+            ),
+            at(16, 8, 35),
         ).reference
         texts.append(account)
         # An allegation: restricted to Alex and the head; Priya, who will help, is given access.
         membership.grant(dsl, ref, DEPUTY)
         when(at(16, 10, 5))
         referral = f"Told {CONTACT} what Mrs Webb disclosed; the LADO will call back."
-        book.refer(
+        book.add(
             ref,
-            "lado",
-            contact=CONTACT,
-            their_reference="LADO-0412",
-            text=referral,
-            at=at(16, 9, 55),
+            Referral(route="lado", contact=CONTACT, their_reference="LADO-0412", text=referral),
+            at(16, 9, 55),
         )
         texts.append(referral)
         when(at(16, 15, 40))
@@ -111,33 +119,33 @@ def build_case(folder: Path) -> Built:
             "Not a police matter at this stage. The headteacher should meet Mr Price with an "
             "HR adviser and ask him to end the contact. Okafor will review on Friday."
         )
-        book.advice(ref, source=ADVISER, text=advice, at=at(16, 15, 30))
+        book.add(ref, Advice(source=ADVISER, text=advice), at(16, 15, 30))
         texts.append(advice)
         when(at(16, 15, 50))
         first_action = "Meet Mr Price with the HR adviser; ask him to end all online contact."
-        book.add_action(ref, owner=OWNER, due=datetime(2026, 11, 18).date(), text=first_action)
+        book.add(ref, Action(owner=OWNER, due=datetime(2026, 11, 18).date(), text=first_action))
         texts.append(first_action)
         when(at(16, 15, 55))
         second_action = "Call the family: explain what happens next and agree support."
-        book.add_action(ref, owner=DEPUTY, due=datetime(2026, 11, 17).date(), text=second_action)
+        book.add(ref, Action(owner=DEPUTY, due=datetime(2026, 11, 17).date(), text=second_action))
         texts.append(second_action)
         when(at(19, 16, 0))
         call = f"Spoke to {SPOKEN_WITH}, the family's interpreter; Mrs Webb agreed a check-in."
-        conversation = deputy_book.conversation(
-            ref, with_whom=SPOKEN_WITH, channel="phone", text=call, at=at(17, 9, 5)
+        conversation = deputy_book.add(
+            ref, Conversation(with_whom=SPOKEN_WITH, channel="phone", text=call), at(17, 9, 5)
         )
         texts.append(call)
         when(at(19, 16, 5))
         done = "Spoke to the family (see the conversation above)."
-        deputy_book.complete_action(ref, 2, text=done, at=at(17, 9, 25))
+        deputy_book.add(ref, ActionDone(action=2, text=done), at(17, 9, 25))
         texts.append(done)
         when(at(19, 16, 10))
         correction = "Correction: the call was on Tuesday afternoon, not in the morning."
-        book.amend(ref, conversation.entry, text=correction)
+        book.add(ref, Amendment(target=conversation.entry, text=correction))
         texts.append(correction)
         when(at(20, 9, 0))
         note = "Tom Baker is away until Monday; the meeting with Mr Price is rearranged."
-        book.note(ref, text=note)
+        book.add(ref, Note(text=note))
         texts.append(note)
     finally:
         dsl.close()
@@ -183,6 +191,6 @@ def add_notes(built: Built, *texts: str) -> None:
         clock.moment = at(20, 10, 0)
         book = Casebook(unlocked, categories.load(), built.config, now=clock)
         for text in texts:
-            book.note(built.reference, text=text)
+            book.add(built.reference, Note(text=text))
     finally:
         unlocked.close()
