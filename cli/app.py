@@ -17,15 +17,38 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from safeguarding import documents_json
 from safeguarding.errors import OutOfMemory, SafeguardError, TooManyOpenFiles
 
-from . import credentials, output
-from .context import STATE, State, open_vault, unlock, unlock_with_recovery
-from .output import JsonOption
+from . import output
+from .commands import (
+    access,
+    action,
+    advice,
+    amend,
+    audit,
+    backup,
+    cases,
+    categories,
+    checkpoint,
+    close,
+    conversation,
+    db,
+    demo,
+    export,
+    init,
+    note,
+    record,
+    refer,
+    reopen,
+    restore,
+    timeline,
+    user,
+    verify,
+)
+from .context import STATE, State, open_vault
 
 if TYPE_CHECKING:
-    from safeguarding.vault import UserInfo
+    pass
 
 INTERNAL_ERROR = 70  # outside the contract: a bug in safeguard itself
 
@@ -200,49 +223,6 @@ COMMAND_ORDER = (
     "db",
 )
 
-#: Each command's line in its group's command list, whole: Click would otherwise cut the first
-#: sentence of the help at about 60 characters, or at the "." of "e.g.".
-SHORT_HELP = {
-    "init": "Create a new vault; you become its first user, a DSL.",
-    "verify": "Check every signature, the chain, and that every field decrypts.",
-    "checkpoint": "Print the vault's signed head, to keep on paper or elsewhere.",
-    "categories": "List the categories: policy section, route and deadline.",
-    "record": "Record a disclosure: opens a case, prints its reference.",
-    "refer": "Record a referral: who was contacted and what was said.",
-    "advice": "Record the advice given, e.g. by the LADO or the County.",
-    "conversation": "Record a conversation: with whom, how, what was said.",
-    "note": "Add a note to a case.",
-    "amend": "Correct an entry; the original stays as it was.",
-    "close": "Close a case with its outcome.",
-    "reopen": "Reopen a closed case, giving the reason.",
-    "cases": "List cases: status, next step and when it is due.",
-    "demo": "Walk a worked case through a throwaway vault.",
-    "restore": "Put a verified backup in place as the vault (--to PATH).",
-    "timeline": "Show a case's chronology, day by day.",
-    "export": "Export a case's chronology for the County or the LADO.",
-    "audit": "Who viewed or exported which case, and when.",
-    "access": "Who may read a restricted case; grant or revoke it.",
-    "access show": "List a restricted case's members.",
-    "access grant": "Give a user access to a restricted case.",
-    "access revoke": "Take a user's access to a restricted case away.",
-    "user": "Add, list and disable users; change passphrases.",
-    "user add": "Add a user with their own passphrase.",
-    "user list": "List the users, their roles and whether they are active.",
-    "user passwd": "Set a new passphrase: yours, another's, or by recovery key.",
-    "user disable": "Disable a user; what they recorded stays.",
-    "db": "Show or upgrade the vault's schema.",
-    "db status": "Show the schema revision and whether it needs an upgrade.",
-    "db upgrade": "Upgrade the schema, taking a backup first.",
-    "action": "Add an action to a case, or record it done.",
-    "action add": "Add an action: what, by whom, by when.",
-    "action done": "Record an action as done, and what was done.",
-    "backup": "Back up without a passphrase; check, list, prune, monitor.",
-    "backup create": "Copy the vault into DIR as a checked backup.",
-    "backup verify": "Check a backup against its manifest (fully, with a passphrase).",
-    "backup list": "List the backups in DIR, newest first, and whether each verifies.",
-    "backup prune": "Remove the backups in DIR that no --keep rule keeps.",
-    "backup status": "For monitoring: exit 1 unless a recent backup verifies.",
-}
 
 #: A value's placeholder in help, by its type, for options that do not name their own.
 _TYPE_METAVARS: dict[object, str] = {str: "TEXT", int: "N", float: "N"}
@@ -266,7 +246,10 @@ def _polish(command: Any, path: tuple[str, ...]) -> None:
     walks the tree it built once, before anything is parsed or shown.
     """
     if path:
-        command.short_help = command.short_help or SHORT_HELP.get(" ".join(path))
+        # Its help's first paragraph, whole: Click would cut it at about 60 characters, or at
+        # the "." of "e.g.".
+        summary = (command.help or "").strip().split("\n\n")[0]
+        command.short_help = command.short_help or " ".join(summary.split())
     for param in command.params:
         if isinstance(param, TyperArgument):
             param.__class__ = _PlainArgument
@@ -385,241 +368,29 @@ def global_options(
     moments.check_local_zone(clock.now())  # TZ=UTC+99 is refused here, not mid-command
 
 
-@app.command()
-def init(json: JsonOption = False) -> None:
-    """Create a new vault; you become its first user, a DSL.
-
-    Prints a recovery key once: write it on paper and keep it in the school safe. The vault
-    appears only once the key has been shown.
-    """
-    from rich.markup import escape
-
-    from safeguarding.errors import UsageError
-    from safeguarding.vault import Vault
-
-    name = STATE.user_name
-    passphrase = credentials.first_passphrase(name)
-    path = STATE.vault_path
-    with Vault.build(path, name, passphrase) as new:
-        try:
-            _show_recovery_key(new.recovery_key, json, new.user)
-        except output.OutputLost as lost:
-            raise UsageError(
-                f"could not show the recovery key on {lost.stream} ({lost.reason}); "
-                "no vault was created",
-                "run 'safeguard init' again with its output on a terminal or in a file you keep",
-            ) from None
-        unlocked = output.commit(new.publish, lambda _: f"the new vault at {path}")
-    unlocked.close()
-    if not json:
-        output.say(
-            f"Created the vault at {escape(str(path))}; {escape(unlocked.user.name)} is its DSL."
-        )
-
-
-def _show_recovery_key(key: str, json: bool, user: UserInfo) -> None:
-    """The recovery key on stdout, flushed (`OutputLost` if it cannot be): shown before the
-    vault it opens is published."""
-    if json:
-        output.emit_json(documents_json.new_vault(STATE.vault_path, user, key))
-        return
-    from rich.panel import Panel
-
-    output.out.print(
-        Panel(
-            f"[bold]{key}[/bold]\n\n"
-            "This recovery key is shown only this once. Write it on paper and keep it in the "
-            "school safe. It sets a new passphrase for anyone who forgets theirs "
-            "('safeguard user passwd NAME --recovery'); without it, a forgotten passphrase "
-            "cannot be recovered by anyone.",
-            title="Recovery key",
-            border_style="red",
-        )
-    )
-
-
-@app.command()
-def verify(
-    checkpoint: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--checkpoint",
-            metavar="SEQ:HASH",
-            help="A head recorded earlier (from a backup manifest or an export); repeatable.",
-        ),
-    ] = None,
-    checkpoints_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoints",
-            metavar="DIR",
-            file_okay=False,
-            help="Also check against the heads in the manifests of this vault's backups in DIR, "
-            "so a vault rolled back behind a backup is caught.",
-        ),
-    ] = None,
-    no_passphrase: Annotated[
-        bool,
-        typer.Option(
-            "--no-passphrase",
-            help="Check without unlocking, as anyone may: the hash chain, every signature and "
-            "the columns kept in clear. Entries from before signatures are counted, not checked.",
-        ),
-    ] = False,
-    recovery: Annotated[
-        bool,
-        typer.Option(
-            "--recovery",
-            help="Unlock with the recovery key instead (asked for, or from "
-            "SAFEGUARD_RECOVERY_KEY_FILE or SAFEGUARD_RECOVERY_KEY): checks that the key in the "
-            "safe opens the vault, and reads every restricted case too. After an upgrade, its "
-            "first use gives the recovery key its new keys (recorded).",
-        ),
-    ] = False,
-    json: JsonOption = False,
-) -> None:
-    """Check the whole vault: every signature holds, the chronology's chain is unbroken, every
-    field decrypts, and only a DSL or the headteacher managed users.
-
-    Exits 0 when all is well, or 1 naming the first damaged entry.
-    """
-    from safeguarding.chronology import Checkpoint
-    from safeguarding.errors import CheckFailed, Damaged
-
-    from . import views
-
-    checkpoints = [Checkpoint.parse(text) for text in checkpoint or []]
-    from_backups: list[Checkpoint] = []
-    unattended: list[str] = []
-    if no_passphrase and recovery:
-        from safeguarding.errors import UsageError
-
-        raise UsageError(
-            "--no-passphrase checks without unlocking, --recovery unlocks with the recovery "
-            "key: give one of them"
-        )
-    if no_passphrase:
-        vault = open_vault()
-        try:
-            if checkpoints_dir is not None:
-                from safeguarding.backup import checkpoints_for
-
-                from_backups = checkpoints_for(vault, checkpoints_dir)
-            report = views.checked(lambda: vault.verify_public(checkpoints + from_backups), json)
-        finally:
-            vault.close()
-    else:
-        try:
-            unlocked = unlock_with_recovery() if recovery else unlock()
-        except Damaged as damage:
-            # Finding damage is what verify is for: a failed check (exit 1), even in one's row.
-            raise CheckFailed(damage.detail) from None
-        try:
-            if checkpoints_dir is not None:
-                from safeguarding.backup import checkpoints_for
-
-                from_backups = checkpoints_for(unlocked.vault, checkpoints_dir)
-            report = views.checked(lambda: unlocked.verify(checkpoints + from_backups), json)
-            unattended = unlocked.unattended()
-        finally:
-            unlocked.close()
-    if json:
-        checked = len(checkpoints) + len(from_backups)
-        output.emit_json(documents_json.verified(report, checked, recovery, unattended))
-        return
-    for reference in unattended:
-        output.say(
-            f"{reference} is restricted and has no member left: give it one "
-            f"('safeguard access grant {reference} NAME --recovery')."
-        )
-    line = views.verified_line(report, recovery, len(checkpoints), checkpoints_dir, from_backups)
-    output.out.print(line, soft_wrap=True, markup=False, highlight=False)
-
-
-@app.command()
-def checkpoint(
-    qr: Annotated[
-        bool | None,
-        typer.Option(
-            "--qr/--no-qr",
-            help="Also draw the line as a QR code under it (default: when the output is a "
-            "terminal, never when it is piped).",
-        ),
-    ] = None,
-    json: JsonOption = False,
-) -> None:
-    """Print the vault's checkpoint: the newest entry's number and hash, signed by its author.
-
-    Needs no passphrase. Keep it where no one who can write the vault can change it (the
-    minutes of a DSL meeting, a mail to the governors, a file on another server): 'safeguard
-    verify --checkpoint SEQ:HASH' then shows whether anything up to it was rewritten or cut.
-    On a terminal a QR code of the same line is drawn under it. The vault is checked first, as
-    'verify --no-passphrase' does.
-    """
-    if json and qr:
-        from safeguarding.errors import UsageError
-
-        raise UsageError("--qr draws the line for a terminal; leave it out with --json")
-    vault = open_vault()
-    try:
-        report = vault.verify_public()
-        signed = vault.entry_facts(report.head.seq)
-    finally:
-        vault.close()
-    if json:
-        output.emit_json(documents_json.checkpoint(report.head, signed))
-        return
-    line = str(report.head)
-    output.out.print(line, soft_wrap=True, markup=False, highlight=False)
-    terminal = sys.stdout.isatty()
-    drawn = terminal if qr is None else qr
-    if drawn:
-        from . import views
-
-        output.data_line(views.qr_code(line, colour=terminal and not output.out.no_color))
-    how = "signed by user" if signed.signed else "written (before signatures) by user"
-    output.say(
-        f"Entry {report.head.seq}, {how} {signed.author_id} at {signed.recorded_at}. "
-        f"Write down the line above{' (the QR code holds the same line)' if drawn else ''}; "
-        "'safeguard verify --checkpoint LINE' checks against it."
-    )
-
-
-def _register() -> None:
-    from . import cases, database, demo, flow, record, users
-
-    app.add_typer(users.app, name="user")
-    app.add_typer(database.app, name="db")
-    app.command()(cases.categories)
-    app.command()(record.record)
-    app.command()(flow.refer)
-    app.command()(flow.advice)
-    app.add_typer(flow.action_app, name="action")
-    app.command()(flow.conversation)
-    app.command()(flow.note)
-    app.command()(flow.amend)
-    app.command()(flow.close)
-    app.command()(flow.reopen)
-    app.command()(cases.cases)
-    app.command()(demo.demo)
-
-    from . import backup
-
-    app.add_typer(backup.app, name="backup")
-    app.command("restore")(backup.restore)
-
-    from . import timeline
-
-    app.command()(timeline.timeline)
-    app.command()(timeline.export)
-    app.command()(timeline.audit)
-
-    from . import access
-
-    app.add_typer(access.app, name="access")
-
-
-_register()
+app.command()(init.init)
+app.command()(verify.verify)
+app.command()(checkpoint.checkpoint)
+app.add_typer(user.app, name="user")
+app.add_typer(db.app, name="db")
+app.command()(categories.categories)
+app.command()(record.record)
+app.command()(refer.refer)
+app.command()(advice.advice)
+app.add_typer(action.app, name="action")
+app.command()(conversation.conversation)
+app.command()(note.note)
+app.command()(amend.amend)
+app.command()(close.close)
+app.command()(reopen.reopen)
+app.command()(cases.cases)
+app.command()(demo.demo)
+app.add_typer(backup.app, name="backup")
+app.command()(restore.restore)
+app.command()(timeline.timeline)
+app.command()(export.export)
+app.command()(audit.audit)
+app.add_typer(access.app, name="access")
 
 
 def main() -> None:

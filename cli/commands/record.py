@@ -12,8 +12,8 @@ import typer
 from safeguarding.entry_fields import SubjectRole, choice, long_text
 from safeguarding.errors import UsageError
 
-from . import credentials, output
-from .casework import (
+from .. import credentials, output
+from ..casework import (
     AtOption,
     EditorOption,
     JsonOption,
@@ -112,7 +112,9 @@ def record(
     restricted: RestrictedOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Record a disclosure: opens a case and prints its reference (e.g. SG-2026-0007).
+    """Record a disclosure: opens a case, prints its reference.
+
+    Record a disclosure: opens a case and prints its reference (e.g. SG-2026-0007).
 
     A case in an allegation category, or about a user of the vault, is restricted: sealed to
     you and the case manager (the headteacher, or the chair of governors when it is about the
@@ -219,7 +221,7 @@ def _disclosure(
 
 
 def _report(book: Casebook, written: Written, disclosure: Disclosure, json: bool) -> None:
-    from . import views
+    from .. import views
 
     if json:
         from safeguarding import documents_json

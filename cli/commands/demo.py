@@ -25,9 +25,9 @@ import typer
 
 from safeguarding.errors import CheckFailed
 
-from . import output
-from .demo_case import CONFIG, PASSPHRASE_FILES, SESSION, STEPS, Step
-from .state import STATE
+from .. import output
+from ..demo_case import CONFIG, PASSPHRASE_FILES, SESSION, STEPS, Step
+from ..state import STATE
 
 #: The placeholders of the case's days, Monday to Friday of its week.
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
@@ -36,7 +36,9 @@ END = "END"
 
 
 def demo(ctx: typer.Context) -> None:
-    """Walk a worked case through the whole flow in a throwaway vault, then print its timeline.
+    """Walk a worked case through a throwaway vault.
+
+    Walk a worked case through the whole flow in a throwaway vault, then print its timeline.
 
     A teaching assistant found to be friends online with a 15-year-old ex-pupil: the disclosure,
     the LADO referral, advice, actions, conversations, a correction and the closure. The case is

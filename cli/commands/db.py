@@ -9,9 +9,9 @@ import typer
 
 from safeguarding import documents_json
 
-from . import output
-from .context import STATE
-from .output import JsonOption
+from .. import output
+from ..context import STATE
+from ..output import JsonOption
 
 app = typer.Typer(help="Show or upgrade the vault's schema.")
 
@@ -20,7 +20,9 @@ app = typer.Typer(help="Show or upgrade the vault's schema.")
 def status(
     json: JsonOption = False,
 ) -> None:
-    """Show the vault's schema revision and whether it needs 'safeguard db upgrade'."""
+    """Show the schema revision and whether it needs an upgrade.
+
+    Show the vault's schema revision and whether it needs 'safeguard db upgrade'."""
     from safeguarding import migrate
 
     state = migrate.status(STATE.vault_path)
@@ -49,7 +51,9 @@ def upgrade(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Upgrade the vault's schema to this version of safeguard, taking a backup first."""
+    """Upgrade the schema, taking a backup first.
+
+    Upgrade the vault's schema to this version of safeguard, taking a backup first."""
     from safeguarding import upgrade
 
     vault_path = STATE.vault_path

@@ -8,9 +8,9 @@ import typer
 
 from safeguarding import documents_json
 
-from . import credentials, output
-from .context import STATE, open_vault, unlock
-from .output import JsonOption
+from .. import credentials, output
+from ..context import STATE, open_vault, unlock
+from ..output import JsonOption
 
 if TYPE_CHECKING:
     from safeguarding.vault import Departures, UserInfo
@@ -30,7 +30,9 @@ def add(
     role: Annotated[str, typer.Option("--role", help=ROLE_HELP, metavar="dsl|deputy|head|chair")],
     json: JsonOption = False,
 ) -> None:
-    """Add a user with their own passphrase (a DSL or the headteacher may do this)."""
+    """Add a user with their own passphrase.
+
+    Add a user with their own passphrase (a DSL or the headteacher may do this)."""
     from safeguarding.errors import UsageError
     from safeguarding.vocabulary import Role
 
@@ -101,7 +103,9 @@ def passwd(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Set a new passphrase: your own, another user's (DSL or head), or with the recovery key.
+    """Set a new passphrase: yours, another's, or by recovery key.
+
+    Set a new passphrase: your own, another user's (DSL or head), or with the recovery key.
 
     The new passphrase is asked for twice, or read from SAFEGUARD_NEW_PASSPHRASE_FILE (a file,
     mode 0600) or SAFEGUARD_NEW_PASSPHRASE.
@@ -147,7 +151,9 @@ def disable(
     name: Annotated[str, typer.Argument(help="The user to disable.")],
     json: JsonOption = False,
 ) -> None:
-    """Disable a user: their passphrase no longer opens the vault; their records stay.
+    """Disable a user; what they recorded stays.
+
+    Disable a user: their passphrase no longer opens the vault; their records stay.
 
     The vault gets new keys, so a copy of their key slot (in a backup, say) opens nothing
     written from now on; they also leave every restricted case.  What they could read before

@@ -1,13 +1,7 @@
-"""`safeguard backup …` and `safeguard restore`: copies of the vault's ciphertext for the nightly
-job, their checks and retention, and putting one back.
-
-Quiet on success (one line with --verbose, one JSON document with --json); failures leave through
-the app's one exit point.  Only the full check of a backup asks for a passphrase.
-"""
+"""`safeguard backup …`: back up without a passphrase; check, list, prune and monitor backups."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,50 +11,25 @@ import typer
 
 from safeguarding import documents_json
 
-from . import credentials, output
-from .context import STATE
-from .output import JsonOption
+from .. import output
+from ..context import STATE
+from ..output import JsonOption
 
 if TYPE_CHECKING:
-    from safeguarding.backup import Progress, Pruned, Unlocker
-    from safeguarding.vault import Unlocked, Vault
+    from safeguarding.backup import Progress, Pruned
 
-app = typer.Typer(
-    help="Back up the vault without a passphrase; check, list, prune and monitor backups."
-)
+from ..backing_up import FullOption, VerboseOption, say_line, unlocker
 
-VerboseOption = Annotated[
-    bool, typer.Option("--verbose", "-v", help="Say in one line what was done.")
-]
+app = typer.Typer(help="Back up without a passphrase; check, list, prune, monitor.")
+
+
 FolderArgument = Annotated[
     Path, typer.Argument(help="The backup folder.", metavar="DIR", file_okay=False, readable=False)
 ]
-FullOption = Annotated[
-    bool,
-    typer.Option(
-        "--full",
-        help="Also decrypt everything and recompute the chain (asks for your passphrase; this "
-        "is done anyway when SAFEGUARD_PASSPHRASE_FILE or SAFEGUARD_PASSPHRASE is set).",
-    ),
-]
+
 
 #: Below this size a copy takes a moment, and a progress bar would only flicker.
 PROGRESS_THRESHOLD = 32 * 1024 * 1024
-
-
-def _unlocker(full: bool) -> Unlocker | None:
-    """How to unlock a backup for the full check, or None to check it without a secret."""
-    in_environment = any(
-        os.environ.get(name) for name in ("SAFEGUARD_PASSPHRASE_FILE", "SAFEGUARD_PASSPHRASE")
-    )
-    if not (full or in_environment):
-        return None
-    name = STATE.user_name
-
-    def unlock(vault: Vault) -> Unlocked:
-        return vault.unlock(name, credentials.passphrase(name))
-
-    return unlock
 
 
 @contextmanager
@@ -90,7 +59,9 @@ def _progress_bar(size: int, wanted: bool) -> Iterator[Progress | None]:
 def create(
     directory: FolderArgument, json: JsonOption = False, verbose: VerboseOption = False
 ) -> None:
-    """Copy the vault into DIR as a checked backup with its manifest; needs no passphrase.
+    """Copy the vault into DIR as a checked backup.
+
+    Copy the vault into DIR as a checked backup with its manifest; needs no passphrase.
 
     The copy is consistent while others write. A second run in the same DIR at the same time
     is refused (exit 5).
@@ -107,7 +78,7 @@ def create(
     if json:
         output.emit_json(documents_json.backup_created(created))
     elif verbose:
-        _line(f"Backed up {manifest.entries} entries ({_size(manifest.size)}) to {created.path}")
+        say_line(f"Backed up {manifest.entries} entries ({_size(manifest.size)}) to {created.path}")
 
 
 @app.command("verify")
@@ -119,7 +90,9 @@ def verify(
     json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Check a backup: its sha256 against the manifest, SQLite's integrity and its schema.
+    """Check a backup against its manifest (fully, with a passphrase).
+
+    Check a backup: its sha256 against the manifest, SQLite's integrity and its schema.
 
     With a passphrase, also decrypt everything and recompute the chain. Exits 0, or 1 naming
     what is wrong.
@@ -128,7 +101,7 @@ def verify(
     from safeguarding.errors import CheckFailed
 
     try:
-        verified = backup.verify(file, _unlocker(full))
+        verified = backup.verify(file, unlocker(full))
     except CheckFailed as failure:
         if json:
             output.emit_json(documents_json.backup_verify_failed(file, failure.message))
@@ -138,12 +111,14 @@ def verify(
         output.emit_json(documents_json.backup_verified(file, verified))
     elif verbose:
         how = "decrypted and chain checked" if verified.full else "hash and structure checked"
-        _line(f"{file.name} verifies: {manifest.entries} entries, {how}")
+        say_line(f"{file.name} verifies: {manifest.entries} entries, {how}")
 
 
 @app.command("list")
 def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
-    """List the backups in DIR, newest first: when, size, entries, and whether each verifies.
+    """List the backups in DIR, newest first, and whether each verifies.
+
+    List the backups in DIR, newest first: when, size, entries, and whether each verifies.
 
     A backup whose file is gone while its manifest is left is listed as MISSING; one whose copy
     a running (or stopped) `backup create` has still to put in place, PENDING; one dated in the
@@ -212,7 +187,9 @@ def prune(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Remove the backups in DIR that no --keep rule keeps (restic's rules), and say which.
+    """Remove the backups in DIR that no --keep rule keeps.
+
+    Remove the backups in DIR that no --keep rule keeps (restic's rules), and say which.
 
     Periods are counted among days (weeks, months…) that have backups, in UTC. The newest backup
     that verifies is never removed. A backup dated in the future counts for no rule and is left
@@ -234,7 +211,7 @@ def prune(
 
 def _report_pruned(pruned: Pruned, *, json: bool, quiet: bool) -> None:
     for ahead, reason in pruned.ahead:
-        _line(f"left {ahead.name} in place: {reason}")
+        say_line(f"left {ahead.name} in place: {reason}")
     if json:
         output.emit_json(documents_json.pruned(pruned))
         return
@@ -259,7 +236,9 @@ def status(
     json: JsonOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age, if its
+    """For monitoring: exit 1 unless a recent backup verifies.
+
+    For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age, if its
     newest backup does not verify, if an older one is missing or not its manifest's size, or
     if a backup is dated in the future."""
     from safeguarding import backup
@@ -281,56 +260,10 @@ def status(
     if json:
         output.emit_json(documents_json.backup_status(limit, found))
     elif verbose:
-        _line(
+        say_line(
             f"newest verified backup: {found.newest.name}, "
             f"{backup.describe_age(found.age)} old (limit {limit})"
         )
-
-
-def restore(
-    file: Annotated[
-        Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
-    ],
-    to: Annotated[
-        Path,
-        typer.Option(
-            "--to", help="Where to put the restored vault.", metavar="PATH", dir_okay=False
-        ),
-    ],
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Keep an existing file at PATH as PATH.replaced-TIME (never deleted) and "
-            "restore in its place.",
-        ),
-    ] = False,
-    full: FullOption = False,
-    json: JsonOption = False,
-    verbose: VerboseOption = False,
-) -> None:
-    """Restore a backup to PATH after verifying it; refuses a backup that does not verify.
-
-    An existing file at PATH is kept: without --force nothing happens; with --force it is
-    kept as PATH.replaced-TIME, and PATH holds a whole vault throughout. Stale -wal and -shm
-    files beside PATH are removed.
-    """
-    from safeguarding.restore import restore as restore_backup
-
-    restored = restore_backup(file, to, force=force, unlock=_unlocker(full))
-    manifest = restored.verified.manifest
-    if json:
-        output.emit_json(documents_json.restored(file, restored))
-        return
-    if restored.moved_aside is not None:
-        _line(f"Moved the existing {to} aside to {restored.moved_aside}")
-    if verbose:
-        _line(f"Restored {file.name} ({manifest.entries} entries) to {restored.path}")
-
-
-def _line(message: str) -> None:
-    """One line for the person (stderr), never wrapped, so scripts and logs keep it whole."""
-    output.err.print(message, soft_wrap=True, markup=False, highlight=False)
 
 
 def _size(size: int) -> str:

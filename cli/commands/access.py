@@ -11,9 +11,9 @@ from typer.core import TyperGroup
 
 from safeguarding import documents_json
 
-from . import output
-from .context import unlock, unlock_with_recovery
-from .output import JsonOption
+from .. import output
+from ..context import unlock, unlock_with_recovery
+from ..output import JsonOption
 
 if TYPE_CHECKING:
     from safeguarding.membership import Members
@@ -55,7 +55,9 @@ RecoveryOption = Annotated[
 
 @app.command("show")
 def show(case: CaseArgument, recovery: RecoveryOption = False, json: JsonOption = False) -> None:
-    """List a restricted case's members (the recovery key can always open it too)."""
+    """List a restricted case's members.
+
+    List a restricted case's members (the recovery key can always open it too)."""
     from safeguarding import membership
 
     _print(_as_member(recovery, lambda unlocked: membership.members(unlocked, case)), json)
@@ -68,7 +70,9 @@ def grant(
     recovery: RecoveryOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Give USER access to a restricted case, with every key it has had (members only).
+    """Give a user access to a restricted case.
+
+    Give USER access to a restricted case, with every key it has had (members only).
 
     A subject of the allegation can never be given access."""
     from safeguarding import membership

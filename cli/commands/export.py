@@ -1,5 +1,4 @@
-"""`safeguard timeline`, `export` and `audit`: a case's chronology on screen or in a file, and
-who has viewed or exported what."""
+"""`safeguard export`: a case's chronology in a file for the County or the LADO, recorded."""
 
 from __future__ import annotations
 
@@ -12,49 +11,15 @@ import typer
 from safeguarding import documents_json
 from safeguarding.errors import UsageError
 
-from . import output
-from .context import unlock
-from .output import JsonOption
+from .. import output
+from ..context import unlock
+from ..output import JsonOption
 
 if TYPE_CHECKING:
-    from safeguarding.categories import Categories
-    from safeguarding.config import Config
     from safeguarding.export import Exported
     from safeguarding.vault import Unlocked
 
-CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
-
-
-def _settings() -> tuple[Config, Categories]:
-    from safeguarding import categories, config
-
-    settings = config.load()
-    return settings, categories.load(settings.categories_file)
-
-
-def timeline(case: CaseArgument, json: JsonOption = False) -> None:
-    """Show a case's chronology: its header, entries by day, actions and checkpoint.
-
-    Every view is recorded in the vault's access log ('safeguard audit').
-    """
-    from safeguarding import access, timeline_rich
-
-    settings, kinds = _settings()
-    unlocked = unlock()
-    try:
-        view = access.view(
-            unlocked,
-            case,
-            categories=kinds,
-            school=settings.school_name,
-            closures=settings.closure_days,
-        )
-    finally:
-        unlocked.close()
-    if json:
-        output.emit_json(documents_json.case(view))
-        return
-    output.out.print(timeline_rich.render(view))
+from ..settings import CaseArgument, school_settings
 
 
 def export(
@@ -91,7 +56,7 @@ def export(
 
     fmt = exports.check_format(format)
     path = _export_path(to, fmt, json=json)
-    settings, kinds = _settings()
+    settings, kinds = school_settings()
     unlocked = unlock()
     try:
         _check_export(unlocked, case, path, force)  # fails before the warning, not after it
@@ -183,53 +148,3 @@ def _check_export(unlocked: Unlocked, case: str, path: Path | None, force: bool)
         unlocked.readable_case(session, case)
     if path is not None:
         Target(path, force).discard()  # the same checks, and a file it can create there
-
-
-def audit(
-    case: Annotated[
-        str | None, typer.Option("--case", metavar="CASE", help="Only this case.")
-    ] = None,
-    mine: Annotated[
-        bool,
-        typer.Option(
-            "--mine",
-            help="Instead, everything you recorded, viewed or exported: entry, case and when.",
-        ),
-    ] = False,
-    json: JsonOption = False,
-) -> None:
-    """Who viewed or exported which case, and who gave or took away access to a restricted
-    one, and when (oldest first).
-
-    With --mine, every entry you wrote: the receipt of what you saved, if a command's output
-    was lost.
-    """
-    from safeguarding import access
-
-    unlocked = unlock()
-    try:
-        events = access.audit(unlocked, case, mine=mine)
-    finally:
-        unlocked.close()
-    if json:
-        output.emit_json(documents_json.audit(events, mine=mine))
-        return
-    if not events:
-        nothing = "You have recorded nothing" if mine else "No views or exports recorded"
-        output.say(nothing + (f" for {case.upper()}." if case else "."))
-        return
-    from rich import box
-    from rich.table import Table
-
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
-    table.add_column("When", no_wrap=True)
-    if mine:
-        table.add_column("Entry", justify="right")
-    else:
-        table.add_column("Who")
-    table.add_column("Case", no_wrap=True)
-    table.add_column("What", overflow="fold")
-    for e in events:
-        when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
-        table.add_row(when, str(e.entry) if mine else e.who, e.case or "—", e.what)
-    output.out.print(table)

@@ -1,0 +1,57 @@
+"""`safeguard restore`: put a verified backup in place as the vault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from safeguarding import documents_json
+
+from .. import output
+from ..backing_up import FullOption, VerboseOption, say_line, unlocker
+from ..output import JsonOption
+
+
+def restore(
+    file: Annotated[
+        Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
+    ],
+    to: Annotated[
+        Path,
+        typer.Option(
+            "--to", help="Where to put the restored vault.", metavar="PATH", dir_okay=False
+        ),
+    ],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Keep an existing file at PATH as PATH.replaced-TIME (never deleted) and "
+            "restore in its place.",
+        ),
+    ] = False,
+    full: FullOption = False,
+    json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Put a verified backup in place as the vault (--to PATH).
+
+    Restore a backup to PATH after verifying it; refuses a backup that does not verify.
+
+    An existing file at PATH is kept: without --force nothing happens; with --force it is
+    kept as PATH.replaced-TIME, and PATH holds a whole vault throughout. Stale -wal and -shm
+    files beside PATH are removed.
+    """
+    from safeguarding.restore import restore as restore_backup
+
+    restored = restore_backup(file, to, force=force, unlock=unlocker(full))
+    manifest = restored.verified.manifest
+    if json:
+        output.emit_json(documents_json.restored(file, restored))
+        return
+    if restored.moved_aside is not None:
+        say_line(f"Moved the existing {to} aside to {restored.moved_aside}")
+    if verbose:
+        say_line(f"Restored {file.name} ({manifest.entries} entries) to {restored.path}")
