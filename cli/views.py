@@ -112,7 +112,8 @@ def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: 
         )
         due = due_text(s.next, today, config.closure_days)
         table.add_row(
-            s.reference,
+            # A restricted case is marked, so its members know who else can read it (no one).
+            Text(f"{s.reference}\nrestricted") if s.restricted else s.reference,
             plain(s.state.category),
             plain(about),  # names as recorded: never Rich markup
             s.state.stage.value,

@@ -88,6 +88,7 @@ class CaseFile:
     opened_at: datetime
     status: str
     entries: tuple[CaseEntry, ...] = field(default_factory=tuple)
+    restricted: bool = False  # its keys are sealed to its members (and the recovery key) only
 
     @property
     def in_recorded_order(self) -> tuple[CaseEntry, ...]:
@@ -211,4 +212,5 @@ def file_of(case: Case, opened: Sequence[Opened], authors: dict[int, str]) -> Ca
         opened_at=clock.from_text(case.opened_at),
         status=case.status,
         entries=tuple(entries),
+        restricted=bool(case.restricted),
     )

@@ -50,6 +50,7 @@ class CaseSummary:
     title: str
     next: flow.NextStep
     overdue: list[flow.Overdue]
+    restricted: bool = False  # only its members (and the recovery key) can read it
 
 
 class Casebook:
@@ -118,6 +119,7 @@ class Casebook:
                     title=category.title,
                     next=self.next_step(state),
                     overdue=flow.overdue(state, category, self.today(), self.config.closure_days),
+                    restricted=file.restricted,
                 )
             )
         return summaries

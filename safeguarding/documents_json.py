@@ -193,6 +193,7 @@ def cases(summaries: Sequence[CaseSummary], names: bool) -> list[Document]:
             "next": s.next.title,
             "due": s.next.due.isoformat() if s.next.due else None,
             "overdue": [{"what": o.what, "due": o.due.isoformat()} for o in s.overdue],
+            "restricted": s.restricted,
         }
         for s in summaries
     ]

@@ -95,6 +95,7 @@ class Timeline:
     produced_by: str
     tz: tzinfo | None = None
     redacted: bool = False
+    restricted: bool = False
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
@@ -125,6 +126,10 @@ class Timeline:
         return days
 
 
+#: The header's line for a restricted case.
+RESTRICTED = "restricted: only its members and the recovery key can read it"
+
+
 def header_facts(t: Timeline) -> list[tuple[str, str]]:
     """The header's label and value pairs, as the PDF and the HTML page show them."""
     category = t.category_code
@@ -141,6 +146,7 @@ def header_facts(t: Timeline) -> list[tuple[str, str]]:
         rows.append(("Policy section", t.section))
     rows += [
         ("Subject(s)", "\n".join(f"{name} ({role})" for name, role in t.subjects)),
+        *([("Access", RESTRICTED)] if t.restricted else []),
         ("Status", status),
         ("Opened", t.when(t.opened_at)),
         ("Closed", t.when(t.closed_at) if t.closed_at else "—"),
@@ -248,6 +254,7 @@ def build(
         produced_by=produced_by,
         tz=tz,
         redacted=redacted,
+        restricted=case.restricted,
     )
 
 

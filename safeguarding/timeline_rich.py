@@ -15,6 +15,7 @@ from rich.text import Text
 from safeguarding.timeline import (
     MARKING,
     REDACTION_NOTICE,
+    RESTRICTED,
     Day,
     Item,
     Timeline,
@@ -51,6 +52,8 @@ def header(t: Timeline) -> Panel:
     if t.section:
         grid.add_row("Policy section", plain(t.section))
     grid.add_row("Subject(s)", plain("\n".join(f"{name} ({role})" for name, role in t.subjects)))
+    if t.restricted:
+        grid.add_row("Access", plain(RESTRICTED))
     status = t.status if t.status == t.stage else f"{t.status} ({t.stage})"
     if t.outcome:
         status += f", outcome: {t.outcome}"

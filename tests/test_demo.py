@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from safeguarding.cli.commands import demo
 from safeguarding.cli.app import SafeguardGroup
+from safeguarding.cli.commands import demo
 from safeguarding.cli.commands.demo import case_week
 from safeguarding.cli.demo_case import STEPS
 

@@ -665,3 +665,21 @@ def test_a_key_planted_in_a_slot_by_hand_is_never_sealed_to(school: VaultInfo) -
             with pytest.raises(crypto.DecryptionError):
                 crypto.open_from(planted, bytes(box), place=f"case=1;holder={holder}")  # type: ignore[arg-type]
         assert invoke("verify", "--no-passphrase").exit_code == 1
+
+
+def test_members_see_a_restricted_case_marked_as_such(school: VaultInfo) -> None:
+    alice = as_user(school, "alice", PASSPHRASE)
+    written = book(alice).open(allegation())
+    book(alice).open(concern())
+    alice.close()
+    listed = json.loads(invoke("cases", "--json").stdout)
+    assert [(c["case"], c["restricted"]) for c in listed] == [
+        (written.reference, True),
+        ("SG-2026-0002", False),
+    ]
+    table = invoke("cases").stdout
+    assert "restricted" in table.split("SG-2026-0002")[0]
+    assert "restricted" not in table.split("SG-2026-0002")[1]
+    shown = invoke("timeline", written.reference).stdout
+    assert "Access" in shown and "only its members and the recovery key can read it" in shown
+    assert "Access" not in invoke("timeline", "SG-2026-0002").stdout
