@@ -37,7 +37,7 @@ class _CaseFirst(TyperGroup):
 
 app = typer.Typer(
     cls=_CaseFirst,
-    help="Who may read a restricted case; grant or revoke it (members only).",
+    help="Who may read a restricted case; grant or revoke it.",
     no_args_is_help=True,
 )
 
@@ -93,7 +93,9 @@ def revoke(
     recovery: RecoveryOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Take USER's access to a restricted case away (members only).
+    """Take a user's access to a restricted case away.
+
+    Members only (the case manager only by themselves, or with the recovery key).
 
     The case gets new keys that USER does not hold, so they cannot read anything written from
     now on. What they have already read cannot be unread."""

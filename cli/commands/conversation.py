@@ -39,7 +39,7 @@ def conversation(
     editor: EditorOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Record a conversation: with whom, how, and what was said."""
+    """Record a conversation: with whom, how, what was said."""
     from safeguarding.entries import Conversation
     from safeguarding.entry_fields import CHANNELS as KNOWN
 

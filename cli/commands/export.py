@@ -47,7 +47,7 @@ def export(
     ] = 100,
     json: JsonOption = False,
 ) -> None:
-    """Export a case's chronology for the County Safeguarding team or the LADO.
+    """Export a case's chronology for the County or the LADO.
 
     The file is plaintext, outside the encrypted vault: it is created 0600, and the export is
     recorded in the case's chronology (who, when, format, redacted or not).

@@ -20,7 +20,9 @@ def reopen(
     editor: EditorOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Reopen a closed case; the text is the reason."""
+    """Reopen a closed case, giving the reason.
+
+    The text is the reason."""
     from safeguarding.entries import Reopening
 
     early = Reopening()

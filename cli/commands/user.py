@@ -15,7 +15,7 @@ from ..output import JsonOption
 if TYPE_CHECKING:
     from safeguarding.vault import Departures, UserInfo
 
-app = typer.Typer(help="Add, list and disable users; change or recover passphrases.")
+app = typer.Typer(help="Add, list and disable users; change passphrases.")
 
 
 ROLE_HELP = (
@@ -62,7 +62,7 @@ def add(
 
 @app.command("list")
 def list_users(json: JsonOption = False) -> None:
-    """List the vault's users, their roles and whether they are active."""
+    """List the users, their roles and whether they are active."""
     from rich.table import Table
 
     from safeguarding.vault import ROLE_TITLES
