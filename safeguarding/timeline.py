@@ -127,7 +127,7 @@ class Timeline:
 
 
 #: The header's line for a restricted case.
-RESTRICTED = "restricted: only its members and the recovery key can read it"
+RESTRICTED = "restricted: its members and the recovery key only"
 
 
 def header_facts(t: Timeline) -> list[tuple[str, str]]:

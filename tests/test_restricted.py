@@ -681,5 +681,5 @@ def test_members_see_a_restricted_case_marked_as_such(school: VaultInfo) -> None
     assert "restricted" in table.split("SG-2026-0002")[0]
     assert "restricted" not in table.split("SG-2026-0002")[1]
     shown = invoke("timeline", written.reference).stdout
-    assert "Access" in shown and "only its members and the recovery key can read it" in shown
+    assert "Access" in shown and "its members and the recovery key only" in shown
     assert "Access" not in invoke("timeline", "SG-2026-0002").stdout
