@@ -24,8 +24,6 @@ ALLOWED: dict[str, int] = {
     "safeguarding/cases.py::Casebook.record": 74,
     "safeguarding/demo.py::run": 229,
     "safeguarding/export.py::export_case": 95,
-    "safeguarding/integrity.py": 522,
-    "safeguarding/integrity.py::_walk": 76,
 }
 
 
