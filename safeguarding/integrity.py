@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import multiprocessing
-import os
 import struct
-from collections import deque
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +24,6 @@ from safeguarding.chronology import (
     StoredEntry,
     epoch_of,
     facts_of,
-    hash_of,
     head,
     iter_rows,
     mac_of,
@@ -36,6 +31,7 @@ from safeguarding.chronology import (
     signed_bytes,
 )
 from safeguarding.custody import Custody, fail
+from safeguarding.entry_checks import EntryChecks
 from safeguarding.errors import CheckFailed
 from safeguarding.models import Case, KeySlot, User
 
@@ -132,21 +128,25 @@ def verify(
     Raises `CheckFailed` naming the first entry (or row) that was edited, removed, reordered,
     forged or written by someone who could not have written it.
     """
-    signatures = _Signatures(parallel=head(session).seq >= PARALLEL_FROM)
+    checks = EntryChecks(
+        parallel=head(session).seq >= PARALLEL_FROM,
+        batch=_BATCH,
+        ahead=_AHEAD,
+    )
     try:
-        return _walk(session, secrets, checkpoints, signatures)
+        return _walk(session, secrets, checkpoints, checks)
     except CheckFailed:
-        signatures.settle()  # an earlier entry's signature failing is the first problem
+        checks.settle()  # an earlier entry failing a check made aside is the first problem
         raise
     finally:
-        signatures.close()
+        checks.close()
 
 
 def _walk(
     session: Session,
     secrets: Secrets | None,
     checkpoints: Iterable[Checkpoint],
-    signatures: _Signatures,
+    checks: EntryChecks,
 ) -> ChainReport:
     wanted = {cp.seq: cp for cp in checkpoints}
     seen: dict[int, bytes] = {}
@@ -177,7 +177,7 @@ def _walk(
                     "not match)"
                 )
         else:
-            _check_signed(entry, previous, state, signatures)
+            _check_signed(entry, previous, state, checks)
             state.custody.check_epoch(entry)
         if secrets is not None:
             _check_payload(entry, secrets, state)
@@ -187,8 +187,26 @@ def _walk(
             seen[entry.seq] = entry.mac
         previous, expected = entry.mac, expected + 1
 
-    signatures.settle()
+    # What follows is checked while the last batches are: a problem it finds is named after
+    # any they find (`verify` settles them first), as if they had been checked before it.
     last = expected - 1
+    _check_the_end(session, last, previous, wanted, seen)
+    if state.signed_from is not None:
+        _check_clear_columns(session, state, secrets)
+    checks.settle()
+    return ChainReport(
+        last, Checkpoint(last, previous.hex()), before, unchecked, unreadable=state.unreadable
+    )
+
+
+def _check_the_end(
+    session: Session,
+    last: int,
+    previous: bytes,
+    wanted: dict[int, Checkpoint],
+    seen: dict[int, bytes],
+) -> None:
+    """The vault's head is the last entry walked, and every checkpoint wanted is one seen."""
     recorded_head = head(session)
     if recorded_head.seq > last:
         missing = (
@@ -212,11 +230,6 @@ def _walk(
                 f"entry {seq} does not match checkpoint {seq}:{checkpoint.mac_hex[:16]}: the "
                 "chronology was rewritten after it"
             )
-    if state.signed_from is not None:
-        _check_clear_columns(session, state, secrets)
-    return ChainReport(
-        last, Checkpoint(last, previous.hex()), before, unchecked, unreadable=state.unreadable
-    )
 
 
 #: The facts of an entry that has none: shared, and never written to.
@@ -224,7 +237,7 @@ _NO_FACTS: dict[str, Any] = {}
 
 
 def _check_signed(
-    entry: StoredEntry, previous: bytes, state: _Chronicle, signatures: _Signatures
+    entry: StoredEntry, previous: bytes, state: _Chronicle, checks: EntryChecks
 ) -> None:
     seq, author = entry.seq, entry.author_id
     if state.signed_from is None:
@@ -259,89 +272,21 @@ def _check_signed(
             f"entry {seq} was written by user {author} after they were disabled "
             f"({state.disabled[author]}): forged"
         )
-    body, signature = signed_bytes(entry, previous), entry.signature or b""
-    signatures.add(seq, key, signature, body)
-    if not hmac.compare_digest(hash_of(body, signature), entry.mac):
-        raise _fail(f"entry {seq}'s stored hash has been altered")
+    # The signature, then the stored hash (what a checkpoint names), checked aside.
+    checks.signed(seq, key, entry.signature or b"", signed_bytes(entry, previous), entry.mac)
     if facts:  # most entries (notes, actions) have none
         _apply_facts(entry, facts, state)
 
 
-#: From how many entries signatures are checked on every core: below it, starting the
-#: processes (about 20 ms) costs more than they save.
+#: From how many entries the checks of single entries are made on every core: below it,
+#: starting the processes (about 20 ms) costs more than they save.
 PARALLEL_FROM = 2_000
-#: Signatures per batch sent to a worker (about 0.1 s of work): small enough that the cores
+#: Checks per batch sent to a worker (up to about 0.06 s of work): small enough that the cores
 #: finish nearly together, large enough that sending a batch costs next to nothing.
 _BATCH = 1000
 #: Batches sent but not yet answered, per worker: enough to keep every core busy while the walk
 #: goes on, few enough that memory stays flat and a forgery is named soon after it is found.
 _AHEAD = 4
-
-
-def _first_forged(items: list[tuple[int, bytes, bytes, bytes]]) -> int | None:
-    """The first entry in `items` (seq, public key, signature, signed bytes) whose signature
-    does not hold, or None."""
-    holds = crypto.signature_holds
-    for seq, key, signature, body in items:
-        if not holds(key, signature, body):
-            return seq
-    return None
-
-
-class _Signatures:
-    """Signature checks, in batches, answered in the order sent: the first entry whose
-    signature does not hold is named as soon as its batch is answered, and at the latest at the
-    end of the walk or before another problem is reported.  For a long chronology the batches
-    are checked by worker processes on every core while the walk goes on."""
-
-    def __init__(self, *, parallel: bool) -> None:
-        self.pending: list[tuple[int, bytes, bytes, bytes]] = []
-        self.futures: deque[Future[int | None]] = deque()
-        self.pool: ProcessPoolExecutor | None = None
-        self.failed = False
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        self.ahead = _AHEAD * cores
-        if parallel and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
-            self.pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
-
-    def add(self, seq: int, key: bytes, signature: bytes, body: bytes) -> None:
-        self.pending.append((seq, key, signature, body))
-        if len(self.pending) >= _BATCH:
-            self._send()
-
-    def _send(self) -> None:
-        items, self.pending = self.pending, []
-        if not items:
-            return
-        if self.pool is None:
-            self._raise_for(_first_forged(items))
-            return
-        self.futures.append(self.pool.submit(_first_forged, items))
-        futures = self.futures
-        while futures and (len(futures) > self.ahead or futures[0].done()):
-            self._raise_for(futures.popleft().result())
-
-    def settle(self) -> None:
-        """Raise `CheckFailed` for the first entry so far whose signature does not hold (unless
-        one was named already)."""
-        if self.failed:
-            return
-        self._send()
-        while self.futures:  # in the order sent: the first failing batch is the earliest
-            self._raise_for(self.futures.popleft().result())
-
-    def _raise_for(self, seq: int | None) -> None:
-        if seq is not None:
-            self.failed = True
-            self.pending.clear()  # later entries: the first failure is the one to name
-            raise _fail(
-                f"entry {seq} has been altered, reordered or forged (its signature does not hold)"
-            )
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
 
 
 def _public(facts: dict[str, Any], name: str, seq: int) -> bytes:

@@ -17,8 +17,9 @@ from sqlmodel import Session, col, select
 
 from safeguarding import crypto
 from safeguarding.chronology import EntryRow
+from safeguarding.entry_checks import EntryChecks
 from safeguarding.errors import CheckFailed, Damaged
-from safeguarding.integrity import _check_signed, _Chronicle, _Signatures, slot_fingerprint
+from safeguarding.integrity import _check_signed, _Chronicle, slot_fingerprint
 from safeguarding.models import KeySlot
 
 #: Every signed entry that introduces, changes or retires a key or records a slot.
@@ -38,7 +39,7 @@ def require(session: Session) -> None:
 
     Call in the write transaction, before a key is sealed to any slot's public key."""
     state = _Chronicle()
-    signatures = _Signatures(parallel=False)
+    signatures = EntryChecks(parallel=False, batch=1000, ahead=1)
     try:
         for row in session.connection().exec_driver_sql(_KEY_ENTRIES):
             entry = EntryRow._make(row[:10])

@@ -585,3 +585,41 @@ def test_a_head_edited_by_hand_is_named_for_what_is_wrong(vault: VaultInfo) -> N
     changed = invoke("verify", "--no-passphrase")
     assert changed.exit_code == 1
     assert f"the vault's head lacks the hash of its last entry ({seq})" in changed.stderr
+
+
+@pytest.mark.parametrize("on_every_core", [False, True])
+def test_a_payload_moved_or_a_hash_changed_is_named_before_what_it_breaks_later(
+    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch, on_every_core: bool
+) -> None:
+    """The stored hashes are checked aside in batches as the signatures are, while the walk
+    opens payloads and goes on: the entry named is still the first that fails, before the next
+    user's signature (and the head) that the change breaks."""
+    from safeguarding import integrity
+
+    if on_every_core:
+        monkeypatch.setattr(integrity, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(integrity, "_BATCH", 3)
+        monkeypatch.setattr(integrity, "_AHEAD", 1)
+    alice, bob = with_bob(vault)
+    first = note(alice, "one")
+    for n in range(8):
+        note(bob if n % 2 else alice, f"note {n}")
+    with sqlite3.connect(vault.path) as db:
+        (other,) = db.execute("SELECT payload FROM entries WHERE seq = ?", (first + 1,)).fetchone()
+
+    def moved(row: Entry) -> None:  # a ciphertext of entry first + 1, re-signed as alice's
+        row.payload = other
+
+    rewrite(alice, first, moved)
+    with pytest.raises(CheckFailed, match=f"entry {first} does not decrypt"):
+        alice.verify()
+    # Without a passphrase the payload cannot be opened: bob's next signature is what fails.
+    with pytest.raises(CheckFailed, match=f"entry {first + 2} .*signature does not hold"):
+        alice.vault.verify_public()
+
+    drop_triggers(vault.path)
+    with sqlite3.connect(vault.path) as db:  # and an earlier entry's stored hash, by hand
+        db.execute("UPDATE entries SET mac = zeroblob(32) WHERE seq = ?", (first - 1,))
+    for check in (alice.verify, alice.vault.verify_public):
+        with pytest.raises(CheckFailed, match=f"entry {first - 1}'s stored hash has been altered"):
+            check()
