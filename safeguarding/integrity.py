@@ -240,6 +240,8 @@ def _check_signed(
     entry: StoredEntry, previous: bytes, state: _Chronicle, checks: EntryChecks
 ) -> None:
     seq, author = entry.seq, entry.author_id
+    if not all(isinstance(v, bytes) for v in (entry.payload, entry.signature, entry.mac)):
+        raise _fail(f"entry {seq}'s payload, signature or hash is not bytes: altered by hand")
     if state.signed_from is None:
         first_kind = "vault_created" if seq == 1 else "upgraded"
         if entry.kind != first_kind:

@@ -44,7 +44,6 @@ def with_bob(info: VaultInfo, role: Role = Role.DEPUTY) -> tuple[Unlocked, Unloc
 
 def drop_triggers(path: Path) -> None:
     with sqlite3.connect(path) as db:
-        db.execute("DROP TRIGGER IF EXISTS entries_no_update")
         db.execute("DROP TRIGGER IF EXISTS entries_no_delete")
 
 
@@ -623,3 +622,14 @@ def test_a_payload_moved_or_a_hash_changed_is_named_before_what_it_breaks_later(
     for check in (alice.verify, alice.vault.verify_public):
         with pytest.raises(CheckFailed, match=f"entry {first - 1}'s stored hash has been altered"):
             check()
+
+
+def test_a_payload_edited_into_text_is_named_not_a_crash(vault: VaultInfo) -> None:
+    with sqlite3.connect(vault.path) as db:
+        triggers = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")]
+        for name in triggers:
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute("UPDATE entries SET payload = 'plain words' WHERE seq = 2")
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1, result.stderr
+    assert "entry 2's payload, signature or hash is not bytes" in result.stderr
