@@ -417,3 +417,12 @@ def test_the_last_verified_backup(cli: Built, tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["backups_given"] is True and doc["last_verified_backup"] == "2026-12-20"
     assert str(folder) not in result.stdout
+
+
+def test_a_term_that_runs_backwards_is_refused(cli: Built, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[terms]\nautumn-2026 = "2026-12-18..2026-09-01"\n', encoding="utf-8")
+    before = entries(cli.path)
+    result = invoke("report", "--term", "autumn-2026")
+    assert result.exit_code == 2 and "terms.autumn-2026" in result.stderr
+    assert entries(cli.path) == before

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import output
 from ..context import unlock
 from ..settings import school_settings
+
+if TYPE_CHECKING:
+    from safeguarding.reporting import Made
 
 
 def report(
@@ -54,23 +57,28 @@ def report(
     settings, kinds = school_settings()
     period = figures.period(start, end, term, settings.terms)
     fmt = reporting.check_format(format, to)
-    last = reporting.last_verified_backup(backups) if backups is not None else None
+    last = reporting.last_verified_backup(backups) if backups else None
     sources = figures.Sources(
-        settings.school_name, kinds, settings.closure_days, backups is not None, last
+        settings.school_name, kinds, settings.closure_days, bool(backups), last
     )
     unlocked = unlock()
     try:
         made = reporting.make(unlocked, period, sources, fmt=fmt, output=to)
     finally:
         unlocked.close()
+    _show(made)
+
+
+def _show(made: Made) -> None:
+    """Where the report went, or the report itself on standard output."""
     if made.path is not None:
         from rich.markup import escape
 
         output.say(f"Wrote the report to {escape(str(made.path))}; recorded as entry {made.entry}.")
-    elif fmt == "text":
-        from safeguarding import report_rich
+    elif made.format == "text":
+        from safeguarding.report_rich import render
 
-        output.out.print(report_rich.render(made.layout))
+        output.out.print(render(made.layout))
     else:
         assert made.data is not None
         output.data_line(made.data.decode("utf-8").rstrip("\n"))
