@@ -44,7 +44,7 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """The governors' report: a period's cases in counts, times and charts, with no names.
+    """The governors' report: counts, times and charts, with no names.
 
     Concerns opened and closed, by category, policy section and subject's role; referrals and
     actions against their deadlines in working days; allegations, their LADO referrals and
