@@ -40,6 +40,7 @@ from .commands import (
     record,
     refer,
     reopen,
+    report,
     restore,
     timeline,
     user,
@@ -213,6 +214,7 @@ COMMAND_ORDER = (
     "timeline",
     "export",
     "audit",
+    "report",
     "access",
     "categories",
     "user",
@@ -390,6 +392,7 @@ app.command()(restore.restore)
 app.command()(timeline.timeline)
 app.command()(export.export)
 app.command()(audit.audit)
+app.command()(report.report)
 app.add_typer(access.app, name="access")
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from safeguarding import casefile, chronology, clock, storage, timeline
+from safeguarding.casefile import REPORT_MADE, CaseFile
 from safeguarding.casefile import VIEWED as CASE_VIEWED
-from safeguarding.casefile import CaseFile
 from safeguarding.chronology import Checkpoint
 from safeguarding.crypto import KeyRing
 from safeguarding.entries import destination, title_of
@@ -149,11 +149,15 @@ class Access:
     to: str | None = None
     kind: str | None = None  # what was recorded
     recovery: bool = False  # done with the recovery key
+    period: str | None = None  # a governors' report's: "2026-09-01 to 2026-12-18"
 
     @property
     def what(self) -> str:
         if self.action == "viewed":
             return "viewed the timeline"
+        if self.action == "reported":
+            text = f"made the governors' report for {self.period}, as {self.format}"
+            return text + (f", to {self.to}" if self.to else "")
         if self.action in ("granted", "revoked"):
             text = (
                 f"gave {self.to} access"
@@ -174,7 +178,7 @@ class Access:
 #: Kinds of the case entries that record who was given or lost access to a restricted case.
 ACCESS_GRANTED = "access_granted"
 ACCESS_REVOKED = "access_revoked"
-_LOGGED = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
+_LOGGED = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED, REPORT_MADE)
 
 
 def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = False) -> list[Access]:
@@ -222,6 +226,8 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
                     ref = str(data.get("case", ""))
                     if ref in by_ref and wanted in (None, by_ref[ref]):
                         found.append(Access(row.seq, at, who, ref, "viewed"))
+                elif row.kind == REPORT_MADE and wanted is None:
+                    found.append(_report(row, at, who, unlocked))
                 elif wanted is None:
                     found.append(Access(row.seq, at, who, "", "recorded", kind=row.kind))
                 continue
@@ -232,6 +238,26 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
                 continue
             found.append(_case_access(row, at, who, ids[row.case_id], payload))
     return found
+
+
+def _report(row: Entry, at: datetime, who: str, unlocked: Unlocked) -> Access:
+    """A governors' report made: for which period, in what format, to which file."""
+    data = chronology.open_payload(unlocked.keys.fields, row)
+    period = f"{data.get('from')} to {data.get('to')}"
+    if data.get("term"):
+        period = f"{data['term']} ({period})"
+    output = data.get("output")
+    return Access(
+        row.seq,
+        at,
+        who,
+        "",
+        "reported",
+        format=str(data.get("format", "")),
+        to=str(output) if output else None,
+        kind=row.kind,
+        period=period,
+    )
 
 
 def _case_access(

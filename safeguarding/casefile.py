@@ -24,6 +24,8 @@ LATE_AFTER = timedelta(hours=24)
 REFERENCE_PREFIX = "SG"
 #: The kind of the entry that records a view of a case's timeline.
 VIEWED = "case_viewed"
+#: The kind of the vault-level entry that records the making of a governors' report.
+REPORT_MADE = "report_made"
 #: Kinds a case's chronology holds that are its access log, not its record: views of a
 #: restricted case and changes of its members (shown by `safeguard audit`).
 ACCESS_LOG = frozenset({VIEWED, "access_granted", "access_revoked"})

@@ -19,7 +19,9 @@ from safeguarding.errors import UsageError
 CONTACT_ROUTES = ("lado", "mash", "police", "county")
 CONTACT_FIELDS = ("name", "phone", "email")
 CALENDAR_KEYS = ("country", "subdiv")
-KNOWN_KEYS = frozenset({"school_name", "categories_file", "closure_days", "calendar", "contacts"})
+KNOWN_KEYS = frozenset(
+    {"school_name", "categories_file", "closure_days", "calendar", "contacts", "terms"}
+)
 MAX_CLOSURE_SPAN = 400  # days; a longer range is surely a typing mistake
 
 
@@ -43,6 +45,8 @@ class Config:
     #: and its country's bank holidays (`[calendar]`, England's by default).
     closure_days: ClosedDays = field(default_factory=ClosedDays)
     contacts: dict[str, Contact] = field(default_factory=dict)
+    #: The school's terms by name (`[terms]`), each its first and last day, for the report.
+    terms: dict[str, tuple[date, date]] = field(default_factory=dict)
 
 
 def default_path() -> Path:
@@ -109,7 +113,38 @@ def parse(data: dict[str, Any], path: Path) -> Config:
             data.get("calendar", {}), _closure_days(data.get("closure_days", []), path), path
         ),
         contacts=_contacts(data.get("contacts", {}), path),
+        terms=_terms(data.get("terms", {}), path),
     )
+
+
+def _span(item: str) -> tuple[date, date]:
+    """``"2026-12-21..2027-01-01"`` as its first and last day (one date: that day alone);
+    `ValueError` if it is not one, runs backwards or is too long."""
+    first_text, _, last_text = item.partition("..")
+    first = date.fromisoformat(first_text.strip())
+    last = date.fromisoformat(last_text.strip()) if last_text else first
+    if not 0 <= (last - first).days <= MAX_CLOSURE_SPAN:
+        raise ValueError("a span that runs backwards or is too long")
+    return first, last
+
+
+def _terms(value: Any, path: Path) -> dict[str, tuple[date, date]]:
+    """`[terms]`: each term's name and its first and last day, as a range:
+    ``autumn-2026 = "2026-09-02..2026-12-18"``."""
+    problem = f"{path}: 'terms' must be a table of names and ranges (autumn-2026 = \"A..B\")"
+    if not isinstance(value, dict):
+        raise UsageError(problem)
+    terms: dict[str, tuple[date, date]] = {}
+    for name, span in value.items():
+        try:
+            if not isinstance(span, str):
+                raise ValueError("not a range")
+            terms[name.strip().lower()] = _span(span)
+        except ValueError:
+            raise UsageError(
+                f"{problem}; 'terms.{name}' is not a range of dates that runs forwards"
+            ) from None
+    return terms
 
 
 def _closure_days(value: Any, path: Path) -> frozenset[date]:
@@ -124,15 +159,11 @@ def _closure_days(value: Any, path: Path) -> frozenset[date]:
             continue
         if not isinstance(item, str):
             raise UsageError(problem)
-        first_text, _, last_text = item.partition("..")
         try:
-            first = date.fromisoformat(first_text.strip())
-            last = date.fromisoformat(last_text.strip()) if last_text else first
+            first, last = _span(item)
         except ValueError:
-            raise UsageError(f"{problem}; {item!r} is not one") from None
+            raise UsageError(f"{problem}; {item!r} is not one (or runs backwards)") from None
         span = (last - first).days
-        if not 0 <= span <= MAX_CLOSURE_SPAN:
-            raise UsageError(f"{problem}; {item!r} runs backwards or is too long")
         days.update(first + timedelta(days=n) for n in range(span + 1))
     return frozenset(days)
 

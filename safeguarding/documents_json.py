@@ -11,6 +11,7 @@ standard library, so every command may import it without slowing `--help`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from safeguarding.membership import Members
     from safeguarding.migrate import SchemaState
     from safeguarding.prune import Duration
+    from safeguarding.report import Report
     from safeguarding.restore import Restored
     from safeguarding.roster import UserInfo
     from safeguarding.timeline import Item, Timeline
@@ -60,6 +62,7 @@ SCHEMAS: dict[str, int] = {
     "safeguard.backup.prune": 1,
     "safeguard.backup.status": 1,
     "safeguard.restore": 1,
+    "safeguard.report": 1,
     # printed as a bare array, so these two keys are in no document
     "safeguard.cases": 1,
     "safeguard.categories": 1,
@@ -249,13 +252,27 @@ def audit(events: Sequence[Access], *, mine: bool) -> list[Document]:
             "action": e.action,
             "format": e.format,
             "redacted": e.redacted,
-            "output": e.to if e.action == "exported" else None,
+            "output": e.to if e.action in ("exported", "reported") else None,
             **({"user": e.to} if e.action in ("granted", "revoked") else {}),
             **({"recovery": True} if e.recovery else {}),
+            **({"period": e.period} if e.period else {}),
             **({"kind": e.kind} if mine else {}),
         }
         for e in events
     ]
+
+
+def report(r: Report) -> Document:
+    """`report --format json`: `school`, `period` (`from`, `to`, `term`), `produced_at`, then
+    `concerns`, `timeliness` and `pattern` (figures by name; a breakdown is a list of [what,
+    count] pairs, or [title, section, count]), `not_broken_down`, `backups_given`,
+    `last_verified_backup`, `notices`.  No name; a count of 1 or 2 is "fewer than 3"."""
+    from dataclasses import asdict
+
+    figures = json.loads(json.dumps(asdict(r), default=lambda value: value.isoformat()))
+    p = figures["period"]
+    figures["period"] = {"from": p["start"], "to": p["end"], "term": p["term"]}
+    return _named("safeguard.report", **figures)
 
 
 # The vault, its users and its schema ---------------------------------------------------------

@@ -361,7 +361,20 @@ def test_export(built: tc.Built, tmp_path: Path) -> None:
 def test_audit(built: tc.Built, tmp_path: Path) -> None:
     document("timeline", built.reference)
     document("export", built.reference, "--format", "json", "--output", str(tmp_path / "c.json"))
+    report = str(tmp_path / "report.json")
+    made = invoke(
+        "report", "--from", "2026-11-01", "--to", "2026-11-30", "-f", "json", "-o", report
+    )
+    assert made.exit_code == 0, made.stderr
     snapshot("audit", document("audit"), "safeguard.audit", tmp_path, at=TIME)
+
+
+def test_report(built: tc.Built, tmp_path: Path) -> None:
+    """`report --format json`, the governors' report: printed, not a `--json` receipt."""
+    result = invoke("report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    snapshot("report", found, "safeguard.report", tmp_path, produced_at=TIME)
 
 
 def test_audit_mine(built: tc.Built, tmp_path: Path) -> None:

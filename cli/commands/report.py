@@ -1,0 +1,84 @@
+"""`safeguard report`: the governors' report, in figures and charts, with no names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .. import output
+from ..context import unlock
+from ..settings import school_settings
+
+if TYPE_CHECKING:
+    from safeguarding.reporting import Made
+
+
+def report(
+    start: Annotated[
+        str | None,
+        typer.Option("--from", metavar="DATE", help="The period's first day (2026-09-01)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", metavar="DATE", help="The period's last day.")
+    ] = None,
+    term: Annotated[
+        str | None,
+        typer.Option("--term", metavar="NAME", help="A term of the config file's [terms]."),
+    ] = None,
+    format: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="text|json|html|pdf", help="What to write."),
+    ] = "text",
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="The file to write (html and pdf need one)."
+        ),
+    ] = None,
+    backups: Annotated[
+        Path | None,
+        typer.Option(
+            "--backups", metavar="DIR", help="The backup folder: its last verified backup."
+        ),
+    ] = None,
+) -> None:
+    """The governors' report: counts, times and charts, with no names.
+
+    Concerns opened and closed, by category, policy section and subject's role; referrals and
+    actions against their deadlines in working days; allegations, their LADO referrals and
+    outcomes; cases month by month. A count of 1 or 2 is shown as "fewer than 3". Only a DSL
+    or the headteacher may make it, and making it is recorded (see 'safeguard audit').
+    """
+    from safeguarding import report as figures
+    from safeguarding import reporting
+
+    settings, kinds = school_settings()
+    period = figures.period(start, end, term, settings.terms)
+    fmt = reporting.check_format(format, to)
+    last = reporting.last_verified_backup(backups) if backups else None
+    sources = figures.Sources(
+        settings.school_name, kinds, settings.closure_days, bool(backups), last
+    )
+    unlocked = unlock()
+    try:
+        made = reporting.make(unlocked, period, sources, fmt=fmt, output=to)
+    finally:
+        unlocked.close()
+    _show(made)
+
+
+def _show(made: Made) -> None:
+    """Where the report went, or the report itself on standard output."""
+    if made.path is not None:
+        from rich.markup import escape
+
+        output.say(f"Wrote the report to {escape(str(made.path))}; recorded as entry {made.entry}.")
+    elif made.format == "text":
+        from safeguarding.report_rich import render
+
+        output.out.print(render(made.layout))
+    else:
+        assert made.data is not None
+        output.data_line(made.data.decode("utf-8").rstrip("\n"))

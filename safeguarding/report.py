@@ -1,0 +1,433 @@
+"""The governors' report: what a period of safeguarding looked like, in counts and times.
+
+Figures only, never a name or a recorded word: each count of 1 or 2 is held as `FEWER` from the
+start, so no rendering can show it.  Every case counts: a restricted case the reader cannot open
+counts by what the chronology holds in clear (its disclosure's, closures' and reopenings' times);
+only its category, subjects and referrals stay out, and the report says how many.  Making the
+report is a vault-level entry, shown by `safeguard audit`.  Nothing here prints or writes a file.
+"""
+
+from __future__ import annotations
+
+import calendar
+import statistics
+from collections import Counter
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from safeguarding import casefile, chronology, clock, deadlines, flow, moments, storage
+from safeguarding.casefile import CaseFile
+from safeguarding.casestate import CaseState
+from safeguarding.categories import ALLEGATION_OUTCOMES, Categories
+from safeguarding.errors import UsageError
+from safeguarding.models import Case, Entry
+from safeguarding.restricted import same_name
+from safeguarding.vocabulary import Kind, Route
+
+if TYPE_CHECKING:
+    from safeguarding.vault import Unlocked
+
+#: How a count of 1 or 2 is shown, so that no child in a small school can be picked out.
+FEWER = "fewer than 3"
+SUPPRESSION_NOTICE = (
+    "No names appear in this report. A count of 1 or 2 is shown as “fewer than 3”, so that "
+    "no one can be identified from it."
+)
+#: A count as the report shows it: 0, 3 or more, or `FEWER`.
+Shown = int | str
+#: The KCSIE bands for resolving an allegation, in months.
+BANDS = (1, 3, 12)
+MONTHS_SHOWN = 12
+
+
+def shown(count: int) -> Shown:
+    """`count`, or `FEWER` for 1 or 2."""
+    return FEWER if 0 < count < 3 else count
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    term: str | None = None
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    @property
+    def text(self) -> str:
+        span = f"{self.start.isoformat()} to {self.end.isoformat()}"
+        return f"{self.term} ({span})" if self.term else span
+
+
+def period(
+    start: str | None, end: str | None, term: str | None, terms: dict[str, tuple[date, date]]
+) -> Period:
+    """The period asked for: `--from` and `--to`, or a `--term` of the config's `[terms]`."""
+    if term is not None:
+        if start is not None or end is not None:
+            raise UsageError("give either --term or --from and --to, not both")
+        found = terms.get(term.strip().lower())
+        if found is None:
+            known = ", ".join(terms) or "none: add a [terms] table to the config file"
+            raise UsageError(f"unknown term {term!r}; the terms are: {known}")
+        return Period(found[0], found[1], term.strip().lower())
+    if start is None or end is None:
+        raise UsageError("give the period: --from DATE and --to DATE, or --term NAME")
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if first > last:
+        raise UsageError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+    return Period(first, last)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return moments.parse_due(text)
+    except UsageError:
+        raise UsageError(f"{option} {text!r} is not a date (2026-09-01 or 01/09/2026)") from None
+
+
+@dataclass(frozen=True)
+class Concerns:
+    opened: Shown
+    closed: Shown
+    open_at_end: Shown
+    by_category: list[tuple[str, str, Shown]]  # title, policy section, cases
+    by_section: list[tuple[str, Shown]]
+    by_role: list[tuple[str, Shown]]
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    with_deadline: Shown  # cases whose category sets a referral deadline
+    on_time: Shown  # referred, or decided not to, by the deadline
+    late: Shown
+    outstanding: Shown  # neither yet
+    referred: Shown  # cases referred (the times below are theirs)
+    median_days_to_referral: float | None
+    worst_days_to_referral: int | None
+    actions_due: Shown
+    actions_on_time: Shown
+    actions_late: Shown  # done after their due date
+    actions_not_done: Shown
+    closed: Shown
+    median_days_to_close: float | None
+    allegations: Shown
+    lado_within_one_day: Shown
+    lado_later: Shown
+    lado_not_referred: Shown
+    allegations_closed: Shown
+    outcomes: list[tuple[str, Shown]]
+    bands: list[tuple[int, Shown]]  # resolved within 1, 3 and 12 months
+
+
+@dataclass(frozen=True)
+class Pattern:
+    months: list[tuple[str, Shown]]  # "2026-01" and the cases opened that month
+    repeat_subjects: Shown  # subjects of the period's cases who are subjects of another case
+
+
+@dataclass(frozen=True)
+class Report:
+    school: str
+    period: Period
+    produced_at: datetime
+    concerns: Concerns
+    timeliness: Timeliness
+    pattern: Pattern
+    #: Restricted cases of the period the reader cannot open: in the counts of cases opened,
+    #: closed and open, the times to close and the months, and in nothing else.
+    not_broken_down: Shown
+    backups_given: bool = False  # whether a backup folder was named (never which)
+    last_verified_backup: date | None = None
+    notices: tuple[str, ...] = field(default=(SUPPRESSION_NOTICE,))
+
+
+# What the chronology says in clear ----------------------------------------------------------
+
+
+@dataclass
+class _Clear:
+    """A case as its clear columns and entry kinds show it: when it was disclosed, and each
+    closure and reopening (local dates, in the order they happened)."""
+
+    disclosed: date
+    changes: list[tuple[date, str]] = field(default_factory=list)
+    readable: bool = True
+
+    def open_on(self, day: date) -> bool:
+        if self.disclosed > day:
+            return False
+        last = [kind for when, kind in self.changes if when <= day]
+        return not last or last[-1] != Kind.CLOSURE
+
+    def closures_in(self, p: Period) -> list[date]:
+        return [when for when, kind in self.changes if kind == Kind.CLOSURE and when in p]
+
+
+def _clear(session: Session, readable: Callable[[Case], bool]) -> dict[int, _Clear]:
+    cases = {c.id: readable(c) for c in session.exec(select(Case)).all()}
+    kinds = (Kind.DISCLOSURE, Kind.CLOSURE, Kind.REOPENING)
+    query = (
+        select(Entry.case_id, Entry.kind, Entry.event_at)
+        .where(col(Entry.kind).in_(kinds), col(Entry.case_id).is_not(None))
+        .order_by(col(Entry.event_at), col(Entry.seq))
+    )
+    found: dict[int, _Clear] = {}
+    for case_id, kind, event_at in session.exec(query).all():
+        if case_id is None:
+            continue
+        day = moments.local_date(clock.from_text(event_at))
+        if kind == Kind.DISCLOSURE:
+            found[case_id] = _Clear(day, readable=cases[case_id])
+        elif case_id in found:
+            found[case_id].changes.append((day, kind))
+    return found
+
+
+@dataclass(frozen=True)
+class Read:
+    """A case the reader can open: where it stands, and its referrals (the day of each, and
+    its route, `none` for a decision not to refer) in the order they happened."""
+
+    state: CaseState
+    referrals: tuple[tuple[date, str], ...]
+
+    @classmethod
+    def of(cls, file: CaseFile) -> Read:
+        referrals = tuple(
+            (moments.local_date(e.event_at), str(e.data.get("route")))
+            for e in file.entries
+            if e.kind == Kind.REFERRAL
+        )
+        return cls(flow.fold(file), referrals)
+
+    @property
+    def disclosed(self) -> date:
+        return moments.local_date(self.state.disclosed_at)
+
+    def first(self, *routes: str) -> date | None:
+        """The day of the first referral to one of `routes` (any route, `none` included, if
+        none is given)."""
+        return next((day for day, route in self.referrals if not routes or route in routes), None)
+
+
+# Building the report ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the report is made from: the school's settings, and where its backups are."""
+
+    school: str
+    categories: Categories
+    closures: Container[date]
+    backups_given: bool = False
+    last_verified_backup: date | None = None
+
+
+def build(
+    unlocked: Unlocked, p: Period, sources: Sources, now: Callable[[], datetime] | None = None
+) -> Report:
+    """The report for `p`, read as `unlocked`'s user may: a DSL or the headteacher only."""
+    unlocked.require_manager("make the governors' report")
+    produced_at = (now or clock.now)()
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
+        unlocked.require_epoch(session)
+        clear = _clear(session, lambda case: unlocked.can_read(session, case))
+        cases = [c for c in session.exec(select(Case)).all() if unlocked.can_read(session, c)]
+        files = casefile.build_all(
+            session, cases, lambda c: unlocked.case_ring(session, c, epoch_checked=True), {}
+        )
+    read = [Read.of(file) for file in files]
+    return figures(read, list(clear.values()), p, sources, produced_at)
+
+
+def record(unlocked: Unlocked, report: Report, fmt: str, output: str | None) -> int:
+    """Record that `report` was made, in what format, and the name of its file (never its
+    folder): a vault-level entry, which `safeguard audit` lists.  Its number."""
+    p = report.period
+    payload = {"from": p.start.isoformat(), "to": p.end.isoformat(), "format": fmt}
+    if p.term:
+        payload["term"] = p.term
+    if output:
+        payload["output"] = output
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
+        unlocked.require_epoch(session)
+        entry = chronology.append(
+            session,
+            signer=unlocked.signer,
+            payload_key=unlocked.keys.fields,
+            kind=casefile.REPORT_MADE,
+            payload=payload,
+            recorded_at=report.produced_at,
+        )
+    return entry.seq
+
+
+def figures(
+    cases: list[Read], clear: list[_Clear], p: Period, sources: Sources, produced_at: datetime
+) -> Report:
+    """The report's figures from the cases the reader can open (`cases`) and every case's
+    clear facts (`clear`)."""
+    opened = [c for c in cases if c.disclosed in p]
+    return Report(
+        school=sources.school,
+        period=p,
+        produced_at=produced_at,
+        concerns=Concerns(
+            opened=shown(sum(1 for c in clear if c.disclosed in p)),
+            closed=shown(sum(1 for c in clear if c.closures_in(p))),
+            open_at_end=shown(sum(1 for c in clear if c.open_on(p.end))),
+            **_breakdown([c.state for c in opened], sources.categories),
+        ),
+        timeliness=_timeliness(cases, opened, clear, p, sources),
+        pattern=Pattern(_months(clear, p.end), shown(_repeats(opened, cases))),
+        not_broken_down=shown(sum(1 for c in clear if not c.readable and _touches(c, p))),
+        backups_given=sources.backups_given,
+        last_verified_backup=sources.last_verified_backup,
+    )
+
+
+def _touches(case: _Clear, p: Period) -> bool:
+    """Whether a case is in the period's figures: disclosed, closed or open in it."""
+    return case.disclosed in p or bool(case.closures_in(p)) or case.open_on(p.end)
+
+
+def _breakdown(opened: list[CaseState], categories: Categories) -> dict[str, list[Any]]:
+    by_category: Counter[str] = Counter(s.category for s in opened)
+    by_section: Counter[str] = Counter()
+    rows: list[tuple[str, str, Shown]] = []
+    for code, count in sorted(by_category.items(), key=lambda item: (-item[1], item[0])):
+        category = categories.lookup(code)
+        rows.append((category.title, category.section, shown(count)))
+        by_section[category.section] += count
+    roles: Counter[str] = Counter(
+        role for s in opened for role in {str(subject.get("role")) for subject in s.subjects}
+    )
+    return {
+        "by_category": rows,
+        "by_section": [(section, shown(n)) for section, n in sorted(by_section.items())],
+        "by_role": [(role, shown(n)) for role, n in sorted(roles.items())],
+    }
+
+
+def _median(values: list[int]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _timeliness(
+    cases: list[Read], opened: list[Read], clear: list[_Clear], p: Period, s: Sources
+) -> Timeliness:
+    """Referrals against their deadlines and times to them (in working days), actions against
+    their due dates, and times to close (in calendar days, every case's)."""
+    deadline = Counter[str]()
+    to_referral: list[int] = []
+    for case in opened:
+        referred = case.first(*(r.value for r in Route if r is not Route.NONE))
+        if referred is not None:
+            to_referral.append(deadlines.working_days_between(case.disclosed, referred, s.closures))
+        category = s.categories.lookup(case.state.category)
+        due = flow.referral_due(case.state, category, s.closures)
+        if due is not None:
+            decided = case.first()
+            deadline[
+                "outstanding" if decided is None else "on_time" if decided <= due else "late"
+            ] += 1
+    actions = [a for c in cases for a in c.state.actions.values() if a.due in p]
+    on_time = sum(1 for a in actions if a.done_at and moments.local_date(a.done_at) <= a.due)
+    not_done = sum(1 for a in actions if a.done_at is None)
+    to_close = [(c.closures_in(p)[-1] - c.disclosed).days for c in clear if c.closures_in(p)]
+    return Timeliness(
+        with_deadline=shown(deadline.total()),
+        on_time=shown(deadline["on_time"]),
+        late=shown(deadline["late"]),
+        outstanding=shown(deadline["outstanding"]),
+        referred=shown(len(to_referral)),
+        median_days_to_referral=_median(to_referral),
+        worst_days_to_referral=max(to_referral, default=None),
+        actions_due=shown(len(actions)),
+        actions_on_time=shown(on_time),
+        actions_late=shown(len(actions) - on_time - not_done),
+        actions_not_done=shown(not_done),
+        closed=shown(len(to_close)),
+        median_days_to_close=_median(to_close),
+        **_allegations(cases, opened, p, s),
+    )
+
+
+def _allegations(cases: list[Read], opened: list[Read], p: Period, s: Sources) -> dict[str, Any]:
+    """Allegations about adults (the categories with KCSIE's outcomes): LADO referrals within
+    one working day of the disclosure, and the outcomes and times of those closed."""
+
+    def allegation(case: Read) -> bool:
+        return s.categories.lookup(case.state.category).outcomes == "allegation"
+
+    lado = Counter[str]()
+    for case in filter(allegation, opened):
+        day = case.first(Route.LADO.value)
+        due = deadlines.add_working_days(case.disclosed, 1, s.closures)
+        lado["not" if day is None else "within" if day <= due else "later"] += 1
+    closed = [
+        c
+        for c in filter(allegation, cases)
+        if c.state.closed_at is not None and moments.local_date(c.state.closed_at) in p
+    ]
+    outcomes = Counter(str(c.state.outcome) for c in closed)
+    bands = [
+        (
+            months,
+            shown(
+                sum(
+                    1
+                    for c in closed
+                    if c.state.closed_at is not None
+                    and moments.local_date(c.state.closed_at) <= add_months(c.disclosed, months)
+                )
+            ),
+        )
+        for months in BANDS
+    ]
+    return {
+        "allegations": shown(sum(1 for _ in filter(allegation, opened))),
+        "lado_within_one_day": shown(lado["within"]),
+        "lado_later": shown(lado["later"]),
+        "lado_not_referred": shown(lado["not"]),
+        "allegations_closed": shown(len(closed)),
+        "outcomes": [(o, shown(outcomes[o])) for o in ALLEGATION_OUTCOMES],
+        "bands": bands,
+    }
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or that month's last day if it is shorter (31 January and
+    one month is 28 or 29 February)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _months(clear: list[_Clear], end: date) -> list[tuple[str, Shown]]:
+    """Cases disclosed in each of the twelve months up to and including the period's last."""
+    first = add_months(end.replace(day=1), 1 - MONTHS_SHOWN)
+    counts = Counter(f"{c.disclosed:%Y-%m}" for c in clear if first <= c.disclosed <= end)
+    months = [add_months(first, n) for n in range(MONTHS_SHOWN)]
+    return [(f"{m:%Y-%m}", shown(counts[f"{m:%Y-%m}"])) for m in months]
+
+
+def _repeats(opened: list[Read], cases: list[Read]) -> int:
+    """How many people the period's cases are about who are the subject of another case too
+    (names compared as `restricted.same_name` does; the report never holds one)."""
+    cases_of: Counter[str] = Counter(
+        name
+        for c in cases
+        for name in {same_name(str(s.get("name", ""))) for s in c.state.subjects}
+    )
+    named = {same_name(str(s.get("name", ""))) for c in opened for s in c.state.subjects}
+    return sum(1 for name in named if cases_of[name] > 1)
