@@ -57,7 +57,7 @@ RecoveryOption = Annotated[
 def show(case: CaseArgument, recovery: RecoveryOption = False, json: JsonOption = False) -> None:
     """List a restricted case's members.
 
-    List a restricted case's members (the recovery key can always open it too)."""
+    The recovery key can always open it too."""
     from safeguarding import membership
 
     _print(_as_member(recovery, lambda unlocked: membership.members(unlocked, case)), json)
@@ -72,9 +72,10 @@ def grant(
 ) -> None:
     """Give a user access to a restricted case.
 
-    Give USER access to a restricted case, with every key it has had (members only).
+    USER gets every key the case has had. Members only.
 
-    A subject of the allegation can never be given access."""
+    A subject of the allegation can never be given access.
+    """
     from safeguarding import membership
 
     _change(

@@ -49,7 +49,7 @@ def action_add(
 ) -> None:
     """Add an action: what, by whom, by when.
 
-    Add an action to a case: what is to be done, by whom, by when. Prints its number."""
+    Prints the action's number."""
     from safeguarding import moments
     from safeguarding.entries import Action
 

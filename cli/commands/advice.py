@@ -34,9 +34,7 @@ def advice(
     editor: EditorOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Record the advice given, e.g. by the LADO or the County.
-
-    Record the advice given (e.g. by the LADO or the County Safeguarding team)."""
+    """Record the advice given, e.g. by the LADO or the County."""
     from safeguarding.entries import Advice
 
     name_needed(source, "--from", "WHO")

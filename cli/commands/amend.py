@@ -30,7 +30,8 @@ def amend(
 ) -> None:
     """Correct an entry; the original stays as it was.
 
-    Correct an entry: the correction is a new entry; the original stays as it was."""
+    The correction is a new entry.
+    """
     from safeguarding.entries import Amendment
 
     entry = number(entry_text, "an entry number", "the entry's number from the timeline, e.g. 8")

@@ -28,8 +28,7 @@ def audit(
 ) -> None:
     """Who viewed or exported which case, and when.
 
-    Who viewed or exported which case, and who gave or took away access to a restricted
-    one, and when (oldest first).
+    Also who gave or took away access to a restricted case; oldest first.
 
     With --mine, every entry you wrote: the receipt of what you saved, if a command's output
     was lost.

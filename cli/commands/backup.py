@@ -61,7 +61,7 @@ def create(
 ) -> None:
     """Copy the vault into DIR as a checked backup.
 
-    Copy the vault into DIR as a checked backup with its manifest; needs no passphrase.
+    Writes its manifest beside it; needs no passphrase.
 
     The copy is consistent while others write. A second run in the same DIR at the same time
     is refused (exit 5).
@@ -118,7 +118,7 @@ def verify(
 def list_backups(directory: FolderArgument, json: JsonOption = False) -> None:
     """List the backups in DIR, newest first, and whether each verifies.
 
-    List the backups in DIR, newest first: when, size, entries, and whether each verifies.
+    For each: when, size and entries.
 
     A backup whose file is gone while its manifest is left is listed as MISSING; one whose copy
     a running (or stopped) `backup create` has still to put in place, PENDING; one dated in the
@@ -189,7 +189,7 @@ def prune(
 ) -> None:
     """Remove the backups in DIR that no --keep rule keeps.
 
-    Remove the backups in DIR that no --keep rule keeps (restic's rules), and say which.
+    The rules are restic's; it says which backups it removed.
 
     Periods are counted among days (weeks, months…) that have backups, in UTC. The newest backup
     that verifies is never removed. A backup dated in the future counts for no rule and is left
@@ -238,9 +238,10 @@ def status(
 ) -> None:
     """For monitoring: exit 1 unless a recent backup verifies.
 
-    For monitoring: exit 1 if DIR has no backup that verifies newer than --max-age, if its
-    newest backup does not verify, if an older one is missing or not its manifest's size, or
-    if a backup is dated in the future."""
+    Exit 1 if DIR has no backup that verifies newer than --max-age, if its newest backup does not
+    verify, if an older one is missing or not its manifest's size, or if a backup is dated in
+    the future.
+    """
     from safeguarding import backup
     from safeguarding.errors import CheckFailed
     from safeguarding.prune import Duration

@@ -30,7 +30,8 @@ def cases(
 ) -> None:
     """List cases: status, next step and when it is due.
 
-    List cases: reference, category, subjects' initials, status, next step and when it is due."""
+    Each case's reference, category and subjects (by their initials, unless --names).
+    """
     from .. import views
 
     with casebook() as book:

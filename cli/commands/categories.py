@@ -11,7 +11,8 @@ from ..casework import JsonOption
 def categories(json: JsonOption = False) -> None:
     """List the categories: policy section, route and deadline.
 
-    The categories a concern can be recorded under: policy section, route and deadline."""
+    A concern is recorded under one of them.
+    """
     from safeguarding import categories as kinds
     from safeguarding import config
 

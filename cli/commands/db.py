@@ -22,7 +22,8 @@ def status(
 ) -> None:
     """Show the schema revision and whether it needs an upgrade.
 
-    Show the vault's schema revision and whether it needs 'safeguard db upgrade'."""
+    An older schema needs 'safeguard db upgrade'.
+    """
     from safeguarding import migrate
 
     state = migrate.status(STATE.vault_path)
@@ -53,7 +54,8 @@ def upgrade(
 ) -> None:
     """Upgrade the schema, taking a backup first.
 
-    Upgrade the vault's schema to this version of safeguard, taking a backup first."""
+    Brings the vault to this version of safeguard.
+    """
     from safeguarding import upgrade
 
     vault_path = STATE.vault_path

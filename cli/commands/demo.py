@@ -38,7 +38,7 @@ END = "END"
 def demo(ctx: typer.Context) -> None:
     """Walk a worked case through a throwaway vault.
 
-    Walk a worked case through the whole flow in a throwaway vault, then print its timeline.
+    Runs the whole flow, then prints the case's timeline.
 
     A teaching assistant found to be friends online with a 15-year-old ex-pupil: the disclosure,
     the LADO referral, advice, actions, conversations, a correction and the closure. The case is

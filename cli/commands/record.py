@@ -114,7 +114,7 @@ def record(
 ) -> None:
     """Record a disclosure: opens a case, prints its reference.
 
-    Record a disclosure: opens a case and prints its reference (e.g. SG-2026-0007).
+    A reference looks like SG-2026-0007.
 
     A case in an allegation category, or about a user of the vault, is restricted: sealed to
     you and the case manager (the headteacher, or the chair of governors when it is about the

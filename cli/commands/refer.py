@@ -38,7 +38,7 @@ def refer(
 ) -> None:
     """Record a referral: who was contacted and what was said.
 
-    Record a referral: who was contacted, their reference, and what was said.
+    Their reference too, if they gave one.
 
     --to none records a decision not to refer; the text is then the reason.
     """

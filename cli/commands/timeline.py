@@ -13,7 +13,7 @@ from ..settings import CaseArgument, school_settings
 def timeline(case: CaseArgument, json: JsonOption = False) -> None:
     """Show a case's chronology, day by day.
 
-    Show a case's chronology: its header, entries by day, actions and checkpoint.
+    Its header, entries by day, actions and checkpoint.
 
     Every view is recorded in the vault's access log ('safeguard audit').
     """

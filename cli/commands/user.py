@@ -32,7 +32,7 @@ def add(
 ) -> None:
     """Add a user with their own passphrase.
 
-    Add a user with their own passphrase (a DSL or the headteacher may do this)."""
+    A DSL or the headteacher may do this."""
     from safeguarding.errors import UsageError
     from safeguarding.vocabulary import Role
 
@@ -105,7 +105,7 @@ def passwd(
 ) -> None:
     """Set a new passphrase: yours, another's, or by recovery key.
 
-    Set a new passphrase: your own, another user's (DSL or head), or with the recovery key.
+    Another user's: a DSL or the headteacher may set it.
 
     The new passphrase is asked for twice, or read from SAFEGUARD_NEW_PASSPHRASE_FILE (a file,
     mode 0600) or SAFEGUARD_NEW_PASSPHRASE.

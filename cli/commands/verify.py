@@ -66,8 +66,7 @@ def verify(
 ) -> None:
     """Check every signature, the chain, and that every field decrypts.
 
-    Check the whole vault: every signature holds, the chronology's chain is unbroken, every
-    field decrypts, and only a DSL or the headteacher managed users.
+    Also that only a DSL or the headteacher managed users.
 
     Exits 0 when all is well, or 1 naming the first damaged entry.
     """
