@@ -21,6 +21,7 @@ from safeguarding.errors import SafeguardError, UsageError
 
 from . import credentials, output
 from .context import unlock
+from .output import CaseArgument as CaseArgument  # every case command's CASE
 from .output import JsonOption as JsonOption  # the case commands' --json, defined there
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ EditorOption = Annotated[
     bool,
     typer.Option("--editor", help="Write the text in $EDITOR (a private file in memory)."),
 ]
-CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
 
 END_OF_TEXT = "."
 
