@@ -88,6 +88,7 @@ def test_a_0001_vault_with_a_case_upgrades_and_verifies(
             "next": listed[0]["next"],
             "due": "2026-11-03",
             "overdue": [{"what": "referral to mash", "due": "2026-11-03"}],
+            "restricted": False,
         }
     ]
     referred = invoke("refer", "SG-2026-0001", "--to", "mash", "--text-file", "-", input="Done.")
