@@ -17,7 +17,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from safeguarding.errors import OutOfMemory, SafeguardError, TooManyOpenFiles
+from safeguarding.errors import NoVault, OutOfMemory, SafeguardError, TooManyOpenFiles
 
 from . import output
 from .commands import (
@@ -127,6 +127,13 @@ class SafeguardGroup(TyperGroup):
             return 0 if receipt is not None else _code_of(error)
 
     def _failed(self, error: BaseException) -> int:
+        if isinstance(error, NoVault) and error.path == STATE.vault_path:
+            error = STATE.no_vault(STATE.vault_path)
+        if isinstance(error, PermissionError) and error.filename:
+            # One this account may not read, never a traceback: which account owns it.
+            from safeguarding.storage import wrong_account
+
+            error = wrong_account(Path(os.fsdecode(error.filename)), "the file")
         if isinstance(error, SafeguardError):
             _traceback_if_debugging()
             _report(error.message, error.hint)
@@ -326,6 +333,7 @@ def _show_version(wanted: bool) -> None:
 
 @app.callback()
 def global_options(
+    ctx: typer.Context,
     vault: Annotated[
         Path | None,
         typer.Option(
@@ -334,6 +342,8 @@ def global_options(
             metavar="PATH",
             help="The vault file (default: vault.db in your user data folder).",
             dir_okay=False,
+            # One this account may not read is refused when it is opened, naming its owner.
+            readable=False,
         ),
     ] = None,
     user: Annotated[
@@ -365,6 +375,11 @@ def global_options(
     The passphrase is asked for on a terminal; scripts set SAFEGUARD_PASSPHRASE_FILE.
     """
     STATE.vault, STATE.user, STATE.debug = vault, user, debug
+    if vault is not None:
+        source = ctx.get_parameter_source("vault")
+        STATE.vault_from = (
+            "SAFEGUARD_VAULT" if source and source.name == "ENVIRONMENT" else "--vault"
+        )
     from safeguarding import clock, moments
 
     moments.check_local_zone(clock.now())  # TZ=UTC+99 is refused here, not mid-command

@@ -21,6 +21,7 @@ from safeguarding.errors import SafeguardError, UsageError
 
 from . import credentials, output
 from .context import unlock
+from .output import CaseArgument as CaseArgument  # every case command's CASE
 from .output import JsonOption as JsonOption  # the case commands' --json, defined there
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ EditorOption = Annotated[
     bool,
     typer.Option("--editor", help="Write the text in $EDITOR (a private file in memory)."),
 ]
-CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
 
 END_OF_TEXT = "."
 
@@ -210,7 +210,8 @@ def prompt_lines(label: str, *, required: bool = False) -> str:
     """Several lines typed at the terminal, ended by a line holding only a full stop.
 
     Required text is asked again until some is given.  End of input (Ctrl-D) before the full
-    stop cancels, as Ctrl-C does: nothing is saved.
+    stop, with something typed, asks "Discard what you typed?": yes (or input that has truly
+    ended) cancels, as Ctrl-C does, and nothing is saved; no goes on with the text.
     """
     output.err.print(
         f"[bold]{escape(label)}[/bold]\n[dim]Type it below; end with a line holding only a full "
@@ -221,7 +222,8 @@ def prompt_lines(label: str, *, required: bool = False) -> str:
         while True:
             line = _read_line()
             if not line:
-                raise InputEnded("input ended before the closing '.'; nothing was saved")
+                _discard_or_go_on(lines)
+                continue
             if line.rstrip("\r\n") == END_OF_TEXT:
                 break
             lines.append(line.rstrip("\r\n"))
@@ -232,6 +234,29 @@ def prompt_lines(label: str, *, required: bool = False) -> str:
             f"[red]{escape(_subject(label))} cannot be empty.[/red] [dim]Type it, then a line "
             "holding only a full stop (.); Ctrl-C cancels.[/dim]"
         )
+
+
+def _discard_or_go_on(lines: list[str]) -> None:
+    """At Ctrl-D before the closing full stop: raise `InputEnded` if nothing was typed, if the
+    person says to discard it, or if input has truly ended (a pipe at its end); else go on."""
+    ended = InputEnded("input ended before the closing '.'; nothing was saved")
+    if not any(line.strip() for line in lines):
+        raise ended
+    from rich.prompt import Confirm
+
+    try:
+        discard = Confirm.ask(
+            f"Discard what you typed ({len(lines)} {'line' if len(lines) == 1 else 'lines'})?",
+            console=output.err,
+            default=False,
+        )
+    except EOFError:
+        raise ended from None
+    if discard:
+        raise ended
+    output.err.print(
+        "[dim]Go on typing; end with a line holding only a full stop (.).[/dim]", highlight=False
+    )
 
 
 def _read_line() -> str:

@@ -50,12 +50,12 @@ def entering(
     at: str | None,
     text_file: str | None,
     json: bool,
-    early: Draft | None = None,
+    early: Draft | type[Draft],
     *,
     future_hint: str | None = None,
 ) -> Iterator[Entering]:
     """The case, found in the acting user's casebook: an unknown case, and what `early` (the
-    entry without its text) checks, refused before anything is asked or read."""
+    entry without its text, or its kind) checks, refused before anything is asked or read."""
     moment = when(at, future_hint=future_hint)
     with casebook(text_file) as book:
         yield Entering(book, case, book.preflight(case, early, moment), moment, json)

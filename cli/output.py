@@ -37,6 +37,23 @@ STDOUT, STDERR = "standard output", "standard error"
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
+def _reference(value: str | None) -> str | None:
+    """A case reference of the wrong shape (`SG-2026-001`) refused with exit 2, saying what one
+    looks like, before the passphrase is asked for or anything is typed."""
+    if value is not None:
+        from safeguarding.casefile import parse_reference
+
+        parse_reference(value)
+    return value
+
+
+#: A case, as every command that takes one names it.
+CaseArgument = Annotated[
+    str,
+    typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.", callback=_reference),
+]
+
+
 class OutputLost(SafeguardError):
     """Standard output or standard error could not be written: the output chosen for the
     command cannot take it (exit 2, as for an export to a file that cannot be written)."""

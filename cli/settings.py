@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
+from .output import CaseArgument as CaseArgument  # every case command's CASE
 
 if TYPE_CHECKING:
     from safeguarding.categories import Categories
     from safeguarding.config import Config
-
-
-CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
 
 
 def school_settings() -> tuple[Config, Categories]:

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from safeguarding.errors import UsageError
+from safeguarding.errors import UsageError, VaultUnusable
 
 
 def default_vault_path() -> Path:
@@ -27,13 +27,15 @@ def login_name() -> str:
 @dataclass
 class State:
     vault: Path | None = None
+    #: Where `vault` came from: "--vault", "SAFEGUARD_VAULT", or None for the default.
+    vault_from: str | None = None
     user: str | None = None
     debug: bool = False
     #: What standard input has been read for: a second reader would find it empty.
     stdin_read_for: str | None = None
 
     def reset(self) -> None:
-        self.vault, self.user, self.debug = None, None, False
+        self.vault, self.vault_from, self.user, self.debug = None, None, None, False
         self.stdin_read_for = None
 
     def claim_stdin(self, purpose: str) -> None:
@@ -50,6 +52,22 @@ class State:
     @property
     def vault_path(self) -> Path:
         return self.vault if self.vault is not None else default_vault_path()
+
+    def no_vault(self, path: Path) -> VaultUnusable:
+        """What to say when there is no vault at `path`: what was looked for, and where that
+        path came from.  `init` is suggested only for a path chosen on purpose."""
+        if self.vault_from is not None:
+            return VaultUnusable(
+                f"no vault at {path} (the path {self.vault_from} gives)",
+                hint=f"check {self.vault_from}; if a new vault is really wanted there, "
+                "'safeguard init' creates one",
+            )
+        return VaultUnusable(
+            f"no vault at {path}, the default: neither --vault nor SAFEGUARD_VAULT was given",
+            hint="if the vault is elsewhere, 'export SAFEGUARD_VAULT=PATH' (a variable set "
+            "without 'export' never reaches safeguard; put it in ~/.profile) or give --vault "
+            "PATH; if you are running as the wrong account, become the vault's",
+        )
 
     @property
     def user_name(self) -> str:

@@ -18,7 +18,10 @@ from safeguarding import documents_json
 from . import output
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from safeguarding.cases import Casebook, CaseSummary, Written
+    from safeguarding.categories import Categories
     from safeguarding.config import Config
     from safeguarding.flow import NextStep
     from safeguarding.integrity import ChainReport
@@ -82,45 +85,90 @@ def contacts_text(config: Config, first: str) -> Text:
     return text
 
 
-def cases_table(summaries: list[CaseSummary], names: bool, today: date, config: Config) -> Table:
-    from rich import box
-
+def cases_table(
+    summaries: list[CaseSummary], names: bool, today: date, config: Config
+) -> RenderableType:
+    """Two lines a case: its reference, status, category and subjects, then what the policy
+    asks next and by when, on a line of its own."""
     from safeguarding.timeline import plain
 
-    table = Table(
-        "Case",
-        "Category",
-        "About",
-        "Status",
-        "Next step",
-        "Due",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    # The reference and the category code are typed at other commands, and a status is one
-    # word: each stays whole.  A long word elsewhere goes on over the next line, never cut off.
-    for column in table.columns:
-        column.no_wrap = column.header in ("Case", "Category", "Status")
-        column.overflow = "fold"
+    items: list[tuple[list[Text], Text]] = []
     for s in summaries:
         about = (
             ", ".join(f"{x['name']} ({x['role']})" for x in s.state.subjects)
             if names
             else s.state.initials
         )
+        # A restricted case is marked, so its members know who else can read it (no one).
+        status = s.state.stage.value + (", restricted" if s.restricted else "")
+        step = Text("Next step: ", style="dim")
+        step.append_text(plain(s.next.title))
         due = due_text(s.next, today, config.closure_days)
-        table.add_row(
-            # A restricted case is marked, so its members know who else can read it (no one).
-            Text(f"{s.reference}\nrestricted") if s.restricted else s.reference,
-            plain(s.state.category),
-            plain(about),  # names as recorded: never Rich markup
-            s.state.stage.value,
-            plain(s.next.title),
-            Text(due, style="bold red") if s.next.overdue else due,
+        if due:
+            step.append(", by the end of ")
+            step.append(due, style="bold red" if s.next.overdue else "")
+        items.append(
+            # names as recorded: never Rich markup
+            ([Text(s.reference), Text(status), plain(s.state.category), plain(about)], step)
         )
-    return table
+    return two_line_list(("Case", "Status", "Category", "About"), items)
+
+
+def categories_list(found: Categories) -> RenderableType:
+    """Two lines a category: its code, policy section, route and deadline, then its title."""
+    from safeguarding.deadlines import deadline_text
+
+    items = [
+        (
+            [
+                Text(c.code),
+                Text(c.section),
+                Text(c.route.value),
+                Text(deadline_text(c.deadline_working_days)),
+            ],
+            Text(c.title),
+        )
+        for c in found
+    ]
+    return two_line_list(("Code", "Section", "Route", "Deadline"), items, title=found.source)
+
+
+def two_line_list(
+    headings: Sequence[str],
+    items: Sequence[tuple[Sequence[Text], Text]],
+    *,
+    title: str | None = None,
+) -> RenderableType:
+    """A list laid out for 80 columns, two lines an item: its short fields, each kept whole in
+    a column as wide as its widest value (the last takes what is left and wraps at words), then
+    its prose on a line of its own, indented, wrapped at words.  No column is squeezed to a
+    sliver, so no word is broken in the middle; a word longer than the line goes on over the
+    next rather than being cut off."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.rule import Rule
+
+    widths = [
+        max([len(heading), *(fields[n].cell_len for fields, _ in items)])
+        for n, heading in enumerate(headings)
+    ]
+
+    def line(cells: Sequence[Text]) -> Table:
+        grid = Table.grid(padding=(0, 2))
+        for width in widths[:-1]:
+            grid.add_column(width=width, no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row(*cells)
+        return grid
+
+    parts: list[RenderableType] = []
+    if title:
+        parts.append(Text(title, style="bold"))
+    parts += [line([Text(h, style="bold") for h in headings]), Rule(style="dim")]
+    for fields, prose in items:
+        prose.overflow, prose.justify = "fold", "default"
+        parts += [line(fields), Padding(prose, (0, 0, 0, 4), expand=False)]
+    return Group(*parts)
 
 
 def overdue_table(summaries: list[CaseSummary]) -> Table:

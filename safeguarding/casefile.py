@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from safeguarding import chronology, clock, crypto
-from safeguarding.errors import NotFound
+from safeguarding.errors import NotFound, UsageError
 from safeguarding.models import Case, Entry, User
 from safeguarding.vocabulary import Kind
 
@@ -35,21 +35,30 @@ def format_reference(year: int, number: int) -> str:
     return f"{REFERENCE_PREFIX}-{year}-{number:04d}"
 
 
+#: What a reference looks like, for the message that refuses one that does not.
+REFERENCE_SHAPE = "SG-YYYY-NNNN"
+
+
 def parse_reference(text: str) -> tuple[int, int]:
-    """``SG-2026-0007`` as (2026, 7); `NotFound` for anything that cannot be a reference."""
+    """``SG-2026-0007`` as (2026, 7).  `UsageError` (exit 2) for what cannot be a reference,
+    such as ``SG-2026-001`` with a digit left out, which is no case's and never was; a
+    reference of the right shape that no case has is `NotFound`, where the caller reads it."""
     parts = text.strip().upper().split("-")
-    # ASCII digits only ("²" is a digit to str.isdigit but not to int), and few enough of them
-    # to fit SQLite's integers.
-    numbers = parts[1:]
+    # ASCII digits only ("²" is a digit to str.isdigit but not to int), a year of four digits,
+    # and a number written with four digits or more (as `format_reference` writes it), few
+    # enough to fit SQLite's integers.
     if (
         len(parts) == 3
         and parts[0] == REFERENCE_PREFIX
-        and all(p.isascii() and p.isdigit() and len(p) <= 9 for p in numbers)
+        and all(p.isascii() and p.isdigit() for p in parts[1:])
+        and len(parts[1]) == 4
+        and 4 <= len(parts[2]) <= 9
     ):
         return int(parts[1]), int(parts[2])
-    raise NotFound(
-        f"there is no case {text!r}",
-        hint="a case reference looks like SG-2026-0007; 'safeguard cases --status all' lists them",
+    raise UsageError(
+        f"{text!r} is not a case reference: a reference looks like {REFERENCE_SHAPE}, "
+        "e.g. SG-2026-0007",
+        hint="'safeguard cases --status all' lists the cases",
     )
 
 

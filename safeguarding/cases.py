@@ -225,13 +225,19 @@ class Casebook:
         return Standing(file, state, self.categories.lookup(state.category), at)
 
     def preflight(
-        self, reference: str, draft: Draft | None = None, at: datetime | None = None
+        self,
+        reference: str,
+        draft: Draft | type[Draft] | None = None,
+        at: datetime | None = None,
     ) -> CaseState:
         """Refuse now what adding `draft` (its text not yet written) at `at` would refuse early:
-        a case that is not there for this user, and what the draft checks before its text.
-        Nothing is written.  The case's state as it stands."""
+        a case that is not there for this user, and what the draft checks before its text (a
+        kind given as a class: whether it may follow, as on a closed case).  Nothing is
+        written.  The case's state as it stands."""
         standing = self._standing(self.read(reference), at or self.now())
-        if draft is not None:
+        if isinstance(draft, type):
+            draft.may_follow(standing.state, standing.at)
+        elif draft is not None:
             draft.early(standing)
         return standing.state
 

@@ -60,6 +60,18 @@ class VaultUnusable(SafeguardError):
     exit_code = 5
 
 
+class NoVault(VaultUnusable):
+    """There is no vault at `path` (exit 5).  The command line, which knows where the path came
+    from (`--vault`, `SAFEGUARD_VAULT` or the default), says so in its place."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(
+            f"no vault at {path}",
+            hint="point --vault / SAFEGUARD_VAULT at yours; 'safeguard init' creates a new one",
+        )
+        self.path = path
+
+
 class TooManyOpenFiles(VaultUnusable):
     """The process may open no more files (exit 5): its limit is too low, the vault is fine."""
 

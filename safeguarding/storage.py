@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeguarding.errors import OutOfMemory, TooManyOpenFiles, VaultUnusable
+from safeguarding.errors import NoVault, OutOfMemory, TooManyOpenFiles, VaultUnusable
 
 if TYPE_CHECKING:
     # SQLAlchemy is imported where an engine is made, so that commands that only copy or
@@ -110,10 +110,16 @@ def check_is_sqlite(path: Path) -> None:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise VaultUnusable(
-            f"no vault at {path}",
-            hint="create one with 'safeguard init', or point --vault / SAFEGUARD_VAULT at yours",
-        ) from None
+        raise NoVault(path) from None
+    except PermissionError:  # a folder this account may not enter, such as another's 0700 home
+        raise wrong_account(path) from None
+    # (On a read-only filesystem nothing may be written: SQLite's own error says so below.)
+    if (
+        not path.is_dir()
+        and not os.access(path, os.R_OK | os.W_OK)
+        and not read_only_filesystem(path.parent)
+    ):
+        raise wrong_account(path)
     if path.is_dir():
         raise VaultUnusable(f"{path} is a folder, not a vault")
     not_a_vault = VaultUnusable(
@@ -141,6 +147,45 @@ def check_is_sqlite(path: Path) -> None:
         raise not_a_vault from None
 
 
+def wrong_account(path: Path, what: str = "the vault") -> VaultUnusable:
+    """A vault this operating-system account may not read and write (exit 5): which account
+    owns it (the file, or the nearest folder above it that can be seen), and how to become it."""
+    owner = _owner(path)
+    me = os.geteuid()
+    if owner is not None and owner != me:
+        name = _account(owner)
+        return VaultUnusable(
+            f"{what} at {path} belongs to the account {name!r}, and safeguard is running as "
+            f"{_account(me)!r}, which may not read it",
+            hint=f"become that account first: 'sudo -u {name} -i' (or log in as it, e.g. "
+            f"ssh {name}@this-computer), then run safeguard there",
+        )
+    return VaultUnusable(
+        f"cannot read and write {what} at {path}: permission denied",
+        hint=f"as its owner ({_account(owner if owner is not None else me)!r}), give it back: "
+        f"chmod 600 {path} (and chmod 700 on its folder)",
+    )
+
+
+def _owner(path: Path) -> int | None:
+    """The owner of `path`, or of the nearest folder above it that this account can see."""
+    for place in (path, *path.absolute().parents):
+        try:
+            return place.stat().st_uid
+        except OSError:
+            continue
+    return None
+
+
+def _account(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
 def _unreadable(path: Path, problem: str, detail: str) -> VaultUnusable:
     """Why a vault that may well be whole could not be opened: never advice to restore."""
     if problem == "busy":
@@ -156,10 +201,7 @@ def _unreadable(path: Path, problem: str, detail: str) -> VaultUnusable:
     if out_of_file_descriptors():
         return TooManyOpenFiles()
     if problem == "readonly" and not os.access(path, os.R_OK):
-        return VaultUnusable(
-            f"cannot read {path}: permission denied",
-            hint="run as the user who owns the vault",
-        )
+        return wrong_account(path)
     if problem == "full" or disk_is_full(path.parent):
         # Even reading needs room for SQLite's shared-memory file beside the vault.
         return VaultUnusable(disk_full_message(path), hint=DISK_FULL_HINT)

@@ -807,7 +807,11 @@ def test_restore_puts_a_verified_vault_in_place(
 ) -> None:
     target = tmp_path / "drill" / "vault.db"
     result = invoke("restore", str(one_backup), "--to", str(target))
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert (result.exit_code, result.stdout) == (0, "")
+    # What was put where, said on success without --verbose.
+    said = " ".join(result.stderr.split())
+    assert said.startswith(f"Restored the backup {one_backup} (5 entries, taken 20")
+    assert said.endswith(f") to {target}")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     checked = invoke("--vault", str(target), "verify", "--json")
     assert checked.exit_code == 0, checked.stderr
@@ -840,7 +844,7 @@ def test_restore_onto_the_live_vault_refuses_and_force_moves_it_aside(
     forced = invoke("restore", str(one_backup), "--to", str(vault.path), "--force")
     assert forced.exit_code == 0, forced.stderr
     [aside] = list(vault.path.parent.glob("vault.db.replaced-*"))
-    assert f"Moved the existing {vault.path} aside to {aside}" in forced.stderr
+    assert f"The vault that was at {vault.path} is kept as {aside}" in forced.stderr
     assert aside.read_bytes() == live_before
     assert unlock(vault, aside).verify().entries == 9
     assert invoke("verify", "--json").exit_code == 0

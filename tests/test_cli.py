@@ -233,6 +233,7 @@ def test_missing_vault_and_non_vault_exit_5(tmp_path: Path) -> None:
     )
     assert missing.exit_code == 5
     assert "no vault at" in missing.stderr and "safeguard init" in missing.stderr
+    assert "the path --vault gives" in " ".join(missing.stderr.split())
 
     junk = tmp_path / "junk.db"
     junk.write_bytes(os.urandom(4096))
@@ -395,3 +396,88 @@ def test_dash_h_is_help_as_people_expect() -> None:
         assert short.exit_code == 0, short.stderr
         assert short.stdout == invoke(*args, "--help").stdout
         assert "-h, --help" in short.stdout
+
+
+def test_a_vault_not_found_at_the_default_says_where_that_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SAFEGUARD_VAULT set in the shell without `export` never reaches safeguard, which then
+    looks in the default place: it says so, and does not tell the DSL to make a new vault."""
+    from safeguarding.cli import state
+
+    default = tmp_path / "data" / "vault.db"
+    monkeypatch.setattr(state, "default_vault_path", lambda: default)
+    monkeypatch.delenv("SAFEGUARD_VAULT", raising=False)
+    result = invoke("cases", env={"SAFEGUARD_PASSPHRASE": PASSPHRASE})
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 5, said
+    assert f"no vault at {default}, the default: neither --vault nor SAFEGUARD_VAULT" in said
+    assert "export SAFEGUARD_VAULT=PATH" in said and "~/.profile" in said
+    assert "init" not in said
+
+    from_env = invoke("cases", env={"SAFEGUARD_VAULT": str(tmp_path / "elsewhere.db")})
+    said = " ".join(from_env.stderr.split())
+    assert from_env.exit_code == 5
+    assert f"no vault at {tmp_path / 'elsewhere.db'} (the path SAFEGUARD_VAULT gives)" in said
+
+
+def refuse_access_to(monkeypatch: pytest.MonkeyPatch, path: Path, as_uid: int | None) -> None:
+    """This process, as an account that may not read and write `path` (running as another
+    uid when `as_uid` is given): what the kernel would say to an account that is not the
+    vault's owner, which a test run by root cannot be."""
+    real_access = os.access
+
+    def access(target: object, mode: int, **kwargs: object) -> bool:
+        if Path(str(target)) == path:
+            return False
+        return real_access(target, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "access", access)
+    if as_uid is not None:
+        monkeypatch.setattr(os, "geteuid", lambda: as_uid)
+
+
+def test_a_vault_of_another_account_is_exit_5_naming_it(
+    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pwd
+
+    owner = pwd.getpwuid(vault.path.stat().st_uid).pw_name
+    before = vault.path.read_bytes()
+    refuse_access_to(monkeypatch, vault.path, as_uid=4242424)
+    for args in (("cases",), ("verify",), ("note", "SG-2026-0001", "--text-file", "-")):
+        result = invoke(*args, input="A note.")
+        said = " ".join(result.stderr.split())
+        assert result.exit_code == 5, said
+        assert f"the vault at {vault.path} belongs to the account {owner!r}" in said
+        assert "running as 'uid 4242424'" in said
+        assert f"sudo -u {owner} -i" in said and "internal error" not in said
+    assert vault.path.read_bytes() == before
+
+
+def test_a_vault_its_own_account_cannot_read_says_how_to_give_it_back(
+    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refuse_access_to(monkeypatch, vault.path, as_uid=None)
+    result = invoke("cases")
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 5, said
+    assert f"cannot read and write the vault at {vault.path}: permission denied" in said
+    assert f"chmod 600 {vault.path}" in said
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may enter any folder")
+def test_a_vault_in_a_folder_this_account_cannot_enter_is_exit_5(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    folder = vault.path.parent / "locked"
+    folder.mkdir()
+    moved = folder / "vault.db"
+    vault.path.rename(moved)
+    folder.chmod(0)
+    try:
+        result = invoke("--vault", str(moved), "cases")
+    finally:
+        folder.chmod(0o700)
+    assert result.exit_code == 5, result.stderr
+    assert "permission denied" in result.stderr and "internal error" not in result.stderr

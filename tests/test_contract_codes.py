@@ -51,6 +51,33 @@ def test_debug_keeps_the_exit_code_of_a_missing_case(vault: VaultInfo, tmp_path:
         assert ("Traceback" in result.stderr) == bool(debug)
 
 
+@pytest.mark.parametrize("typo", ["SG-2026-001", "SG-26-0001", "2026-0001", "SG-2026-0001x"])
+@pytest.mark.parametrize("command", [("note",), ("timeline",), ("access",), ("export",)])
+def test_a_reference_of_the_wrong_shape_says_what_one_looks_like(
+    vault: VaultInfo, typo: str, command: tuple[str, ...]
+) -> None:
+    before = entry_count(vault.path)
+    # No passphrase is given: the shape is refused before one is asked for.
+    result = invoke(*command, typo, env={"SAFEGUARD_PASSPHRASE": ""})
+    assert result.exit_code == 2, result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"{typo!r} is not a case reference" in said
+    assert "a reference looks like SG-YYYY-NNNN, e.g. SG-2026-0007" in said
+    assert "there is no case" not in said
+    assert entry_count(vault.path) == before
+
+
+def test_the_library_refuses_a_reference_of_the_wrong_shape_as_usage() -> None:
+    from safeguarding.casefile import parse_reference
+    from safeguarding.errors import UsageError
+
+    assert parse_reference(" sg-2026-0007 ") == (2026, 7)
+    assert parse_reference("SG-2026-12345") == (2026, 12345)
+    for typo in ("SG-2026-001", "SG-2026-٣٣٣٣", "SG-2026", "XX-2026-0001", "SG-2026-0001-2"):
+        with pytest.raises(UsageError, match="SG-YYYY-NNNN"):
+            parse_reference(typo)
+
+
 def test_debug_keeps_the_exit_code_of_a_wrong_passphrase(vault: VaultInfo) -> None:
     result = run("--debug", "cases", env={"SAFEGUARD_PASSPHRASE": "not the passphrase"})
     assert result.returncode == 3

@@ -241,7 +241,6 @@ def test_unknown_cases_and_entries_exit_4(vault: VaultInfo, say: Say) -> None:
     before = entry_count(vault.path)
     for args in (
         ("note", "SG-1999-0001"),
-        ("note", "nonsense"),
         ("refer", "SG-1999-0042", "--to", "lado"),
         ("amend", case, "999"),
         ("amend", case, str(other_entry)),  # an entry of another case
@@ -252,6 +251,9 @@ def test_unknown_cases_and_entries_exit_4(vault: VaultInfo, say: Say) -> None:
         assert result.stderr.startswith("safeguard: ")
     missing_file = invoke("note", case, "--text-file", "/nonexistent/file.txt")
     assert missing_file.exit_code == 4
+    # What cannot be a reference at all is a usage error, saying what one looks like.
+    nonsense = invoke("note", "nonsense", "--text-file", say("x"))
+    assert nonsense.exit_code == 2 and "SG-YYYY-NNNN" in nonsense.stderr
     assert entry_count(vault.path) == before
 
 

@@ -337,3 +337,122 @@ def test_an_empty_editor_text_offers_the_editor_again(
     again = invoke("note", case, "--editor", "--json", input="y\n")
     assert again.exit_code == 0, again.stderr
     assert runs.read_text() == "xx" and entry_count(vault.path) == before + 1
+
+
+# Typed text is never lost because a check came too late, nor thrown away unasked -------------
+
+
+def test_a_due_date_in_the_past_is_refused_before_anything_is_asked(
+    vault: VaultInfo, terminal: None, tmp_path: Path
+) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    before = entry_count(vault.path)
+    result = invoke("action", "add", case, "--due", "2000-01-01", input=answers("Head", "x", "."))
+    assert result.exit_code == 2, result.stderr
+    assert "the due date 2000-01-01 is before the action was set" in result.stderr
+    assert "Who is to do it" not in result.stderr and "What is to be done" not in result.stderr
+    assert entry_count(vault.path) == before
+
+
+def test_a_closed_case_is_refused_before_the_text_is_asked_for(
+    vault: VaultInfo, terminal: None, tmp_path: Path
+) -> None:
+    write = text_writer(tmp_path)
+    case = record(write, category="pupil-under-13")["case"]
+    for args in (("refer", case, "--to", "none"), ("close", case, "--outcome", "resolved")):
+        done = invoke(*args, "--text-file", write("Dealt with in school."))
+        assert done.exit_code == 0, done.stderr
+    before = entry_count(vault.path)
+    for args in (
+        ("advice", case, "--from", "LADO"),
+        ("conversation", case, "--channel", "phone", "--with", "Mrs Webb"),
+        ("action", "add", case, "--due", "2099-01-01", "--owner", "Head"),
+    ):
+        result = invoke(*args, input=answers("Typed in vain.", "."))
+        assert result.exit_code == 3, (args, result.stderr)
+        assert "is closed" in result.stderr
+        assert "Type it below" not in result.stderr, args  # no text was asked for
+    assert entry_count(vault.path) == before
+
+
+def test_the_review_changes_one_answer_and_shows_it_again(vault: VaultInfo, terminal: None) -> None:
+    result = invoke("record", "--json", input=answers(*INTERVIEW, "6", "the library", "y"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("Check before saving") == 2
+    assert "1-8: change that answer" in result.stderr
+    case = json.loads(result.stdout)["case"]
+    disclosure = json.loads(invoke("timeline", case, "--json").stdout)["entries"][0]
+    assert disclosure["data"]["where"] == "the library"
+    assert disclosure["data"]["disclosed_by"] == "Karen Webb"  # the rest as first answered
+
+
+def test_the_review_changes_the_account_and_the_subjects(vault: VaultInfo, terminal: None) -> None:
+    changes = ("7", "Corrected account.", ".", "2", "Sam Small", "1", "n", "y")
+    result = invoke("record", "--json", input=answers(*INTERVIEW, *changes))
+    assert result.exit_code == 0, result.stderr
+    case = json.loads(result.stdout)["case"]
+    disclosure = json.loads(invoke("timeline", case, "--json").stdout)["entries"][0]
+    assert disclosure["text"] == "Corrected account."
+    assert disclosure["data"]["subjects"] == [{"name": "Sam Small", "role": "pupil"}]
+
+
+def test_answering_no_at_the_review_asks_before_discarding(
+    vault: VaultInfo, terminal: None
+) -> None:
+    before = entry_count(vault.path)
+    kept = invoke("record", input=answers(*INTERVIEW, "n", "n", "y"))
+    assert kept.exit_code == 0, kept.stderr
+    assert "Discard what you typed?" in kept.stderr
+    assert entry_count(vault.path) == before + 1
+    discarded = invoke("record", input=answers(*INTERVIEW, "n", "y"))
+    assert discarded.exit_code == 130 and "nothing was saved" in discarded.stderr
+    assert entry_count(vault.path) == before + 1
+
+
+def test_a_bad_review_answer_is_asked_again(vault: VaultInfo, terminal: None) -> None:
+    result = invoke("record", input=answers(*INTERVIEW, "9", "maybe", "y"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("Answer y, n, or a number from 1 to 8.") == 2
+
+
+def test_ctrl_d_before_the_full_stop_asks_before_discarding(
+    vault: VaultInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = record(text_writer(tmp_path))["case"]
+    from safeguarding.cli import casework, credentials
+
+    # Ctrl-D on a terminal is an empty read; the terminal can still be read after it.
+    lines = iter(["The first line\n", "", "The second line\n", ".\n"])
+    monkeypatch.setattr(credentials, "is_interactive", lambda: True)
+    monkeypatch.setattr(casework, "_read_line", lambda: next(lines))
+    result = invoke("note", case, "--json", input="n\n")  # "Discard what you typed?" no
+    assert result.exit_code == 0, result.stderr
+    assert "Discard what you typed (1 line)?" in result.stderr
+    shown = json.loads(invoke("timeline", case, "--json").stdout)["entries"][-1]
+    assert shown["text"] == "The first line\nThe second line"
+
+
+def test_ctrl_d_at_a_real_terminal_asks_and_the_text_goes_on(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from tests.conftest import safeguard_executable
+
+    case = record(text_writer(tmp_path))["case"]
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [safeguard_executable(), "note", case, "--json"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    os.close(terminal)
+    # Typed ahead: the terminal keeps it until it is read. \x04 is Ctrl-D at a line's start.
+    os.write(controller, b"Half of it\n\x04n\nthe rest\n.\n")
+    _, err = process.communicate(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0, err.decode()
+    assert "Discard what you typed" in err.decode()
+    shown = json.loads(invoke("timeline", case, "--json").stdout)["entries"][-1]
+    assert shown["text"] == "Half of it\nthe rest"

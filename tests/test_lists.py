@@ -9,6 +9,12 @@ from tests.conftest import VaultInfo, invoke
 from tests.flowkit import Say, record
 
 
+def whole(phrase: str, shown: str) -> bool:
+    """`phrase` is in `shown` with its words whole, however the lines wrapped: a word broken in
+    the middle ("decisio" then "n") is not there."""
+    return " ".join(phrase.split()) in " ".join(shown.split())
+
+
 def test_categories_at_80_columns_show_every_word(vault: VaultInfo) -> None:
     shown = invoke("categories", env={"COLUMNS": "80"}).stdout
     assert "…" not in shown
@@ -18,6 +24,7 @@ def test_categories_at_80_columns_show_every_word(vault: VaultInfo) -> None:
         assert category["code"] in words
         for word in category["title"].split():
             assert word in words, word
+        assert whole(category["title"], shown), category["title"]
 
 
 def test_cases_at_80_columns_keep_references_and_codes_whole(vault: VaultInfo, say: Say) -> None:
@@ -31,6 +38,22 @@ def test_cases_at_80_columns_keep_references_and_codes_whole(vault: VaultInfo, s
         assert max(len(line) for line in shown.splitlines()) <= 80
         words = set(shown.split())
         assert {*cases, "staff-pupil-contact", "cyberbullying-in-school"} <= words
+        # Two lines a case: the next step, on its own line, reads whole.
+        for listed in json.loads(invoke("cases", "--json").stdout):
+            assert whole(f"Next step: {listed['next']}", shown), shown
+            assert whole(f"{listed['case']} {listed['stage']}", shown), shown
+        if names:
+            assert whole("Daniel Price (staff)", shown), shown
+
+
+def test_a_case_list_wraps_long_names_at_words_at_80_columns(vault: VaultInfo, say: Say) -> None:
+    long_names = "Maximilian Alexander Fitzgerald-Worthington"
+    record(say, "--subject", "Anastasia Josephine Montgomery-Smythe", subject=long_names)
+    shown = invoke("cases", "--names", env={"COLUMNS": "80"}).stdout
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    for name in (long_names, "Anastasia Josephine Montgomery-Smythe"):
+        for word in name.split():
+            assert word in shown.split(), (word, shown)
 
 
 def test_help_lists_the_commands_in_the_order_of_the_work() -> None:

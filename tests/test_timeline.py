@@ -106,7 +106,8 @@ def test_unknown_case_exits_4_and_records_nothing(built: tc.Built) -> None:
     result = invoke("timeline", "SG-2026-0099")
     assert result.exit_code == 4
     assert "no case SG-2026-0099" in result.stderr
-    assert invoke("timeline", "not-a-case").exit_code == 4
+    malformed = invoke("timeline", "not-a-case")  # not a reference at all: usage
+    assert malformed.exit_code == 2 and "SG-YYYY-NNNN" in malformed.stderr
     assert json.loads(invoke("verify", "--json").stdout) == json.loads(before)
 
 

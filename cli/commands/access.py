@@ -13,7 +13,7 @@ from safeguarding import documents_json
 
 from .. import output
 from ..context import unlock, unlock_with_recovery
-from ..output import JsonOption
+from ..output import CaseArgument, JsonOption
 
 if TYPE_CHECKING:
     from safeguarding.membership import Members
@@ -41,7 +41,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-CaseArgument = Annotated[str, typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.")]
 UserArgument = Annotated[str, typer.Argument(metavar="USER", help="The user, by name.")]
 RecoveryOption = Annotated[
     bool,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -55,12 +56,14 @@ def action_add(
 
     from .. import views
 
-    due_date = moments.parse_due(due)
     name_needed(owner, "--owner", "WHO")
-    with entering(case, at, text_file, json, future_hint=AGREED_HINT) as this:
+    # A due date before the action is agreed, like a closed case, is refused before the owner
+    # and the text are asked for.
+    early = Action(owner=owner, due=moments.parse_due(due))
+    with entering(case, at, text_file, json, early, future_hint=AGREED_HINT) as this:
         owner = ask_name(owner, "Who is to do it? (name or role)")
         text = read_text("What is to be done", text_file, editor)
-        draft = Action(owner=owner, due=due_date, text=text)
+        draft = dataclasses.replace(early, owner=owner, text=text)
         written = output.commit(
             lambda: this.book.add(case, draft, this.moment),
             lambda w: f"action {w.action} as entry {w.entry} of {w.reference}",

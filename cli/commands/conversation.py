@@ -45,7 +45,7 @@ def conversation(
 
     choice(channel, KNOWN, "channel")
     name_needed(with_whom, "--with", "WHO")
-    with entering(case, at, text_file, json) as this:
+    with entering(case, at, text_file, json, Conversation) as this:
         with_whom = ask_name(with_whom, "Who was the conversation with? (name)")
         text = read_text("What was said", text_file, editor)
         draft = Conversation(with_whom=with_whom, channel=channel, text=text)

@@ -23,6 +23,6 @@ def note(
     """Add a note to a case."""
     from safeguarding.entries import Note
 
-    with entering(case, at, text_file, json) as this:
+    with entering(case, at, text_file, json, Note) as this:
         draft = Note(text=read_text("The note", text_file, editor))
         this.add(draft, "the note", lambda w: f"Recorded the note as entry {w.entry}.")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from safeguarding.entry_fields import SubjectRole, choice, long_text
-from safeguarding.errors import UsageError
+from safeguarding.errors import SafeguardError, UsageError
 
 from .. import credentials, output
 from ..casework import (
@@ -23,6 +23,7 @@ from ..casework import (
     ask_optional,
     casebook,
     confirm,
+    is_number,
     one_standard_input,
     prompt_lines,
     read_text,
@@ -134,8 +135,8 @@ def record(
         # Only the guided interview asks when; with the facts given as options, --at or now.
         moment = _ask_when("When was it disclosed?") if at is None and answers.asked else when(at)
         disclosure = _disclosure(answers, text_file, observations_file, editor)
-        if answers.asked and not _confirmed(book, disclosure, moment):
-            raise typer.Abort()
+        if answers.asked:
+            disclosure, moment = _review(book, disclosure, moment, text_file is None, editor)
         written = output.commit(
             lambda: book.open(disclosure, moment, restricted=restricted),
             lambda w: f"the disclosure as {w.reference} (entry {w.entry})",
@@ -277,7 +278,80 @@ def _match_roles(answers: Answers) -> list[str]:
     return roles
 
 
-def _confirmed(book: Casebook, d: Disclosure, at: datetime | None) -> bool:
+#: What the review offers to change, in the order the summary shows it.
+ANSWERS = ("Category", "About", "Disclosed by", "Received by", "When", "Where", "Account")
+
+
+def _review(
+    book: Casebook, d: Disclosure, at: datetime | None, typed: bool, editor: bool
+) -> tuple[Disclosure, datetime | None]:
+    """The summary, until it is saved: y saves; a number changes that answer and shows it
+    again; n asks "Discard what you typed?" before anything is thrown away."""
+    changeable = len(ANSWERS) + 1 if typed else len(ANSWERS) - 1  # the account from a file
+    while True:
+        _summary(book, d, at)
+        try:
+            answer = ask(
+                f"Save this record? (y: save, n: discard, 1-{changeable}: change that answer)",
+                default="y",
+            ).lower()
+        except typer.Abort:  # Ctrl-D: asked about, as n is (and input truly at its end cancels)
+            answer = "n"
+        if answer in ("y", "yes"):
+            return d, at
+        if answer in ("n", "no"):
+            if confirm("Discard what you typed?", False):
+                raise typer.Abort()
+            continue
+        if not (is_number(answer) and 1 <= int(answer) <= changeable):
+            output.err.print(f"[red]Answer y, n, or a number from 1 to {changeable}.[/red]")
+            continue
+        try:
+            d, at = _change(book, d, at, int(answer), editor)
+        except SafeguardError as refused:  # the answer as it was stands, and nothing is lost
+            output.err.print(refused.message, style="red", markup=False)
+
+
+def _change(
+    book: Casebook, d: Disclosure, at: datetime | None, which: int, editor: bool
+) -> tuple[Disclosure, datetime | None]:
+    """The disclosure with answer `which` (numbered as the summary shows them) asked again."""
+    from dataclasses import replace
+
+    from safeguarding.entries import Subject
+
+    if which == 1:
+        codes = book.categories.codes
+        titles = [book.categories.get(c).title for c in codes]
+        return replace(d, category=ask_choice("Category", codes, d.category, titles)), at
+    if which == 2:
+        subjects = []
+        while True:
+            name = ask("Who is it about? (name)")
+            subjects.append(Subject(name, ask_choice("Their role", SubjectRole.ALL)))
+            if not confirm("Is it about anyone else as well?", False):
+                return replace(d, subjects=tuple(subjects)), at
+    if which == 3:
+        by = ask("Who disclosed it? (name)", d.disclosed_by)
+        return replace(
+            d, disclosed_by=by, relationship=ask("Their relationship", d.relationship)
+        ), at
+    if which == 4:
+        received = ask_optional(
+            f"Who received it? (name; Enter if it was you, {book.unlocked.user.name})"
+        )
+        return replace(d, received_by=received), at
+    if which == 5:
+        return d, _ask_when("When was it disclosed?")
+    if which == 6:
+        return replace(d, where=ask("Where was it disclosed?", d.where)), at
+    if which == 7:
+        account = read_text("The account, in the discloser's own words", None, editor)
+        return replace(d, text=long_text(account, "the account")), at
+    return replace(d, observations=prompt_lines("Your observations or opinion")), at
+
+
+def _summary(book: Casebook, d: Disclosure, at: datetime | None) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
@@ -288,20 +362,23 @@ def _confirmed(book: Casebook, d: Disclosure, at: datetime | None) -> bool:
     # a value too long for its line folds onto the next, never cut with "…" (Rich can misjudge
     # the width of a line with wide characters, and a name cut short is a name misread).
     table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, justify="right", style="bold")
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
     category = book.categories.get(d.category)
-    table.add_row("Category", plain(f"{category.code} — {category.title}"))
-    table.add_row("About", plain(", ".join(f"{s.name} ({s.role})" for s in d.subjects)))
-    table.add_row("Disclosed by", plain(f"{d.disclosed_by} ({d.relationship})"))
-    table.add_row("Received by", plain(d.received_by or book.unlocked.user.name))
-    table.add_row("When", moments.local_text(at) if at else "now, when saved (" + _now_text() + ")")
-    table.add_row("Where", plain(d.where))
-    table.add_row("Account", plain(d.text))
-    if d.observations:
-        table.add_row("Observations", plain(d.observations))
+    rows = [
+        plain(f"{category.code} — {category.title}"),
+        plain(", ".join(f"{s.name} ({s.role})" for s in d.subjects)),
+        plain(f"{d.disclosed_by} ({d.relationship})"),
+        plain(d.received_by or book.unlocked.user.name),
+        plain(moments.local_text(at) if at else "now, when saved (" + _now_text() + ")"),
+        plain(d.where),
+        plain(d.text),
+        plain(d.observations or "(none)"),
+    ]
+    for number, (label, value) in enumerate(zip((*ANSWERS, "Observations"), rows, strict=True)):
+        table.add_row(str(number + 1), label, value)
     output.err.print(Panel(table, title="Check before saving", title_align="left"))
-    return confirm("Save this record?")
 
 
 def _now_text() -> str:

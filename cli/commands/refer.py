@@ -48,7 +48,7 @@ def refer(
 
     # The route, and no contact or reference with a decision not to refer, refused first.
     route = Referral(route=to, contact=contact, their_reference=reference).route
-    with entering(case, at, text_file, json) as this:
+    with entering(case, at, text_file, json, Referral) as this:
         usual = this.book.categories.lookup(this.state.category).route
         if route != Route.NONE and credentials.is_interactive():
             # Optional in a script; on a terminal asked, so a name need not go in argv.

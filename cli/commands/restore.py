@@ -51,7 +51,16 @@ def restore(
     if json:
         output.emit_json(documents_json.restored(file, restored))
         return
+    # Said on success whatever --verbose says: a restore puts a vault in place, and the person
+    # who ran it must know which file now holds it and where the one it replaced went.
+    checked = "decrypted and checked in full" if restored.verified.full else "checked"
+    entries = "entry" if manifest.entries == 1 else "entries"
+    say_line(
+        f"Restored the backup {file} ({manifest.entries} {entries}, taken "
+        f"{manifest.created_at}, {checked}) to {restored.path}"
+    )
     if restored.moved_aside is not None:
-        say_line(f"Moved the existing {to} aside to {restored.moved_aside}")
-    if verbose:
-        say_line(f"Restored {file.name} ({manifest.entries} entries) to {restored.path}")
+        say_line(f"The vault that was at {to} is kept as {restored.moved_aside}")
+    if verbose and restored.removed_stale:
+        stale = ", ".join(str(path) for path in restored.removed_stale)
+        say_line(f"Removed stale files beside it: {stale}")

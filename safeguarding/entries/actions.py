@@ -26,11 +26,13 @@ class Action(Draft):
     codes = frozenset({"due", "action"})
     about_text = "what is to be done"
 
-    owner: str
+    #: None in the draft checked before the owner and the text are asked for.
+    owner: str | None = None
     due: date
 
     def __post_init__(self) -> None:
-        self._set("owner", short(self.owner, "the action's owner"))
+        if self.owner is not None:
+            self._set("owner", short(self.owner, "the action's owner"))
         self._check_text()
 
     def check(self, standing: Standing) -> None:
@@ -43,7 +45,7 @@ class Action(Draft):
 
     def payload(self, standing: Standing) -> dict[str, Any]:
         return {
-            "owner": self.owner,
+            "owner": short(self.owner, "the action's owner"),
             "due": self.due.isoformat(),
             **super().payload(standing),
             "action": max(standing.state.actions, default=0) + 1,
@@ -83,9 +85,6 @@ class ActionDone(Draft):
 
     def __post_init__(self) -> None:
         self._check_text()
-
-    def early(self, standing: Standing) -> None:
-        self._open_action(standing.state, None)
 
     def check(self, standing: Standing) -> None:
         super().check(standing)

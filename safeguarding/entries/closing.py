@@ -33,9 +33,6 @@ class Closure(Draft):
         self._set("outcome", self.outcome.strip().lower())
         self._check_text()
 
-    def early(self, standing: Standing) -> None:
-        self.check(standing)
-
     def check(self, standing: Standing) -> None:
         super().check(standing)
         state, category = standing.state, standing.category

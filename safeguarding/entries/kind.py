@@ -127,7 +127,9 @@ class Draft(EntryKind):
         return dataclasses.replace(self, text=text)
 
     def early(self, standing: Standing) -> None:
-        """What is refused before the text is asked for (the case is found already)."""
+        """What is refused before the text is asked for (the case is found already): by
+        default, what `check` refuses, which asks nothing of the text."""
+        self.check(standing)
 
     def check(self, standing: Standing) -> None:
         """Refuse the entry if the case, as it stands at `standing.at`, does not allow it."""

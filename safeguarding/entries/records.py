@@ -64,9 +64,6 @@ class Amendment(Draft):
     def __post_init__(self) -> None:
         self._check_text()
 
-    def early(self, standing: Standing) -> None:
-        standing.case.entry(self.target)
-
     def check(self, standing: Standing) -> None:
         """Only what someone recorded can be corrected: an export entry is safeguard's own
         record of who took the case out of the vault, and stays exactly as it was written."""
