@@ -23,6 +23,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Final
 
 from safeguarding import document, fonts
+from safeguarding.errors import UsageError
 from safeguarding.timeline import Timeline, visible
 
 if TYPE_CHECKING:
@@ -89,9 +90,14 @@ def render_counted(t: Timeline) -> tuple[bytes, int]:
             timestamp=t.produced_at.astimezone(UTC).replace(microsecond=0),
         )
     except typst.TypstError:
-        # A defect of the template, never of the case's text (which is only data); Typst's
-        # message could quote that text, so it is not passed on.
-        raise RuntimeError("the PDF template could not lay out this case") from None
+        # The case's text is only data, never markup, but a page cannot hold everything (an
+        # unbroken run of some 20,000 characters).  Typst's message could quote the text, so it
+        # is not passed on.
+        raise UsageError(
+            "the PDF could not lay this case out (an entry may hold a very long run of "
+            "characters with no space); nothing was written or recorded",
+            hint="export it with --format html or --format txt, which show it whole",
+        ) from None
     return pdf, sum(shown.unshown.values())
 
 

@@ -26,7 +26,12 @@ from safeguarding.vocabulary import Kind
 #: Payload keys whose values are codes, dates or numbers, never names, whatever the kind.
 CODE_KEYS = frozenset().union(*(kind.codes for kind in kinds()))
 
-USER_LABELS = {"dsl": "DSL", "deputy": "Deputy DSL", "head": "Headteacher"}
+USER_LABELS = {
+    "dsl": "DSL",
+    "deputy": "Deputy DSL",
+    "head": "Headteacher",
+    "chair": "Chair of governors",
+}
 
 #: Words that are roles, titles or places rather than names: never redacted on their own, and a
 #: "name" made only of them (an action owned by "Headteacher") is left as it is.
@@ -41,6 +46,11 @@ ROLE_WORDS = frozenset(_ROLE_WORDS_TEXT.split())
 #: Capitalised words that are never anyone's name, so do not hide a name beside them: "I told
 #: Mrs Webb I would" is about Mrs Webb.
 PRONOUNS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll"})
+#: Two-letter words that start sentences: a two-letter part of a name ("Ed", "Li", "Jo") is
+#: replaced on its own, unless it is one of these.
+_SHORT_WORDS_TEXT = """am an as at be by do go he hi if in is it me my no of oh ok on or so to up
+us we"""
+SHORT_WORDS = frozenset(_SHORT_WORDS_TEXT.split())
 #: Titles: a part of a name after one of these is that person ("Mrs Webb", "Dr. Okafor").
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
 #: Titles that say whether a man or a woman is meant: a part of a name that the case's texts
@@ -150,7 +160,8 @@ class Redactor:
             for token in _tokens(name):
                 folded = token.casefold()
                 if (
-                    len(token) < 3
+                    len(token) < 2
+                    or folded in SHORT_WORDS
                     or not token[0].isupper()
                     or folded in ROLE_WORDS
                     or folded in protected

@@ -348,3 +348,42 @@ def test_a_pdf_is_not_written_to_a_terminal(built: tc.Built) -> None:
     assert b"not for a terminal" in process.stderr
     entries = json.loads(invoke("timeline", built.reference, "--json").stdout)["entries"]
     assert not [e for e in entries if e["kind"] == "export"]
+
+
+def test_a_two_letter_first_name_is_redacted_but_not_a_two_letter_word(
+    built: tc.Built, tmp_path: Path
+) -> None:
+    added = invoke(
+        "user",
+        "add",
+        "Ed Stone",
+        "--role",
+        "chair",
+        env={"SAFEGUARD_NEW_PASSPHRASE": "the chair's own phrase"},
+    )
+    assert added.exit_code == 0, added.stderr
+    tc.add_notes(built, "Ed said he would call. If so, it is at noon. An answer came. So did Ed.")
+    path = tmp_path / "case.txt"
+    export(built, "txt", path, "--redact")
+    text = words(path.read_text(encoding="utf-8"))
+    assert (
+        "[Chair of governors] said he would call. If so, it is at noon. An answer came. "
+        "So did [Chair of governors]."
+    ) in text
+    assert "Ed " not in text and "Stone" not in text
+
+
+def test_a_pdf_that_cannot_be_laid_out_is_a_clear_refusal_and_records_nothing(
+    built: tc.Built, tmp_path: Path
+) -> None:
+    tc.add_notes(built, "x" * 30_000)  # one unbroken run: no page can hold it
+    head = invoke("verify", "--json").stdout
+    path = tmp_path / "case.pdf"
+    result = invoke("export", built.reference, "--format", "pdf", "--output", str(path))
+    assert result.exit_code == 2, result.stderr
+    assert "the PDF could not lay this case out" in result.stderr
+    assert "--format html" in result.stderr
+    assert not path.exists()
+    assert invoke("verify", "--json").stdout == head
+    html = tmp_path / "case.html"
+    assert invoke("export", built.reference, "-f", "html", "-o", str(html)).exit_code == 0
