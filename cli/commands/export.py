@@ -127,7 +127,15 @@ def _report_export(done: Exported, *, json: bool) -> None:
             highlight=False,
         )
     if done.path is None:
-        exports.write_stream(sys.stdout.buffer, done)
+        from safeguarding.errors import UsageError
+
+        try:
+            exports.write_stream(sys.stdout.buffer, done)
+        except UsageError as lost:
+            # The export is recorded: as for any command that saved before its output failed,
+            # exit 0, saying what was recorded and what to do.
+            output.silence("stdout")
+            output.tell([f"safeguard: {lost.message}", f"  {lost.hint}"])
         return
     if json:
         output.emit_json(documents_json.exported(done))
