@@ -37,7 +37,8 @@ class _CaseFirst(TyperGroup):
 
 app = typer.Typer(
     cls=_CaseFirst,
-    help="Who may read a restricted case; grant or revoke it.",
+    help="Who may read a restricted case; grant or revoke it.\n\n"
+    "'safeguard access CASE' is 'safeguard access show CASE'.",
     no_args_is_help=True,
 )
 

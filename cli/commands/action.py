@@ -21,7 +21,7 @@ from ..casework import (
 )
 from ..entering import entering
 
-app = typer.Typer(help="Add an action to a case, or record it done.")
+app = typer.Typer(help="Add an action to a case, or record it done.", no_args_is_help=True)
 
 
 AGREED_HINT = "--at is when the action was agreed (not later than now); --due is when it is due"

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 from ..backing_up import FullOption, VerboseOption, say_line, unlocker
 
-app = typer.Typer(help="Back up without a passphrase; check, list, prune, monitor.")
+app = typer.Typer(
+    help="Back up without a passphrase; check, list, prune, monitor.", no_args_is_help=True
+)
 
 
 FolderArgument = Annotated[

@@ -13,7 +13,7 @@ from .. import output
 from ..context import STATE
 from ..output import JsonOption
 
-app = typer.Typer(help="Show or upgrade the vault's schema.")
+app = typer.Typer(help="Show or upgrade the vault's schema.", no_args_is_help=True)
 
 
 @app.command("status")

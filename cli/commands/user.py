@@ -15,7 +15,7 @@ from ..output import JsonOption
 if TYPE_CHECKING:
     from safeguarding.vault import Departures, UserInfo
 
-app = typer.Typer(help="Add, list and disable users; change passphrases.")
+app = typer.Typer(help="Add, list and disable users; change passphrases.", no_args_is_help=True)
 
 
 ROLE_HELP = (
