@@ -426,3 +426,19 @@ def test_a_term_that_runs_backwards_is_refused(cli: Built, tmp_path: Path) -> No
     result = invoke("report", "--term", "autumn-2026")
     assert result.exit_code == 2 and "terms.autumn-2026" in result.stderr
     assert entries(cli.path) == before
+
+
+@pytest.mark.parametrize(
+    ("fmt", "starts"),
+    [("text", b"\xe2\x95\xad"), ("json", b"{"), ("html", b"<!DOCTYPE html>"), ("pdf", b"%PDF-")],
+)
+def test_output_dash_is_standard_output(
+    cli: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, starts: bytes
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("report", "--term", "autumn-2026", "--format", fmt, "--output", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes.lstrip().startswith(starts)
+    assert not (tmp_path / "-").exists()
+    audit = json.loads(invoke("audit", "--json").stdout)
+    assert [e["output"] for e in audit if e["action"] == "reported"] == ["-"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from safeguarding.errors import UsageError
 
 from .. import output
 from ..context import unlock
@@ -32,9 +35,13 @@ def report(
         typer.Option("--format", "-f", metavar="text|json|html|pdf", help="What to write."),
     ] = "text",
     to: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", metavar="FILE", help="The file to write (html and pdf need one)."
+            "--output",
+            "-o",
+            metavar="FILE|-",
+            help="The file to write ('-': standard output; html and pdf need one of them). "
+            "An existing file is never replaced.",
         ),
     ] = None,
     backups: Annotated[
@@ -56,29 +63,52 @@ def report(
 
     settings, kinds = school_settings()
     period = figures.period(start, end, term, settings.terms)
-    fmt = reporting.check_format(format, to)
+    path, stdout = _output(to, format)
+    fmt = reporting.check_format(format, path, stdout=stdout)
     last = reporting.last_verified_backup(backups) if backups else None
     sources = figures.Sources(
         settings.school_name, kinds, settings.closure_days, bool(backups), last
     )
     unlocked = unlock()
     try:
-        made = reporting.make(unlocked, period, sources, fmt=fmt, output=to)
+        made = reporting.make(unlocked, period, sources, fmt=fmt, output=path, stdout=stdout)
     finally:
         unlocked.close()
-    _show(made)
+    _show(made, stdout)
 
 
-def _show(made: Made) -> None:
+def _output(to: str | None, fmt: str) -> tuple[Path | None, bool]:
+    """Where `--output` writes: a file, or standard output (`-`, or no --output)."""
+    if to is None:
+        return None, False
+    if to == "-":
+        if fmt.strip().lower() == "pdf" and sys.stdout.isatty():
+            raise UsageError(
+                "a PDF is not for a terminal; nothing was written",
+                hint="use --output FILE, or redirect standard output to a file",
+            )
+        return None, True
+    try:
+        to.encode("utf-8")  # the file's name is recorded in the chronology
+    except UnicodeEncodeError:
+        raise UsageError(
+            "the --output name is not UTF-8 text; nothing was written",
+            hint="give the file a name in UTF-8",
+        ) from None
+    return Path(to).expanduser(), False
+
+
+def _show(made: Made, stdout: bool) -> None:
     """Where the report went, or the report itself on standard output."""
+    from safeguarding import reporting
+
     if made.path is not None:
         from rich.markup import escape
 
         output.say(f"Wrote the report to {escape(str(made.path))}; recorded as entry {made.entry}.")
-    elif made.format == "text":
+    elif made.format == "text" and not stdout:
         from safeguarding.report_rich import render
 
         output.out.print(render(made.layout))
     else:
-        assert made.data is not None
-        output.data_line(made.data.decode("utf-8").rstrip("\n"))
+        reporting.write_stream(sys.stdout.buffer, made)
