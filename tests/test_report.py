@@ -442,3 +442,15 @@ def test_output_dash_is_standard_output(
     assert not (tmp_path / "-").exists()
     audit = json.loads(invoke("audit", "--json").stdout)
     assert [e["output"] for e in audit if e["action"] == "reported"] == ["-"]
+
+
+def test_a_report_in_a_file_warns_that_it_is_plaintext(cli: Built, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = invoke("report", "--term", "autumn-2026", "-f", "html", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" in result.stderr and "plaintext" in result.stderr
+    assert str(out) in result.stderr.replace("\n", "")
+    on_screen = invoke("report", "--term", "autumn-2026")
+    assert "plaintext" not in on_screen.stderr
+    existing = invoke("report", "--term", "autumn-2026", "-f", "html", "-o", str(out))
+    assert existing.exit_code == 2 and "plaintext" not in existing.stderr

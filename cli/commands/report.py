@@ -71,6 +71,11 @@ def report(
     )
     unlocked = unlock()
     try:
+        unlocked.require_manager("make the governors' report")
+        if path is not None:
+            reporting.check_target(path)  # fails before the warning, not after it
+        if path is not None or stdout:
+            _warn_plaintext(path)
         made = reporting.make(unlocked, period, sources, fmt=fmt, output=path, stdout=stdout)
     finally:
         unlocked.close()
@@ -96,6 +101,19 @@ def _output(to: str | None, fmt: str) -> tuple[Path | None, bool]:
             hint="give the file a name in UTF-8",
         ) from None
     return Path(to).expanduser(), False
+
+
+def _warn_plaintext(path: Path | None) -> None:
+    from rich.markup import escape
+
+    where = "standard output" if path is None else escape(str(path))
+    output.err.print(
+        f"[bold yellow]warning:[/] the report to {where} is plaintext, outside the encrypted "
+        "vault. Keep it safe, and delete it once the governors have had it.",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
+    )
 
 
 def _show(made: Made, stdout: bool) -> None:
