@@ -65,9 +65,14 @@ class Period:
 
 
 def period(
-    start: str | None, end: str | None, term: str | None, terms: dict[str, tuple[date, date]]
+    start: str | None,
+    end: str | None,
+    term: str | None,
+    terms: dict[str, tuple[date, date]],
+    today: date,
 ) -> Period:
-    """The period asked for: `--from` and `--to`, or a `--term` of the config's `[terms]`."""
+    """The period asked for: `--from` and `--to`, or a `--term` of the config's `[terms]`;
+    never one that starts after `today`."""
     if term is not None:
         if start is not None or end is not None:
             raise UsageError("give either --term or --from and --to, not both")
@@ -75,20 +80,30 @@ def period(
         if found is None:
             known = ", ".join(terms) or "none: add a [terms] table to the config file"
             raise UsageError(f"unknown term {term!r}; the terms are: {known}")
-        return Period(found[0], found[1], term.strip().lower())
-    if start is None or end is None:
-        raise UsageError("give the period: --from DATE and --to DATE, or --term NAME")
-    first, last = _day(start, "--from"), _day(end, "--to")
-    if first > last:
-        raise UsageError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
-    return Period(first, last)
+        chosen = Period(found[0], found[1], term.strip().lower())
+        option = f"the term {chosen.term}"
+    else:
+        if start is None or end is None:
+            raise UsageError("give the period: --from DATE and --to DATE, or --term NAME")
+        chosen = Period(_day(start, "--from"), _day(end, "--to"))
+        if chosen.start > chosen.end:
+            raise UsageError(
+                f"--from {chosen.start.isoformat()} is after --to {chosen.end.isoformat()}"
+            )
+        option = f"--from {chosen.start.isoformat()}"
+    if chosen.start > today:
+        raise UsageError(
+            f"{option} starts in the future (today is {today.isoformat()}); a report is of "
+            "what has happened"
+        )
+    return chosen
 
 
 def _day(text: str, option: str) -> date:
     try:
-        return moments.parse_due(text)
-    except UsageError:
-        raise UsageError(f"{option} {text!r} is not a date (2026-09-01 or 01/09/2026)") from None
+        return moments.parse_day(text)
+    except UsageError as error:
+        raise UsageError(f"{option} {error.message} (2026-09-01 or 01/09/2026)") from None
 
 
 @dataclass(frozen=True)
@@ -292,6 +307,16 @@ def figures(
         not_broken_down=shown(sum(1 for c in clear if not c.readable and _touches(c, p))),
         backups_given=sources.backups_given,
         last_verified_backup=sources.last_verified_backup,
+        notices=_notices(p, moments.local_date(produced_at)),
+    )
+
+
+def _notices(p: Period, today: date) -> tuple[str, ...]:
+    if p.end <= today:
+        return (SUPPRESSION_NOTICE,)
+    return (
+        SUPPRESSION_NOTICE,
+        f"The period ends after today: its figures run to today, {today.isoformat()}.",
     )
 
 

@@ -377,6 +377,11 @@ BAR = re.compile(
         (["--term", "autumn-2026", "--format", "pdf"], 2, "--output"),
         (["--term", "autumn-2026", "--format", "docx"], 2, "format"),
         (["--term", "autumn-2026", "--backups", "/nonexistent/backups"], 4, "backup folder"),
+        (["--from", "2026-12-21", "--to", "2027-03-31"], 2, "future"),
+        (["--from", "0999-01-01", "--to", "2026-12-18"], 2, "too far in the past"),
+        (["--from", "2026-10-01 10:00", "--to", "2026-12-18"], 2, "time of day"),
+        (["--from", "2026-10-01", "--to", "18/12/2026 17:00"], 2, "time of day"),
+        (["--from", "2026-10-01T10:00", "--to", "2026-12-18"], 2, "time of day"),
     ],
 )
 def test_bad_input_writes_nothing(cli: Built, args: list[str], code: int, says: str) -> None:
@@ -384,6 +389,7 @@ def test_bad_input_writes_nothing(cli: Built, args: list[str], code: int, says: 
     result = invoke("report", *args)
     assert result.exit_code == code, result.stderr
     assert says in result.stderr and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
     assert entries(cli.path) == before
 
 
@@ -454,3 +460,19 @@ def test_a_report_in_a_file_warns_that_it_is_plaintext(cli: Built, tmp_path: Pat
     assert "plaintext" not in on_screen.stderr
     existing = invoke("report", "--term", "autumn-2026", "-f", "html", "-o", str(out))
     assert existing.exit_code == 2 and "plaintext" not in existing.stderr
+
+
+def test_a_period_that_ends_after_today_runs_to_today(cli: Built) -> None:
+    result = invoke("report", "--from", "2026-12-01", "--to", "2027-03-31", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    notices = json.loads(result.stdout)["notices"]
+    assert any("figures run to today, 2026-12-20" in notice for notice in notices)
+    ended = invoke("report", "--term", "autumn-2026", "-f", "json")
+    assert not any("run to today" in n for n in json.loads(ended.stdout)["notices"])
+
+
+def test_a_term_that_starts_in_the_future_is_refused(cli: Built, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[terms]\nspring-2027 = "2027-01-04..2027-03-26"\n', encoding="utf-8")
+    result = invoke("report", "--term", "spring-2027")
+    assert result.exit_code == 2 and "starts in the future" in result.stderr

@@ -58,11 +58,12 @@ def report(
     outcomes; cases month by month. A count of 1 or 2 is shown as "fewer than 3". Only a DSL
     or the headteacher may make it, and making it is recorded (see 'safeguard audit').
     """
+    from safeguarding import clock, moments, reporting
     from safeguarding import report as figures
-    from safeguarding import reporting
 
     settings, kinds = school_settings()
-    period = figures.period(start, end, term, settings.terms)
+    today = moments.local_date(clock.now())
+    period = figures.period(start, end, term, settings.terms, today)
     path, stdout = _output(to, format)
     fmt = reporting.check_format(format, path, stdout=stdout)
     last = reporting.last_verified_backup(backups) if backups else None
