@@ -154,8 +154,8 @@ class Report:
     concerns: Concerns
     timeliness: Timeliness
     pattern: Pattern
-    #: Restricted cases of the period the reader cannot open: in the counts of cases opened,
-    #: closed and open, the times to close and the months, and in nothing else.
+    #: Restricted cases opened in the period that the reader cannot open: in the counts of
+    #: cases opened, closed and open, the times to close and the months, and in nothing else.
     not_broken_down: Shown
     backups_given: bool = False  # whether a backup folder was named (never which)
     last_verified_backup: date | None = None
@@ -304,7 +304,7 @@ def figures(
         ),
         timeliness=_timeliness(cases, opened, clear, p, sources),
         pattern=Pattern(_months(clear, p.end), shown(_repeats(opened, cases))),
-        not_broken_down=shown(sum(1 for c in clear if not c.readable and _touches(c, p))),
+        not_broken_down=shown(sum(1 for c in clear if not c.readable and c.disclosed in p)),
         backups_given=sources.backups_given,
         last_verified_backup=sources.last_verified_backup,
         notices=_notices(p, moments.local_date(produced_at)),
@@ -318,11 +318,6 @@ def _notices(p: Period, today: date) -> tuple[str, ...]:
         SUPPRESSION_NOTICE,
         f"The period ends after today: its figures run to today, {today.isoformat()}.",
     )
-
-
-def _touches(case: _Clear, p: Period) -> bool:
-    """Whether a case is in the period's figures: disclosed, closed or open in it."""
-    return case.disclosed in p or bool(case.closures_in(p)) or case.open_on(p.end)
 
 
 def _breakdown(opened: list[CaseState], categories: Categories) -> dict[str, list[Any]]:

@@ -476,3 +476,20 @@ def test_a_term_that_starts_in_the_future_is_refused(cli: Built, tmp_path: Path)
     config.write_text('[terms]\nspring-2027 = "2027-01-04..2027-03-26"\n', encoding="utf-8")
     result = invoke("report", "--term", "spring-2027")
     assert result.exit_code == 2 and "starts in the future" in result.stderr
+
+
+def test_restricted_cases_not_opened_in_the_period_are_not_said_to_be_unbroken(
+    built: Built,
+) -> None:
+    """In December nothing is opened: F and H, restricted to alice, are only open at its end,
+    so bob has nothing he could not break down, and the report does not say he has."""
+    from safeguarding import report_layout
+
+    december = report.Period(date(2026, 12, 1), date(2026, 12, 18))
+    r = make(built, "bob", BOB_PASSPHRASE, december)
+    assert r.concerns.opened == 0 and r.concerns.open_at_end == 5
+    assert r.not_broken_down == 0
+    assert not any("broken down" in n for n in report_layout.build(r)["notices"])
+    autumn = make(built, "bob", BOB_PASSPHRASE)
+    notices = report_layout.build(autumn)["notices"]
+    assert any("opened in the period that could not be broken down: 3" in n for n in notices)
