@@ -53,7 +53,7 @@ svg { max-width: 100%; height: auto; }
 
 #: The colours of a bar, and of a bar for a count of fewer than 3.
 BAR, FEWER_BAR = "#005a82", "#d9a441"
-ROW, LABEL_WIDTH, BAR_SPACE, COLUMN, COLUMN_HEIGHT = 22, 230, 300, 44, 140
+ROW, LABEL_WIDTH, BAR_SPACE, COLUMN, COLUMN_HEIGHT = 22, 230, 300, 64, 140
 
 
 def _css_string(text: str) -> str:

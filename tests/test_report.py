@@ -333,6 +333,9 @@ def test_html(cli: Built, tmp_path: Path) -> None:
     assert len(re.findall(r"<rect ", page)) == 3 + 6 + 12  # 3 categories, 6 timings, 12 months
     assert "@top-center" in page and "2026-09-01 to 2026-12-18" in page
     assert "<script" not in page
+    months = page[page.index("month by month") :]
+    assert re.search(r'text-anchor="middle" font-size="9">fewer than 3</text>', months)
+    assert "&lt;3" not in page and "<3" not in page
     no_canary(page)
 
 
@@ -349,6 +352,8 @@ def test_pdf_has_its_text_and_charts(cli: Built, tmp_path: Path) -> None:
         assert SCHOOL in text and "2026-09-01 to 2026-12-18" in text
     whole = "\n".join(texts)
     assert "Cases opened, month by month" in whole and "fewer than 3" in whole
+    months = whole[whole.index("Cases opened, month by month") :]
+    assert "<3" not in whole and "fewer than 3" in months[: months.index("2026-01")]
     no_canary(whole)
     # Each bar with a length is a filled rectangle in a bar's colour: a vector path in the
     # pages' content.  3 categories; 6 timings; June, August, September, October, November.
