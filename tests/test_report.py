@@ -4,6 +4,7 @@ every format free of names; bad input refused with the contract's codes, writing
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import sqlite3
@@ -333,6 +334,14 @@ def test_html(cli: Built, tmp_path: Path) -> None:
     assert len(re.findall(r"<rect ", page)) == 3 + 6 + 12  # 3 categories, 6 timings, 12 months
     assert "@top-center" in page and "2026-09-01 to 2026-12-18" in page
     assert "<script" not in page
+    # Every label of a horizontal bar ends 8px left of its bar; each of its lines, at most
+    # 0.6em (7.2px at 12px) a character, starts at 0 or right of it: none is cut off.
+    labels = re.findall(r'<text text-anchor="end">(.*?)</text>', page, re.S)
+    assert len(labels) == 3 + 6
+    assert any(label.count("<tspan") > 1 for label in labels)  # the long titles are wrapped
+    for label in labels:
+        for x, line in re.findall(r'<tspan x="([\d.]+)" y="[\d.]+">([^<]*)</tspan>', label):
+            assert float(x) - 7.2 * len(html.unescape(line)) >= 0, line
     months = page[page.index("month by month") :]
     assert re.search(r'text-anchor="middle" font-size="9">fewer than 3</text>', months)
     assert "&lt;3" not in page and "<3" not in page

@@ -11,7 +11,11 @@
 <text x="${b['tx']}" y="${b['ty']}" text-anchor="middle" font-size="9">${b["text"]}</text>
 <text x="${b['lx']}" y="${b['ly']}" text-anchor="middle" font-size="10">${b["label"]}</text>
 % else:
-<text x="${b['lx']}" y="${b['ly']}" text-anchor="end">${b["label"]}</text>
+<text text-anchor="end">\
+% for y, line in b["lines"]:
+<tspan x="${b['lx']}" y="${y}">${line}</tspan>\
+% endfor
+</text>
 <text x="${b['tx']}" y="${b['ty']}">${b["text"]}</text>
 % endif
 % endfor
