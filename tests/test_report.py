@@ -299,7 +299,7 @@ def test_the_terminal_report(cli: Built) -> None:
     assert SCHOOL in out and "2026-09-01 to 2026-12-18" in out
     assert "fewer than 3" in out and "shown as “fewer than 3”" in out
     assert re.search(r"Cases opened in the period\s+7", out)
-    assert re.search(r"2026-10 █+ 3", out) and re.search(r"2026-06 ░+ fewer than 3", out)
+    assert re.search(r"2026-10 █+ +3\n", out) and re.search(r"2026-06 ░+ fewer than 3", out)
     assert "none given" in out
     no_canary(out)
 
@@ -507,3 +507,37 @@ def test_restricted_cases_not_opened_in_the_period_are_not_said_to_be_unbroken(
     autumn = make(built, "bob", BOB_PASSPHRASE)
     notices = report_layout.build(autumn)["notices"]
     assert any("opened in the period that could not be broken down: 3" in n for n in notices)
+
+
+@pytest.mark.parametrize("how", ["terminal", "file"])
+def test_at_80_columns_every_count_is_whole(cli: Built, tmp_path: Path, how: str) -> None:
+    """In an 80-column terminal (or piped, or in a text file) no count is cut: each chart's
+    counts end their rows whole, labels wrap rather than lose their ends, and nothing is
+    elided."""
+    from safeguarding import report_layout
+
+    if how == "terminal":
+        result = invoke("report", "--term", "autumn-2026", env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.stderr
+        out = result.stdout
+    else:
+        out_file = tmp_path / "report.txt"
+        result = invoke("report", "--term", "autumn-2026", "-o", str(out_file))
+        assert result.exit_code == 0, result.stderr
+        out = out_file.read_text(encoding="utf-8")
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert "…" not in out and max(len(line) for line in lines) <= 80
+    doc = report_layout.build(make(cli, "alice", PASSPHRASE))
+    cells = [value for part in doc["sections"] for _, value in part["rows"]]
+    cells += [row[-1] for part in doc["sections"] for t in part["tables"] for row in t["rows"]]
+    bars = [b for part in doc["sections"] for c in part["charts"] for b in c["bars"]]
+    cells += [b["text"] for b in bars]
+    assert sum(1 for line in lines if line.endswith(FEWER)) == cells.count(FEWER)
+    for b in bars:
+        first = re.escape(b["label"].split()[0])
+        pattern = rf"^{first}\b.*(?:[█░]| ) {re.escape(b['text'])}$"
+        assert re.search(pattern, "\n".join(lines), re.M), b
+    for t in (t for part in doc["sections"] for t in part["tables"]):
+        for row in t["rows"]:
+            for word in " ".join(row[:-1]).split():
+                assert word in out  # wrapped, never cut
