@@ -104,10 +104,10 @@ def _concerns(r: Report) -> dict[str, Any]:
                 "title": "Cases opened, by the subject's role",
                 "head": ["Role", "Cases"],
                 "rows": [[role, _text(n)] for role, n in c.by_role],
+                "note": "A case about people in more than one role counts once under each.",
             },
         ],
         charts=[chart("Cases opened, by category", [bar(t, n) for t, _, n in c.by_category])],
-        notes=["A case about people in more than one role counts once under each."],
     )
 
 

@@ -62,6 +62,8 @@ def _section(part: dict[str, Any]) -> list[RenderableType]:
         for row in table["rows"]:
             shown.add_row(*(Text(cell) for cell in row))
         found.append(shown)
+        if table.get("note"):
+            found.append(Text(table["note"], style="dim"))
     found.extend(chart(c) for c in part["charts"] if c["bars"])
     found.extend(Text(note, style="dim") for note in part["notes"])
     return found

@@ -301,6 +301,10 @@ def test_the_terminal_report(cli: Built) -> None:
     assert re.search(r"Cases opened in the period\s+7", out)
     assert re.search(r"2026-10 █+ +3\n", out) and re.search(r"2026-06 ░+ fewer than 3", out)
     assert "none given" in out
+    # The note on roles is under the table of roles, before the chart of categories.
+    roles = out.index("Cases opened, by the subject's role")
+    note = out.index("A case about people in more than one role counts once under each.")
+    assert roles < note < out.index("Cases opened, by category", roles)
     no_canary(out)
 
 

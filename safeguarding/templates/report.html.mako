@@ -76,6 +76,9 @@ ${figure(c)}
 % endfor
 </tbody>
 </table>
+% if table.get("note"):
+<p class="note">${table["note"]}</p>
+% endif
 % endif
 % endfor
 % for note in part["notes"]:
