@@ -20,19 +20,22 @@ def _text(value: Shown | None) -> str:
     return "—" if value is None else str(value)
 
 
-def _days(value: float | int | None, unit: str = "working days") -> str:
+def _days(value: float | int | str | None, unit: str = "working days") -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):
+        return f"{value} cases"  # made from 1 or 2 cases: not shown
     number = f"{value:g}"
     return f"{number} {unit[:-1] if number == '1' else unit}"
 
 
 def bar(label: str, value: Shown) -> dict[str, Any]:
-    """One bar: its label, its length (3 for `FEWER`) and what is written beside it."""
+    """One bar: its label, its length (3 for `FEWER`, none for a count withheld) and what is
+    written beside it."""
     fewer = value == FEWER
     return {
         "label": label,
-        "length": 3 if fewer else int(value),
+        "length": 3 if fewer else value if isinstance(value, int) else 0,
         "text": str(value),
         "fewer": fewer,
     }

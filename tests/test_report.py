@@ -185,8 +185,10 @@ def test_a_dsl_who_reads_every_case_gets_every_figure(built: Built) -> None:
     # Working days to referral: A 1, B 1 (over the half term), C 3, E 1, F 2.
     assert t.referred == 5
     assert (t.median_days_to_referral, t.worst_days_to_referral) == (1.0, 3)
+    # Three actions, one each on time, late and not done: with 3 shown, each "fewer than 3"
+    # would be 1, so the total is withheld.
     assert (t.actions_due, t.actions_on_time, t.actions_late, t.actions_not_done) == (
-        3,
+        report.WITHHELD,
         FEWER,
         FEWER,
         FEWER,
@@ -215,24 +217,44 @@ def test_working_days_skip_closure_days_and_bank_holidays(built: Built) -> None:
     """B was disclosed on the Friday before half term and referred on the Monday after: one
     working day, on time.  J, on the Friday before the August bank holiday, was referred on
     the Tuesday after it: one working day too."""
-    summer = report.Period(date(2026, 8, 1), date(2026, 8, 31))
-    r = make(built, "alice", PASSPHRASE, summer)
-    assert r.concerns.opened == FEWER
-    # J's referral is in September: its time is counted, as the period's case it is.
-    assert r.timeliness.worst_days_to_referral == 1
+    from safeguarding import deadlines
+
+    closures = ClosedDays(HALF_TERM_DAYS)
+    assert deadlines.working_days_between(date(2026, 10, 23), date(2026, 11, 2), closures) == 1
+    assert deadlines.working_days_between(date(2026, 8, 28), date(2026, 9, 1), closures) == 1
+    # In the autumn report the longest time is C's 3, not B's 8 calendar days.
+    assert make(built, "alice", PASSPHRASE).timeliness.worst_days_to_referral == 3
     half_term = report.Period(date(2026, 10, 19), date(2026, 10, 23))
     r = make(built, "alice", PASSPHRASE, half_term)
-    assert r.timeliness.worst_days_to_referral == 1
     assert r.timeliness.on_time == FEWER and r.timeliness.late == 0
+
+
+def test_times_from_one_or_two_cases_are_not_shown(built: Built) -> None:
+    """August has J alone (referred in September, its time counted): its median and longest
+    time to referral and to closing would be J's own, so they are not shown."""
+    summer = report.Period(date(2026, 8, 1), date(2026, 8, 31))
+    t = make(built, "alice", PASSPHRASE, summer).timeliness
+    assert (t.referred, t.median_days_to_referral, t.worst_days_to_referral) == (FEWER,) * 3
+    september = report.Period(date(2026, 9, 1), date(2026, 9, 30))
+    t = make(built, "alice", PASSPHRASE, september).timeliness
+    assert (t.closed, t.median_days_to_close) == (FEWER, FEWER)  # J alone
 
 
 def test_restricted_cases_count_without_being_read(built: Built) -> None:
     """bob, a DSL but no member of E, F or H, counts them from what is in clear, and is told
     how many he could not break down."""
     r = make(built, "bob", BOB_PASSPHRASE)
-    assert (r.concerns.opened, r.concerns.closed, r.concerns.open_at_end) == (7, 4, 5)
-    assert r.not_broken_down == 3
-    assert {section: n for _, section, n in r.concerns.by_category}["KCSIE"] == 3  # A B C
+    # 7 opened: A B C (child protection), D (cyberbullying, "fewer than 3") and 3 he cannot
+    # open.  With 7, 3 and 3 shown, D's would be 1; withholding a 3 leaves 7 = 3+ and 3 and
+    # 1 or 2, still 1; so the total is withheld, and the 3s with it.
+    assert (r.concerns.opened, r.concerns.closed, r.concerns.open_at_end) == (
+        report.WITHHELD,
+        4,
+        5,
+    )
+    assert r.not_broken_down == report.WITHHELD
+    cats = {section: n for _, section, n in r.concerns.by_category}
+    assert cats == {"KCSIE": report.WITHHELD, "7": FEWER}
     assert r.timeliness.allegations == 0
     assert r.timeliness.median_days_to_close == 26.5  # E's closing is in clear
     assert dict(r.pattern.months)["2026-10"] == 3
@@ -510,7 +532,7 @@ def test_restricted_cases_not_opened_in_the_period_are_not_said_to_be_unbroken(
     assert not any("broken down" in n for n in report_layout.build(r)["notices"])
     autumn = make(built, "bob", BOB_PASSPHRASE)
     notices = report_layout.build(autumn)["notices"]
-    assert any("opened in the period that could not be broken down: 3" in n for n in notices)
+    assert any("opened in the period that could not be broken down: withheld" in n for n in notices)
 
 
 @pytest.mark.parametrize("how", ["terminal", "file"])
@@ -545,3 +567,28 @@ def test_at_80_columns_every_count_is_whole(cli: Built, tmp_path: Path, how: str
         for row in t["rows"]:
             for word in " ".join(row[:-1]).split():
                 assert word in out  # wrapped, never cut
+
+
+def test_a_small_count_cannot_be_worked_out_from_a_total() -> None:
+    from safeguarding.suppression import WITHHELD, hide
+
+    # One part hidden: the next smallest is withheld, and 20 = 10 + 3+ + 1 or 2 has room.
+    counts = {"total": 20, "a": 10, "b": 6, "c": 3, "d": 1}
+    assert hide(counts, [("total", ["a", "b", "c", "d"])]) == {
+        "total": 20,
+        "a": 10,
+        "b": WITHHELD,  # 3 withheld would leave d = 20 - 10 - 6 - 3: the next is taken
+        "c": WITHHELD,
+        "d": FEWER,
+    }
+    # Every part hidden, 4 = 2 + 2: the total is withheld.
+    assert hide({"t": 4, "x": 2, "y": 2}, [("t", ["x", "y"])]) == {
+        "t": WITHHELD,
+        "x": FEWER,
+        "y": FEWER,
+    }
+    # 3 = 1 + 2 or 2 + 1: nothing to work out, nothing more withheld.
+    assert hide({"t": 3, "x": 1, "y": 2}, [("t", ["x", "y"])])["t"] == 3
+    # Nothing small, nothing withheld; a group that does not add up is no group.
+    assert hide({"t": 9, "x": 3, "y": 6}, [("t", ["x", "y"])]) == {"t": 9, "x": 3, "y": 6}
+    assert hide({"t": 9, "x": 1, "y": 6}, [("t", ["x", "y"])])["t"] == 9

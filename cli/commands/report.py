@@ -16,6 +16,7 @@ from ..settings import school_settings
 
 if TYPE_CHECKING:
     from safeguarding.reporting import Made
+    from safeguarding.vault import Unlocked
 
 
 def report(
@@ -62,8 +63,7 @@ def report(
     from safeguarding import report as figures
 
     settings, kinds = school_settings()
-    today = moments.local_date(clock.now())
-    period = figures.period(start, end, term, settings.terms, today)
+    period = figures.period(start, end, term, settings.terms, moments.local_date(clock.now()))
     path, stdout = _output(to, format)
     fmt = reporting.check_format(format, path, stdout=stdout)
     last = reporting.last_verified_backup(backups) if backups else None
@@ -72,11 +72,7 @@ def report(
     )
     unlocked = unlock()
     try:
-        unlocked.require_manager("make the governors' report")
-        if path is not None:
-            reporting.check_target(path)  # fails before the warning, not after it
-        if path is not None or stdout:
-            _warn_plaintext(path)
+        _before_writing(unlocked, path, stdout)
         made = reporting.make(unlocked, period, sources, fmt=fmt, output=path, stdout=stdout)
     finally:
         unlocked.close()
@@ -102,6 +98,18 @@ def _output(to: str | None, fmt: str) -> tuple[Path | None, bool]:
             hint="give the file a name in UTF-8",
         ) from None
     return Path(to).expanduser(), False
+
+
+def _before_writing(unlocked: Unlocked, path: Path | None, stdout: bool) -> None:
+    """Refuse a maker or a file the report could not be made by or written to, before warning
+    that a report written out is plaintext."""
+    from safeguarding import reporting
+
+    unlocked.require_manager("make the governors' report")
+    if path is not None:
+        reporting.check_target(path)
+    if path is not None or stdout:
+        _warn_plaintext(path)
 
 
 def _warn_plaintext(path: Path | None) -> None:
