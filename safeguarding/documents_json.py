@@ -266,7 +266,8 @@ def report(r: Report) -> Document:
     """`report --format json`: `school`, `period` (`from`, `to`, `term`), `produced_at`, then
     `concerns`, `timeliness` and `pattern` (figures by name; a breakdown is a list of [what,
     count] pairs, or [title, section, count]), `not_broken_down`, `backups_given`,
-    `last_verified_backup`, `notices`.  No name; a count of 1 or 2 is "fewer than 3"."""
+    `last_verified_backup`, `notices`.  No name; a count of 1 or 2 is "fewer than 3", and one
+    that would let it be worked out "withheld"."""
     from dataclasses import asdict
 
     figures = json.loads(json.dumps(asdict(r), default=lambda value: value.isoformat()))

@@ -164,6 +164,27 @@ def parse_due(text: str) -> date:
         raise UsageError(f"{text!r} is not a date", hint=DATE_HINT) from None
 
 
+def parse_day(text: str) -> date:
+    """A day, and only a day: an ISO date or a day-first one ("27/11/2026"), with no time of
+    day, in a year from 1000.  UsageError otherwise."""
+    cleaned = " ".join(text.split())
+    try:
+        day_first = _day_first(cleaned)
+        if day_first is not None:
+            day = day_first.date()
+            timed = day_first != datetime.combine(day, time(0, 0)) or " " in cleaned
+        else:
+            timed = len(cleaned) != 10
+            day = datetime.fromisoformat(cleaned).date() if timed else date.fromisoformat(cleaned)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a date", hint=DATE_HINT) from None
+    if timed:
+        raise UsageError(f"{text!r} has a time of day; give the day only", hint=DATE_HINT)
+    if day.year < EARLIEST_YEAR:
+        raise UsageError(f"{text!r} is too far in the past", hint=DATE_HINT)
+    return day
+
+
 def local_date(moment: datetime) -> date:
     return moment.astimezone().date()
 

@@ -13,18 +13,28 @@ import calendar
 import statistics
 from collections import Counter
 from collections.abc import Callable, Container
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
-from safeguarding import casefile, chronology, clock, deadlines, flow, moments, storage
+from safeguarding import (
+    casefile,
+    chronology,
+    clock,
+    deadlines,
+    flow,
+    moments,
+    storage,
+    suppression,
+)
 from safeguarding.casefile import CaseFile
 from safeguarding.casestate import CaseState
 from safeguarding.categories import ALLEGATION_OUTCOMES, Categories
-from safeguarding.errors import UsageError
 from safeguarding.models import Case, Entry
+from safeguarding.report_period import Period as Period
+from safeguarding.report_period import period as period
 from safeguarding.restricted import same_name
 from safeguarding.vocabulary import Kind, Route
 
@@ -32,7 +42,9 @@ if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
 
 #: How a count of 1 or 2 is shown, so that no child in a small school can be picked out.
-FEWER = "fewer than 3"
+FEWER = suppression.FEWER
+#: How a count that is not small is shown where it would let a small one be worked out.
+WITHHELD = suppression.WITHHELD
 SUPPRESSION_NOTICE = (
     "No names appear in this report. A count of 1 or 2 is shown as “fewer than 3”, so that "
     "no one can be identified from it."
@@ -47,48 +59,6 @@ MONTHS_SHOWN = 12
 def shown(count: int) -> Shown:
     """`count`, or `FEWER` for 1 or 2."""
     return FEWER if 0 < count < 3 else count
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date
-    end: date
-    term: str | None = None
-
-    def __contains__(self, day: object) -> bool:
-        return isinstance(day, date) and self.start <= day <= self.end
-
-    @property
-    def text(self) -> str:
-        span = f"{self.start.isoformat()} to {self.end.isoformat()}"
-        return f"{self.term} ({span})" if self.term else span
-
-
-def period(
-    start: str | None, end: str | None, term: str | None, terms: dict[str, tuple[date, date]]
-) -> Period:
-    """The period asked for: `--from` and `--to`, or a `--term` of the config's `[terms]`."""
-    if term is not None:
-        if start is not None or end is not None:
-            raise UsageError("give either --term or --from and --to, not both")
-        found = terms.get(term.strip().lower())
-        if found is None:
-            known = ", ".join(terms) or "none: add a [terms] table to the config file"
-            raise UsageError(f"unknown term {term!r}; the terms are: {known}")
-        return Period(found[0], found[1], term.strip().lower())
-    if start is None or end is None:
-        raise UsageError("give the period: --from DATE and --to DATE, or --term NAME")
-    first, last = _day(start, "--from"), _day(end, "--to")
-    if first > last:
-        raise UsageError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
-    return Period(first, last)
-
-
-def _day(text: str, option: str) -> date:
-    try:
-        return moments.parse_due(text)
-    except UsageError:
-        raise UsageError(f"{option} {text!r} is not a date (2026-09-01 or 01/09/2026)") from None
 
 
 @dataclass(frozen=True)
@@ -108,14 +78,15 @@ class Timeliness:
     late: Shown
     outstanding: Shown  # neither yet
     referred: Shown  # cases referred (the times below are theirs)
-    median_days_to_referral: float | None
-    worst_days_to_referral: int | None
+    #: The times are `FEWER` when 1 or 2 cases make them.
+    median_days_to_referral: float | str | None
+    worst_days_to_referral: int | str | None
     actions_due: Shown
     actions_on_time: Shown
     actions_late: Shown  # done after their due date
     actions_not_done: Shown
     closed: Shown
-    median_days_to_close: float | None
+    median_days_to_close: float | str | None
     allegations: Shown
     lado_within_one_day: Shown
     lado_later: Shown
@@ -139,8 +110,8 @@ class Report:
     concerns: Concerns
     timeliness: Timeliness
     pattern: Pattern
-    #: Restricted cases of the period the reader cannot open: in the counts of cases opened,
-    #: closed and open, the times to close and the months, and in nothing else.
+    #: Restricted cases opened in the period that the reader cannot open: in the counts of
+    #: cases opened, closed and open, the times to close and the months, and in nothing else.
     not_broken_down: Shown
     backups_given: bool = False  # whether a backup folder was named (never which)
     last_verified_backup: date | None = None
@@ -277,27 +248,88 @@ def figures(
     """The report's figures from the cases the reader can open (`cases`) and every case's
     clear facts (`clear`)."""
     opened = [c for c in cases if c.disclosed in p]
-    return Report(
+    raw = Report(
         school=sources.school,
         period=p,
         produced_at=produced_at,
         concerns=Concerns(
-            opened=shown(sum(1 for c in clear if c.disclosed in p)),
-            closed=shown(sum(1 for c in clear if c.closures_in(p))),
-            open_at_end=shown(sum(1 for c in clear if c.open_on(p.end))),
+            opened=sum(1 for c in clear if c.disclosed in p),
+            closed=sum(1 for c in clear if c.closures_in(p)),
+            open_at_end=sum(1 for c in clear if c.open_on(p.end)),
             **_breakdown([c.state for c in opened], sources.categories),
         ),
         timeliness=_timeliness(cases, opened, clear, p, sources),
-        pattern=Pattern(_months(clear, p.end), shown(_repeats(opened, cases))),
-        not_broken_down=shown(sum(1 for c in clear if not c.readable and _touches(c, p))),
+        pattern=Pattern(_months(clear, p.end), _repeats(opened, cases)),
+        not_broken_down=sum(1 for c in clear if not c.readable and c.disclosed in p),
         backups_given=sources.backups_given,
         last_verified_backup=sources.last_verified_backup,
+        notices=_notices(p, moments.local_date(produced_at)),
+    )
+    return _protect(raw)
+
+
+def _protect(r: Report) -> Report:
+    """`r` (every count whole) as it may be shown: see `suppression`.  Its totals and parts:
+    the cases opened, by category and by section (with those not broken down); each section,
+    by category; referral deadlines, actions, LADO referrals and outcomes."""
+    c, t = r.concerns, r.timeliness
+    counts = {f"c.{name}": getattr(c, name) for name in ("opened", "closed", "open_at_end")}
+    counts |= {f"t.{f.name}": getattr(t, f.name) for f in fields(t) if f.type == "Shown"}
+    counts |= {"nbd": r.not_broken_down, "repeat": r.pattern.repeat_subjects}
+    lists: dict[str, list[tuple[Any, ...]]] = {
+        "cat": list(c.by_category),
+        "sec": c.by_section,
+        "role": c.by_role,
+        "out": t.outcomes,
+        "band": t.bands,
+        "month": r.pattern.months,
+    }
+    counts |= {f"{name}.{i}": row[-1] for name, rows in lists.items() for i, row in enumerate(rows)}
+    cats = [f"cat.{i}" for i in range(len(c.by_category))]
+    groups: list[suppression.Group] = [
+        ("c.opened", [*cats, "nbd"]),
+        ("c.opened", [*(f"sec.{i}" for i in range(len(c.by_section))), "nbd"]),
+        ("t.with_deadline", ["t.on_time", "t.late", "t.outstanding"]),
+        ("t.actions_due", ["t.actions_on_time", "t.actions_late", "t.actions_not_done"]),
+        ("t.allegations", ["t.lado_within_one_day", "t.lado_later", "t.lado_not_referred"]),
+        ("t.allegations_closed", [f"out.{i}" for i in range(len(t.outcomes))]),
+    ]
+    groups += [
+        (f"sec.{j}", [cats[i] for i, row in enumerate(c.by_category) if row[1] == section])
+        for j, (section, _) in enumerate(c.by_section)
+    ]
+    s = suppression.hide({key: int(n) for key, n in counts.items()}, groups)
+
+    def listed(name: str) -> list[Any]:
+        return [(*row[:-1], s[f"{name}.{i}"]) for i, row in enumerate(lists[name])]
+
+    return replace(
+        r,
+        concerns=replace(
+            c,
+            **{key[2:]: n for key, n in s.items() if key.startswith("c.")},
+            by_category=listed("cat"),
+            by_section=listed("sec"),
+            by_role=listed("role"),
+        ),
+        timeliness=replace(
+            t,
+            **{key[2:]: n for key, n in s.items() if key.startswith("t.")},
+            outcomes=listed("out"),
+            bands=listed("band"),
+        ),
+        pattern=Pattern(listed("month"), s["repeat"]),
+        not_broken_down=s["nbd"],
     )
 
 
-def _touches(case: _Clear, p: Period) -> bool:
-    """Whether a case is in the period's figures: disclosed, closed or open in it."""
-    return case.disclosed in p or bool(case.closures_in(p)) or case.open_on(p.end)
+def _notices(p: Period, today: date) -> tuple[str, ...]:
+    if p.end <= today:
+        return (SUPPRESSION_NOTICE,)
+    return (
+        SUPPRESSION_NOTICE,
+        f"The period ends after today: its figures run to today, {today.isoformat()}.",
+    )
 
 
 def _breakdown(opened: list[CaseState], categories: Categories) -> dict[str, list[Any]]:
@@ -306,20 +338,21 @@ def _breakdown(opened: list[CaseState], categories: Categories) -> dict[str, lis
     rows: list[tuple[str, str, Shown]] = []
     for code, count in sorted(by_category.items(), key=lambda item: (-item[1], item[0])):
         category = categories.lookup(code)
-        rows.append((category.title, category.section, shown(count)))
+        rows.append((category.title, category.section, count))
         by_section[category.section] += count
     roles: Counter[str] = Counter(
         role for s in opened for role in {str(subject.get("role")) for subject in s.subjects}
     )
     return {
         "by_category": rows,
-        "by_section": [(section, shown(n)) for section, n in sorted(by_section.items())],
-        "by_role": [(role, shown(n)) for role, n in sorted(roles.items())],
+        "by_section": [(section, n) for section, n in sorted(by_section.items())],
+        "by_role": [(role, n) for role, n in sorted(roles.items())],
     }
 
 
-def _median(values: list[int]) -> float | None:
-    return float(statistics.median(values)) if values else None
+def _median(values: list[int]) -> float | str | None:
+    """The median, but not of 1 or 2 cases: each could be worked out from it."""
+    return FEWER if 0 < len(values) < 3 else float(statistics.median(values)) if values else None
 
 
 def _timeliness(
@@ -345,18 +378,20 @@ def _timeliness(
     not_done = sum(1 for a in actions if a.done_at is None)
     to_close = [(c.closures_in(p)[-1] - c.disclosed).days for c in clear if c.closures_in(p)]
     return Timeliness(
-        with_deadline=shown(deadline.total()),
-        on_time=shown(deadline["on_time"]),
-        late=shown(deadline["late"]),
-        outstanding=shown(deadline["outstanding"]),
-        referred=shown(len(to_referral)),
+        with_deadline=deadline.total(),
+        on_time=deadline["on_time"],
+        late=deadline["late"],
+        outstanding=deadline["outstanding"],
+        referred=len(to_referral),
         median_days_to_referral=_median(to_referral),
-        worst_days_to_referral=max(to_referral, default=None),
-        actions_due=shown(len(actions)),
-        actions_on_time=shown(on_time),
-        actions_late=shown(len(actions) - on_time - not_done),
-        actions_not_done=shown(not_done),
-        closed=shown(len(to_close)),
+        worst_days_to_referral=FEWER
+        if 0 < len(to_referral) < 3
+        else max(to_referral, default=None),
+        actions_due=len(actions),
+        actions_on_time=on_time,
+        actions_late=len(actions) - on_time - not_done,
+        actions_not_done=not_done,
+        closed=len(to_close),
         median_days_to_close=_median(to_close),
         **_allegations(cases, opened, p, s),
     )
@@ -383,24 +418,22 @@ def _allegations(cases: list[Read], opened: list[Read], p: Period, s: Sources) -
     bands = [
         (
             months,
-            shown(
-                sum(
-                    1
-                    for c in closed
-                    if c.state.closed_at is not None
-                    and moments.local_date(c.state.closed_at) <= add_months(c.disclosed, months)
-                )
+            sum(
+                1
+                for c in closed
+                if c.state.closed_at is not None
+                and moments.local_date(c.state.closed_at) <= add_months(c.disclosed, months)
             ),
         )
         for months in BANDS
     ]
     return {
-        "allegations": shown(sum(1 for _ in filter(allegation, opened))),
-        "lado_within_one_day": shown(lado["within"]),
-        "lado_later": shown(lado["later"]),
-        "lado_not_referred": shown(lado["not"]),
-        "allegations_closed": shown(len(closed)),
-        "outcomes": [(o, shown(outcomes[o])) for o in ALLEGATION_OUTCOMES],
+        "allegations": sum(1 for _ in filter(allegation, opened)),
+        "lado_within_one_day": lado["within"],
+        "lado_later": lado["later"],
+        "lado_not_referred": lado["not"],
+        "allegations_closed": len(closed),
+        "outcomes": [(o, outcomes[o]) for o in ALLEGATION_OUTCOMES],
         "bands": bands,
     }
 
@@ -418,7 +451,7 @@ def _months(clear: list[_Clear], end: date) -> list[tuple[str, Shown]]:
     first = add_months(end.replace(day=1), 1 - MONTHS_SHOWN)
     counts = Counter(f"{c.disclosed:%Y-%m}" for c in clear if first <= c.disclosed <= end)
     months = [add_months(first, n) for n in range(MONTHS_SHOWN)]
-    return [(f"{m:%Y-%m}", shown(counts[f"{m:%Y-%m}"])) for m in months]
+    return [(f"{m:%Y-%m}", counts[f"{m:%Y-%m}"]) for m in months]
 
 
 def _repeats(opened: list[Read], cases: list[Read]) -> int:

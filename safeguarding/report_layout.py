@@ -20,19 +20,22 @@ def _text(value: Shown | None) -> str:
     return "—" if value is None else str(value)
 
 
-def _days(value: float | int | None, unit: str = "working days") -> str:
+def _days(value: float | int | str | None, unit: str = "working days") -> str:
     if value is None:
         return "—"
+    if isinstance(value, str):
+        return f"{value} cases"  # made from 1 or 2 cases: not shown
     number = f"{value:g}"
     return f"{number} {unit[:-1] if number == '1' else unit}"
 
 
 def bar(label: str, value: Shown) -> dict[str, Any]:
-    """One bar: its label, its length (3 for `FEWER`) and what is written beside it."""
+    """One bar: its label, its length (3 for `FEWER`, none for a count withheld) and what is
+    written beside it."""
     fewer = value == FEWER
     return {
         "label": label,
-        "length": 3 if fewer else int(value),
+        "length": 3 if fewer else value if isinstance(value, int) else 0,
         "text": str(value),
         "fewer": fewer,
     }
@@ -63,10 +66,11 @@ def build(r: Report) -> Layout:
     notices = list(r.notices)
     if r.not_broken_down != 0:
         notices.append(
-            f"Restricted cases that could not be broken down: {r.not_broken_down}. They are "
-            "counted in cases opened, closed and open, the time to close and the months, from "
-            "what the records hold in clear; their category, subjects, referrals and actions "
-            "can be read only by their members, who can make this report with them included."
+            f"Restricted cases opened in the period that could not be broken down: "
+            f"{r.not_broken_down}. They are counted in cases opened, closed and open, the time "
+            "to close and the months, from what the records hold in clear; their category, "
+            "subjects, referrals and actions can be read only by their members, who can make "
+            "this report with them included."
         )
     return {
         "title": TITLE,
@@ -103,10 +107,10 @@ def _concerns(r: Report) -> dict[str, Any]:
                 "title": "Cases opened, by the subject's role",
                 "head": ["Role", "Cases"],
                 "rows": [[role, _text(n)] for role, n in c.by_role],
+                "note": "A case about people in more than one role counts once under each.",
             },
         ],
         charts=[chart("Cases opened, by category", [bar(t, n) for t, _, n in c.by_category])],
-        notes=["A case about people in more than one role counts once under each."],
     )
 
 

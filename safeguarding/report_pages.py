@@ -53,7 +53,10 @@ svg { max-width: 100%; height: auto; }
 
 #: The colours of a bar, and of a bar for a count of fewer than 3.
 BAR, FEWER_BAR = "#005a82", "#d9a441"
-ROW, LABEL_WIDTH, BAR_SPACE, COLUMN, COLUMN_HEIGHT = 22, 230, 300, 44, 140
+ROW, LABEL_WIDTH, BAR_SPACE, COLUMN, COLUMN_HEIGHT = 22, 230, 300, 64, 140
+#: A label's line: its height, and its most characters (at 12px, a character of Noto Sans is
+#: at most 0.6em, 7.2px, wide, so a line of 30 fits in the label's 222px).
+LINE, LABEL_CHARACTERS = 15, 30
 
 
 def _css_string(text: str) -> str:
@@ -97,23 +100,8 @@ def svg_chart(c: dict[str, Any]) -> dict[str, Any]:
             )
         size = (COLUMN * len(c["bars"]), COLUMN_HEIGHT + 46)
     else:
-        for n, b in enumerate(c["bars"]):
-            width = round(BAR_SPACE * b["length"] / longest)
-            y = n * ROW + 4
-            bars.append(
-                {
-                    **b,
-                    "x": LABEL_WIDTH,
-                    "y": y,
-                    "w": width,
-                    "h": ROW - 8,
-                    "tx": LABEL_WIDTH + width + 6,
-                    "ty": y + ROW - 11,
-                    "lx": LABEL_WIDTH - 8,
-                    "ly": y + ROW - 11,
-                }
-            )
-        size = (LABEL_WIDTH + BAR_SPACE + 110, ROW * len(c["bars"]) + 8)
+        bars, height = _horizontal(c["bars"], longest)
+        size = (LABEL_WIDTH + BAR_SPACE + 110, height)
     return {
         "title": c["title"],
         "columns": c["columns"],
@@ -123,6 +111,40 @@ def svg_chart(c: dict[str, Any]) -> dict[str, Any]:
         "colour": BAR,
         "fewer_colour": FEWER_BAR,
     }
+
+
+def label_lines(label: str) -> list[str]:
+    """A bar's label in lines that fit left of the bars, at most `LABEL_CHARACTERS` each."""
+    import textwrap
+
+    return textwrap.wrap(label, LABEL_CHARACTERS, break_on_hyphens=False) or [""]
+
+
+def _horizontal(bars: list[dict[str, Any]], longest: int) -> tuple[list[dict[str, Any]], int]:
+    """Horizontal bars, each row as tall as its label's lines; and the chart's height."""
+    placed: list[dict[str, Any]] = []
+    y = 4
+    for b in bars:
+        lines = label_lines(b["label"])
+        row = max(ROW, LINE * len(lines) + 8)
+        width = round(BAR_SPACE * b["length"] / longest)
+        middle = y + (row - 8) / 2
+        top = middle - LINE * (len(lines) - 1) / 2 + 4
+        placed.append(
+            {
+                **b,
+                "x": LABEL_WIDTH,
+                "y": middle - (ROW - 8) / 2,
+                "w": width,
+                "h": ROW - 8,
+                "tx": LABEL_WIDTH + width + 6,
+                "ty": middle + 4,
+                "lx": LABEL_WIDTH - 8,
+                "lines": [(top + LINE * n, line) for n, line in enumerate(lines)],
+            }
+        )
+        y += row
+    return placed, y + 4
 
 
 def render_html(doc: Layout) -> str:

@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
@@ -56,10 +56,14 @@ def _section(part: dict[str, Any]) -> list[RenderableType]:
         shown = Table(box=box.SIMPLE_HEAD)
         for index, heading in enumerate(table["head"]):
             last = index == len(table["head"]) - 1
-            shown.add_column(heading, justify="right" if last else "left", overflow="fold")
+            shown.add_column(
+                heading, justify="right" if last else "left", overflow="fold", no_wrap=last
+            )
         for row in table["rows"]:
             shown.add_row(*(Text(cell) for cell in row))
         found.append(shown)
+        if table.get("note"):
+            found.append(Text(table["note"], style="dim"))
     found.extend(chart(c) for c in part["charts"] if c["bars"])
     found.extend(Text(note, style="dim") for note in part["notes"])
     return found
@@ -67,22 +71,39 @@ def _section(part: dict[str, Any]) -> list[RenderableType]:
 
 def chart(c: dict[str, Any]) -> RenderableType:
     """A bar chart: one row a bar, its label, the bar and its count."""
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    scale = BAR_WIDTH / max(c["longest"], 1)
-    for b in c["bars"]:
-        length = round(b["length"] * scale) if b["length"] else 0
-        if b["fewer"]:
-            drawn = Text("░" * max(length, 1), style="yellow")
-        else:
-            drawn = Text("█" * length, style="cyan")
-        grid.add_row(Text(b["label"]), drawn, Text(b["text"], style="bold"))
-    return Group(Text(c["title"], style="bold"), grid)
+    return Group(Text(c["title"], style="bold"), _Bars(c))
 
 
-def render_text(doc: Layout, width: int = 100) -> str:
+class _Bars:
+    """A chart's rows, laid out for the width there is: the count whole, the label wrapped
+    (never cut), and the bars as long as the rest allows, up to `BAR_WIDTH`."""
+
+    def __init__(self, c: dict[str, Any]) -> None:
+        self.c = c
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        bars = self.c["bars"]
+        counts = max(len(b["text"]) for b in bars)
+        labels = max(len(b["label"]) for b in bars)
+        room = options.max_width - counts - 2  # two gaps of one column
+        label_width = max(min(labels, max(room - BAR_WIDTH, room * 2 // 5)), min(labels, 12))
+        bar_width = max(min(BAR_WIDTH, room - label_width), 1)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=label_width, overflow="fold")
+        grid.add_column(width=bar_width, no_wrap=True)
+        grid.add_column(no_wrap=True, min_width=counts, justify="right")
+        scale = bar_width / max(self.c["longest"], 1)
+        for b in bars:
+            length = round(b["length"] * scale) if b["length"] else 0
+            if b["fewer"]:
+                drawn = Text("░" * max(length, 1), style="yellow")
+            else:
+                drawn = Text("█" * length, style="cyan")
+            grid.add_row(Text(b["label"]), drawn, Text(b["text"], style="bold"))
+        yield grid
+
+
+def render_text(doc: Layout, width: int = 80) -> str:
     """The report as the terminal shows it, without colour, for a text file."""
     console = Console(
         record=True,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from safeguarding import documents_json, files, moments, report, report_layout
 from safeguarding.errors import CheckFailed, NotFound, UsageError
@@ -25,13 +25,40 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "html", "pdf")
 
 
-def check_format(fmt: str, output: Path | None) -> str:
+def check_format(fmt: str, output: Path | None, *, stdout: bool = False) -> str:
+    """The format asked for; html and pdf need a file, or `--output -` (`stdout`)."""
     cleaned = fmt.strip().lower()
     if cleaned not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if cleaned in ("html", "pdf") and output is None:
-        raise UsageError(f"a {cleaned} report needs --output FILE; nothing was written")
+    if cleaned in ("html", "pdf") and output is None and not stdout:
+        raise UsageError(
+            f"a {cleaned} report needs --output FILE (or --output - for standard output); "
+            "nothing was written"
+        )
     return cleaned
+
+
+def check_target(path: Path) -> None:
+    """Refuse a file the report could not be written to, as making it would, and leave
+    nothing behind: the warning that the file is plaintext is for a report about to be
+    written."""
+    _Target(path).file.discard()
+
+
+def write_stream(stream: BinaryIO, made: Made) -> None:
+    """Send a report made for standard output down `stream`, after it is recorded: if the
+    stream fails, the report was still made and recorded, and the error says so."""
+    assert made.data is not None
+    try:
+        stream.write(made.data)
+        stream.flush()
+    except OSError as error:
+        reason = (error.strerror or type(error).__name__).lower()
+        raise UsageError(
+            f"could not write the report to standard output ({reason}); it was made and is "
+            f"recorded as entry {made.entry}",
+            hint="make it again to a file with --output FILE",
+        ) from None
 
 
 def last_verified_backup(folder: Path) -> date | None:
@@ -111,11 +138,13 @@ def make(
     *,
     fmt: str,
     output: Path | None,
+    stdout: bool = False,
     now: Callable[[], datetime] | None = None,
 ) -> Made:
     """Make the report for `period` as `fmt`, into `output` (None: standard output, whose bytes
-    are returned), and record it.  The file gets its name only once the report is recorded."""
-    fmt = check_format(fmt, output)
+    are returned; `stdout` if `--output -` asked for it), and record it.  The file gets its
+    name only once the report is recorded."""
+    fmt = check_format(fmt, output, stdout=stdout)
     unlocked.require_manager("make the governors' report")
     target = _Target(output) if output is not None else None
     try:
@@ -126,7 +155,8 @@ def make(
                 target.file.write_all(data)
             except OSError as error:
                 raise _unwritable(target.path, error) from None
-        entry = report.record(unlocked, r, fmt, output.name if output else None)
+        named = output.name if output else "-" if stdout else None
+        entry = report.record(unlocked, r, fmt, named)
         if target is not None:
             _publish(target, entry)
     except BaseException:

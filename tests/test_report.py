@@ -4,6 +4,7 @@ every format free of names; bad input refused with the contract's codes, writing
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import sqlite3
@@ -184,8 +185,10 @@ def test_a_dsl_who_reads_every_case_gets_every_figure(built: Built) -> None:
     # Working days to referral: A 1, B 1 (over the half term), C 3, E 1, F 2.
     assert t.referred == 5
     assert (t.median_days_to_referral, t.worst_days_to_referral) == (1.0, 3)
+    # Three actions, one each on time, late and not done: with 3 shown, each "fewer than 3"
+    # would be 1, so the total is withheld.
     assert (t.actions_due, t.actions_on_time, t.actions_late, t.actions_not_done) == (
-        3,
+        report.WITHHELD,
         FEWER,
         FEWER,
         FEWER,
@@ -214,24 +217,44 @@ def test_working_days_skip_closure_days_and_bank_holidays(built: Built) -> None:
     """B was disclosed on the Friday before half term and referred on the Monday after: one
     working day, on time.  J, on the Friday before the August bank holiday, was referred on
     the Tuesday after it: one working day too."""
-    summer = report.Period(date(2026, 8, 1), date(2026, 8, 31))
-    r = make(built, "alice", PASSPHRASE, summer)
-    assert r.concerns.opened == FEWER
-    # J's referral is in September: its time is counted, as the period's case it is.
-    assert r.timeliness.worst_days_to_referral == 1
+    from safeguarding import deadlines
+
+    closures = ClosedDays(HALF_TERM_DAYS)
+    assert deadlines.working_days_between(date(2026, 10, 23), date(2026, 11, 2), closures) == 1
+    assert deadlines.working_days_between(date(2026, 8, 28), date(2026, 9, 1), closures) == 1
+    # In the autumn report the longest time is C's 3, not B's 8 calendar days.
+    assert make(built, "alice", PASSPHRASE).timeliness.worst_days_to_referral == 3
     half_term = report.Period(date(2026, 10, 19), date(2026, 10, 23))
     r = make(built, "alice", PASSPHRASE, half_term)
-    assert r.timeliness.worst_days_to_referral == 1
     assert r.timeliness.on_time == FEWER and r.timeliness.late == 0
+
+
+def test_times_from_one_or_two_cases_are_not_shown(built: Built) -> None:
+    """August has J alone (referred in September, its time counted): its median and longest
+    time to referral and to closing would be J's own, so they are not shown."""
+    summer = report.Period(date(2026, 8, 1), date(2026, 8, 31))
+    t = make(built, "alice", PASSPHRASE, summer).timeliness
+    assert (t.referred, t.median_days_to_referral, t.worst_days_to_referral) == (FEWER,) * 3
+    september = report.Period(date(2026, 9, 1), date(2026, 9, 30))
+    t = make(built, "alice", PASSPHRASE, september).timeliness
+    assert (t.closed, t.median_days_to_close) == (FEWER, FEWER)  # J alone
 
 
 def test_restricted_cases_count_without_being_read(built: Built) -> None:
     """bob, a DSL but no member of E, F or H, counts them from what is in clear, and is told
     how many he could not break down."""
     r = make(built, "bob", BOB_PASSPHRASE)
-    assert (r.concerns.opened, r.concerns.closed, r.concerns.open_at_end) == (7, 4, 5)
-    assert r.not_broken_down == 3
-    assert {section: n for _, section, n in r.concerns.by_category}["KCSIE"] == 3  # A B C
+    # 7 opened: A B C (child protection), D (cyberbullying, "fewer than 3") and 3 he cannot
+    # open.  With 7, 3 and 3 shown, D's would be 1; withholding a 3 leaves 7 = 3+ and 3 and
+    # 1 or 2, still 1; so the total is withheld, and the 3s with it.
+    assert (r.concerns.opened, r.concerns.closed, r.concerns.open_at_end) == (
+        report.WITHHELD,
+        4,
+        5,
+    )
+    assert r.not_broken_down == report.WITHHELD
+    cats = {section: n for _, section, n in r.concerns.by_category}
+    assert cats == {"KCSIE": report.WITHHELD, "7": FEWER}
     assert r.timeliness.allegations == 0
     assert r.timeliness.median_days_to_close == 26.5  # E's closing is in clear
     assert dict(r.pattern.months)["2026-10"] == 3
@@ -298,8 +321,12 @@ def test_the_terminal_report(cli: Built) -> None:
     assert SCHOOL in out and "2026-09-01 to 2026-12-18" in out
     assert "fewer than 3" in out and "shown as “fewer than 3”" in out
     assert re.search(r"Cases opened in the period\s+7", out)
-    assert re.search(r"2026-10 █+ 3", out) and re.search(r"2026-06 ░+ fewer than 3", out)
+    assert re.search(r"2026-10 █+ +3\n", out) and re.search(r"2026-06 ░+ fewer than 3", out)
     assert "none given" in out
+    # The note on roles is under the table of roles, before the chart of categories.
+    roles = out.index("Cases opened, by the subject's role")
+    note = out.index("A case about people in more than one role counts once under each.")
+    assert roles < note < out.index("Cases opened, by category", roles)
     no_canary(out)
 
 
@@ -333,6 +360,17 @@ def test_html(cli: Built, tmp_path: Path) -> None:
     assert len(re.findall(r"<rect ", page)) == 3 + 6 + 12  # 3 categories, 6 timings, 12 months
     assert "@top-center" in page and "2026-09-01 to 2026-12-18" in page
     assert "<script" not in page
+    # Every label of a horizontal bar ends 8px left of its bar; each of its lines, at most
+    # 0.6em (7.2px at 12px) a character, starts at 0 or right of it: none is cut off.
+    labels = re.findall(r'<text text-anchor="end">(.*?)</text>', page, re.S)
+    assert len(labels) == 3 + 6
+    assert any(label.count("<tspan") > 1 for label in labels)  # the long titles are wrapped
+    for label in labels:
+        for x, line in re.findall(r'<tspan x="([\d.]+)" y="[\d.]+">([^<]*)</tspan>', label):
+            assert float(x) - 7.2 * len(html.unescape(line)) >= 0, line
+    months = page[page.index("month by month") :]
+    assert re.search(r'text-anchor="middle" font-size="9">fewer than 3</text>', months)
+    assert "&lt;3" not in page and "<3" not in page
     no_canary(page)
 
 
@@ -349,6 +387,8 @@ def test_pdf_has_its_text_and_charts(cli: Built, tmp_path: Path) -> None:
         assert SCHOOL in text and "2026-09-01 to 2026-12-18" in text
     whole = "\n".join(texts)
     assert "Cases opened, month by month" in whole and "fewer than 3" in whole
+    months = whole[whole.index("Cases opened, month by month") :]
+    assert "<3" not in whole and "fewer than 3" in months[: months.index("2026-01")]
     no_canary(whole)
     # Each bar with a length is a filled rectangle in a bar's colour: a vector path in the
     # pages' content.  3 categories; 6 timings; June, August, September, October, November.
@@ -377,6 +417,11 @@ BAR = re.compile(
         (["--term", "autumn-2026", "--format", "pdf"], 2, "--output"),
         (["--term", "autumn-2026", "--format", "docx"], 2, "format"),
         (["--term", "autumn-2026", "--backups", "/nonexistent/backups"], 4, "backup folder"),
+        (["--from", "2026-12-21", "--to", "2027-03-31"], 2, "future"),
+        (["--from", "0999-01-01", "--to", "2026-12-18"], 2, "too far in the past"),
+        (["--from", "2026-10-01 10:00", "--to", "2026-12-18"], 2, "time of day"),
+        (["--from", "2026-10-01", "--to", "18/12/2026 17:00"], 2, "time of day"),
+        (["--from", "2026-10-01T10:00", "--to", "2026-12-18"], 2, "time of day"),
     ],
 )
 def test_bad_input_writes_nothing(cli: Built, args: list[str], code: int, says: str) -> None:
@@ -384,6 +429,7 @@ def test_bad_input_writes_nothing(cli: Built, args: list[str], code: int, says: 
     result = invoke("report", *args)
     assert result.exit_code == code, result.stderr
     assert says in result.stderr and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
     assert entries(cli.path) == before
 
 
@@ -426,3 +472,123 @@ def test_a_term_that_runs_backwards_is_refused(cli: Built, tmp_path: Path) -> No
     result = invoke("report", "--term", "autumn-2026")
     assert result.exit_code == 2 and "terms.autumn-2026" in result.stderr
     assert entries(cli.path) == before
+
+
+@pytest.mark.parametrize(
+    ("fmt", "starts"),
+    [("text", b"\xe2\x95\xad"), ("json", b"{"), ("html", b"<!DOCTYPE html>"), ("pdf", b"%PDF-")],
+)
+def test_output_dash_is_standard_output(
+    cli: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, starts: bytes
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("report", "--term", "autumn-2026", "--format", fmt, "--output", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes.lstrip().startswith(starts)
+    assert not (tmp_path / "-").exists()
+    audit = json.loads(invoke("audit", "--json").stdout)
+    assert [e["output"] for e in audit if e["action"] == "reported"] == ["-"]
+
+
+def test_a_report_in_a_file_warns_that_it_is_plaintext(cli: Built, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = invoke("report", "--term", "autumn-2026", "-f", "html", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" in result.stderr and "plaintext" in result.stderr
+    assert str(out) in result.stderr.replace("\n", "")
+    on_screen = invoke("report", "--term", "autumn-2026")
+    assert "plaintext" not in on_screen.stderr
+    existing = invoke("report", "--term", "autumn-2026", "-f", "html", "-o", str(out))
+    assert existing.exit_code == 2 and "plaintext" not in existing.stderr
+
+
+def test_a_period_that_ends_after_today_runs_to_today(cli: Built) -> None:
+    result = invoke("report", "--from", "2026-12-01", "--to", "2027-03-31", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    notices = json.loads(result.stdout)["notices"]
+    assert any("figures run to today, 2026-12-20" in notice for notice in notices)
+    ended = invoke("report", "--term", "autumn-2026", "-f", "json")
+    assert not any("run to today" in n for n in json.loads(ended.stdout)["notices"])
+
+
+def test_a_term_that_starts_in_the_future_is_refused(cli: Built, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[terms]\nspring-2027 = "2027-01-04..2027-03-26"\n', encoding="utf-8")
+    result = invoke("report", "--term", "spring-2027")
+    assert result.exit_code == 2 and "starts in the future" in result.stderr
+
+
+def test_restricted_cases_not_opened_in_the_period_are_not_said_to_be_unbroken(
+    built: Built,
+) -> None:
+    """In December nothing is opened: F and H, restricted to alice, are only open at its end,
+    so bob has nothing he could not break down, and the report does not say he has."""
+    from safeguarding import report_layout
+
+    december = report.Period(date(2026, 12, 1), date(2026, 12, 18))
+    r = make(built, "bob", BOB_PASSPHRASE, december)
+    assert r.concerns.opened == 0 and r.concerns.open_at_end == 5
+    assert r.not_broken_down == 0
+    assert not any("broken down" in n for n in report_layout.build(r)["notices"])
+    autumn = make(built, "bob", BOB_PASSPHRASE)
+    notices = report_layout.build(autumn)["notices"]
+    assert any("opened in the period that could not be broken down: withheld" in n for n in notices)
+
+
+@pytest.mark.parametrize("how", ["terminal", "file"])
+def test_at_80_columns_every_count_is_whole(cli: Built, tmp_path: Path, how: str) -> None:
+    """In an 80-column terminal (or piped, or in a text file) no count is cut: each chart's
+    counts end their rows whole, labels wrap rather than lose their ends, and nothing is
+    elided."""
+    from safeguarding import report_layout
+
+    if how == "terminal":
+        result = invoke("report", "--term", "autumn-2026", env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.stderr
+        out = result.stdout
+    else:
+        out_file = tmp_path / "report.txt"
+        result = invoke("report", "--term", "autumn-2026", "-o", str(out_file))
+        assert result.exit_code == 0, result.stderr
+        out = out_file.read_text(encoding="utf-8")
+    lines = [line.rstrip() for line in out.splitlines()]
+    assert "…" not in out and max(len(line) for line in lines) <= 80
+    doc = report_layout.build(make(cli, "alice", PASSPHRASE))
+    cells = [value for part in doc["sections"] for _, value in part["rows"]]
+    cells += [row[-1] for part in doc["sections"] for t in part["tables"] for row in t["rows"]]
+    bars = [b for part in doc["sections"] for c in part["charts"] for b in c["bars"]]
+    cells += [b["text"] for b in bars]
+    assert sum(1 for line in lines if line.endswith(FEWER)) == cells.count(FEWER)
+    for b in bars:
+        first = re.escape(b["label"].split()[0])
+        pattern = rf"^{first}\b.*(?:[█░]| ) {re.escape(b['text'])}$"
+        assert re.search(pattern, "\n".join(lines), re.M), b
+    for t in (t for part in doc["sections"] for t in part["tables"]):
+        for row in t["rows"]:
+            for word in " ".join(row[:-1]).split():
+                assert word in out  # wrapped, never cut
+
+
+def test_a_small_count_cannot_be_worked_out_from_a_total() -> None:
+    from safeguarding.suppression import WITHHELD, hide
+
+    # One part hidden: the next smallest is withheld, and 20 = 10 + 3+ + 1 or 2 has room.
+    counts = {"total": 20, "a": 10, "b": 6, "c": 3, "d": 1}
+    assert hide(counts, [("total", ["a", "b", "c", "d"])]) == {
+        "total": 20,
+        "a": 10,
+        "b": WITHHELD,  # 3 withheld would leave d = 20 - 10 - 6 - 3: the next is taken
+        "c": WITHHELD,
+        "d": FEWER,
+    }
+    # Every part hidden, 4 = 2 + 2: the total is withheld.
+    assert hide({"t": 4, "x": 2, "y": 2}, [("t", ["x", "y"])]) == {
+        "t": WITHHELD,
+        "x": FEWER,
+        "y": FEWER,
+    }
+    # 3 = 1 + 2 or 2 + 1: nothing to work out, nothing more withheld.
+    assert hide({"t": 3, "x": 1, "y": 2}, [("t", ["x", "y"])])["t"] == 3
+    # Nothing small, nothing withheld; a group that does not add up is no group.
+    assert hide({"t": 9, "x": 3, "y": 6}, [("t", ["x", "y"])]) == {"t": 9, "x": 3, "y": 6}
+    assert hide({"t": 9, "x": 1, "y": 6}, [("t", ["x", "y"])])["t"] == 9

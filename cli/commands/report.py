@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from safeguarding.errors import UsageError
 
 from .. import output
 from ..context import unlock
@@ -13,6 +16,7 @@ from ..settings import school_settings
 
 if TYPE_CHECKING:
     from safeguarding.reporting import Made
+    from safeguarding.vault import Unlocked
 
 
 def report(
@@ -32,9 +36,13 @@ def report(
         typer.Option("--format", "-f", metavar="text|json|html|pdf", help="What to write."),
     ] = "text",
     to: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", metavar="FILE", help="The file to write (html and pdf need one)."
+            "--output",
+            "-o",
+            metavar="FILE|-",
+            help="The file to write ('-': standard output; html and pdf need one of them). "
+            "An existing file is never replaced.",
         ),
     ] = None,
     backups: Annotated[
@@ -51,34 +59,83 @@ def report(
     outcomes; cases month by month. A count of 1 or 2 is shown as "fewer than 3". Only a DSL
     or the headteacher may make it, and making it is recorded (see 'safeguard audit').
     """
+    from safeguarding import clock, moments, reporting
     from safeguarding import report as figures
-    from safeguarding import reporting
 
     settings, kinds = school_settings()
-    period = figures.period(start, end, term, settings.terms)
-    fmt = reporting.check_format(format, to)
+    period = figures.period(start, end, term, settings.terms, moments.local_date(clock.now()))
+    path, stdout = _output(to, format)
+    fmt = reporting.check_format(format, path, stdout=stdout)
     last = reporting.last_verified_backup(backups) if backups else None
     sources = figures.Sources(
         settings.school_name, kinds, settings.closure_days, bool(backups), last
     )
     unlocked = unlock()
     try:
-        made = reporting.make(unlocked, period, sources, fmt=fmt, output=to)
+        _before_writing(unlocked, path, stdout)
+        made = reporting.make(unlocked, period, sources, fmt=fmt, output=path, stdout=stdout)
     finally:
         unlocked.close()
-    _show(made)
+    _show(made, stdout)
 
 
-def _show(made: Made) -> None:
+def _output(to: str | None, fmt: str) -> tuple[Path | None, bool]:
+    """Where `--output` writes: a file, or standard output (`-`, or no --output)."""
+    if to is None:
+        return None, False
+    if to == "-":
+        if fmt.strip().lower() == "pdf" and sys.stdout.isatty():
+            raise UsageError(
+                "a PDF is not for a terminal; nothing was written",
+                hint="use --output FILE, or redirect standard output to a file",
+            )
+        return None, True
+    try:
+        to.encode("utf-8")  # the file's name is recorded in the chronology
+    except UnicodeEncodeError:
+        raise UsageError(
+            "the --output name is not UTF-8 text; nothing was written",
+            hint="give the file a name in UTF-8",
+        ) from None
+    return Path(to).expanduser(), False
+
+
+def _before_writing(unlocked: Unlocked, path: Path | None, stdout: bool) -> None:
+    """Refuse a maker or a file the report could not be made by or written to, before warning
+    that a report written out is plaintext."""
+    from safeguarding import reporting
+
+    unlocked.require_manager("make the governors' report")
+    if path is not None:
+        reporting.check_target(path)
+    if path is not None or stdout:
+        _warn_plaintext(path)
+
+
+def _warn_plaintext(path: Path | None) -> None:
+    from rich.markup import escape
+
+    where = "standard output" if path is None else escape(str(path))
+    output.err.print(
+        f"[bold yellow]warning:[/] the report to {where} is plaintext, outside the encrypted "
+        "vault. Keep it safe, and delete it once the governors have had it.",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
+    )
+
+
+def _show(made: Made, stdout: bool) -> None:
     """Where the report went, or the report itself on standard output."""
+    from safeguarding import reporting
+
     if made.path is not None:
         from rich.markup import escape
 
         output.say(f"Wrote the report to {escape(str(made.path))}; recorded as entry {made.entry}.")
-    elif made.format == "text":
+    elif made.format == "text" and not stdout:
         from safeguarding.report_rich import render
 
         output.out.print(render(made.layout))
     else:
-        assert made.data is not None
-        output.data_line(made.data.decode("utf-8").rstrip("\n"))
+        reporting.write_stream(sys.stdout.buffer, made)

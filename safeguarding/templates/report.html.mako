@@ -8,10 +8,14 @@
 % for b in g["bars"]:
 <rect x="${b['x']}" y="${b['y']}" width="${b['w']}" height="${b['h']}" fill="${g['fewer_colour'] if b['fewer'] else g['colour']}"><title>${b["label"]}: ${b["text"]}</title></rect>
 % if g["columns"]:
-<text x="${b['tx']}" y="${b['ty']}" text-anchor="middle" font-size="10">${b["text"] if not b["fewer"] else "<3"}</text>
+<text x="${b['tx']}" y="${b['ty']}" text-anchor="middle" font-size="9">${b["text"]}</text>
 <text x="${b['lx']}" y="${b['ly']}" text-anchor="middle" font-size="10">${b["label"]}</text>
 % else:
-<text x="${b['lx']}" y="${b['ly']}" text-anchor="end">${b["label"]}</text>
+<text text-anchor="end">\
+% for y, line in b["lines"]:
+<tspan x="${b['lx']}" y="${y}">${line}</tspan>\
+% endfor
+</text>
 <text x="${b['tx']}" y="${b['ty']}">${b["text"]}</text>
 % endif
 % endfor
@@ -72,6 +76,9 @@ ${figure(c)}
 % endfor
 </tbody>
 </table>
+% if table.get("note"):
+<p class="note">${table["note"]}</p>
+% endif
 % endif
 % endfor
 % for note in part["notes"]:
