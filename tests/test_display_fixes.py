@@ -136,7 +136,7 @@ def test_action_add_help_reads_without_a_double_space() -> None:
     # Click wraps the description: read it back as one line, each line's indent taken off.
     lines = result.stdout.split("Arguments:")[0].splitlines()[1:]
     description = " ".join(line.strip() for line in lines if line.strip())
-    assert "by when. Prints its number." in description
+    assert "by when. Prints the action's number." in description
     assert "  " not in description, description
 
 
