@@ -23,6 +23,8 @@ import typer
 from safeguarding.errors import SafeguardError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     out: Console
@@ -128,6 +130,21 @@ def emit_json(document: Any) -> None:
 def data_line(text: str) -> None:
     """One line of data on stdout (a case's reference, an action's number), flushed."""
     _write_stdout(text + "\n")
+
+
+def warn_plaintext(what: str, path: Path | None, then: str) -> None:
+    """The warning before an export or a report leaves the vault as plaintext (`path` None:
+    standard output)."""
+    from rich.markup import escape
+
+    where = "standard output" if path is None else escape(str(path))
+    _console(True).print(
+        f"[bold yellow]warning:[/] the {what} to {where} is plaintext, outside the encrypted "
+        f"vault. {then}",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
+    )
 
 
 def say(message: str) -> None:

@@ -104,7 +104,7 @@ def render(t: Timeline) -> str:
     doc = document.build(t, visible)
     digest = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
     return str(
-        _template().render(
+        template().render(
             doc=doc,
             style=STYLE,
             csp=CSP.format(digest=digest),
@@ -146,10 +146,11 @@ def lang(run: dict[str, Any]) -> str:
 
 
 @cache
-def _template() -> Template:
+def template(name: str = "timeline.html.mako") -> Template:
+    """A page template of `safeguarding/templates`, every expression escaped."""
     from mako.template import Template
 
-    source = resources.files("safeguarding").joinpath("templates", "timeline.html.mako")
+    source = resources.files("safeguarding").joinpath("templates", name)
     # Escaping is on for every expression: `h` is the default filter (ruff's S702 asks for it).
     return Template(  # noqa: S702
         source.read_text(encoding="utf-8"),

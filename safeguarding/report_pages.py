@@ -18,11 +18,11 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from safeguarding import fonts
-from safeguarding.html import CSP
+from safeguarding.html import CSP, template
 from safeguarding.report_layout import Layout
 
 if TYPE_CHECKING:
-    from mako.template import Template
+    pass
 
 STYLE = """
 :root { color: #141414; background: #fff; font-family: "Noto Sans", "Segoe UI", Arial,
@@ -151,7 +151,7 @@ def render_html(doc: Layout) -> str:
     style = _style(doc)
     digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
     return str(
-        _html_template().render(
+        template("report.html.mako").render(
             doc=doc, style=style, csp=CSP.format(digest=digest), svg_chart=svg_chart
         )
     )
@@ -188,17 +188,4 @@ def _fonts() -> Any:
         include_system_fonts=False,
         include_embedded_fonts=False,
         font_paths=[str(folder) for folder in fonts.folders()],
-    )
-
-
-@cache
-def _html_template() -> Template:
-    from mako.template import Template
-
-    source = resources.files("safeguarding").joinpath("templates", "report.html.mako")
-    # Escaping is on for every expression: `h` is the default filter (ruff's S702 asks for it).
-    return Template(  # noqa: S702
-        source.read_text(encoding="utf-8"),
-        default_filters=["str", "h"],
-        strict_undefined=True,
     )

@@ -60,7 +60,7 @@ def export(
     unlocked = unlock()
     try:
         _check_export(unlocked, case, path, force)  # fails before the warning, not after it
-        _warn_plaintext(path)
+        output.warn_plaintext("export", path, "Keep it safe and delete it once it has been sent.")
         done = exports.export_case(
             unlocked,
             case,
@@ -96,19 +96,6 @@ def _export_path(to: str, fmt: str, *, json: bool) -> Path | None:
             hint="give the file a name in UTF-8",
         ) from None
     return None if to_stdout else Path(to).expanduser()
-
-
-def _warn_plaintext(path: Path | None) -> None:
-    from rich.markup import escape
-
-    where = "standard output" if path is None else escape(str(path))
-    output.err.print(
-        f"[bold yellow]warning:[/] the export to {where} is plaintext, outside the "
-        "encrypted vault. Keep it safe and delete it once it has been sent.",
-        markup=True,
-        highlight=False,
-        soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
-    )
 
 
 def _report_export(done: Exported, *, json: bool) -> None:

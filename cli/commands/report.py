@@ -109,20 +109,9 @@ def _before_writing(unlocked: Unlocked, path: Path | None, stdout: bool) -> None
     if path is not None:
         reporting.check_target(path)
     if path is not None or stdout:
-        _warn_plaintext(path)
-
-
-def _warn_plaintext(path: Path | None) -> None:
-    from rich.markup import escape
-
-    where = "standard output" if path is None else escape(str(path))
-    output.err.print(
-        f"[bold yellow]warning:[/] the report to {where} is plaintext, outside the encrypted "
-        "vault. Keep it safe, and delete it once the governors have had it.",
-        markup=True,
-        highlight=False,
-        soft_wrap=True,  # one logical line: the terminal wraps it, never inside the path
-    )
+        output.warn_plaintext(
+            "report", path, "Keep it safe, and delete it once the governors have had it."
+        )
 
 
 def _show(made: Made, stdout: bool) -> None:
