@@ -15,14 +15,11 @@ import json
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from safeguarding import fonts
 from safeguarding.html import CSP, template
 from safeguarding.report_layout import Layout
-
-if TYPE_CHECKING:
-    pass
 
 STYLE = """
 :root { color: #141414; background: #fff; font-family: "Noto Sans", "Segoe UI", Arial,
