@@ -21,6 +21,7 @@ from safeguarding import crypto
 from safeguarding.checkpoint import Checkpoint
 from safeguarding.chronology import (
     SELF_INTRODUCING,
+    EntryRow,
     StoredEntry,
     epoch_of,
     facts_of,
@@ -230,6 +231,32 @@ def _check_the_end(
                 f"entry {seq} does not match checkpoint {seq}:{checkpoint.mac_hex[:16]}: the "
                 "chronology was rewritten after it"
             )
+
+
+#: Every signed entry that introduces, changes or retires a key or records a slot.
+_KEY_ENTRIES = """
+SELECT e.seq, e.case_id, e.kind, e.event_at, e.recorded_at, e.author_id, e.payload, e.mac,
+       e.facts, e.signature, (SELECT p.mac FROM entries p WHERE p.seq = e.seq - 1)
+FROM entries e
+WHERE e.signature IS NOT NULL AND e.facts IS NOT NULL
+  AND (e.kind = 'user_disabled' OR e.facts LIKE '%"slots"%' OR e.facts LIKE '%signing_key%'
+       OR e.facts LIKE '%recovery_key%')
+ORDER BY e.seq
+"""
+
+
+def recorded_slots(session: Session) -> dict[int, str] | None:
+    """Each key slot's fingerprint as the signed chronology last records it, read from the
+    entries about keys alone (a few per user), each signature checked against its author's
+    key as the chronology gives it; None for a vault from before signatures.  Raises
+    `CheckFailed` if one of those entries does not hold."""
+    state = _Chronicle()
+    checks = EntryChecks(parallel=False, batch=_BATCH, ahead=1)
+    for row in session.connection().exec_driver_sql(_KEY_ENTRIES):
+        previous = row[10] if row[10] is not None else crypto.GENESIS_MAC
+        _check_signed(EntryRow._make(row[:10]), bytes(previous), state, checks)
+    checks.settle()
+    return None if state.signed_from is None else state.slots
 
 
 #: The facts of an entry that has none: shared, and never written to.

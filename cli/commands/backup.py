@@ -94,7 +94,7 @@ def verify(
 ) -> None:
     """Check a backup against its manifest (fully, with a passphrase).
 
-    Check a backup: its sha256 against the manifest, SQLite's integrity and its schema.
+    Its sha256 against the manifest, SQLite's integrity and its schema.
 
     With a passphrase, also decrypt everything and recompute the chain. Exits 0, or 1 naming
     what is wrong.

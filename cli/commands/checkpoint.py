@@ -30,7 +30,7 @@ def checkpoint(
 ) -> None:
     """Print the vault's signed head, to keep on paper or elsewhere.
 
-    Print the vault's checkpoint: the newest entry's number and hash, signed by its author.
+    The checkpoint is the newest entry's number and hash, signed by its author.
 
     Needs no passphrase. Keep it where no one who can write the vault can change it (the
     minutes of a DSL meeting, a mail to the governors, a file on another server): 'safeguard

@@ -153,7 +153,7 @@ def disable(
 ) -> None:
     """Disable a user; what they recorded stays.
 
-    Disable a user: their passphrase no longer opens the vault; their records stay.
+    Their passphrase no longer opens the vault.
 
     The vault gets new keys, so a copy of their key slot (in a backup, say) opens nothing
     written from now on; they also leave every restricted case.  What they could read before
