@@ -132,6 +132,24 @@ def data_line(text: str) -> None:
     _write_stdout(text + "\n")
 
 
+def send_recorded(data: bytes, what: str, recorded: str, again: str) -> None:
+    """An export or a report, made and recorded, down standard output (after its transaction:
+    a reader at the end of a pipe must never hold the vault's write lock).  If standard output
+    fails, it stays recorded: as for any command that saved, exit 0, saying so and what to do."""
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except OSError as error:
+        silence("stdout")
+        tell(
+            [
+                f"safeguard: could not write the {what} to standard output ({_reason(error)}); "
+                f"{recorded}",
+                f"  {again}",
+            ]
+        )
+
+
 def warn_plaintext(what: str, path: Path | None, then: str) -> None:
     """The warning before an export or a report leaves the vault as plaintext (`path` None:
     standard output)."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from safeguarding import access, clock, documents_json, files, timeline, timeline_rich
 from safeguarding.entries import Export
@@ -182,23 +182,6 @@ def unwritable(where: str, error: OSError) -> UsageError:
         f"could not write the export to {where} ({reason}); nothing was written or recorded",
         hint="free some space or choose another --output",
     )
-
-
-def write_stream(stream: BinaryIO, done: Exported) -> None:
-    """Send an export made for standard output down `stream`, after its transaction: a reader
-    at the end of a pipe (a pager) must never hold the vault's write lock.  If the stream fails,
-    the export was still produced and recorded, and the error says so."""
-    assert done.data is not None
-    try:
-        stream.write(done.data)
-        stream.flush()
-    except OSError as error:
-        reason = (error.strerror or type(error).__name__).lower()
-        raise UsageError(
-            f"could not write the export to standard output ({reason}); it was produced and "
-            f"is recorded as entry {done.entry} of {done.reference}",
-            hint="export again to a file with --output FILE",
-        ) from None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from safeguarding import documents_json, files, moments, report, report_layout
 from safeguarding.errors import CheckFailed, NotFound, UsageError
@@ -43,22 +43,6 @@ def check_target(path: Path) -> None:
     nothing behind: the warning that the file is plaintext is for a report about to be
     written."""
     _Target(path).file.discard()
-
-
-def write_stream(stream: BinaryIO, made: Made) -> None:
-    """Send a report made for standard output down `stream`, after it is recorded: if the
-    stream fails, the report was still made and recorded, and the error says so."""
-    assert made.data is not None
-    try:
-        stream.write(made.data)
-        stream.flush()
-    except OSError as error:
-        reason = (error.strerror or type(error).__name__).lower()
-        raise UsageError(
-            f"could not write the report to standard output ({reason}); it was made and is "
-            f"recorded as entry {made.entry}",
-            hint="make it again to a file with --output FILE",
-        ) from None
 
 
 def last_verified_backup(folder: Path) -> date | None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sqlite3
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,7 @@ from safeguarding.config import Config
 from safeguarding.deadlines import ClosedDays
 from safeguarding.entries import Action, ActionDone, Closure, Disclosure, Referral, Subject
 from safeguarding.vault import Role, Vault
-from tests.conftest import FAST_KDF, PASSPHRASE, SetClock, invoke
+from tests.conftest import FAST_KDF, PASSPHRASE, SetClock, invoke, safeguard_executable
 
 SCHOOL = "Caldecote Primary School"
 BOB_PASSPHRASE = "bob the second dsl 2026"
@@ -592,3 +594,24 @@ def test_a_small_count_cannot_be_worked_out_from_a_total() -> None:
     # Nothing small, nothing withheld; a group that does not add up is no group.
     assert hide({"t": 9, "x": 3, "y": 6}, [("t", ["x", "y"])]) == {"t": 9, "x": 3, "y": 6}
     assert hide({"t": 9, "x": 1, "y": 6}, [("t", ["x", "y"])])["t"] == 9
+
+
+def test_standard_output_that_fails_after_the_report_is_recorded_says_so(cli: Built) -> None:
+    """As for an export: the report is recorded, so exit 0, saying so and what to do."""
+    before = entries(cli.path)
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [safeguard_executable(), "report", "--term", "autumn-2026", "-f", "json", "-o", "-"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    assert "could not write the report to standard output (no space left on device)" in (
+        result.stderr
+    )
+    assert "make it again to a file with --output FILE" in result.stderr
+    assert entries(cli.path) == before + 1

@@ -101,8 +101,6 @@ def _export_path(to: str, fmt: str, *, json: bool) -> Path | None:
 def _report_export(done: Exported, *, json: bool) -> None:
     from rich.markup import escape
 
-    from safeguarding import export as exports
-
     if done.unshown:
         # How many, never which: the characters are the record's own text.
         count = f"{done.unshown} character{'s' if done.unshown != 1 else ''}"
@@ -114,15 +112,13 @@ def _report_export(done: Exported, *, json: bool) -> None:
             highlight=False,
         )
     if done.path is None:
-        from safeguarding.errors import UsageError
-
-        try:
-            exports.write_stream(sys.stdout.buffer, done)
-        except UsageError as lost:
-            # The export is recorded: as for any command that saved before its output failed,
-            # exit 0, saying what was recorded and what to do.
-            output.silence("stdout")
-            output.tell([f"safeguard: {lost.message}", f"  {lost.hint}"])
+        assert done.data is not None
+        output.send_recorded(
+            done.data,
+            "export",
+            f"it was produced and is recorded as entry {done.entry} of {done.reference}",
+            "export again to a file with --output FILE",
+        )
         return
     if json:
         output.emit_json(documents_json.exported(done))

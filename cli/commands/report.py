@@ -116,7 +116,6 @@ def _before_writing(unlocked: Unlocked, path: Path | None, stdout: bool) -> None
 
 def _show(made: Made, stdout: bool) -> None:
     """Where the report went, or the report itself on standard output."""
-    from safeguarding import reporting
 
     if made.path is not None:
         from rich.markup import escape
@@ -127,4 +126,10 @@ def _show(made: Made, stdout: bool) -> None:
 
         output.out.print(render(made.layout))
     else:
-        reporting.write_stream(sys.stdout.buffer, made)
+        assert made.data is not None
+        output.send_recorded(
+            made.data,
+            "report",
+            f"it was made and is recorded as entry {made.entry}",
+            "make it again to a file with --output FILE",
+        )
