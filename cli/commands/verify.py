@@ -89,8 +89,9 @@ def verify(
             from_backups.extend(checkpoints_for(vault, checkpoints_dir))
         return checkpoints + from_backups
 
+    unattended: list[str] = []  # restricted cases with no member: only a key can name them
     if no_passphrase:
-        report, unattended = _without_passphrase(with_backups, json), list[str]()
+        report = _without_passphrase(with_backups, json)
     else:
         report, unattended = _unlocked(with_backups, recovery, json)
     if json:
