@@ -159,11 +159,9 @@ class SafeguardGroup(TyperGroup):
         if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
             return _machine_limit(TooManyOpenFiles())
         debugging = _traceback_if_debugging()
-        from sqlalchemy.exc import DatabaseError
+        from safeguarding.storage import sqlite_error, translate_database_error
 
-        if isinstance(error, DatabaseError):
-            from safeguarding.storage import translate_database_error
-
+        if sqlite_error(error) is not None:
             unusable = translate_database_error(error, STATE.vault_path)
             _report(unusable.message, unusable.hint)
             return unusable.exit_code

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
-
 from safeguarding import casefile, chronology, clock, storage, timeline
 from safeguarding.casefile import REPORT_MADE, CaseFile
 from safeguarding.casefile import VIEWED as CASE_VIEWED
 from safeguarding.chronology import Checkpoint
 from safeguarding.crypto import KeyRing
+from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import destination, title_of
-from safeguarding.models import Case, Entry
 from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -36,7 +34,7 @@ class Snapshot:
     case: CaseFile
     checkpoint: Checkpoint
     entry: int
-    session: Session
+    db: Db
 
 
 @contextmanager
@@ -53,15 +51,15 @@ def reading_case(
     of the case, sealed with its key).  If the block raises, nothing is recorded.
     """
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
-        case = casefile.find_case(session, reference)
-        case_key = unlocked.case_ring(session, case, writing=True)
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        case = casefile.find_case(db, reference)
+        case_key = unlocked.case_ring(db, case, writing=True)
         reference = casefile.format_reference(case.year, case.number)
         # A view of a restricted case goes into its own chronology: only its members may
         # learn that it exists.
         in_case = kind != CASE_VIEWED or bool(case.restricted)
         entry = chronology.append(
-            session,
+            db,
             signer=unlocked.signer,
             payload_key=case_key if in_case else unlocked.keys.fields,
             kind=kind,
@@ -69,9 +67,9 @@ def reading_case(
             case_id=case.id if in_case else None,
             recorded_at=(now or clock.now)(),
         )
-        authors = casefile.user_names(session, unlocked.keys.field_key)
-        built = casefile.build(session, case, case_key, authors)
-        yield Snapshot(built, chronology.head(session), entry.seq, session)
+        authors = casefile.user_names(db, unlocked.keys.field_key)
+        built = casefile.build(db, case, case_key, authors)
+        yield Snapshot(built, chronology.head(db), entry.seq, db)
 
 
 @dataclass(frozen=True)
@@ -94,19 +92,19 @@ def prepare_read(
     taking the write lock, so that laying a long case out as a PDF keeps no one else waiting.
     Nothing is written: `recording` writes the prepared entry if the head has not moved."""
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
-        due = bool(casefile.find_case(session, reference).rekey_due)
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        due = bool(casefile.find_case(db, reference).rekey_due)
     if due:
         # A member left this restricted case: its next entry starts a new epoch, which only a
         # write transaction can begin.
-        with storage.guarded(vault.path), storage.writing(vault.engine) as session:
-            unlocked.case_ring(session, casefile.find_case(session, reference), writing=True)
-    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
-        case = casefile.find_case(session, reference)
-        case_key = unlocked.case_ring(session, case)
-        after = chronology.head(session)
+        with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+            unlocked.case_ring(db, casefile.find_case(db, reference), writing=True)
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        case = casefile.find_case(db, reference)
+        case_key = unlocked.case_ring(db, case)
+        after = chronology.head(db)
         row = chronology.prepare(
-            session,
+            db,
             signer=unlocked.signer,
             payload_key=case_key,
             kind=kind,
@@ -114,8 +112,8 @@ def prepare_read(
             case_id=case.id,
             recorded_at=at,
         )
-        authors = casefile.user_names(session, unlocked.keys.field_key)
-        rows = [*casefile.entry_rows(session, case), row]
+        authors = casefile.user_names(db, unlocked.keys.field_key)
+        rows = [*casefile.entry_rows(db, case), row]
         built = casefile.assemble(case, case_key, authors, rows)
     return Prepared(built, Checkpoint(row.seq, row.mac.hex()), row.seq, row, after)
 
@@ -127,11 +125,11 @@ def recording(unlocked: Unlocked, prepared: Prepared) -> Iterator[bool]:
     not at all if the block raises.  If anyone wrote meanwhile, yield False and write nothing
     (the case must be read again)."""
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
-        if chronology.head(session) != prepared.after:
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        if chronology.head(db) != prepared.after:
             yield False
             return
-        chronology.insert(session, prepared.row)
+        chronology.insert(db, prepared.row)
         yield True
 
 
@@ -190,14 +188,14 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
     chronology's own record of who wrote what, read back as their receipts."""
     vault = unlocked.vault
     found: list[Access] = []
-    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
-        everything = {c.id: c for c in session.exec(select(Case)).all()}
-        readable = {i for i, c in everything.items() if unlocked.can_read(session, c)}
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        everything = {c.id: c for c in db.all(Case)}
+        readable = {i for i, c in everything.items() if unlocked.can_read(db, c)}
         # One's own entries are one's receipts, even in a case one has since left.
         cases = everything if mine else {i: everything[i] for i in readable}
         wanted: int | None = None
         if reference is not None:
-            case = casefile.find_case(session, reference)
+            case = casefile.find_case(db, reference)
             if case.id not in readable:
                 raise casefile.no_such_case(case.year, case.number)
             wanted = case.id
@@ -208,16 +206,16 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
         def payload(row: Entry) -> dict[str, Any]:
             assert row.case_id is not None
             if row.case_id not in rings:
-                rings[row.case_id] = unlocked.case_ring(session, cases[row.case_id])
+                rings[row.case_id] = unlocked.case_ring(db, cases[row.case_id])
             return chronology.open_payload(rings[row.case_id], row)
 
-        authors = casefile.user_names(session, unlocked.keys.field_key)
-        query = select(Entry).order_by(col(Entry.seq))
+        authors = casefile.user_names(db, unlocked.keys.field_key)
         if mine:
-            query = query.where(Entry.author_id == unlocked.user.id)
+            rows = db.all(Entry, "author_id = ?", unlocked.user.id, order="seq")
         else:
-            query = query.where(col(Entry.kind).in_(_LOGGED))
-        for row in session.exec(query).all():
+            logged = ", ".join("?" for _ in _LOGGED)
+            rows = db.all(Entry, f"kind IN ({logged})", *_LOGGED, order="seq")
+        for row in rows:
             who = authors.get(row.author_id, f"user {row.author_id}")
             at = clock.from_text(row.recorded_at)
             if row.case_id is None:

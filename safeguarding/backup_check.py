@@ -151,20 +151,17 @@ def _verify_signatures(path: Path, manifest: Manifest) -> None:
     """What anyone can check of a backup without a passphrase: its own hash chain and every
     signature up to the head its manifest records, and its clear columns.  A backup rewritten
     and its sha256 recomputed fails here."""
-    from sqlalchemy import create_engine
-    from sqlmodel import Session
-
-    engine = create_engine("sqlite://", creator=lambda: _open_read_only(path))
+    connection = _open_read_only(path)
     try:
-        with Session(engine) as session:
-            integrity.verify(session, checkpoints=[manifest.checkpoint])
+        with storage.reading(connection) as db:
+            integrity.verify(db, checkpoints=[manifest.checkpoint])
     except CheckFailed as failure:
         raise CheckFailed(
             f"the backup {path.name} does not verify: {failure.message}",
             hint="use another backup ('safeguard backup list' shows which verify)",
         ) from None
     finally:
-        engine.dispose()
+        connection.close()
 
 
 @contextmanager

@@ -251,8 +251,8 @@ def checkpoints_for(vault: VaultFile, directory: Path) -> list[Checkpoint]:
                 continue
     if not manifests:
         raise NotFound(f"there are no backup manifests in {directory}")
-    with storage.guarded(vault.path), vault.engine.connect() as conn:
-        row = conn.exec_driver_sql("SELECT mac FROM entries WHERE seq = 1").fetchone()
+    with storage.guarded(vault.path):
+        row = vault.connection.execute("SELECT mac FROM entries WHERE seq = 1").fetchone()
     own = vault_id_of(bytes(row[0]) if row else None)
     mine = [m.checkpoint for m in manifests if own is not None and m.vault_id == own]
     if not mine:

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from safeguarding import chronology, clock, crypto
+from safeguarding.db import Case, Db, Entry, User
 from safeguarding.errors import NotFound, UsageError
-from safeguarding.models import Case, Entry, User
 from safeguarding.vocabulary import Kind
 
 #: An entry recorded more than this long after the event is marked as recorded late.
@@ -131,39 +129,38 @@ def no_such_case(year: int, number: int) -> NotFound:
     )
 
 
-def find_case(session: Session, reference: str) -> Case:
+def find_case(db: Db, reference: str) -> Case:
     year, number = parse_reference(reference)
-    case = session.exec(select(Case).where(Case.year == year, Case.number == number)).first()
+    case = db.first(Case, "year = ? AND number = ?", year, number)
     if case is None:
         raise no_such_case(year, number)
     return case
 
 
-def user_names(session: Session, field_key: bytes) -> dict[int, str]:
+def user_names(db: Db, field_key: bytes) -> dict[int, str]:
     return {
         user.id: crypto.open_text(field_key, user.name, table="users", row=user.id, column="name")
-        for user in session.exec(select(User)).all()
+        for user in db.all(User)
     }
 
 
 def build(
-    session: Session,
+    db: Db,
     case: Case,
     case_key: chronology.PayloadKey,
     authors: dict[int, str],
 ) -> CaseFile:
     """Decrypt the case's entries and put them in event order, amendments linked both ways."""
-    return assemble(case, case_key, authors, entry_rows(session, case))
+    return assemble(case, case_key, authors, entry_rows(db, case))
 
 
-def entry_rows(session: Session, case: Case) -> list[Entry]:
+def entry_rows(db: Db, case: Case) -> list[Entry]:
     """The case's entry rows, in sequence order, still encrypted."""
-    query = select(Entry).where(Entry.case_id == case.id).order_by(col(Entry.seq))
-    return list(session.exec(query).all())
+    return db.all(Entry, "case_id = ?", case.id, order="seq")
 
 
 def build_all(
-    session: Session,
+    db: Db,
     cases: Sequence[Case],
     case_key: Callable[[Case], chronology.PayloadKey],
     authors: dict[int, str],
@@ -171,8 +168,7 @@ def build_all(
     """Every case in `cases`, read with one query rather than one per case."""
     wanted = {case.id for case in cases}
     rows_by_case: dict[int, list[Entry]] = {case_id: [] for case_id in wanted}
-    query = select(Entry).where(col(Entry.case_id).is_not(None)).order_by(col(Entry.seq))
-    for row in session.exec(query):
+    for row in db.all(Entry, "case_id IS NOT NULL", order="seq"):
         if row.case_id in wanted:
             rows_by_case[row.case_id].append(row)
     return [assemble(case, case_key(case), authors, rows_by_case[case.id]) for case in cases]

@@ -13,18 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, func, select
-
 from safeguarding import casefile, chronology, clock, flow, moments, restricted, roster, storage
 from safeguarding.casefile import CaseFile
 from safeguarding.casestate import OPEN, CaseState
 from safeguarding.categories import Categories
 from safeguarding.config import Config
 from safeguarding.crypto import KeyRing
+from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import Disclosure, Draft, Standing, Subject
 from safeguarding.entry_fields import choice
 from safeguarding.errors import NotAllowed, UsageError
-from safeguarding.models import Case, Entry
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
@@ -76,15 +74,15 @@ class Casebook:
 
     def read(self, reference: str) -> CaseFile:
         """One case, decrypted, its entries in event order."""
-        with storage.guarded(self._path), storage.reading(self.unlocked.vault.engine) as session:
-            return self._file(session, casefile.find_case(session, reference))
+        with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
+            return self._file(db, casefile.find_case(db, reference))
 
-    def _file(self, session: Session, case: Case) -> CaseFile:
-        ring = self.unlocked.case_ring(session, case)
-        return casefile.build(session, case, ring, self._authors(session))
+    def _file(self, db: Db, case: Case) -> CaseFile:
+        ring = self.unlocked.case_ring(db, case)
+        return casefile.build(db, case, ring, self._authors(db))
 
-    def _authors(self, session: Session) -> dict[int, str]:
-        return casefile.user_names(session, self.unlocked.keys.field_key)
+    def _authors(self, db: Db) -> dict[int, str]:
+        return casefile.user_names(db, self.unlocked.keys.field_key)
 
     def today(self) -> date:
         return moments.local_date(self.now())
@@ -96,18 +94,16 @@ class Casebook:
     def list(self, status: str = "open") -> list[CaseSummary]:
         """Cases with `status` (open, closed or all), oldest first."""
         status = choice(status, ("open", "closed", "all"), "status")
-        with storage.guarded(self._path), storage.reading(self.unlocked.vault.engine) as session:
-            query = select(Case).order_by(col(Case.year), col(Case.number))
-            if status != "all":
-                query = query.where(Case.status == status)
-            self.unlocked.require_epoch(session)
-            authors = casefile.user_names(session, self.unlocked.keys.field_key)
-            cases = [c for c in session.exec(query).all() if self.unlocked.can_read(session, c)]
+        with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
+            where, params = ("", ()) if status == "all" else ("status = ?", (status,))
+            self.unlocked.require_epoch(db)
+            authors = casefile.user_names(db, self.unlocked.keys.field_key)
+            listed = db.all(Case, where, *params, order="year, number")
+            cases = [c for c in listed if self.unlocked.can_read(db, c)]
             rings = {
-                case.id: self.unlocked.case_ring(session, case, epoch_checked=True)
-                for case in cases
+                case.id: self.unlocked.case_ring(db, case, epoch_checked=True) for case in cases
             }
-            files = casefile.build_all(session, cases, lambda case: rings[case.id], authors)
+            files = casefile.build_all(db, cases, lambda case: rings[case.id], authors)
         summaries = []
         for file in files:
             state = flow.fold(file)
@@ -164,27 +160,24 @@ class Casebook:
         category = self.categories.get(disclosure.category)
         event, recorded = self._when(at)
         payload = disclosure.payload(category.code, self.unlocked.user.name)
-        with storage.guarded(self._path), storage.writing(self.unlocked.vault.engine) as session:
-            self.unlocked.require_epoch(session)
-            people = roster.people(session, self.unlocked.keys)
+        with storage.guarded(self._path), storage.writing(self.unlocked.vault.connection) as db:
+            self.unlocked.require_epoch(db)
+            people = roster.people(db, self.unlocked.keys)
             members = self._members(people, disclosure.subjects, restricted, category.outcomes)
             year = moments.local_date(recorded).year
-            number = _next(session, Case.number, Case.year == year)
+            number = db.next_id(Case, "number", "year = ?", year)
             case = Case(
-                id=_next(session, Case.id),
+                id=db.next_id(Case),
                 year=year,
                 number=number,
                 opened_at=clock.to_text(recorded),
                 case_key=b"",
                 status=OPEN,
             )
-            session.add(case)
-            session.flush()
-            ring = self.unlocked.new_case_keys(session, case, members)
+            db.insert(case)
+            ring = self.unlocked.new_case_keys(db, case, members)
             facts = Disclosure.clear_facts(year, number, members)
-            entry = self._append(
-                session, case, ring, disclosure.kind, payload, event, recorded, facts
-            )
+            entry = self._append(db, case, ring, disclosure.kind, payload, event, recorded, facts)
             authors = {self.unlocked.user.id: self.unlocked.user.name}
             state = flow.fold(casefile.file_of(case, [(entry, payload)], authors))
         names = {person.id: person.name for person in people}
@@ -199,7 +192,7 @@ class Casebook:
 
     def _append(
         self,
-        session: Session,
+        db: Db,
         case: Case,
         ring: KeyRing,
         kind: str,
@@ -209,7 +202,7 @@ class Casebook:
         facts: dict[str, Any] | None = None,
     ) -> Entry:
         return chronology.append(
-            session,
+            db,
             signer=self.unlocked.signer,
             payload_key=ring,
             kind=str(kind),
@@ -246,21 +239,21 @@ class Casebook:
         transaction that appends the entry, the case read and its key unwrapped once, and
         `cases.status` kept in step."""
         event, recorded = self._when(at)
-        with storage.guarded(self._path), storage.writing(self.unlocked.vault.engine) as session:
-            case = casefile.find_case(session, reference)
-            ring = self.unlocked.case_ring(session, case, writing=True)
-            authors = self._authors(session)
-            opened = casefile.open_rows(ring, casefile.entry_rows(session, case))
+        with storage.guarded(self._path), storage.writing(self.unlocked.vault.connection) as db:
+            case = casefile.find_case(db, reference)
+            ring = self.unlocked.case_ring(db, case, writing=True)
+            authors = self._authors(db)
+            opened = casefile.open_rows(ring, casefile.entry_rows(db, case))
             standing = self._standing(casefile.file_of(case, opened, authors), event)
             draft.check(standing)
             payload = draft.payload(standing)
-            entry = self._append(session, case, ring, draft.kind, payload, event, recorded)
+            entry = self._append(db, case, ring, draft.kind, payload, event, recorded)
             # The case as it now stands: what was read, and the entry just written.
             state = flow.fold(casefile.file_of(case, [*opened, (entry, payload)], authors))
             if state.status != case.status:
                 case.status = state.status
                 case.closed_at = clock.to_text(state.closed_at) if state.closed_at else None
-                session.add(case)
+                db.update(case, "status", "closed_at")
         return Written(
             state.reference,
             entry.seq,
@@ -273,10 +266,3 @@ class Casebook:
 def _managed(people: Sequence[restricted.Person], members: Sequence[int]) -> bool:
     """Whether a headteacher or a chair of governors is among a restricted case's members."""
     return any(p.role in (restricted.HEAD, restricted.CHAIR) for p in people if p.id in members)
-
-
-def _next(session: Session, column: Any, *where: Any) -> int:
-    query = select(func.coalesce(func.max(column), 0))
-    for condition in where:
-        query = query.where(condition)
-    return int(session.exec(query).one()) + 1

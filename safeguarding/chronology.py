@@ -32,12 +32,11 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlmodel import Session, col, select
 
 from safeguarding import clock, crypto
 from safeguarding.checkpoint import Checkpoint
+from safeguarding.db import Db, Entry, User, VaultMeta
 from safeguarding.errors import Damaged, NotAllowed
-from safeguarding.models import Entry, User, VaultMeta
 
 __all__ = ["Checkpoint", "Signer", "append", "head", "prepare"]
 
@@ -242,7 +241,7 @@ def open_payload(key: PayloadKey | crypto.Opener, entry: StoredEntry) -> dict[st
 
 
 def append(
-    session: Session,
+    db: Db,
     *,
     signer: Signer,
     payload_key: PayloadKey,
@@ -255,7 +254,7 @@ def append(
 ) -> Entry:
     """Append one signed entry and move the head.  Call inside `storage.writing`."""
     entry = prepare(
-        session,
+        db,
         signer=signer,
         payload_key=payload_key,
         kind=kind,
@@ -265,12 +264,12 @@ def append(
         event_at=event_at,
         recorded_at=recorded_at,
     )
-    insert(session, entry)
+    insert(db, entry)
     return entry
 
 
 def prepare(
-    session: Session,
+    db: Db,
     *,
     signer: Signer,
     payload_key: PayloadKey,
@@ -281,16 +280,16 @@ def prepare(
     event_at: datetime | None = None,
     recorded_at: datetime | None = None,
 ) -> Entry:
-    """The entry that would come next after the head as `session` sees it, sealed and signed,
+    """The entry that would come next after the head as `db` sees it, sealed and signed,
     but not written: `insert` writes it, in a write transaction whose head is still that one.
 
     The author is checked here, inside the transaction: someone disabled (or re-keyed) while
     their command waited writes nothing.
     """
-    meta = session.get(VaultMeta, 1)
+    meta = db.get(VaultMeta, 1)
     if meta is None:
         raise Damaged("the vault has no head record", summary="its head record is missing")
-    _require_active(session, signer, kind)
+    _require_active(db, signer, kind)
     recorded = recorded_at or clock.now()
     seq = meta.head_seq + 1
     facts = dict(facts or {})
@@ -323,8 +322,8 @@ def prepare(
     return entry
 
 
-def _require_active(session: Session, signer: Signer, kind: str) -> None:
-    author = session.get(User, signer.author_id)
+def _require_active(db: Db, signer: Signer, kind: str) -> None:
+    author = db.get(User, signer.author_id)
     if author is None:
         raise Damaged(
             f"user {signer.author_id} is not in the vault", summary="an author is missing"
@@ -341,49 +340,33 @@ def _require_active(session: Session, signer: Signer, kind: str) -> None:
         )
 
 
-def insert(session: Session, entry: Entry) -> None:
+def insert(db: Db, entry: Entry) -> None:
     """Write a prepared entry and move the head to it.  Call inside `storage.writing`, with the
     head still the one `entry` was prepared after (its seq and MAC say which)."""
-    meta = session.get(VaultMeta, 1)
+    meta = db.get(VaultMeta, 1)
     if meta is None:
         raise Damaged("the vault has no head record", summary="its head record is missing")
     if entry.seq != meta.head_seq + 1:
         raise ValueError(f"entry {entry.seq} was prepared after another head")
-    author = session.get(User, entry.author_id)
+    author = db.get(User, entry.author_id)
     if author is not None and author.disabled_at is not None:
         raise NotAllowed("you were disabled while this command waited; nothing was saved")
-    session.add(entry)
+    db.insert(entry)
     meta.head_seq, meta.head_mac = entry.seq, entry.mac
-    session.add(meta)
-    session.flush()
+    db.update(meta, "head_seq", "head_mac")
 
 
-def head(session: Session) -> Checkpoint:
-    meta = session.get(VaultMeta, 1)
+def head(db: Db) -> Checkpoint:
+    meta = db.get(VaultMeta, 1)
     if meta is None:
         raise Damaged("the vault has no head record", summary="its head record is missing")
     return Checkpoint(meta.head_seq, meta.head_mac.hex())
 
 
-def iter_entries(session: Session, batch: int = 2000) -> Iterator[Entry]:
-    """Every entry in sequence order, read in batches so memory stays flat."""
-    after = 0
-    while True:
-        rows = session.exec(
-            select(Entry).where(col(Entry.seq) > after).order_by(col(Entry.seq)).limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1].seq
-        session.expunge_all()
-
-
-def iter_rows(session: Session, batch: int = 1000) -> Iterator[EntryRow]:
-    """Every entry in sequence order as plain rows, read straight from SQLite's cursor (no
-    SQLAlchemy row objects) a batch at a time, so memory stays flat, in the session's read
-    transaction."""
-    cursor = session.connection().connection.cursor()
+def iter_rows(db: Db, batch: int = 1000) -> Iterator[EntryRow]:
+    """Every entry in sequence order as plain rows, read straight from SQLite's cursor a batch
+    at a time, so memory stays flat, in the caller's read transaction."""
+    cursor = db.connection.cursor()
     try:
         cursor.execute(
             "SELECT seq, case_id, kind, event_at, recorded_at, author_id, payload, mac, facts, "

@@ -9,11 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from safeguarding.chronology import StoredEntry, epoch_of
+from safeguarding.db import Case, Db
 from safeguarding.errors import CheckFailed
-from safeguarding.models import Case
 
 RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"
 
@@ -75,15 +73,13 @@ class Custody:
             )
         self.floor[case_id] = epoch
 
-    def check_rows(self, session: Session) -> None:
+    def check_rows(self, db: Db) -> None:
         """Each case is restricted, and to whom, as its chronology says: a member added by
         hand (or a case opened to everyone by hand) is named."""
         holders: dict[int, set[int]] = {}
-        for case_id, holder in session.connection().exec_driver_sql(
-            "SELECT case_id, holder FROM case_access"
-        ):
+        for case_id, holder in db.execute("SELECT case_id, holder FROM case_access"):
             holders.setdefault(int(case_id), set()).add(int(holder))
-        for case in session.exec(select(Case).order_by(col(Case.id))).all():
+        for case in db.all(Case, order="id"):
             reference = f"SG-{case.year}-{case.number:04d}"
             said = self.restricted.get(case.id)
             if bool(case.restricted) != (said is not None):

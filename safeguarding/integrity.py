@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from safeguarding import crypto
 from safeguarding.checkpoint import Checkpoint
 from safeguarding.chronology import (
@@ -32,9 +30,9 @@ from safeguarding.chronology import (
     signed_bytes,
 )
 from safeguarding.custody import Custody, fail
+from safeguarding.db import Case, Db, KeySlot, User
 from safeguarding.entry_checks import EntryChecks
 from safeguarding.errors import CheckFailed
-from safeguarding.models import Case, KeySlot, User
 
 #: Kinds that only a DSL or the headteacher may write (a reset through the recovery key
 #: excepted: whoever holds the school's recovery key acts for the school).
@@ -119,7 +117,7 @@ _fail = fail
 
 
 def verify(
-    session: Session,
+    db: Db,
     *,
     secrets: Secrets | None = None,
     checkpoints: Iterable[Checkpoint] = (),
@@ -130,12 +128,12 @@ def verify(
     forged or written by someone who could not have written it.
     """
     checks = EntryChecks(
-        parallel=head(session).seq >= PARALLEL_FROM,
+        parallel=head(db).seq >= PARALLEL_FROM,
         batch=_BATCH,
         ahead=_AHEAD,
     )
     try:
-        return _walk(session, secrets, checkpoints, checks)
+        return _walk(db, secrets, checkpoints, checks)
     except CheckFailed:
         checks.settle()  # an earlier entry failing a check made aside is the first problem
         raise
@@ -144,7 +142,7 @@ def verify(
 
 
 def _walk(
-    session: Session,
+    db: Db,
     secrets: Secrets | None,
     checkpoints: Iterable[Checkpoint],
     checks: EntryChecks,
@@ -155,7 +153,7 @@ def _walk(
     previous = crypto.GENESIS_MAC
     expected = 1
     before = unchecked = 0
-    for entry in iter_rows(session):
+    for entry in iter_rows(db):
         if entry.seq != expected:
             missing = (
                 f"entry {expected} is missing"
@@ -191,9 +189,9 @@ def _walk(
     # What follows is checked while the last batches are: a problem it finds is named after
     # any they find (`verify` settles them first), as if they had been checked before it.
     last = expected - 1
-    _check_the_end(session, last, previous, wanted, seen)
+    _check_the_end(db, last, previous, wanted, seen)
     if state.signed_from is not None:
-        _check_clear_columns(session, state, secrets)
+        _check_clear_columns(db, state, secrets)
     checks.settle()
     return ChainReport(
         last, Checkpoint(last, previous.hex()), before, unchecked, unreadable=state.unreadable
@@ -201,14 +199,14 @@ def _walk(
 
 
 def _check_the_end(
-    session: Session,
+    db: Db,
     last: int,
     previous: bytes,
     wanted: dict[int, Checkpoint],
     seen: dict[int, bytes],
 ) -> None:
     """The vault's head is the last entry walked, and every checkpoint wanted is one seen."""
-    recorded_head = head(session)
+    recorded_head = head(db)
     if recorded_head.seq > last:
         missing = (
             f"entry {last + 1} is missing"
@@ -245,14 +243,14 @@ ORDER BY e.seq
 """
 
 
-def recorded_slots(session: Session) -> dict[int, str] | None:
+def recorded_slots(db: Db) -> dict[int, str] | None:
     """Each key slot's fingerprint as the signed chronology last records it, read from the
     entries about keys alone (a few per user), each signature checked against its author's
     key as the chronology gives it; None for a vault from before signatures.  Raises
     `CheckFailed` if one of those entries does not hold."""
     state = _Chronicle()
     checks = EntryChecks(parallel=False, batch=_BATCH, ahead=1)
-    for row in session.connection().exec_driver_sql(_KEY_ENTRIES):
+    for row in db.execute(_KEY_ENTRIES):
         previous = row[10] if row[10] is not None else crypto.GENESIS_MAC
         _check_signed(EntryRow._make(row[:10]), bytes(previous), state, checks)
     checks.settle()
@@ -442,9 +440,9 @@ def _check_case_state(case: Case, state: _Chronicle) -> None:
         )
 
 
-def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets | None) -> None:
+def _check_clear_columns(db: Db, state: _Chronicle, secrets: Secrets | None) -> None:
     """Every clear column that matters must be what the (verified) chronology says."""
-    for user in session.exec(select(User).order_by(col(User.id))).all():
+    for user in db.all(User, order="id"):
         if user.id not in state.added:
             raise _fail(f"user {user.id} is not in the chronology: added by hand")
         if user.created_at != state.added[user.id]:
@@ -469,21 +467,21 @@ def _check_clear_columns(session: Session, state: _Chronicle, secrets: Secrets |
                     f"user {user.id}'s role was changed by hand (the chronology says "
                     f"{state.roles[user.id]})"
                 )
-    for slot in session.exec(select(KeySlot).order_by(col(KeySlot.id))).all():
+    for slot in db.all(KeySlot, order="id"):
         recorded = state.slots.get(slot.id)
         if recorded is None or recorded != slot_fingerprint(slot):
             what = "recovery slot" if slot.purpose == "recovery" else f"key slot {slot.id}"
             raise _fail(f"the {what} was changed outside the chronology")
     triggers = {
         row[0]
-        for row in session.connection().exec_driver_sql(
+        for row in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'entries'"
         )
     }
     if not triggers >= APPEND_ONLY_TRIGGERS:
         raise _fail("the chronology's append-only triggers were removed: it was edited by hand")
-    state.custody.check_rows(session)
-    for case in session.exec(select(Case).order_by(col(Case.id))).all():
+    state.custody.check_rows(db)
+    for case in db.all(Case, order="id"):
         _check_case_state(case, state)
         reference = state.cases.get(case.id)
         if reference is None:

@@ -11,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
-
 from safeguarding import casefile, chronology, restricted, storage
 from safeguarding.access import ACCESS_GRANTED, ACCESS_REVOKED
+from safeguarding.db import Case, Db
 from safeguarding.errors import NotAllowed, NotFound, UsageError
-from safeguarding.models import Case
 from safeguarding.roster import _user_info, people
 
 if TYPE_CHECKING:
@@ -38,9 +36,9 @@ class Members:
     changed: str = ""  # whose access was just given or taken, by their recorded name
 
 
-def _restricted_case(unlocked: Unlocked, session: Session, reference: str) -> Case:
-    case = casefile.find_case(session, reference)
-    if not unlocked.can_read(session, case):
+def _restricted_case(unlocked: Unlocked, db: Db, reference: str) -> Case:
+    case = casefile.find_case(db, reference)
+    if not unlocked.can_read(db, case):
         raise casefile.no_such_case(case.year, case.number)
     if not case.restricted:
         raise UsageError(
@@ -53,19 +51,19 @@ def _restricted_case(unlocked: Unlocked, session: Session, reference: str) -> Ca
 
 def members(unlocked: Unlocked, reference: str) -> Members:
     """A restricted case's members, as recorded."""
-    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.engine) as session:
-        return _listing(unlocked, session, _restricted_case(unlocked, session, reference))
+    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
+        return _listing(unlocked, db, _restricted_case(unlocked, db, reference))
 
 
-def _listing(unlocked: Unlocked, session: Session, case: Case, changed: str = "") -> Members:
-    people_by_id = {p.id: p for p in people(session, unlocked.keys)}
+def _listing(unlocked: Unlocked, db: Db, case: Case, changed: str = "") -> Members:
+    people_by_id = {p.id: p for p in people(db, unlocked.keys)}
     found = tuple(
         Member(
             people_by_id[holder].name,
             people_by_id[holder].role,
-            not restricted.holds(session, case.id, holder),
+            not restricted.holds(db, case.id, holder),
         )
-        for holder in restricted.members(session, case.id)
+        for holder in restricted.members(db, case.id)
     )
     return Members(casefile.format_reference(case.year, case.number), found, changed)
 
@@ -73,26 +71,26 @@ def _listing(unlocked: Unlocked, session: Session, case: Case, changed: str = ""
 def grant(unlocked: Unlocked, reference: str, name: str) -> Members:
     """Give `name` the case's keys (every epoch's).  A subject of the allegation never."""
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
-        case = _restricted_case(unlocked, session, reference)
-        ring = unlocked.case_ring(session, case, writing=True)
-        person = _active_person(unlocked, session, name)
-        _refuse_subject(session, case, ring, person)
-        if person.id in restricted.members(session, case.id):
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        case = _restricted_case(unlocked, db, reference)
+        ring = unlocked.case_ring(db, case, writing=True)
+        person = _active_person(unlocked, db, name)
+        _refuse_subject(db, case, ring, person)
+        if person.id in restricted.members(db, case.id):
             raise UsageError(f"{person.name} is already a member; nothing was changed")
-        restricted.seal(session, case.id, ring, [person.id])
-        _record(unlocked, session, case, ring, ACCESS_GRANTED, person)
-        return _listing(unlocked, session, case, person.name)
+        restricted.seal(db, case.id, ring, [person.id])
+        _record(unlocked, db, case, ring, ACCESS_GRANTED, person)
+        return _listing(unlocked, db, case, person.name)
 
 
 def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
     """Take `name`'s access away: the case's next keys are sealed to the others only."""
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
-        case = _restricted_case(unlocked, session, reference)
-        ring = unlocked.case_ring(session, case, writing=True)
-        person = _person(unlocked, session, name)
-        current = restricted.members(session, case.id)
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        case = _restricted_case(unlocked, db, reference)
+        ring = unlocked.case_ring(db, case, writing=True)
+        person = _person(unlocked, db, name)
+        current = restricted.members(db, case.id)
         if person.id not in current:
             raise UsageError(f"{person.name} is not a member of this case; nothing was changed")
         if person.role in {restricted.HEAD, restricted.CHAIR} and not (
@@ -107,29 +105,29 @@ def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
                 f"{person.name} is the case's last member; grant someone else access first",
                 hint="the recovery key can always open the case",
             )
-        restricted.drop(session, case.id, person.id)
+        restricted.drop(db, case.id, person.id)
         ring = ring.turned()
-        restricted.seal(session, case.id, ring, restricted.holders(session, case.id))
-        _record(unlocked, session, case, ring, ACCESS_REVOKED, person)
+        restricted.seal(db, case.id, ring, restricted.holders(db, case.id))
+        _record(unlocked, db, case, ring, ACCESS_REVOKED, person)
         # Listed before the end: a member who revoked themselves can no longer read the case.
-        return _listing(unlocked, session, case, person.name)
+        return _listing(unlocked, db, case, person.name)
 
 
-def _person(unlocked: Unlocked, session: Session, name: str) -> restricted.Person:
+def _person(unlocked: Unlocked, db: Db, name: str) -> restricted.Person:
     """The user called `name`, found as every command finds one (`NotFound` if none)."""
-    info = _user_info(unlocked.keys, unlocked.vault._find_target(session, name))
+    info = _user_info(unlocked.keys, unlocked.vault._find_target(db, name))
     return restricted.Person(info.id, info.name, info.role.value, info.active)
 
 
-def _active_person(unlocked: Unlocked, session: Session, name: str) -> restricted.Person:
-    person = _person(unlocked, session, name)
+def _active_person(unlocked: Unlocked, db: Db, name: str) -> restricted.Person:
+    person = _person(unlocked, db, name)
     if not person.active:
         raise NotFound(f"{person.name} is disabled; nothing was changed")
     return person
 
 
-def _refuse_subject(session: Session, case: Case, ring: KeyRing, person: restricted.Person) -> None:
-    disclosure = casefile.build(session, case, ring, {}).disclosure
+def _refuse_subject(db: Db, case: Case, ring: KeyRing, person: restricted.Person) -> None:
+    disclosure = casefile.build(db, case, ring, {}).disclosure
     subjects = restricted.subjects_of(disclosure.data)
     if restricted.same_name(person.name) in subjects:
         raise NotAllowed(
@@ -140,14 +138,14 @@ def _refuse_subject(session: Session, case: Case, ring: KeyRing, person: restric
 
 def _record(
     unlocked: Unlocked,
-    session: Session,
+    db: Db,
     case: Case,
     ring: KeyRing,
     kind: str,
     person: restricted.Person,
 ) -> None:
     chronology.append(
-        session,
+        db,
         signer=unlocked.signer,
         payload_key=ring,
         kind=kind,

@@ -5,6 +5,7 @@ Alembic is imported only here, and only when a migration or a schema check is as
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +69,8 @@ def _inspect(path: Path) -> tuple[Engine, SchemaState]:
     storage.refuse_network_filesystem(path)
     engine = storage.make_engine(path)
     try:
-        with storage.guarded(path):
-            revision = storage.read_revision(engine)
+        with storage.guarded(path), contextlib.closing(storage.connect(path)) as connection:
+            revision = storage.read_revision(connection)
         if revision is None:
             raise VaultUnusable(
                 f"{path} is not a safeguard vault",

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
-
 from safeguarding import (
     casefile,
     chronology,
@@ -32,7 +30,7 @@ from safeguarding import (
 from safeguarding.casefile import CaseFile
 from safeguarding.casestate import CaseState
 from safeguarding.categories import ALLEGATION_OUTCOMES, Categories
-from safeguarding.models import Case, Entry
+from safeguarding.db import Case, Db
 from safeguarding.report_period import Period as Period
 from safeguarding.report_period import period as period
 from safeguarding.restricted import same_name
@@ -140,16 +138,15 @@ class _Clear:
         return [when for when, kind in self.changes if kind == Kind.CLOSURE and when in p]
 
 
-def _clear(session: Session, readable: Callable[[Case], bool]) -> dict[int, _Clear]:
-    cases = {c.id: readable(c) for c in session.exec(select(Case)).all()}
+def _clear(db: Db, readable: Callable[[Case], bool]) -> dict[int, _Clear]:
+    cases = {c.id: readable(c) for c in db.all(Case)}
     kinds = (Kind.DISCLOSURE, Kind.CLOSURE, Kind.REOPENING)
-    query = (
-        select(Entry.case_id, Entry.kind, Entry.event_at)
-        .where(col(Entry.kind).in_(kinds), col(Entry.case_id).is_not(None))
-        .order_by(col(Entry.event_at), col(Entry.seq))
-    )
     found: dict[int, _Clear] = {}
-    for case_id, kind, event_at in session.exec(query).all():
+    for case_id, kind, event_at in db.execute(
+        "SELECT case_id, kind, event_at FROM entries WHERE kind IN (?, ?, ?) "
+        "AND case_id IS NOT NULL ORDER BY event_at, seq",
+        *kinds,
+    ).fetchall():
         if case_id is None:
             continue
         day = moments.local_date(clock.from_text(event_at))
@@ -208,12 +205,12 @@ def build(
     unlocked.require_manager("make the governors' report")
     produced_at = (now or clock.now)()
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.reading(vault.engine) as session:
-        unlocked.require_epoch(session)
-        clear = _clear(session, lambda case: unlocked.can_read(session, case))
-        cases = [c for c in session.exec(select(Case)).all() if unlocked.can_read(session, c)]
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        unlocked.require_epoch(db)
+        clear = _clear(db, lambda case: unlocked.can_read(db, case))
+        cases = [c for c in db.all(Case) if unlocked.can_read(db, c)]
         files = casefile.build_all(
-            session, cases, lambda c: unlocked.case_ring(session, c, epoch_checked=True), {}
+            db, cases, lambda c: unlocked.case_ring(db, c, epoch_checked=True), {}
         )
     read = [Read.of(file) for file in files]
     return figures(read, list(clear.values()), p, sources, produced_at)
@@ -229,10 +226,10 @@ def record(unlocked: Unlocked, report: Report, fmt: str, output: str | None) -> 
     if output:
         payload["output"] = output
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.writing(vault.engine) as session:
-        unlocked.require_epoch(session)
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        unlocked.require_epoch(db)
         entry = chronology.append(
-            session,
+            db,
             signer=unlocked.signer,
             payload_key=unlocked.keys.fields,
             kind=casefile.REPORT_MADE,

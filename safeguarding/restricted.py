@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from sqlmodel import Session, col, select
 
 from safeguarding import chronology, crypto
 from safeguarding.crypto import KeyRing
+from safeguarding.db import Case, CaseAccess, Db, Entry, KeySlot
 from safeguarding.errors import NotAllowed
-from safeguarding.models import Case, CaseAccess, Entry, KeySlot
 
 #: The holder id of the recovery key's sealed box.
 RECOVERY = 0
@@ -41,14 +40,10 @@ def box_place(case_id: int, holder: int) -> str:
     return f"case={case_id};holder={holder}"
 
 
-def publics(session: Session) -> dict[int, bytes]:
+def publics(db: Db) -> dict[int, bytes]:
     """Each holder's X25519 public key, from the slots in use: a user's id, or `RECOVERY`."""
     found: dict[int, bytes] = {}
-    for slot in session.exec(
-        select(KeySlot)
-        .where(col(KeySlot.wrapped_key).is_not(None))
-        .where(col(KeySlot.exchange_public).is_not(None))
-    ).all():
+    for slot in db.all(KeySlot, "wrapped_key IS NOT NULL AND exchange_public IS NOT NULL"):
         assert slot.exchange_public is not None
         holder = RECOVERY if slot.purpose == "recovery" else slot.user_id
         if holder is not None:
@@ -56,98 +51,91 @@ def publics(session: Session) -> dict[int, bytes]:
     return found
 
 
-def seal(session: Session, case_id: int, ring: KeyRing, holders: Iterable[int]) -> None:
+def seal(db: Db, case_id: int, ring: KeyRing, holders: Iterable[int]) -> None:
     """Seal `ring` to each of `holders`; one with no exchange key yet waits, unsealed, for the
     next member who writes to the case."""
-    keys = publics(session)
+    keys = publics(db)
     for holder in holders:
-        row = session.get(CaseAccess, (case_id, holder)) or CaseAccess(
-            case_id=case_id, holder=holder
-        )
+        row = db.get(CaseAccess, case_id, holder) or CaseAccess(case_id=case_id, holder=holder)
         public = keys.get(holder)
         row.sealed = (
             None
             if public is None
             else crypto.seal_to(public, ring.packed(), place=box_place(case_id, holder))
         )
-        session.add(row)
-    session.flush()
+        db.upsert(row)
 
 
 def open_ring(
-    session: Session, case_id: int, holder: int, exchange: X25519PrivateKey | None
+    db: Db, case_id: int, holder: int, exchange: X25519PrivateKey | None
 ) -> KeyRing | None:
     """The case's keys from `holder`'s sealed box, or None if they hold none."""
-    row = session.get(CaseAccess, (case_id, holder))
+    row = db.get(CaseAccess, case_id, holder)
     if row is None or row.sealed is None or exchange is None:
         return None
     return KeyRing.of(crypto.open_from(exchange, row.sealed, place=box_place(case_id, holder)))
 
 
-def holds(session: Session, case_id: int, holder: int) -> bool:
-    row = session.get(CaseAccess, (case_id, holder))
+def holds(db: Db, case_id: int, holder: int) -> bool:
+    row = db.get(CaseAccess, case_id, holder)
     return row is not None and row.sealed is not None
 
 
-def holders(session: Session, case_id: int) -> list[int]:
-    rows = session.exec(
-        select(CaseAccess.holder)
-        .where(CaseAccess.case_id == case_id)
-        .order_by(col(CaseAccess.holder))
-    ).all()
-    return list(rows)
+def holders(db: Db, case_id: int) -> list[int]:
+    return [
+        int(h)
+        for h in db.values(
+            "SELECT holder FROM case_access WHERE case_id = ? ORDER BY holder", case_id
+        )
+    ]
 
 
-def members(session: Session, case_id: int) -> list[int]:
+def members(db: Db, case_id: int) -> list[int]:
     """The users who are members of a restricted case (the recovery key is not one)."""
-    return [holder for holder in holders(session, case_id) if holder != RECOVERY]
+    return [holder for holder in holders(db, case_id) if holder != RECOVERY]
 
 
-def settle(session: Session, case: Case, ring: KeyRing) -> KeyRing:
+def settle(db: Db, case: Case, ring: KeyRing) -> KeyRing:
     """Before a member writes: start the new epoch a departure left due, and seal the keys to
     any member still waiting for them.  Returns the ring to write with."""
-    everyone = holders(session, case.id)
+    everyone = holders(db, case.id)
     if case.rekey_due:
         ring = ring.turned()
         case.rekey_due = 0
-        session.add(case)
-        seal(session, case.id, ring, everyone)
+        db.update(case, "rekey_due")
+        seal(db, case.id, ring, everyone)
         return ring
     waiting = [
-        holder
-        for holder in everyone
-        if not holds(session, case.id, holder) and holder in publics(session)
+        holder for holder in everyone if not holds(db, case.id, holder) and holder in publics(db)
     ]
     if waiting:
-        seal(session, case.id, ring, waiting)
+        seal(db, case.id, ring, waiting)
     return ring
 
 
-def drop(session: Session, case_id: int, holder: int) -> None:
-    row = session.get(CaseAccess, (case_id, holder))
+def drop(db: Db, case_id: int, holder: int) -> None:
+    row = db.get(CaseAccess, case_id, holder)
     if row is not None:
-        session.delete(row)
-        session.flush()
+        db.delete(row)
 
 
-def remove(session: Session, user_id: int) -> list[int]:
+def remove(db: Db, user_id: int) -> list[int]:
     """Take a user out of every restricted case (disabled): each case's next entry starts a new
     epoch.  Returns the cases' ids."""
     left = []
-    for row in session.exec(select(CaseAccess).where(CaseAccess.holder == user_id)).all():
-        case = session.get_one(Case, row.case_id)
+    for row in db.all(CaseAccess, "holder = ?", user_id):
+        case = db.get_one(Case, row.case_id)
         case.rekey_due = 1
-        session.add(case)
-        session.delete(row)
+        db.update(case, "rekey_due")
+        db.delete(row)
         left.append(row.case_id)
-    session.flush()
     return left
 
 
 def reseal_for(
-    session: Session,
+    db: Db,
     user_id: int,
-    opener: Callable[[Session, Case], KeyRing | None],
+    opener: Callable[[Db, Case], KeyRing | None],
     *,
     own: bool,
 ) -> None:
@@ -158,8 +146,8 @@ def reseal_for(
     (the next member to write seals the keys to their new key).  Anyone else resetting it must
     open every such case: a reset by someone who is not a member (who now knows the passphrase,
     and might be the subject of the allegation) is refused, before anything changes."""
-    rows = session.exec(select(CaseAccess).where(CaseAccess.holder == user_id)).all()
-    rings = {row.case_id: opener(session, session.get_one(Case, row.case_id)) for row in rows}
+    rows = db.all(CaseAccess, "holder = ?", user_id)
+    rings = {row.case_id: opener(db, db.get_one(Case, row.case_id)) for row in rows}
     if not own and any(ring is None for ring in rings.values()):
         raise NotAllowed(
             "this user is a member of a restricted case you are not a member of, and a reset "
@@ -170,17 +158,16 @@ def reseal_for(
     for case_id, ring in rings.items():
         if ring is None:
             continue  # waiting for the keys: sealed to the new key at the next member's entry
-        case = session.get_one(Case, case_id)
+        case = db.get_one(Case, case_id)
         case.rekey_due = 0
-        session.add(case)
-        seal(session, case_id, ring.turned(), holders(session, case_id))
-    session.flush()
+        db.update(case, "rekey_due")
+        seal(db, case_id, ring.turned(), holders(db, case_id))
 
 
-def unattended(session: Session, case_ids: Iterable[int]) -> int:
+def unattended(db: Db, case_ids: Iterable[int]) -> int:
     """How many of these restricted cases have no member left: only the recovery key opens
     them."""
-    return sum(1 for case_id in set(case_ids) if not members(session, case_id))
+    return sum(1 for case_id in set(case_ids) if not members(db, case_id))
 
 
 @dataclass(frozen=True)
@@ -217,7 +204,7 @@ def default_members(
 
 
 def restrict_existing(
-    session: Session,
+    db: Db,
     field_key: bytes,
     people: Sequence[Person],
     allegations: Collection[str],
@@ -225,17 +212,13 @@ def restrict_existing(
     """At the upgrade's re-key: every case in an allegation category becomes restricted to its
     recorder and case manager.  Returns each such case's members."""
     done: dict[int, list[int]] = {}
-    for case in session.exec(select(Case).where(Case.restricted == 0)).all():
+    for case in db.all(Case, "restricted = 0"):
         ring = KeyRing.of(
             crypto.open_sealed(
                 field_key, case.case_key, table="cases", row=case.id, column="case_key"
             )
         )
-        disclosure = session.exec(
-            select(Entry)
-            .where(Entry.case_id == case.id, Entry.kind == "disclosure")
-            .order_by(col(Entry.seq))
-        ).first()
+        disclosure = db.first(Entry, "case_id = ? AND kind = 'disclosure'", case.id, order="seq")
         if disclosure is None:
             continue
         payload = chronology.open_payload(ring, disclosure)
@@ -244,7 +227,7 @@ def restrict_existing(
         chosen = default_members(people, disclosure.author_id, subjects_of(payload))
         case.case_key = b""
         case.restricted = 1
-        session.add(case)
-        seal(session, case.id, ring, [*chosen, RECOVERY])
+        db.update(case, "case_key", "restricted")
+        seal(db, case.id, ring, [*chosen, RECOVERY])
         done[case.id] = chosen
     return done

@@ -7,13 +7,10 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlmodel import Session, col, func, select
 
 from safeguarding import crypto, restricted
+from safeguarding.db import Db, User, VaultMeta
 from safeguarding.errors import NotAllowed, UsageError, VaultUnusable
-from safeguarding.models import User, VaultMeta
 from safeguarding.slots import Keys
 from safeguarding.vocabulary import Role
 
@@ -91,12 +88,8 @@ def normalise_recovery_key(text: str) -> str:
     return "-".join(compact[i : i + 4] for i in range(0, 32, 4))
 
 
-def _next_id(session: Session, column: Any) -> int:
-    return int(session.exec(select(func.coalesce(func.max(column), 0))).one()) + 1
-
-
-def _meta(session: Session) -> VaultMeta:
-    meta = session.get(VaultMeta, 1)
+def _meta(db: Db) -> VaultMeta:
+    meta = db.get(VaultMeta, 1)
     if meta is None:
         raise VaultUnusable("the vault has no metadata row", hint="restore from a backup")
     return meta
@@ -106,10 +99,10 @@ def _same_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
-def people(session: Session, keys: Keys) -> list[restricted.Person]:
+def people(db: Db, keys: Keys) -> list[restricted.Person]:
     """Every user as the membership rules of restricted cases see them."""
     found = []
-    for row in session.exec(select(User).order_by(col(User.id))).all():
+    for row in db.all(User, order="id"):
         info = _user_info(keys, row)
         found.append(restricted.Person(info.id, info.name, info.role.value, info.active))
     return found

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from safeguarding import clock, crypto, integrity
 from safeguarding.crypto import KeyRing
+from safeguarding.db import KeySlot, VaultMeta
 from safeguarding.errors import Damaged
-from safeguarding.models import KeySlot, VaultMeta
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ never open a vault on a network filesystem or one of a schema it does not know.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -15,14 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safeguarding.db import Db
 from safeguarding.errors import NoVault, OutOfMemory, TooManyOpenFiles, VaultUnusable
 
 if TYPE_CHECKING:
-    # SQLAlchemy is imported where an engine is made, so that commands that only copy or
-    # inspect the file (backups, schema status) start without it.
+    # SQLAlchemy is imported only where Alembic needs an engine (migrations), so that no
+    # command's path loads it.
     from sqlalchemy import Engine
-    from sqlalchemy.exc import DatabaseError
-    from sqlmodel import Session
 
 #: The Alembic revisions this version of safeguard reads and writes, oldest first: read without
 #: loading Alembic; tests/test_migrations.py checks them against its chain.
@@ -252,22 +252,36 @@ def out_of_file_descriptors() -> bool:
     return False
 
 
+def _configure(connection: sqlite3.Connection, busy_timeout: float) -> None:
+    connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA secure_delete = ON")
+    connection.execute("PRAGMA temp_store = MEMORY")
+    mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(mode).lower() != "wal":
+        connection.execute("PRAGMA journal_mode = WAL")
+
+
+def connect(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> sqlite3.Connection:
+    """The one connection a command keeps to the vault file, configured as every connection
+    must be; transactions are begun explicitly (`reading`, `writing`)."""
+    connection = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        _configure(connection, busy_timeout)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def _on_connect(busy_timeout: float) -> Any:
     def configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (DEFERRED or IMMEDIATE).
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA synchronous = FULL")
-            cursor.execute("PRAGMA secure_delete = ON")
-            cursor.execute("PRAGMA temp_store = MEMORY")
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
-        finally:
-            cursor.close()
+        _configure(dbapi_connection, busy_timeout)
 
     return configure
 
@@ -278,7 +292,8 @@ def _on_begin(conn: Any) -> None:
 
 
 def make_engine(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
-    """An engine for the vault file; statement parameters are hidden from error messages."""
+    """An SQLAlchemy engine for the vault file, for Alembic's migrations alone; statement
+    parameters are hidden from error messages."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool
 
@@ -308,9 +323,17 @@ def sqlite_problem(detail: str) -> str:
     return "other"
 
 
-def translate_database_error(error: DatabaseError, path: Path) -> VaultUnusable:
-    """A one-line, secret-free account of what SQLite refused."""
+def sqlite_error(error: BaseException) -> sqlite3.DatabaseError | None:
+    """The SQLite error `error` is, or wraps (as SQLAlchemy's errors do, in migrations)."""
+    if isinstance(error, sqlite3.DatabaseError):
+        return error
     original = getattr(error, "orig", None)
+    return original if isinstance(original, sqlite3.DatabaseError) else None
+
+
+def translate_database_error(error: BaseException, path: Path) -> VaultUnusable:
+    """A one-line, secret-free account of what SQLite refused (`error`, or what it wraps)."""
+    original = sqlite_error(error)
     detail = str(original.args[0]) if original is not None and original.args else "error"
     problem = sqlite_problem(detail)
     if "out of memory" in detail.lower():
@@ -340,52 +363,58 @@ def translate_database_error(error: DatabaseError, path: Path) -> VaultUnusable:
 @contextmanager
 def guarded(path: Path) -> Iterator[None]:
     """Turn SQLite failures inside the block into `VaultUnusable`."""
-    from sqlalchemy.exc import DatabaseError
-
     try:
         yield
-    except DatabaseError as error:
+    except Exception as error:
+        if sqlite_error(error) is None:
+            raise
         raise translate_database_error(error, path) from None
 
 
+def _commit(connection: sqlite3.Connection) -> None:
+    connection.execute("COMMIT")
+
+
 @contextmanager
-def reading(engine: Engine) -> Iterator[Session]:
+def _transaction(connection: sqlite3.Connection, begin: str) -> Iterator[Db]:
+    connection.execute(begin)
+    try:
+        yield Db(connection)
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    try:
+        _commit(connection)
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def reading(connection: sqlite3.Connection) -> contextlib.AbstractContextManager[Db]:
     """A read transaction: one consistent snapshot of the vault."""
-    from sqlmodel import Session
-
-    with engine.connect() as conn, conn.begin(), Session(bind=conn) as session:
-        yield session
+    return _transaction(connection, "BEGIN")
 
 
-@contextmanager
-def writing(engine: Engine) -> Iterator[Session]:
+def writing(connection: sqlite3.Connection) -> contextlib.AbstractContextManager[Db]:
     """A write transaction under `BEGIN IMMEDIATE`: committed whole, or not at all."""
-    from sqlmodel import Session
-
-    with engine.connect() as raw:
-        conn = raw.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin(), Session(bind=conn) as session:
-            yield session
-            session.flush()
+    return _transaction(connection, "BEGIN IMMEDIATE")
 
 
-def read_revision(engine: Engine) -> str | None:
+def read_revision(connection: sqlite3.Connection) -> str | None:
     """The Alembic revision stamped in the vault, or None if it has no version table."""
-    with engine.connect() as conn:
-        tables = {
-            row[0]
-            for row in conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-            ).fetchall()
-        }
-        if "alembic_version" not in tables or "vault_meta" not in tables:
-            return None
-        row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchone()
-        return None if row is None else str(row[0])
+    tables = {
+        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    if "alembic_version" not in tables or "vault_meta" not in tables:
+        return None
+    row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    return None if row is None else str(row[0])
 
 
-def require_current_schema(engine: Engine, path: Path) -> None:
-    revision = read_revision(engine)
+def require_current_schema(connection: sqlite3.Connection, path: Path) -> None:
+    revision = read_revision(connection)
     if revision is None:
         raise VaultUnusable(
             f"{path} is not a safeguard vault",

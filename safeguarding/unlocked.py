@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from sqlmodel import Session, col, select
 
 from safeguarding import (
     casefile,
@@ -22,14 +21,13 @@ from safeguarding import (
 )
 from safeguarding.chronology import Signer
 from safeguarding.crypto import KeyRing
+from safeguarding.db import Case, Db, Entry, KeySlot, User
 from safeguarding.errors import CheckFailed, Damaged, NotAllowed, UsageError
-from safeguarding.models import Case, Entry, KeySlot, User
 from safeguarding.roster import (
     MANAGING_ROLES,
     ROLE_TITLES,
     UserInfo,
     _meta,
-    _next_id,
     _same_name,
     _user_info,
     check_passphrase,
@@ -93,10 +91,8 @@ class Unlocked:
 
     def _chronicled_role(self) -> str | None:
         """This user's role as the last `user_added` entry naming them records it."""
-        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
-            added = session.exec(
-                select(Entry).where(Entry.kind == "user_added").order_by(col(Entry.seq))
-            ).all()
+        with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
+            added = db.all(Entry, "kind = 'user_added'", order="seq")
             role = None
             for entry in added:
                 payload = chronology.open_payload(self.keys.fields, entry)
@@ -104,9 +100,9 @@ class Unlocked:
                     role = str(payload.get("role"))
             return role
 
-    def _append(self, session: Session, kind: str, payload: dict[str, Any], **extra: Any) -> Entry:
+    def _append(self, db: Db, kind: str, payload: dict[str, Any], **extra: Any) -> Entry:
         return chronology.append(
-            session,
+            db,
             signer=self.signer,
             payload_key=self.keys.fields,
             kind=kind,
@@ -118,12 +114,12 @@ class Unlocked:
 
     def find_user(self, name: str) -> UserInfo:
         """The user called `name`, as recorded; raises `NotFound` if there is none."""
-        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
-            return _user_info(self.keys, self.vault._find_target(session, name))
+        with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
+            return _user_info(self.keys, self.vault._find_target(db, name))
 
     def users(self) -> list[UserInfo]:
-        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
-            rows = session.exec(select(User).order_by(col(User.id))).all()
+        with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
+            rows = db.all(User, order="id")
             return [_user_info(self.keys, row) for row in rows]
 
     def add_user(
@@ -137,16 +133,16 @@ class Unlocked:
         name = normalise_name(name)
         check_passphrase(name, passphrase)
         kdf = kdf or crypto.DEFAULT_KDF
-        with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
-            self.require_epoch(session)
-            tag = crypto.lookup_tag(_meta(session).lookup_salt, name)
-            if session.exec(select(User).where(User.name_tag == tag)).first() is not None:
+        with storage.guarded(self.vault.path), storage.writing(self.vault.connection) as db:
+            self.require_epoch(db)
+            tag = crypto.lookup_tag(_meta(db).lookup_salt, name)
+            if db.first(User, "name_tag = ?", tag) is not None:
                 raise UsageError(f"there is already a user called {name!r}; nothing was changed")
-            refuse_alike(people(session, self.keys), name)
-            user_id = _next_id(session, User.id)
+            refuse_alike(people(db, self.keys), name)
+            user_id = db.next_id(User)
             now = clock.to_text(clock.now())
             holder = Holder.new()
-            session.add(
+            db.insert(
                 User(
                     id=user_id,
                     name_tag=tag,
@@ -160,13 +156,11 @@ class Unlocked:
                     signing_key=holder.signing_public,
                 )
             )
-            session.flush()
-            slot = slots.empty(_next_id(session, KeySlot.id), "passphrase", user_id)
+            slot = slots.empty(db.next_id(KeySlot), "passphrase", user_id)
             slots.fill(slot, passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
-            session.add(slot)
-            session.flush()
+            db.insert(slot)
             self._append(
-                session,
+                db,
                 "user_added",
                 {"user": name, "role": role.value},
                 facts={
@@ -197,27 +191,26 @@ class Unlocked:
         check_passphrase(target_name, new_passphrase)
         kdf = kdf or crypto.DEFAULT_KDF
         holder = Holder.new()
-        with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
-            self.require_epoch(session)
-            vouched.require(session)
-            user = self.vault._find_target(session, target_name)
+        with storage.guarded(self.vault.path), storage.writing(self.vault.connection) as db:
+            self.require_epoch(db)
+            vouched.require(db)
+            user = self.vault._find_target(db, target_name)
             info = _user_info(self.keys, user)
             if user.disabled_at is not None:
                 raise NotAllowed(f"user {info.name!r} is disabled; nothing was changed")
-            slot = self.vault._user_slot(session, user)
+            slot = self.vault._user_slot(db, user)
             payload: dict[str, Any] = {"user": info.name}
             if via is not None:
                 payload["via"] = via
             kind = "passphrase_changed" if own and via is None else "passphrase_reset"
             slots.fill(slot, new_passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
-            session.add(slot)
-            session.flush()
-            restricted.reseal_for(session, user.id, self._opener(session), own=own and via is None)
-            keys, facts = self._departed(session, user.id, [])
+            db.update(slot)
+            restricted.reseal_for(db, user.id, self._opener(db), own=own and via is None)
+            keys, facts = self._departed(db, user.id, [])
             facts["signing_key"] = holder.signing_public.hex()
             facts["exchange_key"] = holder.exchange_public.hex()
             chronology.append(
-                session,
+                db,
                 signer=self.signer,
                 payload_key=keys.fields,
                 kind=kind,
@@ -225,23 +218,22 @@ class Unlocked:
                 facts=facts,
             )
             # From the next entry on, the user signs with their new key.
-            session.get_one(User, user.id).signing_key = holder.signing_public
+            user.signing_key = holder.signing_public
+            db.update(user, "signing_key")
         self.keys = keys
         if kind == "passphrase_changed":
             self.signer = Signer.of(self.user.id, holder.signing)
             self.exchange = holder.exchange
         return info
 
-    def _departed(
-        self, session: Session, user_id: int, left: list[int]
-    ) -> tuple[Keys, dict[str, Any]]:
+    def _departed(self, db: Db, user_id: int, left: list[int]) -> tuple[Keys, dict[str, Any]]:
         """After a user's slot changed or emptied and they left the restricted cases `left`:
         re-key (or leave it due), and the facts their entry records."""
-        self.departures = Departures(len(left), restricted.unattended(session, left))
-        keys = _rekey_or_defer(session, self.keys)
+        self.departures = Departures(len(left), restricted.unattended(db, left))
+        keys = _rekey_or_defer(db, self.keys)
         facts: dict[str, Any] = {
             "user": user_id,
-            "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+            "slots": slots.facts(*db.all(KeySlot)),
         }
         if keys.epoch != self.keys.epoch:  # re-keyed now, not left due
             facts["vault_epoch"] = keys.epoch
@@ -253,28 +245,27 @@ class Unlocked:
         """Disable a user: their slot is emptied, they leave every restricted case, and the
         vault is re-keyed, so a copy of their slot opens nothing written from here on."""
         self.require_manager("disable users")
-        with storage.guarded(self.vault.path), storage.writing(self.vault.engine) as session:
-            self.require_epoch(session)
-            user = self.vault._find_target(session, name)
+        with storage.guarded(self.vault.path), storage.writing(self.vault.connection) as db:
+            self.require_epoch(db)
+            user = self.vault._find_target(db, name)
             info = _user_info(self.keys, user)
             if user.disabled_at is not None:
                 raise UsageError(f"user {info.name!r} is already disabled; nothing was changed")
             if user.id == self.user.id:
                 raise NotAllowed("you cannot disable yourself; ask another DSL")
-            if info.role is Role.DSL and self._active_dsls(session) <= 1:
+            if info.role is Role.DSL and self._active_dsls(db) <= 1:
                 raise NotAllowed(f"{info.name!r} is the last active DSL; add another DSL first")
-            vouched.require(session)
+            vouched.require(db)
             now = clock.to_text(clock.now())
             user.disabled_at = now
-            slot = self.vault._user_slot(session, user)
+            slot = self.vault._user_slot(db, user)
             slots.clear(slot)
             slot.updated_at = now
-            session.add(user)
-            session.add(slot)
-            session.flush()
-            keys, facts = self._departed(session, user.id, restricted.remove(session, user.id))
+            db.update(user, "disabled_at")
+            db.update(slot)
+            keys, facts = self._departed(db, user.id, restricted.remove(db, user.id))
             chronology.append(
-                session,
+                db,
                 signer=self.signer,
                 payload_key=keys.fields,
                 kind="user_disabled",
@@ -289,27 +280,26 @@ class Unlocked:
     def rekey_waiting(self) -> list[str]:
         """Who must unlock (or, for the recovery key, be used) before a re-key can reach every
         slot: empty once none is waiting."""
-        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
-            if not _meta(session).rekey_due:
+        with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
+            if not _meta(db).rekey_due:
                 return []
-            names = {user.id: user.name for user in self.directory(session)}
+            names = {user.id: user.name for user in self.directory(db)}
             return [
                 "the recovery key" if slot.user_id is None else names[slot.user_id]
-                for slot in session.exec(
-                    select(KeySlot)
-                    .where(col(KeySlot.wrapped_key).is_not(None))
-                    .where(col(KeySlot.exchange_public).is_(None))
-                    .order_by(col(KeySlot.id))
-                ).all()
+                for slot in db.all(
+                    KeySlot,
+                    "wrapped_key IS NOT NULL AND exchange_public IS NULL",
+                    order="id",
+                )
             ]
 
-    def _active_dsls(self, session: Session) -> int:
-        rows = session.exec(select(User).where(col(User.disabled_at).is_(None))).all()
+    def _active_dsls(self, db: Db) -> int:
+        rows = db.all(User, "disabled_at IS NULL")
         return sum(1 for row in rows if _user_info(self.keys, row).role is Role.DSL)
 
-    def directory(self, session: Session) -> list[UserInfo]:
+    def directory(self, db: Db) -> list[UserInfo]:
         """Every user, decrypted, inside the caller's transaction."""
-        rows = session.exec(select(User).order_by(col(User.id))).all()
+        rows = db.all(User, order="id")
         return [_user_info(self.keys, row) for row in rows]
 
     # Cases' keys ---------------------------------------------------------------------------
@@ -319,10 +309,10 @@ class Unlocked:
         """Whose sealed boxes this user opens: their own, or the recovery key's."""
         return restricted.RECOVERY if self.signer.recovery else self.user.id
 
-    def require_epoch(self, session: Session) -> None:
+    def require_epoch(self, db: Db) -> None:
         """Refuse to go on with keys from before a re-key that happened since this unlock."""
-        if _meta(session).key_epoch != self.keys.epoch:
-            me = session.get(User, self.user.id)
+        if _meta(db).key_epoch != self.keys.epoch:
+            me = db.get(User, self.user.id)
             if me is not None and me.disabled_at is not None and not self.signer.recovery:
                 raise NotAllowed("you were disabled while this command waited; nothing was saved")
             raise NotAllowed(
@@ -331,9 +321,7 @@ class Unlocked:
                 hint="run the command again",
             )
 
-    def new_case_keys(
-        self, session: Session, case: Case, members: Collection[int] | None
-    ) -> KeyRing:
+    def new_case_keys(self, db: Db, case: Case, members: Collection[int] | None) -> KeyRing:
         """Give a new case its key: wrapped by the vault key, or (restricted, `members` given)
         sealed to each member and the recovery key only."""
         ring = KeyRing((crypto.new_key(),))
@@ -344,13 +332,13 @@ class Unlocked:
         else:
             case.case_key = b""
             case.restricted = 1
-            vouched.require(session)
-            restricted.seal(session, case.id, ring, [*members, restricted.RECOVERY])
-        session.add(case)
+            vouched.require(db)
+            restricted.seal(db, case.id, ring, [*members, restricted.RECOVERY])
+        db.update(case, "case_key", "restricted")
         return ring
 
     def case_ring(
-        self, session: Session, case: Case, *, writing: bool = False, epoch_checked: bool = False
+        self, db: Db, case: Case, *, writing: bool = False, epoch_checked: bool = False
     ) -> KeyRing:
         """The keys of a case this user may read.  A restricted case they are not a member of
         does not exist for them: `NotFound`, exactly as for an unknown reference.  Writing, a
@@ -358,14 +346,14 @@ class Unlocked:
         caller has called `require_epoch` in this transaction, for many cases at once.)"""
         if not case.restricted:
             if not epoch_checked:
-                self.require_epoch(session)
+                self.require_epoch(db)
             return _vault_ring(self.keys, case)
-        ring = restricted.open_ring(session, case.id, self.holder, self.exchange)
+        ring = restricted.open_ring(db, case.id, self.holder, self.exchange)
         if ring is None:
             raise casefile.no_such_case(case.year, case.number)
         if writing:
-            vouched.require(session)
-            ring = restricted.settle(session, case, ring)
+            vouched.require(db)
+            ring = restricted.settle(db, case, ring)
         return ring
 
     def unattended(self) -> list[str]:
@@ -373,28 +361,26 @@ class Unlocked:
         reference: for the holder of the recovery key only."""
         if not self.signer.recovery:
             return []
-        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
+        with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
             return [
                 casefile.format_reference(case.year, case.number)
-                for case in session.exec(
-                    select(Case).where(Case.restricted == 1).order_by(col(Case.id))
-                ).all()
-                if not restricted.members(session, case.id)
+                for case in db.all(Case, "restricted = 1", order="id")
+                if not restricted.members(db, case.id)
             ]
 
-    def readable_case(self, session: Session, reference: str) -> Case:
+    def readable_case(self, db: Db, reference: str) -> Case:
         """The case `reference`, if it exists for this user (`NotFound` if not)."""
-        case = casefile.find_case(session, reference)
-        if not self.can_read(session, case):
+        case = casefile.find_case(db, reference)
+        if not self.can_read(db, case):
             raise casefile.no_such_case(case.year, case.number)
         return case
 
-    def can_read(self, session: Session, case: Case) -> bool:
-        return not case.restricted or restricted.holds(session, case.id, self.holder)
+    def can_read(self, db: Db, case: Case) -> bool:
+        return not case.restricted or restricted.holds(db, case.id, self.holder)
 
-    def _opener(self, session: Session) -> Callable[[Session, Case], KeyRing | None]:
-        def opener(session: Session, case: Case) -> KeyRing | None:
-            return restricted.open_ring(session, case.id, self.holder, self.exchange)
+    def _opener(self, db: Db) -> Callable[[Db, Case], KeyRing | None]:
+        def opener(db: Db, case: Case) -> KeyRing | None:
+            return restricted.open_ring(db, case.id, self.holder, self.exchange)
 
         return opener
 
@@ -413,8 +399,8 @@ class Unlocked:
             raise CheckFailed(error.detail) from None
 
     def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> integrity.ChainReport:
-        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
-            for user in session.exec(select(User).order_by(col(User.id))).all():
+        with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
+            for user in db.all(User, order="id"):
                 try:
                     _user_info(self.keys, user)
                 except (crypto.DecryptionError, ValueError):
@@ -422,12 +408,12 @@ class Unlocked:
                         f"user {user.id} does not decrypt: altered or moved"
                     ) from None
             report = integrity.verify(
-                session,
-                secrets=_secrets(session, self.keys, self._opener(session)),
+                db,
+                secrets=_secrets(db, self.keys, self._opener(db)),
                 checkpoints=checkpoints,
             )
             return report
 
     def head(self) -> chronology.Checkpoint:
-        with storage.guarded(self.vault.path), storage.reading(self.vault.engine) as session:
-            return chronology.head(session)
+        with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
+            return chronology.head(db)

@@ -8,13 +8,12 @@ Nothing here may store a passphrase, a key or a name in clear, or print anything
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from safeguarding import (
     categories,
@@ -30,8 +29,8 @@ from safeguarding import (
     vouched,
 )
 from safeguarding.chronology import Signer
+from safeguarding.db import Db, KeySlot, User, VaultMeta
 from safeguarding.errors import Damaged, NotAllowed, UsageError, VaultUnusable
-from safeguarding.models import KeySlot, User, VaultMeta
 from safeguarding.roster import (
     MANAGING_ROLES,
     MAX_NAME_LENGTH,
@@ -135,18 +134,22 @@ class Vault(VaultFile):
             try:
                 with storage.guarded(temp.temp_path):
                     migrate.upgrade(engine)
-                    vault_key = crypto.new_key()
-                    recovery_key = new_recovery_key()
-                    user, holder = cls._build(
-                        engine, name, passphrase, vault_key, recovery_key, kdf
-                    )
             finally:
                 engine.dispose()
+            with (
+                storage.guarded(temp.temp_path),
+                contextlib.closing(storage.connect(temp.temp_path)) as connection,
+            ):
+                vault_key = crypto.new_key()
+                recovery_key = new_recovery_key()
+                user, holder = cls._build(
+                    connection, name, passphrase, vault_key, recovery_key, kdf
+                )
             yield NewVault(path, temp, user, Keys.from_vault_key(vault_key), recovery_key, holder)
 
     @staticmethod
     def _build(
-        engine: Engine,
+        connection: sqlite3.Connection,
         name: str,
         passphrase: str,
         vault_key: bytes,
@@ -157,9 +160,9 @@ class Vault(VaultFile):
         now = clock.now()
         holder, recovery = Holder.new(), Holder.new()
         signer = Signer.of(1, holder.signing)
-        with storage.writing(engine) as session:
+        with storage.writing(connection) as db:
             salt = crypto.new_salt()
-            session.add(
+            db.insert(
                 VaultMeta(
                     id=1,
                     format=VAULT_FORMAT,
@@ -169,8 +172,7 @@ class Vault(VaultFile):
                     head_mac=crypto.GENESIS_MAC,
                 )
             )
-            session.add(_first_user(keys, salt, name, clock.to_text(now), signer))
-            session.flush()
+            db.insert(_first_user(keys, salt, name, clock.to_text(now), signer))
             made = []
             for slot_id, purpose, user_id, secret, keys_of in (
                 (1, "passphrase", 1, passphrase, holder),
@@ -178,9 +180,8 @@ class Vault(VaultFile):
             ):
                 slot = slots.empty(slot_id, purpose, user_id)
                 slots.fill(slot, secret, vault_key, 0, kdf, keys_of)
-                session.add(slot)
+                db.insert(slot)
                 made.append(slot)
-            session.flush()
             genesis = {
                 "user": 1,
                 "signing_key": signer.public.hex(),
@@ -194,7 +195,7 @@ class Vault(VaultFile):
                 ("user_added", {"user": name, "role": Role.DSL.value}, {"user": 1}),
             ):
                 chronology.append(
-                    session,
+                    db,
                     signer=signer,
                     payload_key=keys.fields,
                     kind=kind,
@@ -217,13 +218,12 @@ class Vault(VaultFile):
         gives the last slot its exchange key also re-keys the vault, and restricts the cases
         whose category is one of `allegations()` (codes; default: the packaged categories').
         """
-        with storage.guarded(self.path), storage.reading(self.engine) as session:
-            user = self._find_user(session, user_name)
+        with storage.guarded(self.path), storage.reading(self.connection) as db:
+            user = self._find_user(db, user_name)
             if user.disabled_at is not None:
                 raise NotAllowed(f"user {user_name!r} is disabled")
-            slot = self._user_slot(session, user)
-            meta = _meta(session)
-            session.expunge_all()
+            slot = self._user_slot(db, user)
+            meta = _meta(db)
         opened = _open_slot(slot, passphrase, meta.key_epoch)
         if opened is None:
             raise NotAllowed(f"wrong passphrase for {user_name!r}; nothing was changed")
@@ -260,8 +260,8 @@ class Vault(VaultFile):
         record it: the first to do so after the upgrade to signatures also seals the old
         entries' head into the chain; the last slot to get its exchange key re-keys the vault.
         `user` is None for the recovery slot, used on behalf of `acting_for`."""
-        with storage.guarded(self.path), storage.writing(self.engine) as session:
-            slot = session.get(KeySlot, slot_id)
+        with storage.guarded(self.path), storage.writing(self.connection) as db:
+            slot = db.get(KeySlot, slot_id)
             if slot is None:
                 raise VaultUnusable("a key slot vanished while unlocking", hint="try again")
             if slot.exchange_key is not None or (
@@ -274,26 +274,24 @@ class Vault(VaultFile):
             holder = Holder(
                 opened.signing_key or crypto.new_signing_key(), crypto.new_exchange_key()
             )
-            meta = _meta(session)
+            meta = _meta(db)
             slots.seal(slot, opened.kek, opened.vault_key, meta.key_epoch, holder)
-            session.add(slot)
-            signer, kind, facts = _issued(session, user, acting_for, opened, holder)
-            session.flush()
-            _introduce(session, signer, keys, slot, kind, facts)
-            if meta.rekey_due and _all_slots_modern(session):
-                keys = _rekey_at_upgrade(session, keys, signer, allegations)
+            db.update(slot)
+            signer, kind, facts = _issued(db, user, acting_for, opened, holder)
+            _introduce(db, signer, keys, slot, kind, facts)
+            if meta.rekey_due and _all_slots_modern(db):
+                keys = _rekey_at_upgrade(db, keys, signer, allegations)
         info = user if user is not None else acting_for
         assert info is not None
         return Unlocked(self, info, keys, signer, holder.exchange)
 
     def _open_recovery(self, recovery_key: str) -> tuple[KeySlot, slots.Opened, Keys]:
         key_text = normalise_recovery_key(recovery_key)
-        with storage.guarded(self.path), storage.reading(self.engine) as session:
-            slot = session.exec(select(KeySlot).where(KeySlot.purpose == "recovery")).first()
+        with storage.guarded(self.path), storage.reading(self.connection) as db:
+            slot = db.first(KeySlot, "purpose = 'recovery'")
             if slot is None:
                 raise VaultUnusable("the vault has no recovery slot")
-            meta = _meta(session)
-            session.expunge_all()
+            meta = _meta(db)
         opened = _open_slot(slot, key_text, meta.key_epoch)
         if opened is None:
             raise NotAllowed("that recovery key does not open this vault; nothing was changed")
@@ -316,12 +314,8 @@ class Vault(VaultFile):
         recovery key (issued the keys it lacks now if the slot is from before signatures or key
         epochs)."""
         slot, opened, keys = self._open_recovery(recovery_key)
-        with storage.guarded(self.path), storage.reading(self.engine) as session:
-            if acting:
-                user = self._find_user(session, user_name)
-            else:
-                user = self._find_target(session, user_name)
-            session.expunge_all()
+        with storage.guarded(self.path), storage.reading(self.connection) as db:
+            user = self._find_user(db, user_name) if acting else self._find_target(db, user_name)
         info = _user_info(keys, user)
         if acting and not info.active:
             raise NotAllowed(f"user {info.name!r} is disabled")
@@ -353,7 +347,7 @@ def _first_user(keys: Keys, salt: bytes, name: str, now: str, signer: Signer) ->
 
 
 def _issued(
-    session: Session,
+    db: Db,
     user: UserInfo | None,
     acting_for: UserInfo | None,
     opened: slots.Opened,
@@ -371,7 +365,7 @@ def _issued(
                 "signing_key": signer.public.hex(),
                 "exchange_key": exchange,
             }
-            session.get_one(User, user.id).signing_key = signer.public
+            db.execute("UPDATE users SET signing_key = ? WHERE id = ?", signer.public, user.id)
         else:
             kind, facts = "exchange_key_issued", {"user": user.id, "exchange_key": exchange}
     else:
@@ -389,7 +383,7 @@ def _issued(
 
 
 def _rekey_at_upgrade(
-    session: Session,
+    db: Db,
     keys: Keys,
     signer: Signer,
     allegations: Callable[[], Collection[str]] | None,
@@ -397,18 +391,18 @@ def _rekey_at_upgrade(
     """The re-key once every slot has its exchange key after an upgrade, restricting the cases
     in an allegation category, recorded as `keys_changed`."""
     codes = allegations() if allegations is not None else _packaged_allegations()
-    vouched.require(session)
-    keys = _rekey(session, keys)
-    newly = restricted.restrict_existing(session, keys.field_key, people(session, keys), codes)
+    vouched.require(db)
+    keys = _rekey(db, keys)
+    newly = restricted.restrict_existing(db, keys.field_key, people(db, keys), codes)
     chronology.append(
-        session,
+        db,
         signer=signer,
         payload_key=keys.fields,
         kind="keys_changed",
         payload={"reason": "upgrade", "restricted": len(newly)},
         facts={
             "vault_epoch": keys.epoch,
-            "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+            "slots": slots.facts(*db.all(KeySlot)),
             "restricted_cases": {str(case): members for case, members in newly.items()},
         },
     )
@@ -427,7 +421,7 @@ def _packaged_allegations() -> frozenset[str]:
 
 
 def _introduce(
-    session: Session,
+    db: Db,
     signer: Signer,
     keys: Keys,
     slot: KeySlot,
@@ -436,14 +430,14 @@ def _introduce(
 ) -> None:
     """Record a key issued from a slot of before signatures: as `kind`, or, if nothing is
     signed yet, as the `upgraded` entry that seals the old entries' head (after they verify)."""
-    if _nothing_signed(session):
-        integrity.verify(session, secrets=_secrets(session, keys))
+    if _nothing_signed(db):
+        integrity.verify(db, secrets=_secrets(db, keys))
         kind = "upgraded"
-        facts = facts | _snapshot(session)
+        facts = facts | _snapshot(db)
     else:
         facts = facts | {"slots": slots.facts(slot)}
     chronology.append(
-        session,
+        db,
         signer=signer,
         payload_key=keys.fields,
         kind=kind,

@@ -5,35 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from safeguarding import crypto, integrity, slots
 from safeguarding.crypto import KeyRing
-from safeguarding.models import Case, Entry, KeySlot, User
+from safeguarding.db import Case, Db, KeySlot, User
 from safeguarding.roster import _meta, _same_name, _user_info
 from safeguarding.slots import Keys
 
 
-def _all_slots_modern(session: Session) -> bool:
+def _all_slots_modern(db: Db) -> bool:
     """Whether every slot still in use has an exchange key, so a re-key can reach them all."""
-    behind = session.connection().exec_driver_sql(
+    behind = db.value(
         "SELECT COUNT(*) FROM key_slots WHERE wrapped_key IS NOT NULL AND exchange_public IS NULL"
     )
-    return int(behind.scalar_one()) == 0
+    return int(behind) == 0
 
 
-def _rekey(session: Session, keys: Keys) -> Keys:
+def _rekey(db: Db, keys: Keys) -> Keys:
     """Start a new epoch: a fresh vault key sealed to every slot in use (and the earlier ones
     kept under it), users' fields re-sealed, and a fresh key for every case that is not
     restricted, so an old slot from a copy opens nothing written from here on.  Call inside
     `storage.writing`, once every slot in use has an exchange key."""
     new = keys.turned()
-    meta = _meta(session)
+    meta = _meta(db)
     meta.key_epoch = new.epoch
     meta.previous_keys = slots.seal_previous(new)
     meta.rekey_due = 0
-    session.add(meta)
-    for user in session.exec(select(User)).all():
+    db.update(meta, "key_epoch", "previous_keys", "rekey_due")
+    for user in db.all(User):
         for column in ("name", "role"):
             text = crypto.open_text(
                 keys.field_key, getattr(user, column), table="users", row=user.id, column=column
@@ -43,16 +41,14 @@ def _rekey(session: Session, keys: Keys) -> Keys:
                 column,
                 crypto.seal_text(new.field_key, text, table="users", row=user.id, column=column),
             )
-        session.add(user)
-    for slot in session.exec(select(KeySlot).where(col(KeySlot.wrapped_key).is_not(None))).all():
+        db.update(user, "name", "role")
+    for slot in db.all(KeySlot, "wrapped_key IS NOT NULL"):
         slots.give(slot, new.vault_key, new.epoch)
-        session.add(slot)
-    session.flush()
-    connection = session.connection()
+        db.update(slot)
     updates = []
-    for case_id, sealed in connection.exec_driver_sql(
+    for case_id, sealed in db.execute(
         "SELECT id, case_key FROM cases WHERE restricted = 0"
-    ).all():
+    ).fetchall():
         ring = KeyRing.of(
             crypto.open_sealed(
                 keys.field_key, bytes(sealed), table="cases", row=case_id, column="case_key"
@@ -67,34 +63,33 @@ def _rekey(session: Session, keys: Keys) -> Keys:
             )
         )
     if updates:
-        connection.exec_driver_sql("UPDATE cases SET case_key = ? WHERE id = ?", updates)
-    session.expire_all()
+        db.connection.executemany("UPDATE cases SET case_key = ? WHERE id = ?", updates)
     return new
 
 
-def _rekey_or_defer(session: Session, keys: Keys) -> Keys:
+def _rekey_or_defer(db: Db, keys: Keys) -> Keys:
     """Re-key now if every slot in use can be reached, else leave it due (done at the unlock
     that gives the last of them its exchange key)."""
-    if _all_slots_modern(session):
-        return _rekey(session, keys)
-    meta = _meta(session)
+    if _all_slots_modern(db):
+        return _rekey(db, keys)
+    meta = _meta(db)
     meta.rekey_due = 1
-    session.add(meta)
+    db.update(meta, "rekey_due")
     return keys
 
 
 def _secrets(
-    session: Session, keys: Keys, opener: Callable[[Session, Case], KeyRing | None] | None = None
+    db: Db, keys: Keys, opener: Callable[[Db, Case], KeyRing | None] | None = None
 ) -> integrity.Secrets:
     """The keys a check reads with: every case the vault key opens, and each restricted case
     that `opener` (the acting member's) opens."""
-    users = session.exec(select(User)).all()
+    users = db.all(User)
     rings: dict[int, KeyRing] = {}
     unreadable = set()
-    for case in session.exec(select(Case)).all():
+    for case in db.all(Case):
         ring = _vault_ring(keys, case) if not case.restricted else None
         if case.restricted and opener is not None:
-            ring = opener(session, case)
+            ring = opener(db, case)
         if ring is None:
             unreadable.add(case.id)
         else:
@@ -117,22 +112,17 @@ def _vault_ring(keys: Keys, case: Case) -> KeyRing:
     )
 
 
-def _nothing_signed(session: Session) -> bool:
-    signed = session.exec(
-        select(Entry.seq).where(col(Entry.signature).is_not(None)).limit(1)
-    ).first()
-    return signed is None
+def _nothing_signed(db: Db) -> bool:
+    return db.value("SELECT seq FROM entries WHERE signature IS NOT NULL LIMIT 1") is None
 
 
-def _snapshot(session: Session) -> dict[str, Any]:
+def _snapshot(db: Db) -> dict[str, Any]:
     """What the entries before signatures left in clear, for the `upgraded` entry to vouch for."""
     return {
         "users": {
             str(user.id): {"created_at": user.created_at, "disabled_at": user.disabled_at}
-            for user in session.exec(select(User)).all()
+            for user in db.all(User)
         },
-        "cases": {
-            str(case.id): [case.year, case.number] for case in session.exec(select(Case)).all()
-        },
-        "slots": slots.facts(*session.exec(select(KeySlot)).all()),
+        "cases": {str(case.id): [case.year, case.number] for case in db.all(Case)},
+        "slots": slots.facts(*db.all(KeySlot)),
     }

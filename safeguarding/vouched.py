@@ -13,19 +13,17 @@ Only the entries about keys and slots are read (a few per user), not the whole c
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
-
 from safeguarding import integrity
+from safeguarding.db import Db, KeySlot
 from safeguarding.errors import CheckFailed, Damaged
-from safeguarding.models import KeySlot
 
 
-def require(session: Session) -> None:
+def require(db: Db) -> None:
     """Raise `Damaged` unless every key slot in use is the one the signed chronology records.
 
     Call in the write transaction, before a key is sealed to any slot's public key."""
     try:
-        recorded = integrity.recorded_slots(session)
+        recorded = integrity.recorded_slots(db)
     except CheckFailed as failed:
         raise Damaged(
             f"{failed}; no key was sealed",
@@ -33,9 +31,7 @@ def require(session: Session) -> None:
         ) from None
     if recorded is None:
         return  # a vault from before signatures: no slot has a key to seal to yet
-    for slot in session.exec(
-        select(KeySlot).where(col(KeySlot.wrapped_key).is_not(None)).order_by(col(KeySlot.id))
-    ).all():
+    for slot in db.all(KeySlot, "wrapped_key IS NOT NULL", order="id"):
         if recorded.get(slot.id) != integrity.slot_fingerprint(slot):
             what = "the recovery slot" if slot.purpose == "recovery" else f"key slot {slot.id}"
             raise Damaged(

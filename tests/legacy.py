@@ -4,19 +4,17 @@ id alone, entries chained by an HMAC keyed from the vault key.  For migration te
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
-
 from safeguarding import chronology, clock, crypto, storage
-from safeguarding.models import Entry
+from safeguarding.db import Db, Entry
 from safeguarding.vault import Keys
 
 
 def append_v1(
-    session: Session,
+    db: Db,
     keys: Keys,
     *,
     payload_key: bytes,
@@ -27,8 +25,9 @@ def append_v1(
     event_at: datetime | None = None,
     recorded_at: datetime | None = None,
 ) -> None:
-    sql = session.connection().exec_driver_sql
-    head_seq, head_mac = sql("SELECT head_seq, head_mac FROM vault_meta WHERE id = 1").one()
+    head_seq, head_mac = db.execute(
+        "SELECT head_seq, head_mac FROM vault_meta WHERE id = 1"
+    ).fetchone()
     recorded = recorded_at or clock.now()
     seq = head_seq + 1
     data = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -43,7 +42,7 @@ def append_v1(
         mac=b"",
     )
     entry.mac = chronology.mac_of(keys.mac_key, bytes(head_mac), entry)
-    session.connection().exec_driver_sql(
+    db.connection.execute(
         "INSERT INTO entries (seq, case_id, kind, event_at, recorded_at, author_id, payload, mac) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -57,20 +56,20 @@ def append_v1(
             entry.mac,
         ),
     )
-    sql("UPDATE vault_meta SET head_seq = ?, head_mac = ? WHERE id = 1", (seq, entry.mac))
+    db.execute("UPDATE vault_meta SET head_seq = ?, head_mac = ? WHERE id = 1", seq, entry.mac)
 
 
 def build_v1(
-    engine: Engine, name: str, passphrase: str, vault_key: bytes, recovery_key: str
+    connection: sqlite3.Connection, name: str, passphrase: str, vault_key: bytes, recovery_key: str
 ) -> Keys:
     """The first user (a DSL), the recovery slot and the first two entries, as 0.1.0 made them
     (at schema 0001: no signing-key columns are written)."""
     keys = Keys.from_vault_key(vault_key)
     kdf = crypto.DEFAULT_KDF
     now = clock.now()
-    with storage.writing(engine) as session:
+    with storage.writing(connection) as db:
         salt = crypto.new_salt()
-        insert = session.connection().exec_driver_sql
+        insert = db.connection.execute
         insert(
             "INSERT INTO vault_meta (id, format, created_at, lookup_salt, head_seq, head_mac) "
             "VALUES (1, 1, ?, ?, 0, ?)",
@@ -117,7 +116,7 @@ def build_v1(
             ("user_added", {"user": name, "role": "dsl"}),
         ):
             append_v1(
-                session,
+                db,
                 keys,
                 payload_key=keys.field_key,
                 kind=kind,

@@ -3,6 +3,7 @@ without ever losing what is already there."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -37,10 +38,10 @@ def append_notes(info: VaultInfo, count: int, text: str = "a note") -> None:
     """Append vault-level entries straight through the library (no case commands needed)."""
     unlocked = unlock(info)
     try:
-        with storage.writing(unlocked.vault.engine) as session:
+        with storage.writing(unlocked.vault.connection) as db:
             for n in range(count):
                 chronology.append(
-                    session,
+                    db,
                     signer=unlocked.signer,
                     payload_key=unlocked.keys.field_key,
                     kind="note",
@@ -111,11 +112,8 @@ def test_create_is_quiet_and_writes_a_private_backup_with_a_true_manifest(
     assert manifest["entries"] == 5  # vault created, alice added, three notes
     head = head_of(vault)
     assert manifest["checkpoint"] == {"seq": head.seq, "mac": head.mac_hex}
-    engine = storage.make_engine(vault.path)
-    try:
-        assert manifest["schema_revision"] == storage.read_revision(engine)
-    finally:
-        engine.dispose()
+    with contextlib.closing(storage.connect(vault.path)) as connection:
+        assert manifest["schema_revision"] == storage.read_revision(connection)
     assert manifest["schema_revision"] in storage.KNOWN_REVISIONS
     assert manifest["tool_version"] and manifest["created_at"].endswith("Z")
     # A backup is one self-contained file: nothing else beside it but the lock.
@@ -199,9 +197,9 @@ APPENDER = textwrap.dedent(
     stop = Path(sys.argv[3])
     n = 0
     while not stop.exists():
-        with storage.writing(vault.engine) as session:
+        with storage.writing(vault.connection) as db:
             chronology.append(
-                session,
+                db,
                 signer=unlocked.signer,
                 payload_key=unlocked.keys.field_key,
                 kind="note",
@@ -252,10 +250,10 @@ def test_a_backup_taken_while_another_process_appends_verifies_and_restores_whol
             seq, mac = manifest["checkpoint"]["seq"], manifest["checkpoint"]["mac"]
             report = unlocked.verify([chronology.Checkpoint.parse(f"{seq}:{mac}")])
             assert report.entries == manifest["entries"]
-            with storage.reading(unlocked.vault.engine) as session:
+            with storage.reading(unlocked.vault.connection) as db:
                 numbers = [
                     chronology.open_payload(unlocked.keys.field_key, entry)["n"]
-                    for entry in chronology.iter_entries(session)
+                    for entry in chronology.iter_rows(db)
                     if entry.kind == "note"
                 ]
             assert numbers == list(range(manifest["entries"] - 2))

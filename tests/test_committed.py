@@ -152,27 +152,27 @@ def test_a_read_whose_output_cannot_be_written_is_exit_2_not_a_bug(vault: VaultI
 INTERRUPTED = textwrap.dedent(
     """
     import signal, sys
-    from sqlalchemy.engine.base import Connection
+    from safeguarding import storage
     from safeguarding.cli import views
     from safeguarding.cli.app import main
     from safeguarding.cases import Casebook
 
     where = sys.argv.pop(1)
     if where == "commit":
-        committed, add = Connection._commit_impl, Casebook.add
+        committed, add = storage._commit, Casebook.add
         writing = []
 
         def adding(*args, **kwargs):
             writing.append(True)
             return add(*args, **kwargs)
 
-        def commit_then_interrupt(self):
-            committed(self)
+        def commit_then_interrupt(connection):
+            committed(connection)
             if writing:  # the note's own transaction, not the reads before it
                 signal.raise_signal(signal.SIGINT)
 
         Casebook.add = adding
-        Connection._commit_impl = commit_then_interrupt
+        storage._commit = commit_then_interrupt
     else:
         shown = views.next_step_panel
 

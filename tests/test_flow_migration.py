@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,16 +22,25 @@ def vault_at_0001_with_a_case(path: Path) -> None:
     engine = storage.make_engine(path)
     try:
         migrate.upgrade(engine, "0001")
-        keys = legacy.build_v1(engine, "alice", PASSPHRASE, crypto.new_key(), new_recovery_key())
+    finally:
+        engine.dispose()
+    with contextlib.closing(storage.connect(path)) as connection:
+        keys = legacy.build_v1(
+            connection, "alice", PASSPHRASE, crypto.new_key(), new_recovery_key()
+        )
         case_key = crypto.new_key()
         wrapped = crypto.seal(keys.field_key, case_key, table="cases", row=1, column="case_key")
-        with storage.writing(engine) as session:
-            session.connection().exec_driver_sql(
+        with storage.writing(connection) as db:
+            db.execute(
                 "INSERT INTO cases (id, year, number, opened_at, case_key) VALUES (?, ?, ?, ?, ?)",
-                (1, 2026, 1, "2026-11-02T09:00:00.000000Z", wrapped),
+                1,
+                2026,
+                1,
+                "2026-11-02T09:00:00.000000Z",
+                wrapped,
             )
             legacy.append_v1(
-                session,
+                db,
                 keys,
                 payload_key=case_key,
                 kind="disclosure",
@@ -48,8 +58,6 @@ def vault_at_0001_with_a_case(path: Path) -> None:
                     "text": "Written before the upgrade.",
                 },
             )
-    finally:
-        engine.dispose()
 
 
 def test_a_0001_vault_with_a_case_upgrades_and_verifies(

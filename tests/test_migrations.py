@@ -109,3 +109,14 @@ def test_known_revisions_are_alembics_chain() -> None:
     a new migration that is not added to `KNOWN_REVISIONS` fails here."""
     assert migrate.revisions() == storage.KNOWN_REVISIONS
     assert storage.KNOWN_REVISIONS[-1] == storage.HEAD_REVISION
+
+
+def test_the_rows_the_library_reads_are_the_schema_s_columns() -> None:
+    """The library reads and writes through `safeguarding.db`'s rows, not the SQLModel classes
+    Alembic migrates: a column added to one and not the other fails here."""
+    from safeguarding import db
+
+    rows = {table.TABLE: sorted(db.columns(table)) for table in db.TABLES}
+    schema = {name: sorted(columns) for name, columns in EXPECTED_COLUMNS.items()}
+    del schema["alembic_version"]
+    assert rows == schema

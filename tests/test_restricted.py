@@ -8,8 +8,8 @@ not exist, and every bad request changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -27,6 +27,16 @@ HEAD_PASSPHRASE = "head teacher passphrase"
 CHAIR_PASSPHRASE = "chair of governors phrase"
 SAM, JO, KIM = "Sam Patel", "Jo Head", "Kim Lee"
 
+
+
+def snapshot(path: Path, copy: Path) -> None:
+    """The vault as a backup would hold it, its write-ahead log included, while its users'
+    connections are still open."""
+    with (
+        contextlib.closing(sqlite3.connect(path)) as source,
+        contextlib.closing(sqlite3.connect(copy)) as target,
+    ):
+        source.backup(target)
 
 def book(unlocked: Unlocked) -> Casebook:
     return Casebook(unlocked, categories.load(), config.load())
@@ -194,7 +204,7 @@ def test_a_disabled_user_with_an_old_slot_reads_nothing_new(
     pupil = concern()
     first = book(alice).open(pupil)
     copy = tmp_path / "backup.db"
-    shutil.copy(school.path, copy)  # Sam's slot, as last night's backup holds it
+    snapshot(school.path, copy)  # Sam's slot, as last night's backup holds it
 
     alice.disable_user(SAM)
     assert alice.keys.epoch == 1
@@ -225,7 +235,7 @@ def test_an_old_passphrase_after_a_change_reads_nothing_new(
     written = book(alice).open(allegation())
     alice.close()
     copy = tmp_path / "backup.db"
-    shutil.copy(school.path, copy)
+    snapshot(school.path, copy)
 
     jo = as_user(school, JO, HEAD_PASSPHRASE)
     jo.set_passphrase(None, "a new head passphrase")
@@ -257,7 +267,7 @@ def test_a_revoked_member_reads_up_to_the_revocation_and_nothing_after(
     kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
     book(kim).add(written.reference, Note(text="Kim's note."))
     copy = tmp_path / "kim-kept.db"
-    shutil.copy(school.path, copy)  # what Kim's sealed box was, before the revoke
+    snapshot(school.path, copy)  # what Kim's sealed box was, before the revoke
     membership.revoke(alice, written.reference, KIM)
     book(alice).add(written.reference, Note(text="After Kim left."))
     alice.close()
@@ -404,15 +414,15 @@ def test_verify_names_an_entry_sealed_with_a_key_a_departed_member_holds(
     alice = as_user(school, "alice", PASSPHRASE)
     written = book(alice).open(allegation())
     membership.grant(alice, written.reference, KIM)
-    with storage.reading(alice.vault.engine) as session:
-        kept = alice.case_ring(session, find_case(session, written.reference))
+    with storage.reading(alice.vault.connection) as db:
+        kept = alice.case_ring(db, find_case(db, written.reference))
     membership.revoke(alice, written.reference, KIM)
     assert alice.verify().entries > 0
     # An insider writes the next entry with the ring Kim still holds, around the re-key.
-    with storage.writing(alice.vault.engine) as session:
-        case = find_case(session, written.reference)
+    with storage.writing(alice.vault.connection) as db:
+        case = find_case(db, written.reference)
         chronology.append(
-            session,
+            db,
             signer=alice.signer,
             payload_key=kept,
             kind="note",
@@ -432,19 +442,19 @@ def test_entries_after_a_disable_are_sealed_in_a_new_epoch_or_named(school: Vaul
     alice = as_user(school, "alice", PASSPHRASE)
     pupil = concern()
     written = book(alice).open(pupil)
-    with storage.reading(alice.vault.engine) as session:
-        kept = alice.case_ring(session, find_case(session, written.reference))
+    with storage.reading(alice.vault.connection) as db:
+        kept = alice.case_ring(db, find_case(db, written.reference))
     alice.disable_user(SAM)
     book(alice).add(written.reference, Note(text="Sealed in the new epoch."))
     assert invoke("verify", "--no-passphrase").exit_code == 0
-    with storage.writing(alice.vault.engine) as session:
+    with storage.writing(alice.vault.connection) as db:
         chronology.append(
-            session,
+            db,
             signer=alice.signer,
             payload_key=kept.keys[0],  # the key Sam's old slot opens
             kind="note",
             payload={"text": "Sam can read this."},
-            case_id=find_case(session, written.reference).id,
+            case_id=find_case(db, written.reference).id,
         )
     alice.close()
     result = invoke("verify", "--no-passphrase")

@@ -11,11 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
 
 from safeguarding import chronology, crypto, storage
+from safeguarding.db import Entry, VaultMeta
 from safeguarding.errors import CheckFailed, Damaged, NotAllowed
-from safeguarding.models import Entry, VaultMeta
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, VaultInfo, invoke
 
@@ -25,9 +24,9 @@ def unlock(info: VaultInfo, name: str = "alice", passphrase: str = PASSPHRASE) -
 
 
 def note(unlocked: Unlocked, text: str) -> int:
-    with storage.writing(unlocked.vault.engine) as session:
+    with storage.writing(unlocked.vault.connection) as db:
         entry = chronology.append(
-            session,
+            db,
             signer=unlocked.signer,
             payload_key=unlocked.keys.field_key,
             kind="note",
@@ -66,8 +65,8 @@ def rewrite(insider: Unlocked, first: int, change: Callable[[Entry], None]) -> N
     theirs is signed again and every hash recomputed, as their keys allow.  Others' entries
     they cannot sign: those keep the signatures they had."""
     drop_triggers(insider.vault.path)
-    with storage.writing(insider.vault.engine) as session:
-        rows = session.exec(select(Entry).order_by(col(Entry.seq))).all()
+    with storage.writing(insider.vault.connection) as db:
+        rows = db.all(Entry, order="seq")
         previous = next((r.mac for r in rows if r.seq == first - 1), crypto.GENESIS_MAC)
         for row in rows:
             if row.seq < first:
@@ -78,11 +77,11 @@ def rewrite(insider: Unlocked, first: int, change: Callable[[Entry], None]) -> N
             if row.author_id == insider.user.id:
                 row.signature = insider.signer.key.sign(body)
             row.mac = chronology.hash_of(body, row.signature or b"")
-            session.add(row)
+            db.update(row)
             previous = row.mac
-        meta = session.get_one(VaultMeta, 1)
+        meta = db.get_one(VaultMeta, 1)
         meta.head_seq, meta.head_mac = rows[-1].seq, previous
-        session.add(meta)
+        db.update(meta)
     put_back_triggers(insider.vault.path)
 
 
@@ -133,15 +132,15 @@ def test_deleting_an_entry_and_renumbering_is_caught(vault: VaultInfo) -> None:
 
 def test_an_entry_in_another_user_s_name_is_caught(vault: VaultInfo) -> None:
     alice, bob = with_bob(vault)
-    with storage.writing(alice.vault.engine) as session:
+    with storage.writing(alice.vault.connection) as db:
         forged = chronology.prepare(
-            session,
+            db,
             signer=chronology.Signer(bob.user.id, alice.signer.key, bob.signer.public),
             payload_key=alice.keys.field_key,
             kind="note",
             payload={"text": "bob says it never happened"},
         )
-        chronology.insert(session, forged)
+        chronology.insert(db, forged)
     with pytest.raises(CheckFailed, match=f"entry {forged.seq} .*signature does not hold"):
         alice.verify()
 
@@ -165,9 +164,9 @@ def test_a_deputy_who_reseals_their_role_is_caught(vault: VaultInfo) -> None:
             attempt()
     assert alice.head() == before
     # Written past the library, such an entry is still named by the role the chronology keeps.
-    with storage.writing(bob.vault.engine) as session:
+    with storage.writing(bob.vault.connection) as db:
         chronology.append(
-            session,
+            db,
             signer=bob.signer,
             payload_key=bob.keys.field_key,
             kind="user_added",
@@ -285,22 +284,22 @@ def test_a_user_disabled_while_their_command_waits_writes_nothing(vault: VaultIn
 def test_an_entry_signed_by_a_disabled_user_s_old_key_is_caught(vault: VaultInfo) -> None:
     alice, bob = with_bob(vault)
     alice.disable_user("bob")
-    with storage.writing(alice.vault.engine) as session:  # skipping the library's own check
+    with storage.writing(alice.vault.connection) as db:  # skipping the library's own check
         forged = chronology.prepare(
-            session,
+            db,
             signer=alice.signer,
             payload_key=alice.keys.field_key,
             kind="note",
             payload={"text": "x"},
         )
         forged.author_id = bob.user.id
-        body = chronology.signed_bytes(forged, session.get_one(VaultMeta, 1).head_mac)
+        body = chronology.signed_bytes(forged, db.get_one(VaultMeta, 1).head_mac)
         forged.signature = bob.signer.key.sign(body)
         forged.mac = chronology.hash_of(body, forged.signature)
-        session.add(forged)
-        meta = session.get_one(VaultMeta, 1)
+        db.insert(forged)
+        meta = db.get_one(VaultMeta, 1)
         meta.head_seq, meta.head_mac = forged.seq, forged.mac
-        session.add(meta)
+        db.update(meta)
     with pytest.raises(CheckFailed, match=f"entry {forged.seq} was written by user 2 after"):
         alice.verify()
 
@@ -489,7 +488,8 @@ def test_a_backup_rewritten_with_its_hash_recomputed_fails_without_a_passphrase(
 def test_a_vault_rolled_back_behind_its_backups_is_refused_by_the_nightly_jobs(
     vault: VaultInfo, tmp_path: Path
 ) -> None:
-    alice, _ = with_bob(vault)
+    alice, bob = with_bob(vault)
+    bob.close()
     folder = tmp_path / "backups"
     folder.mkdir(mode=0o700)
     aside = tmp_path / "aside"
@@ -497,6 +497,7 @@ def test_a_vault_rolled_back_behind_its_backups_is_refused_by_the_nightly_jobs(
     assert invoke("backup", "create", str(aside)).exit_code == 0  # kept to roll back to
     [yesterday] = aside.glob("*.db")
     note(alice, "Written after the copy.")
+    alice.close()
     assert invoke("backup", "create", str(folder)).exit_code == 0
     shutil.copyfile(yesterday, vault.path)  # the whole file rolled back
     for suffix in ("-wal", "-shm"):

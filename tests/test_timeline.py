@@ -132,15 +132,15 @@ def test_a_thousand_entry_case_renders(built: tc.Built) -> None:
     """Timing belongs to benchmarks/timeline.py; this only shows that it renders whole."""
     unlocked = tc.unlock(built)
     try:
-        with storage.writing(unlocked.vault.engine) as session:
+        with storage.writing(unlocked.vault.connection) as db:
             from safeguarding.casefile import find_case
 
-            case = find_case(session, built.reference)
-            key = unlocked.case_ring(session, case, writing=True)
+            case = find_case(db, built.reference)
+            key = unlocked.case_ring(db, case, writing=True)
             for n in range(1000):
                 moment = tc.at(20, 10, 0) + timedelta(minutes=n)
                 chronology.append(
-                    session,
+                    db,
                     signer=unlocked.signer,
                     payload_key=key,
                     kind=Kind.NOTE,

@@ -135,7 +135,7 @@ def _check_export(unlocked: Unlocked, case: str, path: Path | None, force: bool)
     from safeguarding import storage
     from safeguarding.export import Target
 
-    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.engine) as session:
-        unlocked.readable_case(session, case)
+    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
+        unlocked.readable_case(db, case)
     if path is not None:
         Target(path, force).discard()  # the same checks, and a file it can create there
