@@ -10,12 +10,15 @@ import errno
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click import exceptions as click_exceptions
-from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer._coercion import RuntimeParam, build_runtime_param
+from typer._param_types import coerce_cli_path
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from safeguarding.errors import NoVault, OutOfMemory, SafeguardError, TooManyOpenFiles
 
@@ -82,11 +85,16 @@ class SafeguardGroup(TyperGroup):
     ) -> Any:
         STATE.reset()
         output.reset()
+        for param in self.params:  # with those Typer adds after building the group
+            _convert_plainly(param)
         os.umask(0o077)  # whatever safeguard writes (vault, WAL, exports) is the owner's alone
         code = self._run(args, prog_name, complete_var, extra)
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _plain_help(super().get_help_option(ctx))
 
     def invoke(self, ctx: Any) -> Any:
         # Typer turns Ctrl-C into a silent exit 130; make it an Abort, so `_run` says that
@@ -252,12 +260,15 @@ def _polish(command: Any, path: tuple[str, ...]) -> None:
     Typer builds the commands and their parameters itself, with no hook for either, so this
     walks the tree it built once, before anything is parsed or shown.
     """
+    if type(command) in _PLAIN_HELP:
+        command.__class__ = _PLAIN_HELP[type(command)]
     if path:
         # Its help's first paragraph, whole: Click would cut it at about 60 characters, or at
         # the "." of "e.g.".
         summary = (command.help or "").strip().split("\n\n")[0]
         command.short_help = command.short_help or " ".join(summary.split())
     for param in command.params:
+        _convert_plainly(param)
         if isinstance(param, TyperArgument):
             param.__class__ = _PlainArgument
             param.metavar = param.metavar or (param.name or "value").upper()
@@ -268,6 +279,59 @@ def _polish(command: Any, path: tuple[str, ...]) -> None:
             )
     for name, sub in getattr(command, "commands", {}).items():
         _polish(sub, (*path, name))
+
+
+@dataclass(frozen=True)
+class _Plain(RuntimeParam):
+    """A text, a flag or a path taken as given.  Typer converts every value through a Pydantic
+    type adapter, and loading Pydantic costs a command more than its work (a `note` writes in
+    about 20 ms): a text or a flag needs no conversion, a path only `Path` and Typer's own
+    checks.  Anything else given (a flag's value from a variable) goes to Typer's conversion."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        if self.annotation is str and isinstance(value, str):
+            return value
+        if self.annotation is bool and isinstance(value, bool):
+            return value
+        if self.annotation is Path and isinstance(value, (str, Path)):
+            return coerce_cli_path(
+                Path(value), self.parameter_info, path_type=Path, param=param, ctx=ctx
+            )
+        return build_runtime_param(param.type_descriptor).coerce(value, param=param, ctx=ctx)
+
+
+def _convert_plainly(param: Any) -> None:
+    """Give a parameter that holds a text, a flag or a path the `_Plain` conversion; every
+    other kind (numbers, choices, lists) keeps Typer's.  (`_runtime_param` is the conversion
+    Typer would otherwise build at the first value.)"""
+    descriptor = param.type_descriptor
+    plain = descriptor.annotation in (str, bool, Path) and not (
+        descriptor.is_choice or descriptor.is_file or descriptor.parameter_info.parser
+    )
+    if plain and param._runtime_param is None:
+        param._runtime_param = _Plain(descriptor.parameter_info, descriptor.annotation)
+
+
+def _plain_help(option: Any) -> Any:
+    """A command's `--help` option, which Click makes at parse time, converting plainly."""
+    if option is not None:
+        _convert_plainly(option)
+    return option
+
+
+class _PlainHelpCommand(TyperCommand):
+    def get_help_option(self, ctx: Any) -> Any:
+        return _plain_help(super().get_help_option(ctx))
+
+
+class _PlainHelpGroup(TyperGroup):
+    """A group of commands (`user`, `backup` …)."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _plain_help(super().get_help_option(ctx))
+
+
+_PLAIN_HELP: dict[type, type] = {TyperCommand: _PlainHelpCommand, TyperGroup: _PlainHelpGroup}
 
 
 def _unnamed_value(option: TyperOption) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from safeguarding import clock, integrity, migrate, scratch, storage
+from safeguarding import clock, integrity, scratch, storage
 from safeguarding.backup_files import (
     CLOCK_SKEW,
     BackupFile,
@@ -189,6 +189,8 @@ def _verify_chain(path: Path, manifest: Manifest, unlock: Unlocker, workdir: Pat
     except OSError as error:
         raise write_error(error, workdir.parent, "the backup was not checked") from None
     if manifest.schema_revision != storage.HEAD_REVISION:
+        from safeguarding import migrate  # Alembic: only an older backup needs it
+
         engine = storage.make_engine(copy)
         try:
             with storage.guarded(copy):

@@ -22,7 +22,6 @@ from safeguarding import (
     crypto,
     files,
     integrity,
-    migrate,
     restricted,
     slots,
     storage,
@@ -129,6 +128,8 @@ class Vault(VaultFile):
             temp = files.PrivateFile(path, named=True)
         except OSError as error:
             raise _unwritable(path, error, "no vault was created") from None
+        from safeguarding import migrate  # Alembic, for the schema: only a new vault needs it
+
         with temp:
             engine = storage.make_engine(temp.temp_path)
             try:
