@@ -65,6 +65,8 @@ class Casebook:
         self.categories = categories
         self.config = config
         self.now = now or clock.now
+        #: What `preflight` read of a case, for the `add` that follows: its id and entries.
+        self._read_ahead: tuple[int, list[casefile.Opened]] | None = None
 
     # Reading -------------------------------------------------------------------------------
 
@@ -74,12 +76,28 @@ class Casebook:
 
     def read(self, reference: str) -> CaseFile:
         """One case, decrypted, its entries in event order."""
-        with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
-            return self._file(db, casefile.find_case(db, reference))
+        return self._read(reference, keep=False)
 
-    def _file(self, db: Db, case: Case) -> CaseFile:
-        ring = self.unlocked.case_ring(db, case)
-        return casefile.build(db, case, ring, self._authors(db))
+    def _read(self, reference: str, *, keep: bool) -> CaseFile:
+        """`read`; with `keep`, its entries are kept for the `add` that follows (`preflight`),
+        which then reads only what a colleague added meanwhile."""
+        with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
+            case = casefile.find_case(db, reference)
+            ring = self.unlocked.case_ring(db, case)
+            opened = casefile.open_rows(ring, casefile.entry_rows(db, case))
+            if keep:
+                self._read_ahead = (case.id, opened)
+            return casefile.file_of(case, opened, self._authors(db))
+
+    def _opened(self, db: Db, case: Case, ring: KeyRing) -> list[casefile.Opened]:
+        """The case's entries, opened: those `preflight` read reused (entries never change),
+        and only those written since read and decrypted."""
+        ahead: list[casefile.Opened] = []
+        if self._read_ahead is not None and self._read_ahead[0] == case.id:
+            ahead = self._read_ahead[1]
+        last = ahead[-1][0].seq if ahead else 0
+        rows = db.all(Entry, "case_id = ? AND seq > ?", case.id, last, order="seq")
+        return [*ahead, *casefile.open_rows(ring, rows)]
 
     def _authors(self, db: Db) -> dict[int, str]:
         return casefile.user_names(db, self.unlocked.keys.field_key)
@@ -227,7 +245,7 @@ class Casebook:
         a case that is not there for this user, and what the draft checks before its text (a
         kind given as a class: whether it may follow, as on a closed case).  Nothing is
         written.  The case's state as it stands."""
-        standing = self._standing(self.read(reference), at or self.now())
+        standing = self._standing(self._read(reference, keep=True), at or self.now())
         if isinstance(draft, type):
             draft.may_follow(standing.state, standing.at)
         elif draft is not None:
@@ -243,7 +261,7 @@ class Casebook:
             case = casefile.find_case(db, reference)
             ring = self.unlocked.case_ring(db, case, writing=True)
             authors = self._authors(db)
-            opened = casefile.open_rows(ring, casefile.entry_rows(db, case))
+            opened = self._opened(db, case, ring)
             standing = self._standing(casefile.file_of(case, opened, authors), event)
             draft.check(standing)
             payload = draft.payload(standing)

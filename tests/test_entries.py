@@ -74,8 +74,31 @@ def test_adding_an_entry_reads_the_case_and_unwraps_its_key_once(
         calls = Calls()
         monkeypatch.setattr(Unlocked, "case_ring", calls.spy("key", Unlocked.case_ring))
         monkeypatch.setattr(casefile, "find_case", calls.spy("find", casefile.find_case))
-        monkeypatch.setattr(casefile, "entry_rows", calls.spy("rows", casefile.entry_rows))
         monkeypatch.setattr(chronology, "open_payload", calls.spy("open", chronology.open_payload))
         written = book.add(reference, Note(text="One more."))
-    assert calls.counts == {"key": 1, "find": 1, "rows": 1, "open": entries}
+    assert calls.counts == {"key": 1, "find": 1, "open": entries}
     assert written.entry > 0 and written.state.reference == reference
+
+
+def test_an_entry_checked_then_added_decrypts_the_case_once_and_sees_a_colleague_s_entry(
+    vault: VaultInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `note` does: checked before the text is typed, then added.  The add reuses what the
+    check read, and reads only what a colleague wrote meanwhile."""
+    with casebook(vault) as book:
+        reference = book.open(disclosure("staff-misuse")).reference
+        for number in range(5):
+            book.add(reference, Note(text=f"Note {number}."))
+        entries = len(book.read(reference).entries)
+        calls = Calls()
+        monkeypatch.setattr(chronology, "open_payload", calls.spy("open", chronology.open_payload))
+        book.preflight(reference, Note)
+        assert calls.counts == {"open": entries}
+        with casebook(vault) as colleague:
+            colleague.add(reference, Note(text="Written meanwhile."))
+        assert calls.counts == {"open": 2 * entries}
+        written = book.add(reference, Note(text="One more."))
+        assert calls.counts == {"open": 2 * entries + 1}
+        texts = [entry.text for entry in book.read(reference).in_recorded_order]
+    assert texts[-2:] == ["Written meanwhile.", "One more."]
+    assert written.state.reference == reference
