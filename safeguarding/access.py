@@ -54,22 +54,77 @@ def reading_case(
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
         case = casefile.find_case(db, reference)
         case_key = unlocked.case_ring(db, case, writing=True)
-        reference = casefile.format_reference(case.year, case.number)
-        # A view of a restricted case goes into its own chronology: only its members may
-        # learn that it exists.
-        in_case = kind != CASE_VIEWED or bool(case.restricted)
-        entry = chronology.append(
-            db,
-            signer=unlocked.signer,
-            payload_key=case_key if in_case else unlocked.keys.fields,
-            kind=kind,
-            payload=payload if in_case else {"case": reference, **payload},
-            case_id=case.id if in_case else None,
-            recorded_at=(now or clock.now)(),
-        )
+        entry = _record_read(unlocked, db, case, case_key, kind, payload, (now or clock.now)())
         authors = casefile.user_names(db, unlocked.keys.field_key)
         built = casefile.build(db, case, case_key, authors)
         yield Snapshot(built, chronology.head(db), entry.seq, db)
+
+
+def _record_read(
+    unlocked: Unlocked,
+    db: Db,
+    case: Case,
+    case_key: KeyRing,
+    kind: str,
+    payload: dict[str, Any],
+    at: datetime,
+) -> Entry:
+    """Append the entry that records a read of `case`, in the caller's write transaction."""
+    # A view of a restricted case goes into its own chronology: only its members may learn
+    # that it exists.
+    in_case = kind != CASE_VIEWED or bool(case.restricted)
+    reference = casefile.format_reference(case.year, case.number)
+    return chronology.append(
+        db,
+        signer=unlocked.signer,
+        payload_key=case_key if in_case else unlocked.keys.fields,
+        kind=kind,
+        payload=payload if in_case else {"case": reference, **payload},
+        case_id=case.id if in_case else None,
+        recorded_at=at,
+    )
+
+
+def _settle(unlocked: Unlocked, reference: str) -> None:
+    """A member left this restricted case: its next entry starts a new epoch, which only a
+    write transaction can begin, so begin it before the case is read without the lock."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        due = bool(casefile.find_case(db, reference).rekey_due)
+    if due:
+        with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+            unlocked.case_ring(db, casefile.find_case(db, reference), writing=True)
+
+
+def _last_of(db: Db, case: Case) -> int:
+    return int(db.value("SELECT coalesce(max(seq), 0) FROM entries WHERE case_id = ?", case.id))
+
+
+#: How often a view reads a case without the write lock before it reads it under the lock:
+#: again only if someone wrote to that very case between the read and the record of it.
+VIEW_TRIES = 3
+
+
+def _viewed(unlocked: Unlocked, reference: str, at: datetime) -> tuple[CaseFile, Checkpoint]:
+    """The case as read for a view, and the checkpoint once the view is recorded.  The case is
+    read and decrypted without the write lock; the lock is held only to append the record of
+    the view, so a view never waits long on a colleague's write, nor they on it."""
+    vault = unlocked.vault
+    for _ in range(VIEW_TRIES):
+        _settle(unlocked, reference)
+        with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+            case = casefile.find_case(db, reference)
+            last = _last_of(db, case)
+            authors = casefile.user_names(db, unlocked.keys.field_key)
+            built = casefile.build(db, case, unlocked.case_ring(db, case), authors)
+        with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+            case = casefile.find_case(db, reference)
+            if _last_of(db, case) == last:
+                ring = unlocked.case_ring(db, case, writing=True)
+                _record_read(unlocked, db, case, ring, CASE_VIEWED, {}, at)
+                return built, chronology.head(db)
+    with reading_case(unlocked, reference, CASE_VIEWED, {}, now=lambda: at) as snap:
+        return snap.case, snap.checkpoint
 
 
 @dataclass(frozen=True)
@@ -92,13 +147,7 @@ def prepare_read(
     taking the write lock, so that laying a long case out as a PDF keeps no one else waiting.
     Nothing is written: `recording` writes the prepared entry if the head has not moved."""
     vault = unlocked.vault
-    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
-        due = bool(casefile.find_case(db, reference).rekey_due)
-    if due:
-        # A member left this restricted case: its next entry starts a new epoch, which only a
-        # write transaction can begin.
-        with storage.guarded(vault.path), storage.writing(vault.connection) as db:
-            unlocked.case_ring(db, casefile.find_case(db, reference), writing=True)
+    _settle(unlocked, reference)
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         case = casefile.find_case(db, reference)
         case_key = unlocked.case_ring(db, case)
@@ -304,14 +353,14 @@ def view(
 ) -> timeline.Timeline:
     """A case's timeline for viewing; the view is recorded in the vault-level access log."""
     produced_at = (now or clock.now)()
-    with reading_case(unlocked, reference, CASE_VIEWED, {}, now=lambda: produced_at) as snap:
-        return timeline.build(
-            snap.case,
-            school=school,
-            categories=categories,
-            checkpoint=snap.checkpoint,
-            produced_at=produced_at,
-            produced_by=unlocked.user.name,
-            closures=closures,
-            tz=tz,
-        )
+    case, checkpoint = _viewed(unlocked, reference, produced_at)
+    return timeline.build(
+        case,
+        school=school,
+        categories=categories,
+        checkpoint=checkpoint,
+        produced_at=produced_at,
+        produced_by=unlocked.user.name,
+        closures=closures,
+        tz=tz,
+    )

@@ -69,3 +69,37 @@ def test_an_export_that_others_keep_overtaking_is_laid_out_under_the_lock(
     kinds = [e["kind"] for e in json.loads(invoke("timeline", case, "--json").stdout)["entries"]]
     assert kinds.count("export") == 1  # recorded once, whatever the tries
     assert invoke("verify").exit_code == 0
+
+
+def spy_on_reading(monkeypatch: pytest.MonkeyPatch, case: str, writes: int) -> list[int]:
+    """On each of the first `writes` reads of a case for a view, a colleague writes a note."""
+    from safeguarding import casefile
+
+    codes: list[int] = []
+    real = casefile.build
+
+    def reading(*args: Any, **kwargs: Any) -> casefile.CaseFile:
+        if len(codes) < writes:
+            codes.append(colleague_note(case, f"Colleague's note {len(codes) + 1}.\n"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(casefile, "build", reading)
+    return codes
+
+
+def test_a_timeline_reads_without_the_write_lock_and_shows_a_note_written_meanwhile(
+    vault: VaultInfo, say: Say, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = record(say)["case"]
+    codes = spy_on_reading(monkeypatch, case, writes=1)
+    shown = invoke("timeline", case, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert codes == [0]  # the colleague's note went in at once, with no wait allowed
+    document = json.loads(shown.stdout)
+    assert "Colleague's note 1.\n" in [entry.get("text") for entry in document["entries"]]
+    verified = invoke("verify", "--checkpoint", document["checkpoint"])
+    assert verified.exit_code == 0, verified.stderr
+    audit = invoke("audit", "--case", case, "--json")
+    assert audit.exit_code == 0, audit.stderr
+    actions = [event["action"] for event in json.loads(audit.stdout)]
+    assert actions.count("viewed") == 1  # the view recorded once, whatever the tries
