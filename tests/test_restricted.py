@@ -28,7 +28,6 @@ CHAIR_PASSPHRASE = "chair of governors phrase"
 SAM, JO, KIM = "Sam Patel", "Jo Head", "Kim Lee"
 
 
-
 def snapshot(path: Path, copy: Path) -> None:
     """The vault as a backup would hold it, its write-ahead log included, while its users'
     connections are still open."""
@@ -37,6 +36,7 @@ def snapshot(path: Path, copy: Path) -> None:
         contextlib.closing(sqlite3.connect(copy)) as target,
     ):
         source.backup(target)
+
 
 def book(unlocked: Unlocked) -> Casebook:
     return Casebook(unlocked, categories.load(), config.load())
