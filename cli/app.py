@@ -23,32 +23,6 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from safeguarding.errors import NoVault, OutOfMemory, SafeguardError, TooManyOpenFiles
 
 from . import output
-from .commands import (
-    access,
-    action,
-    advice,
-    amend,
-    audit,
-    backup,
-    cases,
-    categories,
-    checkpoint,
-    close,
-    conversation,
-    db,
-    demo,
-    export,
-    init,
-    note,
-    record,
-    refer,
-    reopen,
-    report,
-    restore,
-    timeline,
-    user,
-    verify,
-)
 from .context import STATE, State, open_vault
 
 if TYPE_CHECKING:
@@ -71,9 +45,19 @@ class SafeguardGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         """The commands in the order of the work: try it, set up, the case's flow, reading and
         sharing, then the vault's care; any not placed come last."""
-        names = list(super().list_commands(ctx))
+        names = [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
         placed = [name for name in COMMAND_ORDER if name in names]
         return placed + [name for name in names if name not in placed]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """A command, its module loaded and the command built the first time it is asked for:
+        a `note` builds one command, not every one (help and completion ask for all)."""
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in COMMANDS:
+            found = _built(cmd_name)
+            _polish(found, (cmd_name,))
+            self.add_command(found, cmd_name)
+        return found
 
     def main(  # type: ignore[override]
         self,
@@ -447,30 +431,55 @@ def global_options(
     moments.check_local_zone(clock.now())  # TZ=UTC+99 is refused here, not mid-command
 
 
-app.command()(init.init)
-app.command()(verify.verify)
-app.command()(checkpoint.checkpoint)
-app.add_typer(user.app, name="user")
-app.add_typer(db.app, name="db")
-app.command()(categories.categories)
-app.command()(record.record)
-app.command()(refer.refer)
-app.command()(advice.advice)
-app.add_typer(action.app, name="action")
-app.command()(conversation.conversation)
-app.command()(note.note)
-app.command()(amend.amend)
-app.command()(close.close)
-app.command()(reopen.reopen)
-app.command()(cases.cases)
-app.command()(demo.demo)
-app.add_typer(backup.app, name="backup")
-app.command()(restore.restore)
-app.command()(timeline.timeline)
-app.command()(export.export)
-app.command()(audit.audit)
-app.command()(report.report)
-app.add_typer(access.app, name="access")
+#: Every command: its module in cli/commands/, which defines a function of the same name, or
+#: (for a command with subcommands) a Typer `app`.
+COMMANDS = (
+    "init",
+    "verify",
+    "checkpoint",
+    "user",
+    "db",
+    "categories",
+    "record",
+    "refer",
+    "advice",
+    "action",
+    "conversation",
+    "note",
+    "amend",
+    "close",
+    "reopen",
+    "cases",
+    "demo",
+    "backup",
+    "restore",
+    "timeline",
+    "export",
+    "audit",
+    "report",
+    "access",
+)
+
+
+def _built(name: str) -> Any:
+    """The command `name`, as Typer builds a command (or a group) registered on `app`."""
+    from importlib import import_module
+
+    from typer.models import CommandInfo, TyperInfo
+
+    module = import_module(f"{__package__}.commands.{name}")
+    made = getattr(module, name, None)
+    short, markup = app.pretty_exceptions_short, app.rich_markup_mode
+    if callable(made) and not isinstance(made, typer.Typer):
+        return typer.main.get_command_from_info(
+            CommandInfo(callback=made), pretty_exceptions_short=short, rich_markup_mode=markup
+        )
+    return typer.main.get_group_from_info(
+        TyperInfo(module.app, name=name),
+        pretty_exceptions_short=short,
+        suggest_commands=app.suggest_commands,
+        rich_markup_mode=markup,
+    )
 
 
 def main() -> None:

@@ -16,8 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from safeguarding.cli import credentials
 from safeguarding.cli.app import app
 from typer.testing import CliRunner, Result
@@ -155,6 +157,15 @@ def write_secret(path: Path, text: str) -> Path:
         handle.write(text)
     os.chmod(path, 0o600)  # whatever the umask, and if the file was already there
     return path
+
+
+def every_command() -> Any:
+    """The whole command tree, every command built (the app builds each one when it is first
+    asked for, so a walk of `commands` would otherwise find none)."""
+    root = typer.main.get_command(app)
+    for name in root.list_commands(None):  # type: ignore[attr-defined]
+        root.get_command(None, name)  # type: ignore[attr-defined]
+    return root
 
 
 def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:

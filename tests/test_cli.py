@@ -15,6 +15,7 @@ from tests.conftest import (
     DEPUTY_PASSPHRASE,
     PASSPHRASE,
     VaultInfo,
+    every_command,
     invoke,
     run,
     safeguard_executable,
@@ -273,10 +274,8 @@ def test_db_status_and_upgrade(vault: VaultInfo) -> None:
 
 
 def test_every_command_has_help(vault: VaultInfo) -> None:
-    import typer
-    from safeguarding.cli.app import app
 
-    group = typer.main.get_command(app)
+    group = every_command()
 
     def walk(command, path):  # type: ignore[no-untyped-def]
         yield path, command

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from safeguarding.cli.app import DISTRIBUTION, app
+from safeguarding.cli.app import DISTRIBUTION
 
 from tests.conftest import (
     DEPUTY_PASSPHRASE,
     PASSPHRASE,
     VaultInfo,
+    every_command,
     invoke,
     run,
     safeguard_executable,
@@ -309,7 +309,7 @@ def test_every_command_lists_a_whole_summary_and_readable_placeholders(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    root = typer.main.get_command(app)
+    root = every_command()
     for path, command in _commands(root):
         assert command.short_help, f"'safeguard {' '.join(path)}' has no short help"
         listing = invoke(*path[:-1], "--help").stdout

@@ -7,15 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import typer
-from safeguarding.cli.app import app
+from tests.conftest import every_command
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
 def commands(command: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    command = command or typer.main.get_command(app)
+    command = command or every_command()
     subcommands = getattr(command, "commands", {})
     if path and not subcommands:
         yield path

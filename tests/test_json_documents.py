@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from safeguarding.cli.app import app
 
 from safeguarding.documents_json import ARRAYS, SCHEMAS
 from tests import timeline_case as tc
-from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, SetClock, VaultInfo, invoke
+from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, SetClock, VaultInfo, every_command, invoke
 from tests.flowkit import Say, record_args
 from tests.test_release_fixtures import ALEX, old  # noqa: F401 (the fixture)
 
@@ -132,7 +130,7 @@ def _mask(key: str, value: Any, form: re.Pattern[str]) -> str:
 
 def json_commands(command: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """Every command that takes `--json`, as the words that name it."""
-    command = command or typer.main.get_command(app)
+    command = command or every_command()
     if any("--json" in getattr(param, "opts", ()) for param in command.params):
         yield path
     for name, sub in getattr(command, "commands", {}).items():
@@ -154,7 +152,7 @@ def test_every_command_that_takes_json_has_its_snapshot_and_one_option() -> None
 
 
 def _command(path: tuple[str, ...]) -> Any:
-    command: Any = typer.main.get_command(app)
+    command: Any = every_command()
     for word in path:
         command = command.commands[word]
     return command

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
 from safeguarding.cli import manpage
-from safeguarding.cli.app import app
 
+from tests.conftest import every_command
 from tests.test_docs import commands
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +27,7 @@ def test_the_committed_man_page_is_current() -> None:
 
 def test_the_page_has_every_command_and_every_option() -> None:
     page = manpage.render()
-    root = typer.main.get_command(app)
+    root = every_command()
     for path in commands():
         assert f".SS safeguard {' '.join(path)}\n".replace("-", "\\-") in page, path
         command = root
