@@ -3,17 +3,18 @@ case that `timeline --json` prints and `export --format json` writes.
 
 A document that is an object starts with `schema`, its name, and `schema_version`; a command that
 prints an array prints it bare, as it always has, and `SCHEMAS` (and the README) name it.  A key
-may be added within a version; one renamed, retyped or taken away makes a new version.  These are
-functions from what the library returns to dicts: nothing here opens the vault, writes or prints
-(`backup list` reads each backup's size from its file).  At load this module imports only the
-standard library, so every command may import it without slowing `--help`.
+may be added within a version; one renamed, retyped or taken away makes a new version.  A text
+someone recorded is in a document once: where one part sums up another, it names the entry.
+These are functions from what the library returns to dicts: nothing here opens the vault, writes
+or prints (`backup list` reads each backup's size from its file).  At load this module imports
+only the standard library, so every command may import it without slowing `--help`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ Document = dict[str, Any]
 
 #: Every document by its name, with its version.
 SCHEMAS: dict[str, int] = {
-    "safeguard.case": 1,
+    "safeguard.case": 2,
     "safeguard.entry": 1,
     "safeguard.members": 1,
     "safeguard.init": 1,
@@ -85,7 +86,7 @@ def _named(schema: str, **keys: Any) -> Document:
     return {"schema": schema, "schema_version": SCHEMAS[schema], **keys}
 
 
-def _iso(moment: datetime | None) -> str | None:
+def _iso(moment: date | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
@@ -97,11 +98,20 @@ def _utc(moment: datetime) -> str:
 
 
 def case(t: Timeline) -> Document:
-    """The full structured case: `timeline --json`, and what `export --format json` writes."""
+    """The full structured case: `timeline --json`, and what `export --format json` writes.
+    An entry's `data` is its fields but its `text` (and the disclosure's subjects, the case's
+    `subjects`); `referrals`, `overdue` and `actions` name entries by `id`."""
     # The timeline model brings SQLAlchemy and Rich with it: only the case needs its marking,
     # so the backup commands' documents start without them.
     from safeguarding.timeline import MARKING, REDACTION_NOTICE
 
+    referrals = [item for item in t.items if item.kind == "referral"]
+    entry_of = {(i.kind, i.data.get("action")): i.id for i in t.items if "action" in i.data}
+    late = [
+        {"what": "action", "action": a.number, "due": _iso(a.due)} for a in t.actions if a.overdue
+    ]
+    if t.next_overdue and not referrals:  # until one is recorded, the referral is the next step
+        late.insert(0, {"what": "referral", "due": _iso(t.next_due)})
     return _named(
         "safeguard.case",
         case=t.reference,
@@ -119,21 +129,17 @@ def case(t: Timeline) -> Document:
         opened_at=_iso(t.opened_at),
         closed_at=_iso(t.closed_at),
         outcome=t.outcome,
-        referrals=list(t.referrals),
-        next={
-            "title": t.next_title,
-            "due": t.next_due.isoformat() if t.next_due else None,
-            "overdue": t.next_overdue,
-        },
-        overdue=list(t.overdue),
+        referrals=[{"entry": i.id, "route": i.data.get("route")} for i in referrals],
+        next={"title": t.next_title, "due": _iso(t.next_due), "overdue": t.next_overdue},
+        overdue=late,
         actions=[
             {
                 "action": a.number,
-                "text": a.text,
-                "owner": a.owner,
-                "due": a.due.isoformat(),
+                "entry": entry_of.get(("action", a.number)),
+                "due": _iso(a.due),
                 "set_at": _iso(a.set_at),
                 "done_at": _iso(a.done_at),
+                "done_entry": entry_of.get(("action_done", a.number)),
                 "overdue": a.overdue,
             }
             for a in t.actions
@@ -143,6 +149,7 @@ def case(t: Timeline) -> Document:
 
 
 def _item(item: Item) -> Document:
+    given = ("text", "subjects") if item.kind == "disclosure" else ("text",)
     return {
         "id": item.id,
         "kind": item.kind,
@@ -153,7 +160,7 @@ def _item(item: Item) -> Document:
         "text": item.text,
         "amends": item.amends,
         "amended_by": list(item.amended_by),
-        "data": item.data,
+        "data": {key: value for key, value in item.data.items() if key not in given},
     }
 
 

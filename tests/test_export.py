@@ -134,10 +134,12 @@ def test_json_export_is_the_full_case_with_a_schema_version(
     path = tmp_path / "case.json"
     export(built, "json", path)
     document = json.loads(path.read_text(encoding="utf-8"))
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["case"] == built.reference and document["school"] == tc.SCHOOL
     assert document["subjects"] == [{"name": tc.SUBJECT, "role": "staff"}]
-    assert [a["owner"] for a in document["actions"]] == [tc.OWNER, tc.DEPUTY]
+    by_id = {e["id"]: e for e in document["entries"]}
+    owners = [by_id[a["entry"]]["data"]["owner"] for a in document["actions"]]
+    assert owners == [tc.OWNER, tc.DEPUTY]
     assert document["redacted"] is False and document["marking"] == "OFFICIAL-SENSITIVE"
     contains_every_entry(" ".join(e["text"] for e in document["entries"]), built)
     # the export's own entry is in it, and its checkpoint includes that entry

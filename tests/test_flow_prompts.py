@@ -391,9 +391,9 @@ def test_the_review_changes_the_account_and_the_subjects(vault: VaultInfo, termi
     result = invoke("record", "--json", input=answers(*INTERVIEW, *changes))
     assert result.exit_code == 0, result.stderr
     case = json.loads(result.stdout)["case"]
-    disclosure = json.loads(invoke("timeline", case, "--json").stdout)["entries"][0]
-    assert disclosure["text"] == "Corrected account."
-    assert disclosure["data"]["subjects"] == [{"name": "Sam Small", "role": "pupil"}]
+    document = json.loads(invoke("timeline", case, "--json").stdout)
+    assert document["entries"][0]["text"] == "Corrected account."
+    assert document["subjects"] == [{"name": "Sam Small", "role": "pupil"}]
 
 
 def test_answering_no_at_the_review_asks_before_discarding(

@@ -353,7 +353,7 @@ def test_export(built: tc.Built, tmp_path: Path) -> None:
     found = document("export", built.reference, "--format", "json", "--output", str(to))
     snapshot("export", found, "safeguard.export", tmp_path, checkpoint=CHECKPOINT)
     written = json.loads(to.read_text(encoding="utf-8"))
-    assert (written["schema"], written["schema_version"]) == ("safeguard.case", 1)
+    assert (written["schema"], written["schema_version"]) == ("safeguard.case", 2)
 
 
 def test_audit(built: tc.Built, tmp_path: Path) -> None:
