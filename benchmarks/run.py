@@ -1078,8 +1078,9 @@ def measure_unlock(path: Path, runs: int) -> float:
 # Running -------------------------------------------------------------------------------------
 
 
-def everything(bench: Bench, sizes: Sequence[int], jrnl_sizes: Sequence[int]) -> list[Row]:
-    many_cases = 1_000 if sizes[-1] < 100_000 else 10_000
+def everything(
+    bench: Bench, sizes: Sequence[int], jrnl_sizes: Sequence[int], many_cases: int
+) -> list[Row]:
     rows = bench.help_rows()
     vaults = bench.note_vaults(sizes)
     rows += bench.note_rows(vaults, jrnl_sizes)
@@ -1141,6 +1142,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs = options.runs or (3 if options.quick else 7)
     sizes = (1_000, 2_000, 5_000) if options.quick else (1_000, 10_000, 100_000)
     jrnl_sizes = sizes[:2]
+    many_cases = 1_000 if options.quick else 10_000
     started = load()
     notes = []
     work = Path(tempfile.mkdtemp(prefix="safeguard-bench-"))
@@ -1152,11 +1154,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             if jrnl is not None:
                 notes.append(f"jrnl {jrnl.version}, from {jrnl.where}.")
             bench = Bench(work, runs, jrnl)
-            rows = (
-                only_jrnl(bench, jrnl_sizes)
-                if options.only_jrnl
-                else (everything(bench, sizes, jrnl_sizes))
-            )
+            if options.only_jrnl:
+                rows = only_jrnl(bench, jrnl_sizes)
+            else:
+                rows = everything(bench, sizes, jrnl_sizes, many_cases)
     finally:
         if spawner.cache_info().currsize:
             spawner().close()
@@ -1173,7 +1174,7 @@ def print_table(rows: list[Row], runs: int, notes: list[str]) -> None:
     from rich.table import Table
 
     table = Table(
-        title=f"safeguard benchmark: medians of {runs} runs, (fastest–slowest) beside them"
+        title=f"safeguard benchmark: medians of {runs} runs, the fastest and slowest in brackets"
     )
     for heading in ("what", "figure", "baseline", "ratio", "goal", "met", "peak MiB"):
         table.add_column(heading, justify="left" if heading in ("what", "baseline") else "right")
