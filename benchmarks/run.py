@@ -1,18 +1,37 @@
 """Speed and memory of safeguard, as ratios against baselines measured in the same run.
 
-    .venv/bin/python benchmarks/run.py            # the full table (about 5 minutes)
-    .venv/bin/python benchmarks/run.py --quick    # smaller vaults, fewer runs (a smoke test)
-    .venv/bin/python benchmarks/run.py --only-verify   # just the verify rows
+    .venv/bin/python benchmarks/run.py               # the full table (several minutes)
+    .venv/bin/python benchmarks/run.py --quick       # smaller vaults, fewer runs (a smoke test)
+    .venv/bin/python benchmarks/run.py --only-verify # just the verify rows
+    .venv/bin/python benchmarks/run.py --only-jrnl   # just `note` against its floor and jrnl
 
-Vaults are built through the library (fast, bulk); every timed figure is the real `safeguard`
-command run as a subprocess, the median of several runs.  Peak memory is each process's
-maximum resident set size.  Nothing here is a test: shared machines are noisy, so goals are
-printed beside the figures, never asserted.
+Vaults are built through the library (fast, bulk).  Every timed figure is a whole process, the
+real `safeguard` command or its baseline, and every ratio sets two of them against each other
+measured in the same run, in turn round after round (A B A B), so that a noisy moment on a
+shared machine weighs on both alike: each figure is the median of its runs, with the fastest
+and the slowest beside it.  Peak memory is each process's maximum resident set size (each is
+started by a small process, spawner.py, so that the peak is its own).  Nothing here is a test:
+shared machines are noisy, so goals are printed beside the figures, never asserted.  Under the
+table: the machine's load average at the start and the end of the run, and its cores.
+
+jrnl, the encrypted journal command line, is measured beside `note` and `timeline --json`:
+from this environment if it has it (`pip install -e '.[bench]'`), or else from its own venv,
+benchmarks/.jrnl-venv, made on first use; if it cannot be installed, its rows are left out.
+Its journals are encrypted, written through jrnl's own library, and its password reaches it
+through the keyring without a prompt (see jrnl_side.py).  Each tool's key derivations in one
+run of each command are counted (kdf_count.py), and one derivation is timed by each tool's own
+code with its own parameters: the ratios against jrnl are shown raw, and with each tool's
+derivations taken from its time, where the goal applies.  safeguard's are never made cheaper.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import functools
+import importlib.util
+import itertools
+import json
 import os
 import shutil
 import statistics
@@ -20,24 +39,45 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safeguarding import categories, chronology, clock, config, crypto, storage
+import signature_check
+
+from safeguarding import categories, chronology, clock, config, crypto, slots, storage
 from safeguarding.cases import Casebook
 from safeguarding.entries import Disclosure, Subject
-from safeguarding.models import Case, Entry, VaultMeta
+from safeguarding.models import Case, Entry, KeySlot, VaultMeta
 from safeguarding.vault import Role, Unlocked, Vault
 from safeguarding.vocabulary import Kind
 
 PASSPHRASE = "benchmark passphrase 2026"  # noqa: S105 (a throwaway vault)
-SAFEGUARD = str(Path(sys.executable).parent / "safeguard")
+JRNL_PASSWORD = "benchmark password 2026"  # noqa: S105 (a throwaway journal)
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+SAFEGUARD = str(BIN / "safeguard")
+JRNL_REQUIREMENT = "jrnl>=4.6,<5"
+JRNL_VENV = HERE / ".jrnl-venv"
+ARGON2ID = "cryptography.hazmat.primitives.kdf.argon2:Argon2id"
+PBKDF2 = "cryptography.hazmat.primitives.kdf.pbkdf2:PBKDF2HMAC"
 NOTE_TEXT = (
     "Spoke to the class teacher at break. She confirmed the pupil seemed withdrawn this week "
     "and mentioned messages on her phone; no further detail given. Will follow up tomorrow."
 )
+
+
+# Measuring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Command:
+    """A whole process to time: its arguments, environment and standard input."""
+
+    args: Sequence[str]
+    env: dict[str, str]
+    stdin: bytes | None = None
 
 
 @dataclass
@@ -47,52 +87,92 @@ class Measure:
     cpu_seconds: float = 0.0  # user + system, the process's and its workers'
 
 
-def run_process(args: Sequence[str], env: dict[str, str], stdin: bytes | None = None) -> Measure:
-    """Run one process to completion; its wall time and its own peak memory."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        list(args),
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    if stdin is not None and process.stdin is not None:
-        process.stdin.write(stdin)
-        process.stdin.close()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        error = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"{' '.join(args)} failed ({process.returncode}): {error}")
-    if process.stderr:
-        process.stderr.close()
-    return Measure(seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+@dataclass
+class Series:
+    """Every run of one command: the median is its figure, the fastest and slowest beside."""
+
+    runs: list[Measure] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(m.seconds for m in self.runs)
+
+    @property
+    def low(self) -> float:
+        return min(m.seconds for m in self.runs)
+
+    @property
+    def high(self) -> float:
+        return max(m.seconds for m in self.runs)
+
+    @property
+    def peak_kib(self) -> int:
+        return max(m.peak_kib for m in self.runs)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return statistics.median(m.cpu_seconds for m in self.runs)
+
+    def plus(self, other: Series) -> Series:
+        """Two processes run one after the other: round by round, their times added."""
+        return Series(
+            [
+                Measure(a.seconds + b.seconds, max(a.peak_kib, b.peak_kib))
+                for a, b in zip(self.runs, other.runs, strict=True)
+            ]
+        )
 
 
-def median(
-    runs: int, args: Sequence[str], env: dict[str, str], stdin: bytes | None = None
-) -> Measure:
-    measures = [run_process(args, env, stdin) for _ in range(runs)]
-    return Measure(
-        statistics.median(m.seconds for m in measures), max(m.peak_kib for m in measures)
-    )
+class Spawner:
+    """The small process that starts and measures every timed process (spawner.py), so that
+    each one's peak memory is its own and not this process's, which holds the vaults."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "spawner.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, command: Command) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        stdin = base64.b64encode(command.stdin).decode() if command.stdin is not None else None
+        request = {"args": list(command.args), "env": command.env, "stdin": stdin}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
 
 
-def interleaved(
-    runs: int, commands: dict[str, tuple[Sequence[str], dict[str, str]]]
-) -> dict[str, Measure]:
-    """Medians of several commands run in turn, round after round, so that a noisy moment on
-    a shared machine weighs on all of them alike rather than on whichever ran then."""
-    measures: dict[str, list[Measure]] = {name: [] for name in commands}
+@functools.cache
+def spawner() -> Spawner:
+    return Spawner()
+
+
+def run_process(command: Command) -> Measure:
+    """Run one process to completion (by the spawner); its wall time and its own peak memory."""
+    done = spawner().run(command)
+    if done["returncode"] != 0:
+        raise SystemExit(
+            f"{' '.join(command.args)} failed ({done['returncode']}): {done['stderr']}"
+        )
+    return Measure(done["seconds"], done["peak_kib"], done["cpu_seconds"])
+
+
+def interleaved(runs: int, commands: dict[str, Command]) -> dict[str, Series]:
+    """Every command run in turn, round after round (A B A B): a noisy moment on a shared
+    machine weighs on all of them alike rather than on whichever ran then."""
+    measured = {name: Series() for name in commands}
     for _ in range(runs):
-        for name, (args, env) in commands.items():
-            measures[name].append(run_process(args, env))
-    return {
-        name: Measure(statistics.median(m.seconds for m in found), max(m.peak_kib for m in found))
-        for name, found in measures.items()
-    }
+        for name, command in commands.items():
+            measured[name].runs.append(run_process(command))
+    return measured
 
 
 def environment(vault: Path) -> dict[str, str]:
@@ -105,6 +185,221 @@ def environment(vault: Path) -> dict[str, str]:
         COLUMNS="100",
     )
     return env
+
+
+def plain_environment() -> dict[str, str]:
+    return dict(os.environ, NO_COLOR="1")
+
+
+def count_derivations(python: str, kdf: str, script: str, command: Command) -> int:
+    """How many keys `kdf` derives in one run of `command` (`script`'s console command), counted
+    by `kdf_count.py` in `python`, the script's own interpreter; not timed."""
+    with tempfile.TemporaryDirectory(prefix="safeguard-bench-") as folder:
+        found = Path(folder) / "count"
+        counted = Command(
+            [python, str(HERE / "kdf_count.py"), kdf, str(found), script, *command.args[1:]],
+            command.env,
+            command.stdin,
+        )
+        run_process(counted)
+        return int(found.read_text())
+
+
+def json_entries(command: Command) -> int:
+    """The number of entries in the JSON document `command` writes (not timed; it reads
+    nothing on standard input)."""
+    done = subprocess.run(
+        list(command.args),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=command.env,
+        start_new_session=True,
+        check=True,
+    )
+    return len(json.loads(done.stdout)["entries"])
+
+
+# Key derivations ------------------------------------------------------------------------------
+
+
+@dataclass
+class Kdf:
+    """One tool's key derivation: its name, and what one costs, timed by the tool's own code in
+    a running process (the median of several), so without starting Python or importing."""
+
+    name: str
+    seconds: float
+
+
+def vault_kdf(path: Path) -> crypto.KdfParams:
+    """The Argon2id parameters of the first user's key slot in the vault at `path`."""
+    from sqlmodel import select
+
+    vault = Vault.open(path)
+    try:
+        with storage.reading(vault.engine) as session:
+            slot = session.exec(select(KeySlot).where(KeySlot.user_id == 1)).one()
+            return slots.params(slot)
+    finally:
+        vault.close()
+
+
+def describe(params: crypto.KdfParams) -> str:
+    return f"Argon2id t={params.iterations}, {params.memory_kib // 1024} MiB, p={params.lanes}"
+
+
+def argon2id(params: crypto.KdfParams, runs: int) -> Kdf:
+    """One derivation as the vault makes it (`crypto.stretch`), with its own parameters."""
+    salt, times = os.urandom(16), []
+    for _ in range(runs):
+        start = time.perf_counter()
+        crypto.stretch(PASSPHRASE, salt, params)
+        times.append(time.perf_counter() - start)
+    return Kdf("Argon2id", statistics.median(times))
+
+
+def argon2id_process(params: crypto.KdfParams) -> Command:
+    """A whole process that derives one key as the vault does, calling the library the vault
+    uses (cryptography's Argon2id) with the vault's parameters, and imports nothing else."""
+    code = (
+        "from cryptography.hazmat.primitives.kdf.argon2 import Argon2id\n"
+        f"Argon2id(salt=bytes(16), length={crypto.KEY_BYTES}, iterations={params.iterations}, "
+        f"lanes={params.lanes}, memory_cost={params.memory_kib}).derive({PASSPHRASE.encode()!r})"
+    )
+    return Command([sys.executable, "-c", code], plain_environment())
+
+
+# jrnl ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Jrnl:
+    """jrnl's command, the interpreter it runs in, and what it needs to run without a prompt."""
+
+    command: Path
+    python: Path
+    version: str
+    where: str
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """jrnl's password through keyring's own setting: see jrnl_side.py.  Its config and
+        data folders are the benchmark's, so a real journal is never touched."""
+        return dict(
+            os.environ,
+            PYTHONPATH=str(HERE),
+            PYTHON_KEYRING_BACKEND="jrnl_side.EnvKeyring",
+            JRNL_BENCH_PASSWORD=JRNL_PASSWORD,
+            XDG_CONFIG_HOME=str(self.home / "config"),
+            XDG_DATA_HOME=str(self.home / "data"),
+            NO_COLOR="1",
+            COLUMNS="100",
+        )
+
+    def side(self, *args: str) -> str:
+        """What jrnl_side.py prints, run by jrnl's interpreter (not timed)."""
+        done = subprocess.run(
+            [str(self.python), str(HERE / "jrnl_side.py"), *args],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            start_new_session=True,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"jrnl_side.py {args[0]} failed ({done.returncode}): {done.stderr}")
+        return done.stdout
+
+    def journal(self, name: str, entries: int, text_file: Path) -> Path:
+        """An encrypted journal of `entries` entries, written through jrnl's library; its
+        config file."""
+        config_file = self.home / f"{name}.yaml"
+        self.side(
+            "build", str(config_file), str(self.home / f"{name}.txt"), str(entries), str(text_file)
+        )
+        return config_file
+
+    def add(self, config_file: Path) -> Command:
+        """Add one entry, its text on standard input (as a script would, not in argv)."""
+        return Command(
+            [str(self.command), "--config-file", str(config_file)], self.env, NOTE_TEXT.encode()
+        )
+
+    def export(self, config_file: Path) -> Command:
+        return Command(
+            [str(self.command), "--config-file", str(config_file), "--format", "json"], self.env
+        )
+
+    def kdf(self, runs: int) -> Kdf:
+        """One derivation by jrnl's own code, with its own parameters, in jrnl's interpreter."""
+        return Kdf("PBKDF2", float(self.side("kdf", str(runs))))
+
+    def derivations(self, command: Command) -> int:
+        return count_derivations(str(self.python), PBKDF2, str(self.command), command)
+
+
+def find_jrnl(work: Path) -> Jrnl | None:
+    """jrnl from this environment (the `bench` extra), or else from its own venv,
+    benchmarks/.jrnl-venv, made on first use (jrnl pins its own Rich, which may one day not be
+    ours).  None, having said why in one line, if it cannot be installed or run."""
+    here = BIN / "jrnl"
+    if importlib.util.find_spec("jrnl") is not None and here.exists():
+        command, python, where = here, Path(sys.executable), "this environment"
+    else:
+        command, python = JRNL_VENV / "bin" / "jrnl", JRNL_VENV / "bin" / "python"
+        where = "benchmarks/.jrnl-venv"
+        if not command.exists():
+            print(f"jrnl is not in this environment: installing {JRNL_REQUIREMENT} in {where}")
+            try:
+                subprocess.run(
+                    [sys.executable, "-m", "venv", str(JRNL_VENV)], check=True, capture_output=True
+                )
+                subprocess.run(
+                    [str(python), "-m", "pip", "install", "-q", JRNL_REQUIREMENT],
+                    check=True,
+                    capture_output=True,
+                )
+            except (OSError, subprocess.CalledProcessError) as error:
+                shutil.rmtree(JRNL_VENV, ignore_errors=True)
+                print(f"jrnl could not be installed ({last_line(error)}): its rows are left out")
+                return None
+    home = work / "jrnl"
+    home.mkdir(exist_ok=True)
+    try:
+        probe = subprocess.run(
+            [str(python), "-c", "import importlib.metadata as m; print(m.version('jrnl'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"jrnl in {where} does not run ({last_line(error)}): its rows are left out")
+        return None
+    version = probe.stdout.strip()
+    if not (4, 6) <= release(version) < (5,):
+        print(f"jrnl in {where} is {version}, not {JRNL_REQUIREMENT}: its rows are left out")
+        return None
+    return Jrnl(command, python, version, where, home)
+
+
+def release(version: str) -> tuple[int, ...]:
+    """A version's leading numbers: (4, 6) of 4.6 or 4.6.1rc1."""
+    numbers = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+def last_line(error: OSError | subprocess.CalledProcessError) -> str:
+    if isinstance(error, subprocess.CalledProcessError):
+        output = error.stderr.decode() if isinstance(error.stderr, bytes) else error.stderr or ""
+        lines = [line for line in output.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else f"exit {error.returncode}"
+    return str(error)
 
 
 # Building vaults -----------------------------------------------------------------------------
@@ -265,6 +560,15 @@ def vault_of_size(path: Path, entries: int, per_case: int = 50) -> tuple[Unlocke
     return unlocked, reference
 
 
+def case_vault(path: Path, entries: int) -> str:
+    """A vault holding one case of `entries` entries; the case's reference."""
+    unlocked = new_vault(path)
+    reference = record_case(casebook(unlocked), 1)
+    bulk_notes(unlocked, reference, entries - 1)
+    unlocked.close()
+    return reference
+
+
 # Verifying -----------------------------------------------------------------------------------
 
 
@@ -288,76 +592,47 @@ def signed_entries(path: Path) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         vault.close()
 
 
-def _check_share(key: bytes, signed: list[tuple[bytes, bytes]], share: int, shares: int) -> None:
-    for signature, body in signed[share::shares]:
-        if not crypto.signature_holds(key, signature, body):
-            raise SystemExit("a benchmark vault's signature does not hold")
-
-
-def signature_floor(key: bytes, signed: list[tuple[bytes, bytes]], cores: int) -> float:
-    """Seconds to check every signature once with PyNaCl, shared among `cores` processes forked
-    from this one (so nothing is sent to them), and nothing else: what a full `verify` cannot
-    do without on this machine."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    start = time.perf_counter()
-    workers = [
-        context.Process(target=_check_share, args=(key, signed, share, cores))
-        for share in range(cores)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    seconds = time.perf_counter() - start
-    if any(worker.exitcode for worker in workers):
-        raise SystemExit("a benchmark vault's signature does not hold")
-    return seconds
-
-
-def verify_rows(path: Path, entries: int, runs: int) -> list[Row]:
-    """`verify` with a passphrase and without, against checking the signatures alone on every
-    core, each measured in turn round by round (the load of a shared machine changes)."""
+def verify_rows(work: Path, path: Path, entries: int, runs: int) -> list[Row]:
+    """`verify` with a passphrase and without, against a process that checks the same
+    signatures on every core and nothing else (signature_check.py), each in turn round by
+    round."""
     cores = len(os.sched_getaffinity(0))
-    key, signed = signed_entries(path)
+    signatures = work / "signatures.bin"
+    signature_check.write(signatures, *signed_entries(path))
     env = environment(path)
     commands = {
-        "verify": [SAFEGUARD, "verify"],
-        "verify --no-passphrase": [SAFEGUARD, "verify", "--no-passphrase"],
+        "floor": Command(
+            [sys.executable, str(HERE / "signature_check.py"), str(signatures), str(cores)],
+            plain_environment(),
+        ),
+        "verify": Command([SAFEGUARD, "verify"], env),
+        "verify --no-passphrase": Command([SAFEGUARD, "verify", "--no-passphrase"], env),
     }
-    floors: list[float] = []
-    measures: dict[str, list[Measure]] = {name: [] for name in commands}
-    for _ in range(max(3, runs // 2)):
-        floors.append(signature_floor(key, signed, cores))
-        for name, args in commands.items():
-            measures[name].append(run_process(args, env))
-    floor = statistics.median(floors)
+    measured = interleaved(max(3, runs // 2), commands)
+    floor = measured.pop("floor")
     rows = []
-    for name, found in measures.items():
-        seconds = statistics.median(m.seconds for m in found)
-        cpu = statistics.median(m.cpu_seconds for m in found)
+    for name, found in measured.items():
         rows += [
             Row(
                 f"{name}, {entries:,} entries",
-                fmt_s(seconds),
-                f"{entries:,} signature checks, {cores} cores {fmt_s(floor)}",
-                f"{seconds / floor:.2f}x",
+                spread(found),
+                f"{entries:,} signature checks, {cores} cores {spread(floor)}",
+                f"{found.seconds / floor.seconds:.2f}x",
                 "<= 5 s",
-                verdict(seconds <= 5.0),
-                mib(max(m.peak_kib for m in found)),
+                verdict(found.seconds <= 5.0),
+                mib(found.peak_kib),
             ),
-            Row(f"  its CPU time, all {cores} cores", fmt_s(cpu), "", "", "", "", ""),
+            Row(f"  its CPU time, all {cores} cores", fmt_s(found.cpu_seconds), "", "", "", "", ""),
         ]
     rows.append(
         Row(
-            f"  the signature checks alone on {cores} cores",
-            fmt_s(floor),
+            f"  the signature checks alone on {cores} cores, a process",
+            spread(floor),
             "",
             "",
             "",
             "",
-            "",
+            mib(floor.peak_kib),
         )
     )
     return rows
@@ -378,7 +653,22 @@ class Row:
 
 
 def fmt_s(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def spread(series: Series) -> str:
+    """The median, then the fastest and slowest runs, in the median's unit."""
+    if series.seconds < 10:
+        return f"{fmt_s(series.seconds)} ({series.low * 1000:,.0f}–{series.high * 1000:,.0f})"
+    return f"{fmt_s(series.seconds)} ({series.low:.1f}–{series.high:.1f})"
+
+
+def rate(series: Series, size: int) -> str:
+    """Bytes a second, as MiB/s: at the median, then at the slowest and fastest runs."""
+    mebibytes = size / 2**20
+    median, slowest, fastest = (mebibytes / s for s in (series.seconds, series.high, series.low))
+    places = 0 if slowest >= 10 else 1
+    return f"{median:.{places}f} MiB/s ({slowest:.{places}f}–{fastest:.{places}f})"
 
 
 def mib(kib: int) -> str:
@@ -387,6 +677,393 @@ def mib(kib: int) -> str:
 
 def verdict(ok: bool) -> str:
     return "yes" if ok else "NO"
+
+
+def against(what: str, measured: Series, baseline: str, base: Series, goal: float | None) -> Row:
+    """A row for `measured` set against `base`, its ratio of medians and its goal if any."""
+    ratio = measured.seconds / base.seconds
+    return Row(
+        what,
+        spread(measured),
+        f"{baseline} {spread(base)}",
+        f"{ratio:.2f}x",
+        f"<= {goal}x" if goal is not None else "(no goal)",
+        verdict(ratio <= goal) if goal is not None else "",
+        mib(measured.peak_kib),
+    )
+
+
+def jrnl_rows(
+    what: str,
+    ours: Series,
+    ours_kdf: tuple[int, Kdf],
+    theirs_what: str,
+    theirs: Series,
+    theirs_kdf: tuple[int, Kdf],
+) -> list[Row]:
+    """safeguard against jrnl: the raw ratio, then the ratio once each tool's own key
+    derivations (counted, each timed on its own) are taken from its time; the goal is on that."""
+    (our_count, our_kdf), (their_count, their_kdf) = ours_kdf, theirs_kdf
+    our_net = ours.seconds - our_count * our_kdf.seconds
+    their_net = theirs.seconds - their_count * their_kdf.seconds
+    ratio = our_net / their_net
+    raw = against(what, ours, f"jrnl {theirs_what}", theirs, None)
+    raw.goal = "(raw)"
+    return [
+        raw,
+        Row(
+            "  less each one's key derivations",
+            f"{fmt_s(our_net)} (- {our_count} x {our_kdf.name} {fmt_s(our_kdf.seconds)})",
+            f"jrnl {fmt_s(their_net)} (- {their_count} x {their_kdf.name} "
+            f"{fmt_s(their_kdf.seconds)})",
+            f"{ratio:.2f}x",
+            "<= 0.8x",
+            verdict(ratio <= 0.8),
+            "",
+        ),
+    ]
+
+
+# The benchmark -------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """One run: its work folder, the runs per median, jrnl if it can be had, and each tool's
+    key derivation, timed once the first vault exists."""
+
+    work: Path
+    runs: int
+    jrnl: Jrnl | None
+    note_file: Path = field(init=False)
+    params: crypto.KdfParams | None = None
+    argon2id: Kdf | None = None
+    pbkdf2: Kdf | None = None
+
+    def __post_init__(self) -> None:
+        self.note_file = self.work / "note.txt"
+        self.note_file.write_text(NOTE_TEXT)
+
+    def note(self, vault: Path, reference: str) -> Command:
+        return Command(
+            [SAFEGUARD, "note", reference, "--text-file", str(self.note_file)],
+            environment(vault),
+        )
+
+    def key_derivations(self, vault: Path) -> None:
+        self.params = vault_kdf(vault)
+        self.argon2id = argon2id(self.params, self.runs)
+        if self.jrnl is not None:
+            self.pbkdf2 = self.jrnl.kdf(self.runs)
+
+    def help_rows(self) -> list[Row]:
+        """Start-up: --help against importing Typer and Rich."""
+        measured = interleaved(
+            self.runs,
+            {
+                "base": Command([sys.executable, "-c", "import typer, rich"], plain_environment()),
+                "help": Command([SAFEGUARD, "--help"], plain_environment()),
+            },
+        )
+        return [
+            against("safeguard --help", measured["help"], "import typer, rich", measured["base"], 2)
+        ]
+
+    def note_vaults(self, sizes: Sequence[int]) -> dict[int, tuple[Path, str]]:
+        """A vault of each size, in cases of 50 entries; the first case's reference."""
+        vaults = {}
+        for size in sizes:
+            path = self.work / f"v{size}.db"
+            unlocked, reference = vault_of_size(path, size)
+            unlocked.close()
+            vaults[size] = (path, reference)
+        self.key_derivations(vaults[sizes[0]][0])
+        return vaults
+
+    def note_rows(
+        self, vaults: dict[int, tuple[Path, str]], jrnl_sizes: Sequence[int]
+    ) -> list[Row]:
+        """One note at each vault size, its floor (Python with Typer and Rich, then one Argon2id
+        derivation, each a process of its own) and jrnl adding one entry, all in turn."""
+        assert self.params is not None and self.argon2id is not None
+        commands = {
+            "typer": Command([sys.executable, "-c", "import typer, rich"], plain_environment()),
+            "argon2id": argon2id_process(self.params),
+        }
+        for size, (path, reference) in vaults.items():
+            commands[f"note {size}"] = self.note(path, reference)
+        if self.jrnl is not None:
+            for size in jrnl_sizes:
+                journal = self.jrnl.journal(f"add-{size}", size, self.note_file)
+                commands[f"jrnl {size}"] = self.jrnl.add(journal)
+        measured = interleaved(self.runs, commands)
+        floor = measured["typer"].plus(measured["argon2id"])
+        sizes = sorted(vaults)
+        rows = [
+            against(
+                f"note, vault of {size:,} entries",
+                measured[f"note {size}"],
+                "floor",
+                floor,
+                1.6,
+            )
+            for size in sizes
+        ]
+        rows.append(
+            Row(
+                "  its floor, two processes",
+                spread(floor),
+                f"import typer, rich {spread(measured['typer'])} + one {describe(self.params)} "
+                f"{spread(measured['argon2id'])}",
+                "",
+                "",
+                "",
+                "",
+            )
+        )
+        small, large = sizes[0], sizes[-1]
+        if large != small:
+            growth = measured[f"note {large}"].seconds / measured[f"note {small}"].seconds
+            rows.append(
+                Row(
+                    f"note at {large:,} vs {small:,}",
+                    f"{growth:.2f}x",
+                    "",
+                    f"{growth:.2f}x",
+                    "<= 1.1x",
+                    verdict(growth <= 1.1),
+                    "",
+                )
+            )
+        if self.jrnl is None or self.pbkdf2 is None:
+            return rows
+        ours = (
+            count_derivations(sys.executable, ARGON2ID, SAFEGUARD, commands[f"note {small}"]),
+            self.argon2id,
+        )
+        theirs = (self.jrnl.derivations(commands[f"jrnl {jrnl_sizes[0]}"]), self.pbkdf2)
+        for size in jrnl_sizes:
+            rows += jrnl_rows(
+                f"note, {size:,} entries (a 50-entry case)",
+                measured[f"note {size}"],
+                ours,
+                f"adding one entry, {size:,} entries",
+                measured[f"jrnl {size}"],
+                theirs,
+            )
+        return rows
+
+    def json_rows(self, sizes: Sequence[int]) -> list[Row]:
+        """Everything as JSON: `timeline --json` of a case holding all the entries, against
+        jrnl exporting a journal of as many as JSON, in turn."""
+        if self.jrnl is None or self.argon2id is None or self.pbkdf2 is None:
+            return []
+        commands = {}
+        for size in sizes:
+            path = self.work / f"json{size}.db"
+            reference = case_vault(path, size)
+            ours = Command([SAFEGUARD, "timeline", reference, "--json"], environment(path))
+            theirs = self.jrnl.export(self.jrnl.journal(f"export-{size}", size, self.note_file))
+            for name, command in (("safeguard", ours), ("jrnl", theirs)):
+                if (found := json_entries(command)) != size:
+                    raise SystemExit(f"{name} wrote {found:,} entries as JSON, not {size:,}")
+            commands[f"timeline {size}"], commands[f"jrnl {size}"] = ours, theirs
+        measured = interleaved(self.runs, commands)
+        first = sizes[0]
+        ours_kdf = (
+            count_derivations(sys.executable, ARGON2ID, SAFEGUARD, commands[f"timeline {first}"]),
+            self.argon2id,
+        )
+        theirs_kdf = (self.jrnl.derivations(commands[f"jrnl {first}"]), self.pbkdf2)
+        rows = []
+        for size in sizes:
+            rows += jrnl_rows(
+                f"timeline --json, a {size:,}-entry case",
+                measured[f"timeline {size}"],
+                ours_kdf,
+                f"--format json, {size:,} entries",
+                measured[f"jrnl {size}"],
+                theirs_kdf,
+            )
+        return rows
+
+    def export_rows(self, entries: int) -> list[Row]:
+        """The timeline of a case, and its exports against it, in turn.  The first PDF on this
+        machine is timed before any other: nothing is cut or cached."""
+        path = self.work / "timeline.db"
+        reference = case_vault(path, entries)
+        env = environment(path)
+        export = [SAFEGUARD, "export", reference, "-o", "-", "-f"]
+        first = run_process(Command([*export, "pdf"], env))
+        measured = interleaved(
+            self.runs,
+            {
+                "timeline": Command([SAFEGUARD, "timeline", reference], env),
+                "html": Command([*export, "html"], env),
+                "pdf": Command([*export, "pdf"], env),
+            },
+        )
+        shown = measured["timeline"]
+        rows = [
+            Row(
+                f"timeline, {entries:,}-entry case",
+                spread(shown),
+                "",
+                "",
+                "<= 1 s",
+                verdict(shown.seconds <= 1.0),
+                mib(shown.peak_kib),
+            )
+        ]
+        for fmt, goal in (("html", 1.1), ("pdf", 1.2)):
+            rows.append(
+                against(
+                    f"export {fmt}, {entries:,}-entry case",
+                    measured[fmt],
+                    "its timeline",
+                    shown,
+                    goal,
+                )
+            )
+        later = measured["pdf"]
+        rows.append(
+            Row(
+                "first export pdf on this machine (one run)",
+                fmt_s(first.seconds),
+                f"the later ones {spread(later)}",
+                f"{first.seconds / later.seconds:.2f}x",
+                "<= 1x (+10% noise)",
+                verdict(first.seconds <= 1.1 * later.seconds),
+                mib(first.peak_kib),
+            )
+        )
+        return rows
+
+    def listing_rows(self, many_cases: int) -> list[Row]:
+        """Listing many cases, as a table and as JSON, and disabling a user (the re-key gives
+        every case a new key), in turn."""
+        path = self.work / "cases.db"
+        unlocked = new_vault(path)
+        record_case(casebook(unlocked), 1)
+        bulk_cases(unlocked, many_cases - 1)
+        unlocked.close()
+        env = environment(path)
+        measured = {name: Series() for name in ("table", "json", "disable")}
+        for run in range(max(1, self.runs // 2)):
+            table = Command([SAFEGUARD, "cases", "--status", "all"], env)
+            measured["table"].runs.append(run_process(table))
+            json_list = Command([SAFEGUARD, "cases", "--status", "all", "--json"], env)
+            measured["json"].runs.append(run_process(json_list))
+            unlocked = Vault.open(path).unlock("alice", PASSPHRASE)
+            name = f"Leaver {run}"
+            unlocked.add_user(name, Role.DEPUTY, "leaver passphrase 2026")
+            unlocked.close()
+            disable = Command([SAFEGUARD, "user", "disable", name], env)
+            measured["disable"].runs.append(run_process(disable))
+        rows = [
+            Row(
+                f"{label}, {many_cases:,} cases",
+                spread(measured[name]),
+                "",
+                "",
+                "(no goal)",
+                "",
+                mib(measured[name].peak_kib),
+            )
+            for name, label in (("table", "cases"), ("json", "cases --json"))
+        ]
+        rows.append(
+            against(
+                f"user disable, {many_cases:,} cases (re-keys them all)",
+                measured["disable"],
+                "cases",
+                measured["table"],
+                None,
+            )
+        )
+        return rows
+
+    def backup_rows(self, path: Path) -> list[Row]:
+        """Backing up a vault, against cp of the same file, and cp then sync, in turn."""
+        size = path.stat().st_size
+        copies, backups = self.work / "copies", self.work / "backups"
+        copy = copies / "copy.db"
+        measured = {name: Series() for name in ("cp", "sync", "backup")}
+        commands = {
+            "cp": Command(["cp", str(path), str(copy)], plain_environment()),
+            "sync": Command(
+                ["sh", "-c", f"cp '{path}' '{copy}' && sync '{copy}'"], plain_environment()
+            ),
+            "backup": Command([SAFEGUARD, "backup", "create", str(backups)], environment(path)),
+        }
+        for _ in range(max(1, self.runs // 2)):
+            for name, command in commands.items():
+                for folder in (copies, backups):
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir()
+                measured[name].runs.append(run_process(command))
+        backup = measured["backup"]
+        return [
+            Row(
+                f"backup create, {size / 2**20:.0f} MiB vault",
+                rate(backup, size),
+                f"cp {rate(measured['cp'], size)}",
+                f"{measured['cp'].seconds / backup.seconds:.2f}x",
+                ">= 0.5x",
+                verdict(measured["cp"].seconds / backup.seconds >= 0.5),
+                mib(backup.peak_kib),
+            ),
+            Row(
+                "  the same, against a durable copy",
+                rate(backup, size),
+                f"cp + sync {rate(measured['sync'], size)}",
+                f"{measured['sync'].seconds / backup.seconds:.2f}x",
+                "",
+                "",
+                "",
+            ),
+        ]
+
+    def kdf_rows(self, unlock_vault: Path | None) -> list[Row]:
+        """What one key derivation costs each tool, timed in this process (the note and
+        timeline rows take these from their times), and one unlock of a vault."""
+        assert self.params is not None and self.argon2id is not None
+        rows = [
+            Row(
+                f"one {describe(self.params)} derivation (the vault's)",
+                fmt_s(self.argon2id.seconds),
+                "",
+                "",
+                "",
+                "",
+                "",
+            )
+        ]
+        if self.jrnl is not None and self.pbkdf2 is not None:
+            rows.append(
+                Row(
+                    f"one jrnl {self.jrnl.version} PBKDF2 derivation (jrnl's own)",
+                    fmt_s(self.pbkdf2.seconds),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                )
+            )
+        if unlock_vault is not None:
+            rows.append(
+                Row(
+                    f"one unlock ({describe(self.params)})",
+                    fmt_s(measure_unlock(unlock_vault, self.runs)),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                )
+            )
+        return rows
 
 
 def measure_unlock(path: Path, runs: int) -> float:
@@ -398,313 +1075,115 @@ def measure_unlock(path: Path, runs: int) -> float:
     return statistics.median(times)
 
 
+# Running -------------------------------------------------------------------------------------
+
+
+def everything(
+    bench: Bench, sizes: Sequence[int], jrnl_sizes: Sequence[int], many_cases: int
+) -> list[Row]:
+    rows = bench.help_rows()
+    vaults = bench.note_vaults(sizes)
+    rows += bench.note_rows(vaults, jrnl_sizes)
+    rows += bench.json_rows(jrnl_sizes)
+    rows += bench.export_rows(1_000)
+    rows += bench.listing_rows(many_cases)
+    large, _ = vaults[sizes[-1]]
+    rows += verify_rows(bench.work, large, sizes[-1], bench.runs)
+    rows += bench.backup_rows(large)
+    for size in sizes:
+        file_size = vaults[size][0].stat().st_size
+        rows.append(
+            Row(
+                f"vault bytes per entry ({size:,})",
+                f"{file_size / size:.0f} B",
+                "",
+                "",
+                "(no goal)",
+                "",
+                "",
+            )
+        )
+    return rows + bench.kdf_rows(vaults[sizes[0]][0])
+
+
+def only_jrnl(bench: Bench, jrnl_sizes: Sequence[int]) -> list[Row]:
+    vaults = bench.note_vaults(jrnl_sizes)
+    rows = bench.note_rows(vaults, jrnl_sizes)
+    return rows + bench.json_rows(jrnl_sizes) + bench.kdf_rows(None)
+
+
+def only_verify(work: Path, entries: int, runs: int) -> list[Row]:
+    path = work / f"v{entries}.db"
+    unlocked, _ = vault_of_size(path, entries)
+    unlocked.close()
+    return verify_rows(work, path, entries, runs)
+
+
+def load() -> str:
+    return " ".join(f"{figure:.2f}" for figure in os.getloadavg())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small vaults and fewer runs")
     parser.add_argument("--runs", type=int, default=None, help="runs per median")
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--only-verify",
         action="store_true",
         help="only the verify rows (builds the largest vault alone: about 2 minutes)",
     )
+    only.add_argument(
+        "--only-jrnl",
+        action="store_true",
+        help="only note against its floor, and note and timeline --json against jrnl",
+    )
     options = parser.parse_args(argv)
     runs = options.runs or (3 if options.quick else 7)
     sizes = (1_000, 2_000, 5_000) if options.quick else (1_000, 10_000, 100_000)
-    if options.only_verify:
-        print_table(only_verify(sizes[-1], runs), runs)
-        return
+    jrnl_sizes = sizes[:2]
     many_cases = 1_000 if options.quick else 10_000
-    timeline_entries = 1_000
-
-    rows: list[Row] = []
+    started = load()
+    notes = []
     work = Path(tempfile.mkdtemp(prefix="safeguard-bench-"))
     try:
-        note_file = work / "note.txt"
-        note_file.write_text(NOTE_TEXT)
-        python = sys.executable
-        plain_env = dict(os.environ, NO_COLOR="1")
-
-        # 1. Start-up: --help against importing Typer and Rich.
-        started = interleaved(
-            runs,
-            {
-                "base": ([python, "-c", "import typer, rich"], plain_env),
-                "help": ([SAFEGUARD, "--help"], plain_env),
-            },
-        )
-        base, helped = started["base"], started["help"]
-        ratio = helped.seconds / base.seconds
-        rows.append(
-            Row(
-                "safeguard --help",
-                fmt_s(helped.seconds),
-                f"import typer, rich {fmt_s(base.seconds)}",
-                f"{ratio:.2f}x",
-                "<= 2x",
-                verdict(ratio <= 2),
-                mib(helped.peak_kib),
-            )
-        )
-
-        # 2. One note at three vault sizes, against importing SQLModel plus one unlock.
-        vaults: dict[int, tuple[Path, str]] = {}
-        for size in sizes:
-            path = work / f"v{size}.db"
-            unlocked, reference = vault_of_size(path, size)
-            unlocked.close()
-            vaults[size] = (path, reference)
-        small, large = sizes[0], sizes[-1]
-        noted = interleaved(
-            runs,
-            {
-                "floor": ([python, "-c", "import sqlmodel"], plain_env),
-                **{
-                    str(size): (
-                        [SAFEGUARD, "note", vaults[size][1], "--text-file", str(note_file)],
-                        environment(vaults[size][0]),
-                    )
-                    for size in sizes
-                },
-            },
-        )
-        note_times = {size: noted[str(size)] for size in sizes}
-        floor_import = noted["floor"]
-        unlock_seconds = measure_unlock(vaults[small][0], runs)
-        floor = floor_import.seconds + unlock_seconds
-        for size in sizes:
-            measure = note_times[size]
-            ratio = measure.seconds / floor
-            rows.append(
-                Row(
-                    f"note, vault of {size:,} entries",
-                    fmt_s(measure.seconds),
-                    f"import sqlmodel + unlock {fmt_s(floor)}",
-                    f"{ratio:.2f}x",
-                    "<= 1.5x",
-                    verdict(ratio <= 1.5),
-                    mib(measure.peak_kib),
-                )
-            )
-        growth = note_times[large].seconds / note_times[small].seconds
-        rows.append(
-            Row(
-                f"note at {large:,} vs {small:,}",
-                f"{growth:.2f}x",
-                "",
-                f"{growth:.2f}x",
-                "<= 1.1x",
-                verdict(growth <= 1.1),
-                "",
-            )
-        )
-
-        # 3. The timeline of a 1,000-entry case.
-        path = work / "timeline.db"
-        unlocked = new_vault(path)
-        reference = record_case(casebook(unlocked), 1)
-        bulk_notes(unlocked, reference, timeline_entries - 1)
-        unlocked.close()
-        shown = median(runs, [SAFEGUARD, "timeline", reference], environment(path))
-        rows.append(
-            Row(
-                f"timeline, {timeline_entries:,}-entry case",
-                fmt_s(shown.seconds),
-                "",
-                "",
-                "<= 1 s",
-                verdict(shown.seconds <= 1.0),
-                mib(shown.peak_kib),
-            )
-        )
-
-        # 3b. Exports of the same case, against its timeline, run in turn round by round.  The
-        # first PDF on this machine is timed before any other: nothing is cut or cached.
-        env = environment(path)
-        export = [SAFEGUARD, "export", reference, "-o", "-", "-f"]
-        first = run_process([*export, "pdf"], env)
-        second = run_process([*export, "pdf"], env)
-        measured = interleaved(
-            runs,
-            {
-                "timeline": ([SAFEGUARD, "timeline", reference], env),
-                "html": ([*export, "html"], env),
-                "pdf": ([*export, "pdf"], env),
-            },
-        )
-        base = measured["timeline"].seconds
-        for fmt, goal in (("html", 1.1), ("pdf", 1.2)):
-            ratio = measured[fmt].seconds / base
-            rows.append(
-                Row(
-                    f"export {fmt}, {timeline_entries:,}-entry case",
-                    fmt_s(measured[fmt].seconds),
-                    f"its timeline {fmt_s(base)}",
-                    f"{ratio:.2f}x",
-                    f"<= {goal}x",
-                    verdict(ratio <= goal),
-                    mib(measured[fmt].peak_kib),
-                )
-            )
-        rows.append(
-            Row(
-                "first export pdf on this machine",
-                fmt_s(first.seconds),
-                f"the second {fmt_s(second.seconds)}",
-                f"{first.seconds / second.seconds:.2f}x",
-                "<= 1x (+10% noise)",
-                verdict(first.seconds <= 1.1 * second.seconds),
-                mib(first.peak_kib),
-            )
-        )
-
-        # 4. Listing many cases.
-        path = work / "cases.db"
-        unlocked = new_vault(path)
-        record_case(casebook(unlocked), 1)
-        bulk_cases(unlocked, many_cases - 1)
-        unlocked.close()
-        listing = interleaved(
-            max(1, runs // 2),
-            {
-                "table": ([SAFEGUARD, "cases", "--status", "all"], environment(path)),
-                "json": ([SAFEGUARD, "cases", "--status", "all", "--json"], environment(path)),
-            },
-        )
-        for name, label in (("table", "cases"), ("json", "cases --json")):
-            rows.append(
-                Row(
-                    f"{label}, {many_cases:,} cases",
-                    fmt_s(listing[name].seconds),
-                    "",
-                    "",
-                    "(no goal)",
-                    "",
-                    mib(listing[name].peak_kib),
-                )
-            )
-
-        # 4b. Disabling a user on that vault: the re-key gives every case a new key.
-        disables = []
-        for run in range(max(1, runs // 2)):
-            unlocked = Vault.open(path).unlock("alice", PASSPHRASE)
-            name = f"Leaver {run}"
-            unlocked.add_user(name, Role.DEPUTY, "leaver passphrase 2026")
-            unlocked.close()
-            disables.append(run_process([SAFEGUARD, "user", "disable", name], environment(path)))
-        disable = Measure(
-            statistics.median(m.seconds for m in disables), max(m.peak_kib for m in disables)
-        )
-        rows.append(
-            Row(
-                f"user disable, {many_cases:,} cases (re-keys them all)",
-                fmt_s(disable.seconds),
-                f"cases {fmt_s(listing['table'].seconds)}",
-                f"{disable.seconds / listing['table'].seconds:.2f}x",
-                "(no goal)",
-                "",
-                mib(disable.peak_kib),
-            )
-        )
-
-        # 5. Verifying the largest vault.
-        path, _ = vaults[large]
-        rows += verify_rows(path, large, runs)
-
-        # 6. Backing up the largest vault, against cp of the same file.
-        size_bytes = path.stat().st_size
-        copies = work / "copies"
-        backups = work / "backups"
-
-        def fresh(folder: Path) -> Callable[[], None]:
-            def reset() -> None:
-                shutil.rmtree(folder, ignore_errors=True)
-                folder.mkdir()
-
-            return reset
-
-        cp_times, sync_times, backup_times, backup_peak = [], [], [], 0
-        copy = copies / "copy.db"
-        for _ in range(max(1, runs // 2)):
-            fresh(copies)()
-            cp_times.append(run_process(["cp", str(path), str(copy)], plain_env).seconds)
-            fresh(copies)()
-            synced = f"cp '{path}' '{copy}' && sync '{copy}'"
-            sync_times.append(run_process(["sh", "-c", synced], plain_env).seconds)
-            fresh(backups)()
-            measure = run_process([SAFEGUARD, "backup", "create", str(backups)], environment(path))
-            backup_times.append(measure.seconds)
-            backup_peak = max(backup_peak, measure.peak_kib)
-        cp_rate = size_bytes / statistics.median(cp_times)
-        sync_rate = size_bytes / statistics.median(sync_times)
-        backup_rate = size_bytes / statistics.median(backup_times)
-        ratio = backup_rate / cp_rate
-        rows.append(
-            Row(
-                f"backup create, {size_bytes / 2**20:.0f} MiB vault",
-                f"{backup_rate / 2**20:.0f} MiB/s",
-                f"cp {cp_rate / 2**20:.0f} MiB/s",
-                f"{ratio:.2f}x",
-                ">= 0.5x",
-                verdict(ratio >= 0.5),
-                mib(backup_peak),
-            )
-        )
-        rows.append(
-            Row(
-                "  the same, against a durable copy",
-                f"{backup_rate / 2**20:.0f} MiB/s",
-                f"cp + sync {sync_rate / 2**20:.0f} MiB/s",
-                f"{backup_rate / sync_rate:.2f}x",
-                "",
-                "",
-                "",
-            )
-        )
-
-        # 7. Space.
-        for size in sizes:
-            file_size = vaults[size][0].stat().st_size
-            rows.append(
-                Row(
-                    f"vault bytes per entry ({size:,})",
-                    f"{file_size / size:.0f} B",
-                    "",
-                    "",
-                    "(no goal)",
-                    "",
-                    "",
-                )
-            )
-        rows.append(
-            Row("unlock (Argon2id t=3, 64 MiB, p=4)", fmt_s(unlock_seconds), "", "", "", "", "")
-        )
+        if options.only_verify:
+            rows = only_verify(work, sizes[-1], runs)
+        else:
+            jrnl = find_jrnl(work)
+            if jrnl is not None:
+                notes.append(f"jrnl {jrnl.version}, from {jrnl.where}.")
+            bench = Bench(work, runs, jrnl)
+            if options.only_jrnl:
+                rows = only_jrnl(bench, jrnl_sizes)
+            else:
+                rows = everything(bench, sizes, jrnl_sizes, many_cases)
     finally:
+        if spawner.cache_info().currsize:
+            spawner().close()
         shutil.rmtree(work, ignore_errors=True)
-
-    print_table(rows, runs)
-
-
-def only_verify(entries: int, runs: int) -> list[Row]:
-    work = Path(tempfile.mkdtemp(prefix="safeguard-bench-"))
-    try:
-        path = work / f"v{entries}.db"
-        unlocked, _ = vault_of_size(path, entries)
-        unlocked.close()
-        return verify_rows(path, entries, runs)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    notes.append(
+        f"Load average (1, 5 and 15 minutes): {started} at the start, {load()} at the end; "
+        f"{os.cpu_count()} cores."
+    )
+    print_table(rows, runs, notes)
 
 
-def print_table(rows: list[Row], runs: int) -> None:
+def print_table(rows: list[Row], runs: int, notes: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"safeguard benchmark (medians of {runs} runs, {os.cpu_count()} cores)")
+    table = Table(
+        title=f"safeguard benchmark: medians of {runs} runs, the fastest and slowest in brackets"
+    )
     for heading in ("what", "figure", "baseline", "ratio", "goal", "met", "peak MiB"):
         table.add_column(heading, justify="left" if heading in ("what", "baseline") else "right")
     for row in rows:
         table.add_row(row.what, row.value, row.baseline, row.ratio, row.goal, row.met, row.peak_mib)
-    Console(width=140).print(table)
+    console = Console(width=160)
+    console.print(table)
+    for note in notes:
+        console.print(note)
 
 
 if __name__ == "__main__":
