@@ -48,8 +48,8 @@ import signature_check
 
 from safeguarding import categories, chronology, clock, config, crypto, slots, storage
 from safeguarding.cases import Casebook
+from safeguarding.db import Case, Entry, KeySlot, User, VaultMeta
 from safeguarding.entries import Disclosure, Subject
-from safeguarding.models import Case, Entry, KeySlot, VaultMeta
 from safeguarding.vault import Role, Unlocked, Vault
 from safeguarding.vocabulary import Kind
 
@@ -233,12 +233,11 @@ class Kdf:
 
 def vault_kdf(path: Path) -> crypto.KdfParams:
     """The Argon2id parameters of the first user's key slot in the vault at `path`."""
-    from sqlmodel import select
-
     vault = Vault.open(path)
     try:
-        with storage.reading(vault.engine) as session:
-            slot = session.exec(select(KeySlot).where(KeySlot.user_id == 1)).one()
+        with storage.reading(vault.connection) as db:
+            slot = db.first(KeySlot, "user_id = 1")
+            assert slot is not None
             return slots.params(slot)
     finally:
         vault.close()
@@ -433,11 +432,10 @@ def record_case(book: Casebook, number: int) -> str:
 def bulk_cases(unlocked: Unlocked, count: int) -> None:
     """`count` more cases, each opened by a disclosure, written in one transaction."""
     now = clock.now()
-    with storage.writing(unlocked.vault.engine) as session:
-        meta = session.get(VaultMeta, 1)
+    with storage.writing(unlocked.vault.connection) as db:
+        meta = db.get(VaultMeta, 1)
         assert meta is not None
-        last_case = session.exec(storage_select_max_case()).one()
-        first_id = int(last_case or 0) + 1
+        first_id = db.next_id(Case)
         seq, previous = meta.head_seq, meta.head_mac
         rows: list[Any] = []
         for offset in range(count):
@@ -473,11 +471,10 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
             )
             previous = sign(unlocked, entry, previous)
             rows.append(entry)
-        session.add_all(rows[0::2])
-        session.flush()
-        session.add_all(rows[1::2])
+        for row in [*rows[0::2], *rows[1::2]]:
+            db.insert(row)
         meta.head_seq, meta.head_mac = seq, previous
-        session.add(meta)
+        db.update(meta, "head_seq", "head_mac")
 
 
 def sign(unlocked: Unlocked, entry: Entry, previous: bytes) -> bytes:
@@ -486,12 +483,6 @@ def sign(unlocked: Unlocked, entry: Entry, previous: bytes) -> bytes:
     entry.signature = unlocked.signer.key.sign(body)
     entry.mac = chronology.hash_of(body, entry.signature)
     return entry.mac
-
-
-def storage_select_max_case() -> Any:
-    from sqlmodel import col, func, select
-
-    return select(func.max(col(Case.id)))
 
 
 def disclosure_payload(number: int) -> dict[str, Any]:
@@ -511,12 +502,12 @@ def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
     from safeguarding import casefile
 
     now = clock.now()
-    with storage.writing(unlocked.vault.engine) as session:
-        case = casefile.find_case(session, reference)
-        ring = unlocked.case_ring(session, case, writing=True)
+    with storage.writing(unlocked.vault.connection) as db:
+        case = casefile.find_case(db, reference)
+        ring = unlocked.case_ring(db, case, writing=True)
         assert ring.epoch == 0, "bulk notes are sealed as in a vault never re-keyed"
         case_key = ring.current
-        meta = session.get(VaultMeta, 1)
+        meta = db.get(VaultMeta, 1)
         assert meta is not None
         seq, previous = meta.head_seq, meta.head_mac
         rows = []
@@ -534,9 +525,10 @@ def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
             )
             previous = sign(unlocked, entry, previous)
             rows.append(entry)
-        session.add_all(rows)
+        for row in rows:
+            db.insert(row)
         meta.head_seq, meta.head_mac = seq, previous
-        session.add(meta)
+        db.update(meta, "head_seq", "head_mac")
 
 
 def vault_of_size(path: Path, entries: int, per_case: int = 50) -> tuple[Unlocked, str]:
@@ -547,8 +539,8 @@ def vault_of_size(path: Path, entries: int, per_case: int = 50) -> tuple[Unlocke
     cases = max(1, entries // per_case)
     bulk_cases(unlocked, cases - 1)
     bulk_notes(unlocked, reference, per_case - 1)
-    with storage.reading(unlocked.vault.engine) as session:
-        cases_found = session.exec(storage_select_max_case()).one()
+    with storage.reading(unlocked.vault.connection) as db:
+        cases_found = db.next_id(Case) - 1
     remaining = entries - unlocked.head().seq
     # Fill the other cases with notes until the vault holds `entries` entries.
     number = 2
@@ -575,15 +567,13 @@ def case_vault(path: Path, entries: int) -> str:
 def signed_entries(path: Path) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The signer's public key and every entry's (signature, signed bytes) in the vault at
     `path`, all written by its first user."""
-    from safeguarding.models import User
-
     vault = Vault.open(path)
     try:
-        with storage.reading(vault.engine) as session:
-            user = session.get(User, 1)
+        with storage.reading(vault.connection) as db:
+            user = db.get(User, 1)
             assert user is not None and user.signing_key is not None
             previous, signed = crypto.GENESIS_MAC, []
-            for entry in chronology.iter_rows(session):
+            for entry in chronology.iter_rows(db):
                 assert entry.author_id == 1 and entry.signature is not None
                 signed.append((entry.signature, chronology.signed_bytes(entry, previous)))
                 previous = entry.mac

@@ -42,13 +42,13 @@ def main(entries: int) -> None:
             ),
             start,
         ).reference
-        with storage.writing(unlocked.vault.engine) as session:
-            case = find_case(session, ref)
-            key = unlocked.case_key(case)
+        with storage.writing(unlocked.vault.connection) as db:
+            case = find_case(db, ref)
+            key = unlocked.case_ring(db, case, writing=True)
             for n in range(entries - 1):
                 moment = start + timedelta(hours=n + 1)
                 chronology.append(
-                    session,
+                    db,
                     signer=unlocked.signer,
                     payload_key=key,
                     kind=Kind.NOTE,
