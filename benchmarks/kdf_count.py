@@ -12,6 +12,7 @@ derivations from its time with this count, not with a number assumed from readin
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import runpy
 import sys
@@ -52,10 +53,9 @@ def main(argv: list[str]) -> None:
     setattr(module, class_name, stand_in)
     sys.argv = [script, *args]
     sys.path[0] = str(Path(script).parent)
-    try:
-        runpy.run_path(script, run_name="__main__")
-    finally:
-        Path(outfile).write_text(str(made[0]))
+    # At exit, however the script ends: safeguard ends with the exit handlers and `os._exit`.
+    atexit.register(lambda: Path(outfile).write_text(str(made[0])))
+    runpy.run_path(script, run_name="__main__")
 
 
 if __name__ == "__main__":
