@@ -145,6 +145,7 @@ def case(t: Timeline) -> Document:
 def _item(item: Item) -> Document:
     return {
         "id": item.id,
+        "number": item.number,
         "kind": item.kind,
         "at": _iso(item.at),
         "recorded_at": _iso(item.recorded_at),
@@ -160,7 +161,9 @@ def _item(item: Item) -> Document:
 def entry(written: Written, **extra: Any) -> Document:
     """What an entry command wrote and where the case stands: `refer`, `advice`, `action add`
     and `done` (`extra`: the action), `conversation`, `note`, `amend`, `close`, `reopen`."""
-    document = _named("safeguard.entry", case=written.reference, entry=written.entry)
+    document = _named(
+        "safeguard.entry", case=written.reference, entry=written.entry, number=written.number
+    )
     if written.action is not None:
         document["action"] = written.action
     document.update(extra)
@@ -235,6 +238,7 @@ def exported(done: Exported) -> Document:
         "safeguard.export",
         case=done.reference,
         entry=done.entry,
+        number=done.number,
         format=done.format,
         redacted=done.redacted,
         output=str(done.path),
