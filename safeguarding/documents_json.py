@@ -250,6 +250,7 @@ def audit(events: Sequence[Access], *, mine: bool) -> list[Document]:
     return [
         {
             "entry": e.entry,
+            "number": e.number,
             "at": e.at.isoformat(),
             "who": e.who,
             "case": e.case or None,
