@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .. import credentials, output
 from ..casework import (
     AtOption,
     CaseArgument,
@@ -35,9 +36,12 @@ def amend(
 ) -> None:
     """Correct an entry; the original stays as it was.
 
-    The correction is a new entry.
+    The correction is a new entry. On a terminal, the entry is shown before the correction is
+    asked for.
     """
     from safeguarding.entries import Amendment
+
+    from .. import views
 
     entry = number(entry_text, "an entry number", "the entry's number from the timeline, e.g. 3")
     # An entry the case does not have, or one that cannot be amended, is refused here.
@@ -45,6 +49,8 @@ def amend(
     with entering(case, at, text_file, json, early) as this:
         file = this.book.read(case)
         original = file.numbered(entry)
+        if text_file is None and credentials.is_interactive():
+            output.err.print(views.entry_preview(file, original))
         draft = early.written(read_text(f"The correction to entry {entry}", text_file, editor))
         this.add(
             draft,
