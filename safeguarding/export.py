@@ -207,6 +207,11 @@ class _Made(NamedTuple):
     data: bytes
     unshown: int
 
+    @property
+    def number(self) -> int:
+        """The export entry's number in the case."""
+        return self.case.entry(self.entry).number
+
 
 @dataclass(frozen=True)
 class _Job:
@@ -319,9 +324,8 @@ def export_case(
     read_clock = now or clock.now
     try:
         made = job.optimistically(read_clock) or job.under_the_lock(read_clock)
-        number = made.case.entry(made.entry).number
         if job.target is not None:
-            job.target.commit(made.case.reference, number)
+            job.target.commit(made.case.reference, made.number)
     except BaseException:
         if job.target is not None:
             job.target.discard()
@@ -329,7 +333,7 @@ def export_case(
     return Exported(
         reference=made.case.reference,
         entry=made.entry,
-        number=number,
+        number=made.number,
         format=fmt,
         redacted=redact,
         path=output,
