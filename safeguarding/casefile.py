@@ -66,8 +66,8 @@ def parse_reference(text: str) -> tuple[int, int]:
 class CaseEntry:
     """One entry of a case, decrypted.  `data` is the entry's payload.  `id` is its place in
     the vault's chronology (what `verify` and the JSON count); `number` is its place among the
-    case's own entries in the order recorded (1 for the disclosure), which is what a person is
-    shown and gives `amend`: it never changes, and views of the case take none."""
+    case's own entries in the order recorded (1 for the disclosure), the number a person is
+    shown and gives to `amend`: it never changes, and views of the case take none."""
 
     id: int
     kind: str
