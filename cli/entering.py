@@ -39,7 +39,7 @@ class Entering:
 
         written = output.commit(
             lambda: self.book.add(self.case, draft, self.moment),
-            lambda w: f"{saved} as entry {w.entry} of {w.reference}",
+            lambda w: f"{saved} as entry {w.number} of {w.reference}",
         )
         views.report(self.book, written, self.json, said(written), **extra)
 

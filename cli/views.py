@@ -20,6 +20,7 @@ from . import output
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from safeguarding.casefile import CaseEntry, CaseFile
     from safeguarding.cases import Casebook, CaseSummary, Written
     from safeguarding.categories import Categories
     from safeguarding.config import Config
@@ -64,6 +65,39 @@ def report(book: Casebook, written: Written, json: bool, message: str, **extra: 
         return
     output.say(message)
     output.err.print(next_step_panel(written, book.config, book.today()))
+
+
+def entry_preview(case: CaseFile, entry: CaseEntry) -> Panel:
+    """The entry a correction is for, as the timeline shows it (its number, kind, when, author,
+    facts and text, and any correction it has had), for the person about to type the
+    correction."""
+    from rich.console import Group
+
+    from safeguarding import moments
+    from safeguarding.entries import kind_of, title_of
+    from safeguarding.timeline import plain, visible
+
+    head = Text(title_of(entry.kind), style="bold")
+    head.append(f" · {moments.local_text(entry.event_at)} · ")
+    head.append_text(plain(entry.author))
+    lines: list[RenderableType] = [head]
+    for fact in kind_of(entry.kind).facts(entry, case):
+        lines.append(Text.assemble((f"{fact.label}: ", "italic"), visible(fact.value)))
+    if entry.text:
+        lines.append(plain(entry.text))
+    if entry.data.get("observations"):
+        opinion = Text("Recorder's observations (opinion): ", style="bold")
+        lines.append(opinion.append_text(plain(str(entry.data["observations"]))))
+    corrections = [str(e.number) for e in case.in_recorded_order if e.id in entry.amended_by]
+    if corrections:
+        which = "entries " if len(corrections) > 1 else "entry "
+        lines.append(Text(f"Corrected already by {which}{', '.join(corrections)}.", "magenta"))
+    return Panel(
+        Group(*lines),
+        title=f"Entry {entry.number} of {case.reference}, to be corrected",
+        title_align="left",
+        border_style="magenta",
+    )
 
 
 def contacts_text(config: Config, first: str) -> Text:

@@ -7,9 +7,9 @@ every record; nothing here writes anywhere else or prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Collection, Container, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -197,6 +197,8 @@ class Access:
     kind: str | None = None  # what was recorded
     recovery: bool = False  # done with the recovery key
     period: str | None = None  # a governors' report's: "2026-09-01 to 2026-12-18"
+    #: Its number in its case, for an entry of the case's record (a view has none).
+    number: int | None = None
 
     @property
     def what(self) -> str:
@@ -284,7 +286,26 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
                 found.append(Access(row.seq, at, who, ids[row.case_id], "recorded", kind=row.kind))
                 continue
             found.append(_case_access(row, at, who, ids[row.case_id], payload))
-    return found
+        numbers = _numbers(db, {row.case_id for row in rows if row.case_id is not None})
+    return [replace(a, number=numbers[a.entry]) if a.entry in numbers else a for a in found]
+
+
+def _numbers(db: Db, case_ids: Collection[int]) -> dict[int, int]:
+    """Each entry of these cases' records (by its place in the chronology) and its number in
+    its case, as `casefile.file_of` numbers them: counted in the order recorded, without the
+    views and changes of access a restricted case's chronology also holds."""
+    cases = ", ".join("?" for _ in case_ids)
+    logged = ", ".join("?" for _ in casefile.ACCESS_LOG)
+    counts: dict[int | None, int] = {}
+    numbers: dict[int, int] = {}
+    for seq, case_id in db.execute(
+        f"SELECT seq, case_id FROM entries WHERE case_id IN ({cases}) "
+        f"AND kind NOT IN ({logged}) ORDER BY seq",
+        *case_ids,
+        *casefile.ACCESS_LOG,
+    ):
+        counts[case_id] = numbers[seq] = counts.get(case_id, 0) + 1
+    return numbers
 
 
 def _report(row: Entry, at: datetime, who: str, unlocked: Unlocked) -> Access:

@@ -62,7 +62,10 @@ def parse_reference(text: str) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class CaseEntry:
-    """One entry of a case, decrypted.  `data` is the entry's payload."""
+    """One entry of a case, decrypted.  `data` is the entry's payload.  `id` is its place in
+    the vault's chronology (what `verify` and the JSON count); `number` is its place among the
+    case's own entries in the order recorded (1 for the disclosure), the number a person is
+    shown and gives to `amend`: it never changes, and views of the case take none."""
 
     id: int
     kind: str
@@ -70,6 +73,7 @@ class CaseEntry:
     recorded_at: datetime
     author: str
     data: dict[str, Any]
+    number: int
     amended_by: tuple[int, ...] = ()
 
     @property
@@ -111,6 +115,16 @@ class CaseFile:
         raise NotFound(
             f"{self.reference} has no entry {entry_id}",
             hint=f"the entries of {self.reference} are: {ids}",
+        )
+
+    def numbered(self, number: int) -> CaseEntry:
+        """The case's entry `number` (its own numbering, as its timeline shows it)."""
+        for item in self.entries:
+            if item.number == number:
+                return item
+        raise NotFound(
+            f"{self.reference} has no entry {number}",
+            hint=f"its entries are numbered 1 to {len(self.entries)}, as its timeline shows",
         )
 
     @property
@@ -195,7 +209,8 @@ def open_rows(case_key: chronology.PayloadKey, rows: Sequence[Entry]) -> list[Op
 
 
 def file_of(case: Case, opened: Sequence[Opened], authors: dict[int, str]) -> CaseFile:
-    """A case file from its opened rows (in sequence order), amendments linked both ways."""
+    """A case file from its opened rows (in sequence order), amendments linked both ways, and
+    each entry numbered by its place among them."""
     amended_by: dict[int, list[int]] = {}
     for row, data in opened:
         if row.kind == Kind.AMENDMENT and "target" in data:
@@ -208,9 +223,10 @@ def file_of(case: Case, opened: Sequence[Opened], authors: dict[int, str]) -> Ca
             recorded_at=clock.from_text(row.recorded_at),
             author=authors.get(row.author_id, f"user {row.author_id}"),
             data=data,
+            number=number,
             amended_by=tuple(amended_by.get(row.seq, ())),
         )
-        for row, data in opened
+        for number, (row, data) in enumerate(opened, 1)
     ]
     entries.sort(key=lambda e: (e.event_at, e.id))
     return CaseFile(

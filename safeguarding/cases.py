@@ -33,7 +33,8 @@ class Written:
     """What a command wrote, and where the case now stands."""
 
     reference: str
-    entry: int
+    entry: int  # its place in the vault's chronology
+    number: int  # its number in the case, as the timeline shows it and `amend` takes it
     state: CaseState
     next: flow.NextStep
     action: int | None = None
@@ -202,6 +203,7 @@ class Casebook:
         return Written(
             state.reference,
             entry.seq,
+            1,  # a disclosure opens its case
             state,
             self.next_step(state),
             members=None if members is None else tuple(names[m] for m in members),
@@ -275,6 +277,7 @@ class Casebook:
         return Written(
             state.reference,
             entry.seq,
+            len(opened) + 1,  # it follows every entry of the case read
             state,
             self.next_step(state),
             action=draft.number(payload),

@@ -16,6 +16,8 @@ OPEN, CLOSED = "open", "closed"
 
 @dataclass
 class Action:
+    """An action agreed; `entry` and `done_entry` are entries' numbers in the case."""
+
     number: int
     entry: int
     owner: str

@@ -81,11 +81,11 @@ def _paragraphs(show: Show, text: str) -> list[dict[str, Any]]:
 
 
 def _entry(t: Timeline, item: Item, show: Show, nested: bool = False) -> dict[str, Any]:
-    head = f"{show(item.title)} · entry {item.id} · {show(item.author)}"
+    head = f"{show(item.title)} · entry {item.number} · {show(item.author)}"
     if nested:
-        head = f"Corrected by entry {item.id} · {show(item.author)} · {t.when(item.at)}"
+        head = f"Corrected by entry {item.number} · {show(item.author)} · {t.when(item.at)}"
     entry: dict[str, Any] = {
-        "id": item.id,
+        "id": item.number,
         "time": t.local(item.at).strftime("%H:%M"),
         "at": t.local(item.at).isoformat(),
         "head": head,

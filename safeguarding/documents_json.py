@@ -152,6 +152,7 @@ def _item(item: Item) -> Document:
     given = ("text", "subjects") if item.kind == "disclosure" else ("text",)
     return {
         "id": item.id,
+        "number": item.number,
         "kind": item.kind,
         "at": _iso(item.at),
         "recorded_at": _iso(item.recorded_at),
@@ -167,7 +168,9 @@ def _item(item: Item) -> Document:
 def entry(written: Written, **extra: Any) -> Document:
     """What an entry command wrote and where the case stands: `refer`, `advice`, `action add`
     and `done` (`extra`: the action), `conversation`, `note`, `amend`, `close`, `reopen`."""
-    document = _named("safeguard.entry", case=written.reference, entry=written.entry)
+    document = _named(
+        "safeguard.entry", case=written.reference, entry=written.entry, number=written.number
+    )
     if written.action is not None:
         document["action"] = written.action
     document.update(extra)
@@ -242,6 +245,7 @@ def exported(done: Exported) -> Document:
         "safeguard.export",
         case=done.reference,
         entry=done.entry,
+        number=done.number,
         format=done.format,
         redacted=done.redacted,
         output=str(done.path),
@@ -253,6 +257,7 @@ def audit(events: Sequence[Access], *, mine: bool) -> list[Document]:
     return [
         {
             "entry": e.entry,
+            "number": e.number,
             "at": e.at.isoformat(),
             "who": e.who,
             "case": e.case or None,

@@ -151,21 +151,21 @@ class Target:
         except OSError as error:
             raise unwritable(str(self.path), error) from None
 
-    def commit(self, reference: str, entry: int) -> None:
+    def commit(self, reference: str, number: int) -> None:
         """Publish the written file: replacing only with `force`, never following links."""
         try:
             self.file.publish(replace=self.force)
         except FileExistsError:
             raise UsageError(
                 f"{self.path} appeared meanwhile; the export was not written there "
-                f"(it is recorded as entry {entry} of {reference})",
+                f"(it is recorded as entry {number} of {reference})",
                 hint="choose another name, or add --force to replace it",
             ) from None
         except OSError as error:
             reason = (error.strerror or type(error).__name__).lower()
             raise UsageError(
                 f"could not put the export in place at {self.path} ({reason}); "
-                f"it is recorded as entry {entry} of {reference}",
+                f"it is recorded as entry {number} of {reference}",
                 hint="free some space or choose another --output, and export again",
             ) from None
 
@@ -187,7 +187,8 @@ def unwritable(where: str, error: OSError) -> UsageError:
 @dataclass(frozen=True)
 class Exported:
     reference: str
-    entry: int
+    entry: int  # the export entry's place in the vault's chronology
+    number: int  # and its number in the case
     format: str
     redacted: bool
     path: Path | None
@@ -205,6 +206,11 @@ class _Made(NamedTuple):
     checkpoint: Checkpoint
     data: bytes
     unshown: int
+
+    @property
+    def number(self) -> int:
+        """The export entry's number in the case."""
+        return self.case.entry(self.entry).number
 
 
 @dataclass(frozen=True)
@@ -319,7 +325,7 @@ def export_case(
     try:
         made = job.optimistically(read_clock) or job.under_the_lock(read_clock)
         if job.target is not None:
-            job.target.commit(made.case.reference, made.entry)
+            job.target.commit(made.case.reference, made.number)
     except BaseException:
         if job.target is not None:
             job.target.discard()
@@ -327,6 +333,7 @@ def export_case(
     return Exported(
         reference=made.case.reference,
         entry=made.entry,
+        number=made.number,
         format=fmt,
         redacted=redact,
         path=output,

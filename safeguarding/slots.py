@@ -7,7 +7,7 @@ before key epochs holds the vault key wrapped under the passphrase-derived key i
 its holder's next unlock modernises it.  Every ciphertext is bound to the slot's id, purpose,
 user, KDF parameters and salt (`crypto.slot_place`), and the vault key to its epoch too.
 
-Nothing here touches the database session, prints, or keeps a secret beyond the objects it
+Nothing here touches the database, prints, or keeps a secret beyond the objects it
 returns.
 """
 

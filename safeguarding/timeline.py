@@ -34,9 +34,12 @@ REDACTION_NOTICE = "REDACTED: the names of everyone but the subject(s) are repla
 
 @dataclass(frozen=True)
 class Item:
-    """One entry as a timeline shows it."""
+    """One entry as a timeline shows it: `number` is its number in the case, which is what
+    is shown; `id`, its place in the vault's chronology, links amendments to what they
+    correct (`amends`, `amended_by`)."""
 
     id: int
+    number: int
     kind: str
     title: str
     at: datetime
@@ -285,6 +288,7 @@ def _category(categories: Categories | None, code: str) -> Category | None:
 def _item(entry: CaseEntry, case: CaseFile) -> Item:
     return Item(
         id=entry.id,
+        number=entry.number,
         kind=entry.kind,
         title=title_of(entry.kind),
         at=entry.event_at,
@@ -310,10 +314,15 @@ def stub(t: Timeline, item: Item) -> tuple[str, ...] | None:
     if target is None:
         return None
     lines = [
-        f"Corrects entry {target.id} ({target.title}, {t.when(target.at)}); shown in full there."
+        f"Corrects entry {target.number} ({target.title}, {t.when(target.at)}); shown in full "
+        "there."
     ]
     # Only later entries: those are what the full view nests beneath this one.
-    later = [str(i) for i in item.amended_by if i > item.id and t.item(i) is not None]
+    later = [
+        str(shown.number)
+        for i in item.amended_by
+        if i > item.id and (shown := t.item(i)) is not None
+    ]
     if later:
         which = f"entry {later[0]}" if len(later) == 1 else f"entries {', '.join(later)}"
         lines.append(f"Itself corrected by {which}, shown there too.")

@@ -88,7 +88,7 @@ def header(t: Timeline) -> Panel:
 
 def _item_head(t: Timeline, item: Item) -> Text:
     head = Text.assemble(
-        (visible(item.title), "bold"), (f" · entry {item.id} · {visible(item.author)}", "dim")
+        (visible(item.title), "bold"), (f" · entry {item.number} · {visible(item.author)}", "dim")
     )
     if item.late:
         head.append(f" · recorded late, {t.when(item.recorded_at)}", style="yellow")
@@ -139,7 +139,7 @@ class Gutter:
 def _amendment_block(t: Timeline, amendment: Item) -> Gutter:
     head = Text.assemble(
         ("Corrected by entry ", "bold magenta"),
-        (f"{amendment.id}", "bold magenta"),
+        (f"{amendment.number}", "bold magenta"),
         (f" · {visible(amendment.author)} · {t.when(amendment.at)}", "magenta"),
     )
     if amendment.late:

@@ -83,9 +83,9 @@ def entry_count(vault: Path) -> int:
 
 def corrected_twice(say: Say) -> tuple[str, int, int, int]:
     """A case with a conversation, an amendment of it and an amendment of that amendment:
-    the case and the three entry numbers."""
+    the case and the three entries' numbers in it."""
     case = record(say)["case"]
     call = entry(say, "conversation", case, "--with", "Karen Webb", "--channel", "phone")
-    first = entry(say, "amend", case, str(call["entry"]), text="It was her father, Mr Webb.")
-    second = entry(say, "amend", case, str(first["entry"]), text="Mr Webb is her stepfather.")
-    return case, call["entry"], first["entry"], second["entry"]
+    first = entry(say, "amend", case, str(call["number"]), text="It was her father, Mr Webb.")
+    second = entry(say, "amend", case, str(first["number"]), text="Mr Webb is her stepfather.")
+    return case, call["number"], first["number"], second["number"]

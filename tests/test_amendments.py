@@ -47,7 +47,8 @@ def test_safeguards_own_record_of_an_export_cannot_be_amended(
     case = record(say)["case"]
     exported = invoke("export", case, "-f", "json", "-o", str(tmp_path / "case.json"))
     assert exported.exit_code == 0, exported.stderr
-    export_entry = exported.stderr.rsplit("recorded as entry ", 1)[1].split(".")[0]
+    export_entry = exported.stderr.rsplit("recorded as entry ", 1)[1].split(" ")[0]
+    assert export_entry == "2"  # the case's second entry, after its disclosure
     before = entry_count(vault.path)
 
     refused = invoke("amend", case, export_entry, "--text-file", say("Sent to nobody."))

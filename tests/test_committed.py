@@ -60,10 +60,10 @@ def test_a_note_with_stdout_on_dev_full_is_saved_once_and_says_so(
     assert result.returncode == 0, result.stderr
     assert "nothing" not in result.stderr and "internal error" not in result.stderr
     if json_flag:
-        assert f"saved the note as entry 4 of {case}; do not record it again" in result.stderr
+        assert f"saved the note as entry 2 of {case}; do not record it again" in result.stderr
         assert "standard output could not be written (no space left on device)" in result.stderr
     else:  # a plain note writes only to stderr: nothing failed
-        assert "Recorded the note as entry 4." in result.stderr
+        assert f"Recorded the note as entry 2 of {case}." in result.stderr
     assert _notes(vault, case) == [text]
 
 
@@ -77,7 +77,7 @@ def test_a_disclosure_whose_reference_cannot_be_printed_names_it_on_stderr(
     with open("/dev/full", "w") as full:
         result = _run_with(args, stdout=full, stderr=subprocess.PIPE)
     assert result.returncode == 0, result.stderr
-    assert "saved the disclosure as SG-2026-0001 (entry 3)" in result.stderr
+    assert "saved the disclosure as SG-2026-0001 (entry 1)" in result.stderr
     listed = json.loads(run("cases", "--json").stdout)
     assert [c["case"] for c in listed] == ["SG-2026-0001"]
 
@@ -111,7 +111,7 @@ def test_a_note_with_stdout_closed_exits_0_and_says_so(vault: VaultInfo, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert "standard output could not be written (it is closed)" in result.stderr
-    assert f"saved the note as entry 4 of {case}" in result.stderr
+    assert f"saved the note as entry 2 of {case}" in result.stderr
     assert _notes(vault, case) == ["closed stdout"]
 
 
@@ -203,7 +203,7 @@ def test_ctrl_c_after_the_commit_says_what_was_saved(
     )
     assert result.returncode == 0, result.stderr
     assert "nothing was saved" not in result.stderr
-    assert f"saved the note as entry 4 of {case}; do not record it again" in result.stderr
+    assert f"saved the note as entry 2 of {case}; do not record it again" in result.stderr
     assert "interrupted after saving" in result.stderr
     assert _notes(vault, case) == [text]
 

@@ -66,6 +66,7 @@ def with_notes(t: timeline.Timeline, count: int, apart: timedelta) -> timeline.T
         dataclasses.replace(
             last,
             id=last.id + 1 + n,
+            number=last.number + 1 + n,
             at=last.at + apart * (n + 1),
             text=f"Note {n}: the family were called back and nothing further was said.",
         )

@@ -54,7 +54,8 @@ def test_record_prints_a_sequential_reference_per_year(vault: VaultInfo, say: Sa
     assert result.stdout.strip() == f"SG-{year}-0001"
     assert "Refer to the LADO" in result.stderr
     disclosure = read_case(vault, f"SG-{year}-0001").disclosure
-    assert f"Recorded the disclosure as SG-{year}-0001 (entry {disclosure.id})." in result.stderr
+    assert disclosure.number == 1
+    assert f"Recorded the disclosure as SG-{year}-0001 (entry 1)." in result.stderr
     second = record(say)
     assert second["case"] == f"SG-{year}-0002"
     assert second["entry"] > 0 and second["status"] == "open" and second["stage"] == "disclosed"
@@ -92,8 +93,9 @@ def test_the_whole_flow_verifies_and_reads_back_in_event_order(vault: VaultInfo,
         say, "conversation", case, "--with", "Karen Webb", "--channel", "phone", text="Called."
     )
     entry(say, "note", case, text="A note.")
-    amendment = entry(say, "amend", case, str(call["entry"]), text="It was her father.")
-    assert amendment["amends"] == call["entry"]
+    amendment = entry(say, "amend", case, str(call["number"]), text="It was her father.")
+    assert amendment["amends"] == call["entry"] and amendment["amends_number"] == call["number"]
+    assert (call["number"], amendment["number"]) == (5, 7)
     done = entry(say, "action", "done", case, "1", text="Met him.")
     assert done["action"] == 1
     closed = entry(say, "close", case, "--outcome", "substantiated", text="LADO agreed.")
@@ -228,7 +230,8 @@ def test_action_done_twice_and_unknown_actions(vault: VaultInfo, say: Say) -> No
     before = entry_count(vault.path)
     twice = invoke("action", "done", case, "1", "--text-file", say("Again."))
     assert twice.exit_code == 3
-    assert f"already done (entry {done['entry']})" in twice.stderr
+    assert f"already done (entry {done['number']})" in twice.stderr
+    assert f"safeguard amend {case} {done['number']}" in twice.stderr
     unknown = invoke("action", "done", case, "7", "--text-file", say("x"))
     assert unknown.exit_code == 4 and "no action 7" in unknown.stderr
     assert entry_count(vault.path) == before
@@ -236,14 +239,13 @@ def test_action_done_twice_and_unknown_actions(vault: VaultInfo, say: Say) -> No
 
 def test_unknown_cases_and_entries_exit_4(vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
-    other = record(say)["case"]
-    other_entry = read_case(vault, other).disclosure.id
+    record(say)  # another case, whose disclosure is its own entry 1
     before = entry_count(vault.path)
     for args in (
         ("note", "SG-1999-0001"),
         ("refer", "SG-1999-0042", "--to", "lado"),
         ("amend", case, "999"),
-        ("amend", case, str(other_entry)),  # an entry of another case
+        ("amend", case, "2"),  # the case has one entry; the other case's is not its own
         ("close", "SG-1999-0001", "--outcome", "resolved"),
     ):
         result = invoke(*args, "--text-file", say("x"))

@@ -109,7 +109,7 @@ def test_a_full_flow_leaves_no_plaintext_and_verifies(vault: VaultInfo, tmp_path
         "--text-file", text("conversation"),
     )  # fmt: skip
     ok("note", case, "--text-file", text("note"))
-    ok("amend", case, str(call["entry"]), "--text-file", text("amendment"))
+    ok("amend", case, str(call["number"]), "--text-file", text("amendment"))
     ok("action", "done", case, "1", "--text-file", text("done"))
     ok("close", case, "--outcome", "substantiated", "--text-file", text("closing"))
     ok("reopen", case, "--text-file", text("reopening"))
@@ -193,7 +193,7 @@ def test_after_a_flow_with_backup_restore_and_exports_no_plaintext_is_left_anywh
     call = ok("conversation", case, "--with", CANARIES["with"], "--channel", "phone",
               say="conversation")  # fmt: skip
     ok("note", case, say="note")
-    ok("amend", case, str(call["entry"]), say="amendment")
+    ok("amend", case, str(call["number"]), say="amendment")
     ok("action", "done", case, "1", say="done")
     ok("close", case, "--outcome", "substantiated", say="closing")
     ok("reopen", case, say="reopening")

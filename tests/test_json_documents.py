@@ -304,7 +304,7 @@ def test_note(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
 def test_amend(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
     case = record(say)["case"]
     noted = entry(say, "note", case)
-    found = entry(say, "amend", case, str(noted["entry"]))
+    found = entry(say, "amend", case, str(noted["number"]))
     snapshot("amend", found, "safeguard.entry", tmp_path)
 
 

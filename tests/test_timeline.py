@@ -57,11 +57,11 @@ def test_the_chronology_shows_what_a_professional_looks_for(built: tc.Built) -> 
     assert days == sorted(days)
     assert text.index("09:55  Referral") < text.index("15:30  Advice")
     # the late entry says when it was recorded; the amendment sits under what it corrects
-    assert "Conversation · entry 10 · Priya Shah · recorded late, 2026-11-19 16:00" in text
-    conversation = text.index("Conversation · entry 10")
+    assert "Conversation · entry 6 · Priya Shah · recorded late, 2026-11-19 16:00" in text
+    conversation = text.index("Conversation · entry 6")
     correction = text.index("Correction: the call was on Tuesday afternoon")
     assert conversation < correction < text.index("09:25  Action done")
-    assert "Corrects entry 10 (Conversation, 2026-11-17 09:05)" in text
+    assert "Corrects entry 6 (Conversation, 2026-11-17 09:05)" in text
     # the actions table, and the checkpoint footer
     assert re.search(r"1\s+Meet Mr Price.*Tom Baker\s+2026-11-18\s+OVERDUE", text)
     assert re.search(r"2\s+Call the family.*done 2026-11-17", text)

@@ -141,7 +141,7 @@ def build_case(folder: Path) -> Built:
         texts.append(done)
         when(at(19, 16, 10))
         correction = "Correction: the call was on Tuesday afternoon, not in the morning."
-        book.add(ref, Amendment(target=conversation.entry, text=correction))
+        book.add(ref, Amendment(target=conversation.number, text=correction))
         texts.append(correction)
         when(at(20, 9, 0))
         note = "Tom Baker is away until Monday; the meeting with Mr Price is rearranged."

@@ -66,11 +66,11 @@ def action_add(
         draft = dataclasses.replace(early, owner=owner, text=text)
         written = output.commit(
             lambda: this.book.add(case, draft, this.moment),
-            lambda w: f"action {w.action} as entry {w.entry} of {w.reference}",
+            lambda w: f"action {w.action} as entry {w.number} of {w.reference}",
         )
         if not json:
             output.data_line(str(written.action))
-        message = f"Added action {written.action} (entry {written.entry})."
+        message = f"Added action {written.action} (entry {written.number} of {written.reference})."
         views.report(this.book, written, json, message)
 
 
@@ -96,6 +96,6 @@ def action_done(
         this.add(
             draft,
             f"action {action} done",
-            lambda w: f"Action {action} done (entry {w.entry}).",
+            lambda w: f"Action {action} done (entry {w.number} of {w.reference}).",
             action=action,
         )

@@ -41,4 +41,8 @@ def advice(
     with entering(case, at, text_file, json, Advice) as this:
         source = ask_name(source, "Who gave the advice? (name, e.g. J. Okafor, LADO)")
         draft = Advice(source=source, text=read_text("The advice", text_file, editor))
-        this.add(draft, "the advice", lambda w: f"Recorded the advice as entry {w.entry}.")
+        this.add(
+            draft,
+            "the advice",
+            lambda w: f"Recorded the advice as entry {w.number} of {w.reference}.",
+        )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .. import credentials, output
 from ..casework import (
     AtOption,
     CaseArgument,
@@ -21,7 +22,12 @@ from ..entering import entering
 def amend(
     case: CaseArgument,
     entry_text: Annotated[
-        str, typer.Argument(metavar="ENTRY", help="The entry to correct.", show_default=False)
+        str,
+        typer.Argument(
+            metavar="ENTRY",
+            help="The entry's number in the case, as its timeline shows it (1 is the disclosure).",
+            show_default=False,
+        ),
     ],
     at: AtOption = None,
     text_file: TextFileOption = None,
@@ -30,18 +36,28 @@ def amend(
 ) -> None:
     """Correct an entry; the original stays as it was.
 
-    The correction is a new entry.
+    The correction is a new entry. On a terminal, the entry is shown before the correction is
+    asked for.
     """
     from safeguarding.entries import Amendment
 
-    entry = number(entry_text, "an entry number", "the entry's number from the timeline, e.g. 8")
+    from .. import views
+
+    entry = number(entry_text, "an entry number", "the entry's number from the timeline, e.g. 3")
+    # An entry the case does not have, or one that cannot be amended, is refused here.
     early = Amendment(target=entry)
     with entering(case, at, text_file, json, early) as this:
+        file = this.book.read(case)
+        original = file.numbered(entry)
+        if text_file is None and credentials.is_interactive():
+            output.err.print(views.entry_preview(file, original))
         draft = early.written(read_text(f"The correction to entry {entry}", text_file, editor))
-        saved = f"the correction of entry {entry}"
         this.add(
             draft,
-            saved,
-            lambda w: f"Recorded the correction of entry {entry} as entry {w.entry}.",
-            amends=entry,
+            f"the correction of entry {entry}",
+            lambda w: (
+                f"Recorded the correction of entry {entry} as entry {w.number} of {w.reference}."
+            ),
+            amends=original.id,
+            amends_number=entry,
         )

@@ -60,5 +60,8 @@ def audit(
     table.add_column("What", overflow="fold")
     for e in events:
         when = e.at.astimezone().strftime("%Y-%m-%d %H:%M")
-        table.add_row(when, str(e.entry) if mine else e.who, e.case or "—", e.what)
+        # An entry's number in its case, as its timeline and the receipt give it; a view, and
+        # what is recorded outside any case, has none.
+        number = "—" if e.number is None else str(e.number)
+        table.add_row(when, number if mine else e.who, e.case or "—", e.what)
     output.out.print(table)

@@ -50,5 +50,7 @@ def conversation(
         text = read_text("What was said", text_file, editor)
         draft = Conversation(with_whom=with_whom, channel=channel, text=text)
         this.add(
-            draft, "the conversation", lambda w: f"Recorded the conversation as entry {w.entry}."
+            draft,
+            "the conversation",
+            lambda w: f"Recorded the conversation as entry {w.number} of {w.reference}.",
         )

@@ -116,7 +116,7 @@ def _report_export(done: Exported, *, json: bool) -> None:
         output.send_recorded(
             done.data,
             "export",
-            f"it was produced and is recorded as entry {done.entry} of {done.reference}",
+            f"it was produced and is recorded as entry {done.number} of {done.reference}",
             "export again to a file with --output FILE",
         )
         return
@@ -125,7 +125,7 @@ def _report_export(done: Exported, *, json: bool) -> None:
         return
     output.say(
         f"Exported {done.reference} as {done.format}{' (redacted)' if done.redacted else ''} to "
-        f"{escape(str(done.path))}; recorded as entry {done.entry}."
+        f"{escape(str(done.path))}; recorded as entry {done.number} of {done.reference}."
     )
 
 

@@ -25,4 +25,6 @@ def note(
 
     with entering(case, at, text_file, json, Note) as this:
         draft = Note(text=read_text("The note", text_file, editor))
-        this.add(draft, "the note", lambda w: f"Recorded the note as entry {w.entry}.")
+        this.add(
+            draft, "the note", lambda w: f"Recorded the note as entry {w.number} of {w.reference}."
+        )

@@ -139,7 +139,7 @@ def record(
             disclosure, moment = _review(book, disclosure, moment, text_file is None, editor)
         written = output.commit(
             lambda: book.open(disclosure, moment, restricted=restricted),
-            lambda w: f"the disclosure as {w.reference} (entry {w.entry})",
+            lambda w: f"the disclosure as {w.reference} (entry {w.number})",
         )
         _report(book, written, disclosure, json)
 
@@ -230,7 +230,7 @@ def _report(book: Casebook, written: Written, disclosure: Disclosure, json: bool
         output.emit_json(documents_json.recorded(written, disclosure.category))
         return
     output.data_line(written.reference)
-    message = f"Recorded the disclosure as {written.reference} (entry {written.entry})."
+    message = f"Recorded the disclosure as {written.reference} (entry {written.number})."
     views.report(book, written, False, message)
     views.say_restricted(written)
 

@@ -68,5 +68,5 @@ def refer(
             also = f" The policy's usual route for this category is {ROUTE_TITLES[usual]}."
         saved = "the referral" if route != Route.NONE else "the decision not to refer"
         this.add(
-            draft, saved, lambda w: f"Recorded {what} as entry {w.entry} of {case.upper()}.{also}"
+            draft, saved, lambda w: f"Recorded {what} as entry {w.number} of {w.reference}.{also}"
         )

@@ -60,7 +60,7 @@ class Action(Draft):
         number = int(d["action"])
         state.actions[number] = casestate.Action(
             number=number,
-            entry=entry.id,
+            entry=entry.number,
             owner=str(d["owner"]),
             due=date.fromisoformat(d["due"]),
             text=entry.text,
@@ -111,7 +111,7 @@ class ActionDone(Draft):
     @classmethod
     def apply(cls, state: CaseState, entry: CaseEntry) -> None:
         action = state.actions[int(entry.data["action"])]
-        action.done_entry, action.done_at = entry.id, entry.event_at
+        action.done_entry, action.done_at = entry.number, entry.event_at
         super().apply(state, entry)
 
     @classmethod

@@ -51,7 +51,9 @@ class Note(Draft):
 
 @dataclass(frozen=True, kw_only=True)
 class Amendment(Draft):
-    """A correction of entry `target` of the case; the original stays as it was."""
+    """A correction of entry `target` of the case, by the case's own numbering (as its
+    timeline shows it); the original stays as it was.  Its payload names the original by its
+    place in the vault's chronology, which no later entry can change."""
 
     kind = Kind.AMENDMENT
     title = "Amendment"
@@ -68,7 +70,7 @@ class Amendment(Draft):
         """Only what someone recorded can be corrected: an export entry is safeguard's own
         record of who took the case out of the vault, and stays exactly as it was written."""
         case = standing.case
-        kind = case.entry(self.target).kind
+        kind = case.numbered(self.target).kind
         if not kind_of(kind).amendable:
             raise NotAllowed(
                 f"entry {self.target} of {case.reference} is safeguard's own record of an "
@@ -78,13 +80,12 @@ class Amendment(Draft):
         super().check(standing)
 
     def payload(self, standing: Standing) -> dict[str, Any]:
-        return {"target": self.target, **super().payload(standing)}
+        return {"target": standing.case.numbered(self.target).id, **super().payload(standing)}
 
     @classmethod
     def facts(cls, entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:
-        target = entry.amends
-        original = next((e for e in case.entries if e.id == target), None)
-        what = f"entry {target}"
-        if original is not None:
-            what += f" ({title_of(original.kind)})"
-        yield Fact("Corrects", what)
+        original = next((e for e in case.entries if e.id == entry.amends), None)
+        if original is None:  # not in what is shown (it always is in a whole case)
+            yield Fact("Corrects", "an entry not shown here")
+            return
+        yield Fact("Corrects", f"entry {original.number} ({title_of(original.kind)})")
