@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    # What the commands above this module return (`export`, `restore`, `upgrade`) is named in
-    # annotations only: at run time this module imports nothing above it.
+    # Named in annotations only: at run time this module imports nothing above it.
     from safeguarding.access import Access
     from safeguarding.backup_check import Check, Verified
     from safeguarding.backup_create import Created
@@ -101,8 +100,7 @@ def case(t: Timeline) -> Document:
     """The full structured case: `timeline --json`, and what `export --format json` writes.
     An entry's `data` is its fields but its `text` (and the disclosure's subjects, the case's
     `subjects`); `referrals`, `overdue` and `actions` name entries by `id`."""
-    # The timeline model brings SQLAlchemy and Rich with it: only the case needs its marking,
-    # so the backup commands' documents start without them.
+    # The timeline model brings Rich with it: only the case needs it, not the backups' documents.
     from safeguarding.timeline import MARKING, REDACTION_NOTICE
 
     referrals = [item for item in t.items if item.kind == "referral"]
@@ -175,12 +173,10 @@ def entry(written: Written, **extra: Any) -> Document:
         document["action"] = written.action
     document.update(extra)
     document.update(
-        {
-            "status": written.state.status,
-            "stage": written.state.stage.value,
-            "next": written.next.title,
-            "due": written.next.due.isoformat() if written.next.due else None,
-        }
+        status=written.state.status,
+        stage=written.state.stage.value,
+        next=written.next.title,
+        due=written.next.due.isoformat() if written.next.due else None,
     )
     return document
 

@@ -143,7 +143,7 @@ def case(vault: VaultInfo, say: Say, set_clock: SetClock, tmp_path: Path) -> Ite
     call = entry("conversation", reference, "--with", CANARIES["with"], "--channel", "phone",
                  text="conversation")  # fmt: skip
     entry("note", reference, text="note")
-    entry("amend", reference, str(call["entry"]), text="amendment")
+    entry("amend", reference, str(call["number"]), text="amendment")
     entry("action", "done", reference, "1", text="done")
     entry("close", reference, "--outcome", "resolved", text="closing")
     entry("reopen", reference, text="reopening")
