@@ -45,15 +45,14 @@ class SafeguardGroup(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         """The commands in the order of the work: try it, set up, the case's flow, reading and
         sharing, then the vault's care; any not placed come last."""
-        names = [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
-        placed = [name for name in COMMAND_ORDER if name in names]
-        return placed + [name for name in names if name not in placed]
+        built = [name for name in super().list_commands(ctx) if name not in COMMAND_ORDER]
+        return [*COMMAND_ORDER, *built]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         """A command, its module loaded and the command built the first time it is asked for:
         a `note` builds one command, not every one (help and completion ask for all)."""
         found = super().get_command(ctx, cmd_name)
-        if found is None and cmd_name in COMMANDS:
+        if found is None and cmd_name in COMMAND_ORDER:
             found = _built(cmd_name)
             _polish(found, (cmd_name,))
             self.add_command(found, cmd_name)
@@ -194,7 +193,9 @@ def _saved_anyway(receipt: str, error: BaseException) -> int:
     return 0
 
 
-#: The order `safeguard --help` lists the commands in.
+#: Every command, in the order `safeguard --help` lists them: each is its module in
+#: cli/commands/, which defines a function of the same name or (for a command with subcommands)
+#: a Typer `app`.
 COMMAND_ORDER = (
     "demo",
     "init",
@@ -429,36 +430,6 @@ def global_options(
     from safeguarding import clock, moments
 
     moments.check_local_zone(clock.now())  # TZ=UTC+99 is refused here, not mid-command
-
-
-#: Every command: its module in cli/commands/, which defines a function of the same name, or
-#: (for a command with subcommands) a Typer `app`.
-COMMANDS = (
-    "init",
-    "verify",
-    "checkpoint",
-    "user",
-    "db",
-    "categories",
-    "record",
-    "refer",
-    "advice",
-    "action",
-    "conversation",
-    "note",
-    "amend",
-    "close",
-    "reopen",
-    "cases",
-    "demo",
-    "backup",
-    "restore",
-    "timeline",
-    "export",
-    "audit",
-    "report",
-    "access",
-)
 
 
 def _built(name: str) -> Any:
