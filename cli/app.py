@@ -44,9 +44,8 @@ class SafeguardGroup(TyperGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         """The commands in the order of the work: try it, set up, the case's flow, reading and
-        sharing, then the vault's care; any not placed come last."""
-        built = [name for name in super().list_commands(ctx) if name not in COMMAND_ORDER]
-        return [*COMMAND_ORDER, *built]
+        sharing, then the vault's care."""
+        return list(COMMAND_ORDER)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         """A command, its module loaded and the command built the first time it is asked for:
@@ -304,6 +303,8 @@ def _plain_help(option: Any) -> Any:
     return option
 
 
+# A command built by Typer takes on one of these classes (`_polish`): the same layout, one
+# method more, so each can only subclass Typer's own.
 class _PlainHelpCommand(TyperCommand):
     def get_help_option(self, ctx: Any) -> Any:
         return _plain_help(super().get_help_option(ctx))

@@ -34,7 +34,6 @@ class Snapshot:
     case: CaseFile
     checkpoint: Checkpoint
     entry: int
-    db: Db
 
 
 @contextmanager
@@ -57,7 +56,7 @@ def reading_case(
         entry = _record_read(unlocked, db, case, case_key, kind, payload, (now or clock.now)())
         authors = casefile.user_names(db, unlocked.keys.field_key)
         built = casefile.build(db, case, case_key, authors)
-        yield Snapshot(built, chronology.head(db), entry.seq, db)
+        yield Snapshot(built, chronology.head(db), entry.seq)
 
 
 def _record_read(

@@ -380,13 +380,8 @@ def _transaction(connection: sqlite3.Connection, begin: str) -> Iterator[Db]:
     connection.execute(begin)
     try:
         yield Db(connection)
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    try:
         _commit(connection)
-    except BaseException:
+    except BaseException:  # the block's error, or the commit's (a full disk): nothing stays
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
