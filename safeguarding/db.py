@@ -154,7 +154,22 @@ class Entry(Row):
     signature: bytes | None = None
 
 
-TABLES: tuple[type[Row], ...] = (VaultMeta, User, KeySlot, Case, CaseAccess, Entry)
+@dataclass(slots=True)
+class UnlockAttempt(Row):
+    """A failed attempt to unlock: unsigned, outside the chronology (see `attempts`)."""
+
+    TABLE: ClassVar[str] = "unlock_attempts"
+
+    id: int
+    at: str
+    tried: str  # "passphrase" or "recovery key"
+    name_tag: bytes
+    # The name as given, the account and the terminal, sealed to each key slot's X25519 key.
+    details: str
+    cleared_at: str | None = None
+
+
+TABLES: tuple[type[Row], ...] = (VaultMeta, User, KeySlot, Case, CaseAccess, Entry, UnlockAttempt)
 
 
 class Db:

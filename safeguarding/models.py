@@ -119,3 +119,19 @@ class Entry(SQLModel, table=True):
     # case's reference), as signed JSON; None before signatures.
     facts: str | None = None
     signature: bytes | None = None
+
+
+class UnlockAttempt(SQLModel, table=True):
+    """A failed attempt to unlock: unsigned, outside the chronology (whoever failed held no
+    key).  The name as given, the account and the terminal are sealed to the key slots'
+    X25519 keys in `details`; the name's lookup tag counts its failures since its last unlock."""
+
+    __tablename__ = "unlock_attempts"
+
+    id: int = Field(primary_key=True)
+    at: str
+    tried: str  # "passphrase" or "recovery key"
+    name_tag: bytes = Field(index=True)
+    details: str
+    # When that name next unlocked: from then on the attempt no longer slows anyone down.
+    cleared_at: str | None = None

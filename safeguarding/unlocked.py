@@ -19,6 +19,7 @@ from safeguarding import (
     storage,
     vouched,
 )
+from safeguarding.attempts import Pending
 from safeguarding.chronology import Signer
 from safeguarding.crypto import KeyRing
 from safeguarding.db import Case, Db, Entry, KeySlot, User
@@ -68,6 +69,8 @@ class Unlocked:
         self.exchange = exchange
         #: What the last disable or passphrase reset took this user's target out of.
         self.departures = Departures(0, 0)
+        #: The failed attempts to unlock as this user since their last unlock, to be told.
+        self.missed: Pending | None = None
 
     def close(self) -> None:
         self.vault.close()

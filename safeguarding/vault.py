@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from safeguarding import (
+    attempts,
     categories,
     chronology,
     clock,
@@ -219,15 +220,16 @@ class Vault(VaultFile):
         gives the last slot its exchange key also re-keys the vault, and restricts the cases
         whose category is one of `allegations()` (codes; default: the packaged categories').
         """
-        with storage.guarded(self.path), storage.reading(self.connection) as db:
-            user = self._find_user(db, user_name)
-            if user.disabled_at is not None:
-                raise NotAllowed(f"user {user_name!r} is disabled")
-            slot = self._user_slot(db, user)
-            meta = _meta(db)
-        opened = _open_slot(slot, passphrase, meta.key_epoch)
-        if opened is None:
-            raise NotAllowed(f"wrong passphrase for {user_name!r}; nothing was changed")
+        with attempts.watching(self.connection, user_name, attempts.PASSPHRASE) as watch:
+            with storage.guarded(self.path), storage.reading(self.connection) as db:
+                user = self._find_user(db, user_name)
+                if user.disabled_at is not None:
+                    raise NotAllowed(f"user {user_name!r} is disabled")
+                slot = self._user_slot(db, user)
+                meta = _meta(db)
+            opened = _open_slot(slot, passphrase, meta.key_epoch)
+            if opened is None:
+                raise NotAllowed(f"wrong passphrase for {user_name!r}; nothing was changed")
         keys = slots.keys_from(meta, opened.vault_key)
         info = _user_info(keys, user)
         if _same_name(info.name) != _same_name(user_name):
@@ -237,7 +239,7 @@ class Vault(VaultFile):
                 summary="a user's key slot was swapped",
             )
         if not opened.modern:
-            return self._modernise(info, slot.id, passphrase, opened, keys, allegations)
+            return watch.tell(self._modernise(info, slot.id, passphrase, opened, keys, allegations))
         assert opened.signing_key is not None and opened.exchange_key is not None
         signer = Signer.of(user.id, opened.signing_key)
         if signer.public != user.signing_key:
@@ -245,7 +247,7 @@ class Vault(VaultFile):
                 f"{user_name!r}'s signing key is not the one the vault records: altered",
                 summary="a user's signing key was altered",
             )
-        return Unlocked(self, info, keys, signer, opened.exchange_key)
+        return watch.tell(Unlocked(self, info, keys, signer, opened.exchange_key))
 
     def _modernise(
         self,
@@ -314,19 +316,24 @@ class Vault(VaultFile):
         (refused, as any unknown or disabled user is).  What is written is signed by the
         recovery key (issued the keys it lacks now if the slot is from before signatures or key
         epochs)."""
-        slot, opened, keys = self._open_recovery(recovery_key)
-        with storage.guarded(self.path), storage.reading(self.connection) as db:
-            user = self._find_user(db, user_name) if acting else self._find_target(db, user_name)
-        info = _user_info(keys, user)
-        if acting and not info.active:
-            raise NotAllowed(f"user {info.name!r} is disabled")
+        with attempts.watching(self.connection, user_name, attempts.RECOVERY_KEY) as watch:
+            slot, opened, keys = self._open_recovery(recovery_key)
+            with storage.guarded(self.path), storage.reading(self.connection) as db:
+                user = (
+                    self._find_user(db, user_name) if acting else self._find_target(db, user_name)
+                )
+            info = _user_info(keys, user)
+            if acting and not info.active:
+                raise NotAllowed(f"user {info.name!r} is disabled")
         if not opened.modern:
-            return self._modernise(
-                None, slot.id, recovery_key, opened, keys, allegations, acting_for=info
+            return watch.tell(
+                self._modernise(
+                    None, slot.id, recovery_key, opened, keys, allegations, acting_for=info
+                )
             )
         assert opened.signing_key is not None and opened.exchange_key is not None
         signer = Signer.of(user.id, opened.signing_key, recovery=True)
-        return Unlocked(self, info, keys, signer, opened.exchange_key)
+        return watch.tell(Unlocked(self, info, keys, signer, opened.exchange_key))
 
     def recover(self, recovery_key: str, user_name: str, new_passphrase: str) -> UserInfo:
         """Give a user who forgot their passphrase a new one, opening the vault with the

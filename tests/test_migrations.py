@@ -61,6 +61,7 @@ EXPECTED_COLUMNS = {
         "facts",
         "signature",
     ],
+    "unlock_attempts": ["id", "at", "tried", "name_tag", "details", "cleared_at"],
 }
 EXPECTED_TRIGGERS = {"entries_no_update", "entries_no_delete"}
 

@@ -9,7 +9,7 @@ import typer
 from safeguarding import documents_json
 
 from .. import credentials, output
-from ..context import STATE, open_vault, unlock
+from ..context import STATE, open_vault, say_wait, told, unlock
 from ..output import JsonOption
 
 if TYPE_CHECKING:
@@ -114,9 +114,9 @@ def passwd(
     if recovery:
         vault = open_vault()
         try:
-            unlocked = vault.unlock_for_recovery(
-                credentials.recovery_key(), name or STATE.user_name
-            )
+            key = credentials.recovery_key()
+            say_wait(vault, name or STATE.user_name)
+            unlocked = told(vault.unlock_for_recovery(key, name or STATE.user_name))
             new = credentials.new_passphrase(unlocked.user.name)
             user = output.commit(
                 lambda: unlocked.set_passphrase(None, new, via="recovery key"), _new_passphrase
