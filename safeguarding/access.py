@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from safeguarding import casefile, chronology, clock, storage, timeline
+from safeguarding import attempts, casefile, chronology, clock, storage, timeline
 from safeguarding.casefile import REPORT_MADE, CaseFile
 from safeguarding.casefile import VIEWED as CASE_VIEWED
 from safeguarding.chronology import Checkpoint
@@ -287,6 +287,14 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
             found.append(_case_access(row, at, who, ids[row.case_id], payload))
         numbers = _numbers(db, {row.case_id for row in rows if row.case_id is not None})
     return [replace(a, number=numbers[a.entry]) if a.entry in numbers else a for a in found]
+
+
+def failed_unlocks(unlocked: Unlocked) -> list[attempts.Attempt]:
+    """Every failed attempt to unlock the vault, oldest first, with what of its details was
+    sealed to this user's key.  Outside the chronology and unsigned: see `attempts`."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        return attempts.listed(db, unlocked.exchange)
 
 
 def _numbers(db: Db, case_ids: Collection[int]) -> dict[int, int]:

@@ -24,7 +24,7 @@ from safeguarding.cli import credentials
 from safeguarding.cli.app import app
 from typer.testing import CliRunner, Result
 
-from safeguarding import clock, crypto
+from safeguarding import attempts, clock, crypto
 
 FAST_KDF = crypto.KdfParams(iterations=1, memory_kib=1024, lanes=1)
 PASSPHRASE = "correct horse battery staple"
@@ -80,11 +80,31 @@ def env_setup(
         "PYTHONPATH", os.pathsep.join([str(SEAMS), *([pythonpath] if pythonpath else [])])
     )
     move_clock(monkeypatch, DEFAULT_NOW)
+    # The waits after failed unlocks are noted, never slept: here in `pauses`, in the processes
+    # a test starts in the file `pauses_of` reads.
+    monkeypatch.setattr(attempts, "pause", _PAUSES.append)
+    _PAUSES.clear()
+    monkeypatch.setenv("TESTS_UNLOCK_PAUSES", str(tmp_path / "unlock-pauses"))
     # The warning about a plain secret variable, which most tests set, is tested in
     # tests/test_leftovers.py; elsewhere it is taken as given (see `run`).
     monkeypatch.setattr(credentials, "_warned", set(PLAIN_SECRET_VARIABLES))
     yield
     clock.shift_by(timedelta(0))
+
+
+_PAUSES: list[float] = []
+
+
+@pytest.fixture
+def pauses() -> list[float]:
+    """The waits (seconds) this test's in-process unlocks asked for before checking a secret."""
+    return _PAUSES
+
+
+def pauses_of(tmp_path: Path) -> list[float]:
+    """The waits the `safeguard` processes this test started asked for, in order."""
+    notes = tmp_path / "unlock-pauses"
+    return [float(line) for line in notes.read_text().split()] if notes.exists() else []
 
 
 def move_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
