@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from safeguarding import clock, integrity, scratch, storage
+from safeguarding import attempts, clock, integrity, scratch, storage
 from safeguarding.backup_files import (
     CLOCK_SKEW,
     BackupFile,
@@ -199,6 +199,7 @@ def _verify_chain(path: Path, manifest: Manifest, unlock: Unlocker, workdir: Pat
             engine.dispose()
     vault = Vault.open(copy)
     try:
+        attempts.clear_all(vault.connection)
         unlocked = unlock(vault)
         unlocked.verify([manifest.checkpoint])
     except CheckFailed as failure:

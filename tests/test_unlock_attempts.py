@@ -250,3 +250,21 @@ def test_old_attempts_are_kept_after_an_unlock(vault: VaultInfo, set_clock: SetC
     shown = invoke("audit")
     assert shown.stdout.count("failed to unlock") == 2
     assert PASSPHRASE not in shown.stdout
+
+
+def test_checking_a_backup_never_waits_for_the_attempts_it_holds(
+    vault: VaultInfo, tmp_path: Path, pauses: list[float]
+) -> None:
+    for _ in range(5):
+        assert invoke("cases", env={"SAFEGUARD_PASSPHRASE": CANARY}).exit_code == 3
+    backups = tmp_path / "backups"
+    backups.mkdir(mode=0o700)
+    assert invoke("backup", "create", str(backups)).exit_code == 0
+    (backup,) = backups.glob("safeguard-*.db")
+    pauses.clear()
+    checked = invoke("backup", "verify", str(backup), "--full")
+    assert checked.exit_code == 0, checked.stderr
+    assert pauses == []
+    # The vault itself still counts them.
+    assert invoke("cases").exit_code == 0
+    assert pauses == [4.0]
