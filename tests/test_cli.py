@@ -122,8 +122,23 @@ def test_passphrase_file_is_read_without_its_trailing_newline(
     assert missing.exit_code == 2 and "cannot be read" in missing.stderr
 
 
+def records(path: Path) -> list[tuple[object, ...]]:
+    """Every row of every table but the failed attempts to unlock, which a refusal adds to."""
+    with sqlite3.connect(path) as db:
+        tables = [
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name != "unlock_attempts"
+        ]
+        return [
+            (table, *row)
+            for table in sorted(tables)
+            for row in db.execute(f"SELECT * FROM {table}")
+        ]
+
+
 def test_wrong_passphrase_exits_3_and_writes_nothing(vault: VaultInfo) -> None:
-    before = vault.path.read_bytes()
+    before = records(vault.path)
     result = invoke(
         "user",
         "add",
@@ -137,7 +152,10 @@ def test_wrong_passphrase_exits_3_and_writes_nothing(vault: VaultInfo) -> None:
     )
     assert result.exit_code == 3
     assert result.stderr.strip() == "safeguard: wrong passphrase for 'alice'; nothing was changed"
-    assert vault.path.read_bytes() == before
+    assert records(vault.path) == before
+    with sqlite3.connect(vault.path) as db:  # only the attempt, without the secret tried
+        assert db.execute("SELECT tried FROM unlock_attempts").fetchall() == [("passphrase",)]
+    assert b"not the passphrase" not in vault.path.read_bytes()
 
 
 def test_unknown_and_disabled_users_exit_3(vault: VaultInfo) -> None:
