@@ -268,3 +268,30 @@ def test_checking_a_backup_never_waits_for_the_attempts_it_holds(
     # The vault itself still counts them.
     assert invoke("cases").exit_code == 0
     assert pauses == [4.0]
+
+
+def test_a_full_disk_still_refuses_as_usual(tmp_path: Path) -> None:
+    from safeguarding.vault import Vault
+    from tests.conftest import FAST_KDF
+    from tests.reliability import fill, tiny_filesystem
+
+    with tiny_filesystem(tmp_path / "disk", 2048) as disk:
+        path = disk / "vault.db"
+        Vault.create(path, "alice", PASSPHRASE, kdf=FAST_KDF)[0].close()
+        env = {"SAFEGUARD_VAULT": str(path), "SAFEGUARD_USER": "alice"}
+        # A reader keeps the files SQLite needs beside the vault, so the vault still opens on
+        # the full disk, and only writing fails.
+        holder = sqlite3.connect(path)
+        try:
+            holder.execute("SELECT count(*) FROM entries").fetchone()
+            fill(disk, 0)
+            refused = run("cases", env={**env, "SAFEGUARD_PASSPHRASE": CANARY})
+            listed = run("cases", env={**env, "SAFEGUARD_PASSPHRASE": PASSPHRASE})
+        finally:
+            holder.close()
+        assert refused.returncode == 3, refused.stderr
+        assert WRONG in refused.stderr and "Traceback" not in refused.stderr
+        assert "full" not in refused.stderr
+        assert listed.returncode == 0, listed.stderr
+        assert rows(path) == []
+        assert CANARY.encode() not in on_disk(path)
