@@ -10,15 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
-
-from safeguarding import documents_json
 
 from . import output
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.table import Table
 
     from safeguarding.casefile import CaseEntry, CaseFile
     from safeguarding.cases import Casebook, CaseSummary, Written
@@ -61,6 +59,8 @@ def next_step_panel(written: Written, config: Config, today: date) -> Panel:
 def report(book: Casebook, written: Written, json: bool, message: str, **extra: Any) -> None:
     """The one place an entry command reports: JSON on stdout, or a line and the next step."""
     if json:
+        from safeguarding import documents_json
+
         output.emit_json(documents_json.entry(written, **extra))
         return
     output.say(message)
@@ -181,6 +181,7 @@ def two_line_list(
     from rich.console import Group
     from rich.padding import Padding
     from rich.rule import Rule
+    from rich.table import Table
 
     widths = [
         max([len(heading), *(fields[n].cell_len for fields, _ in items)])
@@ -206,6 +207,8 @@ def two_line_list(
 
 
 def overdue_table(summaries: list[CaseSummary]) -> Table:
+    from rich.table import Table
+
     table = Table("Case", "Overdue", "Was due", title="Overdue")
     for s in summaries:
         for item in s.overdue:
@@ -290,6 +293,7 @@ def say_restricted(written: Written) -> None:
 
 def checked(check: Callable[[], ChainReport], json: bool) -> ChainReport:
     """Run a check; with `--json`, a failure is also a JSON document on stdout."""
+    from safeguarding import documents_json
     from safeguarding.errors import CheckFailed
 
     try:

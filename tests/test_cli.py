@@ -7,6 +7,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -386,6 +387,29 @@ def test_help_does_not_import_the_database_layer() -> None:
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
+    assert "HEAVY []" in result.stdout
+
+
+def test_a_note_loads_only_what_writing_one_entry_needs(
+    vault: VaultInfo, say: Callable[[str], str]
+) -> None:
+    """A note, the command a DSL runs most, never loads the ORM, Pydantic, the chronology's
+    checks, worker processes or the JSON documents: each would be paid on every entry."""
+    from tests.flowkit import record
+
+    reference = record(say)["case"]
+    code = (
+        "import atexit, sys\n"
+        f"sys.argv = ['safeguard', 'note', {reference!r}, '--text-file', {say('Seen.')!r}]\n"
+        "names = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'multiprocessing',\n"
+        "         'safeguarding.integrity', 'safeguarding.documents_json')\n"
+        "atexit.register(lambda: print('HEAVY', [m for m in names if m in sys.modules]))\n"
+        "from safeguarding.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Recorded the note as entry 2" in result.stdout + result.stderr
     assert "HEAVY []" in result.stdout
 
 
