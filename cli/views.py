@@ -75,7 +75,8 @@ def entry_preview(case: CaseFile, entry: CaseEntry) -> Panel:
 
     from safeguarding import moments
     from safeguarding.entries import kind_of, title_of
-    from safeguarding.timeline import plain, visible
+    from safeguarding.timeline import visible
+    from safeguarding.timeline_rich import plain
 
     head = Text(title_of(entry.kind), style="bold")
     head.append(f" · {moments.local_text(entry.event_at)} · ")
@@ -124,7 +125,7 @@ def cases_table(
 ) -> RenderableType:
     """Two lines a case: its reference, status, category and subjects, then what the policy
     asks next and by when, on a line of its own."""
-    from safeguarding.timeline import plain
+    from safeguarding.timeline_rich import plain
 
     items: list[tuple[list[Text], Text]] = []
     for s in summaries:
