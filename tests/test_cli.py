@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import sqlite3
 import stat
@@ -390,27 +391,42 @@ def test_help_does_not_import_the_database_layer() -> None:
     assert "HEAVY []" in result.stdout
 
 
-def test_a_note_loads_only_what_writing_one_entry_needs(
-    vault: VaultInfo, say: Callable[[str], str]
-) -> None:
-    """A note, the command a DSL runs most, never loads the ORM, Pydantic, the chronology's
-    checks, worker processes or the JSON documents: each would be paid on every entry."""
-    from tests.flowkit import record
-
-    reference = record(say)["case"]
+def _loaded(args: list[str], names: tuple[str, ...]) -> tuple[str, list[str]]:
+    """What a real run of `safeguard ARGS` printed, and which of `names` it had imported."""
     code = (
         "import atexit, sys\n"
-        f"sys.argv = ['safeguard', 'note', {reference!r}, '--text-file', {say('Seen.')!r}]\n"
-        "names = ('sqlalchemy', 'sqlmodel', 'pydantic', 'alembic', 'multiprocessing',\n"
-        "         'safeguarding.integrity', 'safeguarding.documents_json')\n"
-        "atexit.register(lambda: print('HEAVY', [m for m in names if m in sys.modules]))\n"
+        f"sys.argv = ['safeguard', *{args!r}]\n"
+        f"atexit.register(lambda: print('LOADED', [m for m in {names!r} if m in sys.modules]))\n"
         "from safeguarding.cli import main\n"
         "main()\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "Recorded the note as entry 2" in result.stdout + result.stderr
-    assert "HEAVY []" in result.stdout
+    printed, _, loaded = result.stdout.rpartition("LOADED ")
+    return printed + result.stderr, ast.literal_eval(loaded)
+
+
+def test_a_note_and_a_timeline_as_json_load_only_what_they_need(
+    vault: VaultInfo, say: Callable[[str], str]
+) -> None:
+    """The commands a DSL and a script run most never load the ORM, Pydantic, the chronology's
+    checks or worker processes; a note never loads the JSON documents, and JSON never loads
+    Rich's layouts: each would be paid on every run."""
+    from tests.flowkit import record
+
+    reference = record(say)["case"]
+    never = ("sqlalchemy", "sqlmodel", "pydantic", "alembic", "multiprocessing")
+    never += ("safeguarding.integrity",)
+    printed, loaded = _loaded(
+        ["note", reference, "--text-file", say("Seen.")], (*never, "safeguarding.documents_json")
+    )
+    assert "Recorded the note as entry 2" in printed
+    assert loaded == []
+    printed, loaded = _loaded(
+        ["timeline", reference, "--json"], (*never, "rich.console", "safeguarding.timeline_rich")
+    )
+    assert '"number": 2' in printed
+    assert loaded == []
 
 
 def test_dash_h_is_help_as_people_expect() -> None:
