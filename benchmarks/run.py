@@ -1109,6 +1109,24 @@ def only_verify(work: Path, entries: int, runs: int) -> list[Row]:
     return verify_rows(work, path, entries, runs)
 
 
+def compile_bytecode() -> str:
+    """Compile safeguard's own modules, as `pip install` does when it installs the package.
+    From a checkout installed for development (`pip install -e`) in an environment that sets
+    PYTHONDONTWRITEBYTECODE, every run would otherwise compile each module from its source,
+    a cost no installed copy pays."""
+    import compileall
+
+    folders = {
+        folder
+        for name in ("safeguarding", "safeguarding.cli", "safeguarding.migrations")
+        if (spec := importlib.util.find_spec(name)) and spec.submodule_search_locations
+        for folder in spec.submodule_search_locations
+    }
+    for folder in sorted(folders):
+        compileall.compile_dir(folder, quiet=1)
+    return "safeguard's modules were compiled to bytecode first, as `pip install` does."
+
+
 def load() -> str:
     return " ".join(f"{figure:.2f}" for figure in os.getloadavg())
 
@@ -1134,7 +1152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     jrnl_sizes = sizes[:2]
     many_cases = 1_000 if options.quick else 10_000
     started = load()
-    notes = []
+    notes = [compile_bytecode()]
     work = Path(tempfile.mkdtemp(prefix="safeguard-bench-"))
     try:
         if options.only_verify:

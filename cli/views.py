@@ -10,15 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
-
-from safeguarding import documents_json
 
 from . import output
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from rich.table import Table
 
     from safeguarding.casefile import CaseEntry, CaseFile
     from safeguarding.cases import Casebook, CaseSummary, Written
@@ -61,6 +59,8 @@ def next_step_panel(written: Written, config: Config, today: date) -> Panel:
 def report(book: Casebook, written: Written, json: bool, message: str, **extra: Any) -> None:
     """The one place an entry command reports: JSON on stdout, or a line and the next step."""
     if json:
+        from safeguarding import documents_json
+
         output.emit_json(documents_json.entry(written, **extra))
         return
     output.say(message)
@@ -75,7 +75,8 @@ def entry_preview(case: CaseFile, entry: CaseEntry) -> Panel:
 
     from safeguarding import moments
     from safeguarding.entries import kind_of, title_of
-    from safeguarding.timeline import plain, visible
+    from safeguarding.timeline import visible
+    from safeguarding.timeline_rich import plain
 
     head = Text(title_of(entry.kind), style="bold")
     head.append(f" · {moments.local_text(entry.event_at)} · ")
@@ -124,7 +125,7 @@ def cases_table(
 ) -> RenderableType:
     """Two lines a case: its reference, status, category and subjects, then what the policy
     asks next and by when, on a line of its own."""
-    from safeguarding.timeline import plain
+    from safeguarding.timeline_rich import plain
 
     items: list[tuple[list[Text], Text]] = []
     for s in summaries:
@@ -181,6 +182,7 @@ def two_line_list(
     from rich.console import Group
     from rich.padding import Padding
     from rich.rule import Rule
+    from rich.table import Table
 
     widths = [
         max([len(heading), *(fields[n].cell_len for fields, _ in items)])
@@ -206,6 +208,8 @@ def two_line_list(
 
 
 def overdue_table(summaries: list[CaseSummary]) -> Table:
+    from rich.table import Table
+
     table = Table("Case", "Overdue", "Was due", title="Overdue")
     for s in summaries:
         for item in s.overdue:
@@ -290,6 +294,7 @@ def say_restricted(written: Written) -> None:
 
 def checked(check: Callable[[], ChainReport], json: bool) -> ChainReport:
     """Run a check; with `--json`, a failure is also a JSON document on stdout."""
+    from safeguarding import documents_json
     from safeguarding.errors import CheckFailed
 
     try:

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -246,11 +246,7 @@ def new_signing_key() -> Ed25519PrivateKey:
 
 def private_bytes(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
     """A signing or exchange private key as its 32 raw bytes."""
-    return key.private_bytes(
-        serialization.Encoding.Raw,
-        serialization.PrivateFormat.Raw,
-        serialization.NoEncryption(),
-    )
+    return key.private_bytes_raw()
 
 
 def signing_key_from(raw: bytes) -> Ed25519PrivateKey:
@@ -259,7 +255,7 @@ def signing_key_from(raw: bytes) -> Ed25519PrivateKey:
 
 def public_bytes(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
     """A signing or exchange key's public key, as its 32 raw bytes."""
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return key.public_key().public_bytes_raw()
 
 
 @lru_cache(maxsize=1024)

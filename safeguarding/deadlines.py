@@ -157,15 +157,31 @@ def deadline_text(days: int | None) -> str:
 
 
 def _cache_file() -> Path | None:
-    from importlib import metadata
-
     import platformdirs
 
-    try:
-        version = metadata.version("holidays")
-    except metadata.PackageNotFoundError:
+    version = _holidays_version()
+    if version is None:
         return None
     return Path(platformdirs.user_cache_dir("safeguard")) / f"bank-holidays-{version}.json"
+
+
+def _holidays_version() -> str | None:
+    """The installed `holidays` package's version, from the name of its metadata folder beside
+    it (loading importlib.metadata would cost a third of what the cache saves); from
+    importlib.metadata where the package is installed some other way."""
+    from importlib.util import find_spec
+
+    spec = find_spec("holidays")
+    if spec is None or spec.origin is None:
+        return None
+    for folder in Path(spec.origin).parent.parent.glob("holidays-*.dist-info"):
+        return folder.name.removeprefix("holidays-").removesuffix(".dist-info")
+    from importlib import metadata
+
+    try:
+        return metadata.version("holidays")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _read_cache(path: Path) -> dict[str, list[str]]:

@@ -7,14 +7,16 @@ goes on; the first entry that fails is named all the same.  Nothing here writes 
 from __future__ import annotations
 
 import hmac
-import multiprocessing
 import os
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from safeguarding import crypto
 from safeguarding.chronology import hash_of
 from safeguarding.custody import fail
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 #: One entry's check, a plain tuple (as cheap to send to a worker as can be): its seq, the
 #: public key it must be signed with, its signature, its signed bytes and its stored hash.
@@ -50,8 +52,8 @@ class EntryChecks:
         self.batch = batch
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
         self.ahead = ahead * cores
-        if parallel and cores > 1 and "fork" in multiprocessing.get_all_start_methods():
-            self.pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
+        if parallel and cores > 1:
+            self.pool = _workers(cores)
 
     def signed(self, seq: int, key: bytes, signature: bytes, body: bytes, mac: bytes) -> None:
         """Entry `seq`'s signature of `body` holds under `key`, and its stored hash is `mac`."""
@@ -96,3 +98,14 @@ class EntryChecks:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+def _workers(cores: int) -> ProcessPoolExecutor | None:
+    """A pool of `cores` forked worker processes, or None where processes cannot be forked.
+    Imported here, so that a command which reads one case never loads multiprocessing."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from safeguarding import casefile, chronology, restricted, storage
+from safeguarding import casefile, chronology, restricted, storage, vouched
 from safeguarding.access import ACCESS_GRANTED, ACCESS_REVOKED
 from safeguarding.db import Case, Db
 from safeguarding.errors import NotAllowed, NotFound, UsageError
@@ -78,6 +78,7 @@ def grant(unlocked: Unlocked, reference: str, name: str) -> Members:
         _refuse_subject(db, case, ring, person)
         if person.id in restricted.members(db, case.id):
             raise UsageError(f"{person.name} is already a member; nothing was changed")
+        vouched.require(db)
         restricted.seal(db, case.id, ring, [person.id])
         _record(unlocked, db, case, ring, ACCESS_GRANTED, person)
         return _listing(unlocked, db, case, person.name)
@@ -107,6 +108,7 @@ def revoke(unlocked: Unlocked, reference: str, name: str) -> Members:
             )
         restricted.drop(db, case.id, person.id)
         ring = ring.turned()
+        vouched.require(db)
         restricted.seal(db, case.id, ring, restricted.holders(db, case.id))
         _record(unlocked, db, case, ring, ACCESS_REVOKED, person)
         # Listed before the end: a member who revoked themselves can no longer read the case.

@@ -95,11 +95,13 @@ def members(db: Db, case_id: int) -> list[int]:
     return [holder for holder in holders(db, case_id) if holder != RECOVERY]
 
 
-def settle(db: Db, case: Case, ring: KeyRing) -> KeyRing:
+def settle(db: Db, case: Case, ring: KeyRing, vouch: Callable[[Db], None]) -> KeyRing:
     """Before a member writes: start the new epoch a departure left due, and seal the keys to
-    any member still waiting for them.  Returns the ring to write with."""
+    any member still waiting for them, once `vouch` has passed the slots they are sealed to.
+    Returns the ring to write with."""
     everyone = holders(db, case.id)
     if case.rekey_due:
+        vouch(db)
         ring = ring.turned()
         case.rekey_due = 0
         db.update(case, "rekey_due")
@@ -109,6 +111,7 @@ def settle(db: Db, case: Case, ring: KeyRing) -> KeyRing:
         holder for holder in everyone if not holds(db, case.id, holder) and holder in publics(db)
     ]
     if waiting:
+        vouch(db)
         seal(db, case.id, ring, waiting)
     return ring
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from safeguarding import clock, crypto, integrity
+from safeguarding import clock, crypto
 from safeguarding.crypto import KeyRing
 from safeguarding.db import KeySlot, VaultMeta
 from safeguarding.errors import Damaged
@@ -290,4 +290,7 @@ def _unwrap_before_epochs(slot: KeySlot, kek: bytes) -> Opened | None:
 
 
 def facts(*slots: KeySlot) -> dict[str, str]:
-    return {str(slot.id): integrity.slot_fingerprint(slot) for slot in slots}
+    # Imported here: unlocking and writing never load the checks of the whole chronology.
+    from safeguarding.integrity import slot_fingerprint
+
+    return {str(slot.id): slot_fingerprint(slot) for slot in slots}

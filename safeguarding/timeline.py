@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from rich.text import Text
-
 from safeguarding import flow
 from safeguarding.casefile import CaseEntry, CaseFile
 from safeguarding.casestate import CaseState
@@ -363,9 +361,3 @@ def visible(text: str, *, pictures: bool = True) -> str:
     (as control pictures, or with `pictures=False` as `\\xNN`).  Only for display; the record
     itself (and `--json`) keeps every character."""
     return text.replace("\r\n", "\n").translate(_VISIBLE if pictures else _ESCAPED)
-
-
-def plain(text: str, style: str = "") -> Text:
-    """Recorded text as a Rich `Text`: never read as markup, control characters made visible,
-    and without the line ending a text file usually ends with (`--json` keeps it)."""
-    return Text(visible(text).rstrip("\n"), style=style)

@@ -19,11 +19,16 @@ from safeguarding.timeline import (
     Day,
     Item,
     Timeline,
-    plain,
     stub,
     visible,
 )
 from safeguarding.vocabulary import Kind
+
+
+def plain(text: str, style: str = "") -> Text:
+    """Recorded text as a Rich `Text`: never read as markup, control characters made visible,
+    and without the line ending a text file usually ends with (`--json` keeps it)."""
+    return Text(visible(text).rstrip("\n"), style=style)
 
 
 def render(t: Timeline) -> RenderableType:

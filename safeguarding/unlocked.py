@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -13,7 +13,6 @@ from safeguarding import (
     chronology,
     clock,
     crypto,
-    integrity,
     restricted,
     slots,
     storage,
@@ -40,6 +39,9 @@ from safeguarding.slots import Holder, Keys
 from safeguarding.vault_file import VaultFile
 from safeguarding.vault_keys import _rekey_or_defer, _secrets, _vault_ring
 from safeguarding.vocabulary import Role
+
+if TYPE_CHECKING:
+    from safeguarding import integrity
 
 
 @dataclass(frozen=True)
@@ -355,8 +357,7 @@ class Unlocked:
         if ring is None:
             raise casefile.no_such_case(case.year, case.number)
         if writing:
-            vouched.require(db)
-            ring = restricted.settle(db, case, ring)
+            ring = restricted.settle(db, case, ring, vouch=vouched.require)
         return ring
 
     def unattended(self) -> list[str]:
@@ -402,6 +403,8 @@ class Unlocked:
             raise CheckFailed(error.detail) from None
 
     def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> integrity.ChainReport:
+        from safeguarding import integrity  # the chronology's checks load only where they run
+
         with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
             for user in db.all(User, order="id"):
                 try:

@@ -22,7 +22,6 @@ from safeguarding import (
     clock,
     crypto,
     files,
-    integrity,
     restricted,
     slots,
     storage,
@@ -439,6 +438,8 @@ def _introduce(
     """Record a key issued from a slot of before signatures: as `kind`, or, if nothing is
     signed yet, as the `upgraded` entry that seals the old entries' head (after they verify)."""
     if _nothing_signed(db):
+        from safeguarding import integrity  # loaded only where the checks run
+
         integrity.verify(db, secrets=_secrets(db, keys))
         kind = "upgraded"
         facts = facts | _snapshot(db)

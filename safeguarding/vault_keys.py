@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from safeguarding import crypto, integrity, slots
+from safeguarding import crypto, slots
 from safeguarding.crypto import KeyRing
 from safeguarding.db import Case, Db, KeySlot, User
 from safeguarding.roster import _meta, _same_name, _user_info
 from safeguarding.slots import Keys
+
+if TYPE_CHECKING:
+    from safeguarding import integrity
 
 
 def _all_slots_modern(db: Db) -> bool:
@@ -83,6 +86,8 @@ def _secrets(
 ) -> integrity.Secrets:
     """The keys a check reads with: every case the vault key opens, and each restricted case
     that `opener` (the acting member's) opens."""
+    from safeguarding import integrity  # the chronology's checks load only where they run
+
     users = db.all(User)
     rings: dict[int, KeyRing] = {}
     unreadable = set()

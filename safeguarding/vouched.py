@@ -13,7 +13,6 @@ Only the entries about keys and slots are read (a few per user), not the whole c
 
 from __future__ import annotations
 
-from safeguarding import integrity
 from safeguarding.db import Db, KeySlot
 from safeguarding.errors import CheckFailed, Damaged
 
@@ -22,6 +21,8 @@ def require(db: Db) -> None:
     """Raise `Damaged` unless every key slot in use is the one the signed chronology records.
 
     Call in the write transaction, before a key is sealed to any slot's public key."""
+    from safeguarding import integrity  # the chronology's checks load only where they run
+
     try:
         recorded = integrity.recorded_slots(db)
     except CheckFailed as failed:

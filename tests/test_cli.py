@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -405,6 +407,44 @@ def test_help_does_not_import_the_database_layer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "HEAVY []" in result.stdout
+
+
+def _loaded(args: list[str], names: tuple[str, ...]) -> tuple[str, list[str]]:
+    """What a real run of `safeguard ARGS` printed, and which of `names` it had imported."""
+    code = (
+        "import atexit, sys\n"
+        f"sys.argv = ['safeguard', *{args!r}]\n"
+        f"atexit.register(lambda: print('LOADED', [m for m in {names!r} if m in sys.modules]))\n"
+        "from safeguarding.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    printed, _, loaded = result.stdout.rpartition("LOADED ")
+    return printed + result.stderr, ast.literal_eval(loaded)
+
+
+def test_a_note_and_a_timeline_as_json_load_only_what_they_need(
+    vault: VaultInfo, say: Callable[[str], str]
+) -> None:
+    """The commands a DSL and a script run most never load the ORM, Pydantic, the chronology's
+    checks or worker processes; a note never loads the JSON documents, and JSON never loads
+    Rich's layouts: each would be paid on every run."""
+    from tests.flowkit import record
+
+    reference = record(say)["case"]
+    never = ("sqlalchemy", "sqlmodel", "pydantic", "alembic", "multiprocessing")
+    never += ("safeguarding.integrity",)
+    printed, loaded = _loaded(
+        ["note", reference, "--text-file", say("Seen.")], (*never, "safeguarding.documents_json")
+    )
+    assert "Recorded the note as entry 2" in printed
+    assert loaded == []
+    printed, loaded = _loaded(
+        ["timeline", reference, "--json"], (*never, "rich.console", "safeguarding.timeline_rich")
+    )
+    assert '"number": 2' in printed
+    assert loaded == []
 
 
 def test_dash_h_is_help_as_people_expect() -> None:

@@ -356,7 +356,7 @@ def _summary(book: Casebook, d: Disclosure, at: datetime | None) -> None:
     from rich.table import Table
 
     from safeguarding import moments
-    from safeguarding.timeline import plain
+    from safeguarding.timeline_rich import plain
 
     # What was typed is shown as typed: `plain` keeps it from being read as Rich markup, and
     # a value too long for its line folds onto the next, never cut with "…" (Rich can misjudge

@@ -17,7 +17,7 @@ def timeline(case: CaseArgument, json: JsonOption = False) -> None:
 
     Every view is recorded in the vault's access log ('safeguard audit').
     """
-    from safeguarding import access, timeline_rich
+    from safeguarding import access
 
     settings, kinds = school_settings()
     unlocked = unlock()
@@ -34,4 +34,6 @@ def timeline(case: CaseArgument, json: JsonOption = False) -> None:
     if json:
         output.emit_json(documents_json.case(view))
         return
+    from safeguarding import timeline_rich  # Rich's tables load only for the screen
+
     output.out.print(timeline_rich.render(view))
