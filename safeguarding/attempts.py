@@ -177,7 +177,10 @@ def _record(db: Db, name: str, tried: str) -> None:
         slot.exchange_public.hex(): crypto.seal_to(
             slot.exchange_public, details, place=_place(attempt_id)
         ).hex()
-        for slot in db.all(KeySlot, "exchange_public IS NOT NULL", order="id")
+        # Only the slots that hold the vault key: never a disabled user's, nor a staff slot.
+        for slot in db.all(
+            KeySlot, "exchange_public IS NOT NULL AND wrapped_key IS NOT NULL", order="id"
+        )
         if slot.exchange_public is not None
     }
     db.insert(
