@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -39,6 +39,9 @@ from safeguarding.slots import Holder, Keys
 from safeguarding.vault_file import VaultFile
 from safeguarding.vault_keys import _rekey_or_defer, _secrets, _vault_ring
 from safeguarding.vocabulary import Role
+
+if TYPE_CHECKING:
+    from safeguarding.summaries import Progress
 
 
 @dataclass(frozen=True)
@@ -386,19 +389,24 @@ class Unlocked:
 
     # Integrity -----------------------------------------------------------------------------
 
-    def verify(self, checkpoints: Iterable[chronology.Checkpoint] = ()) -> integrity.ChainReport:
+    def verify(
+        self, checkpoints: Iterable[chronology.Checkpoint] = (), progress: Progress | None = None
+    ) -> integrity.ChainReport:
         """Check the whole vault: every user field and case key decrypts, every signature and
-        MAC holds, and the clear columns agree with the chronology.
+        MAC holds, the clear columns agree with the chronology, and so does every case's
+        summary.  `progress`, if given, is told how many entries are checked, of how many.
 
         Raises `CheckFailed` naming the first damaged row or entry.
         """
         try:
-            return self._verify(checkpoints)
+            return self._verify(checkpoints, progress)
         except Damaged as error:
             # Here damage is what was looked for: a failed check (exit 1), not an unusable vault.
             raise CheckFailed(error.detail) from None
 
-    def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> integrity.ChainReport:
+    def _verify(
+        self, checkpoints: Iterable[chronology.Checkpoint], progress: Progress | None
+    ) -> integrity.ChainReport:
         with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
             for user in db.all(User, order="id"):
                 try:
@@ -407,11 +415,12 @@ class Unlocked:
                     raise CheckFailed(
                         f"user {user.id} does not decrypt: altered or moved"
                     ) from None
-            report = integrity.verify(
-                db,
-                secrets=_secrets(db, self.keys, self._opener(db)),
-                checkpoints=checkpoints,
-            )
+            from safeguarding import summaries  # only a check loads the kinds of entry
+
+            secrets = _secrets(db, self.keys, self._opener(db))
+            recount = summaries.Recount(chronology.head(db).seq, progress)
+            report = integrity.verify(db, secrets=secrets, checkpoints=checkpoints, watcher=recount)
+            recount.check(db, secrets.case_keys)
             return report
 
     def head(self) -> chronology.Checkpoint:

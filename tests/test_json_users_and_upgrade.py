@@ -89,7 +89,7 @@ def test_db_upgrade_json_and_a_disable_before_everyone_has_unlocked(old: Path) -
         "vault": str(old / "vault.db"),
         "upgraded": True,
         "before": "0002",
-        "after": "0004",
+        "after": "0006",
         "rekey_pending": True,
     }
     assert Path(backup).parent == old / "backups" and Path(backup).is_file()
@@ -98,8 +98,8 @@ def test_db_upgrade_json_and_a_disable_before_everyone_has_unlocked(old: Path) -
         "schema_version": 1,
         "vault": str(old / "vault.db"),
         "upgraded": False,
-        "before": "0004",
-        "after": "0004",
+        "before": "0006",
+        "after": "0006",
         "backup": None,
         "rekey_pending": False,
     }
