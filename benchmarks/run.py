@@ -46,9 +46,10 @@ from typing import Any
 
 import signature_check
 
-from safeguarding import categories, chronology, clock, config, crypto, slots, storage
+from safeguarding import categories, chronology, clock, config, crypto, slots, storage, summaries
 from safeguarding.cases import Casebook
-from safeguarding.db import Case, Entry, KeySlot, User, VaultMeta
+from safeguarding.crypto import KeyRing
+from safeguarding.db import Case, CaseSummary, Entry, KeySlot, User, VaultMeta
 from safeguarding.entries import Disclosure, Subject
 from safeguarding.vault import Role, Unlocked, Vault
 from safeguarding.vocabulary import Kind
@@ -429,8 +430,10 @@ def record_case(book: Casebook, number: int) -> str:
     return written.reference
 
 
-def bulk_cases(unlocked: Unlocked, count: int) -> None:
-    """`count` more cases, each opened by a disclosure, written in one transaction."""
+def bulk_cases(unlocked: Unlocked, count: int, status: str = "open") -> None:
+    """`count` more cases, each opened by a disclosure and given its summary, written in one
+    transaction (`status` "closed": each closed by the same entry, as far as the cases table
+    and the summary say, for vaults of closed cases built fast)."""
     now = clock.now()
     with storage.writing(unlocked.vault.connection) as db:
         meta = db.get(VaultMeta, 1)
@@ -438,6 +441,7 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
         first_id = db.next_id(Case)
         seq, previous = meta.head_seq, meta.head_mac
         rows: list[Any] = []
+        made: list[CaseSummary] = []
         for offset in range(count):
             case_id = first_id + offset
             case_key = crypto.new_key()
@@ -458,6 +462,7 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
                 )
             )
             seq += 1
+            payload = disclosure_payload(case_id)
             entry = Entry(
                 seq=seq,
                 case_id=case_id,
@@ -465,13 +470,16 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
                 event_at=clock.to_text(now),
                 recorded_at=clock.to_text(now),
                 author_id=1,
-                payload=chronology.seal_payload(case_key, seq, disclosure_payload(case_id)),
+                payload=chronology.seal_payload(case_key, seq, payload),
                 mac=b"",
                 facts=chronology.canonical({"case": [now.year, case_id]}),
             )
             previous = sign(unlocked, entry, previous)
             rows.append(entry)
-        for row in [*rows[0::2], *rows[1::2]]:
+            reference = f"SG-{now.year}-{case_id:04d}"
+            summary = summaries.of_rows(reference, [(entry, payload)])
+            made.append(summaries.seal(case_id, KeyRing((case_key,)), summary))
+        for row in [*rows[0::2], *rows[1::2], *made]:
             db.insert(row)
         meta.head_seq, meta.head_mac = seq, previous
         db.update(meta, "head_seq", "head_mac")
@@ -510,6 +518,8 @@ def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
         meta = db.get(VaultMeta, 1)
         assert meta is not None
         seq, previous = meta.head_seq, meta.head_mac
+        summary = summaries.read(db, case.id, ring)
+        assert summary is not None, "bulk notes follow a case's summary"
         rows = []
         for _ in range(count):
             seq += 1
@@ -525,8 +535,10 @@ def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
             )
             previous = sign(unlocked, entry, previous)
             rows.append(entry)
+            summary = summaries.advance(summary, entry, {"text": NOTE_TEXT})
         for row in rows:
             db.insert(row)
+        summaries.write(db, case.id, ring, summary)
         meta.head_seq, meta.head_mac = seq, previous
         db.update(meta, "head_seq", "head_mac")
 
