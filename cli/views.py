@@ -447,13 +447,37 @@ def say_restricted(written: Written) -> None:
         )
 
 
-def checked(check: Callable[[], ChainReport], json: bool) -> ChainReport:
-    """Run a check; with `--json`, a failure is also a JSON document on stdout."""
+def check_progress() -> Callable[[int, int], None] | None:
+    """What shows how far a check has got, on one line of stderr rewritten in place, when
+    stderr is a terminal; None when it is not (a script or a log sees nothing)."""
+    stream = output.err.file
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if done >= total:
+            stream.write("\r\x1b[2K")  # the line goes once the walk is done
+        else:
+            stream.write(f"\rChecking entry {done:,} of {total:,} ({100 * done // total}%)")
+        stream.flush()
+
+    return show
+
+
+def checked(
+    check: Callable[[Callable[[int, int], None] | None], ChainReport], json: bool
+) -> ChainReport:
+    """Run a check, its progress shown on a terminal (`check_progress`); with `--json`, a
+    failure is also a JSON document on stdout."""
     from safeguarding.errors import CheckFailed
 
+    progress = check_progress()
     try:
-        return check()
+        return check(progress)
     except CheckFailed as failure:
         if json:
             output.emit_json(documents_json.verify_failed(failure.message))
         raise
+    finally:
+        if progress is not None:
+            progress(1, 1)  # the progress line goes, before anything else is said

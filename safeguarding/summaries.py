@@ -320,7 +320,7 @@ class Recount:
         self.total, self.progress = total, progress
 
     def __call__(self, entry: StoredEntry, payload: dict[str, Any] | None) -> None:
-        if self.progress is not None and not entry.seq % PROGRESS_EVERY:
+        if self.progress is not None and (entry.seq == 1 or not entry.seq % PROGRESS_EVERY):
             self.progress(entry.seq, self.total)
         case_id = entry.case_id
         if case_id is None:

@@ -43,7 +43,15 @@ from safeguarding.entries import (
 )
 from safeguarding.vault import Role, Unlocked, Vault
 from safeguarding.vocabulary import Kind
-from tests.conftest import DEFAULT_NOW, DEPUTY_PASSPHRASE, PASSPHRASE, VaultInfo, invoke, run
+from tests.conftest import (
+    DEFAULT_NOW,
+    DEPUTY_PASSPHRASE,
+    PASSPHRASE,
+    VaultInfo,
+    invoke,
+    run,
+    safeguard_executable,
+)
 from tests.conftest import today as clock_today
 from tests.flowkit import Say, entry, record
 
@@ -351,3 +359,43 @@ def test_a_0004_vault_lists_the_same_cases_after_the_upgrade(vault: VaultInfo, s
     assert raw(vault.path, "SELECT count(*) FROM case_summaries") == [(4,)]
     assert run("verify").returncode == 0
     assert listings() == shown
+
+
+# `verify` on a terminal -----------------------------------------------------------------------
+
+
+def on_a_terminal(*args: str) -> tuple[int, str]:
+    """The real command with its stderr on a terminal (stdout a pipe): its exit code and what
+    the terminal was shown."""
+    import pty
+    import subprocess
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [safeguard_executable(), *args], stdout=subprocess.PIPE, stderr=follower
+    ) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end closed: the command is done
+                break
+            if not chunk:
+                break
+            shown += chunk
+        code = process.wait(timeout=60)
+    os.close(leader)
+    return code, shown.decode("utf-8", "replace")
+
+
+def test_verify_shows_its_progress_on_a_terminal_and_nothing_to_a_script(
+    vault: VaultInfo,
+) -> None:
+    two_cases(vault)
+    for how in ((), ("--no-passphrase",)):
+        code, shown = on_a_terminal("verify", *how)
+        assert code == 0, shown
+        assert "Checking entry 1 of " in shown and "\x1b[2K" in shown, shown
+        piped = run("verify", *how)
+        assert piped.returncode == 0 and "Checking" not in piped.stderr + piped.stdout
