@@ -159,7 +159,10 @@ class Casebook:
                 for case, summary in made:
                     if summaries.read_row(db, case.id) is not None:
                         continue  # written meanwhile, with an entry
-                    if summaries.last_seq(db, case.id) == summary.last:
+                    if summaries.last_seq(db, case.id) != summary.last:
+                        continue  # an entry came meanwhile, and wrote it
+                    case = db.get_one(Case, case.id)  # as it now is
+                    if self.unlocked.can_read(db, case):  # still a member, if restricted
                         ring = self.unlocked.case_ring(db, case)
                         summaries.write(db, case.id, ring, summary)
         except NotAllowed:
