@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/run.py --quick       # smaller vaults, fewer runs (a smoke test)
     .venv/bin/python benchmarks/run.py --only-verify # just the verify rows
     .venv/bin/python benchmarks/run.py --only-jrnl   # just `note` against its floor and jrnl
+    .venv/bin/python benchmarks/run.py --years 0     # without the 25-year vault (500,000
+                                                     # entries, about 5 minutes to build)
 
 Vaults are built through the library (fast, bulk).  Every timed figure is a whole process, the
 real `safeguard` command or its baseline, and every ratio sets two of them against each other
@@ -41,14 +43,16 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import signature_check
 
-from safeguarding import categories, chronology, clock, config, crypto, slots, storage
+from safeguarding import categories, chronology, clock, config, crypto, slots, storage, summaries
 from safeguarding.cases import Casebook
-from safeguarding.db import Case, Entry, KeySlot, User, VaultMeta
+from safeguarding.crypto import KeyRing
+from safeguarding.db import Case, CaseSummary, Entry, KeySlot, User, VaultMeta
 from safeguarding.entries import Disclosure, Subject
 from safeguarding.vault import Role, Unlocked, Vault
 from safeguarding.vocabulary import Kind
@@ -429,8 +433,10 @@ def record_case(book: Casebook, number: int) -> str:
     return written.reference
 
 
-def bulk_cases(unlocked: Unlocked, count: int) -> None:
-    """`count` more cases, each opened by a disclosure, written in one transaction."""
+def bulk_cases(unlocked: Unlocked, count: int, status: str = "open") -> None:
+    """`count` more cases, each opened by a disclosure and given its summary, written in one
+    transaction (`status` "closed": each closed by the same entry, as far as the cases table
+    and the summary say, for vaults of closed cases built fast)."""
     now = clock.now()
     with storage.writing(unlocked.vault.connection) as db:
         meta = db.get(VaultMeta, 1)
@@ -438,6 +444,7 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
         first_id = db.next_id(Case)
         seq, previous = meta.head_seq, meta.head_mac
         rows: list[Any] = []
+        made: list[CaseSummary] = []
         for offset in range(count):
             case_id = first_id + offset
             case_key = crypto.new_key()
@@ -458,6 +465,7 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
                 )
             )
             seq += 1
+            payload = disclosure_payload(case_id)
             entry = Entry(
                 seq=seq,
                 case_id=case_id,
@@ -465,13 +473,16 @@ def bulk_cases(unlocked: Unlocked, count: int) -> None:
                 event_at=clock.to_text(now),
                 recorded_at=clock.to_text(now),
                 author_id=1,
-                payload=chronology.seal_payload(case_key, seq, disclosure_payload(case_id)),
+                payload=chronology.seal_payload(case_key, seq, payload),
                 mac=b"",
                 facts=chronology.canonical({"case": [now.year, case_id]}),
             )
             previous = sign(unlocked, entry, previous)
             rows.append(entry)
-        for row in [*rows[0::2], *rows[1::2]]:
+            reference = f"SG-{now.year}-{case_id:04d}"
+            summary = summaries.of_rows(reference, [(entry, payload)])
+            made.append(summaries.seal(case_id, KeyRing((case_key,)), summary))
+        for row in [*rows[0::2], *rows[1::2], *made]:
             db.insert(row)
         meta.head_seq, meta.head_mac = seq, previous
         db.update(meta, "head_seq", "head_mac")
@@ -510,6 +521,8 @@ def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
         meta = db.get(VaultMeta, 1)
         assert meta is not None
         seq, previous = meta.head_seq, meta.head_mac
+        summary = summaries.read(db, case.id, ring)
+        assert summary is not None, "bulk notes follow a case's summary"
         rows = []
         for _ in range(count):
             seq += 1
@@ -525,8 +538,10 @@ def bulk_notes(unlocked: Unlocked, reference: str, count: int) -> None:
             )
             previous = sign(unlocked, entry, previous)
             rows.append(entry)
+            summary = summaries.advance(summary, entry, {"text": NOTE_TEXT})
         for row in rows:
             db.insert(row)
+        summaries.write(db, case.id, ring, summary)
         meta.head_seq, meta.head_mac = seq, previous
         db.update(meta, "head_seq", "head_mac")
 
@@ -550,6 +565,91 @@ def vault_of_size(path: Path, entries: int, per_case: int = 50) -> tuple[Unlocke
         remaining -= add
         number += 1
     return unlocked, reference
+
+
+def bulk_history(
+    unlocked: Unlocked, years: Sequence[int], per_year: int, per_case: int, open_cases: int
+) -> None:
+    """`per_year` cases in each of `years`, each of `per_case` entries (its disclosure, notes,
+    a recorded decision not to refer, its closure), the last `open_cases` of the last year
+    still open (a disclosure and notes); every entry sealed, signed and chained, every case
+    given its summary, as the library writes them.  One transaction a year."""
+    assert per_case >= 3
+    closing = [
+        (Kind.REFERRAL, {"route": "none", "text": NOTE_TEXT}),
+        (Kind.CLOSURE, {"outcome": "no-further-action", "text": NOTE_TEXT}),
+    ]
+    for year in years:
+        with storage.writing(unlocked.vault.connection) as db:
+            meta = db.get(VaultMeta, 1)
+            assert meta is not None
+            seq, previous = meta.head_seq, meta.head_mac
+            first_id, first_number = db.next_id(Case), db.next_id(Case, "number", "year = ?", year)
+            rows: list[Any] = []
+            for offset in range(per_year):
+                case_id, number = first_id + offset, first_number + offset
+                still_open = year == years[-1] and offset >= per_year - open_cases
+                at = datetime(year, 3, 1, 9, tzinfo=UTC) + timedelta(hours=offset)
+                key = crypto.new_key()
+                ring = KeyRing((key,))
+                kept: list[tuple[str, dict[str, Any]]] = [
+                    (Kind.DISCLOSURE, disclosure_payload(number))
+                ]
+                kept += [(Kind.NOTE, {"text": NOTE_TEXT})] * (per_case - 1 - 2 * (not still_open))
+                kept += [] if still_open else closing
+                summary = None
+                for kind, payload in kept:
+                    seq += 1
+                    entry = Entry(
+                        seq=seq,
+                        case_id=case_id,
+                        kind=kind,
+                        event_at=clock.to_text(at),
+                        recorded_at=clock.to_text(at),
+                        author_id=1,
+                        payload=chronology.seal_payload(key, seq, payload),
+                        mac=b"",
+                        facts=None
+                        if kind != Kind.DISCLOSURE
+                        else chronology.canonical({"case": [year, number]}),
+                    )
+                    previous = sign(unlocked, entry, previous)
+                    rows.append(entry)
+                    summary = summaries.advance(summary, entry, payload)
+                assert summary is not None
+                summary.state.reference = f"SG-{year}-{number:04d}"
+                closed = None if still_open else clock.to_text(at)
+                rows.insert(
+                    len(rows) - len(kept),
+                    Case(
+                        id=case_id,
+                        year=year,
+                        number=number,
+                        opened_at=clock.to_text(at),
+                        case_key=crypto.seal(
+                            unlocked.keys.field_key,
+                            ring.packed(),
+                            table="cases",
+                            row=case_id,
+                            column="case_key",
+                        ),
+                        status="open" if still_open else "closed",
+                        closed_at=closed,
+                    ),
+                )
+                rows.append(summaries.seal(case_id, ring, summary))
+            for row in rows:
+                db.insert(row)
+            meta.head_seq, meta.head_mac = seq, previous
+            db.update(meta, "head_seq", "head_mac")
+
+
+def history_vault(
+    path: Path, years: Sequence[int], per_year: int, per_case: int, open_cases: int
+) -> None:
+    unlocked = new_vault(path)
+    bulk_history(unlocked, years, per_year, per_case, open_cases)
+    unlocked.close()
 
 
 def case_vault(path: Path, entries: int) -> str:
@@ -940,7 +1040,7 @@ class Bench:
         env = environment(path)
         measured = {name: Series() for name in ("table", "json", "disable")}
         for run in range(max(1, self.runs // 2)):
-            table = Command([SAFEGUARD, "cases", "--status", "all"], env)
+            table = Command([SAFEGUARD, "cases"], env)  # every one of them is open
             measured["table"].runs.append(run_process(table))
             json_list = Command([SAFEGUARD, "cases", "--status", "all", "--json"], env)
             measured["json"].runs.append(run_process(json_list))
@@ -950,17 +1050,18 @@ class Bench:
             unlocked.close()
             disable = Command([SAFEGUARD, "user", "disable", name], env)
             measured["disable"].runs.append(run_process(disable))
+        shown = measured["table"]
         rows = [
             Row(
-                f"{label}, {many_cases:,} cases",
-                spread(measured[name]),
+                f"cases, {many_cases:,} open cases",
+                spread(shown),
                 "",
                 "",
-                "(no goal)",
-                "",
-                mib(measured[name].peak_kib),
-            )
-            for name, label in (("table", "cases"), ("json", "cases --json"))
+                "<= 1 s",
+                verdict(shown.seconds <= 1.0),
+                mib(shown.peak_kib),
+            ),
+            against(f"cases --json, {many_cases:,} cases", measured["json"], "cases", shown, None),
         ]
         rows.append(
             against(
@@ -972,6 +1073,96 @@ class Bench:
             )
         )
         return rows
+
+    def closed_rows(self, sizes: Sequence[int]) -> list[Row]:
+        """`cases` showing one open case, in a vault of closed cases of about `sizes[0]`
+        entries and of `sizes[-1]`, in turn: what it costs should not grow with the vault."""
+        commands = {}
+        for size in (sizes[0], sizes[-1]):
+            path = self.work / f"closed{size}.db"
+            history_vault(path, [clock.now().year], max(2, size // 50), 50, 1)
+            commands[f"cases {size}"] = Command([SAFEGUARD, "cases"], environment(path))
+        measured = interleaved(self.runs, commands)
+        small, large = sizes[0], sizes[-1]
+        return [
+            against(
+                f"cases, 1 open case among {large:,} closed entries",
+                measured[f"cases {large}"],
+                f"among {small:,}",
+                measured[f"cases {small}"],
+                1.2,
+            )
+        ]
+
+    def case_length_rows(self, entries: int) -> list[Row]:
+        """`note` on a case of `entries` entries against one of 50, in turn."""
+        commands = {}
+        for size in (50, entries):
+            path = self.work / f"case{size}.db"
+            commands[f"note {size}"] = self.note(path, case_vault(path, size))
+        measured = interleaved(self.runs, commands)
+        return [
+            against(
+                f"note, a case of {entries:,} entries",
+                measured[f"note {entries}"],
+                "a case of 50",
+                measured["note 50"],
+                1.1,
+            )
+        ]
+
+    def history_rows(self, years: int, per_year: int, per_case: int = 40) -> list[Row]:
+        """A school's vault after `years` years, `per_year` cases a year of `per_case` entries
+        (the last year's last 50 still open): how long building it takes (the library, in
+        bulk), its size, `init` and `cases` on it, and backing it up."""
+        if years <= 0:
+            return []
+        path, fresh = self.work / "years.db", self.work / "fresh.db"
+        first = clock.now().year - years + 1
+        started = time.perf_counter()
+        history_vault(path, range(first, first + years), per_year, per_case, min(50, per_year))
+        built = time.perf_counter() - started
+        entries, size = years * per_year * per_case, path.stat().st_size
+        env = environment(path)
+        commands = {
+            "init": Command(
+                ["sh", "-c", f"rm -f '{fresh}' '{fresh}'-* && exec '{SAFEGUARD}' init"],
+                environment(fresh),
+            ),
+            "cases": Command([SAFEGUARD, "cases"], env),
+            "all": Command([SAFEGUARD, "cases", "--status", "all", "--json"], env),
+        }
+        measured = interleaved(self.runs, commands)
+        what = f"{years} year{'s' if years > 1 else ''}, {per_year} cases a year"
+        what += f" of {per_case} entries"
+        return [
+            Row(f"{what}: built ({entries:,} entries)", fmt_s(built), "", "", "", "", ""),
+            Row(
+                "  its file",
+                f"{size / 2**20:.0f} MiB",
+                f"{size / entries:.0f} B an entry",
+                "",
+                "(no goal)",
+                "",
+                "",
+            ),
+            Row("  init (a new vault)", spread(measured["init"]), "", "", "", "", ""),
+            against(
+                f"  cases ({min(50, per_year)} open)",
+                measured["cases"],
+                "init",
+                measured["init"],
+                None,
+            ),
+            against(
+                f"  cases --status all --json ({years * per_year:,})",
+                measured["all"],
+                "cases",
+                measured["cases"],
+                None,
+            ),
+            *self.backup_rows(path),
+        ]
 
     def backup_rows(self, path: Path) -> list[Row]:
         """Backing up a vault, against cp of the same file, and cp then sync, in turn."""
@@ -1069,7 +1260,11 @@ def measure_unlock(path: Path, runs: int) -> float:
 
 
 def everything(
-    bench: Bench, sizes: Sequence[int], jrnl_sizes: Sequence[int], many_cases: int
+    bench: Bench,
+    sizes: Sequence[int],
+    jrnl_sizes: Sequence[int],
+    many_cases: int,
+    history: tuple[int, int],
 ) -> list[Row]:
     rows = bench.help_rows()
     vaults = bench.note_vaults(sizes)
@@ -1077,9 +1272,12 @@ def everything(
     rows += bench.json_rows(jrnl_sizes)
     rows += bench.export_rows(1_000)
     rows += bench.listing_rows(many_cases)
+    rows += bench.closed_rows(sizes)
+    rows += bench.case_length_rows(many_cases)
     large, _ = vaults[sizes[-1]]
     rows += verify_rows(bench.work, large, sizes[-1], bench.runs)
     rows += bench.backup_rows(large)
+    rows += bench.history_rows(*history)
     for size in sizes:
         file_size = vaults[size][0].stat().st_size
         rows.append(
@@ -1146,11 +1344,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="only note against its floor, and note and timeline --json against jrnl",
     )
+    parser.add_argument(
+        "--years",
+        type=int,
+        default=None,
+        help="years of a school's vault, 500 cases a year of 40 entries (default 25; with "
+        "--quick, 1 year of 50 cases; 0 leaves it out)",
+    )
     options = parser.parse_args(argv)
     runs = options.runs or (3 if options.quick else 7)
     sizes = (1_000, 2_000, 5_000) if options.quick else (1_000, 10_000, 100_000)
     jrnl_sizes = sizes[:2]
     many_cases = 1_000 if options.quick else 10_000
+    years = options.years if options.years is not None else (1 if options.quick else 25)
+    history = (years, 50 if options.quick else 500)
     started = load()
     notes = [compile_bytecode()]
     work = Path(tempfile.mkdtemp(prefix="safeguard-bench-"))
@@ -1165,7 +1372,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if options.only_jrnl:
                 rows = only_jrnl(bench, jrnl_sizes)
             else:
-                rows = everything(bench, sizes, jrnl_sizes, many_cases)
+                rows = everything(bench, sizes, jrnl_sizes, many_cases, history)
     finally:
         if spawner.cache_info().currsize:
             spawner().close()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from safeguarding import attempts, casefile, chronology, clock, storage, timeline
+from safeguarding import attempts, casefile, chronology, clock, storage, summaries, timeline
 from safeguarding.casefile import REPORT_MADE, CaseFile
 from safeguarding.casefile import VIEWED as CASE_VIEWED
 from safeguarding.chronology import Checkpoint
@@ -68,12 +68,13 @@ def _record_read(
     payload: dict[str, Any],
     at: datetime,
 ) -> Entry:
-    """Append the entry that records a read of `case`, in the caller's write transaction."""
+    """Append the entry that records a read of `case`, in the caller's write transaction (an
+    entry of the case keeps its summary in step)."""
     # A view of a restricted case goes into its own chronology: only its members may learn
     # that it exists.
     in_case = kind != CASE_VIEWED or bool(case.restricted)
     reference = casefile.format_reference(case.year, case.number)
-    return chronology.append(
+    entry = chronology.append(
         db,
         signer=unlocked.signer,
         payload_key=case_key if in_case else unlocked.keys.fields,
@@ -82,6 +83,9 @@ def _record_read(
         case_id=case.id if in_case else None,
         recorded_at=at,
     )
+    if in_case:
+        summaries.follow(db, case.id, reference, case_key, entry, payload)
+    return entry
 
 
 def _settle(unlocked: Unlocked, reference: str) -> None:
@@ -178,6 +182,9 @@ def recording(unlocked: Unlocked, prepared: Prepared) -> Iterator[bool]:
             yield False
             return
         chronology.insert(db, prepared.row)
+        case = db.get_one(Case, prepared.case.case_id)
+        ring = unlocked.case_ring(db, case)
+        summaries.follow(db, case.id, prepared.case.reference, ring, prepared.row)
         yield True
 
 

@@ -8,12 +8,23 @@ each kind holds and checks is its class in `entries`; nothing here knows one kin
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from safeguarding import casefile, chronology, clock, flow, moments, restricted, roster, storage
+from safeguarding import (
+    casefile,
+    chronology,
+    clock,
+    flow,
+    moments,
+    restricted,
+    roster,
+    storage,
+    summaries,
+)
 from safeguarding.casefile import CaseFile
 from safeguarding.casestate import OPEN, CaseState
 from safeguarding.categories import Categories
@@ -23,6 +34,7 @@ from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import Disclosure, Draft, Standing, Subject
 from safeguarding.entry_fields import choice
 from safeguarding.errors import NotAllowed, UsageError
+from safeguarding.summaries import Summary
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
@@ -66,7 +78,8 @@ class Casebook:
         self.categories = categories
         self.config = config
         self.now = now or clock.now
-        #: What `preflight` read of a case, for the `add` that follows: its id and entries.
+        #: What `preflight` read of a case (one whose summary was not enough), for the `add`
+        #: that follows: its id and entries.
         self._read_ahead: tuple[int, list[casefile.Opened]] | None = None
 
     # Reading -------------------------------------------------------------------------------
@@ -77,17 +90,10 @@ class Casebook:
 
     def read(self, reference: str) -> CaseFile:
         """One case, decrypted, its entries in event order."""
-        return self._read(reference, keep=False)
-
-    def _read(self, reference: str, *, keep: bool) -> CaseFile:
-        """`read`; with `keep`, its entries are kept for the `add` that follows (`preflight`),
-        which then reads only what a colleague added meanwhile."""
         with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
             case = casefile.find_case(db, reference)
             ring = self.unlocked.case_ring(db, case)
             opened = casefile.open_rows(ring, casefile.entry_rows(db, case))
-            if keep:
-                self._read_ahead = (case.id, opened)
             return casefile.file_of(case, opened, self._authors(db))
 
     def _opened(self, db: Db, case: Case, ring: KeyRing) -> list[casefile.Opened]:
@@ -111,33 +117,59 @@ class Casebook:
         return flow.next_step(state, category, self.today(), self.config.closure_days)
 
     def list(self, status: str = "open") -> list[CaseSummary]:
-        """Cases with `status` (open, closed or all), oldest first."""
+        """Cases with `status` (open, closed or all), oldest first, each from its summary (one
+        row a case): only a case without a usable one is read from its chronology."""
         status = choice(status, ("open", "closed", "all"), "status")
+        made: list[tuple[Case, Summary]] = []
+        found: list[tuple[Case, Summary]] = []
         with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
-            where, params = ("", ()) if status == "all" else ("status = ?", (status,))
             self.unlocked.require_epoch(db)
-            authors = casefile.user_names(db, self.unlocked.keys.field_key)
-            listed = db.all(Case, where, *params, order="year, number")
-            cases = [c for c in listed if self.unlocked.can_read(db, c)]
-            rings = {
-                case.id: self.unlocked.case_ring(db, case, epoch_checked=True) for case in cases
-            }
-            files = casefile.build_all(db, cases, lambda case: rings[case.id], authors)
-        summaries = []
-        for file in files:
-            state = flow.fold(file)
-            category = self.categories.lookup(state.category)
-            summaries.append(
-                CaseSummary(
-                    reference=file.reference,
-                    state=state,
-                    title=category.title,
-                    next=self.next_step(state),
-                    overdue=flow.overdue(state, category, self.today(), self.config.closure_days),
-                    restricted=file.restricted,
-                )
-            )
-        return summaries
+            for case, row, last in summaries.listed(db, None if status == "all" else status):
+                if not self.unlocked.can_read(db, case):
+                    continue
+                ring = self.unlocked.case_ring(db, case, epoch_checked=True)
+                summary = summaries.usable(row, ring, last)
+                if summary is None:
+                    summary = summaries.rebuild(db, _reference(case), case.id, ring)
+                    if row is None:
+                        made.append((case, summary))
+                found.append((case, summary))
+        if made:
+            self._keep(made)
+        return [self._summarised(case, summary) for case, summary in found]
+
+    def _summarised(self, case: Case, summary: Summary) -> CaseSummary:
+        state = summary.state
+        category = self.categories.lookup(state.category)
+        return CaseSummary(
+            reference=state.reference,
+            state=state,
+            title=category.title,
+            next=self.next_step(state),
+            overdue=flow.overdue(state, category, self.today(), self.config.closure_days),
+            restricted=bool(case.restricted),
+        )
+
+    def _keep(self, made: Sequence[tuple[Case, Summary]]) -> None:
+        """Write the summaries a listing made from the chronology (cases from before
+        summaries), so that the next listing reads them.  The listing is right without them:
+        if the vault is busy or cannot be written to, they are made again next time."""
+        try:
+            with storage.writing(self.unlocked.vault.connection) as db:
+                for case, summary in made:
+                    if summaries.read_row(db, case.id) is not None:
+                        continue  # written meanwhile, with an entry
+                    if summaries.last_seq(db, case.id) != summary.last:
+                        continue  # an entry came meanwhile, and wrote it
+                    case = db.get_one(Case, case.id)  # as it now is
+                    if self.unlocked.can_read(db, case):  # still a member, if restricted
+                        ring = self.unlocked.case_ring(db, case)
+                        summaries.write(db, case.id, ring, summary)
+        except NotAllowed:
+            pass  # the vault's keys changed meanwhile: the next listing writes them
+        except sqlite3.OperationalError as error:
+            if storage.sqlite_problem(str(error)) not in ("busy", "readonly"):
+                raise storage.translate_database_error(error, self._path) from None
 
     # Writing -------------------------------------------------------------------------------
 
@@ -197,8 +229,9 @@ class Casebook:
             ring = self.unlocked.new_case_keys(db, case, members)
             facts = Disclosure.clear_facts(year, number, members)
             entry = self._append(db, case, ring, disclosure.kind, payload, event, recorded, facts)
-            authors = {self.unlocked.user.id: self.unlocked.user.name}
-            state = flow.fold(casefile.file_of(case, [(entry, payload)], authors))
+            summary = summaries.of_rows(_reference(case), [(entry, payload)])
+            summaries.write(db, case.id, ring, summary)
+            state = summary.state
         names = {person.id: person.name for person in people}
         return Written(
             state.reference,
@@ -233,9 +266,22 @@ class Casebook:
             recorded_at=recorded,
         )
 
-    def _standing(self, file: CaseFile, at: datetime) -> Standing:
-        state = flow.fold(file)
-        return Standing(file, state, self.categories.lookup(state.category), at)
+    def _standing(
+        self, db: Db, case: Case, ring: KeyRing, at: datetime, whole: bool
+    ) -> tuple[Standing, Summary]:
+        """The case as it stands, and its summary: read from the summary alone unless the
+        entry needs the `whole` case or the summary is not usable (then from its entries:
+        those `preflight` read, and any written since)."""
+        summary = None if whole else summaries.read(db, case.id, ring)
+        file = None
+        if summary is None:
+            opened = self._opened(db, case, ring)
+            self._read_ahead = (case.id, opened)
+            file = casefile.file_of(case, opened, self._authors(db))
+            summary = summaries.of_rows(file.reference, opened)
+            summary.last = summaries.last_seq(db, case.id)  # its views count here too
+        state = summary.state
+        return Standing(file, state, self.categories.lookup(state.category), at), summary
 
     def preflight(
         self,
@@ -246,8 +292,13 @@ class Casebook:
         """Refuse now what adding `draft` (its text not yet written) at `at` would refuse early:
         a case that is not there for this user, and what the draft checks before its text (a
         kind given as a class: whether it may follow, as on a closed case).  Nothing is
-        written.  The case's state as it stands."""
-        standing = self._standing(self._read(reference, keep=True), at or self.now())
+        written.  The case's state as it stands, from its summary (or its entries, kept for
+        the `add` that follows, for a kind that reads them)."""
+        whole = bool(draft is not None and draft.reads_case)
+        with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
+            case = casefile.find_case(db, reference)
+            ring = self.unlocked.case_ring(db, case)
+            standing, _ = self._standing(db, case, ring, at or self.now(), whole)
         if isinstance(draft, type):
             draft.may_follow(standing.state, standing.at)
         elif draft is not None:
@@ -256,20 +307,20 @@ class Casebook:
 
     def add(self, reference: str, draft: Draft, at: datetime | None = None) -> Written:
         """Add `draft` to a case, dated `at` (default: now).  The flow is checked in the
-        transaction that appends the entry, the case read and its key unwrapped once, and
-        `cases.status` kept in step."""
+        transaction that appends the entry, against the case's summary (its entries only for
+        a kind that reads them), its key unwrapped once; the summary and `cases.status` are
+        kept in step in the same transaction."""
         event, recorded = self._when(at)
         with storage.guarded(self._path), storage.writing(self.unlocked.vault.connection) as db:
             case = casefile.find_case(db, reference)
             ring = self.unlocked.case_ring(db, case, writing=True)
-            authors = self._authors(db)
-            opened = self._opened(db, case, ring)
-            standing = self._standing(casefile.file_of(case, opened, authors), event)
+            standing, summary = self._standing(db, case, ring, event, draft.reads_case)
             draft.check(standing)
             payload = draft.payload(standing)
             entry = self._append(db, case, ring, draft.kind, payload, event, recorded)
-            # The case as it now stands: what was read, and the entry just written.
-            state = flow.fold(casefile.file_of(case, [*opened, (entry, payload)], authors))
+            summary = summaries.advance(summary, entry, payload)
+            summaries.write(db, case.id, ring, summary)
+            state = summary.state
             if state.status != case.status:
                 case.status = state.status
                 case.closed_at = clock.to_text(state.closed_at) if state.closed_at else None
@@ -277,11 +328,15 @@ class Casebook:
         return Written(
             state.reference,
             entry.seq,
-            len(opened) + 1,  # it follows every entry of the case read
+            summary.entries,
             state,
             self.next_step(state),
             action=draft.number(payload),
         )
+
+
+def _reference(case: Case) -> str:
+    return casefile.format_reference(case.year, case.number)
 
 
 def _managed(people: Sequence[restricted.Person], members: Sequence[int]) -> bool:

@@ -169,7 +169,31 @@ class UnlockAttempt(Row):
     cleared_at: str | None = None
 
 
-TABLES: tuple[type[Row], ...] = (VaultMeta, User, KeySlot, Case, CaseAccess, Entry, UnlockAttempt)
+@dataclass(slots=True)
+class CaseSummary(Row):
+    """Where a case stands, as its entries leave it, sealed with the case's key (of epoch
+    `epoch`) and written in the transaction of each of its entries: derived data, which
+    `verify` checks against the chronology.  `seq` is the case's last entry (any kind)."""
+
+    TABLE: ClassVar[str] = "case_summaries"
+    KEY: ClassVar[tuple[str, ...]] = ("case_id",)
+
+    case_id: int
+    seq: int
+    epoch: int
+    summary: bytes
+
+
+TABLES: tuple[type[Row], ...] = (
+    VaultMeta,
+    User,
+    KeySlot,
+    Case,
+    CaseAccess,
+    Entry,
+    UnlockAttempt,
+    CaseSummary,
+)
 
 
 class Db:

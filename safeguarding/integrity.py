@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,8 @@ class _Chronicle:
 
 
 _fail = fail
+#: What follows the walk, given each entry and its payload (None if not opened).
+Watcher = Callable[[StoredEntry, dict[str, Any] | None], None]
 
 
 def verify(
@@ -121,8 +123,10 @@ def verify(
     *,
     secrets: Secrets | None = None,
     checkpoints: Iterable[Checkpoint] = (),
+    watcher: Watcher | None = None,
 ) -> ChainReport:
-    """Walk the whole chronology and compare the vault's clear columns with it.
+    """Walk the whole chronology and compare the vault's clear columns with it; `watcher`, if
+    given, is shown every entry as it is walked.
 
     Raises `CheckFailed` naming the first entry (or row) that was edited, removed, reordered,
     forged or written by someone who could not have written it.
@@ -133,7 +137,7 @@ def verify(
         ahead=_AHEAD,
     )
     try:
-        return _walk(db, secrets, checkpoints, checks)
+        return _walk(db, secrets, checkpoints, checks, watcher)
     except CheckFailed:
         checks.settle()  # an earlier entry failing a check made aside is the first problem
         raise
@@ -146,6 +150,7 @@ def _walk(
     secrets: Secrets | None,
     checkpoints: Iterable[Checkpoint],
     checks: EntryChecks,
+    watcher: Watcher | None = None,
 ) -> ChainReport:
     wanted = {cp.seq: cp for cp in checkpoints}
     seen: dict[int, bytes] = {}
@@ -155,12 +160,7 @@ def _walk(
     before = unchecked = 0
     for entry in iter_rows(db):
         if entry.seq != expected:
-            missing = (
-                f"entry {expected} is missing"
-                if entry.seq == expected + 1
-                else f"entries {expected} to {entry.seq - 1} are missing"
-            )
-            raise _fail(f"{missing}: the chronology has been cut")
+            raise _fail(f"{_missing(expected, entry.seq - 1)}: the chronology has been cut")
         if entry.signature is None:
             before += 1
             if state.signed_from is not None:
@@ -178,10 +178,11 @@ def _walk(
         else:
             _check_signed(entry, previous, state, checks)
             state.custody.check_epoch(entry)
-        if secrets is not None:
-            _check_payload(entry, secrets, state)
+        payload = None if secrets is None else _check_payload(entry, secrets, state)
         if entry.case_id is not None:
             _follow_case(entry, state)
+        if watcher is not None:
+            watcher(entry, payload)
         if entry.seq in wanted:
             seen[entry.seq] = entry.mac
         previous, expected = entry.mac, expected + 1
@@ -198,6 +199,12 @@ def _walk(
     )
 
 
+def _missing(first: int, last: int) -> str:
+    return (
+        f"entry {first} is missing" if first == last else f"entries {first} to {last} are missing"
+    )
+
+
 def _check_the_end(
     db: Db,
     last: int,
@@ -208,12 +215,7 @@ def _check_the_end(
     """The vault's head is the last entry walked, and every checkpoint wanted is one seen."""
     recorded_head = head(db)
     if recorded_head.seq > last:
-        missing = (
-            f"entry {last + 1} is missing"
-            if recorded_head.seq == last + 1
-            else f"entries {last + 1} to {recorded_head.seq} are missing"
-        )
-        raise _fail(f"{missing}: the chronology's tail was removed")
+        raise _fail(f"{_missing(last + 1, recorded_head.seq)}: the chronology's tail was removed")
     if recorded_head.seq < last or not recorded_head.matches(previous):
         short = recorded_head.seq < last and f"names entry {recorded_head.seq}, before"
         raise _fail(f"the vault's head {short or 'lacks the hash of'} its last entry ({last})")
@@ -383,12 +385,15 @@ def _follow_case(entry: StoredEntry, state: _Chronicle) -> None:
         state.closed[case_id] = None
 
 
-def _check_payload(entry: StoredEntry, secrets: Secrets, state: _Chronicle) -> None:
+def _check_payload(
+    entry: StoredEntry, secrets: Secrets, state: _Chronicle
+) -> dict[str, Any] | None:
+    """The entry's payload, opened (None: a restricted case the checker cannot read)."""
     seq = entry.seq
     if entry.case_id is not None and entry.case_id not in secrets.case_keys:
         if entry.case_id in secrets.unreadable:
             state.unreadable += 1
-            return
+            return None
         raise _fail(f"entry {seq} belongs to a case the vault does not hold")
     try:
         payload = open_payload(secrets.opener(entry.case_id, epoch_of(entry)), entry)
@@ -409,6 +414,7 @@ def _check_payload(entry: StoredEntry, secrets: Secrets, state: _Chronicle) -> N
         subject = secrets.user_ids.get(str(payload.get("user", "")).casefold())
         if subject is not None:
             state.roles[subject] = str(payload.get("role"))
+    return payload
 
 
 def _by_recovery(entry: StoredEntry) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from safeguarding import casefile, chronology, restricted, storage, vouched
+from safeguarding import casefile, chronology, restricted, storage, summaries, vouched
 from safeguarding.access import ACCESS_GRANTED, ACCESS_REVOKED
 from safeguarding.db import Case, Db
 from safeguarding.errors import NotAllowed, NotFound, UsageError
@@ -146,12 +146,15 @@ def _record(
     kind: str,
     person: restricted.Person,
 ) -> None:
-    chronology.append(
+    payload = {"user": person.name}
+    entry = chronology.append(
         db,
         signer=unlocked.signer,
         payload_key=ring,
         kind=kind,
-        payload={"user": person.name},
+        payload=payload,
         facts={"user": person.id},
         case_id=case.id,
     )
+    reference = casefile.format_reference(case.year, case.number)
+    summaries.follow(db, case.id, reference, ring, entry, payload)

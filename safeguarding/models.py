@@ -135,3 +135,16 @@ class UnlockAttempt(SQLModel, table=True):
     details: str
     # When that name next unlocked: from then on the attempt no longer slows anyone down.
     cleared_at: str | None = None
+
+
+class CaseSummary(SQLModel, table=True):
+    """Where a case stands, as its entries leave it, sealed with the case's key (of epoch
+    `epoch`): derived data, written with each of its entries and checked by `verify`.  `seq`
+    is the case's last entry (any kind), as the entries table already says in clear."""
+
+    __tablename__ = "case_summaries"
+
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    seq: int
+    epoch: int
+    summary: bytes

@@ -42,6 +42,7 @@ from safeguarding.vocabulary import Role
 
 if TYPE_CHECKING:
     from safeguarding import integrity
+    from safeguarding.summaries import Progress
 
 
 @dataclass(frozen=True)
@@ -390,19 +391,24 @@ class Unlocked:
 
     # Integrity -----------------------------------------------------------------------------
 
-    def verify(self, checkpoints: Iterable[chronology.Checkpoint] = ()) -> integrity.ChainReport:
+    def verify(
+        self, checkpoints: Iterable[chronology.Checkpoint] = (), progress: Progress | None = None
+    ) -> integrity.ChainReport:
         """Check the whole vault: every user field and case key decrypts, every signature and
-        MAC holds, and the clear columns agree with the chronology.
+        MAC holds, the clear columns agree with the chronology, and so does every case's
+        summary.  `progress`, if given, is told how many entries are checked, of how many.
 
         Raises `CheckFailed` naming the first damaged row or entry.
         """
         try:
-            return self._verify(checkpoints)
+            return self._verify(checkpoints, progress)
         except Damaged as error:
             # Here damage is what was looked for: a failed check (exit 1), not an unusable vault.
             raise CheckFailed(error.detail) from None
 
-    def _verify(self, checkpoints: Iterable[chronology.Checkpoint]) -> integrity.ChainReport:
+    def _verify(
+        self, checkpoints: Iterable[chronology.Checkpoint], progress: Progress | None
+    ) -> integrity.ChainReport:
         from safeguarding import integrity  # the chronology's checks load only where they run
 
         with storage.guarded(self.vault.path), storage.reading(self.vault.connection) as db:
@@ -413,11 +419,12 @@ class Unlocked:
                     raise CheckFailed(
                         f"user {user.id} does not decrypt: altered or moved"
                     ) from None
-            report = integrity.verify(
-                db,
-                secrets=_secrets(db, self.keys, self._opener(db)),
-                checkpoints=checkpoints,
-            )
+            from safeguarding import summaries  # only a check loads the kinds of entry
+
+            secrets = _secrets(db, self.keys, self._opener(db))
+            recount = summaries.Recount(chronology.head(db).seq, progress)
+            report = integrity.verify(db, secrets=secrets, checkpoints=checkpoints, watcher=recount)
+            recount.check(db, secrets.case_keys)
             return report
 
     def head(self) -> chronology.Checkpoint:

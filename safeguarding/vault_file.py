@@ -15,6 +15,7 @@ from safeguarding.roster import _meta, normalise_name
 
 if TYPE_CHECKING:
     from safeguarding import integrity
+    from safeguarding.summaries import Progress
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,19 @@ class VaultFile:
         return cls(path, connection)
 
     def verify_public(
-        self, checkpoints: Iterable[chronology.Checkpoint] = ()
+        self, checkpoints: Iterable[chronology.Checkpoint] = (), progress: Progress | None = None
     ) -> integrity.ChainReport:
         """What anyone can check without a passphrase: the hash chain, every signature, who
-        managed users, and the clear columns.  Raises `CheckFailed` naming the first problem."""
-        from safeguarding import integrity
+        managed users, the clear columns, and that each case's summary was made after its
+        last entry.  Raises `CheckFailed` naming the first problem.  `progress`, if given, is
+        told how many entries are checked, of how many."""
+        from safeguarding import integrity, summaries
 
         with storage.guarded(self.path), storage.reading(self.connection) as db:
-            return integrity.verify(db, checkpoints=checkpoints)
+            recount = summaries.Recount(chronology.head(db).seq, progress)
+            report = integrity.verify(db, checkpoints=checkpoints, watcher=recount)
+            recount.check(db, {})
+            return report
 
     def entry_facts(self, seq: int) -> EntryFacts:
         """What anyone may read of entry `seq`: when it was recorded, by whom, and whether it

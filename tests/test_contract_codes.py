@@ -119,8 +119,6 @@ def damaged(vault: VaultInfo, tmp_path: Path) -> DamagedCase:
     "command",
     [
         ("timeline", "{case}"),
-        ("cases",),
-        ("cases", "--status", "all"),
         ("export", "{case}", "--format", "json", "--output", "{tmp}/out.json"),
     ],
 )
@@ -137,16 +135,35 @@ def test_reading_a_damaged_vault_exits_5_saying_what_to_do(
     assert not (tmp_path / "out.json").exists()
 
 
-def test_writing_to_a_damaged_case_exits_5_and_changes_nothing(
+def test_correcting_a_damaged_case_exits_5_and_changes_nothing(
     vault: VaultInfo, damaged: DamagedCase, tmp_path: Path
 ) -> None:
+    """An amendment names an entry of the case, so the whole case is read: its damage is
+    found, and nothing is written."""
     before = entry_count(vault.path)
     text = tmp_path / "note.txt"
-    text.write_text("A note.\n")
-    result = run("note", damaged.case, "--text-file", str(text))
+    text.write_text("A correction.\n")
+    result = run("amend", damaged.case, "3", "--text-file", str(text))
     assert result.returncode == 5, result.stderr
     assert result.stderr.startswith(f"{DAMAGED}entry {damaged.seq} does not decrypt\n")
     assert entry_count(vault.path) == before
+
+
+def test_listing_and_noting_read_summaries_and_verify_still_names_the_damage(
+    vault: VaultInfo, damaged: DamagedCase, tmp_path: Path
+) -> None:
+    """`cases` and `note` read the case's summary, not its entries: they go on working on a
+    case with a damaged entry, and `verify` names it (exit 1), as before and after them."""
+    assert run("cases").returncode == 0
+    text = tmp_path / "note.txt"
+    text.write_text("A note.\n")
+    before = entry_count(vault.path)
+    noted = run("note", damaged.case, "--text-file", str(text))
+    assert noted.returncode == 0, noted.stderr
+    assert entry_count(vault.path) == before + 1
+    checked = run("verify")
+    assert checked.returncode == 1
+    assert checked.stderr.startswith(f"safeguard: entry {damaged.seq} has been altered")
 
 
 def test_verify_still_reports_damage_as_a_failed_check(damaged: DamagedCase) -> None:

@@ -49,6 +49,7 @@ EXPECTED_COLUMNS = {
         "rekey_due",
     ],
     "case_access": ["case_id", "holder", "sealed"],
+    "case_summaries": ["case_id", "seq", "epoch", "summary"],
     "entries": [
         "seq",
         "case_id",

@@ -49,4 +49,5 @@ def cases(
         if overdue:
             output.out.print(views.overdue_table(summaries))
         else:
-            output.out.print(views.cases_table(summaries, names, today, book.config))
+            # Drawn line by line to the console's width already: nothing to crop.
+            output.out.print(views.cases_table(summaries, names, today, book.config), crop=False)

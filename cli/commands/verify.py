@@ -115,7 +115,7 @@ def _without_passphrase(heads: Callable[[VaultFile], list[Checkpoint]], json: bo
     vault = open_vault()
     try:
         wanted = heads(vault)
-        return views.checked(lambda: vault.verify_public(wanted), json)
+        return views.checked(lambda progress: vault.verify_public(wanted, progress), json)
     finally:
         vault.close()
 
@@ -136,7 +136,7 @@ def _unlocked(
         raise CheckFailed(damage.detail) from None
     try:
         wanted = heads(unlocked.vault)
-        report = views.checked(lambda: unlocked.verify(wanted), json)
+        report = views.checked(lambda progress: unlocked.verify(wanted, progress), json)
         return report, unlocked.unattended()
     finally:
         unlocked.close()

@@ -31,12 +31,21 @@ class Fact:
 
 @dataclass(frozen=True)
 class Standing:
-    """A case as it stands when an entry is to be added to it, at `at` (the event's time)."""
+    """A case as it stands when an entry is to be added to it, at `at` (the event's time).
+    `case` is the whole case, read only for a kind that `reads_case` (None otherwise: the
+    state comes from the case's summary)."""
 
-    case: CaseFile
+    case: CaseFile | None
     state: CaseState
     category: Category
     at: datetime
+
+    @property
+    def whole(self) -> CaseFile:
+        """The whole case, for a kind that `reads_case`."""
+        if self.case is None:
+            raise LookupError("the case was not read whole for this entry")
+        return self.case
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,8 @@ class Draft(EntryKind):
     closed_refusal: ClassVar[str] = "added to"
     #: How a refusal names its text ("the note cannot be empty").
     about_text: ClassVar[str]
+    #: Whether its checks need the whole case (its entries), not only where it stands.
+    reads_case: ClassVar[bool] = False
 
     text: str | None = None
 

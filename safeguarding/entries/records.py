@@ -60,6 +60,7 @@ class Amendment(Draft):
     codes = frozenset({"target"})
     when_closed = True
     about_text = "the correction"
+    reads_case = True
 
     target: int
 
@@ -69,7 +70,7 @@ class Amendment(Draft):
     def check(self, standing: Standing) -> None:
         """Only what someone recorded can be corrected: an export entry is safeguard's own
         record of who took the case out of the vault, and stays exactly as it was written."""
-        case = standing.case
+        case = standing.whole
         kind = case.numbered(self.target).kind
         if not kind_of(kind).amendable:
             raise NotAllowed(
@@ -80,7 +81,7 @@ class Amendment(Draft):
         super().check(standing)
 
     def payload(self, standing: Standing) -> dict[str, Any]:
-        return {"target": standing.case.numbered(self.target).id, **super().payload(standing)}
+        return {"target": standing.whole.numbered(self.target).id, **super().payload(standing)}
 
     @classmethod
     def facts(cls, entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:
