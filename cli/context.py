@@ -15,10 +15,19 @@ if TYPE_CHECKING:
     from safeguarding.vault import Unlocked, Vault
 
 
-def open_vault() -> Vault:
+def open_vault(*, staff: bool = False) -> Vault:
+    """Open the vault; a member of staff named by `--user` (or SAFEGUARD_USER) is refused
+    unless `staff` (the two commands they may run)."""
     from safeguarding.vault import Vault
 
-    return Vault.open(STATE.vault_path, busy_timeout=STATE.busy_timeout)
+    vault = Vault.open(STATE.vault_path, busy_timeout=STATE.busy_timeout)
+    if STATE.user is not None and not staff:
+        try:
+            vault.refuse_staff(STATE.user)
+        except BaseException:
+            vault.close()
+            raise
+    return vault
 
 
 def unlock() -> Unlocked:
@@ -26,6 +35,7 @@ def unlock() -> Unlocked:
     vault = open_vault()
     try:
         name = STATE.user_name
+        vault.refuse_staff(name)  # before the passphrase is asked for
         return vault.unlock(name, credentials.passphrase(name))
     except BaseException:
         vault.close()
@@ -37,6 +47,7 @@ def unlock_with_recovery() -> Unlocked:
     user `--user` names: the key's use is signed by it, and recorded against them."""
     vault = open_vault()
     try:
+        vault.refuse_staff(STATE.user_name)
         return vault.unlock_for_recovery(credentials.recovery_key(), STATE.user_name, acting=True)
     except BaseException:
         vault.close()

@@ -26,6 +26,7 @@ from safeguarding.errors import CheckFailed, Damaged, NotAllowed, UsageError
 from safeguarding.roster import (
     MANAGING_ROLES,
     ROLE_TITLES,
+    STAFF_SLOT,
     UserInfo,
     _meta,
     _same_name,
@@ -33,6 +34,7 @@ from safeguarding.roster import (
     check_passphrase,
     normalise_name,
     people,
+    readers,
     refuse_alike,
 )
 from safeguarding.slots import Holder, Keys
@@ -156,8 +158,11 @@ class Unlocked:
                     signing_key=holder.signing_public,
                 )
             )
-            slot = slots.empty(db.next_id(KeySlot), "passphrase", user_id)
-            slots.fill(slot, passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
+            # A member of staff's slot holds their own keys alone: no vault key.
+            staff = role is Role.STAFF
+            slot = slots.empty(db.next_id(KeySlot), STAFF_SLOT if staff else "passphrase", user_id)
+            vault_key = None if staff else self.keys.vault_key
+            slots.fill(slot, passphrase, vault_key, self.keys.epoch, kdf, holder)
             db.insert(slot)
             self._append(
                 db,
@@ -168,6 +173,7 @@ class Unlocked:
                     "signing_key": holder.signing_public.hex(),
                     "exchange_key": holder.exchange_public.hex(),
                     "slots": slots.facts(slot),
+                    "readers": readers(db, self.keys),
                 },
                 recorded_at=clock.from_text(now),
             )
@@ -203,7 +209,8 @@ class Unlocked:
             if via is not None:
                 payload["via"] = via
             kind = "passphrase_changed" if own and via is None else "passphrase_reset"
-            slots.fill(slot, new_passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
+            vault_key = None if slot.purpose == STAFF_SLOT else self.keys.vault_key
+            slots.fill(slot, new_passphrase, vault_key, self.keys.epoch, kdf, holder)
             db.update(slot)
             restricted.reseal_for(db, user.id, self._opener(db), own=own and via is None)
             keys, facts = self._departed(db, user.id, [])
@@ -264,6 +271,7 @@ class Unlocked:
             db.update(user, "disabled_at")
             db.update(slot)
             keys, facts = self._departed(db, user.id, restricted.remove(db, user.id))
+            facts["readers"] = readers(db, keys)
             chronology.append(
                 db,
                 signer=self.signer,

@@ -193,7 +193,7 @@ class Vault(VaultFile):
             }
             for kind, payload, facts in (
                 ("vault_created", {"format": VAULT_FORMAT}, genesis),
-                ("user_added", {"user": name, "role": Role.DSL.value}, {"user": 1}),
+                ("user_added", {"user": name, "role": Role.DSL.value}, {"user": 1, "readers": [1]}),
             ):
                 chronology.append(
                     db,
@@ -219,6 +219,7 @@ class Vault(VaultFile):
         gives the last slot its exchange key also re-keys the vault, and restricts the cases
         whose category is one of `allegations()` (codes; default: the packaged categories').
         """
+        self.refuse_staff(user_name)
         with storage.guarded(self.path), storage.reading(self.connection) as db:
             user = self._find_user(db, user_name)
             if user.disabled_at is not None:

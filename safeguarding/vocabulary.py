@@ -49,3 +49,5 @@ class Role(StrEnum):
     DEPUTY = "deputy"
     HEAD = "head"
     CHAIR = "chair"
+    #: A member of staff: reports concerns, reads none but their own, holds no vault key.
+    STAFF = "staff"
