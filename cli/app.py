@@ -100,6 +100,8 @@ class SafeguardGroup(TyperGroup):
             code = self._after(error)
         except KeyboardInterrupt as interrupt:
             code = self._after(interrupt)
+        if code == 0 and STATE.reminder:
+            output.tell([STATE.reminder])
         output.settle()
         return code
 
@@ -198,6 +200,10 @@ def _saved_anyway(receipt: str, error: BaseException) -> int:
 COMMAND_ORDER = (
     "demo",
     "init",
+    "concern",
+    "concerns",
+    "inbox",
+    "triage",
     "record",
     "refer",
     "advice",

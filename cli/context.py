@@ -13,6 +13,7 @@ from .state import State as State
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked, Vault
+    from safeguarding.vault_file import VaultFile
 
 
 def open_vault(*, staff: bool = False) -> Vault:
@@ -36,7 +37,9 @@ def unlock() -> Unlocked:
     try:
         name = STATE.user_name
         vault.refuse_staff(name)  # before the passphrase is asked for
-        return vault.unlock(name, credentials.passphrase(name))
+        unlocked = vault.unlock(name, credentials.passphrase(name))
+        _note_waiting(unlocked)
+        return unlocked
     except BaseException:
         vault.close()
         raise
@@ -52,3 +55,36 @@ def unlock_with_recovery() -> Unlocked:
     except BaseException:
         vault.close()
         raise
+
+
+def _note_waiting(unlocked: Unlocked) -> None:
+    """For a DSL, a deputy or the headteacher, the line their command ends with while concerns
+    wait for triage."""
+    from safeguarding.roster import READING_ROLES
+
+    if unlocked.user.role in READING_ROLES:
+        STATE.reminder = waiting_line(unlocked.vault)
+
+
+def waiting_line(vault: VaultFile) -> str | None:
+    """'2 concerns waiting, the oldest for 3 working hours: safeguard inbox', or None."""
+    from safeguarding import clock, concerns, config, deadlines
+    from safeguarding.errors import SafeguardError
+
+    found = concerns.waiting(vault)
+    if not found:
+        return None
+    try:
+        closures = config.load().closure_days
+    except SafeguardError:
+        closures = deadlines.ClosedDays()
+    hours = deadlines.working_hours_between(found[0].recorded_at, clock.now(), closures)
+    many = f"{len(found)} concerns" if len(found) != 1 else "1 concern"
+    return f"{many} waiting, the oldest for {hours_text(hours)}: safeguard inbox"
+
+
+def hours_text(hours: float) -> str:
+    whole = int(hours)
+    if whole < 1:
+        return "less than a working hour"
+    return f"{whole} working hour{'s' if whole != 1 else ''}"

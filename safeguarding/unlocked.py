@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -12,6 +12,7 @@ from safeguarding import (
     casefile,
     chronology,
     clock,
+    concern_checks,
     crypto,
     integrity,
     restricted,
@@ -415,10 +416,10 @@ class Unlocked:
                     raise CheckFailed(
                         f"user {user.id} does not decrypt: altered or moved"
                     ) from None
+            secrets = _secrets(db, self.keys, self._opener(db))
+            held = concern_checks.keys_held(db, self.holder, self.exchange)
             report = integrity.verify(
-                db,
-                secrets=_secrets(db, self.keys, self._opener(db)),
-                checkpoints=checkpoints,
+                db, secrets=replace(secrets, concern_keys=held), checkpoints=checkpoints
             )
             return report
 

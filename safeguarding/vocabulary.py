@@ -21,6 +21,8 @@ class Kind(StrEnum):
     CLOSURE = "closure"
     REOPENING = "reopening"
     EXPORT = "export"
+    #: A concern a member of staff reported, added to the case at its triage.
+    CONCERN_ADDED = "concern_added"
 
 
 class Route(StrEnum):
