@@ -386,39 +386,7 @@ def triage(
             "reported_at": item.recorded_at,
             "reported_by": item.author,
         }
-        at = clock.from_text(item.content.at)
-        reference = None
-        if case is not None:
-            row = unlocked.readable_case(db, case)
-            reference = casefile.format_reference(row.year, row.number)
-            if row.status == "closed":
-                raise NotAllowed(
-                    f"{reference} is closed; a concern cannot be added to it",
-                    hint=f"reopen it first: safeguard reopen {reference}",
-                )
-            ring = unlocked.case_ring(db, row, writing=True)
-            entry = chronology.append(
-                db,
-                signer=unlocked.signer,
-                payload_key=ring,
-                kind=ADDED,
-                payload=carried,
-                facts={"concern": number},
-                case_id=row.id,
-                event_at=max(at, row_opened(row)),
-            )
-            outcome = "case"
-        else:
-            key = _concern_key(db, unlocked, number)
-            entry = chronology.append(
-                db,
-                signer=unlocked.signer,
-                payload_key=key,
-                kind=CLOSED,
-                payload={**carried, "reason": long_text(reason, "the reason")},
-                facts={"concern": number},
-            )
-            outcome = "no_action"
+        entry, outcome, reference = _decide(db, unlocked, number, item, carried, case, reason)
         db.execute(
             "UPDATE concerns SET triaged_seq = ?, outcome = ? WHERE id = ?",
             entry.seq,
@@ -426,6 +394,53 @@ def triage(
             number,
         )
     return Triaged(number, entry.seq, outcome, reference)
+
+
+def _decide(
+    db: Db,
+    unlocked: Unlocked,
+    number: int,
+    item: Item,
+    carried: dict[str, Any],
+    case: str | None,
+    reason: str | None,
+) -> tuple[Entry, str, str | None]:
+    """Append the entry that triages the concern: in the case, or (no further action) sealed
+    with the concern's own key."""
+    at = clock.from_text(item.content.at)
+    reference = None
+    if case is not None:
+        row = unlocked.readable_case(db, case)
+        reference = casefile.format_reference(row.year, row.number)
+        if row.status == "closed":
+            raise NotAllowed(
+                f"{reference} is closed; a concern cannot be added to it",
+                hint=f"reopen it first: safeguard reopen {reference}",
+            )
+        ring = unlocked.case_ring(db, row, writing=True)
+        entry = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=ring,
+            kind=ADDED,
+            payload=carried,
+            facts={"concern": number},
+            case_id=row.id,
+            event_at=max(at, row_opened(row)),
+        )
+        outcome = "case"
+    else:
+        key = _concern_key(db, unlocked, number)
+        entry = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=key,
+            kind=CLOSED,
+            payload={**carried, "reason": long_text(reason, "the reason")},
+            facts={"concern": number},
+        )
+        outcome = "no_action"
+    return entry, outcome, reference
 
 
 def row_opened(case: Any) -> datetime:

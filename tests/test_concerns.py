@@ -4,6 +4,7 @@ triage and again by `verify`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -84,12 +85,10 @@ def test_staff_keys_open_no_case_and_no_other_staff_concern(school: VaultInfo) -
     opened = []
     for seq, payload in payloads:
         for key in keys:
-            try:
+            with contextlib.suppress(crypto.DecryptionError):
                 opened.append(
                     crypto.open_sealed(key, payload, table="entries", row=seq, column="payload")
                 )
-            except crypto.DecryptionError:
-                pass
     assert all(CANARY.encode() not in text for text in opened)
     assert tess_concern != tom_concern
     tom.close()
@@ -271,7 +270,7 @@ def test_two_staff_and_a_dsl_writing_at_once_lose_nothing(
     school: VaultInfo, tmp_path: Path
 ) -> None:
     texts = {}
-    for name, secret in ((TESS, TESS_PASSPHRASE), (TOM, TOM_PASSPHRASE)):
+    for name, _secret in ((TESS, TESS_PASSPHRASE), (TOM, TOM_PASSPHRASE)):
         texts[name] = tmp_path / f"{name}.txt"
         texts[name].write_text("seen at break")
     write_secret(tmp_path / "tess", TESS_PASSPHRASE)

@@ -35,34 +35,41 @@ if TYPE_CHECKING:
 ROLES = "|".join(SubjectRole.ALL)
 
 
+AboutOption = Annotated[
+    list[str] | None,
+    typer.Option("--about", metavar="NAME", help="Who it is about; repeat for several."),
+]
+AboutRoleOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--about-role",
+        metavar=ROLES,
+        help="Each one's role, in the same order (one role: all of them).",
+    ),
+]
+WhereOption = Annotated[str | None, typer.Option(help="Where it happened.")]
+ObservationsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--observations-file",
+        metavar="PATH",
+        help="Your own view, kept apart from what you saw or heard.",
+    ),
+]
+DoneOption = Annotated[
+    str | None,
+    typer.Option("--done-file", metavar="PATH", help="What you have done so far."),
+]
+
+
 def concern(
-    about: Annotated[
-        list[str] | None,
-        typer.Option("--about", metavar="NAME", help="Who it is about; repeat for several."),
-    ] = None,
-    about_role: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--about-role",
-            metavar=ROLES,
-            help="Each one's role, in the same order (one role: all of them).",
-        ),
-    ] = None,
+    about: AboutOption = None,
+    about_role: AboutRoleOption = None,
     at: AtOption = None,
-    where: Annotated[str | None, typer.Option(help="Where it happened.")] = None,
+    where: WhereOption = None,
     text_file: TextFileOption = None,
-    observations_file: Annotated[
-        str | None,
-        typer.Option(
-            "--observations-file",
-            metavar="PATH",
-            help="Your own view, kept apart from what you saw or heard.",
-        ),
-    ] = None,
-    done_file: Annotated[
-        str | None,
-        typer.Option("--done-file", metavar="PATH", help="What you have done so far."),
-    ] = None,
+    observations_file: ObservationsOption = None,
+    done_file: DoneOption = None,
     json: JsonOption = False,
 ) -> None:
     """Report a concern to the safeguarding team: prints its receipt number.
@@ -86,20 +93,9 @@ def concern(
     try:
         name = STATE.user_name if STATE.user is not None or not interactive else _your_name()
         who = concerns.reporter(vault, name, credentials.passphrase(name))
-        people = _about(about, about_role, interactive)
-        moment = when(at) if at is not None or not interactive else _ask_when()
-        content = concerns.Content.checked(
-            people,
-            moment or _now(),
-            where or ask("Where did it happen?"),
-            read_text(
-                "What you saw or heard (the child's own words, as they said them)", text_file
-            ),
-            _optional(observations_file, "Your own view, kept apart (Enter to leave out)"),
-            _optional(done_file, "What you have done so far (Enter to leave out)"),
+        content, moment = _content(
+            about, about_role, at, where, text_file, observations_file, done_file
         )
-        if interactive:
-            _confirm(content)
         done = output.commit(
             lambda: concerns.report(who, content, moment),
             lambda r: f"concern {r.number}",
@@ -114,6 +110,34 @@ def concern(
         f"Concern {done.number} is with the safeguarding team. Keep its number: "
         "'safeguard concerns' shows what becomes of it."
     )
+
+
+def _content(
+    about: list[str] | None,
+    about_role: list[str] | None,
+    at: str | None,
+    where: str | None,
+    text_file: str | None,
+    observations_file: str | None,
+    done_file: str | None,
+) -> tuple[Content, datetime | None]:
+    """The concern from the options, and on a terminal from the interview, confirmed."""
+    from safeguarding import concerns
+
+    interactive = credentials.is_interactive()
+    people = _about(about, about_role, interactive)
+    moment = when(at) if at is not None or not interactive else _ask_when()
+    content = concerns.Content.checked(
+        people,
+        moment or _now(),
+        where or ask("Where did it happen?"),
+        read_text("What you saw or heard (the child's own words, as they said them)", text_file),
+        _optional(observations_file, "Your own view, kept apart (Enter to leave out)"),
+        _optional(done_file, "What you have done so far (Enter to leave out)"),
+    )
+    if interactive:
+        _confirm(content)
+    return content, moment
 
 
 def _script_needs(about: list[str] | None, where: str | None, text_file: str | None) -> None:
