@@ -18,6 +18,7 @@ SCHEMAS: dict[str, int] = {
     "safeguard.concern": 1,
     "safeguard.concerns": 1,
     "safeguard.inbox": 1,
+    "safeguard.inbox.waiting": 1,
     "safeguard.triage": 1,
 }
 
@@ -65,10 +66,10 @@ def inbox(items: Sequence[Item], hours: dict[int, float]) -> dict[str, Any]:
 
 def waiting(items: Sequence[Waiting], oldest_hours: float | None, limit: float) -> dict[str, Any]:
     return {
-        **_head("safeguard.inbox"),
+        **_head("safeguard.inbox.waiting"),
         "ok": oldest_hours is None or oldest_hours <= limit,
         "waiting": len(items),
-        "oldest_working_hours": oldest_hours,
+        "oldest_working_hours": None if oldest_hours is None else round(oldest_hours, 1),
         "older_than": limit,
     }
 

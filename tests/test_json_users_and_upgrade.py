@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from safeguarding.storage import HEAD_REVISION
 from tests.conftest import DEPUTY_PASSPHRASE, VaultInfo, invoke, write_secret
 from tests.test_release_fixtures import ALEX, old  # noqa: F401 (the fixture)
 
@@ -89,7 +90,7 @@ def test_db_upgrade_json_and_a_disable_before_everyone_has_unlocked(old: Path) -
         "vault": str(old / "vault.db"),
         "upgraded": True,
         "before": "0002",
-        "after": "0004",
+        "after": HEAD_REVISION,
         "rekey_pending": True,
     }
     assert Path(backup).parent == old / "backups" and Path(backup).is_file()
@@ -98,8 +99,8 @@ def test_db_upgrade_json_and_a_disable_before_everyone_has_unlocked(old: Path) -
         "schema_version": 1,
         "vault": str(old / "vault.db"),
         "upgraded": False,
-        "before": "0004",
-        "after": "0004",
+        "before": HEAD_REVISION,
+        "after": HEAD_REVISION,
         "backup": None,
         "rekey_pending": False,
     }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from safeguarding.storage import HEAD_REVISION
 from tests.conftest import SetClock, invoke
 
 FIXTURE = Path(__file__).parent / "fixtures" / "v0.1.0"
@@ -37,7 +38,7 @@ def test_a_0_1_0_vault_upgrades_and_every_user_gets_a_key(old: Path) -> None:
     assert refused.exit_code == 5 and "safeguard db upgrade" in refused.stderr
     upgraded = invoke("db", "upgrade", env=ALEX)
     assert upgraded.exit_code == 0, upgraded.stderr
-    assert "from 0002 to 0004" in upgraded.stderr
+    assert f"from 0002 to {HEAD_REVISION}" in upgraded.stderr
 
     public = json.loads(invoke("verify", "--no-passphrase", "--json").stdout)
     assert (public["ok"], public["entries"], public["unchecked"]) == (True, 11, 11)

@@ -72,11 +72,11 @@ def concern(
     done_file: DoneOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Report a concern to the safeguarding team: prints its receipt number.
+    """Report a concern to the safeguarding team.
 
-    Any user may, a member of staff included. It is sealed to every DSL, deputy and
-    headteacher, to you (so you can read it back with 'safeguard concerns') and to the
-    recovery key; no one else can read it.
+    Prints its receipt number. Any user may, a member of staff included. It is sealed to
+    every DSL, deputy and headteacher, to you (so you can read it back with 'safeguard
+    concerns') and to the recovery key; no one else can read it.
 
     On a terminal it is a short interview: who it is about, when and where, what you saw or
     heard (the child's own words, as they said them), your own view kept apart, what you have

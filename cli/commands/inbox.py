@@ -32,10 +32,11 @@ def inbox(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """List the concerns waiting for triage, oldest first, with their age in working hours.
+    """List the concerns waiting for triage, oldest first.
 
-    A DSL, a deputy or the headteacher may. Working hours are 08:00 to 18:00 on working days
-    (weekends, bank holidays and the school's closure days left out).
+    Each with its age in working hours. A DSL, a deputy or the headteacher may. Working
+    hours are 08:00 to 18:00 on working days (weekends, bank holidays and the school's
+    closure days left out).
     """
     if older_than is not None:
         _monitor(_hours(older_than), json)

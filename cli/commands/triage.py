@@ -28,7 +28,7 @@ def triage(
     text_file: TextFileOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Triage a concern: add it to a case, or record no further action with the reason.
+    """Decide a concern: add it to a case, or no further action.
 
     A DSL, a deputy or the headteacher may, once per concern. The entry carries the concern
     as its author signed it (checked again by 'safeguard verify'). With --no-action the
