@@ -171,11 +171,17 @@ class Casebook:
         return restricted.default_members(people, self.unlocked.user.id, named)
 
     def open(
-        self, disclosure: Disclosure, at: datetime | None = None, *, restricted: bool = False
+        self,
+        disclosure: Disclosure,
+        at: datetime | None = None,
+        *,
+        restricted: bool = False,
+        then: Callable[[Db, Case], object] | None = None,
     ) -> Written:
         """Open a case from a disclosure; it gets the next reference of the year.  It is
         restricted if `restricted` asks for it, and whatever that says if it is an allegation
-        or about someone who uses the vault."""
+        or about someone who uses the vault.  `then` writes what follows the disclosure in the
+        same transaction (a concern it was opened from)."""
         category = self.categories.get(disclosure.category)
         event, recorded = self._when(at)
         payload = disclosure.payload(category.code, self.unlocked.user.name)
@@ -197,6 +203,8 @@ class Casebook:
             ring = self.unlocked.new_case_keys(db, case, members)
             facts = Disclosure.clear_facts(year, number, members)
             entry = self._append(db, case, ring, disclosure.kind, payload, event, recorded, facts)
+            if then is not None:
+                then(db, case)
             authors = {self.unlocked.user.id: self.unlocked.user.name}
             state = flow.fold(casefile.file_of(case, [(entry, payload)], authors))
         names = {person.id: person.name for person in people}

@@ -30,7 +30,7 @@ from safeguarding.concern_checks import (
     place,
     signed_bytes,
 )
-from safeguarding.db import Concern, ConcernKey, Db, Entry, KeySlot
+from safeguarding.db import Case, Concern, ConcernKey, Db, Entry, KeySlot
 from safeguarding.entry_fields import SubjectRole, choice, long_text, short
 from safeguarding.errors import Damaged, NotAllowed, NotFound, UsageError
 from safeguarding.restricted import RECOVERY
@@ -338,16 +338,21 @@ def read(unlocked: Unlocked, number: int) -> Item:
     return item
 
 
-def check_open(unlocked: Unlocked, number: int) -> None:
-    """Refuse, before anything is asked, a concern that is unknown (`NotFound`) or triaged
-    already (`NotAllowed`)."""
+def check_open(unlocked: Unlocked, number: int) -> Item:
+    """The concern, to triage: refused, before anything is asked, if it is unknown
+    (`NotFound`) or triaged already (`NotAllowed`)."""
     _reader(unlocked)
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         item, _ = _find(db, unlocked, number)
+    _untriaged(item)
+    return item
+
+
+def _untriaged(item: Item) -> None:
     if item.triaged_entry is not None:
         raise NotAllowed(
-            f"concern {number} was triaged already ({item.state}, entry "
+            f"concern {item.number} was triaged already ({item.state}, entry "
             f"{item.triaged_entry}); nothing was changed"
         )
 
@@ -373,78 +378,66 @@ def triage(
         raise UsageError("say what becomes of the concern: --case CASE, or --no-action")
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        if case is not None:
+            return into_case(db, unlocked, number, unlocked.readable_case(db, case))
         item, payload = _find(db, unlocked, number)
-        if item.triaged_entry is not None:
-            raise NotAllowed(
-                f"concern {number} was triaged already ({item.state}, entry "
-                f"{item.triaged_entry}); nothing was changed"
-            )
-        carried = {
-            "concern": number,
-            **content_of(payload),
-            "signature": payload["signature"],
-            "reported_at": item.recorded_at,
-            "reported_by": item.author,
-        }
-        entry, outcome, reference = _decide(db, unlocked, number, item, carried, case, reason)
-        db.execute(
-            "UPDATE concerns SET triaged_seq = ?, outcome = ? WHERE id = ?",
-            entry.seq,
-            outcome,
-            number,
-        )
-    return Triaged(number, entry.seq, outcome, reference)
-
-
-def _decide(
-    db: Db,
-    unlocked: Unlocked,
-    number: int,
-    item: Item,
-    carried: dict[str, Any],
-    case: str | None,
-    reason: str | None,
-) -> tuple[Entry, str, str | None]:
-    """Append the entry that triages the concern: in the case, or (no further action) sealed
-    with the concern's own key."""
-    at = clock.from_text(item.content.at)
-    reference = None
-    if case is not None:
-        row = unlocked.readable_case(db, case)
-        reference = casefile.format_reference(row.year, row.number)
-        if row.status == "closed":
-            raise NotAllowed(
-                f"{reference} is closed; a concern cannot be added to it",
-                hint=f"reopen it first: safeguard reopen {reference}",
-            )
-        ring = unlocked.case_ring(db, row, writing=True)
+        _untriaged(item)
         entry = chronology.append(
             db,
             signer=unlocked.signer,
-            payload_key=ring,
-            kind=ADDED,
-            payload=carried,
-            facts={"concern": number},
-            case_id=row.id,
-            event_at=max(at, row_opened(row)),
-        )
-        outcome = "case"
-    else:
-        key = _concern_key(db, unlocked, number)
-        entry = chronology.append(
-            db,
-            signer=unlocked.signer,
-            payload_key=key,
+            payload_key=_concern_key(db, unlocked, number),
             kind=CLOSED,
-            payload={**carried, "reason": long_text(reason, "the reason")},
+            payload={**_carried(item, payload), "reason": long_text(reason, "the reason")},
             facts={"concern": number},
         )
-        outcome = "no_action"
-    return entry, outcome, reference
+        return _triaged(db, item, entry, None)
 
 
-def row_opened(case: Any) -> datetime:
-    return clock.from_text(case.opened_at)
+def into_case(db: Db, unlocked: Unlocked, number: int, case: Case) -> Triaged:
+    """In the transaction `db`, add the concern to `case` (one just opened from it, or one
+    that exists): an entry of the case carrying the concern as its author signed it."""
+    _reader(unlocked)
+    item, payload = _find(db, unlocked, number)
+    _untriaged(item)
+    reference = casefile.format_reference(case.year, case.number)
+    if case.status == "closed":
+        raise NotAllowed(
+            f"{reference} is closed; a concern cannot be added to it",
+            hint=f"reopen it first: safeguard reopen {reference}",
+        )
+    entry = chronology.append(
+        db,
+        signer=unlocked.signer,
+        payload_key=unlocked.case_ring(db, case, writing=True),
+        kind=ADDED,
+        payload=_carried(item, payload),
+        facts={"concern": number},
+        case_id=case.id,
+        event_at=max(clock.from_text(item.content.at), clock.from_text(case.opened_at)),
+    )
+    return _triaged(db, item, entry, reference)
+
+
+def _carried(item: Item, payload: dict[str, Any]) -> dict[str, Any]:
+    """The concern as its author signed it, with who and when, for the entry that triages it."""
+    return {
+        "concern": item.number,
+        **content_of(payload),
+        "signature": payload["signature"],
+        "reported_at": item.recorded_at,
+        "reported_by": item.author,
+    }
+
+
+def _triaged(db: Db, item: Item, entry: Entry, reference: str | None) -> Triaged:
+    outcome = "no_action" if reference is None else "case"
+    db.execute(
+        "UPDATE concerns SET triaged_seq = ?, outcome = ? WHERE id = ?",
+        entry.seq,
+        outcome,
+        item.number,
+    )
+    return Triaged(item.number, entry.seq, outcome, reference)
 
 
 def _concern_key(db: Db, unlocked: Unlocked, number: int) -> bytes:

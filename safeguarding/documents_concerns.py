@@ -8,7 +8,6 @@ or prints, and at load it imports only the standard library.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -74,11 +73,12 @@ def waiting(items: Sequence[Waiting], oldest_hours: float | None, limit: float) 
     }
 
 
-def triaged(done: Triaged, at: datetime | None = None) -> dict[str, Any]:
+def triaged(done: Triaged, *, opened: bool = False) -> dict[str, Any]:
     return {
         **_head("safeguard.triage"),
         "concern": done.number,
         "entry": done.entry,
         "outcome": done.outcome,
         "case": done.case,
+        "opened": opened,
     }

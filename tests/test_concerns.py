@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from safeguarding import concerns, crypto
+from safeguarding import clock, concerns, crypto
 from safeguarding.concerns import About, Content
 from safeguarding.errors import CheckFailed, NotAllowed, NotFound
 from safeguarding.vault import Role, Vault
@@ -46,7 +46,7 @@ def school(vault: VaultInfo) -> VaultInfo:
 
 def content(text: str = f"Amy said: {CANARY} hits me.") -> Content:
     return Content.checked(
-        [About("Amy Price", "pupil")], datetime.now(UTC), "classroom", text, "She was upset."
+        [About("Amy Price", "pupil")], clock.now(), "classroom", text, "She was upset."
     )
 
 
@@ -346,3 +346,75 @@ def test_unknown_concern_is_not_found(school: VaultInfo) -> None:
     with pytest.raises(NotFound):
         concerns.read(alice, 5)
     alice.close()
+
+
+def test_triage_new_opens_a_case_from_the_concern_in_a_script(school: VaultInfo, say) -> None:  # type: ignore[no-untyped-def]
+    number = report(school.path, TESS, TESS_PASSPHRASE)
+    missing = invoke("triage", str(number), "--new", "--category", "child-protection")
+    assert missing.exit_code == 2 and "--disclosed-by, --relationship" in missing.stderr
+    opened = invoke(
+        "triage", str(number), "--new", "--category", "child-protection",
+        "--disclosed-by", "Amy Price", "--relationship", "pupil", "--json",
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.stderr
+    done = json.loads(opened.stdout)
+    assert (done["outcome"], done["case"], done["opened"]) == ("case", "SG-2026-0001", True)
+    case = json.loads(invoke("timeline", "SG-2026-0001", "--json").stdout)
+    first, second = case["entries"][:2]
+    assert (first["kind"], second["kind"]) == ("disclosure", "concern_added")
+    assert first["text"] == second["text"] == f"Amy said: {CANARY} hits me."
+    assert first["data"]["received_by"] == TESS and first["data"]["where"] == "classroom"
+    assert case["subjects"] == [{"name": "Amy Price", "role": "pupil"}]
+    assert second["data"]["reported_by"] == TESS and second["data"]["signature"]
+    again = invoke("triage", str(number), "--new", "--category", "child-protection",
+                   "--disclosed-by", "Amy", "--relationship", "pupil")  # fmt: skip
+    assert again.exit_code == 3 and "triaged already" in again.stderr
+    assert invoke("verify").exit_code == 0
+    mine = invoke(
+        "--user", TESS, "concerns", "--json", env={"SAFEGUARD_PASSPHRASE": TESS_PASSPHRASE}
+    )
+    assert json.loads(mine.stdout)["concerns"][0]["state"] == "added to a case"
+
+
+def test_triage_new_on_a_terminal_asks_only_what_the_concern_does_not_say(
+    school: VaultInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safeguarding.cli import credentials
+
+    number = report(school.path, TESS, TESS_PASSPHRASE)
+    monkeypatch.setattr(credentials, "is_interactive", lambda: True)
+    answers = "\n".join(
+        [
+            "child-protection",  # the category: the concern does not say
+            "Amy Price",  # who disclosed it
+            "pupil",  # their relationship
+            "n",  # no observations of the DSL's own
+            "y",  # save
+        ]
+    )
+    result = invoke("triage", str(number), "--new", input=answers + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "SG-2026-0001"
+    asked = result.stderr
+    assert "Category" in asked and "Who disclosed it?" in asked
+    assert "Who is it about?" not in asked and "Where was it disclosed?" not in asked
+    assert "Who received it?" not in asked and "The account" not in asked
+    assert "Check before saving" in asked and CANARY in asked  # the account, to confirm
+    assert "entry 2" in asked
+    assert invoke("verify").exit_code == 0
+
+
+def test_triage_new_cancelled_saves_nothing(
+    school: VaultInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safeguarding.cli import credentials
+
+    number = report(school.path, TESS, TESS_PASSPHRASE)
+    before = school.path.read_bytes()
+    monkeypatch.setattr(credentials, "is_interactive", lambda: True)
+    answers = "\n".join(["child-protection", "Amy Price", "pupil", "n", "n", "y"]) + "\n"
+    result = invoke("triage", str(number), "--new", input=answers)
+    assert result.exit_code == 130, result.stderr
+    assert school.path.read_bytes() == before
+    listed = json.loads(invoke("inbox", "--json").stdout)["concerns"]
+    assert [c["state"] for c in listed] == ["waiting"]
