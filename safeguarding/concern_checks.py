@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from safeguarding import crypto
 from safeguarding.chronology import StoredEntry
 from safeguarding.custody import fail
 from safeguarding.db import Concern, ConcernKey, Db
+from safeguarding.vocabulary import Role
 
 MAGIC = b"SGC1"
 #: The vault-level kinds about a concern: reported (sealed with the concern's own key), read
@@ -149,6 +151,28 @@ class Concerns:
                     f"concern {number} is marked read or triaged other than its chronology "
                     "says: the concerns table was altered"
                 )
+
+
+#: The roles every new concern is sealed to (`roster.READING_ROLES`).
+RECEIVING = frozenset({Role.DSL.value, Role.DEPUTY.value, Role.HEAD.value})
+
+
+def check_readers(entry: StoredEntry, roles: dict[int, str], disabled: Container[int]) -> None:
+    """The readers an entry records (whom every later concern is sealed to) must be the active
+    DSLs, deputies and headteachers, by their roles as the chronology records them (`roles`,
+    `disabled`: as the walk has them at this entry)."""
+    if not entry.facts or '"readers"' not in entry.facts:
+        return
+    try:
+        said = sorted(int(reader) for reader in json.loads(entry.facts)["readers"])
+    except (ValueError, KeyError, TypeError):
+        raise fail(f"entry {entry.seq}'s readers of concerns are not readable: altered") from None
+    expected = sorted(u for u, role in roles.items() if role in RECEIVING and u not in disabled)
+    if said != expected:
+        raise fail(
+            f"entry {entry.seq} records users {said} as receiving concerns, but by the roles "
+            f"the chronology records they are {expected}: forged"
+        )
 
 
 def open_key(sealed: bytes, concern: int, holder: int, exchange: X25519PrivateKey) -> bytes | None:

@@ -126,7 +126,8 @@ class Reported:
     number: int
     entry: int
     recorded_at: str
-    readers: int
+    readers: int  # the safeguarding team's members it is sealed to
+    left_out: int = 0  # those it could not be sealed to: no exchange key yet
 
 
 @dataclass(frozen=True)
@@ -183,8 +184,10 @@ def readers(db: Db) -> list[int]:
     return [int(reader) for reader in json.loads(facts)["readers"]]
 
 
-def _recipients(db: Db, author: int, own: bytes) -> dict[int, bytes]:
-    """Each holder's X25519 public key: the readers', the recovery key's, the author's."""
+def _recipients(db: Db, author: int, own: bytes) -> tuple[dict[int, bytes], int]:
+    """Each holder's X25519 public key: the readers', the recovery key's, the author's; and
+    how many readers have no exchange key yet (their slot is from before schema 0004 and
+    they have not unlocked since the upgrade), to whom a concern cannot be sealed."""
     vouched.require(db)  # every slot sealed to is the one the signed chronology records
     found = {author: own}
     wanted = set(readers(db))
@@ -198,16 +201,16 @@ def _recipients(db: Db, author: int, own: bytes) -> dict[int, bytes]:
         raise NotAllowed(
             "no DSL, deputy or headteacher can receive a concern in this vault yet; nothing "
             "was saved",
-            hint="ask the DSL",
+            hint="ask the DSL: each of them receives concerns once they have unlocked the vault",
         )
-    return found
+    return found, len(wanted - set(found))
 
 
 def report(who: Reporter, content: Content, at: datetime | None = None) -> Reported:
     """Write a concern, signed by its author and sealed to its holders."""
     vault = who.vault
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
-        holders = _recipients(db, who.user_id, crypto.public_bytes(who.exchange))
+        holders, left_out = _recipients(db, who.user_id, crypto.public_bytes(who.exchange))
         number = db.next_id(Concern)
         now = clock.now()
         recorded = clock.to_text(now)
@@ -228,7 +231,8 @@ def report(who: Reporter, content: Content, at: datetime | None = None) -> Repor
         for holder, public in sorted(holders.items()):
             sealed = crypto.seal_to(public, key, place=place(number, holder))
             db.insert(ConcernKey(concern_id=number, holder=holder, sealed=sealed))
-    return Reported(number, entry.seq, recorded, len(holders) - 2)
+    readers_sealed = len(set(holders) - {who.user_id, RECOVERY})
+    return Reported(number, entry.seq, recorded, readers_sealed, left_out)
 
 
 def _open(

@@ -32,6 +32,8 @@ def reported(done: Reported) -> dict[str, Any]:
         "concern": done.number,
         "entry": done.entry,
         "recorded_at": done.recorded_at,
+        "readers": done.readers,
+        "not_sealed_to": done.left_out,
     }
 
 

@@ -29,7 +29,13 @@ from safeguarding.chronology import (
     open_payload,
     signed_bytes,
 )
-from safeguarding.concern_checks import ADDED, SEALED_TO_HOLDERS, Concerns, concern_of
+from safeguarding.concern_checks import (
+    ADDED,
+    SEALED_TO_HOLDERS,
+    Concerns,
+    check_readers,
+    concern_of,
+)
 from safeguarding.custody import Custody, check_case_state, fail
 from safeguarding.db import Case, Db, KeySlot, User
 from safeguarding.entry_checks import EntryChecks
@@ -425,6 +431,7 @@ def _check_payload(entry: StoredEntry, secrets: Secrets, state: _Chronicle) -> N
         subject = secrets.user_ids.get(str(payload.get("user", "")).casefold())
         if subject is not None:
             state.roles[subject] = str(payload.get("role"))
+    check_readers(entry, state.roles, state.disabled)
 
 
 def _by_recovery(entry: StoredEntry) -> bool:

@@ -34,6 +34,7 @@ from safeguarding.roster import (
     MANAGING_ROLES,
     MAX_NAME_LENGTH,
     MIN_PASSPHRASE_LENGTH,
+    READING_ROLES,
     RECOVERY_KEY_BYTES,
     ROLE_TITLES,
     UserInfo,
@@ -45,6 +46,7 @@ from safeguarding.roster import (
     normalise_name,
     normalise_recovery_key,
     people,
+    readers,
 )
 from safeguarding.slots import Holder, Keys
 from safeguarding.unlocked import Departures, Unlocked
@@ -280,6 +282,8 @@ class Vault(VaultFile):
             slots.seal(slot, opened.kek, opened.vault_key, meta.key_epoch, holder)
             db.update(slot)
             signer, kind, facts = _issued(db, user, acting_for, opened, holder)
+            if user is not None and user.role in READING_ROLES:  # now they can receive concerns
+                facts["readers"] = readers(db, keys)
             _introduce(db, signer, keys, slot, kind, facts)
             if meta.rekey_due and _all_slots_modern(db):
                 keys = _rekey_at_upgrade(db, keys, signer, allegations)

@@ -26,6 +26,7 @@ from tests.conftest import (
     safeguard_executable,
     write_secret,
 )
+from tests.test_release_fixtures import old  # noqa: F401 (the fixture)
 
 TESS, TESS_PASSPHRASE = "Tess Teacher", "tess passphrase 2026"
 TOM, TOM_PASSPHRASE = "Tom Assistant", "tom passphrase 2026"
@@ -418,3 +419,57 @@ def test_triage_new_cancelled_saves_nothing(
     assert school.path.read_bytes() == before
     listed = json.loads(invoke("inbox", "--json").stdout)["concerns"]
     assert [c["state"] for c in listed] == ["waiting"]
+
+
+def test_verify_names_a_readers_list_that_leaves_out_a_reader(
+    school: VaultInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers recorded when a user is added must be every active DSL, deputy and head."""
+    from safeguarding import unlocked as unlocking
+
+    alice = Vault.open(school.path).unlock("alice", PASSPHRASE)
+    alice.add_user("Dee Deputy", Role.DEPUTY, "deputy passphrase 2026")
+    alice.close()
+    assert invoke("verify").exit_code == 0
+    monkeypatch.setattr(unlocking, "readers", lambda db, keys: [1])  # the deputy left out
+    alice = Vault.open(school.path).unlock("alice", PASSPHRASE)
+    alice.add_user("Sue Staff", Role.STAFF, "staff passphrase 2026")
+    alice.close()
+    result = invoke("verify")
+    assert result.exit_code == 1
+    assert "receiving concerns" in result.stderr and "[1, 5]" in result.stderr
+
+
+def test_a_reader_not_yet_unlocked_after_the_upgrade_is_not_silently_left_out(
+    old: Path,  # noqa: F811
+) -> None:
+    """In a vault upgraded from 0.1.0, the deputy has no exchange key until they unlock: a
+    concern reported meanwhile says it cannot reach them; once they have, concerns do."""
+    from tests.test_release_fixtures import ALEX, SAM
+
+    assert invoke("db", "upgrade", env=ALEX).exit_code == 0
+    args = ("concern", "--about", "Amy", "--about-role", "pupil", "--where", "hall")
+    text = old / "said.txt"
+    text.write_text("Amy said it again.")
+    # Alex's first unlock since the upgrade records who receives concerns: Alex can report one.
+    own = invoke(*args, "--text-file", str(text), "--json", env=ALEX)
+    assert own.exit_code == 0, own.stderr
+    assert json.loads(own.stdout)["not_sealed_to"] == 1
+    staff = {"SAFEGUARD_NEW_PASSPHRASE": TESS_PASSPHRASE}
+    assert invoke("user", "add", TESS, "--role", "staff", env={**ALEX, **staff}).exit_code == 0
+    tess = {"SAFEGUARD_USER": TESS, "SAFEGUARD_PASSPHRASE": TESS_PASSPHRASE}
+    first = invoke(*args, "--text-file", str(text), "--json", env=tess)
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout)["not_sealed_to"] == 1
+    assert "1 member of the safeguarding team cannot read it" in first.stderr
+    assert invoke("inbox", env=SAM).exit_code == 0  # Sam unlocks: now has an exchange key
+    sam_sees = json.loads(invoke("inbox", "--json", env=SAM).stdout)["concerns"]
+    assert sam_sees == []  # the first was sealed before Sam could receive it
+    second = invoke(*args, "--text-file", str(text), "--json", env=tess)
+    assert json.loads(second.stdout)["not_sealed_to"] == 0
+    assert "cannot read it" not in second.stderr
+    sam_sees = json.loads(invoke("inbox", "--json", env=SAM).stdout)["concerns"]
+    assert [c["concern"] for c in sam_sees] == [3]
+    alex_sees = json.loads(invoke("inbox", "--json", env=ALEX).stdout)["concerns"]
+    assert [c["concern"] for c in alex_sees] == [1, 2, 3]
+    assert invoke("verify", env=ALEX).exit_code == 0

@@ -104,11 +104,23 @@ def concern(
         vault.close()
     if json:
         output.emit_json(documents_concerns.reported(done))
+        if done.left_out:
+            output.say(_left_out(done.left_out))
         return
     output.data_line(str(done.number))
     output.say(
         f"Concern {done.number} is with the safeguarding team. Keep its number: "
         "'safeguard concerns' shows what becomes of it."
+    )
+    if done.left_out:
+        output.say(_left_out(done.left_out))
+
+
+def _left_out(count: int) -> str:
+    who = "1 member" if count == 1 else f"{count} members"
+    return (
+        f"{who} of the safeguarding team cannot read it: they have not unlocked the vault "
+        "since it was upgraded. Tell the DSL."
     )
 
 
