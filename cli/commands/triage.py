@@ -75,7 +75,7 @@ def triage(
     restricted: RestrictedOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Decide a concern: add it to a case, open one, or take no action.
+    """Decide a concern: to a case, a new case, or no action.
 
     A DSL, a deputy or the headteacher may, once per concern. The case's entry carries the
     concern as its author signed it (checked again by 'safeguard verify').
