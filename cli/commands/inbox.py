@@ -129,7 +129,10 @@ def _table(items: list, hours: dict[int, float]) -> None:  # type: ignore[type-a
             item.state,
         )
     output.out.print(table)
-    output.say("'safeguard inbox N' shows concern N in full; 'safeguard triage N' decides it.")
+    output.say(
+        "'safeguard inbox N' shows concern N in full; "
+        "'safeguard triage N --case CASE|--new|--no-action' decides it."
+    )
 
 
 def _show(item, hours: float) -> None:  # type: ignore[no-untyped-def]
