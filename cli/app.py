@@ -100,6 +100,8 @@ class SafeguardGroup(TyperGroup):
             code = self._after(error)
         except KeyboardInterrupt as interrupt:
             code = self._after(interrupt)
+        if code == 0 and STATE.reminder:
+            output.tell([STATE.reminder])
         output.settle()
         return code
 
@@ -193,11 +195,16 @@ def _saved_anyway(receipt: str, error: BaseException) -> int:
 
 
 #: Every command, in the order `safeguard --help` lists them: each is its module in
-#: cli/commands/, which defines a function of the same name or (for a command with subcommands)
-#: a Typer `app`.
+#: cli/commands/, which defines a function of the same name (a hyphen in it an underscore) or
+#: (for a command with subcommands) a Typer `app`.
 COMMAND_ORDER = (
     "demo",
     "init",
+    "concern",
+    "concerns",
+    "concern-ssh",
+    "inbox",
+    "triage",
     "record",
     "refer",
     "advice",
@@ -439,8 +446,8 @@ def _built(name: str) -> Any:
 
     from typer.models import CommandInfo, TyperInfo
 
-    module = import_module(f"{__package__}.commands.{name}")
-    made = getattr(module, name, None)
+    module = import_module(f"{__package__}.commands.{name.replace('-', '_')}")
+    made = getattr(module, name.replace("-", "_"), None)
     short, markup = app.pretty_exceptions_short, app.rich_markup_mode
     if callable(made) and not isinstance(made, typer.Typer):
         return typer.main.get_command_from_info(

@@ -13,12 +13,22 @@ from .state import State as State
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked, Vault
+    from safeguarding.vault_file import VaultFile
 
 
-def open_vault() -> Vault:
+def open_vault(*, staff: bool = False) -> Vault:
+    """Open the vault; a member of staff named by `--user` (or SAFEGUARD_USER) is refused
+    unless `staff` (the two commands they may run)."""
     from safeguarding.vault import Vault
 
-    return Vault.open(STATE.vault_path, busy_timeout=STATE.busy_timeout)
+    vault = Vault.open(STATE.vault_path, busy_timeout=STATE.busy_timeout)
+    if STATE.user is not None and not staff:
+        try:
+            vault.refuse_staff(STATE.user)
+        except BaseException:
+            vault.close()
+            raise
+    return vault
 
 
 def unlock() -> Unlocked:
@@ -26,9 +36,12 @@ def unlock() -> Unlocked:
     vault = open_vault()
     try:
         name = STATE.user_name
+        vault.refuse_staff(name)  # before the passphrase is asked for
         passphrase = credentials.passphrase(name)
         say_wait(vault, name)
-        return told(vault.unlock(name, passphrase))
+        unlocked = told(vault.unlock(name, passphrase))
+        _note_waiting(unlocked)
+        return unlocked
     except BaseException:
         vault.close()
         raise
@@ -39,6 +52,7 @@ def unlock_with_recovery() -> Unlocked:
     user `--user` names: the key's use is signed by it, and recorded against them."""
     vault = open_vault()
     try:
+        vault.refuse_staff(STATE.user_name)
         key = credentials.recovery_key()
         say_wait(vault, STATE.user_name)
         return told(vault.unlock_for_recovery(key, STATE.user_name, acting=True))
@@ -80,3 +94,36 @@ def told(unlocked: Unlocked) -> Unlocked:
 
 def _failures(count: int) -> str:
     return f"{count} failed attempt" + ("" if count == 1 else "s")
+
+
+def _note_waiting(unlocked: Unlocked) -> None:
+    """For a DSL, a deputy or the headteacher, the line their command ends with while concerns
+    wait for triage."""
+    from safeguarding.roster import READING_ROLES
+
+    if unlocked.user.role in READING_ROLES:
+        STATE.reminder = waiting_line(unlocked.vault)
+
+
+def waiting_line(vault: VaultFile) -> str | None:
+    """'2 concerns waiting, the oldest for 3 working hours: safeguard inbox', or None."""
+    from safeguarding import clock, concerns, config, deadlines
+    from safeguarding.errors import SafeguardError
+
+    found = concerns.waiting(vault)
+    if not found:
+        return None
+    try:
+        closures = config.load().closure_days
+    except SafeguardError:
+        closures = deadlines.ClosedDays()
+    hours = deadlines.working_hours_between(found[0].recorded_at, clock.now(), closures)
+    many = f"{len(found)} concerns" if len(found) != 1 else "1 concern"
+    return f"{many} waiting, the oldest for {hours_text(hours)}: safeguard inbox"
+
+
+def hours_text(hours: float) -> str:
+    whole = int(hours)
+    if whole < 1:
+        return "less than a working hour"
+    return f"{whole} working hour{'s' if whole != 1 else ''}"

@@ -12,9 +12,15 @@ from dataclasses import dataclass
 DSL = "Alex Morgan"
 HEAD = "Jo Head"
 DEPUTY = "Sam Patel"
+TEACHER = "Ruth Hill"
 
 #: Each user's passphrase file in the demo's folder (it holds a random passphrase).
-PASSPHRASE_FILES = {DSL: "alex.passphrase", HEAD: "jo.passphrase", DEPUTY: "sam.passphrase"}
+PASSPHRASE_FILES = {
+    DSL: "alex.passphrase",
+    HEAD: "jo.passphrase",
+    DEPUTY: "sam.passphrase",
+    TEACHER: "ruth.passphrase",
+}
 
 #: What every step runs with, as a script would export it; `{folder}` is the demo's folder.
 SESSION = (
@@ -79,6 +85,7 @@ EX_PUPIL = ("--subject", "Lily Webb", "--subject-role", "ex-pupil")
 DISCLOSER = ("--disclosed-by", "Karen Webb", "--relationship", "parent of an ex-pupil (Lily, 15)")
 LADO = "J. Okafor, LADO"
 AS_DEPUTY = (("SAFEGUARD_PASSPHRASE_FILE", "{folder}/" + PASSPHRASE_FILES[DEPUTY]),)
+AS_TEACHER = (("SAFEGUARD_PASSPHRASE_FILE", "{folder}/" + PASSPHRASE_FILES[TEACHER]),)
 
 ACCOUNT = (
     "Mrs Webb said: \"I looked at Lily's phone last night. Mr Price, the teaching assistant, is "
@@ -182,6 +189,54 @@ FLOW = (
             "Told the LADO what Mrs Webb disclosed and that Mr Price teaches Year 5. The LADO "
             "will discuss it with the police and call back this afternoon.\n"
         ),
+    ),
+    Step(
+        f"{TEACHER}, a Year 5 teacher, saw something at lunchtime. {DSL} adds her as a member "
+        "of staff: her key slot holds her own keys and no vault key.",
+        MONDAY,
+        "12:30",
+        ("user", "add", TEACHER, "--role", "staff"),
+        env=(("SAFEGUARD_NEW_PASSPHRASE_FILE", "{folder}/" + PASSPHRASE_FILES[TEACHER]),),
+    ),
+    Step(
+        f"{TEACHER} reports what she saw as a concern, sealed to the safeguarding team; it "
+        "prints its receipt number. (On a terminal, a short interview asks for each part.)",
+        MONDAY,
+        "12:40",
+        (
+            "--user",
+            TEACHER,
+            "concern",
+            "--about",
+            "Daniel Price",
+            "--about-role",
+            "staff",
+            "--where",
+            "the staff car park",
+            "--at",
+            "{monday} 12:15",
+            "--text-file",
+            "-",
+        ),
+        stdin=(
+            "Mr Price was in his car on his phone. I heard him say \"Lily, don't tell your mum "
+            'we talk" before he saw me and ended the call.\n'
+        ),
+        env=AS_TEACHER,
+        keep=("concern", r"^(\d+)$"),
+    ),
+    Step(
+        f"{DSL}'s inbox: the concerns waiting for triage, and for how many working hours.",
+        MONDAY,
+        "13:10",
+        ("inbox",),
+    ),
+    Step(
+        "The DSL adds the concern to the case: an entry carrying it as the teacher wrote and "
+        "signed it.",
+        MONDAY,
+        "13:15",
+        ("triage", "{concern}", "--case", "{case}"),
     ),
     Step(
         "The LADO calls back at 15:30 with advice.",

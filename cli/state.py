@@ -33,10 +33,13 @@ class State:
     debug: bool = False
     #: What standard input has been read for: a second reader would find it empty.
     stdin_read_for: str | None = None
+    #: The line said after a DSL's, a deputy's or the headteacher's command when concerns wait.
+    reminder: str | None = None
 
     def reset(self) -> None:
         self.vault, self.vault_from, self.user, self.debug = None, None, None, False
         self.stdin_read_for = None
+        self.reminder = None
 
     def claim_stdin(self, purpose: str) -> None:
         """Note that standard input is read for `purpose`; refused if it already was (the

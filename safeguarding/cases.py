@@ -203,11 +203,17 @@ class Casebook:
         return restricted.default_members(people, self.unlocked.user.id, named)
 
     def open(
-        self, disclosure: Disclosure, at: datetime | None = None, *, restricted: bool = False
+        self,
+        disclosure: Disclosure,
+        at: datetime | None = None,
+        *,
+        restricted: bool = False,
+        then: Callable[[Db, Case], object] | None = None,
     ) -> Written:
         """Open a case from a disclosure; it gets the next reference of the year.  It is
         restricted if `restricted` asks for it, and whatever that says if it is an allegation
-        or about someone who uses the vault."""
+        or about someone who uses the vault.  `then` writes what follows the disclosure in the
+        same transaction (a concern it was opened from)."""
         category = self.categories.get(disclosure.category)
         event, recorded = self._when(at)
         payload = disclosure.payload(category.code, self.unlocked.user.name)
@@ -231,6 +237,9 @@ class Casebook:
             entry = self._append(db, case, ring, disclosure.kind, payload, event, recorded, facts)
             summary = summaries.of_rows(_reference(case), [(entry, payload)])
             summaries.write(db, case.id, ring, summary)
+            if then is not None:
+                then(db, case)  # what else the case opens with, kept in its summary
+                summary = summaries.read(db, case.id, ring) or summary
             state = summary.state
         names = {person.id: person.name for person in people}
         return Written(

@@ -1,6 +1,6 @@
-"""What the chronology says of restricted cases: who holds each one's keys, and which key
-epochs its entries may be sealed in.  Part of `verify` (`safeguarding.integrity`), which walks
-the chronology and hands each signed entry here.
+"""What the chronology says of cases: who holds each restricted one's keys, which key
+epochs its entries may be sealed in, and whether each is open.  Part of `verify`
+(`safeguarding.integrity`), which walks the chronology and hands each signed entry here.
 """
 
 from __future__ import annotations
@@ -95,3 +95,22 @@ class Custody:
                 )
         if set(holders) - set(self.restricted):
             raise fail("a case that is not restricted has members: access was changed by hand")
+
+
+def check_case_state(case: Case, opened: dict[int, str], closed: dict[int, str | None]) -> None:
+    """A case's cached open or closed state, and when it was opened and closed, are what its
+    entries' kinds say (`opened`, `closed`: by case, as the walk found them): hiding an open
+    case, or a missed deadline, is named."""
+    closed_at = closed.get(case.id)
+    status = "open" if closed_at is None else "closed"
+    if case.status != status or case.closed_at != closed_at:
+        raise fail(
+            f"case SG-{case.year}-{case.number:04d} is marked {case.status!r} but its "
+            f"chronology says {status!r}: the cases table was altered"
+        )
+    opened_at = opened.get(case.id)
+    if opened_at is not None and case.opened_at != opened_at:
+        raise fail(
+            f"case SG-{case.year}-{case.number:04d} says it was opened at {case.opened_at} but "
+            f"its chronology says {opened_at}: the cases table was altered"
+        )

@@ -184,6 +184,36 @@ class CaseSummary(Row):
     summary: bytes
 
 
+@dataclass(slots=True)
+class Concern(Row):
+    """A concern a member of staff reported: the chronology entry that holds it (`seq`, its
+    payload sealed with the concern's own key), and its state, cached from the chronology
+    (which `verify` checks it against): first read by the safeguarding team, and triaged."""
+
+    TABLE: ClassVar[str] = "concerns"
+
+    id: int
+    seq: int
+    author_id: int
+    recorded_at: str
+    seen_at: str | None = None
+    triaged_seq: int | None = None
+    outcome: str | None = None  # "case" or "no_action", once triaged
+
+
+@dataclass(slots=True)
+class ConcernKey(Row):
+    """A concern's key sealed to one holder's X25519 key: a reader's or its author's user id,
+    or 0 for the recovery key."""
+
+    TABLE: ClassVar[str] = "concern_keys"
+    KEY: ClassVar[tuple[str, ...]] = ("concern_id", "holder")
+
+    concern_id: int
+    holder: int
+    sealed: bytes
+
+
 TABLES: tuple[type[Row], ...] = (
     VaultMeta,
     User,
@@ -193,6 +223,8 @@ TABLES: tuple[type[Row], ...] = (
     Entry,
     UnlockAttempt,
     CaseSummary,
+    Concern,
+    ConcernKey,
 )
 
 

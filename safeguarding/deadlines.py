@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Collection, Container
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 ONE_DAY = timedelta(days=1)
@@ -124,6 +124,26 @@ def working_days_between(start: date, end: date, closures: Container[date] = ())
         if is_working_day(day, closures):
             count += 1
     return count
+
+
+#: The school day a concern's age counts, in local time: from 08:00 to 18:00 on working days.
+SCHOOL_DAY = (time(8), time(18))
+
+
+def working_hours_between(start: datetime, end: datetime, closures: Container[date] = ()) -> float:
+    """Hours of the school day (`SCHOOL_DAY`, on working days, local time) from `start` to
+    `end`: a concern reported on Friday at 16:00 has waited 3 hours at 09:00 on Monday."""
+    start, end = start.astimezone(), end.astimezone()
+    total, day = timedelta(0), start.date()
+    while day <= end.date():
+        if is_working_day(day, closures):
+            opens = datetime.combine(day, SCHOOL_DAY[0]).astimezone()
+            closes = datetime.combine(day, SCHOOL_DAY[1]).astimezone()
+            span = min(end, closes) - max(start, opens)
+            if span > timedelta(0):
+                total += span
+        day += ONE_DAY
+    return total.total_seconds() / 3600
 
 
 def describe(due: date, today: date, closures: Container[date] = ()) -> str:

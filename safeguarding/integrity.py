@@ -29,7 +29,13 @@ from safeguarding.chronology import (
     open_payload,
     signed_bytes,
 )
-from safeguarding.custody import Custody, fail
+from safeguarding.concern_checks import (
+    ADDED,
+    SEALED_TO_HOLDERS,
+    Concerns,
+    check_readers,
+)
+from safeguarding.custody import Custody, check_case_state, fail
 from safeguarding.db import Case, Db, KeySlot, User
 from safeguarding.entry_checks import EntryChecks
 from safeguarding.errors import CheckFailed
@@ -69,6 +75,7 @@ class Secrets:
     openers: dict[tuple[int | None, int], crypto.Opener] = field(
         default_factory=dict, repr=False, compare=False
     )
+    concern_keys: dict[int, bytes] = field(default_factory=dict, repr=False)  # those held
 
     @property
     def field_key(self) -> bytes:
@@ -110,6 +117,7 @@ class _Chronicle:
     closed: dict[int, str | None] = field(default_factory=dict)
     signed_from: int | None = None
     custody: Custody = field(default_factory=Custody)  # restricted cases' holders, epochs
+    concerns: Concerns = field(default_factory=Concerns)
     unreadable: int = 0  # entries of restricted cases the checker could not decrypt
 
 
@@ -240,7 +248,7 @@ SELECT e.seq, e.case_id, e.kind, e.event_at, e.recorded_at, e.author_id, e.paylo
 FROM entries e
 WHERE e.signature IS NOT NULL AND e.facts IS NOT NULL
   AND (e.kind = 'user_disabled' OR e.facts LIKE '%"slots"%' OR e.facts LIKE '%signing_key%'
-       OR e.facts LIKE '%recovery_key%')
+       OR e.facts LIKE '%recovery_key%' OR e.facts LIKE '%"readers"%')
 ORDER BY e.seq
 """
 
@@ -370,6 +378,7 @@ def _apply_facts(entry: StoredEntry, facts: dict[str, Any], state: _Chronicle) -
     if entry.case_id is not None and isinstance(reference, list) and len(reference) == 2:
         state.cases[entry.case_id] = (int(reference[0]), int(reference[1]))
     state.custody.follow(entry, facts, state.cases)
+    state.concerns.follow(entry, state.keys)
 
 
 def _follow_case(entry: StoredEntry, state: _Chronicle) -> None:
@@ -390,6 +399,10 @@ def _check_payload(
 ) -> dict[str, Any] | None:
     """The entry's payload, opened (None: a restricted case the checker cannot read)."""
     seq = entry.seq
+    if entry.kind in SEALED_TO_HOLDERS:  # under the concern's own key, if this checker has it
+        if not state.concerns.sealed(entry, secrets.concern_keys):
+            state.unreadable += 1
+        return None
     if entry.case_id is not None and entry.case_id not in secrets.case_keys:
         if entry.case_id in secrets.unreadable:
             state.unreadable += 1
@@ -400,6 +413,8 @@ def _check_payload(
     except crypto.DecryptionError:
         raise _fail(f"entry {seq} does not decrypt: its payload was altered or moved") from None
     author, kind = entry.author_id, entry.kind
+    if kind == ADDED:
+        state.concerns.carried(entry, payload)
     if kind == "vault_created":
         state.roles[author] = "dsl"
     if kind in MANAGING_KINDS and not _by_recovery(entry) and not _own_reset(entry, payload):
@@ -414,6 +429,7 @@ def _check_payload(
         subject = secrets.user_ids.get(str(payload.get("user", "")).casefold())
         if subject is not None:
             state.roles[subject] = str(payload.get("role"))
+    check_readers(entry, state.roles, state.disabled)
     return payload
 
 
@@ -426,24 +442,6 @@ def _own_reset(entry: StoredEntry, payload: dict[str, Any]) -> bool:
 
 
 APPEND_ONLY_TRIGGERS = frozenset({"entries_no_update", "entries_no_delete"})
-
-
-def _check_case_state(case: Case, state: _Chronicle) -> None:
-    """A case's cached open or closed state, and when it was opened and closed, are what its
-    entries' kinds say: hiding an open case, or a missed deadline, is named."""
-    closed = state.closed.get(case.id)
-    status = "open" if closed is None else "closed"
-    if case.status != status or case.closed_at != closed:
-        raise _fail(
-            f"case SG-{case.year}-{case.number:04d} is marked {case.status!r} but its "
-            f"chronology says {status!r}: the cases table was altered"
-        )
-    opened = state.opened.get(case.id)
-    if opened is not None and case.opened_at != opened:
-        raise _fail(
-            f"case SG-{case.year}-{case.number:04d} says it was opened at {case.opened_at} but "
-            f"its chronology says {opened}: the cases table was altered"
-        )
 
 
 def _check_clear_columns(db: Db, state: _Chronicle, secrets: Secrets | None) -> None:
@@ -487,8 +485,9 @@ def _check_clear_columns(db: Db, state: _Chronicle, secrets: Secrets | None) -> 
     if not triggers >= APPEND_ONLY_TRIGGERS:
         raise _fail("the chronology's append-only triggers were removed: it was edited by hand")
     state.custody.check_rows(db)
+    state.concerns.check_rows(db)
     for case in db.all(Case, order="id"):
-        _check_case_state(case, state)
+        check_case_state(case, state.opened, state.closed)
         reference = state.cases.get(case.id)
         if reference is None:
             raise _fail(f"case row {case.id} is not in the chronology: added by hand")

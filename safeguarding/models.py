@@ -148,3 +148,30 @@ class CaseSummary(SQLModel, table=True):
     seq: int
     epoch: int
     summary: bytes
+
+
+class Concern(SQLModel, table=True):
+    """A concern a member of staff reported: the chronology entry that holds it (`seq`, its
+    payload sealed with the concern's own key), and its state, cached from the chronology
+    (which `verify` checks it against): first read by the safeguarding team, and triaged."""
+
+    __tablename__ = "concerns"
+
+    id: int = Field(primary_key=True)
+    seq: int = Field(foreign_key="entries.seq", unique=True)
+    author_id: int = Field(foreign_key="users.id")
+    recorded_at: str
+    seen_at: str | None = None
+    triaged_seq: int | None = None
+    outcome: str | None = None
+
+
+class ConcernKey(SQLModel, table=True):
+    """A concern's key sealed to one holder's X25519 key: a reader's or its author's user id,
+    or 0 for the recovery key."""
+
+    __tablename__ = "concern_keys"
+
+    concern_id: int = Field(foreign_key="concerns.id", primary_key=True)
+    holder: int = Field(primary_key=True)
+    sealed: bytes

@@ -28,11 +28,23 @@ ROLE_TITLES = {
     Role.DEPUTY: "Deputy DSL",
     Role.HEAD: "Headteacher",
     Role.CHAIR: "Chair of governors",
+    Role.STAFF: "Member of staff",
 }
 
 
 #: Roles that may add and disable users or set another user's passphrase.
 MANAGING_ROLES = frozenset({Role.DSL, Role.HEAD})
+
+#: Roles whose holders every concern is sealed to: the safeguarding team's inbox.
+READING_ROLES = frozenset({Role.DSL, Role.DEPUTY, Role.HEAD})
+
+#: The key slot's purpose for a member of staff: their own key pairs, never the vault key.
+STAFF_SLOT = "staff"
+
+STAFF_ONLY = (
+    "a member of staff may only report a concern ('safeguard concern') and list their own "
+    "('safeguard concerns')"
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,16 @@ def refuse_alike(everyone: Sequence[restricted.Person], name: str) -> None:
                 "case; nothing was changed",
                 hint="names are compared that way when a subject is matched to a user",
             )
+
+
+def readers(db: Db, keys: Keys) -> list[int]:
+    """The active users every new concern is sealed to (DSLs, deputies, headteachers), as the
+    facts of the entries that add or disable a user record them."""
+    return [
+        info.id
+        for info in (_user_info(keys, row) for row in db.all(User, order="id"))
+        if info.active and info.role in READING_ROLES
+    ]
 
 
 def _user_info(keys: Keys, user: User) -> UserInfo:

@@ -154,8 +154,9 @@ class Holder:
         return crypto.public_bytes(self.signing)
 
 
-def seal(slot: KeySlot, kek: bytes, vault_key: bytes, epoch: int, holder: Holder) -> None:
-    """Seal `holder`'s keys in `slot` under `kek`, and the vault key to its exchange key."""
+def seal(slot: KeySlot, kek: bytes, vault_key: bytes | None, epoch: int, holder: Holder) -> None:
+    """Seal `holder`'s keys in `slot` under `kek`, and the vault key to its exchange key (a
+    member of staff's slot, `vault_key` None, holds no vault key)."""
     where = place(slot)
     slot.signing_key = crypto.seal(
         kek,
@@ -172,7 +173,11 @@ def seal(slot: KeySlot, kek: bytes, vault_key: bytes, epoch: int, holder: Holder
         column="exchange_key",
     )
     slot.exchange_public = holder.exchange_public
-    give(slot, vault_key, epoch)
+    if vault_key is None:
+        slot.wrapped_key = None
+        slot.updated_at = clock.to_text(clock.now())
+    else:
+        give(slot, vault_key, epoch)
 
 
 def give(slot: KeySlot, vault_key: bytes, epoch: int) -> None:
@@ -187,7 +192,7 @@ def give(slot: KeySlot, vault_key: bytes, epoch: int) -> None:
 def fill(
     slot: KeySlot,
     secret: str,
-    vault_key: bytes,
+    vault_key: bytes | None,
     epoch: int,
     kdf: crypto.KdfParams,
     holder: Holder,
@@ -240,6 +245,13 @@ def _open_private(slot: KeySlot, kek: bytes, column: str, what: str) -> bytes:
 
 def unwrap(slot: KeySlot, secret: str, epoch: int) -> Opened | None:
     """Open `slot` with `secret` at the vault's key `epoch`; None if the secret is wrong."""
+    try:
+        return _unwrap(slot, secret, epoch)
+    except crypto.DecryptionError as error:  # an unknown KDF named in the slot
+        raise Damaged(error.detail, summary="a key slot was altered") from None
+
+
+def _unwrap(slot: KeySlot, secret: str, epoch: int) -> Opened | None:
     if slot.wrapped_key is None:
         return None
     kdf = params(slot)
@@ -287,6 +299,24 @@ def _unwrap_before_epochs(slot: KeySlot, kek: bytes) -> Opened | None:
     if slot.signing_key is not None:
         signing = crypto.signing_key_from(_open_private(slot, kek, "signing_key", "signing key"))
     return Opened(kek, vault_key, signing, None)
+
+
+def open_own(slot: KeySlot, secret: str) -> Holder | None:
+    """A member of staff's own keys from their slot, which holds no vault key; None if the
+    secret is wrong or the slot was emptied (the user disabled)."""
+    if slot.exchange_key is None or slot.signing_key is None:
+        return None
+    kdf = params(slot)
+    crypto.check_kdf(kdf)
+    kek = crypto.stretch(secret, slot.salt, kdf)
+    try:
+        raw = crypto.open_sealed(
+            kek, slot.exchange_key, table="key_slots", row=place(slot), column="exchange_key"
+        )
+    except crypto.DecryptionError:
+        return None
+    signing = crypto.signing_key_from(_open_private(slot, kek, "signing_key", "signing key"))
+    return Holder(signing, crypto.exchange_key_from(raw))
 
 
 def facts(*slots: KeySlot) -> dict[str, str]:

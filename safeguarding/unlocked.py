@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -12,6 +12,7 @@ from safeguarding import (
     casefile,
     chronology,
     clock,
+    concern_checks,
     crypto,
     restricted,
     slots,
@@ -26,6 +27,7 @@ from safeguarding.errors import CheckFailed, Damaged, NotAllowed, UsageError
 from safeguarding.roster import (
     MANAGING_ROLES,
     ROLE_TITLES,
+    STAFF_SLOT,
     UserInfo,
     _meta,
     _same_name,
@@ -33,6 +35,7 @@ from safeguarding.roster import (
     check_passphrase,
     normalise_name,
     people,
+    readers,
     refuse_alike,
 )
 from safeguarding.slots import Holder, Keys
@@ -162,8 +165,11 @@ class Unlocked:
                     signing_key=holder.signing_public,
                 )
             )
-            slot = slots.empty(db.next_id(KeySlot), "passphrase", user_id)
-            slots.fill(slot, passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
+            # A member of staff's slot holds their own keys alone: no vault key.
+            staff = role is Role.STAFF
+            slot = slots.empty(db.next_id(KeySlot), STAFF_SLOT if staff else "passphrase", user_id)
+            vault_key = None if staff else self.keys.vault_key
+            slots.fill(slot, passphrase, vault_key, self.keys.epoch, kdf, holder)
             db.insert(slot)
             self._append(
                 db,
@@ -174,6 +180,7 @@ class Unlocked:
                     "signing_key": holder.signing_public.hex(),
                     "exchange_key": holder.exchange_public.hex(),
                     "slots": slots.facts(slot),
+                    "readers": readers(db, self.keys),
                 },
                 recorded_at=clock.from_text(now),
             )
@@ -209,7 +216,8 @@ class Unlocked:
             if via is not None:
                 payload["via"] = via
             kind = "passphrase_changed" if own and via is None else "passphrase_reset"
-            slots.fill(slot, new_passphrase, self.keys.vault_key, self.keys.epoch, kdf, holder)
+            vault_key = None if slot.purpose == STAFF_SLOT else self.keys.vault_key
+            slots.fill(slot, new_passphrase, vault_key, self.keys.epoch, kdf, holder)
             db.update(slot)
             restricted.reseal_for(db, user.id, self._opener(db), own=own and via is None)
             keys, facts = self._departed(db, user.id, [])
@@ -270,6 +278,7 @@ class Unlocked:
             db.update(user, "disabled_at")
             db.update(slot)
             keys, facts = self._departed(db, user.id, restricted.remove(db, user.id))
+            facts["readers"] = readers(db, keys)
             chronology.append(
                 db,
                 signer=self.signer,
@@ -422,6 +431,8 @@ class Unlocked:
             from safeguarding import summaries  # only a check loads the kinds of entry
 
             secrets = _secrets(db, self.keys, self._opener(db))
+            held = concern_checks.keys_held(db, self.holder, self.exchange)
+            secrets = replace(secrets, concern_keys=held)
             recount = summaries.Recount(chronology.head(db).seq, progress)
             report = integrity.verify(db, secrets=secrets, checkpoints=checkpoints, watcher=recount)
             recount.check(db, secrets.case_keys)

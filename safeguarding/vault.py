@@ -34,6 +34,7 @@ from safeguarding.roster import (
     MANAGING_ROLES,
     MAX_NAME_LENGTH,
     MIN_PASSPHRASE_LENGTH,
+    READING_ROLES,
     RECOVERY_KEY_BYTES,
     ROLE_TITLES,
     UserInfo,
@@ -45,6 +46,7 @@ from safeguarding.roster import (
     normalise_name,
     normalise_recovery_key,
     people,
+    readers,
 )
 from safeguarding.slots import Holder, Keys
 from safeguarding.unlocked import Departures, Unlocked
@@ -193,7 +195,7 @@ class Vault(VaultFile):
             }
             for kind, payload, facts in (
                 ("vault_created", {"format": VAULT_FORMAT}, genesis),
-                ("user_added", {"user": name, "role": Role.DSL.value}, {"user": 1}),
+                ("user_added", {"user": name, "role": Role.DSL.value}, {"user": 1, "readers": [1]}),
             ):
                 chronology.append(
                     db,
@@ -219,6 +221,7 @@ class Vault(VaultFile):
         gives the last slot its exchange key also re-keys the vault, and restricts the cases
         whose category is one of `allegations()` (codes; default: the packaged categories').
         """
+        self.refuse_staff(user_name)
         with attempts.watching(self.connection, user_name, attempts.PASSPHRASE) as watch:
             with storage.guarded(self.path), storage.reading(self.connection) as db:
                 user = self._find_user(db, user_name)
@@ -226,7 +229,7 @@ class Vault(VaultFile):
                     raise NotAllowed(f"user {user_name!r} is disabled")
                 slot = self._user_slot(db, user)
                 meta = _meta(db)
-            opened = _open_slot(slot, passphrase, meta.key_epoch)
+            opened = slots.unwrap(slot, passphrase, meta.key_epoch)
             if opened is None:
                 raise NotAllowed(f"wrong passphrase for {user_name!r}; nothing was changed")
         keys = slots.keys_from(meta, opened.vault_key)
@@ -280,6 +283,8 @@ class Vault(VaultFile):
             slots.seal(slot, opened.kek, opened.vault_key, meta.key_epoch, holder)
             db.update(slot)
             signer, kind, facts = _issued(db, user, acting_for, opened, holder)
+            if user is not None and user.role in READING_ROLES:  # now they can receive concerns
+                facts["readers"] = readers(db, keys)
             _introduce(db, signer, keys, slot, kind, facts)
             if meta.rekey_due and _all_slots_modern(db):
                 keys = _rekey_at_upgrade(db, keys, signer, allegations)
@@ -294,7 +299,7 @@ class Vault(VaultFile):
             if slot is None:
                 raise VaultUnusable("the vault has no recovery slot")
             meta = _meta(db)
-        opened = _open_slot(slot, key_text, meta.key_epoch)
+        opened = slots.unwrap(slot, key_text, meta.key_epoch)
         if opened is None:
             raise NotAllowed("that recovery key does not open this vault; nothing was changed")
         return slot, opened, slots.keys_from(meta, opened.vault_key)
@@ -414,13 +419,6 @@ def _rekey_at_upgrade(
         },
     )
     return keys
-
-
-def _open_slot(slot: KeySlot, secret: str, epoch: int) -> slots.Opened | None:
-    try:
-        return slots.unwrap(slot, secret, epoch)
-    except crypto.DecryptionError as error:  # an unknown KDF named in the slot
-        raise Damaged(error.detail, summary="a key slot was altered") from None
 
 
 def _packaged_allegations() -> frozenset[str]:

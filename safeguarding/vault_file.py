@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Self
 from safeguarding import chronology, crypto, storage
 from safeguarding.db import Db, Entry, KeySlot, User
 from safeguarding.errors import NotAllowed, NotFound, VaultUnusable
-from safeguarding.roster import _meta, normalise_name
+from safeguarding.roster import STAFF_ONLY, STAFF_SLOT, _meta, normalise_name
 
 if TYPE_CHECKING:
     from safeguarding import integrity
@@ -97,6 +97,17 @@ class VaultFile:
                 hint="'safeguard user list' shows the vault's users",
             )
         return user
+
+    def refuse_staff(self, name: str) -> None:
+        """Refuse a member of staff anything but their concerns (`NotAllowed`), before a
+        passphrase is asked for or anything is read: their slot says what they are."""
+        with storage.guarded(self.path), storage.reading(self.connection) as db:
+            user = self._lookup_user(db, name)
+            if user is None:
+                return
+            slot = db.first(KeySlot, "user_id = ?", user.id)
+        if slot is not None and slot.purpose == STAFF_SLOT:
+            raise NotAllowed(f"{normalise_name(name)} is a member of staff: {STAFF_ONLY}")
 
     def _user_slot(self, db: Db, user: User) -> KeySlot:
         slot = db.first(KeySlot, "user_id = ?", user.id)

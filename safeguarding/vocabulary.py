@@ -21,6 +21,8 @@ class Kind(StrEnum):
     CLOSURE = "closure"
     REOPENING = "reopening"
     EXPORT = "export"
+    #: A concern a member of staff reported, added to the case at its triage.
+    CONCERN_ADDED = "concern_added"
 
 
 class Route(StrEnum):
@@ -49,3 +51,5 @@ class Role(StrEnum):
     DEPUTY = "deputy"
     HEAD = "head"
     CHAIR = "chair"
+    #: A member of staff: reports concerns, reads none but their own, holds no vault key.
+    STAFF = "staff"

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from safeguarding.documents_json import ARRAYS, SCHEMAS
+from safeguarding import documents_concerns, documents_json
+from safeguarding.documents_json import ARRAYS
 from tests import timeline_case as tc
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, SetClock, VaultInfo, every_command, invoke
 from tests.flowkit import Say, record_args
@@ -47,6 +48,9 @@ RECOVERY_KEY = r"([A-Z2-7]{4}-){7}[A-Z2-7]{4}"
 BACKUP_TIME = re.compile(r"(?<=safeguard-\d{8}T)\d{6}(?=Z)")
 
 BOB = {"SAFEGUARD_NEW_PASSPHRASE": DEPUTY_PASSPHRASE}
+
+#: Every document: the concern commands' are named beside the others'.
+SCHEMAS = {**documents_json.SCHEMAS, **documents_concerns.SCHEMAS}
 
 
 @pytest.fixture(autouse=True)
@@ -483,3 +487,50 @@ def test_restore(vault: VaultInfo, say: Say, tmp_path: Path, set_clock: SetClock
     (made,) = backups(say, set_clock, tmp_path / "backups", 26)
     found = document("restore", str(made), "--to", str(tmp_path / "restored.db"))
     snapshot("restore", found, "safeguard.restore", tmp_path, checkpoint=CHECKPOINT)
+
+
+# Concerns ----------------------------------------------------------------------------------
+
+TESS = {"SAFEGUARD_USER": "Tess Teacher", "SAFEGUARD_PASSPHRASE": "tess passphrase 2026"}
+
+
+def concern(say: Say) -> Any:
+    """A member of staff, Tess, and her concern about something seen this morning."""
+    new = {"SAFEGUARD_NEW_PASSPHRASE": TESS["SAFEGUARD_PASSPHRASE"]}
+    document("user", "add", TESS["SAFEGUARD_USER"], "--role", "staff", env=new)
+    return document(
+        "concern", "--about", "Amy Price", "--about-role", "pupil", "--at", "2026-11-25 08:45",
+        "--where", "the playground", "--text-file", say("Amy said: he hits me."),
+        "--observations-file", say("She was shaking."), env=TESS,
+    )  # fmt: skip
+
+
+def test_concern(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    snapshot("concern", concern(say), "safeguard.concern", tmp_path, recorded_at=TIME)
+
+
+def test_concerns(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    concern(say)
+    found = document("concerns", env=TESS)
+    snapshot("concerns", found, "safeguard.concerns", tmp_path, recorded_at=TIME)
+
+
+def test_inbox(vault: VaultInfo, say: Say, tmp_path: Path, set_clock: SetClock) -> None:
+    concern(say)
+    set_clock(datetime(2026, 11, 25, 13, 0, tzinfo=UTC))
+    found = document("inbox")
+    snapshot("inbox", found, "safeguard.inbox", tmp_path, recorded_at=TIME)
+
+
+def test_inbox_older_than(vault: VaultInfo, say: Say, tmp_path: Path, set_clock: SetClock) -> None:
+    concern(say)
+    set_clock(datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
+    found = document("inbox", "--older-than", "4h", env={"SAFEGUARD_PASSPHRASE": ""}, code=1)
+    snapshot("inbox-older-than", found, "safeguard.inbox.waiting", tmp_path)
+
+
+def test_triage(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    number = concern(say)["concern"]
+    case = record(say, category="child-protection", role="pupil")["case"]
+    found = document("triage", str(number), "--case", case)
+    snapshot("triage", found, "safeguard.triage", tmp_path)

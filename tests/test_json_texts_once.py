@@ -46,6 +46,12 @@ CANARIES = {
     "second_owner": "Rosalind Ebbsworth",
     "second_action": "CANARY-SECOND-ACTION-5410",
     "export": "canary-export-6521.json",
+    "reporter": "Marigold Pennywhistle",
+    "concern_about": "Leopold Thistlewick",
+    "concern_where": "canary-concern-corridor",
+    "concern": "CANARY-CONCERN-1187",
+    "concern_view": "CANARY-CONCERN-VIEW-2298",
+    "concern_done": "CANARY-CONCERN-DONE-3309",
 }
 
 #: Where the case's document gives each canary: the entry's kind and its field, or the case's.
@@ -75,10 +81,18 @@ PLACES = {
     "second_owner": ("action", "data.owner"),
     "second_action": ("action", "text"),
     "export": ("export", "data.to"),
+    "reporter": ("concern_added", "data.reported_by"),
+    "concern_about": ("concern_added", "data.about.0.name"),
+    "concern_where": ("concern_added", "data.where"),
+    "concern": ("concern_added", "text"),
+    "concern_view": ("concern_added", "data.observations"),
+    "concern_done": ("concern_added", "data.done"),
 }
 
 #: The people redaction replaces with a role label: everyone named but the subjects.
-REDACTED = {"discloser", "received_by", "contact", "adviser", "owner", "with", "second_owner"}
+REDACTED = {
+    "discloser", "received_by", "contact", "adviser", "owner", "with", "second_owner", "reporter"
+}  # fmt: skip
 
 #: Monday 16 November 2026, when the case is written; it is read on Wednesday 25th.
 WRITTEN = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
@@ -107,8 +121,8 @@ def counts(document: Any) -> dict[str, int]:
     return {name: len(found(document, canary)) for name, canary in CANARIES.items()}
 
 
-def ok(*args: str) -> Any:
-    result = invoke(*args, "--json")
+def ok(*args: str, env: dict[str, str] | None = None) -> Any:
+    result = invoke(*args, "--json", env=env)
     assert result.exit_code == 0, (args, result.stderr)
     return json.loads(result.stdout)
 
@@ -143,6 +157,7 @@ def case(vault: VaultInfo, say: Say, set_clock: SetClock, tmp_path: Path) -> Ite
     call = entry("conversation", reference, "--with", CANARIES["with"], "--channel", "phone",
                  text="conversation")  # fmt: skip
     entry("note", reference, text="note")
+    printed.extend(concern_triaged(say, reference))
     entry("amend", reference, str(call["number"]), text="amendment")
     entry("action", "done", reference, "1", text="done")
     entry("close", reference, "--outcome", "resolved", text="closing")
@@ -154,6 +169,22 @@ def case(vault: VaultInfo, say: Say, set_clock: SetClock, tmp_path: Path) -> Ite
         assert max(counts(document).values()) <= 1, document
     set_clock(READ)
     yield reference
+
+
+def concern_triaged(say: Say, reference: str) -> list[Any]:
+    """A member of staff's concern, added to the case: the documents it printed."""
+    staff = {"SAFEGUARD_USER": CANARIES["reporter"], "SAFEGUARD_PASSPHRASE": "staff pass 2026"}
+    added = ok("user", "add", CANARIES["reporter"], "--role", "staff",
+               env={"SAFEGUARD_NEW_PASSPHRASE": staff["SAFEGUARD_PASSPHRASE"]})  # fmt: skip
+    reported = ok(
+        "concern", "--about", CANARIES["concern_about"], "--about-role", "pupil",
+        "--where", CANARIES["concern_where"], "--text-file", say(CANARIES["concern"]),
+        "--observations-file", say(CANARIES["concern_view"]),
+        "--done-file", say(CANARIES["concern_done"]), env=staff,
+    )  # fmt: skip
+    mine = ok("concerns", env=staff)
+    triaged = ok("triage", str(reported["concern"]), "--case", reference)
+    return [added, reported, mine, triaged]
 
 
 def test_the_case_gives_each_text_once_in_the_entry_it_belongs_to(case: str) -> None:

@@ -63,6 +63,16 @@ EXPECTED_COLUMNS = {
         "signature",
     ],
     "unlock_attempts": ["id", "at", "tried", "name_tag", "details", "cleared_at"],
+    "concerns": [
+        "id",
+        "seq",
+        "author_id",
+        "recorded_at",
+        "seen_at",
+        "triaged_seq",
+        "outcome",
+    ],
+    "concern_keys": ["concern_id", "holder", "sealed"],
 }
 EXPECTED_TRIGGERS = {"entries_no_update", "entries_no_delete"}
 

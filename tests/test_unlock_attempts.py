@@ -219,10 +219,14 @@ def test_unreadable_details_do_not_stop_the_audit(vault: VaultInfo) -> None:
 
 def test_a_0004_vault_upgrades_keeping_its_records(vault: VaultInfo) -> None:
     reference = record_case(vault.path)
-    with sqlite3.connect(vault.path) as db:  # the vault as 0004 left it
-        db.execute("DROP TABLE unlock_attempts")
-        db.execute("DROP TABLE case_summaries")
-        db.execute("UPDATE alembic_version SET version_num = '0004'")
+    engine = storage.make_engine(vault.path)  # the vault as 0004 left it
+    try:
+        from alembic import command
+
+        with engine.begin() as connection:
+            command.downgrade(migrate._config(connection), "0004")
+    finally:
+        engine.dispose()
     refused = invoke("cases")
     assert refused.exit_code == 5 and "safeguard db upgrade" in refused.stderr
 

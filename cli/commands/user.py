@@ -19,15 +19,18 @@ app = typer.Typer(help="Add, list and disable users; change passphrases.", no_ar
 
 
 ROLE_HELP = (
-    "dsl (Designated Safeguarding Lead), deputy (deputy DSL), head (headteacher) or chair "
-    "(chair of governors: case manager of an allegation about the headteacher)."
+    "dsl (Designated Safeguarding Lead), deputy (deputy DSL), head (headteacher), chair "
+    "(chair of governors: case manager of an allegation about the headteacher) or staff (a "
+    "member of staff: reports concerns with 'safeguard concern', reads no case)."
 )
 
 
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="The new user's name, as they will type it.")],
-    role: Annotated[str, typer.Option("--role", help=ROLE_HELP, metavar="dsl|deputy|head|chair")],
+    role: Annotated[
+        str, typer.Option("--role", help=ROLE_HELP, metavar="dsl|deputy|head|chair|staff")
+    ],
     json: JsonOption = False,
 ) -> None:
     """Add a user with their own passphrase.
@@ -40,7 +43,7 @@ def add(
         chosen = Role(role.lower())
     except ValueError:
         raise UsageError(
-            f"unknown role {role!r}; choose one of: dsl, deputy, head, chair"
+            f"unknown role {role!r}; choose one of: dsl, deputy, head, chair, staff"
         ) from None
     unlocked = unlock()
     try:

@@ -10,6 +10,7 @@ clock.
 
 from safeguarding.entries.actions import Action, ActionDone
 from safeguarding.entries.closing import Closure, Reopening
+from safeguarding.entries.concern import ConcernAdded
 from safeguarding.entries.disclosure import Disclosure, Subject
 from safeguarding.entries.exports import FORMAT_TITLES, Export, destination
 from safeguarding.entries.kind import (
@@ -32,6 +33,7 @@ __all__ = [
     "Advice",
     "Amendment",
     "Closure",
+    "ConcernAdded",
     "Conversation",
     "Disclosure",
     "Draft",

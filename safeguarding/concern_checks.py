@@ -1,0 +1,206 @@
+"""What the chronology says of concerns reported by staff: each one's author, the key they
+signed it with, whether the safeguarding team has read it, and how it was triaged.  Part of
+`verify` (`safeguarding.integrity`), which hands each signed entry here; nothing here writes.
+
+A concern's own signature (format 1), over its content alone, so that it can travel inside the
+entry that triages it and still be checked there::
+
+    b"SGC1" | concern id u64 | author id u64 | recorded_at | content
+
+each integer big-endian, `recorded_at` and `content` (canonical JSON: sorted keys, no spaces)
+each preceded by its length as u32; ``signature = Ed25519(author's key, those bytes)``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Container
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from safeguarding import crypto
+from safeguarding.chronology import StoredEntry, open_payload
+from safeguarding.custody import fail
+from safeguarding.db import Concern, ConcernKey, Db
+from safeguarding.vocabulary import Role
+
+MAGIC = b"SGC1"
+#: The vault-level kinds about a concern: reported (sealed with the concern's own key), read
+#: by the safeguarding team (sealed with the field key), and closed with no further action
+#: (sealed with the concern's key).  A concern added to a case is an entry of that case.
+REPORTED, READ, CLOSED, ADDED = "concern", "concern_read", "concern_closed", "concern_added"
+#: Kinds whose payload is sealed with the concern's own key.
+SEALED_TO_HOLDERS = frozenset({REPORTED, CLOSED})
+TRIAGES = {ADDED: "case", CLOSED: "no_action"}
+#: What a concern says, as its author signed it; the entries that report and triage it carry
+#: these beside `concern`, `signature`, `reported_at` and `reported_by`.
+CONTENT_KEYS = ("about", "at", "where", "text", "observations", "done")
+
+
+def content_of(payload: dict[str, Any]) -> dict[str, Any]:
+    return {key: payload[key] for key in CONTENT_KEYS}
+
+
+def canonical(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+def signed_bytes(concern: int, author: int, recorded_at: str, content: dict[str, Any]) -> bytes:
+    body, moment = canonical(content), recorded_at.encode()
+    return b"".join(
+        (
+            MAGIC,
+            struct.pack(">QQI", concern, author, len(moment)),
+            moment,
+            struct.pack(">I", len(body)),
+            body,
+        )
+    )
+
+
+def place(concern: int, holder: int) -> str:
+    """Where a concern's key sealed to one holder lives (the sealed box's associated data)."""
+    return f"concern={concern};holder={holder}"
+
+
+def concern_of(entry: StoredEntry) -> int:
+    try:
+        value = json.loads(entry.facts or "{}")["concern"]
+    except (ValueError, KeyError, TypeError):
+        raise fail(f"entry {entry.seq} does not say which concern it is about: altered") from None
+    if not isinstance(value, int):
+        raise fail(f"entry {entry.seq} names a concern that is not a number: altered")
+    return value
+
+
+@dataclass
+class Concerns:
+    """Each concern as the chronology reports it: its entry, author and the author's key then,
+    when it was recorded, first read, and triaged."""
+
+    reported: dict[int, tuple[int, int, bytes | None, str]] = field(default_factory=dict)
+    seen: dict[int, str] = field(default_factory=dict)
+    triaged: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+    def follow(self, entry: StoredEntry, keys: dict[int, bytes]) -> None:
+        """Take a signed entry about a concern into account (`keys`: each user's key now)."""
+        kind = entry.kind
+        if kind not in (REPORTED, READ, CLOSED, ADDED):
+            return
+        number, seq = concern_of(entry), entry.seq
+        if kind == REPORTED:
+            if number in self.reported:
+                raise fail(f"entry {seq} reports concern {number} a second time: forged")
+            author = entry.author_id
+            self.reported[number] = (seq, author, keys.get(author), entry.recorded_at)
+            return
+        if number not in self.reported:
+            raise fail(f"entry {seq} is about concern {number}, which was never reported")
+        if kind == READ:
+            self.seen.setdefault(number, entry.recorded_at)
+            return
+        if number in self.triaged:
+            raise fail(f"entry {seq} triages concern {number} a second time: forged")
+        self.triaged[number] = (seq, TRIAGES[kind])
+
+    def sealed(self, entry: StoredEntry, keys: dict[int, bytes]) -> bool:
+        """Check an entry sealed under its concern's own key, if `keys` holds that key (False:
+        this checker cannot read it)."""
+        key = keys.get(concern_of(entry))
+        if key is None:
+            return False
+        try:
+            self.carried(entry, open_payload(key, entry))
+        except crypto.DecryptionError:
+            raise fail(f"entry {entry.seq} does not decrypt: its payload was altered") from None
+        return True
+
+    def carried(self, entry: StoredEntry, payload: dict[str, Any]) -> None:
+        """The concern's own signature, in the entry that reports or triages it: the content
+        must be what its author signed, at the time it was recorded."""
+        number = concern_of(entry)
+        seq, author, key, recorded_at = self.reported[number]
+        try:
+            content = content_of(payload)
+            signature = bytes.fromhex(str(payload["signature"]))
+            said_at = str(payload.get("reported_at", recorded_at))
+        except (KeyError, TypeError, ValueError):
+            raise fail(
+                f"entry {entry.seq} does not carry concern {number} whole: altered"
+            ) from None
+        message = signed_bytes(number, author, said_at, content)
+        if (
+            key is None
+            or said_at != recorded_at
+            or not crypto.signature_holds(key, signature, message)
+        ):
+            raise fail(
+                f"concern {number} in entry {entry.seq} is not what its author signed "
+                f"(reported in entry {seq}): altered"
+            )
+
+    def check_rows(self, db: Db) -> None:
+        """The concerns table is what the chronology says: none added, removed or re-dated by
+        hand, none marked read or triaged other than as recorded."""
+        rows = {row.id: row for row in db.all(Concern, order="id")}
+        for number in sorted(set(self.reported) - set(rows)):
+            raise fail(f"concern {number}'s row was removed from the vault by hand")
+        for number, row in rows.items():
+            said = self.reported.get(number)
+            if said is None:
+                raise fail(f"concern {number} is not in the chronology: added by hand")
+            if (row.seq, row.author_id, row.recorded_at) != (said[0], said[1], said[3]):
+                raise fail(f"concern {number}'s row was changed by hand (see entry {said[0]})")
+            triaged = self.triaged.get(number)
+            state = (row.triaged_seq, row.outcome) if row.triaged_seq is not None else None
+            if row.seen_at != self.seen.get(number) or state != triaged:
+                raise fail(
+                    f"concern {number} is marked read or triaged other than its chronology "
+                    "says: the concerns table was altered"
+                )
+
+
+#: The roles every new concern is sealed to (`roster.READING_ROLES`).
+RECEIVING = frozenset({Role.DSL.value, Role.DEPUTY.value, Role.HEAD.value})
+
+
+def check_readers(entry: StoredEntry, roles: dict[int, str], disabled: Container[int]) -> None:
+    """The readers an entry records (whom every later concern is sealed to) must be the active
+    DSLs, deputies and headteachers, by their roles as the chronology records them (`roles`,
+    `disabled`: as the walk has them at this entry)."""
+    if not entry.facts or '"readers"' not in entry.facts:
+        return
+    try:
+        said = sorted(int(reader) for reader in json.loads(entry.facts)["readers"])
+    except (ValueError, KeyError, TypeError):
+        raise fail(f"entry {entry.seq}'s readers of concerns are not readable: altered") from None
+    expected = sorted(u for u, role in roles.items() if role in RECEIVING and u not in disabled)
+    if said != expected:
+        raise fail(
+            f"entry {entry.seq} records users {said} as receiving concerns, but by the roles "
+            f"the chronology records they are {expected}: forged"
+        )
+
+
+def open_key(sealed: bytes, concern: int, holder: int, exchange: X25519PrivateKey) -> bytes | None:
+    try:
+        return crypto.open_from(exchange, sealed, place=place(concern, holder))
+    except crypto.DecryptionError:
+        return None
+
+
+def keys_held(db: Db, holder: int, exchange: X25519PrivateKey | None) -> dict[int, bytes]:
+    """Every concern's key this holder can open, for `verify`."""
+    found: dict[int, bytes] = {}
+    if exchange is None:
+        return found
+    for box in db.all(ConcernKey, "holder = ?", holder):
+        key = open_key(box.sealed, box.concern_id, holder, exchange)
+        if key is not None:
+            found[box.concern_id] = key
+    return found

@@ -1,0 +1,37 @@
+"""A concern a member of staff reported, added to a case when the safeguarding team triaged
+it: it carries the concern as its author signed it (checked by `verify`), and cannot be
+amended (a note adds to it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from safeguarding import clock, moments
+from safeguarding.casefile import CaseEntry, CaseFile
+from safeguarding.entries.kind import EntryKind, Fact
+from safeguarding.vocabulary import Kind
+
+
+@dataclass(frozen=True)
+class ConcernAdded(EntryKind):
+    kind = Kind.CONCERN_ADDED
+    title = "Concern reported by staff"
+    named = (("reported_by", "Staff member"),)
+    codes = frozenset({"concern", "signature", "reported_at", "at"})
+
+    @classmethod
+    def facts(cls, entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:
+        data = entry.data
+        yield Fact("Concern", str(data.get("concern", "")))
+        yield Fact("Reported by", str(data.get("reported_by", "")))
+        reported = data.get("reported_at")
+        if reported:
+            yield Fact("Reported", moments.local_text(clock.from_text(str(reported))))
+        about = ", ".join(f"{a.get('name')} ({a.get('role')})" for a in data.get("about", []))
+        yield Fact("About", about)
+        yield Fact("Where", str(data.get("where", "")))
+        if data.get("observations"):
+            yield Fact("Their own view", str(data["observations"]))
+        if data.get("done"):
+            yield Fact("Done so far", str(data["done"]))
