@@ -198,6 +198,7 @@ def _saved_anyway(receipt: str, error: BaseException) -> int:
 COMMAND_ORDER = (
     "demo",
     "init",
+    "shell",
     "record",
     "refer",
     "advice",

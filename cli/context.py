@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import credentials
+from . import credentials, sitting
 
 # The run's state is defined in `state` (which `credentials` also reads) and named here too, where
 # the commands have always found it.
@@ -22,10 +22,14 @@ def open_vault() -> Vault:
 
 
 def unlock() -> Unlocked:
-    """Open the vault and unlock it as the acting user (`--user`), asking for the passphrase."""
+    """Open the vault and unlock it as the acting user (`--user`), asking for the passphrase;
+    in a shell, with the keys it holds (asking only once it has locked itself)."""
     vault = open_vault()
     try:
         name = STATE.user_name
+        held = sitting.current()
+        if held is not None and held.serves(STATE.vault_path, name):
+            return held.unlock(vault)
         return vault.unlock(name, credentials.passphrase(name))
     except BaseException:
         vault.close()
