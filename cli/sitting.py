@@ -75,8 +75,9 @@ class Sitting:
         return self.lock()
 
     def held_unlock(self, vault: Vault) -> Unlocked | None:
-        """`vault` unlocked with the held keys, or None: never asks for the passphrase."""
-        if self._held is None or self.lock_if_idle():
+        """`vault` unlocked with the held keys, or None (none held, or idle too long): never
+        asks for the passphrase, and leaves locking to the next command, which says so."""
+        if self._held is None or self.idle_for(clock.now()) >= self.lock_after:
             return None
         return self._held.unlock(vault)
 
@@ -96,9 +97,11 @@ class Sitting:
                     "passphrase, or your account was disabled): unlock again"
                 ]
             )
+        from safeguarding.access import record_opened
         from safeguarding.held import HeldKeys
 
         unlocked = self._with_passphrase(vault)
+        record_opened(unlocked, "shell")  # the access log's one line for the sitting
         self._held = HeldKeys.of(unlocked)
         self.touch()
         return unlocked

@@ -216,6 +216,8 @@ def test_a_whole_case_in_one_sitting_with_one_passphrase(
     views = [e for e in _events(audit.stdout) if e["action"] == "viewed"]
     # The shell's timeline, and the one just read for the JSON: each view, as ever.
     assert len(views) == 2 and {view["who"] for view in views} == {"alice"}
+    opened = [e for e in _events(run("audit", "--json").stdout) if e["action"] == "opened"]
+    assert len(opened) == 1 and opened[0]["who"] == "alice"  # one for the sitting
 
 
 def _events(document: str) -> list[dict[str, object]]:
@@ -271,6 +273,9 @@ def test_it_locks_itself_when_idle_and_asks_again(
     shell.line("exit")
     assert shell.wait() == 0
     assert shell.seen.count(ASKED) == 2
+    # Each unlock is a sitting of its own in the access log.
+    audit = run("audit")
+    assert audit.stdout.count("opened the vault for a sitting (safeguard shell)") == 2
 
 
 def test_a_wrong_passphrase_three_times_ends_the_shell_with_exit_3(
@@ -407,12 +412,23 @@ def test_idle_time_comes_through_the_clock(vault: VaultInfo, set_clock: SetClock
     buffer = held._held._buffer  # type: ignore[union-attr]
     set_clock(DEFAULT_NOW + timedelta(minutes=9))
     assert not held.lock_if_idle() and held.unlocked
+    assert _held_opens(held, vault.path) == "alice"  # no passphrase asked
     set_clock(DEFAULT_NOW + timedelta(minutes=10, seconds=1))
+    assert _held_opens(held, vault.path) is None  # idle too long: completion opens nothing
+    assert any(buffer)
     assert held.lock_if_idle() and not held.unlocked
     assert buffer == bytearray(len(buffer)) and len(buffer) == 64  # zeroed in place
-    opened = Vault.open(vault.path)
+    assert _held_opens(held, vault.path) is None  # locked: nothing opens without the passphrase
+
+
+def _held_opens(held: sitting.Sitting, path: Path) -> str | None:
+    """Whose vault the sitting's held keys open now, without a passphrase (None: nothing)."""
+    from safeguarding.vault import Vault
+
+    opened = Vault.open(path)
     try:
-        assert held.held_unlock(opened) is None  # locked: nothing opens without the passphrase
+        unlocked = held.held_unlock(opened)
+        return None if unlocked is None else unlocked.user.name
     finally:
         opened.close()
 
