@@ -185,20 +185,22 @@ def _readable_references(held: Sitting) -> list[str]:
         vault.close()
 
 
+#: Seconds between the prompt's looks at the clock while it waits.
+TICK = 0.5
+
+
 @contextmanager
 def _idle_timer(held: Sitting) -> Iterator[None]:
-    """While the prompt waits, a timer that locks the sitting when it has been idle for
-    `lock_after` (the clock is checked again before each command, for a machine that slept)."""
-    if not held.unlocked:
-        yield
-        return
+    """While the prompt waits, look at the clock every `TICK` and lock the sitting once it has
+    been idle for `lock_after`.  Each look also interrupts the wait, so that a signal which
+    came just as the prompt was drawn (a hang-up) is acted on then, not at the next key."""
 
-    def lock(signum: int, frame: object) -> None:
-        if held.lock():
+    def look(signum: int, frame: object) -> None:
+        if held.lock_if_idle():
             raise _Locked
 
-    previous = signal.signal(signal.SIGALRM, lock)
-    signal.setitimer(signal.ITIMER_REAL, max(held.remaining(), 0.001))
+    previous = signal.signal(signal.SIGALRM, look)
+    signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
     try:
         yield
     finally:

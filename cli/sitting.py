@@ -53,10 +53,6 @@ class Sitting:
     def idle_for(self, now: datetime) -> timedelta:
         return now - self.last_used
 
-    def remaining(self) -> float:
-        """Seconds until the sitting locks itself with no command (0: it is due)."""
-        return max(0.0, (self.lock_after - self.idle_for(clock.now())).total_seconds())
-
     def lock(self) -> bool:
         """Zero the held keys and drop them; False if none were held."""
         held, self._held = self._held, None
