@@ -106,7 +106,8 @@ class Prompt:
                     elif words is None:
                         code = 2
             except _Ended as ended:
-                _quietly(["", "safeguard: the terminal closed: the shell locked and ended"])
+                why = "the terminal closed" if ended.code == HANGUP else "told to end (SIGTERM)"
+                _quietly(["", f"safeguard: {why}: the shell locked and ended"])
                 return ended.code
             finally:
                 if self.editing is not None:

@@ -307,7 +307,7 @@ def test_after_locking_three_wrong_passphrases_end_it_too(
     assert "(exit 3)" in shell.seen and "No open cases" not in shell.seen
 
 
-@pytest.mark.parametrize("how", ["signal", "closed"])
+@pytest.mark.parametrize("how", ["signal", "closed", "terminate"])
 def test_the_terminal_closing_ends_the_shell_without_a_traceback(
     vault: VaultInfo, shell_env: dict[str, str], how: str
 ) -> None:
@@ -319,6 +319,11 @@ def test_the_terminal_closing_ends_the_shell_without_a_traceback(
         os.kill(shell.process.pid, signal.SIGHUP)
         assert shell.wait() == 128 + signal.SIGHUP
         assert "the terminal closed: the shell locked and ended" in shell.seen
+        assert "Traceback" not in shell.seen
+    elif how == "terminate":
+        os.kill(shell.process.pid, signal.SIGTERM)
+        assert shell.wait() == 128 + signal.SIGTERM
+        assert "told to end (SIGTERM): the shell locked and ended" in shell.seen
         assert "Traceback" not in shell.seen
     else:  # the terminal really goes away: the kernel sends SIGHUP
         os.close(shell.fd)
