@@ -21,14 +21,15 @@ def open_vault() -> Vault:
     return Vault.open(STATE.vault_path, busy_timeout=STATE.busy_timeout)
 
 
-def unlock() -> Unlocked:
+def unlock(*, confirm: bool = False) -> Unlocked:
     """Open the vault and unlock it as the acting user (`--user`), asking for the passphrase;
-    in a shell, with the keys it holds (asking only once it has locked itself)."""
+    in a shell, with the keys it holds (asking only once it has locked itself), unless
+    `confirm`: what changes who can open the vault asks for the passphrase in a shell too."""
     vault = open_vault()
     try:
         name = STATE.user_name
         held = sitting.current()
-        if held is not None and held.serves(STATE.vault_path, name):
+        if held is not None and held.serves(STATE.vault_path, name) and not confirm:
             return held.unlock(vault)
         return vault.unlock(name, credentials.passphrase(name))
     except BaseException:

@@ -457,3 +457,23 @@ def test_completion_offers_commands_options_and_readable_cases() -> None:
     assert complete("audit --case ", "SG") == [f"{CASE} ", "SG-2026-0002 "]
     assert complete("note --text-file ", "") == []  # a file's name is not a case
     assert complete("cases ", "") == []  # `cases` takes no case
+
+
+def test_changing_who_can_open_the_vault_asks_for_the_passphrase_in_a_shell_too(
+    vault: VaultInfo, shell_env: dict[str, str]
+) -> None:
+    shell = Terminal("shell", env={**shell_env, "SAFEGUARD_NEW_PASSPHRASE": "bob's passphrase 26"})
+    shell.unlock()
+    shell.expect(PROMPT)
+    shell.line("user add bob --role deputy")
+    shell.unlock("not the passphrase")  # someone at a shell left open cannot add themselves
+    refused = shell.expect(PROMPT)
+    assert "wrong passphrase" in refused and "(exit 3)" in refused
+    shell.line("user add bob --role deputy")
+    shell.unlock()
+    assert "Added bob (deputy)." in shell.expect(PROMPT)
+    listed = shell.command("user", "list")  # reading asks for nothing
+    assert "bob" in listed and ASKED not in listed
+    shell.line("exit")
+    assert shell.wait() == 0  # a wrong passphrase here does not end the shell
+    assert shell.seen.count(ASKED) == 3
