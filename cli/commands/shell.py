@@ -10,10 +10,10 @@ def shell(ctx: typer.Context) -> None:
 
     Type exit or Ctrl-D to end it. Each command takes the same options and gives the same
     output and exit code as on its own (the code is shown when it is not 0), and reads the case
-    afresh. The shell locks itself
-    after lock_after minutes with no command (config file; default 10) and when the terminal
-    closes: the next command asks for the passphrase again. Tab completes commands, options and
-    case references; what was typed is kept in memory only, never in a history file.
+    afresh. The shell locks itself after lock_after minutes with no command (config file;
+    default 10) and when the terminal closes: the next command asks for the passphrase again.
+    Tab completes commands, options and case references; what was typed is kept in memory
+    only, never in a history file.
     """
     from datetime import timedelta
 
