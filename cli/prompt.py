@@ -190,23 +190,80 @@ def _readable_references(held: Sitting) -> list[str]:
 TICK = 0.5
 
 
+class _Handling:
+    """The shell's signal handlers, kept from tripping over each other.
+
+    A handler that raises inside another's calls into C surfaces as a SystemError, not as
+    itself; so one that finds another at work leaves its exception for it to raise when done.
+    And when a handler has raised while `input` waits, Python may run the other signals'
+    handlers before `input` returns, with that exception still set: any of them that returned
+    normally would turn it into a SystemError, so there each raises the same again."""
+
+    busy = False
+    pending: BaseException | None = None
+    #: What a handler raised during this wait at the prompt (None: nothing yet).
+    raised: BaseException | None = None
+
+    def throw(self, error: BaseException) -> None:
+        self.raised = error
+        raise error
+
+    def defer_or_throw(self, error: BaseException) -> None:
+        if self.busy:
+            self.pending = self.pending or error
+            return
+        self.throw(error)
+
+    def done(self, *, raising: bool = True) -> None:
+        self.busy = False
+        pending, self.pending = self.pending, None
+        if pending is not None and raising:
+            self.throw(pending)
+
+
+_HANDLING = _Handling()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C at the prompt: a fresh line (KeyboardInterrupt), as ever."""
+    if _HANDLING.raised is not None:
+        raise _HANDLING.raised
+    _HANDLING.defer_or_throw(KeyboardInterrupt())
+
+
 @contextmanager
 def _idle_timer(held: Sitting) -> Iterator[None]:
     """While the prompt waits, look at the clock every `TICK` and lock the sitting once it has
     been idle for `lock_after`.  Each look also interrupts the wait, so that a signal which
-    came just as the prompt was drawn (a hang-up) is acted on then, not at the next key."""
+    came just as the prompt was drawn (Ctrl-C, a hang-up) is acted on then, not at the next
+    key."""
 
     def look(signum: int, frame: object) -> None:
-        if held.lock_if_idle():
-            raise _Locked
+        if _HANDLING.raised is not None:
+            raise _HANDLING.raised
+        if _HANDLING.busy:
+            return  # the clock is looked at again in half a second
+        _HANDLING.busy = True  # first: nothing else may raise inside the look
+        try:
+            locked = held.lock_if_idle()
+        finally:
+            _HANDLING.done()
+        if locked:
+            _HANDLING.throw(_Locked())
 
-    previous = signal.signal(signal.SIGALRM, look)
+    _HANDLING.raised = None
+    previous = {
+        signal.SIGALRM: signal.signal(signal.SIGALRM, look),
+        signal.SIGINT: signal.signal(signal.SIGINT, _interrupt),
+    }
     signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _HANDLING.raised = None
 
 
 @contextmanager
@@ -214,8 +271,19 @@ def _signals(held: Sitting) -> Iterator[None]:
     """SIGHUP (the terminal closed) and SIGTERM lock the sitting at once and end the shell."""
 
     def end(signum: int, frame: object) -> None:
-        held.lock()
-        raise _Ended(HANGUP if signum == signal.SIGHUP else TERMINATED)
+        code = HANGUP if signum == signal.SIGHUP else TERMINATED
+        # Inside another handler's work, or after one raised: the shell's end wipes the keys.
+        if _HANDLING.busy:
+            _HANDLING.defer_or_throw(_Ended(code))
+            return
+        if _HANDLING.raised is not None:
+            _HANDLING.throw(_Ended(code))
+        _HANDLING.busy = True
+        try:
+            held.lock()
+        finally:
+            _HANDLING.done(raising=False)  # the end outweighs a Ctrl-C that came meanwhile
+        _HANDLING.throw(_Ended(code))
 
     caught = (signal.SIGHUP, signal.SIGTERM)
     previous = {number: signal.signal(number, end) for number in caught}
