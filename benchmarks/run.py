@@ -35,6 +35,8 @@ import importlib.util
 import itertools
 import json
 import os
+import pty
+import select
 import shutil
 import statistics
 import subprocess
@@ -1205,6 +1207,36 @@ class Bench:
             ),
         ]
 
+    def shell_rows(self, entries: int) -> list[Row]:
+        """A note typed in `safeguard shell` on a pty, from Enter to the prompt coming back,
+        on a case of `entries` entries; in turn with a single `note` process on the same case,
+        and an empty line at the same prompt (what the terminal and the prompt alone cost)."""
+        path = self.work / f"shell{entries}.db"
+        reference = case_vault(path, entries)
+        typed = f"note {reference} --text-file {self.note_file}"
+        single, in_shell, empty = Series(), Series(), Series()
+        with Sitting(path) as shell:
+            for _ in range(self.runs):
+                single.runs.append(run_process(self.note(path, reference)))
+                in_shell.runs.append(Measure(shell.enter(typed), 0))
+                empty.runs.append(Measure(shell.enter(""), 0))
+            peak = shell.peak_kib()
+        for series in (in_shell, empty):
+            series.runs = [Measure(m.seconds, peak) for m in series.runs]
+        goal = 0.030
+        row = against(
+            f"note in a shell, a case of {entries:,} entries (Enter to prompt)",
+            in_shell,
+            "one note process",
+            single,
+            None,
+        )
+        row.goal, row.met = f"<= {fmt_s(goal)}", verdict(in_shell.seconds <= goal)
+        return [
+            row,
+            Row("  an empty line at the same prompt", spread(empty), "", "", "", "", ""),
+        ]
+
     def kdf_rows(self, unlock_vault: Path | None) -> list[Row]:
         """What one key derivation costs each tool, timed in this process (the note and
         timeline rows take these from their times), and one unlock of a vault."""
@@ -1247,6 +1279,70 @@ class Bench:
         return rows
 
 
+class Sitting:
+    """`safeguard shell` on a pseudo-terminal of its own, unlocked from the environment, typed
+    at as a person would: each line timed from its Enter to the prompt coming back."""
+
+    PROMPT = b"safeguard> "
+
+    def __init__(self, vault: Path) -> None:
+        controller, terminal = pty.openpty()
+        self.process = subprocess.Popen(
+            [SAFEGUARD, "shell"],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env=environment(vault),
+            start_new_session=True,
+        )
+        os.close(terminal)
+        self.fd = controller
+        self.seen = b""
+        self._prompt()
+
+    def __enter__(self) -> Sitting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.write(self.fd, b"exit\n")
+        try:
+            self.process.wait(timeout=60)
+        finally:
+            os.close(self.fd)
+
+    def _prompt(self) -> None:
+        """Read until the next prompt (a shell that ends first stops the benchmark)."""
+        while self.PROMPT not in self.seen:
+            ready, _, _ = select.select([self.fd], [], [], 120)
+            try:
+                data = os.read(self.fd, 65536) if ready else b""
+            except OSError:
+                data = b""
+            if not data:
+                raise SystemExit(f"safeguard shell stopped: {self.seen.decode(errors='replace')}")
+            self.seen += data
+        if b"(exit " in self.seen:
+            raise SystemExit(f"a command in the shell failed: {self.seen.decode(errors='replace')}")
+        self.seen = self.seen.split(self.PROMPT, 1)[1]
+
+    def enter(self, line: str) -> float:
+        start = time.perf_counter()
+        os.write(self.fd, line.encode() + b"\n")
+        self._prompt()
+        return time.perf_counter() - start
+
+    def peak_kib(self) -> int:
+        """The shell's peak resident memory so far (Linux; 0 elsewhere)."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
+
+
 def measure_unlock(path: Path, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -1270,6 +1366,7 @@ def everything(
     vaults = bench.note_vaults(sizes)
     rows += bench.note_rows(vaults, jrnl_sizes)
     rows += bench.json_rows(jrnl_sizes)
+    rows += bench.shell_rows(1_000)
     rows += bench.export_rows(1_000)
     rows += bench.listing_rows(many_cases)
     rows += bench.closed_rows(sizes)

@@ -205,6 +205,7 @@ COMMAND_ORDER = (
     "concern-ssh",
     "inbox",
     "triage",
+    "shell",
     "record",
     "refer",
     "advice",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import credentials, output
+from . import credentials, output, sitting
 
 # The run's state is defined in `state` (which `credentials` also reads) and named here too, where
 # the commands have always found it.
@@ -31,15 +31,21 @@ def open_vault(*, staff: bool = False) -> Vault:
     return vault
 
 
-def unlock() -> Unlocked:
-    """Open the vault and unlock it as the acting user (`--user`), asking for the passphrase."""
+def unlock(*, confirm: bool = False) -> Unlocked:
+    """Open the vault and unlock it as the acting user (`--user`), asking for the passphrase;
+    in a shell, with the keys it holds (asking only once it has locked itself), unless
+    `confirm`: what changes who can open the vault asks for the passphrase in a shell too."""
     vault = open_vault()
     try:
         name = STATE.user_name
         vault.refuse_staff(name)  # before the passphrase is asked for
-        passphrase = credentials.passphrase(name)
-        say_wait(vault, name)
-        unlocked = told(vault.unlock(name, passphrase))
+        held = sitting.current()
+        if held is not None and held.serves(STATE.vault_path, name) and not confirm:
+            unlocked = held.unlock(vault)
+        else:
+            passphrase = credentials.passphrase(name)
+            say_wait(vault, name)
+            unlocked = told(vault.unlock(name, passphrase))
         _note_waiting(unlocked)
         return unlocked
     except BaseException:

@@ -140,6 +140,12 @@ def secret(variable: str, prompt: str, needed: str, *, confirm: bool = False) ->
     return answer
 
 
+def asked_for(variable: str) -> bool:
+    """Whether the secret `variable` names would be asked for at the terminal (neither it nor
+    `variable`_FILE is set): only then can a wrong one be typed again."""
+    return not (os.environ.get(f"{variable}_FILE") or os.environ.get(variable))
+
+
 def passphrase(user: str) -> str:
     return secret("SAFEGUARD_PASSPHRASE", f"Passphrase for {user}", f"the passphrase for {user}")
 

@@ -196,7 +196,7 @@ class Access:
     at: datetime
     who: str
     case: str
-    action: str  # "viewed", "exported" or "recorded"
+    action: str  # "viewed", "exported", "recorded", "opened"…
     format: str | None = None
     redacted: bool = False
     to: str | None = None
@@ -210,6 +210,8 @@ class Access:
     def what(self) -> str:
         if self.action == "viewed":
             return "viewed the timeline"
+        if self.action == "opened":
+            return "opened the vault for a sitting (safeguard shell)"
         if self.action == "reported":
             text = f"made the governors' report for {self.period}, as {self.format}"
             return text + (f", to {self.to}" if self.to else "")
@@ -233,7 +235,26 @@ class Access:
 #: Kinds of the case entries that record who was given or lost access to a restricted case.
 ACCESS_GRANTED = "access_granted"
 ACCESS_REVOKED = "access_revoked"
-_LOGGED = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED, REPORT_MADE)
+#: The vault event that records a sitting's unlock: everything read and written in a
+#: `safeguard shell` follows from it (each view is still recorded on its own).
+VAULT_OPENED = "vault_opened"
+_LOGGED = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED, REPORT_MADE, VAULT_OPENED)
+
+
+def record_opened(unlocked: Unlocked, how: str) -> int:
+    """Record that `unlocked`'s user opened the vault with their passphrase for a sitting
+    (`how`: "shell"), as a signed vault event; its place in the chronology."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        unlocked.require_epoch(db)
+        entry = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=unlocked.keys.fields,
+            kind=VAULT_OPENED,
+            payload={"by": how},
+        )
+    return entry.seq
 
 
 def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = False) -> list[Access]:
@@ -283,6 +304,8 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
                         found.append(Access(row.seq, at, who, ref, "viewed"))
                 elif row.kind == REPORT_MADE and wanted is None:
                     found.append(_report(row, at, who, unlocked))
+                elif row.kind == VAULT_OPENED and wanted is None:
+                    found.append(Access(row.seq, at, who, "", "opened", kind=row.kind))
                 elif wanted is None:
                     found.append(Access(row.seq, at, who, "", "recorded", kind=row.kind))
                 continue

@@ -20,9 +20,19 @@ CONTACT_ROUTES = ("lado", "mash", "police", "county")
 CONTACT_FIELDS = ("name", "phone", "email")
 CALENDAR_KEYS = ("country", "subdiv")
 KNOWN_KEYS = frozenset(
-    {"school_name", "categories_file", "closure_days", "calendar", "contacts", "terms"}
+    {
+        "school_name",
+        "categories_file",
+        "closure_days",
+        "calendar",
+        "contacts",
+        "terms",
+        "lock_after",
+    }
 )
 MAX_CLOSURE_SPAN = 400  # days; a longer range is surely a typing mistake
+DEFAULT_LOCK_AFTER = 10.0  # minutes a `safeguard shell` waits for a command before it locks
+MAX_LOCK_AFTER = 24 * 60.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class Config:
     contacts: dict[str, Contact] = field(default_factory=dict)
     #: The school's terms by name (`[terms]`), each its first and last day, for the report.
     terms: dict[str, tuple[date, date]] = field(default_factory=dict)
+    #: Minutes with no command after which `safeguard shell` drops the vault's keys.
+    lock_after: float = DEFAULT_LOCK_AFTER
 
 
 def default_path() -> Path:
@@ -114,7 +126,20 @@ def parse(data: dict[str, Any], path: Path) -> Config:
         ),
         contacts=_contacts(data.get("contacts", {}), path),
         terms=_terms(data.get("terms", {}), path),
+        lock_after=_lock_after(data.get("lock_after", DEFAULT_LOCK_AFTER), path),
     )
+
+
+def _lock_after(value: Any, path: Path) -> float:
+    """`lock_after`: minutes, more than none and at most a day (a fraction is allowed)."""
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not number or not 0 < value <= MAX_LOCK_AFTER:
+        raise UsageError(
+            f"{path}: 'lock_after' must be a number of minutes, more than 0 and at most "
+            f"{MAX_LOCK_AFTER:g}",
+            hint=f"for example lock_after = {DEFAULT_LOCK_AFTER:g}",
+        )
+    return float(value)
 
 
 def _span(item: str) -> tuple[date, date]:

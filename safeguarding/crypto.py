@@ -249,7 +249,7 @@ def private_bytes(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
     return key.private_bytes_raw()
 
 
-def signing_key_from(raw: bytes) -> Ed25519PrivateKey:
+def signing_key_from(raw: bytes | memoryview) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(raw)
 
 
@@ -294,7 +294,7 @@ def new_exchange_key() -> X25519PrivateKey:
     return X25519PrivateKey.generate()
 
 
-def exchange_key_from(raw: bytes) -> X25519PrivateKey:
+def exchange_key_from(raw: bytes | memoryview) -> X25519PrivateKey:
     return X25519PrivateKey.from_private_bytes(raw)
 
 

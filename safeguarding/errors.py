@@ -48,6 +48,11 @@ class NotAllowed(SafeguardError):
     exit_code = 3
 
 
+class WrongPassphrase(NotAllowed):
+    """A passphrase that does not open the user's key slot (exit 3): asked for at a terminal,
+    it may be typed again."""
+
+
 class NotFound(SafeguardError):
     """An unknown case, entry or file (exit 4)."""
 

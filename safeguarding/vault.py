@@ -29,7 +29,7 @@ from safeguarding import (
 )
 from safeguarding.chronology import Signer
 from safeguarding.db import Db, KeySlot, User, VaultMeta
-from safeguarding.errors import Damaged, NotAllowed, UsageError, VaultUnusable
+from safeguarding.errors import Damaged, NotAllowed, UsageError, VaultUnusable, WrongPassphrase
 from safeguarding.roster import (
     MANAGING_ROLES,
     MAX_NAME_LENGTH,
@@ -231,7 +231,7 @@ class Vault(VaultFile):
                 meta = _meta(db)
             opened = slots.unwrap(slot, passphrase, meta.key_epoch)
             if opened is None:
-                raise NotAllowed(f"wrong passphrase for {user_name!r}; nothing was changed")
+                raise WrongPassphrase(f"wrong passphrase for {user_name!r}; nothing was changed")
         keys = slots.keys_from(meta, opened.vault_key)
         info = _user_info(keys, user)
         if _same_name(info.name) != _same_name(user_name):

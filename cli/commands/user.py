@@ -45,7 +45,7 @@ def add(
         raise UsageError(
             f"unknown role {role!r}; choose one of: dsl, deputy, head, chair, staff"
         ) from None
-    unlocked = unlock()
+    unlocked = unlock(confirm=True)
     try:
         unlocked.require_manager("add users")  # before a passphrase is asked for
         new = credentials.new_passphrase(name)
@@ -128,7 +128,7 @@ def passwd(
         finally:
             vault.close()
     else:
-        unlocked = unlock()
+        unlocked = unlock(confirm=True)
         try:
             target = unlocked.user if name is None else unlocked.find_user(name)
             new = credentials.new_passphrase(target.name)
@@ -162,7 +162,7 @@ def disable(
     written from now on; they also leave every restricted case.  What they could read before
     cannot be unread.
     """
-    unlocked = unlock()
+    unlocked = unlock(confirm=True)
     try:
         user = output.commit(
             lambda: unlocked.disable_user(name), lambda u: f"the disabling of {u.name}"
