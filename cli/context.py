@@ -103,20 +103,21 @@ def _failures(count: int) -> str:
 
 
 def _note_waiting(unlocked: Unlocked) -> None:
-    """For a DSL, a deputy or the headteacher, the line their command ends with while concerns
-    wait for triage."""
-    from safeguarding.roster import READING_ROLES
+    """For a DSL, a deputy, the headteacher or the chair of governors, the line their command
+    ends with while concerns sealed to them wait for triage."""
+    from safeguarding.concerns import RECEIVING_ROLES
 
-    if unlocked.user.role in READING_ROLES:
-        STATE.reminder = waiting_line(unlocked.vault)
+    if unlocked.user.role in RECEIVING_ROLES:
+        STATE.reminder = waiting_line(unlocked.vault, unlocked.holder)
 
 
-def waiting_line(vault: VaultFile) -> str | None:
-    """'2 concerns waiting, the oldest for 3 working hours: safeguard inbox', or None."""
+def waiting_line(vault: VaultFile, holder: int | None = None) -> str | None:
+    """'2 concerns waiting, the oldest for 3 working hours: safeguard inbox', or None; with
+    `holder`, of the concerns sealed to them alone."""
     from safeguarding import clock, concerns, config, deadlines
     from safeguarding.errors import SafeguardError
 
-    found = concerns.waiting(vault)
+    found = concerns.waiting(vault, holder)
     if not found:
         return None
     try:

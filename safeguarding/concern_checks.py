@@ -167,24 +167,43 @@ class Concerns:
 
 #: The roles every new concern is sealed to (`roster.READING_ROLES`).
 RECEIVING = frozenset({Role.DSL.value, Role.DEPUTY.value, Role.HEAD.value})
+#: The facts beside `readers`, each with the one role it lists: the headteachers, whom a concern
+#: about them is kept from, and the chairs of governors, who receive it in their place.
+MANAGERS = {"heads": frozenset({Role.HEAD.value}), "chairs": frozenset({Role.CHAIR.value})}
 
 
 def check_readers(entry: StoredEntry, roles: dict[int, str], disabled: Container[int]) -> None:
     """The readers an entry records (whom every later concern is sealed to) must be the active
     DSLs, deputies and headteachers, by their roles as the chronology records them (`roles`,
-    `disabled`: as the walk has them at this entry)."""
+    `disabled`: as the walk has them at this entry); the `heads` and `chairs` beside them
+    (absent from entries written before they were recorded) the active headteachers and
+    chairs of governors."""
     if not entry.facts or '"readers"' not in entry.facts:
         return
     try:
-        said = sorted(int(reader) for reader in json.loads(entry.facts)["readers"])
-    except (ValueError, KeyError, TypeError):
+        facts = json.loads(entry.facts)
+    except ValueError:
         raise fail(f"entry {entry.seq}'s readers of concerns are not readable: altered") from None
-    expected = sorted(u for u, role in roles.items() if role in RECEIVING and u not in disabled)
-    if said != expected:
-        raise fail(
-            f"entry {entry.seq} records users {said} as receiving concerns, but by the roles "
-            f"the chronology records they are {expected}: forged"
-        )
+    for key, wanted in (("readers", RECEIVING), *MANAGERS.items()):
+        if key not in facts and key != "readers":
+            continue
+        try:
+            said = sorted(int(user) for user in facts[key])
+        except (KeyError, TypeError, ValueError):
+            raise fail(f"entry {entry.seq}'s {key} of concerns are not readable: altered") from None
+        expected = sorted(u for u, role in roles.items() if role in wanted and u not in disabled)
+        if said != expected:
+            raise fail(
+                f"entry {entry.seq} records users {said} as {_AS[key]}, but by the roles "
+                f"the chronology records they are {expected}: forged"
+            )
+
+
+_AS = {
+    "readers": "receiving concerns",
+    "heads": "the headteachers concerns about whom go to the chair",
+    "chairs": "the chairs of governors receiving concerns about a headteacher",
+}
 
 
 def open_key(sealed: bytes, concern: int, holder: int, exchange: X25519PrivateKey) -> bytes | None:

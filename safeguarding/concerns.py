@@ -10,7 +10,6 @@ signature) or closed with no further action.  Nothing here prints or prompts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from safeguarding import casefile, chronology, clock, crypto, slots, storage, summaries, vouched
+from safeguarding import (
+    casefile,
+    chronology,
+    clock,
+    concern_holders,
+    crypto,
+    slots,
+    storage,
+    summaries,
+)
 from safeguarding.chronology import Signer
 from safeguarding.concern_checks import (
     ADDED,
@@ -30,11 +38,12 @@ from safeguarding.concern_checks import (
     place,
     signed_bytes,
 )
-from safeguarding.db import Case, Concern, ConcernKey, Db, Entry, KeySlot
+from safeguarding.db import Case, Concern, ConcernKey, Db, Entry
 from safeguarding.entry_fields import SubjectRole, choice, long_text, short
 from safeguarding.errors import Damaged, NotAllowed, NotFound, UsageError
 from safeguarding.restricted import RECOVERY
 from safeguarding.roster import READING_ROLES, STAFF_SLOT
+from safeguarding.vocabulary import Role
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked, Vault
@@ -126,8 +135,15 @@ class Reported:
     number: int
     entry: int
     recorded_at: str
-    readers: int  # the safeguarding team's members it is sealed to
+    readers: int  # the safeguarding team's members (or chairs of governors) it is sealed to
     left_out: int = 0  # those it could not be sealed to: no exchange key yet
+    kept_from: int = 0  # those of the team it is about, never sealed to them
+
+    @property
+    def unread(self) -> bool:
+        """No one but its author and the recovery key can open it: it is about every member of
+        the team who could have (the chair of governors must be told)."""
+        return self.readers == 0 and self.kept_from > 0
 
 
 @dataclass(frozen=True)
@@ -173,44 +189,14 @@ def reporter(vault: Vault, name: str, passphrase: str) -> Reporter:
     return Reporter(vault, user.id, signer, holder.exchange)
 
 
-def readers(db: Db) -> list[int]:
-    """The readers the signed chronology last recorded (when a user was added or disabled)."""
-    facts = db.value(
-        "SELECT facts FROM entries WHERE signature IS NOT NULL AND facts LIKE '%\"readers\"%' "
-        "ORDER BY seq DESC LIMIT 1"
-    )
-    if facts is None:
-        return []
-    return [int(reader) for reader in json.loads(facts)["readers"]]
-
-
-def _recipients(db: Db, author: int, own: bytes) -> tuple[dict[int, bytes], int]:
-    """Each holder's X25519 public key: the readers', the recovery key's, the author's; and
-    how many readers have no exchange key yet (their slot is from before schema 0004 and
-    they have not unlocked since the upgrade), to whom a concern cannot be sealed."""
-    vouched.require(db)  # every slot sealed to is the one the signed chronology records
-    found = {author: own}
-    wanted = set(readers(db))
-    for slot in db.all(KeySlot, "wrapped_key IS NOT NULL AND exchange_public IS NOT NULL"):
-        assert slot.exchange_public is not None
-        if slot.purpose == "recovery":
-            found[RECOVERY] = slot.exchange_public
-        elif slot.user_id in wanted:
-            found[slot.user_id] = slot.exchange_public
-    if not wanted & set(found):
-        raise NotAllowed(
-            "no DSL, deputy or headteacher can receive a concern in this vault yet; nothing "
-            "was saved",
-            hint="ask the DSL: each of them receives concerns once they have unlocked the vault",
-        )
-    return found, len(wanted - set(found))
-
-
 def report(who: Reporter, content: Content, at: datetime | None = None) -> Reported:
     """Write a concern, signed by its author and sealed to its holders."""
     vault = who.vault
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
-        holders, left_out = _recipients(db, who.user_id, crypto.public_bytes(who.exchange))
+        decided = concern_holders.decide(
+            db, who.user_id, crypto.public_bytes(who.exchange), [a.name for a in content.about]
+        )
+        holders = decided.keys
         number = db.next_id(Concern)
         now = clock.now()
         recorded = clock.to_text(now)
@@ -232,7 +218,9 @@ def report(who: Reporter, content: Content, at: datetime | None = None) -> Repor
             sealed = crypto.seal_to(public, key, place=place(number, holder))
             db.insert(ConcernKey(concern_id=number, holder=holder, sealed=sealed))
     readers_sealed = len(set(holders) - {who.user_id, RECOVERY})
-    return Reported(number, entry.seq, recorded, readers_sealed, left_out)
+    return Reported(
+        number, entry.seq, recorded, readers_sealed, decided.left_out, decided.kept_from
+    )
 
 
 def _open(
@@ -274,20 +262,30 @@ class Waiting:
     recorded_at: datetime
 
 
-def waiting(vault: VaultFile) -> list[Waiting]:
-    """The concerns not yet triaged, oldest first: read without a passphrase, naming no one."""
+def waiting(vault: VaultFile, holder: int | None = None) -> list[Waiting]:
+    """The concerns not yet triaged, oldest first: read without a passphrase, naming no one.
+    With `holder`, only those sealed to them: a member of the team a concern is about must
+    not learn from a count that it exists."""
+    sealed = "" if holder is None else " AND id IN (SELECT concern_id FROM concern_keys "
+    sealed += "" if holder is None else "WHERE holder = ?)"
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         rows = db.execute(
-            "SELECT id, recorded_at FROM concerns WHERE triaged_seq IS NULL ORDER BY id"
+            f"SELECT id, recorded_at FROM concerns WHERE triaged_seq IS NULL{sealed} ORDER BY id",
+            *(() if holder is None else (holder,)),
         ).fetchall()
     return [Waiting(int(number), clock.from_text(str(at))) for number, at in rows]
 
 
+#: Who reads and triages the concerns sealed to them: the safeguarding team, and the chair of
+#: governors, who receives those about a headteacher.
+RECEIVING_ROLES = READING_ROLES | {Role.CHAIR}
+
+
 def _reader(unlocked: Unlocked) -> None:
-    if not unlocked.signer.recovery and unlocked.user.role not in READING_ROLES:
+    if not unlocked.signer.recovery and unlocked.user.role not in RECEIVING_ROLES:
         raise NotAllowed(
-            f"only a DSL, a deputy or the headteacher reads and triages concerns; "
-            f"{unlocked.user.name} is not one"
+            f"only a DSL, a deputy, the headteacher or the chair of governors reads and "
+            f"triages concerns; {unlocked.user.name} is not one"
         )
 
 
@@ -308,17 +306,17 @@ def inbox(unlocked: Unlocked, *, everything: bool = False) -> list[Item]:
 
 
 def _find(db: Db, unlocked: Unlocked, number: int) -> tuple[Item, dict[str, Any]]:
+    # One answer whether it does not exist or is not sealed to this reader (it may be about
+    # them): nothing tells them apart.
     row = db.get(Concern, number)
-    if row is None:
-        raise NotFound(
-            f"there is no concern {number}", hint="'safeguard inbox' lists those waiting"
-        )
-    names = casefile.user_names(db, unlocked.keys.field_key)
-    opened = _open(db, row, unlocked.holder, unlocked.exchange, names[row.author_id])
+    opened = None
+    if row is not None and db.get(ConcernKey, number, unlocked.holder) is not None:
+        names = casefile.user_names(db, unlocked.keys.field_key)
+        opened = _open(db, row, unlocked.holder, unlocked.exchange, names[row.author_id])
     if opened is None:
         raise NotFound(
-            f"there is no concern {number} sealed to you",
-            hint="it was reported before you were a reader; ask another DSL",
+            f"there is no concern {number}",
+            hint="'safeguard inbox' lists those waiting for you",
         )
     return opened
 

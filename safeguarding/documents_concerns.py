@@ -34,6 +34,8 @@ def reported(done: Reported) -> dict[str, Any]:
         "recorded_at": done.recorded_at,
         "readers": done.readers,
         "not_sealed_to": done.left_out,
+        "kept_from": done.kept_from,
+        "tell_the_chair": done.unread,
     }
 
 

@@ -142,6 +142,21 @@ def readers(db: Db, keys: Keys) -> list[int]:
     ]
 
 
+def team_facts(db: Db, keys: Keys) -> dict[str, list[int]]:
+    """Who receives concerns, as the facts of an entry that adds or disables a user record
+    it: the `readers`, and beside them the active headteachers (`heads`) and chairs of
+    governors (`chairs`), so that whoever reports a concern, with no key to read roles, can
+    keep one about a headteacher from them and seal it to the chair instead."""
+    active = [
+        info for info in (_user_info(keys, row) for row in db.all(User, order="id")) if info.active
+    ]
+    return {
+        "readers": readers(db, keys),
+        "heads": [info.id for info in active if info.role is Role.HEAD],
+        "chairs": [info.id for info in active if info.role is Role.CHAIR],
+    }
+
+
 def _user_info(keys: Keys, user: User) -> UserInfo:
     return UserInfo(
         id=user.id,

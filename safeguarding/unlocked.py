@@ -35,8 +35,8 @@ from safeguarding.roster import (
     check_passphrase,
     normalise_name,
     people,
-    readers,
     refuse_alike,
+    team_facts,
 )
 from safeguarding.slots import Holder, Keys
 from safeguarding.vault_file import VaultFile
@@ -180,7 +180,7 @@ class Unlocked:
                     "signing_key": holder.signing_public.hex(),
                     "exchange_key": holder.exchange_public.hex(),
                     "slots": slots.facts(slot),
-                    "readers": readers(db, self.keys),
+                    **team_facts(db, self.keys),
                 },
                 recorded_at=clock.from_text(now),
             )
@@ -278,7 +278,7 @@ class Unlocked:
             db.update(user, "disabled_at")
             db.update(slot)
             keys, facts = self._departed(db, user.id, restricted.remove(db, user.id))
-            facts["readers"] = readers(db, keys)
+            facts.update(team_facts(db, keys))
             chronology.append(
                 db,
                 signer=self.signer,

@@ -46,7 +46,7 @@ from safeguarding.roster import (
     normalise_name,
     normalise_recovery_key,
     people,
-    readers,
+    team_facts,
 )
 from safeguarding.slots import Holder, Keys
 from safeguarding.unlocked import Departures, Unlocked
@@ -284,7 +284,7 @@ class Vault(VaultFile):
             db.update(slot)
             signer, kind, facts = _issued(db, user, acting_for, opened, holder)
             if user is not None and user.role in READING_ROLES:  # now they can receive concerns
-                facts["readers"] = readers(db, keys)
+                facts.update(team_facts(db, keys))
             _introduce(db, signer, keys, slot, kind, facts)
             if meta.rekey_due and _all_slots_modern(db):
                 keys = _rekey_at_upgrade(db, keys, signer, allegations)

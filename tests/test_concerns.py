@@ -15,7 +15,7 @@ import pytest
 
 from safeguarding import clock, concerns, crypto
 from safeguarding.concerns import About, Content
-from safeguarding.errors import CheckFailed, NotAllowed, NotFound
+from safeguarding.errors import CheckFailed, NotFound
 from safeguarding.vault import Role, Vault
 from tests.conftest import (
     PASSPHRASE,
@@ -102,12 +102,19 @@ def test_a_concerns_bytes_in_the_file_hold_no_canary(school: VaultInfo) -> None:
         assert CANARY.encode("utf-16-le") not in path.read_bytes()
 
 
-def test_the_chair_reads_no_concern(school: VaultInfo) -> None:
-    report(school.path, TESS, TESS_PASSPHRASE)
+def test_the_chair_reads_no_concern_that_is_not_about_a_headteacher(school: VaultInfo) -> None:
+    number = report(school.path, TESS, TESS_PASSPHRASE)
     chair = Vault.open(school.path).unlock(CHAIR, CHAIR_PASSPHRASE)
-    with pytest.raises(NotAllowed, match="DSL, a deputy or the headteacher"):
-        concerns.inbox(chair)
+    assert concerns.inbox(chair) == []
+    with pytest.raises(NotFound):
+        concerns.read(chair, number)
     chair.close()
+    env = {"SAFEGUARD_USER": CHAIR, "SAFEGUARD_PASSPHRASE": CHAIR_PASSPHRASE}
+    listed = invoke("inbox", env=env)
+    assert listed.exit_code == 0, listed.stderr
+    assert "No concern is waiting." in listed.stderr and "waiting, the oldest" not in listed.stderr
+    staff = {"SAFEGUARD_USER": TESS, "SAFEGUARD_PASSPHRASE": TESS_PASSPHRASE}
+    assert invoke("inbox", env=staff).exit_code == 3  # staff read no one's concerns
 
 
 def test_triage_adds_the_concern_to_a_case_once(school: VaultInfo, say) -> None:  # type: ignore[no-untyped-def]
@@ -425,13 +432,13 @@ def test_verify_names_a_readers_list_that_leaves_out_a_reader(
     school: VaultInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The readers recorded when a user is added must be every active DSL, deputy and head."""
-    from safeguarding import unlocked as unlocking
+    from safeguarding import roster
 
     alice = Vault.open(school.path).unlock("alice", PASSPHRASE)
     alice.add_user("Dee Deputy", Role.DEPUTY, "deputy passphrase 2026")
     alice.close()
     assert invoke("verify").exit_code == 0
-    monkeypatch.setattr(unlocking, "readers", lambda db, keys: [1])  # the deputy left out
+    monkeypatch.setattr(roster, "readers", lambda db, keys: [1])  # the deputy left out
     alice = Vault.open(school.path).unlock("alice", PASSPHRASE)
     alice.add_user("Sue Staff", Role.STAFF, "staff passphrase 2026")
     alice.close()

@@ -30,7 +30,7 @@ from ..casework import (
 from ..context import STATE, open_vault
 
 if TYPE_CHECKING:
-    from safeguarding.concerns import About, Content
+    from safeguarding.concerns import About, Content, Reported
 
 ROLES = "|".join(SubjectRole.ALL)
 
@@ -76,7 +76,8 @@ def concern(
 
     Prints its receipt number. Any user may, a member of staff included. It is sealed to
     every DSL, deputy and headteacher, to you (so you can read it back with 'safeguard
-    concerns') and to the recovery key; no one else can read it.
+    concerns') and to the recovery key; no one else can read it. Never to a user it is
+    about: one about the headteacher goes to the chair of governors instead.
 
     On a terminal it is a short interview: who it is about, when and where, what you saw or
     heard (the child's own words, as they said them), your own view kept apart, what you have
@@ -102,16 +103,26 @@ def concern(
         )
     finally:
         vault.close()
+    _receipt(done, json)
+
+
+def _receipt(done: Reported, json: bool) -> None:
+    """The receipt number (or the JSON document), and on stderr who can read it."""
     if json:
         output.emit_json(documents_concerns.reported(done))
-        if done.left_out:
-            output.say(_left_out(done.left_out))
-        return
-    output.data_line(str(done.number))
-    output.say(
-        f"Concern {done.number} is with the safeguarding team. Keep its number: "
-        "'safeguard concerns' shows what becomes of it."
-    )
+    else:
+        output.data_line(str(done.number))
+    if done.unread:
+        output.say(
+            f"Concern {done.number} is about everyone in the safeguarding team who could "
+            "read it, so it is sealed to none of them: only you and the recovery key can open "
+            "it. Tell the chair of governors."
+        )
+    elif not json:
+        output.say(
+            f"Concern {done.number} is with the safeguarding team. Keep its number: "
+            "'safeguard concerns' shows what becomes of it."
+        )
     if done.left_out:
         output.say(_left_out(done.left_out))
 

@@ -34,9 +34,9 @@ def inbox(
 ) -> None:
     """List the concerns waiting for triage, oldest first.
 
-    Each with its age in working hours. A DSL, a deputy or the headteacher may. Working
-    hours are 08:00 to 18:00 on working days (weekends, bank holidays and the school's
-    closure days left out).
+    Each with its age in working hours; only those sealed to you (a DSL, a deputy, the
+    headteacher or the chair of governors), never one about you. Working hours are 08:00 to
+    18:00 on working days (weekends, bank holidays and the school's closure days left out).
     """
     if older_than is not None:
         _monitor(_hours(older_than), json)

@@ -77,8 +77,9 @@ def triage(
 ) -> None:
     """Decide a concern: to a case, a new case, or no action.
 
-    A DSL, a deputy or the headteacher may, once per concern. The case's entry carries the
-    concern as its author signed it (checked again by 'safeguard verify').
+    A DSL, a deputy, the headteacher or the chair of governors may, once per concern sealed
+    to them. The case's entry carries the concern as its author signed it (checked again by
+    'safeguard verify').
 
     With --new the case is opened as 'safeguard record' opens one, from what the concern
     says: who it is about, where, when, the account (the concern's own words, unless
