@@ -300,3 +300,26 @@ def test_a_full_disk_still_refuses_as_usual(tmp_path: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         assert rows(path) == []
         assert CANARY.encode() not in on_disk(path)
+
+
+def test_the_details_are_sealed_only_to_those_who_hold_the_vault_key(
+    vault: VaultInfo, tmp_path: Path
+) -> None:
+    """A member of staff has key pairs of their own but no vault key, and no business reading
+    who tried to unlock: the details of a failed attempt are never sealed to them."""
+    from tests.conftest import write_secret
+
+    secret = write_secret(tmp_path / "staff", "a teacher's own passphrase")
+    added = invoke(
+        "user", "add", "Tess Teacher", "--role", "staff",
+        env={"SAFEGUARD_NEW_PASSPHRASE_FILE": str(secret)},
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    assert run("cases", env={"SAFEGUARD_PASSPHRASE": CANARY}).returncode == 3
+    with sqlite3.connect(vault.path) as db:
+        slots = db.execute("SELECT purpose, wrapped_key, exchange_public FROM key_slots").fetchall()
+    holders = {bytes(public).hex() for _, wrapped, public in slots if wrapped is not None}
+    staff = [bytes(public).hex() for purpose, _, public in slots if purpose == "staff"]
+    sealed_to = set(json.loads(rows(vault.path)[-1][4]))
+    assert staff and sealed_to == holders
+    assert not sealed_to & set(staff)
