@@ -169,39 +169,28 @@ def test_bad_input_changes_nothing(school: VaultInfo, say) -> None:  # type: ign
         "--user", TESS, "concern", "--where", "hall", "--text-file", say("x"), env=staff
     )
     assert nobody.exit_code == 2 and "who it is about" in nobody.stderr
-    empty = invoke(
-        "--user",
-        TESS,
-        "concern",
-        "--about",
-        "Amy",
-        "--about-role",
-        "pupil",
-        "--where",
-        "hall",
-        "--text-file",
-        say(""),
-        env=staff,
-    )
+    concern = ["concern", "--about", "Amy", "--about-role", "pupil", "--where", "hall"]
+    empty = invoke("--user", TESS, *concern, "--text-file", say(""), env=staff)
     assert empty.exit_code == 2
+    assert invoke("triage", "1", "--case", "SG-2026-0001").exit_code == 4
+    assert invoke("--user", TESS, "inbox", env=staff).exit_code == 3
+    assert school.path.read_bytes() == before
+    with sqlite3.connect(school.path) as db:
+        entries = db.execute("SELECT count(*) FROM entries").fetchone()
     wrong = invoke(
         "--user",
         TESS,
-        "concern",
-        "--about",
-        "Amy",
-        "--about-role",
-        "pupil",
-        "--where",
-        "hall",
+        *concern,
         "--text-file",
         say("x"),
         env={"SAFEGUARD_PASSPHRASE": "not tess's passphrase"},
     )
     assert wrong.exit_code == 3
-    assert invoke("triage", "1", "--case", "SG-2026-0001").exit_code == 4
-    assert invoke("--user", TESS, "inbox", env=staff).exit_code == 3
-    assert school.path.read_bytes() == before
+    with sqlite3.connect(school.path) as db:
+        # Only the failed attempt to unlock, recorded outside the chronology, is written.
+        assert db.execute("SELECT count(*) FROM unlock_attempts").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == entries
+        assert db.execute("SELECT count(*) FROM concerns").fetchone() == (0,)
 
 
 def test_a_concern_altered_in_the_file_is_named(school: VaultInfo) -> None:
