@@ -434,7 +434,7 @@ def into_case(db: Db, unlocked: Unlocked, number: int, case: Case) -> Triaged:
         payload=carried,
         facts={"concern": number},
         case_id=case.id,
-        event_at=max(clock.from_text(item.content.at), clock.from_text(case.opened_at)),
+        event_at=clock.from_text(item.content.at),  # when what they saw happened
     )
     summaries.follow(db, case.id, reference, ring, entry, carried)
     return _triaged(db, item, entry, reference)
