@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from . import credentials, output, sitting
 
@@ -11,7 +11,11 @@ from . import credentials, output, sitting
 from .state import STATE as STATE
 from .state import State as State
 
+T = TypeVar("T", bound="Told")
+
 if TYPE_CHECKING:
+    from safeguarding.attempts import Told
+    from safeguarding.concerns import Reporter
     from safeguarding.vault import Unlocked, Vault
     from safeguarding.vault_file import VaultFile
 
@@ -53,6 +57,16 @@ def unlock(*, confirm: bool = False) -> Unlocked:
         raise
 
 
+def reporter(vault: Vault, name: str) -> Reporter:
+    """Open `vault` to report or read back concerns as `name` (a member of staff too), asking
+    for the passphrase; failures are recorded, slowed and told as any unlock's."""
+    from safeguarding import concerns
+
+    passphrase = credentials.passphrase(name)
+    say_wait(vault, name)
+    return told(concerns.reporter(vault, name, passphrase))
+
+
 def unlock_with_recovery() -> Unlocked:
     """Open the vault with the recovery key (asked for, or from its variables), acting as the
     user `--user` names: the key's use is signed by it, and recorded against them."""
@@ -81,7 +95,7 @@ def say_wait(vault: Vault, name: str) -> None:
         )
 
 
-def told(unlocked: Unlocked) -> Unlocked:
+def told(unlocked: T) -> T:
     """`unlocked`, once its user has been told (one line on stderr) of the failed attempts to
     unlock as them since their last unlock."""
     missed = unlocked.missed

@@ -35,6 +35,9 @@ REPORTED, READ, CLOSED, ADDED = "concern", "concern_read", "concern_closed", "co
 #: Kinds whose payload is sealed with the concern's own key.
 SEALED_TO_HOLDERS = frozenset({REPORTED, CLOSED})
 TRIAGES = {ADDED: "case", CLOSED: "no_action"}
+#: A member of staff's own passphrase change: its payload is sealed with a key of its own,
+#: sealed to each holder of the vault key in the entry's facts under `SEALED_TO`.
+PASSPHRASE_CHANGED, SEALED_TO = "passphrase_changed", "sealed_to"
 #: What a concern says, as its author signed it; the entries that report and triage it carry
 #: these beside `concern`, `signature`, `reported_at` and `reported_by`.
 CONTENT_KEYS = ("about", "at", "where", "text", "observations", "done")
@@ -66,6 +69,21 @@ def signed_bytes(concern: int, author: int, recorded_at: str, content: dict[str,
 def place(concern: int, holder: int) -> str:
     """Where a concern's key sealed to one holder lives (the sealed box's associated data)."""
     return f"concern={concern};holder={holder}"
+
+
+def passphrase_place(user: int, holder: int) -> str:
+    """Where the key of a member of staff's passphrase change, sealed to one holder, lives."""
+    return f"passphrase_changed;user={user};holder={holder}"
+
+
+def sealed_to_holders(entry: StoredEntry) -> bool:
+    """Whether the entry's payload is sealed with a key of its own: a concern's (reported,
+    closed), or, sealed in its facts, a member of staff's passphrase change's."""
+    return entry.kind in SEALED_TO_HOLDERS or _own_passphrase(entry)
+
+
+def _own_passphrase(entry: StoredEntry) -> bool:
+    return entry.kind == PASSPHRASE_CHANGED and f'"{SEALED_TO}"' in (entry.facts or "")
 
 
 def concern_of(entry: StoredEntry) -> int:
@@ -108,16 +126,25 @@ class Concerns:
             raise fail(f"entry {seq} triages concern {number} a second time: forged")
         self.triaged[number] = (seq, TRIAGES[kind])
 
-    def sealed(self, entry: StoredEntry, keys: dict[int, bytes]) -> bool:
-        """Check an entry sealed under its concern's own key, if `keys` holds that key (False:
-        this checker cannot read it)."""
-        key = keys.get(concern_of(entry))
+    def sealed(
+        self, entry: StoredEntry, keys: dict[int, bytes], entry_keys: dict[int, bytes]
+    ) -> bool:
+        """Check an entry sealed under a key of its own (`sealed_to_holders`), if `keys` (by
+        concern) or `entry_keys` (by entry) hold it (False: this checker cannot read it)."""
+        if _own_passphrase(entry):
+            if json.loads(entry.facts or "{}").get("user") != entry.author_id:
+                raise fail(f"entry {entry.seq} changes another's passphrase as their own: forged")
+            key = entry_keys.get(entry.seq)
+        else:
+            key = keys.get(concern_of(entry))
         if key is None:
             return False
         try:
-            self.carried(entry, open_payload(key, entry))
+            payload = open_payload(key, entry)
         except crypto.DecryptionError:
             raise fail(f"entry {entry.seq} does not decrypt: its payload was altered") from None
+        if not _own_passphrase(entry):
+            self.carried(entry, payload)
         return True
 
     def carried(self, entry: StoredEntry, payload: dict[str, Any]) -> None:
@@ -222,4 +249,22 @@ def keys_held(db: Db, holder: int, exchange: X25519PrivateKey | None) -> dict[in
         key = open_key(box.sealed, box.concern_id, holder, exchange)
         if key is not None:
             found[box.concern_id] = key
+    return found
+
+
+def entry_keys_held(db: Db, holder: int, exchange: X25519PrivateKey | None) -> dict[int, bytes]:
+    """The key of each member of staff's passphrase change (by entry) this holder opens."""
+    found: dict[int, bytes] = {}
+    if exchange is None:
+        return found
+    for seq, user, facts in db.execute(
+        "SELECT seq, author_id, facts FROM entries WHERE kind = ? AND facts LIKE ?",
+        PASSPHRASE_CHANGED,
+        f'%"{SEALED_TO}"%',
+    ):
+        try:
+            box = bytes.fromhex(str(json.loads(facts)[SEALED_TO][str(holder)]))
+            found[int(seq)] = crypto.open_from(exchange, box, place=passphrase_place(user, holder))
+        except (ValueError, KeyError, TypeError, crypto.DecryptionError):
+            continue  # not sealed to this holder, or altered: `verify` says which
     return found

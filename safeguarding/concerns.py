@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from safeguarding import (
+    attempts,
     casefile,
     chronology,
     clock,
@@ -117,14 +118,16 @@ class Content:
         )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Reporter:
-    """Who reports: a member of staff opened with their own keys alone, or any other user."""
+    """Who reports: a member of staff opened with their own keys alone, or any other user;
+    `missed`: the failed attempts to unlock as them since they last did, to be told."""
 
     vault: VaultFile
     user_id: int
     signer: Signer
     exchange: X25519PrivateKey
+    missed: attempts.Pending | None = None
 
     def close(self) -> None:
         self.vault.close()
@@ -168,25 +171,28 @@ class Item:
 
 def reporter(vault: Vault, name: str, passphrase: str) -> Reporter:
     """Open the vault for reporting as `name`: a member of staff with their own keys (their
-    slot holds no vault key), anyone else by an ordinary unlock."""
+    slot holds no vault key), anyone else by an ordinary unlock.  Either way a wrong
+    passphrase is recorded as a failed attempt, and earlier failures slow it."""
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
-        user = vault._find_user(db, name)
+        user = vault._lookup_user(db, name)
+        slot = None if user is None else vault._user_slot(db, user)
+    if user is None or slot is None or slot.purpose != STAFF_SLOT:
+        unlocked = vault.unlock(name, passphrase)  # an unknown name is refused there
+        found = unlocked.user.id
+        return Reporter(vault, found, unlocked.signer, unlocked.exchange, unlocked.missed)
+    with attempts.watching(vault.connection, name, attempts.PASSPHRASE) as watch:
         if user.disabled_at is not None:
             raise NotAllowed(f"user {name!r} is disabled")
-        slot = vault._user_slot(db, user)
-    if slot.purpose != STAFF_SLOT:
-        unlocked = vault.unlock(name, passphrase)
-        return Reporter(vault, unlocked.user.id, unlocked.signer, unlocked.exchange)
-    holder = slots.open_own(slot, passphrase)
-    if holder is None:
-        raise NotAllowed(f"wrong passphrase for {name!r}; nothing was changed")
+        holder = slots.open_own(slot, passphrase)
+        if holder is None:
+            raise NotAllowed(f"wrong passphrase for {name!r}; nothing was changed")
     signer = Signer.of(user.id, holder.signing)
     if signer.public != user.signing_key:
         raise Damaged(
             f"{name!r}'s signing key is not the one the vault records: altered",
             summary="a user's signing key was altered",
         )
-    return Reporter(vault, user.id, signer, holder.exchange)
+    return watch.tell(Reporter(vault, user.id, signer, holder.exchange))
 
 
 def report(who: Reporter, content: Content, at: datetime | None = None) -> Reported:
@@ -417,7 +423,7 @@ def into_case(db: Db, unlocked: Unlocked, number: int, case: Case) -> Triaged:
         payload=carried,
         facts={"concern": number},
         case_id=case.id,
-        event_at=max(clock.from_text(item.content.at), clock.from_text(case.opened_at)),
+        event_at=clock.from_text(item.content.at),  # when what they saw happened
     )
     summaries.follow(db, case.id, reference, ring, entry, carried)
     return _triaged(db, item, entry, reference)

@@ -81,7 +81,7 @@ def _paragraphs(show: Show, text: str) -> list[dict[str, Any]]:
 
 
 def _entry(t: Timeline, item: Item, show: Show, nested: bool = False) -> dict[str, Any]:
-    head = f"{show(item.title)} · entry {item.number} · {show(item.author)}"
+    head = f"{show(item.title)} · entry {item.number} · {show(item.by)}"
     if nested:
         head = f"Corrected by entry {item.number} · {show(item.author)} · {t.when(item.at)}"
     entry: dict[str, Any] = {
@@ -94,6 +94,7 @@ def _entry(t: Timeline, item: Item, show: Show, nested: bool = False) -> dict[st
         "facts": [],
         "text": [],
         "observations": [],
+        "after": [],
         "amendments": [],
     }
     pointer = None if nested else stub(t, item)
@@ -107,6 +108,9 @@ def _entry(t: Timeline, item: Item, show: Show, nested: bool = False) -> dict[st
     ]
     if item.text:
         entry["text"] = _paragraphs(show, item.text)
+    entry["after"] = [
+        {"label": fact.label, "value": _paragraphs(show, fact.value)} for fact in item.after
+    ]
     if item.observations:
         entry["observations"] = _paragraphs(show, item.observations)
     # A correction shows beneath what it corrects; one itself corrected, its correction beneath.

@@ -70,15 +70,8 @@ SCHEMAS: dict[str, int] = {
     "safeguard.user.list": 1,
     "safeguard.backup.list": 1,
 }
-ARRAYS = frozenset(
-    {
-        "safeguard.cases",
-        "safeguard.categories",
-        "safeguard.audit",
-        "safeguard.user.list",
-        "safeguard.backup.list",
-    }
-)
+_BARE = ("cases", "categories", "audit", "user.list", "backup.list")
+ARRAYS = frozenset(f"safeguard.{name}" for name in _BARE)
 
 
 def _named(schema: str, **keys: Any) -> Document:
@@ -349,11 +342,12 @@ def users(found: Sequence[UserInfo]) -> list[Document]:
     ]
 
 
-def passphrase_changed(user: UserInfo, waiting: Sequence[str], left: Departures) -> Document:
-    """`user passwd`."""
-    return _named(
-        "safeguard.user.passwd", user=user.name, role=user.role.value, **_rekey(waiting, left)
-    )
+def passphrase_changed(
+    user: UserInfo, waiting: Sequence[str], left: Departures, *, rekeyed: bool = True
+) -> Document:
+    """`user passwd` (a member of staff's own: not `rekeyed`, their slot holds no vault key)."""
+    found = _named("safeguard.user.passwd", user=user.name, role=user.role.value)
+    return found | _rekey(waiting, left) | ({} if rekeyed else {"rekeyed": False})
 
 
 def user_disabled(user: UserInfo, waiting: Sequence[str], left: Departures) -> Document:

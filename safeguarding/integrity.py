@@ -31,9 +31,9 @@ from safeguarding.chronology import (
 )
 from safeguarding.concern_checks import (
     ADDED,
-    SEALED_TO_HOLDERS,
     Concerns,
     check_readers,
+    sealed_to_holders,
 )
 from safeguarding.custody import Custody, check_case_state, fail
 from safeguarding.db import Case, Db, KeySlot, User
@@ -76,6 +76,7 @@ class Secrets:
         default_factory=dict, repr=False, compare=False
     )
     concern_keys: dict[int, bytes] = field(default_factory=dict, repr=False)  # those held
+    entry_keys: dict[int, bytes] = field(default_factory=dict, repr=False)  # staff's, by entry
 
     @property
     def field_key(self) -> bytes:
@@ -399,8 +400,8 @@ def _check_payload(
 ) -> dict[str, Any] | None:
     """The entry's payload, opened (None: a restricted case the checker cannot read)."""
     seq = entry.seq
-    if entry.kind in SEALED_TO_HOLDERS:  # under the concern's own key, if this checker has it
-        if not state.concerns.sealed(entry, secrets.concern_keys):
+    if sealed_to_holders(entry):  # under a key of its own, if this checker has it
+        if not state.concerns.sealed(entry, secrets.concern_keys, secrets.entry_keys):
             state.unreadable += 1
         return None
     if entry.case_id is not None and entry.case_id not in secrets.case_keys:

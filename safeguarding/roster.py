@@ -42,8 +42,8 @@ READING_ROLES = frozenset({Role.DSL, Role.DEPUTY, Role.HEAD})
 STAFF_SLOT = "staff"
 
 STAFF_ONLY = (
-    "a member of staff may only report a concern ('safeguard concern') and list their own "
-    "('safeguard concerns')"
+    "a member of staff may only report a concern ('safeguard concern'), list their own "
+    "('safeguard concerns') and change their own passphrase ('safeguard user passwd')"
 )
 
 

@@ -50,6 +50,12 @@ class Item:
     amends: int | None
     amended_by: tuple[int, ...]
     data: dict[str, Any] = field(repr=False)
+    after: tuple[Fact, ...] = ()  # shown after the text
+    byline: str = ""  # who a page says wrote it, if not just `author`
+
+    @property
+    def by(self) -> str:
+        return self.byline or self.author
 
 
 @dataclass(frozen=True)
@@ -284,6 +290,7 @@ def _category(categories: Categories | None, code: str) -> Category | None:
 
 
 def _item(entry: CaseEntry, case: CaseFile) -> Item:
+    kind = kind_of(entry.kind)
     return Item(
         id=entry.id,
         number=entry.number,
@@ -293,12 +300,14 @@ def _item(entry: CaseEntry, case: CaseFile) -> Item:
         recorded_at=entry.recorded_at,
         late=entry.late,
         author=entry.author,
-        facts=tuple(kind_of(entry.kind).facts(entry, case)),
+        facts=tuple(kind.facts(entry, case)),
         text=entry.text,
-        observations=str(entry.data.get("observations", "")),
+        observations=kind.opinion(entry),
         amends=entry.amends,
         amended_by=entry.amended_by,
         data=entry.data,
+        after=tuple(kind.after(entry)),
+        byline=kind.byline(entry),
     )
 
 

@@ -93,7 +93,7 @@ def header(t: Timeline) -> Panel:
 
 def _item_head(t: Timeline, item: Item) -> Text:
     head = Text.assemble(
-        (visible(item.title), "bold"), (f" · entry {item.number} · {visible(item.author)}", "dim")
+        (visible(item.title), "bold"), (f" · entry {item.number} · {visible(item.by)}", "dim")
     )
     if item.late:
         head.append(f" · recorded late, {t.when(item.recorded_at)}", style="yellow")
@@ -110,6 +110,8 @@ def _item_body(t: Timeline, item: Item, nested: bool = False) -> list[Renderable
         lines.append(Text.assemble((f"{fact.label}: ", "italic"), visible(fact.value)))
     if item.text:
         lines.append(plain(item.text))
+    for fact in item.after:
+        lines.append(Text.assemble((f"{fact.label}: ", "bold"), visible(fact.value).rstrip("\n")))
     if item.observations:
         lines.append(
             Text.assemble(
@@ -133,6 +135,9 @@ class Gutter:
         label = Segment(self.label.ljust(self.width), console.get_style(self.style or "none"))
         blank = Segment(" " * self.width)
         for index, line in enumerate(lines):
+            if index and not "".join(segment.text for segment in line).strip():
+                yield Segment.line()  # a blank line between paragraphs: no trailing spaces
+                continue
             yield label if index == 0 else blank
             yield from line
             yield Segment.line()

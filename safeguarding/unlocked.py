@@ -432,7 +432,8 @@ class Unlocked:
 
             secrets = _secrets(db, self.keys, self._opener(db))
             held = concern_checks.keys_held(db, self.holder, self.exchange)
-            secrets = replace(secrets, concern_keys=held)
+            opened = concern_checks.entry_keys_held(db, self.holder, self.exchange)
+            secrets = replace(secrets, concern_keys=held, entry_keys=opened)
             recount = summaries.Recount(chronology.head(db).seq, progress)
             report = integrity.verify(db, secrets=secrets, checkpoints=checkpoints, watcher=recount)
             recount.check(db, secrets.case_keys)

@@ -99,15 +99,19 @@ class VaultFile:
         return user
 
     def refuse_staff(self, name: str) -> None:
-        """Refuse a member of staff anything but their concerns (`NotAllowed`), before a
-        passphrase is asked for or anything is read: their slot says what they are."""
+        """Refuse a member of staff anything but their concerns and their own passphrase
+        (`NotAllowed`), before a passphrase is asked for or anything is read."""
+        if self.is_staff(name):
+            raise NotAllowed(f"{normalise_name(name)} is a member of staff: {STAFF_ONLY}")
+
+    def is_staff(self, name: str) -> bool:
+        """Whether `name` is a member of staff: their slot says what they are."""
         with storage.guarded(self.path), storage.reading(self.connection) as db:
             user = self._lookup_user(db, name)
             if user is None:
-                return
+                return False
             slot = db.first(KeySlot, "user_id = ?", user.id)
-        if slot is not None and slot.purpose == STAFF_SLOT:
-            raise NotAllowed(f"{normalise_name(name)} is a member of staff: {STAFF_ONLY}")
+        return slot is not None and slot.purpose == STAFF_SLOT
 
     def _user_slot(self, db: Db, user: User) -> KeySlot:
         slot = db.first(KeySlot, "user_id = ?", user.id)

@@ -176,39 +176,28 @@ def test_bad_input_changes_nothing(school: VaultInfo, say) -> None:  # type: ign
         "--user", TESS, "concern", "--where", "hall", "--text-file", say("x"), env=staff
     )
     assert nobody.exit_code == 2 and "who it is about" in nobody.stderr
-    empty = invoke(
-        "--user",
-        TESS,
-        "concern",
-        "--about",
-        "Amy",
-        "--about-role",
-        "pupil",
-        "--where",
-        "hall",
-        "--text-file",
-        say(""),
-        env=staff,
-    )
+    concern = ["concern", "--about", "Amy", "--about-role", "pupil", "--where", "hall"]
+    empty = invoke("--user", TESS, *concern, "--text-file", say(""), env=staff)
     assert empty.exit_code == 2
+    assert invoke("triage", "1", "--case", "SG-2026-0001").exit_code == 4
+    assert invoke("--user", TESS, "inbox", env=staff).exit_code == 3
+    assert school.path.read_bytes() == before
+    with sqlite3.connect(school.path) as db:
+        entries = db.execute("SELECT count(*) FROM entries").fetchone()
     wrong = invoke(
         "--user",
         TESS,
-        "concern",
-        "--about",
-        "Amy",
-        "--about-role",
-        "pupil",
-        "--where",
-        "hall",
+        *concern,
         "--text-file",
         say("x"),
         env={"SAFEGUARD_PASSPHRASE": "not tess's passphrase"},
     )
     assert wrong.exit_code == 3
-    assert invoke("triage", "1", "--case", "SG-2026-0001").exit_code == 4
-    assert invoke("--user", TESS, "inbox", env=staff).exit_code == 3
-    assert school.path.read_bytes() == before
+    with sqlite3.connect(school.path) as db:
+        # Only the failed attempt to unlock, recorded outside the chronology, is written.
+        assert db.execute("SELECT count(*) FROM unlock_attempts").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM entries").fetchone() == entries
+        assert db.execute("SELECT count(*) FROM concerns").fetchone() == (0,)
 
 
 def test_a_concern_altered_in_the_file_is_named(school: VaultInfo) -> None:
@@ -480,3 +469,57 @@ def test_a_reader_not_yet_unlocked_after_the_upgrade_is_not_silently_left_out(
     alex_sees = json.loads(invoke("inbox", "--json", env=ALEX).stdout)["concerns"]
     assert [c["concern"] for c in alex_sees] == [1, 2, 3]
     assert invoke("verify", env=ALEX).exit_code == 0
+
+
+def test_a_concern_added_to_a_case_shows_at_its_own_time_in_its_authors_words(
+    school: VaultInfo,
+    say,
+    set_clock: SetClock,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    set_clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    paragraph = "\n\nShe would not say more.\n"
+    recorded = invoke(
+        "record", "--category", "child-protection", "--subject", "Amy Price",
+        "--subject-role", "pupil", "--disclosed-by", "Amy", "--relationship", "pupil",
+        "--at", "2026-11-25 11:00", "--where", "class", "--text-file", say("Amy told me."),
+    )  # fmt: skip
+    assert recorded.exit_code == 0, recorded.stderr
+    staff = {"SAFEGUARD_PASSPHRASE": TESS_PASSPHRASE}
+    reported = invoke(
+        "--user", TESS, "concern", "--about", "Amy Price", "--about-role", "pupil",
+        "--at", "2026-11-25 09:15", "--where", "the hall",
+        "--text-file", say("Amy said: my dad hit me."),
+        "--observations-file", say(f"She seemed frightened of going home.{paragraph}"),
+        "--done-file", say("I stayed with her until break ended."),
+        env=staff,
+    )  # fmt: skip
+    assert reported.exit_code == 0, reported.stderr
+    assert invoke("triage", "1", "--case", "SG-2026-0001").exit_code == 0
+
+    shown = invoke("timeline", "SG-2026-0001")
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if "Concern reported by staff" in line)
+    assert "reported by Tess Teacher, added by alice" in lines[head]
+    assert any("09:15" in line for line in lines[head - 1 : head + 1])  # what was seen, when
+    text = "\n".join(lines[head:])
+    account = text.index("my dad hit me")
+    view = text.index("Their own view")
+    done = text.index("Done so far")
+    assert account < view < text.index("frightened of going home") < done
+    assert "Recorder's observations" not in shown.stdout
+    assert not [line for line in lines if line != line.rstrip() and not line.strip("│ ")]
+
+    document = json.loads(invoke("timeline", "SG-2026-0001", "--json").stdout)
+    (entry,) = [e for e in document["entries"] if e["kind"] == "concern_added"]
+    assert entry["at"].startswith("2026-11-25T09:15")
+    assert not entry["recorded_at"].startswith("2026-11-25T09:15")
+
+    page = tmp_path / "case.html"
+    assert invoke("export", "SG-2026-0001", "-f", "html", "-o", str(page)).exit_code == 0
+    html = page.read_text(encoding="utf-8")
+    assert "reported by Tess Teacher, added by alice" in html
+    assert html.index("my dad hit me") < html.index("Their own view") < html.index("Done so far")
+    assert "Recorder&#39;s observations" not in html and "Recorder's observations" not in html
+    assert invoke("verify").exit_code == 0

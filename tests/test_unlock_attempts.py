@@ -323,3 +323,42 @@ def test_the_details_are_sealed_only_to_those_who_hold_the_vault_key(
     sealed_to = set(json.loads(rows(vault.path)[-1][4]))
     assert staff and sealed_to == holders
     assert not sealed_to & set(staff)
+
+
+def test_a_member_of_staff_failing_to_unlock_is_recorded_slowed_and_told(
+    vault: VaultInfo, pauses: list[float]
+) -> None:
+    from safeguarding.vault import Role, Vault
+
+    staff, right = "Tess Teacher", "tess passphrase 2026"
+    alice = Vault.open(vault.path).unlock("alice", PASSPHRASE)
+    alice.add_user(staff, Role.STAFF, right)
+    alice.close()
+
+    def as_staff(passphrase: str) -> Any:
+        return invoke("--user", staff, "concerns", env={"SAFEGUARD_PASSPHRASE": passphrase})
+
+    for _ in range(4):
+        failed = as_staff(CANARY)
+        assert failed.exit_code == 3
+        assert failed.stderr.strip().endswith(
+            f"wrong passphrase for '{staff}'; nothing was changed"
+        )
+    assert pauses == [1.0]  # the fourth waited, as any user's would
+    assert len(rows(vault.path)) == 4
+    assert CANARY.encode() not in on_disk(vault.path)
+
+    pauses.clear()
+    opened = as_staff(right)
+    assert opened.exit_code == 0, opened.stderr
+    assert pauses == [2.0]
+    told = [line for line in opened.stderr.splitlines() if "failed attempt" in line]
+    assert "4 failed attempts to unlock as Tess Teacher since the last unlock" in told[0]
+    assert len(told) == 2 and "since your last unlock" in told[1]
+    assert "safeguard audit" in told[1]
+    assert "failed attempt" not in as_staff(right).stderr  # told once
+
+    shown = invoke("audit")
+    assert shown.exit_code == 0, shown.stderr
+    lines = [line for line in shown.stdout.splitlines() if "failed to unlock" in line]
+    assert len(lines) == 4 and all(staff in line for line in lines)

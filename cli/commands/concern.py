@@ -27,7 +27,7 @@ from ..casework import (
     read_text,
     when,
 )
-from ..context import STATE, open_vault
+from ..context import STATE, open_vault, reporter
 
 if TYPE_CHECKING:
     from safeguarding.concerns import About, Content, Reported
@@ -93,7 +93,7 @@ def concern(
     vault = open_vault(staff=True)
     try:
         name = STATE.user_name if STATE.user is not None or not interactive else _your_name()
-        who = concerns.reporter(vault, name, credentials.passphrase(name))
+        who = reporter(vault, name)
         content, moment = _content(
             about, about_role, at, where, text_file, observations_file, done_file
         )

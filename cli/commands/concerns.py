@@ -6,7 +6,7 @@ from safeguarding import documents_concerns
 
 from .. import credentials, output
 from ..casework import ask
-from ..context import STATE, open_vault
+from ..context import STATE, open_vault, reporter
 from ..output import JsonOption
 
 
@@ -22,7 +22,7 @@ def concerns(json: JsonOption = False) -> None:
     try:
         interactive = credentials.is_interactive()
         name = STATE.user_name if STATE.user is not None or not interactive else _your_name()
-        who = library.reporter(vault, name, credentials.passphrase(name))
+        who = reporter(vault, name)
         items = library.mine(who)
     finally:
         vault.close()

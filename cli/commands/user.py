@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from safeguarding import documents_json
+from safeguarding.roster import normalise_name
 
 from .. import credentials, output
-from ..context import STATE, open_vault, say_wait, told, unlock
+from ..context import STATE, open_vault, reporter, say_wait, told, unlock
 from ..output import JsonOption
 
 if TYPE_CHECKING:
@@ -108,12 +109,15 @@ def passwd(
 ) -> None:
     """Set a new passphrase: yours, another's, or by recovery key.
 
-    Another user's: a DSL or the headteacher may set it.
+    Another user's: a DSL or the headteacher may set it. A member of staff may set their own
+    (--user NAME), at once, as soon as it has been said aloud or seen.
 
     The new passphrase is asked for twice, or read from SAFEGUARD_NEW_PASSPHRASE_FILE (a file,
     mode 0600) or SAFEGUARD_NEW_PASSPHRASE.
     """
     # Whose passphrase is settled (and their name as recorded known) before a new one is asked.
+    if not recovery and _own_as_staff(name):
+        return _staff_passwd(json)
     if recovery:
         vault = open_vault()
         try:
@@ -143,6 +147,47 @@ def passwd(
 
     output.say(f"The passphrase of {escape(user.name)} has been changed.")
     _say_rekey(waiting, left)
+
+
+def _own_as_staff(name: str | None) -> bool:
+    """Whether the acting user is a member of staff changing their own passphrase (another's
+    is refused, as any other command is to them)."""
+    vault = open_vault(staff=True)
+    try:
+        if STATE.user is None or not vault.is_staff(STATE.user):
+            return False
+        if name is not None and normalise_name(name).casefold() != STATE.user_name.casefold():
+            vault.refuse_staff(STATE.user)
+        return True
+    finally:
+        vault.close()
+
+
+def _staff_passwd(json: bool) -> None:
+    """A member of staff's own passphrase: their key pairs re-sealed, with no vault key."""
+    from rich.markup import escape
+
+    from safeguarding import staff
+
+    vault = open_vault(staff=True)
+    try:
+        name = normalise_name(STATE.user_name)
+        who = reporter(vault, name)
+        new = credentials.new_passphrase(name)
+        said = f"the new passphrase of {name}"
+        output.commit(lambda: staff.change_passphrase(who, name, new), lambda _: said)
+    finally:
+        vault.close()
+    if json:
+        from safeguarding.unlocked import Departures
+        from safeguarding.vault import Role, UserInfo
+
+        user = UserInfo(who.user_id, name, Role.STAFF, "", None)
+        output.emit_json(
+            documents_json.passphrase_changed(user, [], Departures(0, 0), rekeyed=False)
+        )
+        return
+    output.say(f"The passphrase of {escape(name)} has been changed.")
 
 
 def _new_passphrase(user: UserInfo) -> str:

@@ -31,7 +31,21 @@ class ConcernAdded(EntryKind):
         about = ", ".join(f"{a.get('name')} ({a.get('role')})" for a in data.get("about", []))
         yield Fact("About", about)
         yield Fact("Where", str(data.get("where", "")))
+
+    @classmethod
+    def after(cls, entry: CaseEntry) -> Iterator[Fact]:
+        """After the account (what they saw or heard, the child's own words): their own view,
+        then what they have done so far."""
+        data = entry.data
         if data.get("observations"):
             yield Fact("Their own view", str(data["observations"]))
         if data.get("done"):
             yield Fact("Done so far", str(data["done"]))
+
+    @classmethod
+    def opinion(cls, entry: CaseEntry) -> str:
+        return ""  # their own view is shown as theirs, above, never as the recorder's
+
+    @classmethod
+    def byline(cls, entry: CaseEntry) -> str:
+        return f"reported by {entry.data.get('reported_by', '')}, added by {entry.author}"

@@ -76,6 +76,22 @@ class EntryKind:
         return iter(())
 
     @classmethod
+    def after(cls, entry: CaseEntry) -> Iterator[Fact]:
+        """Facts a timeline shows after the entry's text, in place of the recorder's
+        observations (a concern reported by staff: their own view, what they did)."""
+        return iter(())
+
+    @classmethod
+    def opinion(cls, entry: CaseEntry) -> str:
+        """The recorder's own view, shown apart as their opinion."""
+        return str(entry.data.get("observations", ""))
+
+    @classmethod
+    def byline(cls, entry: CaseEntry) -> str:
+        """Who a page says wrote the entry, if not just its author (`Item.author`)."""
+        return ""
+
+    @classmethod
     def apply(cls, state: CaseState, entry: CaseEntry) -> None:
         """What the entry changes in `state`; entries are applied in the order recorded."""
         if state.stage is not Stage.CLOSED:

@@ -29,6 +29,10 @@
 </dl>
 % endif
 ${paras(e["text"])}
+% for fact in e["after"]:
+<p class="label">${fact["label"]}:</p>
+${paras(fact["value"])}
+% endfor
 % if e["observations"]:
 <p class="label">Recorder's observations (opinion):</p>
 ${paras(e["observations"], "opinion")}
