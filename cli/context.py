@@ -118,7 +118,14 @@ def _failures(count: int) -> str:
 
 def _note_waiting(unlocked: Unlocked) -> None:
     """For a DSL, a deputy, the headteacher or the chair of governors, the line their command
-    ends with while concerns sealed to them wait for triage."""
+    ends with while concerns sealed to them wait for triage.  Most commands find none waiting:
+    they ask that with one query, and load nothing of the concerns."""
+    from safeguarding import storage
+
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        if db.value("SELECT 1 FROM concerns WHERE triaged_seq IS NULL LIMIT 1") is None:
+            return
     from safeguarding.concerns import RECEIVING_ROLES
 
     if unlocked.user.role in RECEIVING_ROLES:
