@@ -15,7 +15,7 @@ T = TypeVar("T", bound="Told")
 
 if TYPE_CHECKING:
     from safeguarding.attempts import Told
-    from safeguarding.concerns import Reporter
+    from safeguarding.concerns import Content, Reporter
     from safeguarding.vault import Unlocked, Vault
     from safeguarding.vault_file import VaultFile
 
@@ -148,3 +148,17 @@ def hours_text(hours: float) -> str:
     if whole < 1:
         return "less than a working hour"
     return f"{whole} working hour{'s' if whole != 1 else ''}"
+
+
+def concern_rows(content: Content) -> list[tuple[str, str]]:
+    """What a concern says, labelled, in the order its author wrote it."""
+    from safeguarding import clock, moments
+
+    return [
+        ("About", ", ".join(f"{a.name} ({a.role})" for a in content.about)),
+        ("When", moments.local_text(clock.from_text(content.at))),
+        ("Where", content.where),
+        ("What they saw or heard", content.text),
+        ("Their own view", content.observations or "(none)"),
+        ("Done so far", content.done or "(none)"),
+    ]

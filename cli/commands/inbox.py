@@ -12,7 +12,7 @@ from safeguarding import documents_concerns
 from safeguarding.errors import CheckFailed, UsageError
 
 from .. import output
-from ..context import STATE, hours_text, open_vault, unlock, waiting_line
+from ..context import STATE, concern_rows, hours_text, open_vault, unlock, waiting_line
 from ..output import JsonOption
 
 
@@ -145,17 +145,18 @@ def _show(item, hours: float) -> None:  # type: ignore[no-untyped-def]
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, justify="right", style="bold")
     table.add_column(overflow="fold")
-    for label, value in (
+    decided = item.decided
+    rows = [
         ("From", item.author),
         ("Reported", moments.local_text(clock.from_text(item.recorded_at))),
-        ("Waiting", hours_text(hours)),
-        ("About", ", ".join(f"{a.name} ({a.role})" for a in item.content.about)),
-        ("When", moments.local_text(clock.from_text(item.content.at))),
-        ("Where", item.content.where),
-        ("What they saw or heard", item.content.text),
-        ("Their own view", item.content.observations or "(none)"),
-        ("Done so far", item.content.done or "(none)"),
-        ("State", item.state),
-    ):
-        table.add_row(label, plain(value))
+        ("Waiting", hours_text(hours)) if decided is None else None,
+        *concern_rows(item.content),
+        ("State", item.state if decided is None else str(decided)),
+    ]
+    if decided is not None:
+        when = moments.local_text(clock.from_text(decided.at))
+        rows += [("Decided", f"by {decided.by}, {when}"), ("Reason", decided.reason)]
+    for row in rows:
+        if row is not None and row[1] is not None:
+            table.add_row(row[0], plain(row[1]))
     output.out.print(Panel(table, title=f"Concern {item.number}", title_align="left"))
