@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import VaultInfo, invoke
+from safeguarding.vault import Role, Vault
+from tests.conftest import PASSPHRASE, VaultInfo, invoke
 from tests.test_concerns import CANARY, TESS, TESS_PASSPHRASE, TOM, TOM_PASSPHRASE, report
 from tests.test_concerns import school as school
 
@@ -73,3 +74,56 @@ def test_inbox_on_a_decided_concern_shows_what_was_decided(school: VaultInfo, sa
     assert decided["reason"] == "Known to us; the family is supported already."
     (document,) = json.loads(invoke("inbox", str(added), "--json").stdout)["concerns"]
     assert (document["decided"]["case"], document["decided"]["number"]) == ("SG-2026-0001", 2)
+
+
+def test_audit_lists_concern_reads_and_triages_sealed_to_the_reader(
+    vault: VaultInfo,
+    say,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests import test_concerns_about as about
+
+    alice = Vault.open(vault.path).unlock("alice", PASSPHRASE)  # as test_concerns_about's school
+    alice.add_user(about.TESS, Role.STAFF, about.TESS_PASSPHRASE)
+    alice.add_user(about.HANA, Role.HEAD, about.HANA_PASSPHRASE)
+    alice.close()
+    record_case(say)
+    ordinary = about.report(vault.path, "Pat Porter")
+    about_alice = about.report(vault.path, "alice")
+    assert invoke("inbox", str(ordinary)).exit_code == 0
+    assert invoke("triage", str(ordinary), "--case", "SG-2026-0001").exit_code == 0
+    hana = about.HANA_ENV
+    assert invoke("inbox", str(about_alice), env=hana).exit_code == 0
+    closed = invoke(
+        "triage", str(about_alice), "--no-action", "--text-file", say("Spoken to."), env=hana
+    )
+    assert closed.exit_code == 0, closed.stderr
+
+    def concern_events(*args: str, env: dict[str, str] | None = None) -> list[tuple]:  # type: ignore[type-arg]
+        shown = invoke("audit", *args, "--json", env=env)
+        assert shown.exit_code == 0, shown.stderr
+        return [
+            (e["who"], e["action"], e["concern"], e["outcome"], e["case"], e["number"])
+            for e in json.loads(shown.stdout)
+            if "concern" in e
+        ]
+
+    alice_sees = [
+        ("alice", "concern_read", ordinary, None, None, None),
+        ("alice", "concern_triaged", ordinary, "case", "SG-2026-0001", 2),
+    ]
+    # alice never learns of the concern about her, nor that Hana read and closed it.
+    assert concern_events() == alice_sees
+    assert concern_events(env=hana) == [
+        *alice_sees[:2],
+        (about.HANA, "concern_read", about_alice, None, None, None),
+        (about.HANA, "concern_triaged", about_alice, "no_action", None, None),
+    ]
+    assert concern_events("--mine") == alice_sees
+    assert concern_events("--case", "SG-2026-0001") == alice_sees[1:]
+
+    plain = invoke("audit")
+    assert f"read concern {ordinary}" in plain.stdout
+    assert f"triaged concern {ordinary}: added to the case" in plain.stdout
+    assert f"concern {about_alice}" not in plain.stdout
+    mine = invoke("audit", "--mine", env=hana).stdout
+    assert f"triaged concern {about_alice}: no further action" in mine
