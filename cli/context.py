@@ -50,7 +50,7 @@ def unlock(*, confirm: bool = False) -> Unlocked:
             passphrase = credentials.passphrase(name)
             say_wait(vault, name)
             unlocked = told(vault.unlock(name, passphrase))
-        _note_waiting(unlocked)
+        note_waiting(unlocked)
         return unlocked
     except BaseException:
         vault.close()
@@ -116,7 +116,7 @@ def _failures(count: int) -> str:
     return f"{count} failed attempt" + ("" if count == 1 else "s")
 
 
-def _note_waiting(unlocked: Unlocked) -> None:
+def note_waiting(unlocked: Unlocked) -> None:
     """For a DSL, a deputy, the headteacher or the chair of governors, the line their command
     ends with while concerns sealed to them wait for triage."""
     from safeguarding.concerns import RECEIVING_ROLES
@@ -162,3 +162,12 @@ def concern_rows(content: Content) -> list[tuple[str, str]]:
         ("Their own view", content.observations or "(none)"),
         ("Done so far", content.done or "(none)"),
     ]
+
+
+def concern_number(text: str) -> int:
+    """A concern's number as given on the command line (`inbox N`, `triage N`, `concerns N`)."""
+    from safeguarding.errors import UsageError
+
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        raise UsageError(f"a concern is a number, e.g. 3, not {text!r}")
+    return int(text)

@@ -47,6 +47,7 @@ from safeguarding.roster import READING_ROLES, STAFF_SLOT
 from safeguarding.vocabulary import Role
 
 if TYPE_CHECKING:
+    from safeguarding.casestate import CaseState
     from safeguarding.vault import Unlocked, Vault
     from safeguarding.vault_file import VaultFile
 
@@ -151,9 +152,7 @@ class Reported:
 
 @dataclass(frozen=True)
 class Decision:
-    """What became of a triaged concern, as the safeguarding team reads it: who decided and
-    when, the case it was added to and its entry's number there, or the reason for no further
-    action."""
+    """Who triaged a concern and when: to a case (its entry's number there), or why not."""
 
     by: str
     at: str
@@ -169,8 +168,7 @@ class Decision:
 
 @dataclass(frozen=True)
 class Item:
-    """A concern as someone who holds its key reads it, with its state (and, read by the
-    safeguarding team once triaged, what was decided)."""
+    """A concern as someone who holds its key reads it, with its state (and `decided`)."""
 
     number: int
     entry: int
@@ -412,6 +410,8 @@ class Triaged:
     entry: int
     outcome: str
     case: str | None
+    case_entry: int | None = None  # added to a case: the entry's number there,
+    state: CaseState | None = None  # and where the case now stands
 
 
 def triage(
@@ -466,8 +466,9 @@ def into_case(db: Db, unlocked: Unlocked, number: int, case: Case) -> Triaged:
         case_id=case.id,
         event_at=clock.from_text(item.content.at),  # when what they saw happened
     )
-    summaries.follow(db, case.id, reference, ring, entry, carried)
-    return _triaged(db, item, entry, reference)
+    summary = summaries.follow(db, case.id, reference, ring, entry, carried)
+    done = _triaged(db, item, entry, reference)
+    return replace(done, case_entry=summary.entries, state=summary.state)
 
 
 def _carried(item: Item, payload: dict[str, Any]) -> dict[str, Any]:

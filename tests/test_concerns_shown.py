@@ -127,3 +127,53 @@ def test_audit_lists_concern_reads_and_triages_sealed_to_the_reader(
     assert f"concern {about_alice}" not in plain.stdout
     mine = invoke("audit", "--mine", env=hana).stdout
     assert f"triaged concern {about_alice}: no further action" in mine
+
+
+def test_triage_ends_with_the_case_next_step_and_the_reminder(school: VaultInfo, say) -> None:  # type: ignore[no-untyped-def]
+    record_case(say)
+    first = report(school.path, TESS, TESS_PASSPHRASE)
+    second = report(school.path, TESS, TESS_PASSPHRASE)
+    third = report(school.path, TESS, TESS_PASSPHRASE)
+    added = invoke("triage", str(first), "--case", "SG-2026-0001")
+    assert added.exit_code == 0, added.stderr
+    assert f"Added concern {first} to SG-2026-0001 as its entry 2." in added.stderr
+    assert "SG-2026-0001 · what the policy asks next" in added.stderr
+    assert added.stderr.strip().splitlines()[-1].startswith("2 concerns waiting")
+    closed = invoke("triage", str(second), "--no-action", "--text-file", say("Known."))
+    assert closed.exit_code == 0, closed.stderr
+    assert closed.stderr.strip().splitlines()[-1].startswith("1 concern waiting")
+    last = invoke("triage", str(third), "--no-action", "--text-file", say("Known."))
+    assert "waiting" not in last.stderr
+
+    again = invoke("triage", str(first), "--no-action", "--text-file", say("No."))
+    assert again.exit_code == 3
+    assert "triaged already (added to SG-2026-0001 as its entry 2)" in again.stderr
+    again = invoke("triage", str(second), "--case", "SG-2026-0001")
+    assert again.exit_code == 3 and "triaged already (no further action)" in again.stderr
+
+
+def test_the_concern_commands_say_plainly_what_is_wrong(school: VaultInfo, say) -> None:  # type: ignore[no-untyped-def]
+    number = report(school.path, TESS, TESS_PASSPHRASE)
+    before = school.path.read_bytes()
+    both = invoke("triage", str(number), "--new", "--no-action")
+    assert both.exit_code == 2 and "give only one of --case, --new, --no-action" in both.stderr
+    for args in (("inbox", "abc"), ("triage", "abc", "--no-action"), ("inbox", "3.5")):
+        refused = invoke(*args)
+        assert refused.exit_code == 2, args
+        assert "a concern is a number, e.g. 3" in refused.stderr, refused.stderr
+    mine = invoke("--user", TESS, "concerns", "three", env=STAFF)
+    assert mine.exit_code == 2 and "a concern is a number, e.g. 3" in mine.stderr
+
+    concern = ("--user", TESS, "concern", "--about", "Amy Price")
+    text = ("--text-file", say("Amy said it again."))
+    roleless = invoke(*concern, "--where", "hall", *text, env=STAFF)
+    assert roleless.exit_code == 2
+    assert "give --about-role for each person (--about-role pupil|" in roleless.stderr
+    assert "people but" not in roleless.stderr
+    with_role = (*concern, "--about-role", "pupil")
+    empty = invoke(*with_role, "--where", "", *text, env=STAFF)
+    assert empty.exit_code == 2 and "--where cannot be empty" in empty.stderr
+    future = invoke(*with_role, "--where", "hall", "--at", "2099-01-01 10:00", *text, env=STAFF)
+    assert future.exit_code == 2 and "in the future" in future.stderr
+    assert "action add" not in future.stderr and "when you saw or heard it" in future.stderr
+    assert school.path.read_bytes() == before

@@ -12,7 +12,7 @@ from safeguarding.errors import NotFound
 
 from .. import credentials, output
 from ..casework import ask
-from ..context import STATE, concern_rows, open_vault, reporter
+from ..context import STATE, concern_number, concern_rows, open_vault, reporter
 from ..output import JsonOption
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def concerns(
     concern: Annotated[
-        int | None,
+        str | None,
         typer.Argument(help="Show this concern of yours in full, as you wrote it."),
     ] = None,
     json: JsonOption = False,
@@ -33,6 +33,7 @@ def concerns(
     """
     from safeguarding import concerns as library
 
+    number = None if concern is None else concern_number(concern)
     vault = open_vault(staff=True)
     try:
         interactive = credentials.is_interactive()
@@ -41,8 +42,8 @@ def concerns(
         items = library.mine(who)
     finally:
         vault.close()
-    if concern is not None:
-        items = [i for i in items if i.number == concern]
+    if number is not None:
+        items = [i for i in items if i.number == number]
         if not items:
             raise NotFound(
                 f"you reported no concern {concern}",
@@ -51,7 +52,7 @@ def concerns(
     if json:
         output.emit_json(documents_concerns.mine(items))
         return
-    if concern is not None:
+    if number is not None:
         _show(items[0])
         return
     if not items:
