@@ -15,7 +15,7 @@ T = TypeVar("T", bound="Told")
 
 if TYPE_CHECKING:
     from safeguarding.attempts import Told
-    from safeguarding.concerns import Reporter
+    from safeguarding.concerns import Content, Reporter
     from safeguarding.vault import Unlocked, Vault
     from safeguarding.vault_file import VaultFile
 
@@ -50,7 +50,7 @@ def unlock(*, confirm: bool = False) -> Unlocked:
             passphrase = credentials.passphrase(name)
             say_wait(vault, name)
             unlocked = told(vault.unlock(name, passphrase))
-        _note_waiting(unlocked)
+        note_waiting(unlocked)
         return unlocked
     except BaseException:
         vault.close()
@@ -116,7 +116,7 @@ def _failures(count: int) -> str:
     return f"{count} failed attempt" + ("" if count == 1 else "s")
 
 
-def _note_waiting(unlocked: Unlocked) -> None:
+def note_waiting(unlocked: Unlocked) -> None:
     """For a DSL, a deputy, the headteacher or the chair of governors, the line their command
     ends with while concerns sealed to them wait for triage.  Most commands find none waiting:
     they ask that with one query, and load nothing of the concerns."""
@@ -155,3 +155,26 @@ def hours_text(hours: float) -> str:
     if whole < 1:
         return "less than a working hour"
     return f"{whole} working hour{'s' if whole != 1 else ''}"
+
+
+def concern_rows(content: Content) -> list[tuple[str, str]]:
+    """What a concern says, labelled, in the order its author wrote it."""
+    from safeguarding import clock, moments
+
+    return [
+        ("About", ", ".join(f"{a.name} ({a.role})" for a in content.about)),
+        ("When", moments.local_text(clock.from_text(content.at))),
+        ("Where", content.where),
+        ("What they saw or heard", content.text),
+        ("Their own view", content.observations or "(none)"),
+        ("Done so far", content.done or "(none)"),
+    ]
+
+
+def concern_number(text: str) -> int:
+    """A concern's number as given on the command line (`inbox N`, `triage N`, `concerns N`)."""
+    from safeguarding.errors import UsageError
+
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        raise UsageError(f"a concern is a number, e.g. 3, not {text!r}")
+    return int(text)

@@ -7,6 +7,7 @@ every record; nothing here writes anywhere else or prints.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ from safeguarding import attempts, casefile, chronology, clock, storage, summari
 from safeguarding.casefile import REPORT_MADE, CaseFile
 from safeguarding.casefile import VIEWED as CASE_VIEWED
 from safeguarding.chronology import Checkpoint
+from safeguarding.concern_checks import ADDED, CLOSED, READ, REPORTED
 from safeguarding.crypto import KeyRing
 from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import destination, title_of
@@ -205,9 +207,13 @@ class Access:
     period: str | None = None  # a governors' report's: "2026-09-01 to 2026-12-18"
     #: Its number in its case, for an entry of the case's record (a view has none).
     number: int | None = None
+    concern: int | None = None  # the concern read, triaged or reported
+    outcome: str | None = None  # a triage's: "case" or "no_action"
 
     @property
     def what(self) -> str:
+        if self.concern is not None:
+            return _concern_what(self.action, self.concern, self.outcome)
         if self.action == "viewed":
             return "viewed the timeline"
         if self.action == "opened":
@@ -232,6 +238,20 @@ class Access:
         return text
 
 
+def _concern_what(action: str, number: int, outcome: str | None) -> str:
+    if action == CONCERN_READ:
+        return f"read concern {number}"
+    if action == CONCERN_TRIAGED:
+        decided = "added to the case" if outcome == "case" else "no further action"
+        return f"triaged concern {number}: {decided}"
+    return f"reported concern {number}"
+
+
+#: The audit's actions on a concern: read (`inbox N`), triaged (`outcome` "case" or
+#: "no_action"), and, in one's own list, reported.
+CONCERN_READ, CONCERN_TRIAGED, CONCERN_REPORTED = "concern_read", "concern_triaged", "concern"
+_CONCERN_ACTIONS = {READ: CONCERN_READ, CLOSED: CONCERN_TRIAGED, REPORTED: CONCERN_REPORTED}
+
 #: Kinds of the case entries that record who was given or lost access to a restricted case.
 ACCESS_GRANTED = "access_granted"
 ACCESS_REVOKED = "access_revoked"
@@ -239,6 +259,8 @@ ACCESS_REVOKED = "access_revoked"
 #: `safeguard shell` follows from it (each view is still recorded on its own).
 VAULT_OPENED = "vault_opened"
 _LOGGED = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED, REPORT_MADE, VAULT_OPENED)
+#: The concerns' events the audit lists beside them: a reading and a triage.
+_CONCERNS_LOGGED = (READ, CLOSED, ADDED)
 
 
 def record_opened(unlocked: Unlocked, how: str) -> int:
@@ -288,26 +310,22 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
             return chronology.open_payload(rings[row.case_id], row)
 
         authors = casefile.user_names(db, unlocked.keys.field_key)
+        # Only the concerns sealed to this reader: one about them they must not learn of.
+        sealed = None if mine else set(db.values(_SEALED, unlocked.holder))
         if mine:
             rows = db.all(Entry, "author_id = ?", unlocked.user.id, order="seq")
         else:
-            logged = ", ".join("?" for _ in _LOGGED)
-            rows = db.all(Entry, f"kind IN ({logged})", *_LOGGED, order="seq")
+            kinds = (*_LOGGED, *_CONCERNS_LOGGED)
+            logged = ", ".join("?" for _ in kinds)
+            rows = db.all(Entry, f"kind IN ({logged})", *kinds, order="seq")
         for row in rows:
             who = authors.get(row.author_id, f"user {row.author_id}")
             at = clock.from_text(row.recorded_at)
             if row.case_id is None:
-                if row.kind == CASE_VIEWED:
-                    data = chronology.open_payload(unlocked.keys.fields, row)
-                    ref = str(data.get("case", ""))
-                    if ref in by_ref and wanted in (None, by_ref[ref]):
-                        found.append(Access(row.seq, at, who, ref, "viewed"))
-                elif row.kind == REPORT_MADE and wanted is None:
-                    found.append(_report(row, at, who, unlocked))
-                elif row.kind == VAULT_OPENED and wanted is None:
-                    found.append(Access(row.seq, at, who, "", "opened", kind=row.kind))
-                elif wanted is None:
-                    found.append(Access(row.seq, at, who, "", "recorded", kind=row.kind))
+                if wanted is None or row.kind == CASE_VIEWED:
+                    event = _vault_event(row, at, who, unlocked, (by_ref, sealed))
+                    if event and (wanted is None or by_ref.get(event.case) == wanted):
+                        found.append(event)
                 continue
             if row.case_id not in cases or wanted not in (None, row.case_id):
                 continue
@@ -317,6 +335,41 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
             found.append(_case_access(row, at, who, ids[row.case_id], payload))
         numbers = _numbers(db, {row.case_id for row in rows if row.case_id is not None})
     return [replace(a, number=numbers[a.entry]) if a.entry in numbers else a for a in found]
+
+
+_SEALED = "SELECT concern_id FROM concern_keys WHERE holder = ?"
+
+
+def _vault_event(
+    row: Entry,
+    at: datetime,
+    who: str,
+    unlocked: Unlocked,
+    listed: tuple[Container[str], Container[int] | None],
+) -> Access | None:
+    """An entry outside any case as the audit shows it; None for a view of a case that is not
+    listed (`listed`: the cases' references), or an event on a concern not sealed to the
+    reader (`listed`: the concerns' numbers, None for one's own entries)."""
+    cases, sealed = listed
+    if row.kind == CASE_VIEWED:
+        ref = str(chronology.open_payload(unlocked.keys.fields, row).get("case", ""))
+        return Access(row.seq, at, who, ref, "viewed") if ref in cases else None
+    if row.kind == REPORT_MADE:
+        return _report(row, at, who, unlocked)
+    if row.kind == VAULT_OPENED:
+        return Access(row.seq, at, who, "", "opened", kind=row.kind)
+    if row.kind in _CONCERN_ACTIONS:
+        concern = _concern_of(row)
+        if sealed is not None and concern not in sealed:
+            return None
+        outcome = "no_action" if row.kind == CLOSED else None
+        action = _CONCERN_ACTIONS[row.kind]
+        return Access(row.seq, at, who, "", action, kind=row.kind, concern=concern, outcome=outcome)
+    return Access(row.seq, at, who, "", "recorded", kind=row.kind)
+
+
+def _concern_of(row: Entry) -> int:
+    return int(json.loads(row.facts or "{}")["concern"])
 
 
 def failed_unlocks(unlocked: Unlocked) -> list[attempts.Attempt]:
@@ -372,6 +425,9 @@ def _case_access(
     by_recovery = '"signed_by":"recovery"' in (row.facts or "")
     if row.kind == CASE_VIEWED:
         return Access(row.seq, at, who, ref, "viewed")
+    if row.kind == ADDED:
+        concern = _concern_of(row)
+        return Access(row.seq, at, who, ref, CONCERN_TRIAGED, concern=concern, outcome="case")
     if row.kind in (ACCESS_GRANTED, ACCESS_REVOKED):
         data = payload(row)
         action = "granted" if row.kind == ACCESS_GRANTED else "revoked"

@@ -11,7 +11,7 @@ signature) or closed with no further action.  Nothing here prints or prompts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,7 @@ from safeguarding.roster import READING_ROLES, STAFF_SLOT
 from safeguarding.vocabulary import Role
 
 if TYPE_CHECKING:
+    from safeguarding.casestate import CaseState
     from safeguarding.vault import Unlocked, Vault
     from safeguarding.vault_file import VaultFile
 
@@ -150,8 +151,24 @@ class Reported:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """Who triaged a concern and when: to a case (its entry's number there), or why not."""
+
+    by: str
+    at: str
+    case: str | None = None
+    number: int | None = None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        if self.case is not None:
+            return f"added to {self.case} as its entry {self.number}"
+        return "no further action"
+
+
+@dataclass(frozen=True)
 class Item:
-    """A concern as someone who holds its key reads it, with its state."""
+    """A concern as someone who holds its key reads it, with its state (and `decided`)."""
 
     number: int
     entry: int
@@ -161,6 +178,7 @@ class Item:
     seen_at: str | None
     triaged_entry: int | None
     outcome: str | None
+    decided: Decision | None = None
 
     @property
     def state(self) -> str:
@@ -315,16 +333,38 @@ def _find(db: Db, unlocked: Unlocked, number: int) -> tuple[Item, dict[str, Any]
     # One answer whether it does not exist or is not sealed to this reader (it may be about
     # them): nothing tells them apart.
     row = db.get(Concern, number)
-    opened = None
+    opened, names = None, casefile.user_names(db, unlocked.keys.field_key)
     if row is not None and db.get(ConcernKey, number, unlocked.holder) is not None:
-        names = casefile.user_names(db, unlocked.keys.field_key)
         opened = _open(db, row, unlocked.holder, unlocked.exchange, names[row.author_id])
     if opened is None:
         raise NotFound(
             f"there is no concern {number}",
             hint="'safeguard inbox' lists those waiting for you",
         )
-    return opened
+    item, payload = opened
+    if item.triaged_entry is not None:
+        item = replace(item, decided=_decision(db, unlocked, item, names))
+    return item, payload
+
+
+def _decision(db: Db, unlocked: Unlocked, item: Item, names: dict[int, str]) -> Decision:
+    """Who triaged the concern and when; the case and its entry's number there, or the reason
+    (sealed with the concern's own key)."""
+    entry = db.get_one(Entry, item.triaged_entry)
+    by = names.get(entry.author_id, f"user {entry.author_id}")
+    if entry.case_id is None:
+        payload = chronology.open_payload(_concern_key(db, unlocked, item.number), entry)
+        return Decision(by, entry.recorded_at, reason=str(payload.get("reason", "")))
+    case = db.get_one(Case, entry.case_id)
+    logged = ", ".join("?" for _ in casefile.ACCESS_LOG)
+    number = db.value(
+        f"SELECT count(*) FROM entries WHERE case_id = ? AND seq <= ? AND kind NOT IN ({logged})",
+        case.id,
+        entry.seq,
+        *casefile.ACCESS_LOG,
+    )
+    reference = casefile.format_reference(case.year, case.number)
+    return Decision(by, entry.recorded_at, reference, int(number))
 
 
 def read(unlocked: Unlocked, number: int) -> Item:
@@ -358,10 +398,9 @@ def check_open(unlocked: Unlocked, number: int) -> Item:
 
 
 def _untriaged(item: Item) -> None:
-    if item.triaged_entry is not None:
+    if item.decided is not None:
         raise NotAllowed(
-            f"concern {item.number} was triaged already ({item.state}, entry "
-            f"{item.triaged_entry}); nothing was changed"
+            f"concern {item.number} was triaged already ({item.decided}); nothing was changed"
         )
 
 
@@ -371,6 +410,8 @@ class Triaged:
     entry: int
     outcome: str
     case: str | None
+    case_entry: int | None = None  # added to a case: the entry's number there,
+    state: CaseState | None = None  # and where the case now stands
 
 
 def triage(
@@ -425,8 +466,9 @@ def into_case(db: Db, unlocked: Unlocked, number: int, case: Case) -> Triaged:
         case_id=case.id,
         event_at=clock.from_text(item.content.at),  # when what they saw happened
     )
-    summaries.follow(db, case.id, reference, ring, entry, carried)
-    return _triaged(db, item, entry, reference)
+    summary = summaries.follow(db, case.id, reference, ring, entry, carried)
+    done = _triaged(db, item, entry, reference)
+    return replace(done, case_entry=summary.entries, state=summary.state)
 
 
 def _carried(item: Item, payload: dict[str, Any]) -> dict[str, Any]:

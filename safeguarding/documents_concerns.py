@@ -51,6 +51,15 @@ def _item(item: Item, *, text: bool) -> dict[str, Any]:
     }
     if item.author:
         found["author"] = item.author
+    if item.decided is not None:
+        d = item.decided
+        found["decided"] = {
+            "by": d.by,
+            "at": d.at,
+            "case": d.case,
+            "number": d.number,
+            "reason": d.reason,
+        }
     if text:
         found["text"] = item.content.text
         found["observations"] = item.content.observations

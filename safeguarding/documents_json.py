@@ -257,6 +257,7 @@ def audit(events: Sequence[Access], *, mine: bool) -> list[Document]:
             **({"user": e.to} if e.action in ("granted", "revoked") else {}),
             **({"recovery": True} if e.recovery else {}),
             **({"period": e.period} if e.period else {}),
+            **({"concern": e.concern, "outcome": e.outcome} if e.concern is not None else {}),
             **({"kind": e.kind} if mine else {}),
         }
         for e in events

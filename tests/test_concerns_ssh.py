@@ -200,6 +200,7 @@ def test_the_account_runs_nothing_else(staffed: VaultInfo, server: Server) -> No
     [
         ("", ["concern"]),
         ("concerns", ["concerns"]),
+        ("concerns 3 --json", ["concerns", "3", "--json"]),
         ("--user 'Tess Teacher' concern --text-file=- --json", [
             "--user", "Tess Teacher", "concern", "--text-file=-", "--json"]),
     ],
@@ -210,7 +211,14 @@ def test_what_the_shell_lets_through(asked: str, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "asked",
-    ["user list", "concern --done-file ../secret", "concerns --debug", "concern --user x"],
+    [
+        "user list",
+        "concern --done-file ../secret",
+        "concerns --debug",
+        "concern --user x",
+        "concern 3",
+        "concerns ３",
+    ],
 )
 def test_what_the_shell_refuses(asked: str) -> None:
     with pytest.raises(NotAllowed):

@@ -35,9 +35,9 @@ def audit(
 ) -> None:
     """Who viewed or exported which case, and when.
 
-    Also who gave or took away access to a restricted case, and (without --case) every failed
-    attempt to unlock the vault: the name tried, with what, the account and the terminal;
-    oldest first.
+    Also who gave or took away access to a restricted case, who read or triaged which concern
+    (of those sealed to you), and (without --case) every failed attempt to unlock the vault:
+    the name tried, with what, the account and the terminal; oldest first.
 
     With --mine, every entry you wrote: the receipt of what you saved, if a command's output
     was lost.

@@ -88,8 +88,10 @@ def concern(
     files = {"--text-file": text_file, "--observations-file": observations_file}
     one_standard_input(files | {"--done-file": done_file})
     interactive = credentials.is_interactive()
+    if where is not None and not where.strip():
+        raise UsageError("--where cannot be empty")
     if not interactive:
-        _script_needs(about, where, text_file)
+        _script_needs(about, about_role, where, text_file)
     vault = open_vault(staff=True)
     try:
         name = STATE.user_name if STATE.user is not None or not interactive else _your_name()
@@ -149,7 +151,7 @@ def _content(
 
     interactive = credentials.is_interactive()
     people = _about(about, about_role, interactive)
-    moment = when(at) if at is not None or not interactive else _ask_when()
+    moment = when(at, future_hint=_PAST) if at is not None or not interactive else _ask_when()
     content = concerns.Content.checked(
         people,
         moment or _now(),
@@ -163,9 +165,13 @@ def _content(
     return content, moment
 
 
-def _script_needs(about: list[str] | None, where: str | None, text_file: str | None) -> None:
+def _script_needs(
+    about: list[str] | None, roles: list[str] | None, where: str | None, text_file: str | None
+) -> None:
     if not about:
         raise UsageError("a concern must say who it is about: give --about NAME")
+    if not roles:
+        raise UsageError(_ROLES)
     missing = [o for o, v in (("--where", where), ("--text-file", text_file)) if not v]
     if missing:
         raise UsageError(
@@ -193,6 +199,8 @@ def _about(names: list[str] | None, roles: list[str] | None, interactive: bool) 
         kinds = [ask_choice(f"Role of {n}", SubjectRole.ALL) for n in given]
     if len(kinds) == 1:
         kinds = kinds * len(given)
+    if not kinds:
+        raise UsageError(_ROLES)
     if len(kinds) != len(given):
         raise UsageError(
             f"{len(given)} people but {len(kinds)} roles",
@@ -201,13 +209,19 @@ def _about(names: list[str] | None, roles: list[str] | None, interactive: bool) 
     return [About(n, r) for n, r in zip(given, kinds, strict=True)]
 
 
+#: What a concern says when a person's role is not given.
+_ROLES = f"give --about-role for each person (--about-role {'|'.join(SubjectRole.ALL)})"
+#: What a concern says of a time to come: it records what was seen or heard.
+_PAST = "give when you saw or heard it, e.g. today 10:30 or yesterday 16:00"
+
+
 def _ask_when() -> datetime | None:
     while True:
         answer = ask("When did it happen? (e.g. today 10:30 or yesterday 16:00)", default="now")
         if answer.lower() == "now":
             return None
         try:
-            return when(answer)
+            return when(answer, future_hint=_PAST)
         except UsageError as error:
             output.err.print(error.message, style="red", markup=False)
 

@@ -3,10 +3,11 @@
 
 sshd runs it whatever the client asked for, and puts what they asked for in
 SSH_ORIGINAL_COMMAND: nothing (`ssh -t concern@host`: the interview), or `concern` or `concerns`
-with their own options, `--user NAME` before them.  A file option may only be `-` (standard
-input): a path would be a file of the account's, not the teacher's.  Anything else is refused
-with one line, before anything is opened; what is allowed replaces this process with safeguard
-itself, so the terminal, standard input and the exit code are the command's own."""
+with their own options (`concerns` also a concern's number), `--user NAME` before them.  A file
+option may only be `-` (standard input): a path would be a file of the account's, not the
+teacher's.  Anything else is refused with one line, before anything is opened; what is allowed
+replaces this process with safeguard itself, so the terminal, standard input and the exit code
+are the command's own."""
 
 from __future__ import annotations
 
@@ -64,8 +65,8 @@ def _check(command: str, options: list[str]) -> None:
     rest = iter(options)
     for word in rest:
         name, _, inline = word.partition("=")
-        if word in FLAGS:
-            continue
+        if word in FLAGS or (command == "concerns" and word.isascii() and word.isdigit()):
+            continue  # `concerns N`: one's own concern in full
         if name not in valued:
             raise NotAllowed(f"{word.split('=')[0]!r} is not allowed here: {ONLY}")
         value = inline if "=" in word else next(rest, None)

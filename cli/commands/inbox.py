@@ -12,13 +12,21 @@ from safeguarding import documents_concerns
 from safeguarding.errors import CheckFailed, UsageError
 
 from .. import output
-from ..context import STATE, hours_text, open_vault, unlock, waiting_line
+from ..context import (
+    STATE,
+    concern_number,
+    concern_rows,
+    hours_text,
+    open_vault,
+    unlock,
+    waiting_line,
+)
 from ..output import JsonOption
 
 
 def inbox(
     concern: Annotated[
-        int | None,
+        str | None,
         typer.Argument(help="Show this concern in full (its reading is recorded)."),
     ] = None,
     older_than: Annotated[
@@ -38,17 +46,18 @@ def inbox(
     headteacher or the chair of governors), never one about you. Working hours are 08:00 to
     18:00 on working days (weekends, bank holidays and the school's closure days left out).
     """
+    number = None if concern is None else concern_number(concern)
     if older_than is not None:
         _monitor(_hours(older_than), json)
         return
-    from safeguarding import clock, concerns, config
+    from safeguarding import clock, concerns, config, deadlines
 
     unlocked = unlock()
     STATE.reminder = None  # the inbox is the reminder
     try:
-        if concern is not None:
+        if number is not None:
             item = output.commit(
-                lambda: concerns.read(unlocked, concern),
+                lambda: concerns.read(unlocked, number),
                 lambda i: f"a reading of concern {i.number}",
             )
             items = [item]
@@ -56,8 +65,6 @@ def inbox(
             items = concerns.inbox(unlocked)
     finally:
         unlocked.close()
-    from safeguarding import deadlines
-
     closures = config.load().closure_days
     hours = {
         i.number: round(
@@ -69,7 +76,7 @@ def inbox(
     if json:
         output.emit_json(documents_concerns.inbox(items, hours))
         return
-    if concern is not None:
+    if number is not None:
         _show(items[0], hours[items[0].number])
         return
     if not items:
@@ -145,17 +152,18 @@ def _show(item, hours: float) -> None:  # type: ignore[no-untyped-def]
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, justify="right", style="bold")
     table.add_column(overflow="fold")
-    for label, value in (
+    decided = item.decided
+    rows = [
         ("From", item.author),
         ("Reported", moments.local_text(clock.from_text(item.recorded_at))),
-        ("Waiting", hours_text(hours)),
-        ("About", ", ".join(f"{a.name} ({a.role})" for a in item.content.about)),
-        ("When", moments.local_text(clock.from_text(item.content.at))),
-        ("Where", item.content.where),
-        ("What they saw or heard", item.content.text),
-        ("Their own view", item.content.observations or "(none)"),
-        ("Done so far", item.content.done or "(none)"),
-        ("State", item.state),
-    ):
-        table.add_row(label, plain(value))
+        ("Waiting", hours_text(hours)) if decided is None else None,
+        *concern_rows(item.content),
+        ("State", item.state if decided is None else str(decided)),
+    ]
+    if decided is not None:
+        when = moments.local_text(clock.from_text(decided.at))
+        rows += [("Decided", f"by {decided.by}, {when}"), ("Reason", decided.reason)]
+    for row in rows:
+        if row is not None and row[1] is not None:
+            table.add_row(row[0], plain(row[1]))
     output.out.print(Panel(table, title=f"Concern {item.number}", title_align="left"))

@@ -20,7 +20,7 @@ from ..casework import (
     read_text,
     when,
 )
-from ..context import STATE, unlock
+from ..context import STATE, concern_number, note_waiting
 from ..disclosing import (
     Answers,
     CategoryOption,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 
 def triage(
-    concern: Annotated[int, typer.Argument(help="The concern's number (see 'safeguard inbox').")],
+    concern: Annotated[str, typer.Argument(help="The concern's number (see 'safeguard inbox').")],
     case: Annotated[
         str | None,
         typer.Option("--case", metavar="CASE", help="Add it to this case, as an entry."),
@@ -89,8 +89,8 @@ def triage(
 
     With --no-action the reason comes from the prompt or --text-file.
     """
-    if sum((case is not None, new, no_action)) != 1:
-        raise UsageError("say what becomes of the concern: --case CASE, --new or --no-action")
+    number = concern_number(concern)
+    _one_outcome(case is not None, new, no_action)
     opening = (category, subject, subject_role, disclosed_by, relationship, where, received_by)
     if not new and (any(opening) or at or observations_file or editor or restricted):
         raise UsageError("the options of 'record' go with --new alone")
@@ -101,30 +101,44 @@ def triage(
         answers = Answers(
             category, list(subject or []), roles, disclosed_by, relationship, where, received_by
         )
-        _new(concern, answers, at, (text_file, observations_file, editor), restricted, json)
+        _new(number, answers, at, (text_file, observations_file, editor), restricted, json)
     else:
-        _decide(concern, case, text_file if no_action else None, json)
+        _decide(number, case, text_file if no_action else None, json)
+
+
+def _one_outcome(*given: bool) -> None:
+    if sum(given) > 1:
+        raise UsageError("give only one of --case, --new, --no-action")
+    if not any(given):
+        raise UsageError("say what becomes of the concern: --case CASE, --new or --no-action")
 
 
 def _decide(concern: int, case: str | None, reason_file: str | None, json: bool) -> None:
-    """Add the concern to an existing case, or (no `case`) no further action."""
+    """Add the concern to an existing case, or (no `case`) no further action; then, as after
+    any entry, the case's next step, and the reminder while other concerns wait."""
     from safeguarding import concerns
 
-    unlocked = unlock()
-    STATE.reminder = None
-    try:
+    with casebook(reason_file) as book:
+        unlocked = book.unlocked
+        STATE.reminder = None
         concerns.check_open(unlocked, concern)  # refused now, before the reason is asked
         reason = read_text("The reason for no further action", reason_file) if not case else None
         done = output.commit(
             lambda: concerns.triage(unlocked, concern, case=case, reason=reason),
             lambda t: f"the triage of concern {t.number}",
         )
-    finally:
-        unlocked.close()
+        note_waiting(unlocked)
     if json:
         output.emit_json(documents_concerns.triaged(done))
-    elif done.case is not None:
-        output.say(f"Added concern {done.number} to {done.case}.")
+    elif done.case is not None and done.state is not None:
+        from safeguarding.cases import Written
+
+        from .. import views
+
+        added = f"Added concern {done.number} to {done.case} as its entry {done.case_entry}."
+        step = book.next_step(done.state)
+        written = Written(done.case, done.entry, done.case_entry or 0, done.state, step)
+        views.report(book, written, False, added)
     else:
         output.say(f"Recorded no further action on concern {done.number}.")
 
@@ -156,6 +170,7 @@ def _new(
             lambda: book.open(told, moment, restricted=restricted, then=carry),
             lambda w: f"the case {w.reference} from concern {number}",
         )
+        note_waiting(book.unlocked)
         _opened(book, written, done[0], item, json)
 
 
