@@ -4,6 +4,7 @@ goes to the chair of governors as well."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -62,6 +63,9 @@ def listed(env: dict[str, str] | None = None) -> list[int]:
 
 
 def snapshot(path: Path) -> dict[Path, bytes]:
+    # A connection `with sqlite3.connect(...)` left open (`holders`) closes when collected, and
+    # the last to close checkpoints the log into the file: never between two snapshots.
+    gc.collect()
     return {p: p.read_bytes() for p in vault_files(path)}
 
 
