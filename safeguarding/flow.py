@@ -60,6 +60,7 @@ def next_step(
     state: CaseState, category: Category, today: date, closures: Container[date] = ()
 ) -> NextStep:
     ref = state.reference
+    advice = f"safeguard advice {ref} (it asks who gave it)"
     if state.stage is Stage.CLOSED:
         return NextStep(
             "Closed",
@@ -98,7 +99,7 @@ def next_step(
         return NextStep(
             f"Seek and follow the advice of {ROUTE_TITLES[route]}",
             "Section 6: follow the advice, keeping detailed records of actions and "
-            f"conversations throughout.\n\nRecord the advice: safeguard advice {ref} --from WHO",
+            f"conversations throughout.\n\nRecord the advice: {advice}",
             route=route,
         )
     outcomes = "|".join(category.allowed_outcomes)
@@ -111,7 +112,7 @@ def next_step(
         # A decision not to refer: there is no advice to follow unless some is sought.
         return NextStep(
             "Keep records",
-            f"{keep}\nIf advice is sought, record it: safeguard advice {ref} --from WHO\n\n{close}",
+            f"{keep}\nIf advice is sought, record it: {advice}\n\n{close}",
             route=route,
         )
     return NextStep("Follow the advice and keep records", f"{keep}\n\n{close}", route=route)
