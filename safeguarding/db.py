@@ -300,11 +300,17 @@ class Db:
         )
 
     def upsert(self, row: Row) -> None:
-        """Insert `row`, or write every column of the row already under its key."""
-        if self.get(type(row), *(getattr(row, k) for k in row.KEY)) is None:
-            self.insert(row)
-        else:
-            self.update(row)
+        """Insert `row`, or write every column of the row already under its key: one
+        statement, SQLite's upsert on the table's primary key."""
+        names = columns(type(row))
+        rest = [n for n in names if n not in row.KEY]
+        then = f"UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in rest)}" if rest else "NOTHING"
+        self.connection.execute(
+            f"INSERT INTO {row.TABLE} ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' for _ in names)}) "
+            f"ON CONFLICT ({', '.join(row.KEY)}) DO {then}",
+            [getattr(row, name) for name in names],
+        )
 
     def delete(self, row: Row) -> None:
         self.connection.execute(

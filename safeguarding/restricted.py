@@ -107,9 +107,8 @@ def settle(db: Db, case: Case, ring: KeyRing, vouch: Callable[[Db], None]) -> Ke
         db.update(case, "rekey_due")
         seal(db, case.id, ring, everyone)
         return ring
-    waiting = [
-        holder for holder in everyone if not holds(db, case.id, holder) and holder in publics(db)
-    ]
+    keys = publics(db)
+    waiting = [holder for holder in everyone if not holds(db, case.id, holder) and holder in keys]
     if waiting:
         vouch(db)
         seal(db, case.id, ring, waiting)
