@@ -23,6 +23,14 @@ def require(db: Db) -> None:
     Call in the write transaction, before a key is sealed to any slot's public key."""
     from safeguarding import integrity  # the chronology's checks load only where they run
 
+    # Only the entries about keys are read below, so first that none is missing: one deleted
+    # (a passphrase change, with the old slot put back) would leave a gap or a short head.
+    entries, last = db.execute("SELECT count(*), coalesce(max(seq), 0) FROM entries").fetchone()
+    if not entries == last == db.value("SELECT head_seq FROM vault_meta"):
+        raise Damaged(
+            "entries are missing from the chronology; no key was sealed",
+            summary="entries are missing from its chronology; no key was sealed",
+        )
     try:
         recorded = integrity.recorded_slots(db)
     except CheckFailed as failed:

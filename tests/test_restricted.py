@@ -624,6 +624,24 @@ def test_a_disable_that_leaves_a_case_with_no_member_says_so(school: VaultInfo) 
     assert json.loads(checked.stdout)["cases_with_no_member"] == [written.reference]
 
 
+def test_a_key_entry_deleted_by_hand_stops_every_sealing(school: VaultInfo) -> None:
+    """The key slots are checked against the entries about keys alone: an entry deleted from
+    the middle of the chronology (a passphrase change, its old slot put back) is found before
+    anything is sealed (exit 5), and nothing changes."""
+    alice = as_user(school, "alice", PASSPHRASE)
+    ref = book(alice).open(allegation()).reference
+    book(alice).add(ref, Note(text="Spoke to the LADO."))
+    alice.close()
+    with sqlite3.connect(school.path) as db:
+        db.execute("DROP TRIGGER entries_no_delete")
+        db.execute("DELETE FROM entries WHERE seq = 2")  # a user added, a slot with it
+    before = school.path.read_bytes()
+    result = invoke("access", "grant", ref, KIM)
+    assert result.exit_code == 5, result.stderr
+    assert "entries are missing from its chronology; no key was sealed" in result.stderr
+    assert school.path.read_bytes() == before
+
+
 def test_a_key_planted_in_a_slot_by_hand_is_never_sealed_to(school: VaultInfo) -> None:
     """An outsider who can write to the file puts their own public key in Kim's slot (and then
     in the recovery slot) and waits for the next re-key or grant: nothing is sealed to it, the
