@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from . import credentials, output, sitting
+from . import credentials, sitting
+from .sitting import say_wait as say_wait  # what a passphrase check says, here as in a shell
+from .sitting import told as told
 
 # The run's state is defined in `state` (which `credentials` also reads) and named here too, where
 # the commands have always found it.
 from .state import STATE as STATE
 from .state import State as State
 
-T = TypeVar("T", bound="Told")
-
 if TYPE_CHECKING:
-    from safeguarding.attempts import Told
     from safeguarding.concerns import Content, Reporter
     from safeguarding.vault import Unlocked, Vault
     from safeguarding.vault_file import VaultFile
@@ -79,41 +78,6 @@ def unlock_with_recovery() -> Unlocked:
     except BaseException:
         vault.close()
         raise
-
-
-def say_wait(vault: Vault, name: str) -> None:
-    """Before the secret is checked: why it waits, when `name` has failed too often."""
-    from safeguarding import attempts
-
-    pending = attempts.pending_or_none(vault.connection, name)
-    if pending is not None and pending.wait > 0:
-        output.tell(
-            [
-                f"safeguard: {_failures(pending.failures)} to unlock as {pending.name} since "
-                f"the last unlock: checking in {pending.wait:g} s"
-            ]
-        )
-
-
-def told(unlocked: T) -> T:
-    """`unlocked`, once its user has been told (one line on stderr) of the failed attempts to
-    unlock as them since their last unlock."""
-    missed = unlocked.missed
-    if missed is not None and missed.failures:
-        when = ""
-        if missed.last_at is not None:
-            when = f", the last at {missed.last_at.astimezone():%Y-%m-%d %H:%M}"
-        output.tell(
-            [
-                f"safeguard: {_failures(missed.failures)} to unlock as {missed.name} since "
-                f"your last unlock{when}: safeguard audit"
-            ]
-        )
-    return unlocked
-
-
-def _failures(count: int) -> str:
-    return f"{count} failed attempt" + ("" if count == 1 else "s")
 
 
 def note_waiting(unlocked: Unlocked) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from safeguarding import clock
 from safeguarding.errors import WrongPassphrase
@@ -18,6 +18,7 @@ from . import credentials, output
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from safeguarding.attempts import Told
     from safeguarding.held import HeldKeys
     from safeguarding.vault import Unlocked, Vault
 
@@ -106,7 +107,9 @@ class Sitting:
         left = ATTEMPTS
         while True:
             try:
-                return vault.unlock(self.user, credentials.passphrase(self.user))
+                passphrase = credentials.passphrase(self.user)
+                say_wait(vault, self.user)
+                return told(vault.unlock(self.user, passphrase))
             except WrongPassphrase:
                 left -= 1
                 # A passphrase from a file or a variable would be wrong again.
@@ -148,3 +151,43 @@ def end() -> None:
     if _current is not None:
         _current.lock()
     _current = None
+
+
+# Before and after a passphrase is checked, in a shell as in a single command.
+
+T = TypeVar("T", bound="Told")
+
+
+def say_wait(vault: Vault, name: str) -> None:
+    """Before the secret is checked: why it waits, when `name` has failed too often."""
+    from safeguarding import attempts
+
+    pending = attempts.pending_or_none(vault.connection, name)
+    if pending is not None and pending.wait > 0:
+        output.tell(
+            [
+                f"safeguard: {_failures(pending.failures)} to unlock as {pending.name} since "
+                f"the last unlock: checking in {pending.wait:g} s"
+            ]
+        )
+
+
+def told(unlocked: T) -> T:
+    """`unlocked`, once its user has been told (one line on stderr) of the failed attempts to
+    unlock as them since their last unlock."""
+    missed = unlocked.missed
+    if missed is not None and missed.failures:
+        when = ""
+        if missed.last_at is not None:
+            when = f", the last at {missed.last_at.astimezone():%Y-%m-%d %H:%M}"
+        output.tell(
+            [
+                f"safeguard: {_failures(missed.failures)} to unlock as {missed.name} since "
+                f"your last unlock{when}: safeguard audit"
+            ]
+        )
+    return unlocked
+
+
+def _failures(count: int) -> str:
+    return f"{count} failed attempt" + ("" if count == 1 else "s")

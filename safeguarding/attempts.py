@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from safeguarding import clock, crypto
+from safeguarding import clock, crypto, vouched
 from safeguarding.db import Db, KeySlot, UnlockAttempt, VaultMeta
-from safeguarding.errors import NotAllowed, SafeguardError
+from safeguarding.errors import Damaged, NotAllowed, SafeguardError
 from safeguarding.roster import normalise_name
 
 if TYPE_CHECKING:
@@ -173,14 +173,20 @@ def _record(db: Db, name: str, tried: str) -> None:
     details = json.dumps(
         {"name": name, "account": _account(), "terminal": _terminal()}, ensure_ascii=False
     ).encode("utf-8")
+    # Only the slots that hold the vault key (never a disabled user's, nor a staff slot), and
+    # only once the chronology vouches for them: a slot put in the file by hand reads nothing.
+    try:
+        vouched.require(db)
+        slots = db.all(
+            KeySlot, "exchange_public IS NOT NULL AND wrapped_key IS NOT NULL", order="id"
+        )
+    except Damaged:
+        slots = []  # the attempt is still recorded, its details sealed to no one
     boxes = {
         slot.exchange_public.hex(): crypto.seal_to(
             slot.exchange_public, details, place=_place(attempt_id)
         ).hex()
-        # Only the slots that hold the vault key: never a disabled user's, nor a staff slot.
-        for slot in db.all(
-            KeySlot, "exchange_public IS NOT NULL AND wrapped_key IS NOT NULL", order="id"
-        )
+        for slot in slots
         if slot.exchange_public is not None
     }
     db.insert(

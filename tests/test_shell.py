@@ -409,6 +409,15 @@ def test_a_wrong_passphrase_from_the_environment_ends_it_at_once(vault: VaultInf
     assert "wrong passphrase for 'alice'" in result.stderr and "more tries" not in result.stderr
 
 
+def test_a_shell_tells_its_user_of_failed_attempts_since_their_last_unlock(
+    vault: VaultInfo,
+) -> None:
+    assert invoke("cases", env={"SAFEGUARD_PASSPHRASE": "not it at all"}).exit_code == 3
+    result = invoke("shell", input="exit\n")
+    assert result.exit_code == 0, result.stderr
+    assert "1 failed attempt to unlock as alice since your last unlock" in result.stderr
+
+
 def test_the_shell_ends_with_its_last_commands_exit_code(vault: VaultInfo) -> None:
     result = invoke("shell", input="timeline SG-2026-0042\n")
     assert result.exit_code == 4 and "(exit 4)" in result.stderr

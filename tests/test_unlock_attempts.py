@@ -362,3 +362,20 @@ def test_a_member_of_staff_failing_to_unlock_is_recorded_slowed_and_told(
     assert shown.exit_code == 0, shown.stderr
     lines = [line for line in shown.stdout.splitlines() if "failed to unlock" in line]
     assert len(lines) == 4 and all(staff in line for line in lines)
+
+
+def test_a_key_put_in_a_slot_by_hand_reads_no_attempt(vault: VaultInfo) -> None:
+    """Who tried to unlock is sealed only to slots the chronology vouches for: with a public
+    key planted in the recovery slot, the attempt is still recorded, its details sealed to no
+    one."""
+    from safeguarding import crypto
+
+    planted = crypto.new_exchange_key().public_key().public_bytes_raw()
+    with sqlite3.connect(vault.path) as db:
+        db.execute(
+            "UPDATE key_slots SET exchange_public = ? WHERE purpose = 'recovery'", (planted,)
+        )
+    assert run("cases", env={"SAFEGUARD_PASSPHRASE": CANARY}).returncode == 3
+    recorded = rows(vault.path)
+    assert len(recorded) == 1
+    assert json.loads(recorded[0][4]) == {}
