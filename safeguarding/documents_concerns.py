@@ -71,8 +71,10 @@ def mine(items: Sequence[Item]) -> dict[str, Any]:
     return {**_head("safeguard.concerns"), "concerns": [_item(i, text=True) for i in items]}
 
 
-def inbox(items: Sequence[Item], hours: dict[int, float]) -> dict[str, Any]:
-    listed = [_item(i, text=True) | {"working_hours": hours[i.number]} for i in items]
+def inbox(items: Sequence[Item], hours: dict[int, float], *, read: bool) -> dict[str, Any]:
+    """The inbox: what each concern says only when it was `read` (`inbox N`, which records the
+    reading); the list gives who and when, as the table does."""
+    listed = [_item(i, text=read) | {"working_hours": hours[i.number]} for i in items]
     return {**_head("safeguard.inbox"), "concerns": listed}
 
 

@@ -520,6 +520,10 @@ def test_inbox(vault: VaultInfo, say: Say, tmp_path: Path, set_clock: SetClock) 
     set_clock(datetime(2026, 11, 25, 13, 0, tzinfo=UTC))
     found = document("inbox")
     snapshot("inbox", found, "safeguard.inbox", tmp_path, recorded_at=TIME)
+    # What a concern says is given only where the reading is recorded: `inbox N`.
+    assert "text" not in found["concerns"][0]
+    read = document("inbox", "1")["concerns"][0]
+    assert (read["text"], read["observations"]) == ("Amy said: he hits me.", "She was shaking.")
 
 
 def test_inbox_older_than(vault: VaultInfo, say: Say, tmp_path: Path, set_clock: SetClock) -> None:

@@ -74,7 +74,7 @@ def inbox(
         for i in items
     }
     if json:
-        output.emit_json(documents_concerns.inbox(items, hours))
+        output.emit_json(documents_concerns.inbox(items, hours, read=number is not None))
         return
     if number is not None:
         _show(items[0], hours[items[0].number])
