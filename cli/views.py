@@ -91,9 +91,9 @@ def entry_preview(case: CaseFile, entry: CaseEntry) -> Panel:
         lines.append(Text.assemble((f"{fact.label}: ", "italic"), visible(fact.value)))
     if entry.text:
         lines.append(plain(entry.text))
-    if entry.data.get("observations"):
+    if said := kind_of(entry.kind).opinion(entry):  # as the timeline shows it
         opinion = Text("Recorder's observations (opinion): ", style="bold")
-        lines.append(opinion.append_text(plain(str(entry.data["observations"]))))
+        lines.append(opinion.append_text(plain(said)))
     corrections = [str(e.number) for e in case.in_recorded_order if e.id in entry.amended_by]
     if corrections:
         which = "entries " if len(corrections) > 1 else "entry "

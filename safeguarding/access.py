@@ -101,10 +101,6 @@ def _settle(unlocked: Unlocked, reference: str) -> None:
             unlocked.case_ring(db, casefile.find_case(db, reference), writing=True)
 
 
-def _last_of(db: Db, case: Case) -> int:
-    return int(db.value("SELECT coalesce(max(seq), 0) FROM entries WHERE case_id = ?", case.id))
-
-
 #: How often a view reads a case without the write lock before it reads it under the lock:
 #: again only if someone wrote to that very case between the read and the record of it.
 VIEW_TRIES = 3
@@ -119,12 +115,12 @@ def _viewed(unlocked: Unlocked, reference: str, at: datetime) -> tuple[CaseFile,
         _settle(unlocked, reference)
         with storage.guarded(vault.path), storage.reading(vault.connection) as db:
             case = casefile.find_case(db, reference)
-            last = _last_of(db, case)
+            last = summaries.last_seq(db, case.id)
             authors = casefile.user_names(db, unlocked.keys.field_key)
             built = casefile.build(db, case, unlocked.case_ring(db, case), authors)
         with storage.guarded(vault.path), storage.writing(vault.connection) as db:
             case = casefile.find_case(db, reference)
-            if _last_of(db, case) == last:
+            if summaries.last_seq(db, case.id) == last:
                 ring = unlocked.case_ring(db, case, writing=True)
                 _record_read(unlocked, db, case, ring, CASE_VIEWED, {}, at)
                 return built, chronology.head(db)
