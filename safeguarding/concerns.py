@@ -290,12 +290,13 @@ def waiting(vault: VaultFile, holder: int | None = None) -> list[Waiting]:
     """The concerns not yet triaged, oldest first: read without a passphrase, naming no one.
     With `holder`, only those sealed to them: a member of the team a concern is about must
     not learn from a count that it exists."""
-    sealed = "" if holder is None else " AND id IN (SELECT concern_id FROM concern_keys "
-    sealed += "" if holder is None else "WHERE holder = ?)"
+    where, args = "triaged_seq IS NULL", list[int]()
+    if holder is not None:
+        where += " AND id IN (SELECT concern_id FROM concern_keys WHERE holder = ?)"
+        args.append(holder)
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         rows = db.execute(
-            f"SELECT id, recorded_at FROM concerns WHERE triaged_seq IS NULL{sealed} ORDER BY id",
-            *(() if holder is None else (holder,)),
+            f"SELECT id, recorded_at FROM concerns WHERE {where} ORDER BY id", *args
         ).fetchall()
     return [Waiting(int(number), clock.from_text(str(at))) for number, at in rows]
 
@@ -313,16 +314,14 @@ def _reader(unlocked: Unlocked) -> None:
         )
 
 
-def inbox(unlocked: Unlocked, *, everything: bool = False) -> list[Item]:
-    """The concerns waiting for triage (`everything`: triaged too) that this reader holds a
-    key to, oldest first."""
+def inbox(unlocked: Unlocked) -> list[Item]:
+    """The concerns waiting for triage that this reader holds a key to, oldest first."""
     _reader(unlocked)
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         names = casefile.user_names(db, unlocked.keys.field_key)
-        where = "" if everything else "triaged_seq IS NULL"
         found = []
-        for row in db.all(Concern, where, order="id"):
+        for row in db.all(Concern, "triaged_seq IS NULL", order="id"):
             opened = _open(db, row, unlocked.holder, unlocked.exchange, names[row.author_id])
             if opened is not None:
                 found.append(opened[0])

@@ -147,8 +147,6 @@ def _clear(db: Db, readable: Callable[[Case], bool]) -> dict[int, _Clear]:
         "AND case_id IS NOT NULL ORDER BY event_at, seq",
         *kinds,
     ).fetchall():
-        if case_id is None:
-            continue
         day = moments.local_date(clock.from_text(event_at))
         if kind == Kind.DISCLOSURE:
             found[case_id] = _Clear(day, readable=cases[case_id])
