@@ -38,7 +38,7 @@ def unlock(*, confirm: bool = False) -> Unlocked:
     """Open the vault and unlock it as the acting user (`--user`), asking for the passphrase;
     in a shell, with the keys it holds (asking only once it has locked itself), unless
     `confirm`: what changes who can open the vault asks for the passphrase in a shell too."""
-    vault = open_vault()
+    vault = open_vault(staff=True)  # refused just below, as whoever is acting
     try:
         name = STATE.user_name
         vault.refuse_staff(name)  # before the passphrase is asked for
@@ -69,7 +69,7 @@ def reporter(vault: Vault, name: str) -> Reporter:
 def unlock_with_recovery() -> Unlocked:
     """Open the vault with the recovery key (asked for, or from its variables), acting as the
     user `--user` names: the key's use is signed by it, and recorded against them."""
-    vault = open_vault()
+    vault = open_vault(staff=True)  # refused just below, as whoever is acting
     try:
         vault.refuse_staff(STATE.user_name)
         key = credentials.recovery_key()

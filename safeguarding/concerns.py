@@ -290,10 +290,10 @@ def waiting(vault: VaultFile, holder: int | None = None) -> list[Waiting]:
     """The concerns not yet triaged, oldest first: read without a passphrase, naming no one.
     With `holder`, only those sealed to them: a member of the team a concern is about must
     not learn from a count that it exists."""
-    where, args = "triaged_seq IS NULL", list[int]()
+    where, args = "triaged_seq IS NULL", []
     if holder is not None:
         where += " AND id IN (SELECT concern_id FROM concern_keys WHERE holder = ?)"
-        args.append(holder)
+        args = [holder]
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         rows = db.execute(
             f"SELECT id, recorded_at FROM concerns WHERE {where} ORDER BY id", *args
