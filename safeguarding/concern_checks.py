@@ -22,7 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from safeguarding import crypto
-from safeguarding.chronology import StoredEntry, open_payload
+from safeguarding.chronology import StoredEntry, facts_of, open_payload
 from safeguarding.custody import fail
 from safeguarding.db import Concern, ConcernKey, Db
 from safeguarding.vocabulary import Role
@@ -104,6 +104,8 @@ class Concerns:
     reported: dict[int, tuple[int, int, bytes | None, str]] = field(default_factory=dict)
     seen: dict[int, str] = field(default_factory=dict)
     triaged: dict[int, tuple[int, str]] = field(default_factory=dict)
+    #: Whom each concern's key was sealed to, as its signed report says.
+    holders: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def follow(self, entry: StoredEntry, keys: dict[int, bytes]) -> None:
         """Take a signed entry about a concern into account (`keys`: each user's key now)."""
@@ -116,6 +118,7 @@ class Concerns:
                 raise fail(f"entry {seq} reports concern {number} a second time: forged")
             author = entry.author_id
             self.reported[number] = (seq, author, keys.get(author), entry.recorded_at)
+            self.holders[number] = frozenset(facts_of(entry).get("holders", ()))
             return
         if number not in self.reported:
             raise fail(f"entry {seq} is about concern {number}, which was never reported")
@@ -175,6 +178,9 @@ class Concerns:
         """The concerns table is what the chronology says: none added, removed or re-dated by
         hand, none marked read or triaged other than as recorded."""
         rows = {row.id: row for row in db.all(Concern, order="id")}
+        sealed: dict[int, set[int]] = {}
+        for key in db.all(ConcernKey):
+            sealed.setdefault(key.concern_id, set()).add(key.holder)
         for number in sorted(set(self.reported) - set(rows)):
             raise fail(f"concern {number}'s row was removed from the vault by hand")
         for number, row in rows.items():
@@ -183,6 +189,8 @@ class Concerns:
                 raise fail(f"concern {number} is not in the chronology: added by hand")
             if (row.seq, row.author_id, row.recorded_at) != (said[0], said[1], said[3]):
                 raise fail(f"concern {number}'s row was changed by hand (see entry {said[0]})")
+            if sealed.get(number, set()) != self.holders[number]:
+                raise fail(f"concern {number}'s keys are not those entry {said[0]} sealed")
             triaged = self.triaged.get(number)
             state = (row.triaged_seq, row.outcome) if row.triaged_seq is not None else None
             if row.seen_at != self.seen.get(number) or state != triaged:

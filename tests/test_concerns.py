@@ -227,6 +227,17 @@ def test_a_concern_row_removed_or_marked_by_hand_is_named(school: VaultInfo) -> 
     assert result.exit_code == 1 and "concern 1's row was removed" in result.stderr
 
 
+def test_a_reader_s_key_to_a_concern_removed_by_hand_is_named(school: VaultInfo) -> None:
+    """Deleting a DSL's key to a concern would take it out of their inbox unseen: `verify`
+    compares the keys with the holders its signed report names."""
+    report(school.path, TESS, TESS_PASSPHRASE)
+    assert invoke("verify", "--no-passphrase").exit_code == 0
+    with sqlite3.connect(school.path) as db:
+        db.execute("DELETE FROM concern_keys WHERE holder = (SELECT MIN(holder) FROM concern_keys)")
+    result = invoke("verify", "--no-passphrase")
+    assert result.exit_code == 1 and "concern 1's keys are not those entry" in result.stderr
+
+
 def test_the_signature_carried_into_a_case_is_checked(school: VaultInfo) -> None:
     from safeguarding.chronology import EntryRow
     from safeguarding.concern_checks import Concerns, signed_bytes
