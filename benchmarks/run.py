@@ -1441,6 +1441,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="only note against its floor, and note and timeline --json against jrnl",
     )
+    only.add_argument(
+        "--only-cases",
+        action="store_true",
+        help="only the listing rows: cases, cases --json and user disable, 10,000 cases",
+    )
     parser.add_argument(
         "--years",
         type=int,
@@ -1468,6 +1473,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             bench = Bench(work, runs, jrnl)
             if options.only_jrnl:
                 rows = only_jrnl(bench, jrnl_sizes)
+            elif options.only_cases:
+                rows = bench.listing_rows(many_cases)
             else:
                 rows = everything(bench, sizes, jrnl_sizes, many_cases, history)
     finally:

@@ -4,7 +4,6 @@ never read the vault."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -16,11 +15,7 @@ from rich.text import Text
 from . import output
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-    from rich.segment import Segment
-    from rich.style import Style
+    from rich.console import RenderableType
     from rich.table import Table
 
     from safeguarding.casefile import CaseEntry, CaseFile
@@ -29,6 +24,8 @@ if TYPE_CHECKING:
     from safeguarding.config import Config
     from safeguarding.flow import NextStep
     from safeguarding.integrity import ChainReport
+
+    from .listing import Cell
 
 
 def due_text(step: NextStep, today: date, closures: Any = ()) -> str:
@@ -130,9 +127,11 @@ def cases_table(
 ) -> RenderableType:
     """Two lines a case: its reference, status, category and subjects, then what the policy
     asks next and by when, on a line of its own."""
-    from safeguarding.timeline_rich import plain
+    from safeguarding.timeline import visible
 
-    items: list[tuple[list[Text], Text]] = []
+    from .listing import Runs
+
+    items: list[tuple[Sequence[Cell], Cell]] = []
     for s in summaries:
         about = (
             ", ".join(f"{x['name']} ({x['role']})" for x in s.state.subjects)
@@ -141,16 +140,16 @@ def cases_table(
         )
         # A restricted case is marked, so its members know who else can read it (no one).
         status = s.state.stage.value + (", restricted" if s.restricted else "")
-        step = Text("Next step: ", style="dim")
-        step.append_text(plain(s.next.title))
+        step: tuple[tuple[str, str], ...] = (
+            ("Next step: ", "dim"),
+            (visible(s.next.title).rstrip("\n"), ""),
+        )
         due = due_text(s.next, today, config.closure_days)
         if due:
-            step.append(", by the end of ")
-            step.append(due, style="bold red" if s.next.overdue else "")
-        items.append(
-            # names as recorded: never Rich markup
-            ([Text(s.reference), Text(status), plain(s.state.category), plain(about)], step)
-        )
+            step += ((", by the end of ", ""), (due, "bold red" if s.next.overdue else ""))
+        # names as recorded: shown as they are, never read as Rich markup
+        fields = [s.reference, status, visible(s.state.category), visible(about)]
+        items.append(([f.rstrip("\n") for f in fields], Runs(step)))
     return two_line_list(("Case", "Status", "Category", "About"), items)
 
 
@@ -175,195 +174,15 @@ def categories_list(found: Categories) -> RenderableType:
 
 def two_line_list(
     headings: Sequence[str],
-    items: Sequence[tuple[Sequence[Text], Text]],
+    items: Sequence[tuple[Sequence[Cell], Cell]],
     *,
     title: str | None = None,
 ) -> RenderableType:
-    """A list laid out for 80 columns, two lines an item: its short fields, each kept whole in
-    a column as wide as its widest value (the last takes what is left and wraps at words), then
-    its prose on a line of its own, indented, wrapped at words.  No column is squeezed to a
-    sliver, so no word is broken in the middle; a word longer than the line goes on over the
-    next rather than being cut off.  Drawn line by line (`TwoLineList`), so that ten thousand
-    cases take a fraction of a second."""
+    """A list laid out for 80 columns, two lines an item: its short fields in columns, then its
+    prose on a line of its own (see `listing`)."""
+    from .listing import TwoLineList
+
     return TwoLineList(headings, items, title)
-
-
-#: The narrowest the last column of a two-line list is drawn line by line; narrower than this,
-#: the list is laid out as a table, which squeezes columns as it must.
-LAST_COLUMN_MIN = 8
-INDENT = 4
-
-
-class TwoLineList:
-    """`two_line_list` drawn as segments, line by line, each field padded to its column and the
-    prose wrapped at words as Rich wraps text: what a grid of Rich tables a line shows, at a
-    small part of its cost."""
-
-    def __init__(
-        self,
-        headings: Sequence[str],
-        items: Sequence[tuple[Sequence[Text], Text]],
-        title: str | None,
-    ) -> None:
-        self.headings, self.items, self.title = headings, items, title
-        self.widths = [
-            max([len(heading), *(fields[n].cell_len for fields, _ in items)])
-            for n, heading in enumerate(headings)
-        ]
-        self.fixed = sum(self.widths[:-1]) + 2 * (len(self.widths) - 1)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich.rule import Rule
-
-        width = options.max_width
-        if width - self.fixed < LAST_COLUMN_MIN:
-            yield _gridded(self.headings, self.items, self.widths, self.title)
-            return
-        if self.title:
-            yield Text(self.title, style="bold")
-        draw = _Drawing(console)
-        headings = [Text(h, style="bold") for h in self.headings]
-        yield from draw.lines(self._fields(draw, headings, width))
-        yield Rule(style="dim")
-        lines: list[list[Segment]] = []
-        for fields, prose in self.items:
-            lines += self._fields(draw, fields, width)
-            lines += draw.wrapped(prose, width - INDENT, INDENT)
-        yield from draw.lines(lines)
-
-    def _fields(self, draw: _Drawing, fields: Sequence[Text], width: int) -> list[list[Segment]]:
-        from rich.segment import Segment
-
-        head: list[Segment] = []
-        for field, column in zip(fields[:-1], self.widths, strict=False):
-            head += draw.styled(field, 0, len(field.plain))
-            head.append(Segment(" " * (column - field.cell_len + 2)))
-        lines = draw.wrapped(fields[-1], width - self.fixed, self.fixed)
-        lines[0][:1] = head  # the first line's indent is the other fields
-        return lines
-
-
-class _Drawing:
-    """Text wrapped and styled as segments, as Rich draws it (wrapped at words, a word longer
-    than the line folded, each line padded to the widest), without a Rich object a line."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.styles: dict[object, Style] = {}
-
-    def style(self, name: str | Style) -> Style:
-        found = self.styles.get(name)
-        if found is None:
-            found = self.styles[name] = self.console.get_style(name)
-        return found
-
-    def pieces(self, text: Text) -> list[tuple[int, int, Style | None]]:
-        """`text` cut where its styles change: each piece's start, end and style."""
-        plain, spans = text.plain, text.spans
-        if not spans and not text.style:
-            return [(0, len(plain), None)]
-        cuts = sorted({0, len(plain)} | {s.start for s in spans} | {s.end for s in spans})
-        found = []
-        for a, b in itertools.pairwise(cuts):
-            style: Style | None = None
-            for each in (text.style, *(s.style for s in spans if s.start <= a and s.end >= b)):
-                if each:
-                    style = self.style(each) if style is None else style + self.style(each)
-            found.append((a, b, style))
-        return found
-
-    def styled(self, text: Text, start: int, end: int) -> list[Segment]:
-        """The characters `start` to `end` of `text`, cut where its styles change."""
-        from rich.segment import Segment
-
-        plain = text.plain
-        return [
-            Segment(plain[max(a, start) : min(b, end)], style)
-            for a, b, style in self.pieces(text)
-            if a < end and b > start
-        ]
-
-    def wrapped(self, text: Text, room: int, indent: int) -> list[list[Segment]]:
-        """`text` wrapped at words to at most `room` cells, each line indented by `indent`
-        and padded to the widest line's width (at most `room`)."""
-        from rich._wrap import divide_line
-        from rich.cells import cell_len
-        from rich.segment import Segment
-
-        plain = text.plain
-        ranges: list[tuple[int, int]] = []
-        start = 0
-        for part in plain.split("\n"):
-            end = start + len(part)
-            breaks = divide_line(part, room) if cell_len(part) > room else []
-            cuts = [start, *(start + cut for cut in breaks), end]
-            for a, b in itertools.pairwise(cuts):
-                excess = (b - a) - room
-                if excess > 0:  # whitespace beyond the line goes, as Rich's `rstrip_end`
-                    b -= min(excess, len(plain[a:b]) - len(plain[a:b].rstrip()))
-                ranges.append((a, b))
-            start = end + 1
-        widest = min(room, max(cell_len(part) for part in plain.split("\n")))
-        pieces = self.pieces(text)
-        lines = []
-        for a, b in ranges:
-            line = [Segment(" " * indent)]
-            line += [
-                Segment(plain[max(a, start) : min(b, end)], style)
-                for start, end, style in pieces
-                if start < b and end > a
-            ]
-            line.append(Segment(" " * (widest - cell_len(plain[a:b]))))
-            lines.append(line)
-        return lines
-
-    def lines(self, lines: list[list[Segment]]) -> Iterator[Segment]:
-        """The lines, each ending in a new line, in as few segments as their styles allow:
-        the console's work is per segment."""
-        from rich.segment import Segment
-
-        texts: list[str] = []
-        style: Style | None = None
-        for line in lines:
-            for segment in [*line, Segment("\n")]:
-                if texts and segment.style != style:
-                    yield Segment("".join(texts), style)
-                    texts = []
-                style = segment.style
-                texts.append(segment.text)
-        if texts:
-            yield Segment("".join(texts), style)
-
-
-def _gridded(
-    headings: Sequence[str],
-    items: Sequence[tuple[Sequence[Text], Text]],
-    widths: Sequence[int],
-    title: str | None,
-) -> RenderableType:
-    """The list as a grid of Rich tables, a line each, for a line too narrow for its fields:
-    Rich squeezes the columns as it must."""
-    from rich.console import Group
-    from rich.padding import Padding
-    from rich.rule import Rule
-    from rich.table import Table
-
-    def line(cells: Sequence[Text]) -> Table:
-        grid = Table.grid(padding=(0, 2))
-        for width in widths[:-1]:
-            grid.add_column(width=width, no_wrap=True)
-        grid.add_column(overflow="fold")
-        grid.add_row(*cells)
-        return grid
-
-    parts: list[RenderableType] = []
-    if title:
-        parts.append(Text(title, style="bold"))
-    parts += [line([Text(h, style="bold") for h in headings]), Rule(style="dim")]
-    for fields, prose in items:
-        prose.overflow, prose.justify = "fold", "default"
-        parts += [line(fields), Padding(prose, (0, 0, 0, INDENT), expand=False)]
-    return Group(*parts)
 
 
 def overdue_table(summaries: list[CaseSummary]) -> Table:

@@ -136,17 +136,19 @@ class Casebook:
                 found.append((case, summary))
         if made:
             self._keep(made)
-        return [self._summarised(case, summary) for case, summary in found]
+        today = self.today()
+        return [self._summarised(case, summary, today) for case, summary in found]
 
-    def _summarised(self, case: Case, summary: Summary) -> CaseSummary:
+    def _summarised(self, case: Case, summary: Summary, today: date) -> CaseSummary:
         state = summary.state
         category = self.categories.lookup(state.category)
+        closures = self.config.closure_days
         return CaseSummary(
             reference=state.reference,
             state=state,
             title=category.title,
-            next=self.next_step(state),
-            overdue=flow.overdue(state, category, self.today(), self.config.closure_days),
+            next=flow.next_step(state, category, today, closures),
+            overdue=flow.overdue(state, category, today, closures),
             restricted=bool(case.restricted),
         )
 

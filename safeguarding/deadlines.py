@@ -48,6 +48,11 @@ class ClosedDays:
     _years: dict[int, frozenset[date]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # Deadlines already worked out, by their start and length: a list of many cases asks for
+    # the same few again and again.
+    _deadlines: dict[tuple[date, int], date] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __contains__(self, day: object) -> bool:
         if not isinstance(day, date):
@@ -103,6 +108,15 @@ def add_working_days(start: date, days: int, closures: Container[date] = ()) -> 
     """
     if days < 0:
         raise ValueError("a deadline cannot be a negative number of working days")
+    if isinstance(closures, ClosedDays):
+        known = closures._deadlines.get((start, days))
+        if known is None:
+            known = closures._deadlines[start, days] = _counted(start, days, closures)
+        return known
+    return _counted(start, days, closures)
+
+
+def _counted(start: date, days: int, closures: Container[date]) -> date:
     day = start
     while not is_working_day(day, closures) and days == 0:
         day += ONE_DAY

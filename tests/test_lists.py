@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safeguarding.cli.listing import LAST_COLUMN_MIN
+
 from tests.conftest import VaultInfo, invoke
 from tests.flowkit import Say, record
 
@@ -66,3 +70,26 @@ def test_help_lists_the_commands_in_the_order_of_the_work() -> None:
     assert listed == list(COMMAND_ORDER)  # every command placed, none left to the end
     assert listed.index("record") < listed.index("refer") < listed.index("advice")
     assert listed.index("close") < listed.index("timeline") < listed.index("backup")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(alphabet="abc Zé中\n-", max_size=120),
+        # words one space apart, in plain ASCII: the shortcut's own ground
+        st.lists(st.text(alphabet="abcXYZ-'(),", min_size=1, max_size=12)).map(" ".join),
+    ),
+    room=st.integers(min_value=LAST_COLUMN_MIN, max_value=40),
+)
+def test_a_list_wraps_its_text_as_rich_does(text: str, room: int) -> None:
+    """The list's own wrapping (a shortcut for plain ASCII) breaks lines where Rich would, at
+    every width the list draws line by line."""
+    from rich.console import Console
+    from rich.text import Text
+    from safeguarding.cli.listing import lines_of
+
+    lines, widest = lines_of(text, room)
+    rich_lines = Text(text).wrap(Console(width=room), room)
+    assert [text[a:b] for a, b, _ in lines] == [line.plain for line in rich_lines]
+    assert [width for _, _, width in lines] == [line.cell_len for line in rich_lines]
+    assert widest == min(room, max(Text(line).cell_len for line in text.split("\n")))
