@@ -8,7 +8,6 @@ point can still say it was saved, however the output failed.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from safeguarding import jsontext
 from safeguarding.errors import SafeguardError
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _write_stdout(text: str) -> None:
 
 def emit_json(document: Any) -> None:
     """One JSON document on stdout, nothing else, flushed: `OutputLost` if it cannot be."""
-    _write_stdout(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    _write_stdout(jsontext.dumps(document) + "\n")
 
 
 def data_line(text: str) -> None:

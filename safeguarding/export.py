@@ -12,14 +12,13 @@ linked, or renamed where links are refused), and an existing file is replaced on
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from safeguarding import access, clock, documents_json, files, timeline, timeline_rich
+from safeguarding import access, clock, documents_json, files, jsontext, timeline, timeline_rich
 from safeguarding.entries import Export
 from safeguarding.errors import NotFound, UsageError
 
@@ -91,7 +90,7 @@ def render_html(t: timeline.Timeline) -> str:
 
 
 def render_json(t: timeline.Timeline) -> str:
-    return json.dumps(documents_json.case(t), ensure_ascii=False, indent=2) + "\n"
+    return jsontext.dumps(documents_json.case(t)) + "\n"
 
 
 def render(t: timeline.Timeline, fmt: str, width: int = DEFAULT_WIDTH) -> bytes:

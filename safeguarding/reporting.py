@@ -9,14 +9,13 @@ Nothing here prints.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from safeguarding import documents_json, files, moments, report, report_layout
+from safeguarding import documents_json, files, jsontext, moments, report, report_layout
 from safeguarding.errors import CheckFailed, NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ class Made:
 def render(r: report.Report, fmt: str) -> tuple[report_layout.Layout, bytes]:
     layout = report_layout.build(r)
     if fmt == "json":
-        text = json.dumps(documents_json.report(r), ensure_ascii=False, indent=2) + "\n"
+        text = jsontext.dumps(documents_json.report(r)) + "\n"
         return layout, text.encode("utf-8")
     if fmt == "html":
         from safeguarding import report_pages
