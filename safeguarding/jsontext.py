@@ -11,7 +11,7 @@ has no spelling for) goes to `json.dumps` itself, so the text is always what it 
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 

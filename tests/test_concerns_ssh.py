@@ -55,14 +55,24 @@ class Server:
     def ssh(self, asked: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         """`ssh` in batch mode, as a script on another computer would run it."""
         return subprocess.run(
-            [
-                "ssh", "-F", "/dev/null", "-T", "-p", str(self.port), "-i", str(self.key),
-                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                "-o", f"UserKnownHostsFile={self.known_hosts}",
-                "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10",
-                "--", f"{getpass.getuser()}@127.0.0.1", asked,
-            ],
+            self._command(asked),
             input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    def _command(self, asked: str) -> list[str]:
+        return [
+            "ssh", "-F", "/dev/null", "-T", "-p", str(self.port), "-i", str(self.key),
+            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+            "-o", f"UserKnownHostsFile={self.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10",
+            "--", f"{getpass.getuser()}@127.0.0.1", asked,
+        ]  # fmt: skip
+
+    def popen(self, asked: str) -> subprocess.Popen[str]:
+        """`ssh` as `ssh` above, still running: its standard input open until written."""
+        return subprocess.Popen(
+            self._command(asked),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
 
 
@@ -177,6 +187,44 @@ def test_a_teacher_reports_a_concern_over_ssh_and_reads_it_back(
     finally:
         alice.close()
     assert (waiting.number, waiting.author) == (number, TESS)
+
+
+def test_a_name_sent_over_ssh_is_in_no_process_arguments_on_the_server(
+    staffed: VaultInfo, server: Server
+) -> None:
+    """Every account on the server may read every process's arguments: what the teacher asked
+    for runs in the forced command's own process, never as a command line of its own."""
+    asked = f"--user {shlex.quote(TESS)} concern --about 'Amy Price' --about-role pupil " + (
+        "--where 'the playground' --text-file -"
+    )
+    client = server.popen(asked)
+    try:
+        reporting = _opening(staffed.path, client)
+        arguments = Path(f"/proc/{reporting}/cmdline").read_bytes()
+        assert b"concern-ssh" in arguments  # the forced command, as sshd started it
+        assert b"Amy" not in arguments and b"playground" not in arguments
+    finally:
+        out, err = client.communicate("Amy said: he hit me at break.\n", timeout=60)
+    assert client.returncode == 0, err
+    assert out.strip().isdigit()  # the receipt
+
+
+def _opening(vault: Path, client: subprocess.Popen[str]) -> int:
+    """The process that has `vault` open, on the server's side of the connection."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert client.poll() is None, client.communicate()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) == os.getpid():
+                continue
+            try:
+                opened = {os.readlink(fd) for fd in (proc / "fd").iterdir()}
+            except OSError:
+                continue  # ended meanwhile, or not ours to look at
+            if str(vault) in opened:
+                return int(proc.name)
+        time.sleep(0.05)
+    raise AssertionError("no process on the server opened the vault within 30 seconds")
 
 
 def test_the_account_runs_nothing_else(staffed: VaultInfo, server: Server) -> None:

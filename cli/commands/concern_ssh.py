@@ -6,14 +6,16 @@ SSH_ORIGINAL_COMMAND: nothing (`ssh -t concern@host`: the interview), or `concer
 with their own options (`concerns` also a concern's number), `--user NAME` before them.  A file
 option may only be `-` (standard input): a path would be a file of the account's, not the
 teacher's.  Anything else is refused with one line, before anything is opened; what is allowed
-replaces this process with safeguard itself, so the terminal, standard input and the exit code
-are the command's own."""
+runs in this same process, as the shell runs a command, so the terminal, standard input and the
+exit code are the command's own, and what was asked (a name given with `--about`) never
+becomes a process's arguments, which every account on the server can read."""
 
 from __future__ import annotations
 
 import os
 import shlex
-import sys
+
+import typer
 
 from safeguarding.errors import NotAllowed, UsageError
 
@@ -27,7 +29,7 @@ FLAGS = frozenset({"--json", "--help", "-h"})
 ONLY = "this account only reports concerns: 'concern' (the default) or 'concerns'"
 
 
-def concern_ssh() -> None:
+def concern_ssh(ctx: typer.Context) -> None:
     """Run only 'concern' or 'concerns' (an ssh forced command).
 
     What the client asked for is read from SSH_ORIGINAL_COMMAND: nothing (the interview on
@@ -36,9 +38,9 @@ def concern_ssh() -> None:
     with exit 3. See the README, "Reporting from other computers".
     """
     argv = allowed(os.environ.get("SSH_ORIGINAL_COMMAND", ""))
-    sys.stdout.flush()
     # No shell: the words checked above are the arguments, as they are.
-    os.execv(sys.executable, [sys.executable, "-m", "safeguarding.cli", *argv])  # noqa: S606
+    code = ctx.find_root().command.main(args=argv, prog_name="safeguard", standalone_mode=False)
+    raise typer.Exit(int(code or 0))
 
 
 def allowed(asked: str) -> list[str]:
