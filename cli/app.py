@@ -217,6 +217,7 @@ COMMAND_ORDER = (
     "reopen",
     "cases",
     "timeline",
+    "person",
     "export",
     "audit",
     "report",
