@@ -10,8 +10,9 @@ nothing of itself to anyone else.  Nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from safeguarding.people_rows import (
 from safeguarding.roster import _meta
 
 if TYPE_CHECKING:
+    from safeguarding.entries import Disclosure
     from safeguarding.vault import Unlocked
 
 #: A Unique Pupil Number: a letter, eleven digits, and a check digit or letter.
@@ -322,3 +324,66 @@ def _subject(names: list[str], wanted: str, named: bool, reference: str) -> str:
         else f"{reference} has {len(names)} subjects; say which with --subject NAME",
         hint=f"'safeguard timeline {reference}' shows its subjects",
     )
+
+
+# A disclosure's subjects ---------------------------------------------------------------------
+
+#: The role a person added from a case's subject is given, by the subject's role.
+ROLE_OF_SUBJECT = {
+    "pupil": "pupil",
+    "ex-pupil": "pupil",
+    "staff": "staff",
+    "volunteer": "staff",
+    "parent": "parent",
+    "other": "other",
+}
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The person a subject is to be linked to: one known (`person`), or one matched by
+    name and date of birth and added if there is none (`draft`), or, `new`, one added."""
+
+    person: int | None = None
+    draft: PersonInfo | None = None
+    new: bool = False
+
+
+def resolve(
+    unlocked: Unlocked,
+    db: Db,
+    disclosure: Disclosure,
+    wanted: Sequence[Wanted | None],
+    now: datetime,
+) -> Disclosure:
+    """The disclosure with each subject linked to the person `wanted` for it (in order; None:
+    not linked), people added as needed, in the caller's write transaction."""
+    subjects = []
+    for subject, want in zip(disclosure.subjects, wanted, strict=True):
+        if want is None:
+            subjects.append(subject)
+            continue
+        person = want.person
+        if person is None:
+            person = _matched_or_added(unlocked, db, subject.name, want, now)
+        elif db.get(Person, person) is None:
+            raise no_such_person(str(person))
+        subjects.append(dataclasses.replace(subject, person=person))
+    return dataclasses.replace(disclosure, subjects=tuple(subjects))
+
+
+def _matched_or_added(unlocked: Unlocked, db: Db, name: str, want: Wanted, now: datetime) -> int:
+    draft = want.draft
+    assert draft is not None
+    if not want.new:
+        same = [p for p in _matching(unlocked, db, name) if p.dob == draft.dob]
+        if len(same) > 1:
+            raise UsageError(
+                f"{len(same)} people of that name were born on {draft.dob.isoformat()}; "
+                "nothing was saved",
+                hint="give --subject-id with the number of the one you mean "
+                "('safeguard person list')",
+            )
+        if same:
+            return same[0].id
+    return add_in(unlocked, db, dataclasses.replace(draft, name=name), now).id
