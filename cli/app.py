@@ -218,6 +218,7 @@ COMMAND_ORDER = (
     "cases",
     "timeline",
     "person",
+    "file",
     "export",
     "audit",
     "report",

@@ -1,7 +1,10 @@
-"""The `--json` documents of people: `person add`, `list`, `show`, `link` and `link-case`.
+"""The `--json` documents of people and the child's file: `person add`, `list`, `show`, `link`
+and `link-case`, and `file` (which `export --file --format json` writes too).
 
 Built as `documents_json` builds its documents, each with its `schema`, from what the library
-returns; nothing here opens the vault, writes or prints.
+returns; nothing here opens the vault, writes or prints.  The file is one document that holds
+each of its cases whole (`safeguard.case`, as a case's own export has it) and the order of
+their entries in one chronology, so it can be carried as it is.
 """
 
 from __future__ import annotations
@@ -9,15 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from safeguarding import documents_json
+
 if TYPE_CHECKING:
     from safeguarding.people import Linked
     from safeguarding.people_rows import PersonInfo
+    from safeguarding.personfile import ChildFile, FileExported
 
 SCHEMAS: dict[str, int] = {
     "safeguard.person": 1,
     "safeguard.person.list": 1,
     "safeguard.person.link": 1,
     "safeguard.person.link-case": 1,
+    "safeguard.file": 1,
+    "safeguard.file.export": 1,
 }
 
 Document = dict[str, Any]
@@ -79,4 +87,41 @@ def case_linked(found: PersonInfo, case: str, subject: str, entry: int, number: 
         "subject": subject,
         "entry": entry,
         "number": number,
+    }
+
+
+def child_file(made: ChildFile) -> Document:
+    """The child's file: the cover sheet, every case whole, and one chronology naming each
+    entry by its case and its place in the vault's chronology."""
+    t = made.combined
+    return {
+        **_head("safeguard.file"),
+        "school": t.school,
+        "produced_at": t.produced_at.isoformat(),
+        "produced_by": t.produced_by,
+        "checkpoint": str(t.checkpoint),
+        "redacted": t.redacted,
+        "person": person_fields(made.person),
+        "linked": _linked(made.links),
+        "open_cases": list(made.open_cases),
+        "key_people": list(made.key_people),
+        "last_transfer": None,
+        "chronology": [
+            {"case": case, "entry": item.id, "number": item.number, "at": item.at.isoformat()}
+            for case, item in made.order
+        ],
+        "cases": [documents_json.case(view) for view in made.cases],
+    }
+
+
+def file_exported(done: FileExported) -> Document:
+    """`export --file PERSON --json`: what was written, and where it is recorded."""
+    return {
+        **_head("safeguard.file.export"),
+        "person": done.person.id,
+        "format": done.format,
+        "output": None if done.path is None else str(done.path),
+        "cases": list(done.cases),
+        "entry": done.entry,
+        "checkpoint": done.checkpoint,
     }

@@ -64,3 +64,27 @@ def test_person_link_case(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
     _people()
     found = document("person", "link-case", "1", reference)
     snapshot("person-link-case", found, "safeguard.person.link-case", tmp_path)
+
+
+def test_file(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    _people()
+    _case(say)
+    found = document("file", "1")
+    snapshot(
+        "file",
+        found,
+        "safeguard.file",
+        tmp_path,
+        produced_at=TIME,
+        checkpoint=CHECKPOINT,
+        added_at=TIME,
+        recorded_at=TIME,
+    )
+
+
+def test_export_of_a_file(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    _people()
+    _case(say)
+    to = tmp_path / "file.json"
+    found = document("export", "--file", "1", "--format", "json", "--output", str(to))
+    snapshot("export-file", found, "safeguard.file.export", tmp_path, checkpoint=CHECKPOINT)

@@ -84,6 +84,7 @@ def test_two_people_linked_see_each_other(vault: VaultInfo) -> None:
         (("person", "link", "1", "2", "--as", "cousin"), 2, "unknown link"),
         (("person", "link-case", "9", "SG-2026-0001"), 4, "there is no person 9"),
         (("person", "link-case", "1", "SG-2026-0009"), 4, "no case SG-2026-0009"),
+        (("file", "9"), 4, "there is no person 9"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
