@@ -197,3 +197,14 @@ def test_a_person_never_reaches_the_vault_in_clear(
         for canary in canaries:
             assert canary.encode() not in data, (canary, path.name)
             assert canary.casefold().encode() not in data.lower(), (canary, path.name)
+
+
+def test_a_file_goes_down_standard_output_recorded_like_one_to_a_file(
+    two_cases: tuple[str, str],
+) -> None:
+    first, _ = two_cases
+    result = invoke("export", "--file", NAME, "--format", "txt", "--output", "-")
+    assert result.exit_code == 0, result.stderr
+    assert f"File of {NAME}" in result.stdout and "Last transfer" in result.stdout
+    audit = json.loads(invoke("audit", "--case", first, "--json").stdout)
+    assert ("exported", "txt", "-") in [(e["action"], e["format"], e["output"]) for e in audit]
