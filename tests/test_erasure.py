@@ -183,7 +183,19 @@ def _staff(info: VaultInfo) -> bool:
 
 def test_timelines_and_cases_show_the_erasure(vault: VaultInfo, say: Say) -> None:
     case = closed_case(say)
+    assert invoke("timeline", case).exit_code == 0
+    assert invoke("export", case, "--format", "txt", "--output", "-").exit_code == 0
     assert invoke("erase", case, *reason(say, "The retention period ended.")).exit_code == 0
+    # Who read it, and who erased it, stay in the audit.
+    for args in (("audit", "--json"), ("audit", "--case", case, "--json")):
+        events = json.loads(invoke(*args).stdout)
+        assert [(e["case"], e["action"], e.get("kind")) for e in events] == [
+            (case, "viewed", None),
+            (case, "recorded", "export"),  # its details gone with the keys
+            (case, "recorded", "erased"),
+        ]
+    exported = invoke("export", case, "--format", "txt", "--output", "-")
+    assert exported.exit_code == 3 and "was erased" in exported.stderr
     timeline = invoke("timeline", case)
     assert timeline.exit_code == 0
     assert f"{case} was erased on" in timeline.stdout and "by alice" in timeline.stdout
@@ -193,7 +205,7 @@ def test_timelines_and_cases_show_the_erasure(vault: VaultInfo, say: Say) -> Non
     listed = invoke("cases", "--status", "all")
     assert f"{case}: erased on" in listed.stdout
     [shown] = json.loads(invoke("cases", "--status", "all", "--json").stdout)
-    assert shown["status"] == "erased" and shown["erasure"]["entries"] == 4
+    assert shown["status"] == "erased" and shown["erasure"]["entries"] == 5  # with the export
     note = invoke("note", case, *reason(say, "more"))
     assert note.exit_code == 3 and "was erased" in note.stderr
 
@@ -276,6 +288,8 @@ def test_a_restricted_case_is_erased_by_its_members_alone(two: VaultInfo, say: S
     assert document["case"] == case and document["log_emptied"] is True
     with closing(sqlite3.connect(two.path)) as db:
         assert db.execute("SELECT COUNT(*) FROM case_access").fetchone()[0] == 0
+    members = invoke("access", case)
+    assert members.exit_code == 3 and "was erased" in members.stderr
     no_copy_in(two.path, secrets)
     assert invoke("verify").exit_code == 0
 
