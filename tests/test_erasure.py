@@ -355,3 +355,25 @@ def test_backups_before_and_after_are_told_apart(
     assert erasure.kept_in(second.path, vault.path) == []
     into = restore.restore(first.path, tmp_path / "elsewhere.db")
     assert into.erased_since == ()  # nothing was replaced: nothing to compare with
+
+
+def test_verify_names_an_entry_written_into_an_erased_case(vault: VaultInfo, say: Say) -> None:
+    case = closed_case(say)
+    assert invoke("erase", case, *reason(say)).exit_code == 0
+    alice = Vault.open(vault.path).unlock(vault.user, vault.passphrase)
+    try:
+        with storage.writing(alice.vault.connection) as db:
+            row = db.first(Case, "number = ?", int(case[-4:]))
+            assert row is not None
+            chronology.append(
+                db,
+                signer=alice.signer,
+                payload_key=KeyRing((crypto.new_key(),)),
+                kind="note",
+                payload={"text": "written after the erasure"},
+                case_id=row.id,
+            )
+    finally:
+        alice.close()
+    checked = invoke("verify", "--no-passphrase")
+    assert checked.exit_code == 1 and "after its erasure" in checked.stderr
