@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from safeguarding.categories import Categories
     from safeguarding.erasure import Erased, Recorded
     from safeguarding.retention import Dated
 
@@ -98,3 +99,19 @@ def hold(found: Recorded, released: bool = False) -> dict[str, Any]:
 def holds(found: Sequence[Recorded]) -> dict[str, Any]:
     """`hold list`: the holds in force."""
     return {**_head("safeguard.holds"), "holds": [_hold(h) for h in found]}
+
+
+def rules(found: Categories) -> dict[str, dict[str, Any] | None]:
+    """Each category's retention rule, by code, as `categories --json` gives it: in words, what
+    comes then, and the rules for particular outcomes (None: no rule)."""
+    age = found.retirement_age
+    return {
+        c.code: None
+        if c.retention is None
+        else {
+            "rule": c.retention.rule.describe(age),
+            "then": c.retention.rule.then,
+            "outcomes": {o: r.describe(age) for o, r in c.retention.outcomes.items()},
+        }
+        for c in found
+    }
