@@ -377,3 +377,23 @@ def test_verify_names_an_entry_written_into_an_erased_case(vault: VaultInfo, say
         alice.close()
     checked = invoke("verify", "--no-passphrase")
     assert checked.exit_code == 1 and "after its erasure" in checked.stderr
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeguarding.cli import credentials
+
+    monkeypatch.setattr(credentials, "is_interactive", lambda: True)
+
+
+def test_at_a_terminal_the_reason_is_asked_then_whether_to_go_on(
+    vault: VaultInfo, say: Say, terminal: None
+) -> None:
+    case = closed_case(say)
+    count = entry_count(vault.path)
+    declined = invoke("erase", case, input="Its retention period ended.\n.\nn\n")
+    assert declined.exit_code != 0 and "No one will be able to read it again" in declined.stderr
+    assert entry_count(vault.path) == count
+    erased = invoke("erase", case, input="Its retention period ended.\n.\ny\n")
+    assert erased.exit_code == 0, erased.stderr
+    assert "Its retention period ended." in invoke("timeline", case).stdout

@@ -9,7 +9,15 @@ import typer
 from safeguarding import documents_retention
 
 from .. import output
-from ..casework import CaseArgument, EditorOption, JsonOption, TextFileOption, casebook, read_text
+from ..casework import (
+    CaseArgument,
+    EditorOption,
+    JsonOption,
+    TextFileOption,
+    casebook,
+    confirm,
+    read_text,
+)
 
 #: Said after every erasure, and in the README: what an erasure cannot reach.
 BACKUPS = (
@@ -31,7 +39,8 @@ def erase(
     """Erase a case: destroy its keys, so no one can read it again.
 
     A DSL or the headteacher; a restricted case, its members. A closed case only (or --force),
-    and not while a hold is on it. The reason is asked for (or read with --text-file).
+    and not while a hold is on it. The reason is asked for, then whether to go on (or the
+    reason is read with --text-file, and nothing is asked).
 
     Every copy of the case's keys in the vault is destroyed, with its summary and the keys of
     the concerns added to it: no passphrase and no recovery key opens its entries again. They
@@ -47,6 +56,10 @@ def erase(
         erasure.check(book.unlocked, case, force=force)
         label = "Why the case is being erased" + (" although it is open" if force else "")
         reason = read_text(label, text_file, editor, need="say why the case is being erased")
+        if text_file is None and not confirm(
+            f"Erase {case.strip().upper()}? No one will be able to read it again", False
+        ):
+            raise typer.Abort()
         done = output.commit(
             lambda: erasure.erase(book.unlocked, case, reason, force=force),
             lambda d: f"the erasure of {d.erasure.reference} as entry {d.erasure.entry}",
