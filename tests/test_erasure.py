@@ -268,6 +268,11 @@ def test_bad_input_gets_its_exit_code_and_writes_nothing(two: VaultInfo, say: Sa
     assert forced.exit_code == 0, forced.stderr
     assert json.loads(invoke("timeline", open_case, "--json").stdout)["forced"] is True
     assert invoke("verify").exit_code == 0
+    # A re-key gives every case a new key, but none to an erased one.
+    assert invoke("user", "disable", DEPUTY).exit_code == 0
+    assert invoke("verify").exit_code == 0
+    with closing(sqlite3.connect(two.path)) as db:
+        assert db.execute("SELECT COUNT(*) FROM cases WHERE case_key != x''").fetchone()[0] == 0
 
 
 def test_a_restricted_case_is_erased_by_its_members_alone(two: VaultInfo, say: Say) -> None:
@@ -282,6 +287,13 @@ def test_a_restricted_case_is_erased_by_its_members_alone(two: VaultInfo, say: S
         env={"SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE},
     )
     assert deputy.exit_code == 4  # not a member: the case is not there for them
+    as_deputy = {"SAFEGUARD_USER": DEPUTY, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
+    assert invoke("hold", case, *reason(say), env=as_deputy).exit_code == 4
+    assert invoke("hold", case, *reason(say, "Kept for the LADO.")).exit_code == 0
+    assert json.loads(invoke("hold", "list", "--json", env=as_deputy).stdout)["holds"] == []
+    assert len(json.loads(invoke("hold", "list", "--json").stdout)["holds"]) == 1
+    assert invoke("hold", "release", case, env=as_deputy).exit_code == 4
+    assert invoke("hold", "release", case).exit_code == 0
     erased = invoke("erase", case, *reason(say, "A malicious allegation: removed."), "--json")
     assert erased.exit_code == 0, erased.stderr
     document = json.loads(erased.stdout)
