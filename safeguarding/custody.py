@@ -5,7 +5,7 @@ epochs its entries may be sealed in, and whether each is open.  Part of `verify`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ class Custody:
     erased: dict[int, int] = field(default_factory=dict)
     held: dict[int, int] = field(default_factory=dict)
 
-    def follow(self, entry: StoredEntry, facts: dict[str, Any], cases: Iterable[int]) -> None:
+    def follow(self, entry: StoredEntry, facts: dict[str, Any], cases: Collection[int]) -> None:
         """Who holds each restricted case's keys, as the chronology says (`cases`: the cases
         known so far)."""
         try:
@@ -57,16 +57,18 @@ class Custody:
             for case_id, members in dict(facts.get("restricted_cases", {})).items():
                 self.restricted[int(case_id)] = {int(m) for m in members} | {0}
             if entry.kind in CASE_FACT:
-                self._erasure_or_hold(entry, int(facts[CASE_FACT[entry.kind]]))
+                self._erasure_or_hold(entry, int(facts[CASE_FACT[entry.kind]]), cases)
         except (TypeError, ValueError, KeyError):
             raise fail(f"entry {entry.seq}'s record of a restricted case is not readable") from None
 
-    def _erasure_or_hold(self, entry: StoredEntry, case_id: int) -> None:
+    def _erasure_or_hold(self, entry: StoredEntry, case_id: int, cases: Collection[int]) -> None:
         """An erasure takes every key of the case away (no holder is left); a hold forbids it
         until released."""
         seq, kind = entry.seq, entry.kind
-        if entry.case_id is not None or case_id in self.erased:
-            raise fail(f"entry {seq} ({kind.replace('_', ' ')}) names an erased case: forged")
+        if entry.case_id is not None or case_id in self.erased or case_id not in cases:
+            raise fail(
+                f"entry {seq} ({kind.replace('_', ' ')}) names an erased case, or none: forged"
+            )
         if kind == ERASED:
             if case_id in self.held:
                 raise fail(f"entry {seq} erases a case held since entry {self.held[case_id]}")
@@ -139,8 +141,10 @@ class Custody:
                 f"case {reference} is marked erased or held other than its chronology says: "
                 "the cases table was altered"
             )
+        if case.erased_seq is None:
+            return
         summary = db.value("SELECT COUNT(*) FROM case_summaries WHERE case_id = ?", case.id)
-        if case.erased_seq is not None and (case.case_key or summary):
+        if case.case_key or summary:
             raise fail(
                 f"case {reference} was erased (entry {case.erased_seq}) but the vault holds a "
                 "key or a summary of it: put back by hand"

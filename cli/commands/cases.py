@@ -78,9 +78,11 @@ def cases(
 
 def _print_erased(erased: list[Recorded]) -> None:
     """Each erased case, on a line of its own, with the entry that erased it."""
+    from safeguarding import moments
+
     for found in erased:
         output.out.print(
-            f"{found.reference}: erased on {found.at.astimezone().date().isoformat()} by "
+            f"{found.reference}: erased on {moments.local_date(found.at).isoformat()} by "
             f"{escape(found.by)} (entry {found.entry}); its entries can no longer be read.",
             soft_wrap=True,
         )
