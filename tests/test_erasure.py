@@ -409,3 +409,24 @@ def test_at_a_terminal_the_reason_is_asked_then_whether_to_go_on(
     erased = invoke("erase", case, input="Its retention period ended.\n.\ny\n")
     assert erased.exit_code == 0, erased.stderr
     assert "Its retention period ended." in invoke("timeline", case).stdout
+
+
+def test_the_write_ahead_log_is_emptied_while_another_process_holds_it_open(
+    vault: VaultInfo, say: Say
+) -> None:
+    """Kept open by another connection, the log is not removed when `erase` closes the vault:
+    the pages with the keys that it held before must be gone from it all the same."""
+    wal = Path(f"{vault.path}-wal")
+    with closing(sqlite3.connect(vault.path)) as other:
+        other.execute("SELECT COUNT(*) FROM entries").fetchone()
+        case = closed_case(say)
+        secrets = secrets_of(vault, case)
+        assert wal.exists() and any(s in wal.read_bytes() for s in secrets.stored)
+        erased = invoke("erase", case, *reason(say), "--json")
+        assert erased.exit_code == 0, erased.stderr
+        assert json.loads(erased.stdout)["log_emptied"] is True
+        assert wal.exists()  # still open elsewhere
+        no_copy_in(wal, secrets)
+        no_copy_in(vault.path, secrets)
+        # The other connection still reads the vault as it now is.
+        assert other.execute("SELECT erased_seq FROM cases").fetchone()[0] is not None
