@@ -17,7 +17,6 @@ a case while, say, an inquiry has asked for records to be kept.  Nothing here pr
 from __future__ import annotations
 
 import sqlite3
-import time
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,9 +32,6 @@ from safeguarding.roster import MANAGING_ROLES
 
 if TYPE_CHECKING:
     from safeguarding.unlocked import Unlocked
-
-#: How long an erasure waits for readers to let go of the write-ahead log before it says so.
-WAL_TRIES, WAL_WAIT = 50, 0.1
 
 
 @dataclass(frozen=True)
@@ -159,13 +155,10 @@ def erase(unlocked: Unlocked, reference: str, reason: str, *, force: bool) -> Er
 
 def empty_log(connection: Any) -> bool:
     """Copy the write-ahead log into the vault and truncate it to nothing, so no earlier page
-    stays in it; False if readers kept it busy for the few seconds waited."""
-    for _ in range(WAL_TRIES):
-        busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        if not busy:
-            return True
-        time.sleep(WAL_WAIT)
-    return False
+    stays in it; False if readers kept it busy for as long as the connection waits (its busy
+    timeout: SQLite waits for them)."""
+    busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return not busy
 
 
 def _reason(reason: str) -> str:

@@ -430,3 +430,15 @@ def test_the_write_ahead_log_is_emptied_while_another_process_holds_it_open(
         no_copy_in(vault.path, secrets)
         # The other connection still reads the vault as it now is.
         assert other.execute("SELECT erased_seq FROM cases").fetchone()[0] is not None
+
+
+def test_a_reader_that_keeps_the_log_busy_is_said(vault: VaultInfo, say: Say) -> None:
+    case = closed_case(say)
+    with closing(sqlite3.connect(vault.path, isolation_level=None)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM entries").fetchone()  # a snapshot held open
+        erased = invoke("erase", case, *reason(say), env={"SAFEGUARD_BUSY_TIMEOUT": "0.2"})
+        reader.execute("COMMIT")
+    assert erased.exit_code == 0, erased.stderr
+    assert "write-ahead log still holds earlier pages" in erased.stderr
+    assert invoke("verify").exit_code == 0
