@@ -67,13 +67,10 @@ def _may_act(unlocked: Unlocked, db: Db, case: Case, action: str) -> None:
         unlocked.case_ring(db, case)  # `NotFound` for a non-member
         return
     if not unlocked.signer.recovery and unlocked.user.role not in MANAGING_ROLES:
-        raise NotAllowed(
-            f"only a DSL or the headteacher may {action}; nothing was changed",
-            hint="a restricted case: only its members",
-        )
+        raise NotAllowed(f"only a DSL or the headteacher may {action}; nothing was changed")
 
 
-def _refusal(db: Db, case: Case, *, force: bool) -> NotAllowed | None:
+def _refusal(case: Case, *, force: bool) -> NotAllowed | None:
     """Why the case may not be erased now (None: it may)."""
     reference = _reference(case)
     if case.erased_seq is not None:
@@ -94,15 +91,22 @@ def _refusal(db: Db, case: Case, *, force: bool) -> NotAllowed | None:
     return None
 
 
+def _erasable(unlocked: Unlocked, db: Db, reference: str, *, force: bool) -> Case:
+    """The case `reference`, if this user may erase it now: `NotFound` (exit 4) for an unknown
+    case, `NotAllowed` (exit 3) for one erased, held, open without `force`, or not theirs."""
+    case = casefile.find_case(db, reference)
+    if case.erased_seq is None:
+        _may_act(unlocked, db, case, "erase a case")
+    refused = _refusal(case, force=force)
+    if refused is not None:
+        raise refused
+    return case
+
+
 def check(unlocked: Unlocked, reference: str, *, force: bool) -> None:
     """Refuse now what `erase` would refuse, before its reason is asked for; nothing written."""
     with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
-        case = casefile.find_case(db, reference)
-        if case.erased_seq is None:
-            _may_act(unlocked, db, case, "erase a case")
-        refused = _refusal(db, case, force=force)
-        if refused is not None:
-            raise refused
+        _erasable(unlocked, db, reference, force=force)
 
 
 def erase(unlocked: Unlocked, reference: str, reason: str, *, force: bool) -> Erased:
@@ -112,12 +116,7 @@ def erase(unlocked: Unlocked, reference: str, reason: str, *, force: bool) -> Er
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
         unlocked.require_epoch(db)
-        case = casefile.find_case(db, reference)
-        if case.erased_seq is None:
-            _may_act(unlocked, db, case, "erase a case")
-        refused = _refusal(db, case, force=force)
-        if refused is not None:
-            raise refused
+        case = _erasable(unlocked, db, reference, force=force)
         concerns = [
             int(c)
             for c in db.values(
