@@ -442,3 +442,15 @@ def test_a_reader_that_keeps_the_log_busy_is_said(vault: VaultInfo, say: Say) ->
     assert erased.exit_code == 0, erased.stderr
     assert "write-ahead log still holds earlier pages" in erased.stderr
     assert invoke("verify").exit_code == 0
+
+
+def test_the_governors_report_still_counts_an_erased_case(vault: VaultInfo, say: Say) -> None:
+    case = closed_case(say)
+    period = ("report", "--from", "2026-09-01", "--to", "2026-12-31", "--format", "json")
+    before = json.loads(invoke(*period).stdout)
+    assert invoke("erase", case, *reason(say)).exit_code == 0
+    after = json.loads(invoke(*period).stdout)
+    assert after["concerns"]["opened"] == before["concerns"]["opened"] != 0
+    assert (before["not_broken_down"], after["not_broken_down"]) == (0, "fewer than 3")
+    shown = invoke(*period[:-2], "--format", "text", env={"COLUMNS": "200"}).stdout
+    assert "an erased case's by no one" in shown
