@@ -20,6 +20,7 @@ from safeguarding.casefile import VIEWED as CASE_VIEWED
 from safeguarding.chronology import Checkpoint
 from safeguarding.concern_checks import ADDED, CLOSED, READ, REPORTED
 from safeguarding.crypto import KeyRing
+from safeguarding.custody import CASE_FACT
 from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import destination, title_of
 from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED
@@ -259,6 +260,7 @@ ACCESS_REVOKED = "access_revoked"
 VAULT_OPENED = "vault_opened"
 _LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
 _LOGGED += (REPORT_MADE, VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED)
+_LOGGED += CASE_FACT  # a case erased, held, released
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
 
@@ -291,12 +293,14 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         everything = {c.id: c for c in db.all(Case)}
         readable = {i for i, c in everything.items() if unlocked.can_read(db, c)}
+        # Who read a case stays in the log after its erasure (as recorded, its details gone).
+        known = readable | {i for i, c in everything.items() if c.erased_seq is not None}
         # One's own entries are one's receipts, even in a case one has since left.
-        cases = everything if mine else {i: everything[i] for i in readable}
+        cases = everything if mine else {i: everything[i] for i in known}
         wanted: int | None = None
         if reference is not None:
             case = casefile.find_case(db, reference)
-            if case.id not in readable:
+            if case.id not in known:
                 raise casefile.no_such_case(case.year, case.number)
             wanted = case.id
         ids = {c.id: casefile.format_reference(c.year, c.number) for c in cases.values()}
@@ -322,7 +326,7 @@ def audit(unlocked: Unlocked, reference: str | None = None, *, mine: bool = Fals
             who = authors.get(row.author_id, f"user {row.author_id}")
             at = clock.from_text(row.recorded_at)
             if row.case_id is None:
-                if wanted is None or row.kind == CASE_VIEWED:
+                if wanted is None or row.kind == CASE_VIEWED or row.kind in CASE_FACT:
                     event = _vault_event(row, at, who, unlocked, (by_ref, sealed))
                     if event and (wanted is None or by_ref.get(event.case) == wanted):
                         found.append(event)
@@ -351,9 +355,10 @@ def _vault_event(
     listed (`listed`: the cases' references), or an event on a concern not sealed to the
     reader (`listed`: the concerns' numbers, None for one's own entries)."""
     cases, sealed = listed
-    if row.kind == CASE_VIEWED:
+    if row.kind == CASE_VIEWED or row.kind in CASE_FACT:
         ref = str(chronology.open_payload(unlocked.keys.fields, row).get("case", ""))
-        return Access(row.seq, at, who, ref, "viewed") if ref in cases else None
+        action, kind = ("viewed", None) if row.kind == CASE_VIEWED else ("recorded", row.kind)
+        return Access(row.seq, at, who, ref, action, kind=kind) if ref in cases else None
     if row.kind == REPORT_MADE:
         return _report(row, at, who, unlocked)
     if row.kind == VAULT_OPENED:

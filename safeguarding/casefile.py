@@ -13,7 +13,7 @@ from typing import Any
 
 from safeguarding import chronology, clock, crypto
 from safeguarding.db import Case, Db, Entry, User
-from safeguarding.errors import NotFound, UsageError
+from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.vocabulary import Kind
 
 #: An entry recorded more than this long after the event is marked as recorded late.
@@ -140,6 +140,15 @@ def no_such_case(year: int, number: int) -> NotFound:
     return NotFound(
         f"there is no case {format_reference(year, number)}",
         hint="'safeguard cases --status all' lists the cases",
+    )
+
+
+def erased(case: Case) -> NotAllowed:
+    """What is said of a case that was erased: its keys are gone, its entries unreadable."""
+    return NotAllowed(
+        f"{format_reference(case.year, case.number)} was erased (entry {case.erased_seq}): its "
+        "entries can no longer be read, and nothing can be added to it",
+        hint="'safeguard timeline CASE' shows who erased it, when and why",
     )
 
 

@@ -27,7 +27,7 @@ from safeguarding import (
 )
 from safeguarding.casefile import CaseFile
 from safeguarding.casestate import OPEN, CaseState
-from safeguarding.categories import Categories
+from safeguarding.categories import Categories, Category
 from safeguarding.config import Config
 from safeguarding.crypto import KeyRing
 from safeguarding.db import Case, Db, Entry
@@ -148,9 +148,21 @@ class Casebook:
             state=state,
             title=category.title,
             next=flow.next_step(state, category, today, closures),
-            overdue=flow.overdue(state, category, today, closures),
+            overdue=[
+                *flow.overdue(state, category, today, closures),
+                *self._retention(state, category, today),
+            ],
             restricted=bool(case.restricted),
         )
+
+    def _retention(
+        self, state: CaseState, category: Category, today: date
+    ) -> tuple[flow.Overdue, ...]:
+        """The case's review (or erasure) under its retention rule, once its date has come."""
+        due = flow.retention_due(state, category, self.categories.retirement_age)
+        if due is None or due.on is None or due.on > today:
+            return ()
+        return (flow.Overdue(state.reference, f"retention: due for {due.then}", due.on),)
 
     def _keep(self, made: Sequence[tuple[Case, Summary]]) -> None:
         """Write the summaries a listing made from the chronology (cases from before

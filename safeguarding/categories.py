@@ -14,7 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from safeguarding import retention_rules
 from safeguarding.errors import UsageError
+from safeguarding.retention_rules import DEFAULT_RETIREMENT_AGE, Retention
 from safeguarding.vocabulary import Route
 
 ROUTE_TITLES = {
@@ -53,6 +55,9 @@ class Category:
     deadline_working_days: int | None
     guidance: str
     outcomes: str = "concern"
+    #: How long a case of this category is kept, and what then (None: no rule, kept until
+    #: someone decides).
+    retention: Retention | None = None
 
     @property
     def allowed_outcomes(self) -> tuple[str, ...]:
@@ -62,8 +67,15 @@ class Category:
 class Categories:
     """The categories of one file, in the file's order, found by code."""
 
-    def __init__(self, categories: list[Category], source: str) -> None:
+    def __init__(
+        self,
+        categories: list[Category],
+        source: str,
+        retirement_age: int = DEFAULT_RETIREMENT_AGE,
+    ) -> None:
         self.source = source
+        #: The normal retirement age a rule counted from `retirement` uses.
+        self.retirement_age = retirement_age
         self._by_code = {c.code: c for c in categories}
 
     def __iter__(self) -> Iterator[Category]:
@@ -144,7 +156,7 @@ def parse(text: str, source: str) -> Categories:
             raise UsageError(f"{source}: the code {category.code!r} is used twice")
         seen.add(category.code)
         categories.append(category)
-    return Categories(categories, source)
+    return Categories(categories, source, retention_rules.retirement_age(data, source))
 
 
 def _category(item: Any, where: str) -> Category:
@@ -188,4 +200,7 @@ def _category(item: Any, where: str) -> Category:
         deadline_working_days=deadline,
         guidance=" ".join(text("guidance").split()),
         outcomes=outcomes,
+        retention=retention_rules.parse(
+            item.get("retention"), f"{where} ({code})", OUTCOME_SETS[outcomes]
+        ),
     )

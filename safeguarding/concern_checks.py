@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from safeguarding import crypto
 from safeguarding.chronology import StoredEntry, facts_of, open_payload
-from safeguarding.custody import fail
+from safeguarding.custody import CASE_FACT, ERASED, fail
 from safeguarding.db import Concern, ConcernKey, Db
 from safeguarding.vocabulary import Role
 
@@ -106,10 +106,17 @@ class Concerns:
     triaged: dict[int, tuple[int, str]] = field(default_factory=dict)
     #: Whom each concern's key was sealed to, as its signed report says.
     holders: dict[int, frozenset[int]] = field(default_factory=dict)
+    #: The case each concern was added to, and the concerns whose case was erased: their keys
+    #: went with it.
+    added_to: dict[int, int] = field(default_factory=dict)
+    erased: set[int] = field(default_factory=set)
 
     def follow(self, entry: StoredEntry, keys: dict[int, bytes]) -> None:
         """Take a signed entry about a concern into account (`keys`: each user's key now)."""
         kind = entry.kind
+        if kind == ERASED:
+            case_id = facts_of(entry).get(CASE_FACT[ERASED])
+            self.erased |= {n for n, c in self.added_to.items() if c == case_id}
         if kind not in (REPORTED, READ, CLOSED, ADDED):
             return
         number, seq = concern_of(entry), entry.seq
@@ -128,6 +135,8 @@ class Concerns:
         if number in self.triaged:
             raise fail(f"entry {seq} triages concern {number} a second time: forged")
         self.triaged[number] = (seq, TRIAGES[kind])
+        if kind == ADDED and entry.case_id is not None:
+            self.added_to[number] = entry.case_id
 
     def sealed(
         self, entry: StoredEntry, keys: dict[int, bytes], entry_keys: dict[int, bytes]
@@ -189,7 +198,8 @@ class Concerns:
                 raise fail(f"concern {number} is not in the chronology: added by hand")
             if (row.seq, row.author_id, row.recorded_at) != (said[0], said[1], said[3]):
                 raise fail(f"concern {number}'s row was changed by hand (see entry {said[0]})")
-            if sealed.get(number, set()) != self.holders[number]:
+            holders = frozenset() if number in self.erased else self.holders[number]
+            if sealed.get(number, set()) != holders:
                 raise fail(f"concern {number}'s keys are not those entry {said[0]} sealed")
             triaged = self.triaged.get(number)
             state = (row.triaged_seq, row.outcome) if row.triaged_seq is not None else None

@@ -5,7 +5,7 @@ epochs its entries may be sealed in, and whether each is open.  Part of `verify`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,10 @@ from safeguarding.db import Case, Db
 from safeguarding.errors import CheckFailed
 
 RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"
+#: The vault events of a case's erasure and of a legal hold placed on it and released, and
+#: the fact each names the case's row under.
+ERASED, HOLD, RELEASED = "erased", "hold", "hold_released"
+CASE_FACT = {ERASED: "erased", HOLD: "held", RELEASED: "released"}
 
 
 def fail(message: str) -> CheckFailed:
@@ -27,8 +31,11 @@ class Custody:
 
     restricted: dict[int, set[int]] = field(default_factory=dict)
     floor: dict[int, int] = field(default_factory=dict)
+    #: Each erased case's `erased` entry, and each held case's `hold` entry in force.
+    erased: dict[int, int] = field(default_factory=dict)
+    held: dict[int, int] = field(default_factory=dict)
 
-    def follow(self, entry: StoredEntry, facts: dict[str, Any], cases: Iterable[int]) -> None:
+    def follow(self, entry: StoredEntry, facts: dict[str, Any], cases: Collection[int]) -> None:
         """Who holds each restricted case's keys, as the chronology says (`cases`: the cases
         known so far)."""
         try:
@@ -49,8 +56,31 @@ class Custody:
                 self.departed(int(case_id))
             for case_id, members in dict(facts.get("restricted_cases", {})).items():
                 self.restricted[int(case_id)] = {int(m) for m in members} | {0}
+            if entry.kind in CASE_FACT:
+                self._erasure_or_hold(entry, int(facts[CASE_FACT[entry.kind]]), cases)
         except (TypeError, ValueError, KeyError):
             raise fail(f"entry {entry.seq}'s record of a restricted case is not readable") from None
+
+    def _erasure_or_hold(self, entry: StoredEntry, case_id: int, cases: Collection[int]) -> None:
+        """An erasure takes every key of the case away (no holder is left); a hold forbids it
+        until released."""
+        seq, kind = entry.seq, entry.kind
+        if entry.case_id is not None or case_id in self.erased or case_id not in cases:
+            raise fail(
+                f"entry {seq} ({kind.replace('_', ' ')}) names an erased case, or none: forged"
+            )
+        if kind == ERASED:
+            if case_id in self.held:
+                raise fail(f"entry {seq} erases a case held since entry {self.held[case_id]}")
+            self.erased[case_id] = seq
+            if case_id in self.restricted:
+                self.restricted[case_id] = set()
+        elif kind == HOLD:
+            if case_id in self.held:
+                raise fail(f"entry {seq} holds a case held since entry {self.held[case_id]}")
+            self.held[case_id] = seq
+        elif self.held.pop(case_id, None) is None:
+            raise fail(f"entry {seq} releases a hold on a case that is not held: forged")
 
     def departed(self, case_id: int) -> None:
         """A member left (or the vault was re-keyed): the case's next entry starts a new epoch."""
@@ -62,6 +92,11 @@ class Custody:
         case_id = entry.case_id
         if case_id is None or entry.signature is None:
             return
+        if case_id in self.erased:
+            raise fail(
+                f"entry {entry.seq} was added to case row {case_id} after its erasure (entry "
+                f"{self.erased[case_id]}): forged"
+            )
         epoch = epoch_of(entry)
         if epoch < 0:
             raise fail(f"entry {entry.seq} names a key epoch that is not a number: altered")
@@ -93,8 +128,27 @@ class Custody:
                     f"the members of case {reference} are not the ones its chronology records: "
                     "access was changed by hand"
                 )
+            self._check_erasure(db, case, reference)
         if set(holders) - set(self.restricted):
             raise fail("a case that is not restricted has members: access was changed by hand")
+
+    def _check_erasure(self, db: Db, case: Case, reference: str) -> None:
+        """An erased case, and a held one, are what the chronology says; an erased one holds no
+        key and no summary."""
+        said = (self.erased.get(case.id), self.held.get(case.id))
+        if (case.erased_seq, case.held_seq) != said:
+            raise fail(
+                f"case {reference} is marked erased or held other than its chronology says: "
+                "the cases table was altered"
+            )
+        if case.erased_seq is None:
+            return
+        summary = db.value("SELECT COUNT(*) FROM case_summaries WHERE case_id = ?", case.id)
+        if case.case_key or summary:
+            raise fail(
+                f"case {reference} was erased (entry {case.erased_seq}) but the vault holds a "
+                "key or a summary of it: put back by hand"
+            )
 
 
 def check_case_state(case: Case, opened: dict[int, str], closed: dict[int, str | None]) -> None:

@@ -117,6 +117,10 @@ class Case(Row):
     # left and its next entry must start a new key epoch.
     restricted: int = 0
     rekey_due: int = 0
+    # Cached from the chronology: the case's `erased` entry (its keys are gone, every copy),
+    # and the `hold` entry in force on it (none may erase it while it is).
+    erased_seq: int | None = None
+    held_seq: int | None = None
 
 
 @dataclass(slots=True)

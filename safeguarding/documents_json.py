@@ -258,7 +258,7 @@ def audit(events: Sequence[Access], *, mine: bool) -> list[Document]:
             **({"recovery": True} if e.recovery else {}),
             **({"period": e.period} if e.period else {}),
             **({"concern": e.concern, "outcome": e.outcome} if e.concern is not None else {}),
-            **({"kind": e.kind} if mine else {}),
+            **({"kind": e.kind} if mine or e.action == "recorded" else {}),
         }
         for e in events
     ]

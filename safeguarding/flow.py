@@ -11,7 +11,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 
-from safeguarding import deadlines, moments
+from safeguarding import deadlines, moments, retention_rules
 from safeguarding.casefile import CaseFile
 from safeguarding.casestate import CaseState
 from safeguarding.categories import ROUTE_TITLES, Category
@@ -141,3 +141,24 @@ def overdue(
                 Overdue(state.reference, f"action {action.number} ({action.owner})", action.due)
             )
     return found
+
+
+def retention_due(
+    state: CaseState,
+    category: Category,
+    retirement_age: int,
+    birth: date | None = None,
+) -> retention_rules.Due | None:
+    """When the category's retention rule (the one for the case's outcome, once closed) says
+    the case is reviewed or erased; None if the category has no rule.  `birth`: the subject's
+    date of birth, once recorded (with several subjects, the latest: the longest kept)."""
+    if category.retention is None:
+        return None
+    closed = state.stage is Stage.CLOSED
+    rule = category.retention.for_outcome(state.outcome if closed else None)
+    anchors = retention_rules.Anchors(
+        disclosure=moments.local_date(state.disclosed_at),
+        closure=moments.local_date(state.closed_at) if closed and state.closed_at else None,
+        birth=birth,
+    )
+    return retention_rules.due(rule, anchors, retirement_age)

@@ -37,9 +37,7 @@ class Members:
 
 
 def _restricted_case(unlocked: Unlocked, db: Db, reference: str) -> Case:
-    case = casefile.find_case(db, reference)
-    if not unlocked.can_read(db, case):
-        raise casefile.no_such_case(case.year, case.number)
+    case = unlocked.readable_case(db, reference)  # an erased case is named as erased
     if not case.restricted:
         raise UsageError(
             f"{casefile.format_reference(case.year, case.number)} is not restricted: every user "

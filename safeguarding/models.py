@@ -88,6 +88,10 @@ class Case(SQLModel, table=True):
     # left and its next entry must start a new key epoch.
     restricted: int = 0
     rekey_due: int = 0
+    # Cached from the chronology: the case's `erased` entry (its keys are gone), and the `hold`
+    # entry in force on it (none may erase it).
+    erased_seq: int | None = None
+    held_seq: int | None = None
 
 
 class CaseAccess(SQLModel, table=True):

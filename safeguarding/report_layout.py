@@ -66,11 +66,11 @@ def build(r: Report) -> Layout:
     notices = list(r.notices)
     if r.not_broken_down != 0:
         notices.append(
-            f"Restricted cases opened in the period that could not be broken down: "
+            f"Restricted or erased cases opened in the period that could not be broken down: "
             f"{r.not_broken_down}. They are counted in cases opened, closed and open, the time "
-            "to close and the months, from what the records hold in clear; their category, "
-            "subjects, referrals and actions can be read only by their members, who can make "
-            "this report with them included."
+            "to close and the months, from what the records hold in clear; a restricted case's "
+            "category, subjects, referrals and actions can be read only by its members, who "
+            "can make this report with it included, and an erased case's by no one."
         )
     return {
         "title": TITLE,

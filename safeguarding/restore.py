@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from safeguarding import clock, files, scratch, storage
+from safeguarding import clock, erasure, files, scratch, storage
 from safeguarding.backup import (
     STAMP_FORMAT,
     Manifest,
@@ -47,6 +47,9 @@ class Restored:
     verified: Verified
     moved_aside: Path | None
     removed_stale: list[Path]
+    #: Cases erased in the vault it replaced whose keys the backup still holds: restored, they
+    #: can be read again.
+    erased_since: tuple[str, ...] = ()
 
 
 def restore(
@@ -77,6 +80,7 @@ def restore(
             "in its place",
         )
     storage.refuse_network_filesystem(to)
+    erased_since = tuple(erasure.kept_in(backup, to)) if exists else ()
     made = [folder for folder in (to.parent, *to.parent.parents) if not folder.exists()]
     try:
         to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -101,7 +105,7 @@ def restore(
         if isinstance(error, OSError):
             raise write_error(error, to.parent, "nothing was changed") from None
         raise
-    return Restored(to, verified, aside, stale)
+    return Restored(to, verified, aside, stale, erased_since)
 
 
 def _copy_checked(backup: Path, copy: files.PrivateFile, manifest: Manifest) -> None:

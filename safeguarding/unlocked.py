@@ -359,7 +359,10 @@ class Unlocked:
         """The keys of a case this user may read.  A restricted case they are not a member of
         does not exist for them: `NotFound`, exactly as for an unknown reference.  Writing, a
         restricted case whose member left starts a new epoch first.  (`epoch_checked`: the
-        caller has called `require_epoch` in this transaction, for many cases at once.)"""
+        caller has called `require_epoch` in this transaction, for many cases at once.)
+        An erased case has no keys: `NotAllowed`, naming its erasure."""
+        if case.erased_seq is not None:
+            raise casefile.erased(case)
         if not case.restricted:
             if not epoch_checked:
                 self.require_epoch(db)
@@ -386,11 +389,16 @@ class Unlocked:
     def readable_case(self, db: Db, reference: str) -> Case:
         """The case `reference`, if it exists for this user (`NotFound` if not)."""
         case = casefile.find_case(db, reference)
+        if case.erased_seq is not None:
+            raise casefile.erased(case)
         if not self.can_read(db, case):
             raise casefile.no_such_case(case.year, case.number)
         return case
 
     def can_read(self, db: Db, case: Case) -> bool:
+        """Whether this user may read the case's entries (no one may an erased case's)."""
+        if case.erased_seq is not None:
+            return False
         return not case.restricted or restricted.holds(db, case.id, self.holder)
 
     def _opener(self, db: Db) -> Callable[[Db, Case], KeyRing | None]:

@@ -50,7 +50,7 @@ def _rekey(db: Db, keys: Keys) -> Keys:
         db.update(slot)
     updates = []
     for case_id, sealed in db.execute(
-        "SELECT id, case_key FROM cases WHERE restricted = 0"
+        "SELECT id, case_key FROM cases WHERE restricted = 0 AND erased_seq IS NULL"
     ).fetchall():
         ring = KeyRing.of(
             crypto.open_sealed(
@@ -93,8 +93,10 @@ def _secrets(
     rings: dict[int, KeyRing] = {}
     unreadable = set()
     for case in db.all(Case):
-        ring = _vault_ring(keys, case) if not case.restricted else None
-        if case.restricted and opener is not None:
+        # An erased case has no keys: `verify` checks its erasure instead (`custody`).
+        plain = not case.restricted and case.erased_seq is None
+        ring = _vault_ring(keys, case) if plain else None
+        if case.restricted and case.erased_seq is None and opener is not None:
             ring = opener(db, case)
         if ring is None:
             unreadable.add(case.id)

@@ -518,6 +518,7 @@ def test_verify_without_a_passphrase_checks_hash_integrity_and_schema(
         "full": False,
         "entries": 5,
         "checkpoint": None,
+        "erased_since": [],
     }
     before = one_backup.read_bytes()
     assert invoke("backup", "verify", str(one_backup)).stdout == ""

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from safeguarding import documents_concerns, documents_json, documents_people
+from safeguarding import documents_concerns, documents_json, documents_people, documents_retention
 from safeguarding.documents_json import ARRAYS
 from tests import timeline_case as tc
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, SetClock, VaultInfo, every_command, invoke
@@ -50,7 +50,12 @@ BACKUP_TIME = re.compile(r"(?<=safeguard-\d{8}T)\d{6}(?=Z)")
 BOB = {"SAFEGUARD_NEW_PASSPHRASE": DEPUTY_PASSPHRASE}
 
 #: Every document: the concern commands' are named beside the others'.
-SCHEMAS = {**documents_json.SCHEMAS, **documents_concerns.SCHEMAS, **documents_people.SCHEMAS}
+SCHEMAS = {
+    **documents_json.SCHEMAS,
+    **documents_concerns.SCHEMAS,
+    **documents_people.SCHEMAS,
+    **documents_retention.SCHEMAS,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -538,3 +543,42 @@ def test_triage(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
     case = record(say, category="child-protection", role="pupil")["case"]
     found = document("triage", str(number), "--case", case)
     snapshot("triage", found, "safeguard.triage", tmp_path)
+
+
+# Retention, erasure and holds ----------------------------------------------------------------
+
+
+def closed(say: Say) -> str:
+    """A malicious allegation, closed: due for erasure at once."""
+    case = str(document(*record_args(say("He messaged her.")))["case"])
+    document("refer", case, "--to", "none", "--text-file", say("Unfounded from the start."))
+    document("close", case, "--outcome", "malicious", "--text-file", say("Made up."))
+    return case
+
+
+def test_retention(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    closed(say)
+    document("hold", closed(say), "--text-file", say("The inquiry asked for it."))
+    snapshot("retention", document("retention"), "safeguard.retention", tmp_path, at=TIME)
+
+
+def test_erase(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    found = document("erase", closed(say), "--text-file", say("A malicious allegation."))
+    snapshot("erase", found, "safeguard.erased", tmp_path, erased_at=TIME)
+
+
+def test_hold_place(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    found = document("hold", "place", closed(say), "--text-file", say("The inquiry asked."))
+    snapshot("hold-place", found, "safeguard.hold", tmp_path, at=TIME)
+
+
+def test_hold_release(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    case = closed(say)
+    document("hold", case, "--text-file", say("The inquiry asked."))
+    found = document("hold", "release", case)
+    snapshot("hold-release", found, "safeguard.hold", tmp_path, at=TIME)
+
+
+def test_hold_list(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    document("hold", closed(say), "--text-file", say("The inquiry asked."))
+    snapshot("hold-list", document("hold", "list"), "safeguard.holds", tmp_path, at=TIME)

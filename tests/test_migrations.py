@@ -47,6 +47,8 @@ EXPECTED_COLUMNS = {
         "closed_at",
         "restricted",
         "rekey_due",
+        "erased_seq",
+        "held_seq",
     ],
     "case_access": ["case_id", "holder", "sealed"],
     "case_summaries": ["case_id", "seq", "epoch", "summary"],

@@ -109,11 +109,27 @@ def verify(
             output.emit_json(documents_json.backup_verify_failed(file, failure.message))
         raise
     manifest = verified.manifest
+    erased = _erased_since(file)
     if json:
-        output.emit_json(documents_json.backup_verified(file, verified))
-    elif verbose:
+        document = documents_json.backup_verified(file, verified)
+        output.emit_json({**document, "erased_since": erased})
+        return
+    if verbose:
         how = "decrypted and chain checked" if verified.full else "hash and structure checked"
         say_line(f"{file.name} verifies: {manifest.entries} entries, {how}")
+    if erased:
+        say_line(
+            f"{file.name} holds erased data: it was taken before {', '.join(erased)} was "
+            "erased, and still holds the keys. It ages out under 'safeguard backup prune'; a "
+            "vault restored from it must erase it again."
+        )
+
+
+def _erased_since(file: Path) -> list[str]:
+    """The cases erased in the vault since the backup `file` was taken (it holds their keys)."""
+    from safeguarding import erasure
+
+    return erasure.kept_in(file, STATE.vault_path)
 
 
 @app.command("list")

@@ -49,7 +49,8 @@ def restore(
     restored = restore_backup(file, to, force=force, unlock=unlocker(full))
     manifest = restored.verified.manifest
     if json:
-        output.emit_json(documents_json.restored(file, restored))
+        document = documents_json.restored(file, restored)
+        output.emit_json({**document, "erased_since": list(restored.erased_since)})
         return
     # Said on success whatever --verbose says: a restore puts a vault in place, and the person
     # who ran it must know which file now holds it and where the one it replaced went.
@@ -61,6 +62,13 @@ def restore(
     )
     if restored.moved_aside is not None:
         say_line(f"The vault that was at {to} is kept as {restored.moved_aside}")
+    if restored.erased_since:
+        cases = ", ".join(restored.erased_since)
+        say_line(
+            f"This backup holds erased data: it was taken before {cases} was erased, so the "
+            f"restored vault can read it again. Erase it again ('safeguard erase CASE'); the "
+            f"vault kept aside still records the erasure."
+        )
     if verbose and restored.removed_stale:
         stale = ", ".join(str(path) for path in restored.removed_stale)
         say_line(f"Removed stale files beside it: {stale}")

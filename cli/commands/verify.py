@@ -90,13 +90,15 @@ def verify(
         return checkpoints + from_backups
 
     unattended: list[str] = []  # restricted cases with no member: only a key can name them
+    erased = 0  # entries of erased cases: no key opens them, as their erasure says
     if no_passphrase:
         report = _without_passphrase(with_backups, json)
     else:
-        report, unattended = _unlocked(with_backups, recovery, json)
+        report, unattended, erased = _unlocked(with_backups, recovery, json)
     if json:
         checked = len(checkpoints) + len(from_backups)
-        output.emit_json(documents_json.verified(report, checked, recovery, unattended))
+        document = documents_json.verified(report, checked, recovery, unattended)
+        output.emit_json({**document, "erased": erased})
         return
     from .. import views
 
@@ -106,6 +108,9 @@ def verify(
             f"('safeguard access grant {reference} NAME --recovery')."
         )
     line = views.verified_line(report, recovery, len(checkpoints), checkpoints_dir, from_backups)
+    if erased:
+        entries = "1 entry" if erased == 1 else f"{erased} entries"
+        line += f"; {entries} of erased cases, which no key opens"
     output.out.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
@@ -122,9 +127,13 @@ def _without_passphrase(heads: Callable[[VaultFile], list[Checkpoint]], json: bo
 
 def _unlocked(
     heads: Callable[[VaultFile], list[Checkpoint]], recovery: bool, json: bool
-) -> tuple[ChainReport, list[str]]:
-    """The check with the vault's keys, and the restricted cases with no member left (which
-    only the recovery key can name)."""
+) -> tuple[ChainReport, list[str], int]:
+    """The check with the vault's keys, the restricted cases with no member left (which only
+    the recovery key can name), and how many entries of erased cases it could not open (told
+    apart from those of restricted cases the checker is not a member of)."""
+    from dataclasses import replace
+
+    from safeguarding import erasure
     from safeguarding.errors import CheckFailed, Damaged
 
     from .. import views
@@ -137,6 +146,8 @@ def _unlocked(
     try:
         wanted = heads(unlocked.vault)
         report = views.checked(lambda progress: unlocked.verify(wanted, progress), json)
-        return report, unlocked.unattended()
+        erased = erasure.erased_entries(unlocked)
+        report = replace(report, unreadable=report.unreadable - erased)
+        return report, unlocked.unattended(), erased
     finally:
         unlocked.close()
