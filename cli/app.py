@@ -218,6 +218,7 @@ COMMAND_ORDER = (
     "cases",
     "timeline",
     "export",
+    "school-key",
     "audit",
     "report",
     "access",

@@ -1,0 +1,44 @@
+"""`safeguard school-key`: this school's key for receiving a child's file from another school."""
+
+from __future__ import annotations
+
+from safeguarding import transfer_package
+
+from .. import output
+from ..context import unlock
+from ..output import JsonOption
+from ..settings import school_settings
+
+
+def school_key(json: JsonOption = False) -> None:
+    """Print this school's key for receiving a child's file.
+
+    Send it to the school the child is leaving (it is not secret) and read them its
+    fingerprint over the phone: they give it to 'safeguard transfer --key'. Made the first
+    time a DSL or the headteacher asks; the same key every time after.
+    """
+    from safeguarding import school_key as keys
+
+    settings, _ = school_settings()
+    unlocked = unlock()
+    try:
+        made = keys.current(unlocked)
+    finally:
+        unlocked.close()
+    text = transfer_package.key_text(made.public)
+    print_ = transfer_package.fingerprint(made.public)
+    if json:
+        output.emit_json(
+            {
+                "school": settings.school_name,
+                "key": text,
+                "fingerprint": print_,
+                "made_at": made.made_at.isoformat(),
+            }
+        )
+        return
+    output.data_line(text)
+    output.say(
+        f"This is {settings.school_name}'s key for receiving a child's file. Send it to the "
+        f"school the child is leaving, and read them its fingerprint over the phone: {print_}"
+    )
