@@ -217,6 +217,8 @@ COMMAND_ORDER = (
     "reopen",
     "cases",
     "timeline",
+    "person",
+    "file",
     "export",
     "school-key",
     "audit",

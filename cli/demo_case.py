@@ -82,6 +82,8 @@ MONDAY, TUESDAY, WEDNESDAY, THURSDAY, FRIDAY = range(5)
 
 SUBJECTS = ("--subject", "Daniel Price", "--subject-role", "staff")
 EX_PUPIL = ("--subject", "Lily Webb", "--subject-role", "ex-pupil")
+#: The subjects' dates of birth, in the same order: each becomes a person the vault keeps.
+SUBJECT_DOBS = ("--subject-dob", "1989-06-12", "--subject-dob", "2011-04-09")
 DISCLOSER = ("--disclosed-by", "Karen Webb", "--relationship", "parent of an ex-pupil (Lily, 15)")
 LADO = "J. Okafor, LADO"
 AS_DEPUTY = (("SAFEGUARD_PASSPHRASE_FILE", "{folder}/" + PASSPHRASE_FILES[DEPUTY]),)
@@ -124,8 +126,9 @@ SETUP = (
 DISCLOSURE = (
     Step(
         f"At 08:35 Karen Webb tells {DSL} that Mr Price, a teaching assistant, messages her "
-        "daughter Lily, 15, an ex-pupil. The account in her words is read from standard input; "
-        "the DSL's own observations, kept apart, from a file.",
+        "daughter Lily, 15, an ex-pupil. Each subject's date of birth links them to a person "
+        "the vault keeps (added, as they are new). The account in her words is read from "
+        "standard input; the DSL's own observations, kept apart, from a file.",
         MONDAY,
         "08:50",
         (
@@ -134,6 +137,7 @@ DISCLOSURE = (
             "staff-pupil-contact",
             *SUBJECTS,
             *EX_PUPIL,
+            *SUBJECT_DOBS,
             *DISCLOSER,
             "--where",
             "the school office",
@@ -367,6 +371,13 @@ FLOW = (
         "11:30",
         ("close", "{case}", "--outcome", "substantiated", "--text-file", "-"),
         stdin="Closed on the LADO's advice. Record kept as an allegation file.\n",
+    ),
+    Step(
+        "Lily's file: her cover sheet, then every case about her in one chronology (the one a "
+        "school sends on when she moves).",
+        FRIDAY,
+        "11:33",
+        ("file", "Lily Webb"),
     ),
     Step(
         "The case's timeline, as the County or the LADO would read it.",

@@ -3,6 +3,7 @@ that ask for what they leave out, and the summary to confirm before it is saved.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -92,8 +93,11 @@ class Answers:
     asked: bool = False
 
 
-def ask_missing(book: Casebook, answers: Answers) -> None:
-    """On a terminal, ask for what the options left out."""
+def ask_missing(
+    book: Casebook, answers: Answers, subjects: Callable[[Answers], None] | None = None
+) -> None:
+    """On a terminal, ask for what the options left out; `subjects`, once who it is about is
+    settled, before who disclosed it is asked."""
     interactive = credentials.is_interactive()
     if answers.category is None and interactive:
         codes = book.categories.codes
@@ -112,6 +116,8 @@ def ask_missing(book: Casebook, answers: Answers) -> None:
     if answers.names and not answers.roles and interactive:
         answers.asked = True
         answers.roles = [ask_choice(f"Role of {n}", SubjectRole.ALL) for n in answers.names]
+    if subjects is not None:
+        subjects(answers)
     if not interactive:
         return
     if answers.disclosed_by is None:

@@ -22,6 +22,7 @@ from safeguarding.concern_checks import ADDED, CLOSED, READ, REPORTED
 from safeguarding.crypto import KeyRing
 from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import destination, title_of
+from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED
 from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -212,6 +213,8 @@ class Access:
             return _concern_what(self.action, self.concern, self.outcome)
         if self.action == "viewed":
             return "viewed the timeline"
+        if self.action == "file_viewed":
+            return "viewed the child's file"
         if self.action == "opened":
             return "opened the vault for a sitting (safeguard shell)"
         if self.action == "reported":
@@ -254,7 +257,8 @@ ACCESS_REVOKED = "access_revoked"
 #: The vault event that records a sitting's unlock: everything read and written in a
 #: `safeguard shell` follows from it (each view is still recorded on its own).
 VAULT_OPENED = "vault_opened"
-_LOGGED = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED, REPORT_MADE, VAULT_OPENED)
+_LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
+_LOGGED += (REPORT_MADE, VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED)
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
 
@@ -354,6 +358,12 @@ def _vault_event(
         return _report(row, at, who, unlocked)
     if row.kind == VAULT_OPENED:
         return Access(row.seq, at, who, "", "opened", kind=row.kind)
+    if row.kind in (FILE_VIEWED, FILE_EXPORTED):
+        data = chronology.open_payload(unlocked.keys.fields, row)
+        whose, fmt = f"person {data.get('person')}", data.get("format")
+        if row.kind == FILE_VIEWED:
+            return Access(row.seq, at, who, whose, "file_viewed", kind=row.kind)
+        return Access(row.seq, at, who, whose, "exported", format=str(fmt), to=data.get("to"))
     if row.kind in _CONCERN_ACTIONS:
         concern = _concern_of(row)
         if sealed is not None and concern not in sealed:

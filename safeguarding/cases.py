@@ -211,16 +211,20 @@ class Casebook:
         *,
         restricted: bool = False,
         then: Callable[[Db, Case], object] | None = None,
+        first: Callable[[Db, Disclosure], Disclosure] | None = None,
     ) -> Written:
         """Open a case from a disclosure; it gets the next reference of the year.  It is
         restricted if `restricted` asks for it, and whatever that says if it is an allegation
-        or about someone who uses the vault.  `then` writes what follows the disclosure in the
-        same transaction (a concern it was opened from)."""
+        or about someone who uses the vault.  `first` gives the disclosure as it is to be
+        written, in the same transaction (its subjects linked to people, added if new); `then`
+        writes what follows the disclosure (a concern it was opened from)."""
         category = self.categories.get(disclosure.category)
         event, recorded = self._when(at)
-        payload = disclosure.payload(category.code, self.unlocked.user.name)
         with storage.guarded(self._path), storage.writing(self.unlocked.vault.connection) as db:
             self.unlocked.require_epoch(db)
+            if first is not None:
+                disclosure = first(db, disclosure)
+            payload = disclosure.payload(category.code, self.unlocked.user.name)
             people = roster.people(db, self.unlocked.keys)
             members = self._members(people, disclosure.subjects, restricted, category.outcomes)
             year = moments.local_date(recorded).year

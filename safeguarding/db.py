@@ -214,6 +214,39 @@ class ConcernKey(Row):
     sealed: bytes
 
 
+@dataclass(slots=True)
+class Person(Row):
+    """A person a case may be about: the `person_added` entry that records them (`seq`), their
+    fields sealed with the field key (an absent year group or UPN sealed as empty text), and
+    their name's lookup tag (not unique: two children may share a name)."""
+
+    TABLE: ClassVar[str] = "people"
+
+    id: int
+    seq: int
+    name_tag: bytes
+    name: bytes
+    dob: bytes
+    year_group: bytes
+    upn: bytes
+    role: bytes
+    created_at: str
+
+
+@dataclass(slots=True)
+class PersonLink(Row):
+    """Two people linked (`relation`, sealed: sibling, parent, carer, other), as the
+    `person_linked` entry `seq` records it."""
+
+    TABLE: ClassVar[str] = "person_links"
+
+    id: int
+    seq: int
+    person_a: int
+    person_b: int
+    relation: bytes
+
+
 TABLES: tuple[type[Row], ...] = (
     VaultMeta,
     User,
@@ -225,6 +258,8 @@ TABLES: tuple[type[Row], ...] = (
     CaseSummary,
     Concern,
     ConcernKey,
+    Person,
+    PersonLink,
 )
 
 

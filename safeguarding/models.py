@@ -175,3 +175,32 @@ class ConcernKey(SQLModel, table=True):
     concern_id: int = Field(foreign_key="concerns.id", primary_key=True)
     holder: int = Field(primary_key=True)
     sealed: bytes
+
+
+class Person(SQLModel, table=True):
+    """A person a case may be about: the `person_added` entry that records them (`seq`), their
+    fields sealed with the field key, and their name's lookup tag (not unique)."""
+
+    __tablename__ = "people"
+
+    id: int = Field(primary_key=True)
+    seq: int = Field(foreign_key="entries.seq", unique=True)
+    name_tag: bytes = Field(index=True)
+    name: bytes
+    dob: bytes
+    year_group: bytes
+    upn: bytes
+    role: bytes
+    created_at: str
+
+
+class PersonLink(SQLModel, table=True):
+    """Two people linked (`relation`, sealed), as the `person_linked` entry `seq` records it."""
+
+    __tablename__ = "person_links"
+
+    id: int = Field(primary_key=True)
+    seq: int = Field(foreign_key="entries.seq", unique=True)
+    person_a: int = Field(foreign_key="people.id")
+    person_b: int = Field(foreign_key="people.id")
+    relation: bytes

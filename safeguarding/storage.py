@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: The Alembic revisions this version of safeguard reads and writes, oldest first: read without
 #: loading Alembic; tests/test_migrations.py checks them against its chain.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 
 #: How long a command waits for another's write to finish, in seconds: long enough that a

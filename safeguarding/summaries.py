@@ -77,7 +77,10 @@ def advance(summary: Summary | None, row: StoredEntry, payload: dict[str, Any]) 
                 reference="",
                 category=str(payload["category"]),
                 disclosed_at=entry.event_at,
-                subjects=list(payload.get("subjects", [])),
+                # As a summary keeps them: every value text (a subject's person's number too).
+                subjects=[
+                    {str(k): str(v) for k, v in s.items()} for s in payload.get("subjects", [])
+                ],
             ),
             0,
             0,

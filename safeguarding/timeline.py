@@ -103,6 +103,8 @@ class Timeline:
     tz: tzinfo | None = None
     redacted: bool = False
     restricted: bool = False
+    #: A person's file: its cover sheet, shown in place of a case's header facts.
+    cover: tuple[tuple[str, str], ...] = ()
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
@@ -139,6 +141,8 @@ RESTRICTED = "restricted: its members and the recovery key only"
 
 def header_facts(t: Timeline) -> list[tuple[str, str]]:
     """The header's label and value pairs, as the PDF and the HTML page show them."""
+    if t.cover:
+        return list(t.cover)
     category = t.category_code
     if t.category_title:
         category = f"{t.category_title} ({t.category_code})"

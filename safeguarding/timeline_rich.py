@@ -49,6 +49,10 @@ def header(t: Timeline) -> Panel:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     # Every value is a `Text`: a table cell given a str would read it as Rich markup.
+    if t.cover:
+        for label, value in t.cover:
+            grid.add_row(label, plain(value))
+        return _panel(t, grid)
     grid.add_row("School", plain(t.school))
     category = t.category_code
     if t.category_title:
@@ -77,6 +81,10 @@ def header(t: Timeline) -> Panel:
         "Overdue",
         plain("\n".join(t.overdue), style="bold red") if t.overdue else Text("nothing"),
     )
+    return _panel(t, grid)
+
+
+def _panel(t: Timeline, grid: Table) -> Panel:
     body: list[RenderableType] = [grid]
     if t.redacted:
         body.append(Text(f"\n{REDACTION_NOTICE}", style="bold"))

@@ -14,6 +14,7 @@ from safeguarding import (
     clock,
     concern_checks,
     crypto,
+    people_checks,
     restricted,
     slots,
     storage,
@@ -435,8 +436,11 @@ class Unlocked:
             opened = concern_checks.entry_keys_held(db, self.holder, self.exchange)
             secrets = replace(secrets, concern_keys=held, entry_keys=opened)
             recount = summaries.Recount(chronology.head(db).seq, progress)
-            report = integrity.verify(db, secrets=secrets, checkpoints=checkpoints, watcher=recount)
+            people = people_checks.PeopleWatch()
+            watcher = people_checks.both(recount, people)
+            report = integrity.verify(db, secrets=secrets, checkpoints=checkpoints, watcher=watcher)
             recount.check(db, secrets.case_keys)
+            people.check(db, secrets.field_key, _meta(db).lookup_salt)
             return report
 
     def head(self) -> chronology.Checkpoint:

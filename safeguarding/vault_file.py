@@ -54,12 +54,15 @@ class VaultFile:
         managed users, the clear columns, and that each case's summary was made after its
         last entry.  Raises `CheckFailed` naming the first problem.  `progress`, if given, is
         told how many entries are checked, of how many."""
-        from safeguarding import integrity, summaries
+        from safeguarding import integrity, people_checks, summaries
 
         with storage.guarded(self.path), storage.reading(self.connection) as db:
             recount = summaries.Recount(chronology.head(db).seq, progress)
-            report = integrity.verify(db, checkpoints=checkpoints, watcher=recount)
+            people = people_checks.PeopleWatch()
+            watcher = people_checks.both(recount, people)
+            report = integrity.verify(db, checkpoints=checkpoints, watcher=watcher)
             recount.check(db, {})
+            people.check(db, None, _meta(db).lookup_salt)
             return report
 
     def entry_facts(self, seq: int) -> EntryFacts:

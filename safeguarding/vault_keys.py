@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from safeguarding import crypto, slots
+from safeguarding import crypto, people_rows, slots
 from safeguarding.crypto import KeyRing
 from safeguarding.db import Case, Db, KeySlot, User
 from safeguarding.roster import _meta, _same_name, _user_info
@@ -67,6 +67,7 @@ def _rekey(db: Db, keys: Keys) -> Keys:
         )
     if updates:
         db.connection.executemany("UPDATE cases SET case_key = ? WHERE id = ?", updates)
+    people_rows.reseal(db, keys.field_key, new.field_key, meta.lookup_salt)
     return new
 
 

@@ -23,6 +23,8 @@ class Kind(StrEnum):
     EXPORT = "export"
     #: A concern a member of staff reported, added to the case at its triage.
     CONCERN_ADDED = "concern_added"
+    #: A subject of the case linked to a person (`safeguard person link-case`).
+    SUBJECT_LINKED = "subject_linked"
 
 
 class Route(StrEnum):

@@ -32,7 +32,13 @@ def test_demo_walks_the_whole_flow_and_leaves_nothing_behind(
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     result = invoke("demo")
     assert result.exit_code == 0, result.stderr
-    timeline = result.stdout
+    # Lily's file before it, then the case's timeline: the last panel on standard output
+    file, timeline = (
+        result.stdout[: result.stdout.rindex("╭")],
+        result.stdout[result.stdout.rindex("╭") :],
+    )
+    assert "File of Lily Webb" in file and "2011-04-09" in file
+    assert "SG-" in file and "· Disclosure · entry 1" in file
     # what `safeguard timeline` shows: the header, entries grouped by day, the amendment under
     # what it corrects, the actions table and the checkpoint footer
     assert "SG-" in timeline and "safeguarding chronology" in timeline

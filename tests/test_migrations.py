@@ -73,6 +73,18 @@ EXPECTED_COLUMNS = {
         "outcome",
     ],
     "concern_keys": ["concern_id", "holder", "sealed"],
+    "people": [
+        "id",
+        "seq",
+        "name_tag",
+        "name",
+        "dob",
+        "year_group",
+        "upn",
+        "role",
+        "created_at",
+    ],
+    "person_links": ["id", "seq", "person_a", "person_b", "relation"],
 }
 EXPECTED_TRIGGERS = {"entries_no_update", "entries_no_delete"}
 

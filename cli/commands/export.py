@@ -19,11 +19,31 @@ if TYPE_CHECKING:
     from safeguarding.export import Exported
     from safeguarding.vault import Unlocked
 
-from ..settings import CaseArgument, school_settings
+from ..output import _reference
+from ..settings import school_settings
+
+OptionalCase = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[CASE]",
+        help="The case, e.g. SG-2026-0007 (or --file PERSON instead).",
+        callback=_reference,
+        show_default=False,
+    ),
+]
+
+
+FileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--file",
+        metavar="PERSON",
+        help="Export a person's file (every case about them) instead of one case.",
+    ),
+]
 
 
 def export(
-    case: CaseArgument,
     format: Annotated[
         str,
         typer.Option("--format", "-f", metavar="txt|html|pdf|json", help="What to write."),
@@ -34,6 +54,7 @@ def export(
             "--output", "-o", metavar="FILE|-", help="The file to write ('-': standard output)."
         ),
     ],
+    case: OptionalCase = None,
     redact: Annotated[
         bool,
         typer.Option(
@@ -41,6 +62,7 @@ def export(
             help="Replace the names of everyone but the subject(s) with role labels.",
         ),
     ] = False,
+    person: FileOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
     width: Annotated[
         int, typer.Option("--width", help="Columns of a txt export.", min=60, max=240)
@@ -50,12 +72,17 @@ def export(
     """Export a case's chronology for the County or the LADO.
 
     The file is plaintext, outside the encrypted vault: it is created 0600, and the export is
-    recorded in the case's chronology (who, when, format, redacted or not).
+    recorded in the case's chronology (who, when, format, redacted or not); a person's file
+    (--file PERSON) is recorded in each of its cases and as a vault event naming the person.
     """
     from safeguarding import export as exports
 
+    _one_of(case, person, redact)
     fmt = exports.check_format(format)
     path = _export_path(to, fmt, json=json)
+    if person is not None:
+        return _export_file(person, fmt, path, force, width, json)
+    assert case is not None
     settings, kinds = school_settings()
     unlocked = unlock()
     try:
@@ -76,6 +103,13 @@ def export(
     finally:
         unlocked.close()
     _report_export(done, json=json)
+
+
+def _one_of(case: str | None, person: str | None, redact: bool) -> None:
+    if (case is None) == (person is None):
+        raise UsageError("give a CASE or --file PERSON (one of them)")
+    if person is not None and redact:
+        raise UsageError("a person's file is exported whole: --redact is for one case")
 
 
 def _export_path(to: str, fmt: str, *, json: bool) -> Path | None:
@@ -139,3 +173,50 @@ def _check_export(unlocked: Unlocked, case: str, path: Path | None, force: bool)
         unlocked.readable_case(db, case)
     if path is not None:
         Target(path, force).discard()  # the same checks, and a file it can create there
+
+
+def _export_file(
+    person: str, fmt: str, path: Path | None, force: bool, width: int, json: bool
+) -> None:
+    from rich.markup import escape
+
+    from safeguarding import documents_people, personfile, storage
+    from safeguarding.people import find_in
+
+    settings, kinds = school_settings()
+    layout = personfile.Layout(settings.school_name, kinds, settings.closure_days)
+    unlocked = unlock()
+    try:
+        with (
+            storage.guarded(unlocked.vault.path),
+            storage.reading(unlocked.vault.connection) as db,
+        ):
+            find_in(unlocked, db, person)  # an unknown person fails before the warning
+        if path is not None:
+            from safeguarding.export import Target
+
+            Target(path, force).discard()
+        output.warn_plaintext("export", path, "Keep it safe and delete it once it has been sent.")
+        done = personfile.export_file(
+            unlocked, person, fmt=fmt, output=path, layout=layout, force=force, width=width
+        )
+    finally:
+        unlocked.close()
+    if done.path is None:
+        assert done.data is not None
+        output.send_recorded(
+            done.data,
+            "export",
+            f"it was produced and is recorded as entry {done.entry} of the vault's chronology",
+            "export again to a file with --output FILE",
+        )
+        return
+    if json:
+        output.emit_json(documents_people.file_exported(done))
+        return
+    cases = ", ".join(done.cases) or "no case"
+    output.say(
+        f"Exported the file of person {done.person.id} ({cases}) as {done.format} to "
+        f"{escape(str(done.path))}; recorded as entry {done.entry} of the vault's chronology "
+        "and in each of its cases."
+    )

@@ -22,6 +22,7 @@ from safeguarding.entries.kind import (
     kinds,
     title_of,
 )
+from safeguarding.entries.linking import SubjectLinked
 from safeguarding.entries.records import Amendment, Conversation, Note
 from safeguarding.entries.referral import ROUTE_NAMES, Advice, Referral, route_title
 
@@ -45,6 +46,7 @@ __all__ = [
     "Reopening",
     "Standing",
     "Subject",
+    "SubjectLinked",
     "destination",
     "kind_of",
     "kinds",

@@ -15,8 +15,12 @@ from safeguarding.vocabulary import Kind
 
 @dataclass(frozen=True)
 class Subject:
+    """Who a case is about, and the person they are, if linked to one (`person`: their
+    number; `people.resolve` gives one that is still to be matched or added its number)."""
+
     name: str
     role: str
+    person: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,9 @@ class Disclosure(EntryKind):
             raise UsageError("name at least one subject (--subject NAME)")
         subjects = tuple(
             Subject(
-                short(s.name, "a subject's name"), choice(s.role, SubjectRole.ALL, "subject role")
+                short(s.name, "a subject's name"),
+                choice(s.role, SubjectRole.ALL, "subject role"),
+                s.person,
             )
             for s in self.subjects
         )
@@ -65,7 +71,7 @@ class Disclosure(EntryKind):
         someone else is named."""
         payload: dict[str, Any] = {
             "category": category,
-            "subjects": [{"name": s.name, "role": s.role} for s in self.subjects],
+            "subjects": [_subject(s) for s in self.subjects],
             "disclosed_by": self.disclosed_by,
             "relationship": self.relationship,
             "received_by": self.received_by or recorder,
@@ -93,3 +99,11 @@ class Disclosure(EntryKind):
         yield Fact("Disclosed by", f"{d.get('disclosed_by')} ({d.get('relationship')})")
         yield Fact("Received by", str(d.get("received_by", "")))
         yield Fact("Where", str(d.get("where", "")))
+
+
+def _subject(subject: Subject) -> dict[str, Any]:
+    """A subject as the payload holds it: with the person they are linked to, if any."""
+    found: dict[str, Any] = {"name": subject.name, "role": subject.role}
+    if subject.person is not None:
+        found["person"] = subject.person
+    return found

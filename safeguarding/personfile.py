@@ -1,0 +1,301 @@
+"""The child's file: one person's cover sheet (who they are, who they are linked to, their open
+cases, the people who have worked with them, their last transfer) and one chronology across
+every case about them that the reader may read, in event order, each entry marked with its case.
+
+Reading it is recorded as reading each of its cases is (a view, or an export entry in each
+case), with a vault event naming the person, in the one transaction that reads them: the
+checkpoint it shows includes those records.  A restricted case the reader is not a member of is
+not in it, and nothing in it says there is one.  Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from safeguarding import (
+    casefile,
+    chronology,
+    clock,
+    documents_people,
+    export,
+    people,
+    storage,
+    summaries,
+    timeline,
+)
+from safeguarding.access import _record_read
+from safeguarding.casefile import VIEWED, CaseFile
+from safeguarding.chronology import Checkpoint
+from safeguarding.crypto import KeyRing
+from safeguarding.db import Case, Db
+from safeguarding.entries import Export
+from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED, PersonInfo
+from safeguarding.vocabulary import Kind
+
+if TYPE_CHECKING:
+    from safeguarding.categories import Categories
+    from safeguarding.vault import Unlocked
+
+#: What the cover says of transfers until the file has been sent to another school.
+NO_TRANSFER = "none"
+
+
+@dataclass(frozen=True)
+class ChildFile:
+    """A person's file as read: their cover, each case's own timeline, and one chronology."""
+
+    person: PersonInfo
+    links: tuple[people.Linked, ...]
+    open_cases: tuple[str, ...]
+    key_people: tuple[str, ...]
+    cases: tuple[timeline.Timeline, ...]
+    combined: timeline.Timeline  # the cover sheet, then every case's entries in event order
+    order: tuple[tuple[str, timeline.Item], ...]  # each entry with its case, in event order
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file is laid out: the school's settings and the moment it is produced."""
+
+    school: str
+    categories: Categories | None
+    closures: Container[date] = ()
+    tz: tzinfo | None = None
+
+
+#: Records one read of a case in the caller's write transaction.
+Recorder = Callable[[Db, Case, KeyRing], None]
+
+
+@dataclass(frozen=True)
+class _Read:
+    person: PersonInfo
+    links: list[people.Linked]
+    files: list[CaseFile]
+    checkpoint: Checkpoint
+    entry: int  # the file's own vault event
+
+
+def _read(
+    unlocked: Unlocked, db: Db, text: str, record: Recorder, event: tuple[str, dict[str, Any]]
+) -> _Read:
+    """The person, their links and their cases, each read recorded by `record` and the file's
+    own vault event (`event`: kind, payload) appended, in the caller's write transaction."""
+    person = people.find_in(unlocked, db, text)
+    links = people.links_in(unlocked, db, person.id)
+    found = people.cases_of(unlocked, db, person.id)
+    kind, payload = event
+    own = chronology.append(
+        db,
+        signer=unlocked.signer,
+        payload_key=unlocked.keys.fields,
+        kind=kind,
+        payload={"person": person.id, **payload},
+        recorded_at=clock.now(),
+    )
+    rings = []
+    for case, _ in found:
+        ring = unlocked.case_ring(db, case, writing=True)
+        record(db, case, ring)
+        rings.append((case, ring))
+    authors = casefile.user_names(db, unlocked.keys.field_key)
+    files = [casefile.build(db, case, ring, authors) for case, ring in rings]
+    return _Read(person, links, files, chronology.head(db), own.seq)
+
+
+def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
+    person = made.person
+    linked = [f"{link.person.label}: {link.relation}" for link in made.links]
+    cases = [
+        f"{t.reference} ({t.status}, {t.category_title or t.category_code})" for t in made.cases
+    ]
+    return (
+        ("School", school),
+        ("Name", person.name),
+        ("Date of birth", person.dob.isoformat()),
+        ("Year group", person.year_group or "—"),
+        ("UPN", person.upn or "—"),
+        ("Role", person.role),
+        ("Linked people", "\n".join(linked) or "none"),
+        ("Open cases", "\n".join(made.open_cases) or "none"),
+        ("Cases", "\n".join(cases) or "none"),
+        ("Key people", "\n".join(made.key_people) or "none"),
+        ("Last transfer", NO_TRANSFER),
+    )
+
+
+def assemble(read: _Read, layout: Layout, produced: tuple[datetime, str]) -> ChildFile:
+    """The file from what was read: each case's timeline, then one chronology of them all."""
+    person, links, files, checkpoint = read.person, read.links, read.files, read.checkpoint
+    produced_at, produced_by = produced
+    views = tuple(
+        timeline.build(
+            case,
+            school=layout.school,
+            categories=layout.categories,
+            checkpoint=checkpoint,
+            produced_at=produced_at,
+            produced_by=produced_by,
+            closures=layout.closures,
+            tz=layout.tz,
+        )
+        for case in files
+    )
+    marked = [
+        (view.reference, replace(item, title=f"{view.reference} · {item.title}"))
+        for view in views
+        for item in view.items
+    ]
+    marked.sort(key=lambda pair: (pair[1].at, pair[1].id))
+    authors = {item.author for _, item in marked if item.kind != Kind.EXPORT}
+    combined = _combined(person, views, [item for _, item in marked], layout, read.checkpoint)
+    combined = replace(combined, produced_at=produced_at, produced_by=produced_by)
+    made = ChildFile(
+        person=person,
+        links=tuple(links),
+        open_cases=tuple(v.reference for v in views if v.status == "open"),
+        key_people=tuple(sorted(authors, key=str.casefold)),
+        cases=views,
+        combined=combined,
+        order=tuple(marked),
+    )
+    return replace(made, combined=replace(combined, cover=_cover(made, layout.school)))
+
+
+def _combined(
+    person: PersonInfo,
+    views: Sequence[timeline.Timeline],
+    items: Sequence[timeline.Item],
+    layout: Layout,
+    checkpoint: Checkpoint,
+) -> timeline.Timeline:
+    """One chronology of every case's entries (`items`, in event order), their actions each
+    marked with its case."""
+    first = min((item.at for item in items), default=clock.from_text(person.created_at))
+    return timeline.Timeline(
+        school=layout.school,
+        reference=f"File of {person.name}",
+        category_code="",
+        category_title="",
+        section="",
+        subjects=((person.name, person.role),),
+        status="",
+        stage="",
+        opened_at=first,
+        closed_at=None,
+        outcome=None,
+        referrals=(),
+        next_title="",
+        next_due=None,
+        next_overdue=False,
+        overdue=(),
+        items=tuple(items),
+        actions=tuple(
+            replace(action, text=f"{v.reference}: {action.text}")
+            for v in views
+            for action in v.actions
+        ),
+        checkpoint=checkpoint,
+        produced_at=first,
+        produced_by="",
+        tz=layout.tz,
+    )
+
+
+def view(unlocked: Unlocked, text: str, layout: Layout) -> ChildFile:
+    """A person's file for viewing: each of its cases' views recorded as `timeline` records
+    one, and the file's own, in one transaction."""
+
+    def record(db: Db, case: Case, ring: KeyRing) -> None:
+        _record_read(unlocked, db, case, ring, VIEWED, {}, clock.now())
+
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        unlocked.require_epoch(db)
+        read = _read(unlocked, db, text, record, (FILE_VIEWED, {}))
+    return assemble(read, layout, (clock.now(), unlocked.user.name))
+
+
+@dataclass(frozen=True)
+class FileExported:
+    person: PersonInfo
+    format: str
+    path: Path | None
+    data: bytes | None  # the export itself when it goes to standard output
+    checkpoint: str
+    cases: tuple[str, ...]
+    entry: int  # the file's own vault event
+    unshown: int = 0
+
+
+def render(made: ChildFile, fmt: str, width: int) -> tuple[bytes, int]:
+    """The file's bytes in `fmt`: the json is one structured document (`safeguard.file`)."""
+    if fmt == "json":
+        document = documents_people.child_file(made)
+        return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 0
+    return export.render_counted(made.combined, fmt, width)
+
+
+def export_file(
+    unlocked: Unlocked,
+    text: str,
+    *,
+    fmt: str,
+    output: Path | None,
+    layout: Layout,
+    force: bool = False,
+    width: int = export.DEFAULT_WIDTH,
+) -> FileExported:
+    """Export a person's file to `output` (None: return the bytes), recorded as an export
+    entry in each of its cases and a vault event naming the person, in the transaction that
+    reads them; the file is written before that commits, and named only after."""
+    fmt = export.check_format(fmt)
+    width = export.check_width(width)
+    target = export.Target(output, force) if output is not None else None
+    to = output.name if output else "-"
+    payload = Export(format=fmt, redacted=False, to=to).payload()
+
+    def record(db: Db, case: Case, ring: KeyRing) -> None:
+        reference = casefile.format_reference(case.year, case.number)
+        entry = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=ring,
+            kind=Kind.EXPORT,
+            payload=payload,
+            case_id=case.id,
+            recorded_at=clock.now(),
+        )
+        summaries.follow(db, case.id, reference, ring, entry, payload)
+
+    vault = unlocked.vault
+    try:
+        with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+            unlocked.require_epoch(db)
+            event = (FILE_EXPORTED, {"format": fmt, "to": to})
+            read = _read(unlocked, db, text, record, event)
+            made = assemble(read, layout, (clock.now(), unlocked.user.name))
+            data, unshown = render(made, fmt, width)
+            if target is not None:
+                target.write(data)
+        if target is not None:
+            target.commit("the vault's chronology", read.entry)
+    except BaseException:
+        if target is not None:
+            target.discard()
+        raise
+    return FileExported(
+        person=made.person,
+        format=fmt,
+        path=output,
+        data=None if target is not None else data,
+        checkpoint=str(read.checkpoint),
+        cases=tuple(view.reference for view in made.cases),
+        entry=read.entry,
+        unshown=unshown,
+    )
