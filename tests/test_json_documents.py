@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from safeguarding import documents_concerns, documents_json, documents_people
+from safeguarding import documents_concerns, documents_json, documents_people, documents_transfers
 from safeguarding.documents_json import ARRAYS
 from tests import timeline_case as tc
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, SetClock, VaultInfo, every_command, invoke
@@ -50,7 +50,12 @@ BACKUP_TIME = re.compile(r"(?<=safeguard-\d{8}T)\d{6}(?=Z)")
 BOB = {"SAFEGUARD_NEW_PASSPHRASE": DEPUTY_PASSPHRASE}
 
 #: Every document: the concern commands' are named beside the others'.
-SCHEMAS = {**documents_json.SCHEMAS, **documents_concerns.SCHEMAS, **documents_people.SCHEMAS}
+SCHEMAS = {
+    **documents_json.SCHEMAS,
+    **documents_concerns.SCHEMAS,
+    **documents_people.SCHEMAS,
+    **documents_transfers.SCHEMAS,
+}
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from safeguarding import transfer_package
+from safeguarding import documents_transfers, transfer_package
 
 from .. import output
 from ..context import unlock
@@ -28,14 +28,7 @@ def school_key(json: JsonOption = False) -> None:
     text = transfer_package.key_text(made.public)
     print_ = transfer_package.fingerprint(made.public)
     if json:
-        output.emit_json(
-            {
-                "school": settings.school_name,
-                "key": text,
-                "fingerprint": print_,
-                "made_at": made.made_at.isoformat(),
-            }
-        )
+        output.emit_json(documents_transfers.school_key(settings.school_name, made, text, print_))
         return
     output.data_line(text)
     output.say(
