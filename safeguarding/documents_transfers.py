@@ -95,5 +95,6 @@ def received(done: Received) -> Document:
         "cases": list(done.cases),
         "entries": done.entries,
         "receipt_code": done.code,
+        "package_fingerprint": done.fingerprint,
         "entry": done.entry,
     }

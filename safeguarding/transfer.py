@@ -152,6 +152,7 @@ class Received:
     cases: tuple[str, ...]
     code: str
     entry: int
+    fingerprint: str  # the package's, as the sending school read it out
 
 
 def receive(unlocked: Unlocked, package: bytes) -> Received:
@@ -206,6 +207,7 @@ def receive(unlocked: Unlocked, package: bytes) -> Received:
             bytes.fromhex(str(contents["receipt_secret"])), opened.sha256
         ),
         entry=event.seq,
+        fingerprint=transfer_package.fingerprint(package),
     )
 
 

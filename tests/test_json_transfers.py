@@ -69,6 +69,7 @@ def test_transfer_receipt_and_import(vault: VaultInfo, say: Say, tmp_path: Path)
     snapshot(
         "import", imported, "safeguard.import", tmp_path,
         sent_at=TIME, their_checkpoint=CHECKPOINT, receipt_code=CODE,
+        package_fingerprint=FINGERPRINT,
     )  # fmt: skip
     confirmed = document("transfer", "receipt", "1", imported["receipt_code"])
     snapshot(

@@ -76,6 +76,7 @@ def test_a_file_goes_to_the_new_school_whole_and_its_receipt_comes_back(
     assert imported.exit_code == 0, imported.stderr
     got = json.loads(imported.stdout)
     assert got["added"] and got["cases"] == [case]
+    assert got["package_fingerprint"] == done["package_fingerprint"]
     assert got["from"]["school"] and got["from"]["sent_by"] == "alice"
 
     # Every entry's text arrived byte for byte, with its author and its time.

@@ -53,7 +53,10 @@ def import_(
     person = f"{'added as' if done.added else 'kept with'} person {done.person.id}"
     output.say(
         f"Imported the file of {escape(done.person.label)} from {escape(done.school)}, sent by "
-        f"{escape(done.sent_by)}: {done.entries} entries ({escape(cases)}), {person}. Give the "
-        f"sending school this receipt code: {done.code}. 'safeguard file {done.person.id}' "
-        "shows it."
+        f"{escape(done.sent_by)}: {done.entries} entries ({escape(cases)}), {person}. "
+        f"'safeguard file {done.person.id}' shows it."
+    )
+    output.say(
+        f"The package's fingerprint is {done.fingerprint}: it should be the one the sending "
+        f"school read out. Give them this receipt code: {done.code}"
     )

@@ -35,7 +35,7 @@ class _PersonFirst(TyperGroup):
 
 app = typer.Typer(
     cls=_PersonFirst,
-    help="Send a child's file to their new school; list transfers; record a receipt.\n\n"
+    help="Send a child's file to their new school; track its receipt.\n\n"
     "'safeguard transfer PERSON …' is 'safeguard transfer send PERSON …'.",
     no_args_is_help=True,
 )
