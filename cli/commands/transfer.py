@@ -153,7 +153,7 @@ def _told(done: Sent, output_path: Path, closures: Container[date]) -> list[str]
 
 @app.command("list")
 def list_(json: JsonOption = False) -> None:
-    """List the files sent to other schools, and whether each has been received.
+    """List the files sent to other schools, and whether each arrived.
 
     A transfer with no receipt 5 school days after it was sent is overdue.
     """
