@@ -220,6 +220,9 @@ COMMAND_ORDER = (
     "person",
     "file",
     "export",
+    "transfer",
+    "school-key",
+    "import",
     "audit",
     "report",
     "access",
@@ -448,12 +451,16 @@ def global_options(
 
 def _built(name: str) -> Any:
     """The command `name`, as Typer builds a command (or a group) registered on `app`."""
+    import keyword
     from importlib import import_module
 
     from typer.models import CommandInfo, TyperInfo
 
-    module = import_module(f"{__package__}.commands.{name.replace('-', '_')}")
-    made = getattr(module, name.replace("-", "_"), None)
+    attribute = name.replace("-", "_")
+    if keyword.iskeyword(attribute):  # `import`: its module and function are `import_`
+        attribute += "_"
+    module = import_module(f"{__package__}.commands.{attribute}")
+    made = getattr(module, attribute, None)
     short, markup = app.pretty_exceptions_short, app.rich_markup_mode
     if callable(made) and not isinstance(made, typer.Typer):
         return typer.main.get_command_from_info(

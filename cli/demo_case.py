@@ -13,6 +13,8 @@ DSL = "Alex Morgan"
 HEAD = "Jo Head"
 DEPUTY = "Sam Patel"
 TEACHER = "Ruth Hill"
+#: The DSL of the school Lily moves to, in its own vault.
+NORTHFIELD_DSL = "Priya Shah"
 
 #: Each user's passphrase file in the demo's folder (it holds a random passphrase).
 PASSPHRASE_FILES = {
@@ -20,6 +22,7 @@ PASSPHRASE_FILES = {
     HEAD: "jo.passphrase",
     DEPUTY: "sam.passphrase",
     TEACHER: "ruth.passphrase",
+    NORTHFIELD_DSL: "priya.passphrase",
 }
 
 #: What every step runs with, as a script would export it; `{folder}` is the demo's folder.
@@ -88,6 +91,15 @@ DISCLOSER = ("--disclosed-by", "Karen Webb", "--relationship", "parent of an ex-
 LADO = "J. Okafor, LADO"
 AS_DEPUTY = (("SAFEGUARD_PASSPHRASE_FILE", "{folder}/" + PASSPHRASE_FILES[DEPUTY]),)
 AS_TEACHER = (("SAFEGUARD_PASSPHRASE_FILE", "{folder}/" + PASSPHRASE_FILES[TEACHER]),)
+
+#: The school Lily moves to: its own vault, settings (`NORTHFIELD_CONFIG`) and DSL.
+NORTHFIELD = (
+    ("SAFEGUARD_VAULT", "{folder}/northfield.db"),
+    ("SAFEGUARD_CONFIG", "{folder}/northfield.toml"),
+    ("SAFEGUARD_USER", NORTHFIELD_DSL),
+    ("SAFEGUARD_PASSPHRASE_FILE", "{folder}/" + PASSPHRASE_FILES[NORTHFIELD_DSL]),
+)
+NORTHFIELD_CONFIG = 'school_name = "Northfield Academy (demo)"\n'
 
 ACCOUNT = (
     "Mrs Webb said: \"I looked at Lily's phone last night. Mr Price, the teaching assistant, is "
@@ -380,9 +392,58 @@ FLOW = (
         ("file", "Lily Webb"),
     ),
     Step(
+        "Lily has moved on to Northfield Academy, which keeps its own vault: its DSL creates it "
+        "(a second throwaway vault, beside the first).",
+        FRIDAY,
+        "11:36",
+        ("init",),
+        env=NORTHFIELD,
+    ),
+    Step(
+        "Northfield's DSL prints the school's key and sends it to Caldecote (it is not "
+        "secret), reading its fingerprint out over the phone.",
+        FRIDAY,
+        "11:37",
+        ("school-key",),
+        env=NORTHFIELD,
+        keep=("key", r"^(SGK1-[A-Z2-7]+)$"),
+    ),
+    Step(
+        "Caldecote's DSL sends Lily's whole file, sealed to that key: only Northfield's vault "
+        "can open it. Its receipt is due within 5 school days.",
+        FRIDAY,
+        "11:38",
+        (
+            "transfer",
+            "Lily Webb",
+            "--to",
+            "Northfield Academy (demo)",
+            "--key",
+            "{key}",
+            "--output",
+            "{folder}/lily-webb.sgt",
+        ),
+        keep=("transfer", r"^(\d+)$"),
+    ),
+    Step(
+        "Northfield imports it: Lily becomes a person there, with Caldecote's entries kept as "
+        "theirs, and a receipt code for Caldecote.",
+        FRIDAY,
+        "11:45",
+        ("import", "{folder}/lily-webb.sgt"),
+        env=NORTHFIELD,
+        keep=("code", r"^([A-Z2-7]{5}-[A-Z2-7]{5})$"),
+    ),
+    Step(
+        "Caldecote records the receipt with that code: the transfer is done.",
+        FRIDAY,
+        "11:50",
+        ("transfer", "receipt", "{transfer}", "{code}"),
+    ),
+    Step(
         "The case's timeline, as the County or the LADO would read it.",
         FRIDAY,
-        "11:35",
+        "11:55",
         ("timeline", "{case}"),
     ),
 )

@@ -29,11 +29,15 @@ if TYPE_CHECKING:
 
 
 def due_text(step: NextStep, today: date, closures: Any = ()) -> str:
-    from safeguarding import deadlines
-
     if step.due is None:
         return ""
-    return f"{step.due.strftime('%a %d %b %Y')} ({deadlines.describe(step.due, today, closures)})"
+    return due_text_of(step.due, today, closures)
+
+
+def due_text_of(due: date, today: date, closures: Any = ()) -> str:
+    from safeguarding import deadlines
+
+    return f"{due.strftime('%a %d %b %Y')} ({deadlines.describe(due, today, closures)})"
 
 
 def next_step_panel(written: Written, config: Config, today: date) -> Panel:
@@ -47,6 +51,10 @@ def next_step_panel(written: Written, config: Config, today: date) -> Panel:
         style = "bold red" if step.overdue else "bold"
         body.append("\n\nBy the end of ", style=style)
         body.append(due_text(step, today, config.closure_days), style=style)
+    for late in written.unconfirmed:
+        body.append(f"\n\nOverdue: the {late.what}, due by the end of ", style="bold red")
+        body.append(due_text_of(late.due, today, config.closure_days), style="bold red")
+        body.append(". Chase the school; 'safeguard transfer list' shows it.")
     if step.route in COUNTY_ROUTES and written.state.stage.value != "closed":
         body.append("\n\n")
         body.append_text(contacts_text(config, step.route.value if step.route else ""))
@@ -54,7 +62,7 @@ def next_step_panel(written: Written, config: Config, today: date) -> Panel:
         body,
         title=f"{written.reference} · what the policy asks next",
         title_align="left",
-        border_style="red" if step.overdue else "cyan",
+        border_style="red" if step.overdue or written.unconfirmed else "cyan",
     )
 
 

@@ -260,7 +260,7 @@ ACCESS_REVOKED = "access_revoked"
 VAULT_OPENED = "vault_opened"
 _LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
 _LOGGED += (REPORT_MADE, VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED)
-_LOGGED += CASE_FACT  # a case erased, held, released
+_LOGGED += tuple(CASE_FACT)  # a case erased, held, released
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
 

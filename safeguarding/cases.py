@@ -9,7 +9,7 @@ each kind holds and checks is its class in `entries`; nothing here knows one kin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from safeguarding import (
     roster,
     storage,
     summaries,
+    transfers,
 )
 from safeguarding.casefile import CaseFile
 from safeguarding.casestate import OPEN, CaseState
@@ -52,6 +53,8 @@ class Written:
     action: int | None = None
     members: tuple[str, ...] | None = None  # a restricted case's members, by name
     without_manager: bool = False  # restricted, with no headteacher or chair among them
+    # the child's file, sent to another school in this case, still without a receipt
+    unconfirmed: tuple[flow.Overdue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,10 @@ class Casebook:
         status = choice(status, ("open", "closed", "all"), "status")
         made: list[tuple[Case, Summary]] = []
         found: list[tuple[Case, Summary]] = []
+        today = self.today()
         with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
             self.unlocked.require_epoch(db)
+            late = self._unconfirmed(db, today)
             for case, row, last in summaries.listed(db, None if status == "all" else status):
                 if not self.unlocked.can_read(db, case):
                     continue
@@ -136,22 +141,24 @@ class Casebook:
                 found.append((case, summary))
         if made:
             self._keep(made)
-        today = self.today()
-        return [self._summarised(case, summary, today) for case, summary in found]
+        return [
+            self._summarised(case, summary, today, late.get(case.id, [])) for case, summary in found
+        ]
 
-    def _summarised(self, case: Case, summary: Summary, today: date) -> CaseSummary:
+    def _summarised(
+        self, case: Case, summary: Summary, today: date, late: Sequence[transfers.Transfer]
+    ) -> CaseSummary:
         state = summary.state
         category = self.categories.lookup(state.category)
         closures = self.config.closure_days
+        overdue = flow.overdue(state, category, today, closures)
+        overdue += [_chase(state.reference, t, closures) for t in late]
         return CaseSummary(
             reference=state.reference,
             state=state,
             title=category.title,
             next=flow.next_step(state, category, today, closures),
-            overdue=[
-                *flow.overdue(state, category, today, closures),
-                *self._retention(state, category, today),
-            ],
+            overdue=[*overdue, *self._retention(state, category, today)],
             restricted=bool(case.restricted),
         )
 
@@ -352,6 +359,7 @@ class Casebook:
                 case.status = state.status
                 case.closed_at = clock.to_text(state.closed_at) if state.closed_at else None
                 db.update(case, "status", "closed_at")
+            late = self._unconfirmed(db, self.today()).get(case.id, [])
         return Written(
             state.reference,
             entry.seq,
@@ -359,7 +367,16 @@ class Casebook:
             state,
             self.next_step(state),
             action=draft.number(payload),
+            unconfirmed=tuple(_chase(state.reference, t, self.config.closure_days) for t in late),
         )
+
+    def _unconfirmed(self, db: Db, today: date) -> Mapping[int, Sequence[transfers.Transfer]]:
+        return transfers.overdue_by_case(self.unlocked, db, today, self.config.closure_days)
+
+
+def _chase(reference: str, late: transfers.Transfer, closures: Container[date]) -> flow.Overdue:
+    what = f"receipt of the file sent to {late.school} (transfer {late.number})"
+    return flow.Overdue(reference, what, late.due(closures))
 
 
 def _reference(case: Case) -> str:

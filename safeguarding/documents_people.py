@@ -105,12 +105,37 @@ def child_file(made: ChildFile) -> Document:
         "linked": _linked(made.links),
         "open_cases": list(made.open_cases),
         "key_people": list(made.key_people),
-        "last_transfer": None,
+        "last_transfer": _last_transfer(made),
+        "received": [
+            {
+                "school": r.school,
+                "sent_by": r.sent_by,
+                "sent_at": r.sent_at.isoformat(),
+                "their_checkpoint": r.checkpoint,
+                "received_at": r.received_at.isoformat(),
+                "received_by": r.received_by,
+                "file": r.document,
+            }
+            for r in made.received
+        ],
         "chronology": [
             {"case": case, "entry": item.id, "number": item.number, "at": item.at.isoformat()}
             for case, item in made.order
         ],
         "cases": [documents_json.case(view) for view in made.cases],
+    }
+
+
+def _last_transfer(made: ChildFile) -> Document | None:
+    if not made.sent:
+        return None
+    last = made.sent[-1]
+    return {
+        "transfer": last.number,
+        "school": last.school,
+        "sent_at": last.sent_at.isoformat(),
+        "state": last.state,
+        "received_at": None if last.receipt is None else last.receipt.at.isoformat(),
     }
 
 

@@ -135,10 +135,10 @@ def anyone(unlocked: Unlocked) -> bool:
 def matching(unlocked: Unlocked, name: str) -> list[PersonInfo]:
     """The people called `name` (letter case and spacing aside), found by its lookup tag."""
     with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
-        return _matching(unlocked, db, name)
+        return matching_in(unlocked, db, name)
 
 
-def _matching(unlocked: Unlocked, db: Db, name: str) -> list[PersonInfo]:
+def matching_in(unlocked: Unlocked, db: Db, name: str) -> list[PersonInfo]:
     tag = name_tag(_meta(db).lookup_salt, name)
     rows = db.all(Person, "name_tag = ?", tag, order="id")
     return [opened(unlocked.keys.field_key, row) for row in rows]
@@ -158,7 +158,7 @@ def find_in(unlocked: Unlocked, db: Db, text: str) -> PersonInfo:
         if row is None:
             raise no_such_person(cleaned)
         return opened(unlocked.keys.field_key, row)
-    found = _matching(unlocked, db, short(text, "a person's name or number"))
+    found = matching_in(unlocked, db, short(text, "a person's name or number"))
     if not found:
         raise NotFound(
             "there is no person of that name",
@@ -376,7 +376,7 @@ def _matched_or_added(unlocked: Unlocked, db: Db, name: str, want: Wanted, now: 
     draft = want.draft
     assert draft is not None
     if not want.new:
-        same = [p for p in _matching(unlocked, db, name) if p.dob == draft.dob]
+        same = [p for p in matching_in(unlocked, db, name) if p.dob == draft.dob]
         if len(same) > 1:
             raise UsageError(
                 f"{len(same)} people of that name were born on {draft.dob.isoformat()}; "

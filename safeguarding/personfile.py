@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,10 +23,12 @@ from safeguarding import (
     clock,
     documents_people,
     export,
+    moments,
     people,
     storage,
     summaries,
     timeline,
+    transfers,
 )
 from safeguarding.access import _record_read
 from safeguarding.casefile import VIEWED, CaseFile
@@ -56,6 +58,9 @@ class ChildFile:
     cases: tuple[timeline.Timeline, ...]
     combined: timeline.Timeline  # the cover sheet, then every case's entries in event order
     order: tuple[tuple[str, timeline.Item], ...]  # each entry with its case, in event order
+    # files received from the child's previous schools, and this file's transfers to others
+    received: tuple[transfers.ReceivedFile, ...] = ()
+    sent: tuple[transfers.Transfer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,31 +78,43 @@ Recorder = Callable[[Db, Case, KeyRing], None]
 
 
 @dataclass(frozen=True)
-class _Read:
+class Read:
     person: PersonInfo
     links: list[people.Linked]
     files: list[CaseFile]
     checkpoint: Checkpoint
-    entry: int  # the file's own vault event
+    entry: int  # the file's own vault event (0: none, the caller records it)
+    received: list[transfers.ReceivedFile] = field(default_factory=list)
+    sent: list[transfers.Transfer] = field(default_factory=list)
+
+    @property
+    def case_ids(self) -> list[int]:
+        return [found.case_id for found in self.files]
 
 
 def _read(
-    unlocked: Unlocked, db: Db, text: str, record: Recorder, event: tuple[str, dict[str, Any]]
-) -> _Read:
+    unlocked: Unlocked,
+    db: Db,
+    text: str,
+    record: Recorder,
+    event: tuple[str, dict[str, Any]] | None,
+) -> Read:
     """The person, their links and their cases, each read recorded by `record` and the file's
     own vault event (`event`: kind, payload) appended, in the caller's write transaction."""
     person = people.find_in(unlocked, db, text)
     links = people.links_in(unlocked, db, person.id)
     found = people.cases_of(unlocked, db, person.id)
-    kind, payload = event
-    own = chronology.append(
-        db,
-        signer=unlocked.signer,
-        payload_key=unlocked.keys.fields,
-        kind=kind,
-        payload={"person": person.id, **payload},
-        recorded_at=clock.now(),
-    )
+    own = 0
+    if event is not None:
+        kind, payload = event
+        own = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=unlocked.keys.fields,
+            kind=kind,
+            payload={"person": person.id, **payload},
+            recorded_at=clock.now(),
+        ).seq
     rings = []
     for case, _ in found:
         ring = unlocked.case_ring(db, case, writing=True)
@@ -105,7 +122,9 @@ def _read(
         rings.append((case, ring))
     authors = casefile.user_names(db, unlocked.keys.field_key)
     files = [casefile.build(db, case, ring, authors) for case, ring in rings]
-    return _Read(person, links, files, chronology.head(db), own.seq)
+    received = transfers.received(unlocked, db, person.id)
+    sent = [t for t in transfers.sent(unlocked, db) if t.person == person.id]
+    return Read(person, links, files, chronology.head(db), own, received, sent)
 
 
 def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
@@ -125,11 +144,29 @@ def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
         ("Open cases", "\n".join(made.open_cases) or "none"),
         ("Cases", "\n".join(cases) or "none"),
         ("Key people", "\n".join(made.key_people) or "none"),
-        ("Last transfer", NO_TRANSFER),
+        *_received(made.received),
+        ("Last transfer", _last_transfer(made.sent)),
     )
 
 
-def assemble(read: _Read, layout: Layout, produced: tuple[datetime, str]) -> ChildFile:
+def _received(received: Sequence[transfers.ReceivedFile]) -> list[tuple[str, str]]:
+    lines = [
+        f"{r.school}: sent {moments.local_text(r.sent_at)} by {r.sent_by}, imported "
+        f"{moments.local_text(r.received_at)} by {r.received_by} (their checkpoint "
+        f"{r.checkpoint.split(':')[0]}:{r.checkpoint.split(':')[-1][:16]})"
+        for r in received
+    ]
+    return [("Received from", "\n".join(lines))] if lines else []
+
+
+def _last_transfer(sent: Sequence[transfers.Transfer]) -> str:
+    if not sent:
+        return NO_TRANSFER
+    last = sent[-1]
+    return f"to {last.school}, {moments.local_text(last.sent_at)} ({last.state})"
+
+
+def assemble(read: Read, layout: Layout, produced: tuple[datetime, str]) -> ChildFile:
     """The file from what was read: each case's timeline, then one chronology of them all."""
     person, links, files, checkpoint = read.person, read.links, read.files, read.checkpoint
     produced_at, produced_by = produced
@@ -152,8 +189,12 @@ def assemble(read: _Read, layout: Layout, produced: tuple[datetime, str]) -> Chi
         for item in view.items
     ]
     marked.sort(key=lambda pair: (pair[1].at, pair[1].id))
-    authors = {item.author for _, item in marked if item.kind != Kind.EXPORT}
-    combined = _combined(person, views, [item for _, item in marked], layout, read.checkpoint)
+    theirs: list[timeline.Item] = []
+    for received in read.received:  # each file's entries counted down from the last's
+        theirs += transfers.received_items(received, -1 - len(theirs))
+    items = sorted([item for _, item in marked] + theirs, key=lambda item: (item.at, item.id))
+    authors = {item.author for item in items if item.kind != Kind.EXPORT}
+    combined = _combined(person, views, items, layout, read.checkpoint)
     combined = replace(combined, produced_at=produced_at, produced_by=produced_by)
     made = ChildFile(
         person=person,
@@ -163,6 +204,8 @@ def assemble(read: _Read, layout: Layout, produced: tuple[datetime, str]) -> Chi
         cases=views,
         combined=combined,
         order=tuple(marked),
+        received=tuple(read.received),
+        sent=tuple(read.sent),
     )
     return replace(made, combined=replace(combined, cover=_cover(made, layout.school)))
 
@@ -259,26 +302,12 @@ def export_file(
     target = export.Target(output, force) if output is not None else None
     to = output.name if output else "-"
     payload = Export(format=fmt, redacted=False, to=to).payload()
-
-    def record(db: Db, case: Case, ring: KeyRing) -> None:
-        reference = casefile.format_reference(case.year, case.number)
-        entry = chronology.append(
-            db,
-            signer=unlocked.signer,
-            payload_key=ring,
-            kind=Kind.EXPORT,
-            payload=payload,
-            case_id=case.id,
-            recorded_at=clock.now(),
-        )
-        summaries.follow(db, case.id, reference, ring, entry, payload)
-
     vault = unlocked.vault
     try:
         with storage.guarded(vault.path), storage.writing(vault.connection) as db:
             unlocked.require_epoch(db)
             event = (FILE_EXPORTED, {"format": fmt, "to": to})
-            read = _read(unlocked, db, text, record, event)
+            read = _read(unlocked, db, text, _exporter(unlocked, payload), event)
             made = assemble(read, layout, (clock.now(), unlocked.user.name))
             data, unshown = render(made, fmt, width)
             if target is not None:
@@ -299,3 +328,28 @@ def export_file(
         entry=read.entry,
         unshown=unshown,
     )
+
+
+def _exporter(unlocked: Unlocked, payload: dict[str, Any]) -> Recorder:
+    """Records a case's part in an export of a file: an export entry in the case."""
+
+    def record(db: Db, case: Case, ring: KeyRing) -> None:
+        reference = casefile.format_reference(case.year, case.number)
+        entry = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=ring,
+            kind=Kind.EXPORT,
+            payload=payload,
+            case_id=case.id,
+            recorded_at=clock.now(),
+        )
+        summaries.follow(db, case.id, reference, ring, entry, payload)
+
+    return record
+
+
+def read_for_export(unlocked: Unlocked, db: Db, text: str, payload: dict[str, Any]) -> Read:
+    """A person's file read to be taken out of the vault (an export entry with `payload` in
+    each of its cases), its own vault event left to the caller, in its write transaction."""
+    return _read(unlocked, db, text, _exporter(unlocked, payload), None)

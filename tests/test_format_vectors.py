@@ -62,3 +62,29 @@ def test_a_key_slot_s_binding_and_fingerprint_are_the_known_ones() -> None:
         updated_at="",
     )
     assert integrity.slot_fingerprint(slot) == v["fingerprint"]
+
+
+def test_a_school_key_a_transfer_package_and_its_receipt_code_are_the_known_ones() -> None:
+    """A package written by the first release that sent one still opens, with the same key
+    text, fingerprints and receipt code (docs/FORMAT.md, "The school key and transfer
+    packages")."""
+    import hashlib
+
+    from safeguarding import transfer_package
+
+    v = json.loads((Path(__file__).parent / "vectors" / "transfer-1.json").read_text())
+    private = crypto.exchange_key_from(bytes.fromhex(v["school_private_key"]))
+    public = crypto.public_bytes(private)
+    assert public.hex() == v["school_public_key"]
+    assert transfer_package.key_text(public) == v["key_text"]
+    assert transfer_package.parse_key(v["key_text"]) == public
+    assert transfer_package.fingerprint(public) == v["key_fingerprint"]
+    package = bytes.fromhex(v["package"])
+    assert transfer_package.fingerprint(package) == v["package_fingerprint"]
+    opened = transfer_package.open_package(package, private)
+    assert opened.contents == v["contents"]
+    signer = crypto.signing_key_from(bytes.fromhex(v["signing_key_seed"]))
+    assert opened.signing_key == crypto.public_bytes(signer)
+    secret = bytes.fromhex(v["receipt_secret"])
+    digest = hashlib.sha256(package).digest()
+    assert transfer_package.receipt_code(secret, digest) == v["receipt_code"]

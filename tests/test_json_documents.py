@@ -21,7 +21,13 @@ from typing import Any
 
 import pytest
 
-from safeguarding import documents_concerns, documents_json, documents_people, documents_retention
+from safeguarding import (
+    documents_concerns,
+    documents_json,
+    documents_people,
+    documents_retention,
+    documents_transfers,
+)
 from safeguarding.documents_json import ARRAYS
 from tests import timeline_case as tc
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, SetClock, VaultInfo, every_command, invoke
@@ -55,6 +61,7 @@ SCHEMAS = {
     **documents_concerns.SCHEMAS,
     **documents_people.SCHEMAS,
     **documents_retention.SCHEMAS,
+    **documents_transfers.SCHEMAS,
 }
 
 

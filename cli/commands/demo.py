@@ -26,7 +26,7 @@ import typer
 from safeguarding.errors import CheckFailed
 
 from .. import output
-from ..demo_case import CONFIG, PASSPHRASE_FILES, SESSION, STEPS, Step
+from ..demo_case import CONFIG, NORTHFIELD_CONFIG, PASSPHRASE_FILES, SESSION, STEPS, Step
 from ..state import STATE
 
 #: The placeholders of the case's days, Monday to Friday of its week.
@@ -76,6 +76,7 @@ class Walk:
 
         self.folder = folder
         write_private(folder / "config.toml", CONFIG.encode())
+        write_private(folder / "northfield.toml", NORTHFIELD_CONFIG.encode())
         for file in PASSPHRASE_FILES.values():
             write_private(folder / file, secrets.token_urlsafe(24).encode())
         closures = config.load(folder / "config.toml").closure_days
@@ -97,8 +98,8 @@ class Walk:
             f"A throwaway vault in {_quoted(self.folder)}, deleted at the end. Each step "
             "below is a real safeguard command, run as a script runs it, on a clock set to "
             "the time shown; every step runs with these set (config.toml names the school and "
-            "its County contacts; each user's passphrase file, mode 0600, holds a random "
-            "passphrase):"
+            "its County contacts, northfield.toml the school a child moves to; each user's "
+            "passphrase file, mode 0600, holds a random passphrase):"
         )
         for name, value in self.session.items():
             _command(f"export {name}={shlex.quote(value)}")

@@ -37,7 +37,13 @@ class Export(EntryKind):
             yield Fact("To", destination(str(d["to"])))
 
 
-FORMAT_TITLES = {"txt": "text", "html": "HTML", "pdf": "PDF", "json": "JSON"}
+FORMAT_TITLES = {
+    "txt": "text",
+    "html": "HTML",
+    "pdf": "PDF",
+    "json": "JSON",
+    "transfer": "transfer package (to the child's new school)",
+}
 
 
 def destination(to: str) -> str:

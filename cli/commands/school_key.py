@@ -1,0 +1,37 @@
+"""`safeguard school-key`: this school's key for receiving a child's file from another school."""
+
+from __future__ import annotations
+
+from safeguarding import documents_transfers, transfer_package
+
+from .. import output
+from ..context import unlock
+from ..output import JsonOption
+from ..settings import school_settings
+
+
+def school_key(json: JsonOption = False) -> None:
+    """Print this school's key for receiving a child's file.
+
+    Send it to the school the child is leaving (it is not secret) and read them its
+    fingerprint over the phone: they give it to 'safeguard transfer --key'. Made the first
+    time a DSL or the headteacher asks; the same key every time after.
+    """
+    from safeguarding import school_key as keys
+
+    settings, _ = school_settings()
+    unlocked = unlock()
+    try:
+        made = keys.current(unlocked)
+    finally:
+        unlocked.close()
+    text = transfer_package.key_text(made.public)
+    print_ = transfer_package.fingerprint(made.public)
+    if json:
+        output.emit_json(documents_transfers.school_key(settings.school_name, made, text, print_))
+        return
+    output.data_line(text)
+    output.say(
+        f"This is {settings.school_name}'s key for receiving a child's file. Send it to the "
+        f"school the child is leaving, and read them its fingerprint over the phone: {print_}"
+    )

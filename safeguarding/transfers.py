@@ -1,0 +1,301 @@
+"""Children's files sent to other schools, and whether each has been received.
+
+Each transfer is a signed vault event, `file_transferred`, written when the package is made
+(see `safeguarding.transfer`): the person, the school and the fingerprint of its key, the
+package's SHA-256, the secret its receipt code is made from, and the cases it carried.  Its
+receipt is another, `transfer_confirmed`: the code the receiving vault printed, checked here,
+or, for a file sent as a PDF to a school without safeguard, who confirmed it and how.
+
+KCSIE asks for the file within 5 school days and for confirmation of receipt: a transfer with
+no receipt 5 working days after it was sent is overdue, in the same calendar as deadlines, and
+shows in each of its cases' overdue items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from safeguarding import casefile, chronology, clock, deadlines, moments, storage, transfer_package
+from safeguarding.db import Db, Entry
+from safeguarding.entries import Fact, title_of
+from safeguarding.errors import NotAllowed, NotFound, UsageError
+from safeguarding.timeline import Item
+
+if TYPE_CHECKING:
+    from safeguarding.unlocked import Unlocked
+
+FILE_TRANSFERRED = "file_transferred"
+TRANSFER_CONFIRMED = "transfer_confirmed"
+FILE_RECEIVED = "file_received"
+#: School days the file has to reach the new school and be confirmed.
+RECEIPT_DAYS = 5
+
+
+@dataclass(frozen=True)
+class Receipt:
+    at: datetime
+    by: str
+    code: str | None  # the receiving vault's code; None for a PDF confirmed by hand
+    text: str  # for a PDF: who confirmed it, and how
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A file sent: its number (1, 2, … in this vault), to whom and what, and its receipt."""
+
+    number: int
+    seq: int
+    person: int
+    school: str
+    key: str  # the receiving school key's fingerprint; "" for a PDF
+    package: str  # SHA-256 of what was written, hex
+    to: str  # the name of the file written
+    pdf_only: bool
+    cases: tuple[int, ...]
+    sent_at: datetime
+    sent_by: str
+    secret: bytes
+    receipt: Receipt | None = None
+
+    def due(self, closures: Container[date]) -> date:
+        """The last day by whose end its receipt should have come."""
+        return deadlines.add_working_days(moments.local_date(self.sent_at), RECEIPT_DAYS, closures)
+
+    def overdue(self, today: date, closures: Container[date]) -> bool:
+        return self.receipt is None and today > self.due(closures)
+
+    @property
+    def state(self) -> str:
+        return "received" if self.receipt is not None else "awaiting receipt"
+
+
+def sent(unlocked: Unlocked, db: Db) -> list[Transfer]:
+    """Every transfer this vault has made, oldest first, with its receipt if it has one."""
+    authors = casefile.user_names(db, unlocked.keys.field_key)
+    rows = db.all(
+        Entry,
+        "case_id IS NULL AND kind IN (?, ?)",
+        FILE_TRANSFERRED,
+        TRANSFER_CONFIRMED,
+        order="seq",
+    )
+    made: dict[int, Transfer] = {}
+    for entry in rows:
+        payload = chronology.open_payload(unlocked.keys.fields, entry)
+        by = authors.get(entry.author_id, f"user {entry.author_id}")
+        at = clock.from_text(entry.recorded_at)
+        if entry.kind == FILE_TRANSFERRED:
+            made[int(payload["number"])] = _transfer(entry.seq, payload, at, by)
+        else:
+            number = int(payload["transfer"])
+            if number in made and made[number].receipt is None:
+                receipt = Receipt(at, by, payload.get("code"), str(payload.get("text", "")))
+                made[number] = _with(made[number], receipt)
+    return list(made.values())
+
+
+def _transfer(seq: int, payload: dict[str, Any], at: datetime, by: str) -> Transfer:
+    return Transfer(
+        number=int(payload["number"]),
+        seq=seq,
+        person=int(payload["person"]),
+        school=str(payload["school"]),
+        key=str(payload.get("key", "")),
+        package=str(payload["package"]),
+        to=str(payload["to"]),
+        pdf_only=bool(payload.get("pdf_only")),
+        cases=tuple(int(c) for c in payload.get("cases", [])),
+        sent_at=at,
+        sent_by=by,
+        secret=bytes.fromhex(str(payload["secret"])),
+    )
+
+
+def _with(transfer: Transfer, receipt: Receipt) -> Transfer:
+    return replace(transfer, receipt=receipt)
+
+
+def overdue_by_case(
+    unlocked: Unlocked, db: Db, today: date, closures: Container[date]
+) -> dict[int, list[Transfer]]:
+    """The transfers still without a receipt past their 5 school days, by each case they
+    carried."""
+    found: dict[int, list[Transfer]] = {}
+    if (
+        db.value(
+            "SELECT 1 FROM entries WHERE case_id IS NULL AND kind = ? LIMIT 1", FILE_TRANSFERRED
+        )
+        is None
+    ):
+        return found  # one cheap look, among the vault's events only: most have sent nothing
+    for transfer in sent(unlocked, db):
+        if transfer.overdue(today, closures):
+            for case_id in transfer.cases:
+                found.setdefault(case_id, []).append(transfer)
+    return found
+
+
+def next_number(db: Db) -> int:
+    count = db.value(
+        "SELECT count(*) FROM entries WHERE case_id IS NULL AND kind = ?", FILE_TRANSFERRED
+    )
+    return 1 + int(count)
+
+
+def find(transfers: Sequence[Transfer], text: str) -> Transfer:
+    cleaned = text.strip()
+    if not (cleaned.isascii() and cleaned.isdigit() and len(cleaned) < 10):
+        raise UsageError(f"{text!r} is not a transfer's number", hint="'safeguard transfer list'")
+    for transfer in transfers:
+        if transfer.number == int(cleaned):
+            return transfer
+    raise NotFound(f"there is no transfer {cleaned}", hint="'safeguard transfer list' lists them")
+
+
+def confirm(unlocked: Unlocked, number: str, code: str | None, text: str | None) -> Transfer:
+    """Record the receipt of transfer `number`: the receiving vault's `code` for a package
+    (refused, `NotAllowed`, unless it is that package's), or for a PDF, `text`, who confirmed it
+    and how."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        unlocked.require_epoch(db)
+        transfer = find(sent(unlocked, db), number)
+        if transfer.receipt is not None:
+            raise NotAllowed(
+                f"transfer {transfer.number}'s receipt was recorded already, on "
+                f"{moments.local_text(transfer.receipt.at)} by {transfer.receipt.by}"
+            )
+        payload: dict[str, Any] = {"transfer": transfer.number}
+        if transfer.pdf_only:
+            if not (text or "").strip():
+                raise UsageError("say who at the new school confirmed the PDF arrived, and how")
+            payload["text"] = text
+        else:
+            if not code:
+                raise UsageError(
+                    "give the receipt code the new school's 'safeguard import' printed"
+                )
+            package = bytes.fromhex(transfer.package)
+            if not transfer_package.receipt_holds(transfer.secret, package, code):
+                raise NotAllowed(
+                    f"that is not transfer {transfer.number}'s receipt code; nothing was recorded",
+                    hint="ask the new school to read out the code 'safeguard import' printed",
+                )
+            payload["code"] = code.strip().upper()
+        entry = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=unlocked.keys.fields,
+            kind=TRANSFER_CONFIRMED,
+            payload=payload,
+            facts={"transfer": transfer.number},
+        )
+    at = clock.from_text(entry.recorded_at)
+    return _with(transfer, Receipt(at, unlocked.user.name, payload.get("code"), text or ""))
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A child's file received from another school, as it was sent: `document` is the sending
+    vault's `safeguard.file` document."""
+
+    person: int
+    transfer: str
+    school: str
+    sent_by: str
+    sent_at: datetime
+    checkpoint: str
+    received_at: datetime
+    received_by: str
+    document: dict[str, Any]
+
+
+def received(unlocked: Unlocked, db: Db, person: int | None = None) -> list[ReceivedFile]:
+    """The files this vault has received (only those of `person`, if given), oldest first."""
+    where = "case_id IS NULL AND kind = ?"
+    params: list[Any] = [FILE_RECEIVED]
+    if person is not None:
+        where += " AND facts = ?"
+        params.append(chronology.canonical({"person": person}))
+    rows = db.all(Entry, where, *params, order="seq")
+    if not rows:
+        return []
+    authors = casefile.user_names(db, unlocked.keys.field_key)
+    found = []
+    for entry in rows:
+        payload = chronology.open_payload(unlocked.keys.fields, entry)
+        contents = payload["contents"]
+        found.append(
+            ReceivedFile(
+                person=int(payload["person"]),
+                transfer=str(payload["transfer"]),
+                school=str(contents["from"]["school"]),
+                sent_by=str(contents["from"]["sent_by"]),
+                sent_at=datetime.fromisoformat(str(contents["sent_at"])),
+                checkpoint=str(contents["from"]["checkpoint"]),
+                received_at=clock.from_text(entry.recorded_at),
+                received_by=authors.get(entry.author_id, f"user {entry.author_id}"),
+                document=contents["file"],
+            )
+        )
+    return found
+
+
+def received_before(unlocked: Unlocked, db: Db, transfer: str) -> tuple[str, int] | None:
+    """When, and into which person, the package of `transfer` was imported before, if it was."""
+    for earlier in received(unlocked, db):
+        if earlier.transfer == transfer:
+            return moments.local_text(earlier.received_at), earlier.person
+    return None
+
+
+def received_items(received: ReceivedFile, start: int) -> list[Item]:
+    """The entries of a received file as items of this vault's timelines: each headed with
+    the sending school and its case, by its author there, with its text as it was sent.
+    Their ids count down from `start` (below 0), so they never meet this vault's own."""
+    items: list[Item] = []
+    ids: dict[int, int] = {}
+    for case in received.document.get("cases", []):
+        for entry in case.get("entries", []):
+            ids[int(entry["id"])] = start - len(ids)
+    for case in received.document.get("cases", []):
+        for entry in case.get("entries", []):
+            data = dict(entry.get("data") or {})
+            observations = str(data.pop("observations", "") or "")
+            at = datetime.fromisoformat(str(entry["at"]))
+            amends = entry.get("amends")
+            items.append(
+                Item(
+                    id=ids[int(entry["id"])],
+                    number=int(entry["number"]),
+                    kind=str(entry["kind"]),
+                    title=f"{received.school}, {case['case']} · {title_of(str(entry['kind']))}",
+                    at=at,
+                    recorded_at=datetime.fromisoformat(str(entry["recorded_at"])),
+                    late=bool(entry.get("late")),
+                    author=f"{entry['author']} ({received.school})",
+                    facts=tuple(_facts(data)),
+                    text=str(entry.get("text") or ""),
+                    observations=observations,
+                    amends=None if amends is None else ids.get(int(amends)),
+                    amended_by=tuple(
+                        ids[int(i)] for i in entry.get("amended_by", []) if int(i) in ids
+                    ),
+                    data=data,
+                )
+            )
+    return items
+
+
+def _facts(data: dict[str, Any]) -> list[Fact]:
+    """An entry's fields as it was sent, each a fact: what was recorded, as it was."""
+    found = []
+    for key, value in data.items():
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        if isinstance(value, str | int | float) and str(value):
+            found.append(Fact(key.replace("_", " ").capitalize(), str(value)))
+    return found
