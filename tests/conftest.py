@@ -184,6 +184,32 @@ def pg_school(pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return school
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Runs the test on a vault file, then on a vault on a PostgreSQL server."""
+    return str(request.param)
+
+
+@pytest.fixture
+def any_vault(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> VaultInfo:
+    """The `vault` fixture's vault, as a file or (see `engine`) in a schema on the server."""
+    from safeguarding.server import Location, Server
+    from safeguarding.vault import Vault
+
+    where: Location = tmp_path / "vault.db"
+    if engine == "postgresql":
+        school: School = request.getfixturevalue("pg_school")
+        where = Server.parse(school.url)
+    monkeypatch.setenv("SAFEGUARD_VAULT", str(where))
+    unlocked, recovery_key = Vault.create(where, "alice", PASSPHRASE, kdf=FAST_KDF)
+    unlocked.close()
+    monkeypatch.setenv("SAFEGUARD_USER", "alice")
+    monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
+    return VaultInfo(where, "alice", PASSPHRASE, recovery_key)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def say(tmp_path: Path) -> Callable[[str], str]:
     """Writes a text to a new file in the test's folder and gives its path, for --text-file."""

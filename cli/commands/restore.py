@@ -19,9 +19,12 @@ def restore(
         Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
     ],
     to: Annotated[
-        Path,
+        str,
         typer.Option(
-            "--to", help="Where to put the restored vault.", metavar="PATH", dir_okay=False
+            "--to",
+            help="Where to put the restored vault: a file, or postgresql://…?schema=SCHOOL "
+            "for an empty schema on a PostgreSQL server.",
+            metavar="PATH",
         ),
     ],
     force: Annotated[
@@ -45,8 +48,11 @@ def restore(
     files beside PATH are removed.
     """
     from safeguarding.restore import restore as restore_backup
+    from safeguarding.server import location
 
-    restored = restore_backup(file, to, force=force, unlock=unlocker(full))
+    if not to:
+        raise typer.BadParameter("must not be empty", param_hint="'--to'")
+    restored = restore_backup(file, location(to), force=force, unlock=unlocker(full))
     manifest = restored.verified.manifest
     if json:
         output.emit_json(documents_json.restored(file, restored))
