@@ -4,22 +4,32 @@ engines in their own files (the `any_vault` fixture); here is what belongs to a 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import re
 import shutil
+import signal
 import sqlite3
-from datetime import UTC, datetime
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from safeguarding import storage
 from safeguarding.server import Server
-from tests.conftest import PASSPHRASE, SetClock, VaultInfo, invoke, run, write_secret
+from tests.conftest import PASSPHRASE, SetClock, VaultInfo, invoke, run, today, write_secret
 from tests.flowkit import Say, entry, entry_count, record
 from tests.pgserver import PgServer, School
+from tests.reliability import case_entries, record_case
 from tests.test_release_fixtures import ALEX, FIXTURE
+from tests.test_reliability import _start_note
 
 OLD_BACKUPS = FIXTURE / "backups"
 
@@ -48,6 +58,31 @@ def test_init_makes_a_vault_in_the_schema_and_a_second_init_changes_nothing(
     assert f"the schema {pg_school.schema!r} already holds tables" in again.stderr
     assert entry_count(Server.parse(pg_school.url)) == before
     assert invoke("timeline", case).exit_code == 0
+
+
+def test_the_flow_to_a_json_export_reads_the_same_on_both_engines(
+    any_vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    """record, refer, advice, an action done, close; the timeline, a JSON export that verifies
+    against its checkpoint, and `verify`: on a file and on a server alike."""
+    case = record(say, subject="Daniel Price")["case"]
+    entry(say, "refer", case, "--to", "lado", "--contact", "J. Okafor", text="Told the LADO.")
+    entry(say, "advice", case, "--from", "J. Okafor", text="Meet him.")
+    due = (today() + timedelta(days=7)).isoformat()
+    entry(say, "action", "add", case, "--owner", "Head", "--due", due, text="Meet Mr Price.")
+    entry(say, "action", "done", case, "1", text="Met him.")
+    assert entry(say, "close", case, "--outcome", "substantiated")["status"] == "closed"
+    timeline = json.loads(invoke("timeline", case, "--json").stdout)
+    texts = [e["text"] for e in timeline["entries"]]
+    assert texts[1:4] == ["Told the LADO.", "Meet him.", "Meet Mr Price."]
+    exported = tmp_path / "case.json"
+    made = invoke("export", case, "--format", "json", "--output", str(exported))
+    assert made.exit_code == 0, made.stderr
+    document = json.loads(exported.read_text(encoding="utf-8"))
+    assert document["case"] == case and document["entries"][-1]["kind"] == "export"
+    assert document["subjects"] == [{"name": "Daniel Price", "role": "staff"}]
+    checked = invoke("verify", "--checkpoint", document["checkpoint"])
+    assert checked.exit_code == 0, checked.stderr
 
 
 def test_the_database_administrator_sees_only_ciphertext(
@@ -343,3 +378,155 @@ def test_the_staff_role_may_add_to_the_chronology_but_never_change_it(
             connection.execute("DROP TRIGGER entries_no_update ON entries")
     finally:
         connection.close()
+
+
+WRITERS, NOTES = 6, 30
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from safeguarding.entries import Note
+    from safeguarding.server import location
+    from tests.reliability import open_casebook
+
+    where, case, name, go = location(sys.argv[1]), sys.argv[2], sys.argv[3], Path(sys.argv[4])
+    book = open_casebook(where)
+    (go.parent / f"ready-{name}").touch()
+    while not go.exists():
+        time.sleep(0.005)
+    for number in range(int(sys.argv[5])):
+        book.add(case, Note(text=f"{name} {number}"))
+        time.sleep(0.003)
+    book.unlocked.close()
+    """
+)
+
+
+def _server_vault(pg_school: School, monkeypatch: pytest.MonkeyPatch) -> Server:
+    assert _init()[0] == 0
+    monkeypatch.setenv("SAFEGUARD_USER", "alice")
+    monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
+    return Server.parse(pg_school.url)
+
+
+def _seqs(server: Server) -> list[int]:
+    return [int(row[0]) for row in raw_rows(server, "SELECT seq FROM entries ORDER BY seq")]
+
+
+def raw_rows(server: Server, sql: str) -> list[tuple[object, ...]]:
+    connection = storage.open_connection(server)
+    try:
+        return [tuple(row) for row in connection.execute(sql).fetchall()]
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_six_writers_at_once_on_the_server_lose_nothing(
+    pg_school: School, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _server_vault(pg_school, monkeypatch)
+    case = record_case(server)  # type: ignore[arg-type]
+    go = tmp_path / "go"
+    names = [f"writer-{n}" for n in range(WRITERS)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, pg_school.url, case, name, str(go), str(NOTES)],
+            cwd=Path(__file__).parent.parent,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{n}").exists() for n in names):
+        assert time.monotonic() < deadline and all(w.poll() is None for w in writers)
+        time.sleep(0.01)
+    go.touch()  # every writer unlocked: now they append at once
+    for writer in writers:
+        _, errors = writer.communicate(timeout=300)
+        assert writer.returncode == 0, errors
+
+    notes = [e for e in case_entries(server, case) if e.kind == "note"]  # type: ignore[arg-type]
+    assert len(notes) == WRITERS * NOTES
+    for name in names:  # each writer's notes all there, in the order it wrote them
+        mine = [e.text for e in sorted(notes, key=lambda e: e.id) if e.text.startswith(name)]
+        assert mine == [f"{name} {number}" for number in range(NOTES)]
+    by_seq = [e.text.split()[0] for e in sorted(notes, key=lambda e: e.id)]
+    assert sum(1 for a, b in itertools.pairwise(by_seq) if a != b) > WRITERS, "never overlapped"
+    seqs = _seqs(server)
+    assert seqs == list(range(1, len(seqs) + 1))
+    verified = run("verify")
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_a_note_that_cannot_get_the_head_s_lock_exits_5_and_writes_nothing(
+    pg_school: School, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _server_vault(pg_school, monkeypatch)
+    case = record_case(server)  # type: ignore[arg-type]
+    before = entry_count(server)
+    holder = storage.open_connection(server)
+    try:
+        holder.execute("BEGIN")
+        holder.execute("SELECT id FROM vault_meta WHERE id = 1 FOR UPDATE")
+        started = time.monotonic()
+        result = run(
+            "note",
+            case,
+            "--text-file",
+            "-",
+            input="A note that must wait for the lock.\n",
+            env={"SAFEGUARD_BUSY_TIMEOUT": "0.5"},
+        )
+        waited = time.monotonic() - started
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert result.returncode == 5, result.stderr
+    assert "busy" in result.stderr and "SAFEGUARD_BUSY_TIMEOUT" in result.stderr
+    assert waited < 30
+    assert entry_count(server) == before
+    assert run("verify").returncode == 0
+
+
+KILLS = 15
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_write_loses_nothing_acknowledged(
+    pg_school: School, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed with SIGKILL at any moment, a writer's connection drops and the server rolls its
+    transaction back: every note reported saved is there, whole, once."""
+    server = _server_vault(pg_school, monkeypatch)
+    case = record_case(server)  # type: ignore[arg-type]
+    started = time.monotonic()
+    assert _start_note(case, "calibration note\n").wait(timeout=60) == 0
+    typical = time.monotonic() - started
+    rng = random.Random(11)
+    sent: dict[str, int] = {}
+    for attempt in range(KILLS):
+        text = f"kill-9 note {attempt} {uuid.uuid4().hex}\n"
+        started = time.monotonic()
+        process = _start_note(case, text)
+        if attempt % 5 == 4:  # runs to the end, and times a run again (the machine is shared)
+            sent[text] = process.wait(timeout=60)
+            typical = time.monotonic() - started
+            continue
+        time.sleep(rng.uniform(0.2, 1.1) * typical)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        sent[text] = process.wait(timeout=60)
+    reported = {text for text, code in sent.items() if code == 0}
+    killed = [text for text, code in sent.items() if code == -signal.SIGKILL]
+    assert len(reported) + len(killed) == KILLS, sorted(sent.values())
+    assert len(killed) >= KILLS // 4, "the kills did not spread over the command's run"
+    verified = run("verify")
+    assert verified.returncode == 0, verified.stderr
+    notes = [e.text for e in case_entries(server, case) if e.kind == "note"]  # type: ignore[arg-type]
+    assert notes[0] == "calibration note\n"
+    assert reported <= set(notes), "a note whose command reported success was lost"
+    assert set(notes[1:]) <= set(sent) and len(notes) == len(set(notes))
+    seqs = _seqs(server)
+    assert seqs == list(range(1, len(seqs) + 1))
