@@ -17,7 +17,7 @@ from pathlib import Path
 from safeguarding import migrate, pg, storage
 from safeguarding.db import Connection
 from safeguarding.errors import VaultUnusable
-from safeguarding.pg_init import PendingSchema
+from safeguarding.pg_init import PendingSchema, vault_tables
 from safeguarding.server import Server
 
 BATCH = 1000
@@ -119,21 +119,7 @@ def copy_to_server(
     return entries
 
 
-#: Tables in an order where every row's foreign keys point at rows already copied.
-KEY_ORDER = (
-    "vault_meta",
-    "users",
-    "key_slots",
-    "cases",
-    "case_access",
-    "entries",
-    "unlock_attempts",
-    "case_summaries",
-    "concerns",
-    "concern_keys",
-)
-
-
 def _in_key_order(tables: list[str]) -> list[str]:
-    known = [t for t in KEY_ORDER if t in tables]
-    return known + sorted(t for t in tables if t not in KEY_ORDER)
+    """`tables`, each after those its foreign keys point at."""
+    known = [t for t in vault_tables() if t in tables]
+    return known + sorted(t for t in tables if t not in known)

@@ -146,6 +146,16 @@ class PgConnection:
         ).fetchall()
         return [str(row[0]) for row in rows]
 
+    def revision(self) -> str | None:
+        """The Alembic revision stamped in the schema; None if it holds no vault, or only the
+        empty tables of an `init` cut short (see `pg_init`)."""
+        if not {"alembic_version", "vault_meta"} <= set(self.tables()):
+            return None
+        if self.execute("SELECT 1 FROM vault_meta").fetchone() is None:
+            return None
+        row = self.execute("SELECT version_num FROM alembic_version").fetchone()
+        return None if row is None else str(row[0])
+
     def triggers(self, table: str) -> set[str]:
         rows = self.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(?) AND NOT tgisinternal",

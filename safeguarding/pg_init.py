@@ -17,20 +17,15 @@ from safeguarding import pg, storage
 from safeguarding.errors import UsageError
 from safeguarding.server import Server
 
-#: The tables migrations make, with the version table: what a cleared schema loses.
-VAULT_TABLES = (
-    "alembic_version",
-    "case_summaries",
-    "concern_keys",
-    "concerns",
-    "case_access",
-    "unlock_attempts",
-    "entries",
-    "cases",
-    "key_slots",
-    "users",
-    "vault_meta",
-)
+
+def vault_tables() -> list[str]:
+    """The vault's tables as the models name them, each after the tables its foreign keys
+    point at (the order a copy inserts them in)."""
+    from sqlmodel import SQLModel
+
+    import safeguarding.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+    return [table.name for table in SQLModel.metadata.sorted_tables]
 
 
 class PendingSchema:
@@ -70,7 +65,7 @@ class PendingSchema:
     def _leftover(self, tables: set[str]) -> bool:
         """Whether `tables` are what an `init` killed before publishing left: the vault's
         tables, and no vault in them."""
-        if not tables <= set(VAULT_TABLES) or "vault_meta" not in tables:
+        if not tables <= {"alembic_version", *vault_tables()} or "vault_meta" not in tables:
             return False
         rows = self.connection.execute("SELECT count(*) FROM vault_meta").fetchone()[0]
         return bool(rows == 0)
@@ -78,7 +73,7 @@ class PendingSchema:
     def _clear(self) -> None:
         found = set(self.connection.tables())
         self.connection.execute("BEGIN")
-        for table in VAULT_TABLES:
+        for table in ["alembic_version", *reversed(vault_tables())]:
             if table in found:
                 self.connection.execute(f"DROP TABLE {table} CASCADE")
         self.connection.execute("DROP FUNCTION IF EXISTS entries_append_only()")

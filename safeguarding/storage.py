@@ -463,10 +463,9 @@ def writing(connection: Connection) -> contextlib.AbstractContextManager[Db]:
 def read_revision(connection: Connection) -> str | None:
     """The Alembic revision stamped in the vault, or None if it has no version table."""
     if isinstance(connection, pg.PgConnection):
-        tables = set(connection.tables())
-    else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-        tables = {row[0] for row in connection.execute(sql)}
+        return connection.revision()
+    sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    tables = {row[0] for row in connection.execute(sql)}
     if "alembic_version" not in tables or "vault_meta" not in tables:
         return None
     row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -478,7 +477,12 @@ def require_current_schema(connection: Connection, path: Location) -> None:
     if revision is None:
         raise VaultUnusable(
             f"{path} is not a safeguard vault",
-            hint="check --vault / SAFEGUARD_VAULT; restore from a backup if the vault was damaged",
+            hint="check --vault / SAFEGUARD_VAULT; "
+            + (
+                "'safeguard init' makes a vault in an empty schema (or one an init cut short left)"
+                if isinstance(path, Server)
+                else "restore from a backup if the vault was damaged"
+            ),
         )
     if revision == HEAD_REVISION:
         return

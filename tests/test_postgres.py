@@ -530,3 +530,36 @@ def test_a_writer_killed_mid_write_loses_nothing_acknowledged(
     assert set(notes[1:]) <= set(sent) and len(notes) == len(set(notes))
     seqs = _seqs(server)
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+KILLED_INIT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from safeguarding import crypto
+    from safeguarding.server import location
+    from safeguarding.vault import Vault
+
+    kdf = crypto.KdfParams(iterations=1, memory_kib=1024, lanes=1)
+    with Vault.build(location(sys.argv[1]), "mallory", "a passphrase of mallory's", kdf):
+        os.kill(os.getpid(), signal.SIGKILL)  # before the recovery key was shown
+    """
+)
+
+
+def test_an_init_killed_before_the_key_was_shown_leaves_no_vault(
+    pg_school: School, pg_server: PgServer
+) -> None:
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_INIT, pg_school.url], capture_output=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    tables = pg_server.admin(
+        f"SELECT count(*) FROM pg_tables WHERE schemaname = '{pg_school.schema}'"
+    )
+    assert int(tables) > 0  # the schema was migrated; its rows were never committed
+    assert pg_server.admin(f"SELECT count(*) FROM {pg_school.schema}.vault_meta").strip() == "0"
+    refused = invoke("--user", "mallory", "cases", env={"SAFEGUARD_PASSPHRASE": "x" * 20})
+    assert refused.exit_code == 5 and "not a safeguard vault" in refused.stderr
+    code, _, err = _init()
+    assert code == 0, err
+    assert entry_count(Server.parse(pg_school.url)) == 2
