@@ -563,3 +563,31 @@ def test_an_init_killed_before_the_key_was_shown_leaves_no_vault(
     code, _, err = _init()
     assert code == 0, err
     assert entry_count(Server.parse(pg_school.url)) == 2
+
+
+def test_a_staff_concern_triaged_and_the_audit_on_the_server(
+    pg_school: School, monkeypatch: pytest.MonkeyPatch, say: Say
+) -> None:
+    """A member of staff's concern, the inbox, its triage and the audit, which lists events of
+    no case at all (a list of cases SQLite takes empty, and PostgreSQL refuses so)."""
+    _server_vault(pg_school, monkeypatch)
+    tess = {"SAFEGUARD_USER": "tess", "SAFEGUARD_PASSPHRASE": "tess passphrase 2026"}
+    added = invoke(
+        "user",
+        "add",
+        "tess",
+        "--role",
+        "staff",
+        env={"SAFEGUARD_NEW_PASSPHRASE": tess["SAFEGUARD_PASSPHRASE"]},
+    )
+    assert added.exit_code == 0, added.stderr
+    told = ("concern", "--about", "Amy Price", "--about-role", "pupil", "--where", "the hall")
+    concern = invoke(*told, "--text-file", say("She said she was scared."), env=tess)
+    assert concern.exit_code == 0, concern.stderr
+    assert "Amy Price" in invoke("inbox", "1").stdout
+    triaged = invoke("triage", "1", "--no-action", "--text-file", say("Spoke to her: fine."))
+    assert triaged.exit_code == 0, triaged.stderr
+    audit = invoke("audit")
+    assert audit.exit_code == 0, audit.stderr
+    assert "triaged concern 1: no further action" in audit.stdout
+    assert invoke("verify").exit_code == 0
