@@ -68,16 +68,17 @@ def copy_from_server(
             copy.execute("BEGIN")
             for table in tables:
                 names = _columns(connection, table)
-                cursor = connection.execute(f"SELECT {', '.join(names)} FROM {table}")
+                cursor = connection.stream(f"SELECT {', '.join(names)} FROM {table}")
                 insert = (
                     f"INSERT INTO {table} ({', '.join(names)}) "
                     f"VALUES ({', '.join('?' for _ in names)})"
                 )
-                while rows := cursor.fetchmany(BATCH):
-                    copy.executemany(insert, rows)
-                    done += len(rows)
-                    if progress is not None:
-                        progress(done, total)
+                with cursor:
+                    while rows := cursor.fetchmany(BATCH):
+                        copy.executemany(insert, rows)
+                        done += len(rows)
+                        if progress is not None:
+                            progress(done, total)
             copy.execute("COMMIT")
         connection.execute("COMMIT")
     return revision

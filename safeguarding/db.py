@@ -307,6 +307,13 @@ class Db:
         cursor: Cursor = self.connection.execute(sql, params)
         return cursor
 
+    def stream(self, sql: str) -> Cursor:
+        """The rows of `sql`, read as they are fetched: SQLite's cursor does, and on a server
+        a cursor of the server's own (see `pg.PgConnection.stream`)."""
+        stream = getattr(self.connection, "stream", None)
+        cursor: Cursor = stream(sql) if stream is not None else self.connection.execute(sql)
+        return cursor
+
     def next_id(self, table: type[Row], column: str = "id", where: str = "", *params: Any) -> int:
         """One more than the largest `column` of `table` (among the rows `where` selects)."""
         sql = f"SELECT coalesce(max({column}), 0) FROM {table.TABLE}"

@@ -90,6 +90,7 @@ class PgConnection:
         self.busy_timeout_ms = int(busy_timeout * 1000)
         #: While set, a write transaction stays open at its end (see `pg_init`).
         self.hold_commit = False
+        self.streams = 0  # server-side cursors opened, for their names
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
         try:
@@ -101,6 +102,21 @@ class PgConnection:
             if found is None:
                 raise
             raise found from None
+
+    def stream(self, sql: str) -> Any:
+        """The rows of `sql` read from the server a batch at a time (a server-side cursor,
+        in the transaction under way), rather than all at once."""
+        self.streams += 1
+        cursor = self.raw.cursor(name=f"safeguard_{self.streams}")
+        try:
+            cursor.execute(sql)
+        except Exception as error:
+            cursor.close()
+            found = as_error(error)
+            if found is None:
+                raise
+            raise found from None
+        return cursor
 
     def executemany(self, sql: str, parameters: Any, /) -> None:
         try:
