@@ -305,7 +305,9 @@ def _setup_sql(school: str) -> tuple[str, str]:
     return named[0], named[1]
 
 
-def _school_as_the_readme_says(server: PgServer, name: str, tmp_path: Path) -> tuple[str, str]:
+def _school_as_the_readme_says(
+    server: PgServer, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
     """A school set up with the README's SQL, its vault made by its owner role: the URLs of
     the owner and of the staff's application role (both passwords in PGPASSFILE)."""
     before, grants = _setup_sql(name)
@@ -313,7 +315,7 @@ def _school_as_the_readme_says(server: PgServer, name: str, tmp_path: Path) -> t
     passfile = tmp_path / "pgpass"
     lines = passfile.read_text() if passfile.exists() else ""
     lines += f"*:*:*:{name}_owner:owner-pw\n*:*:*:{name}:staff-pw\n"
-    os.environ["PGPASSFILE"] = str(write_secret(passfile, lines))
+    monkeypatch.setenv("PGPASSFILE", str(write_secret(passfile, lines)))
     owner, staff = server.url(f"{name}_owner", name), server.url(name, name)
     made = invoke(
         "--vault", owner, "--user", "alice", "init", env={"SAFEGUARD_PASSPHRASE": PASSPHRASE}
@@ -328,10 +330,9 @@ def test_two_schools_on_one_server_never_see_each_other(
 ) -> None:
     monkeypatch.setenv("SAFEGUARD_USER", "alice")
     monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "pgpass"))
     suffix = os.urandom(3).hex()
-    _, north = _school_as_the_readme_says(pg_server, f"north_{suffix}", tmp_path)
-    _, south = _school_as_the_readme_says(pg_server, f"south_{suffix}", tmp_path)
+    _, north = _school_as_the_readme_says(pg_server, f"north_{suffix}", tmp_path, monkeypatch)
+    _, south = _school_as_the_readme_says(pg_server, f"south_{suffix}", tmp_path, monkeypatch)
     monkeypatch.setenv("SAFEGUARD_VAULT", north)
     north_case = record(say, subject="Nora North")["case"]
     monkeypatch.setenv("SAFEGUARD_VAULT", south)
@@ -353,9 +354,8 @@ def test_the_staff_role_may_add_to_the_chronology_but_never_change_it(
 ) -> None:
     monkeypatch.setenv("SAFEGUARD_USER", "alice")
     monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "pgpass"))
     name = f"east_{os.urandom(3).hex()}"
-    _, staff = _school_as_the_readme_says(pg_server, name, tmp_path)
+    _, staff = _school_as_the_readme_says(pg_server, name, tmp_path, monkeypatch)
     monkeypatch.setenv("SAFEGUARD_VAULT", staff)
     case = record(say)["case"]
     entry(say, "refer", case, "--to", "lado")
@@ -591,3 +591,15 @@ def test_a_staff_concern_triaged_and_the_audit_on_the_server(
     assert audit.exit_code == 0, audit.stderr
     assert "triaged concern 1: no further action" in audit.stdout
     assert invoke("verify").exit_code == 0
+
+
+def test_the_migrated_schema_on_the_server_matches_the_models(pg_school: School) -> None:
+    """Every migration, run on PostgreSQL, leaves the schema the models describe."""
+    from safeguarding import migrate
+
+    assert _init()[0] == 0
+    engine = storage.make_engine(Server.parse(pg_school.url))
+    try:
+        migrate.check_drift(engine)
+    finally:
+        engine.dispose()
