@@ -143,16 +143,14 @@ class PgConnection:
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
 
     def begin_writing(self) -> None:
+        """Begin a write: the head's row lock first, so that every read in it sees what the
+        writers before it committed (READ COMMITTED reads the latest at each statement)."""
         self.execute("BEGIN")
-        if self.has_table("vault_meta"):
-            self.execute(HEAD_LOCK)
+        self.execute(HEAD_LOCK)
 
     def commit(self) -> None:
         if not self.hold_commit:
             self.execute("COMMIT")
-
-    def has_table(self, name: str) -> bool:
-        return self.execute("SELECT to_regclass(?)", (name,)).fetchone()[0] is not None
 
     def tables(self) -> list[str]:
         """Every table in the vault's schema."""
