@@ -603,3 +603,22 @@ def test_the_migrated_schema_on_the_server_matches_the_models(pg_school: School)
         migrate.check_drift(engine)
     finally:
         engine.dispose()
+
+
+def test_the_config_file_s_vault_may_be_a_file_beside_it_and_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SAFEGUARD_VAULT")
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    config = folder / "config.toml"
+    monkeypatch.setenv("SAFEGUARD_CONFIG", str(config))
+    config.write_text('vault = "records/school.db"\n', encoding="utf-8")
+    assert _init()[0] == 0
+    assert (folder / "records" / "school.db").is_file()
+    config.write_text("vault = 3\n", encoding="utf-8")
+    refused = invoke("cases")
+    assert refused.exit_code == 2
+    assert "'vault' must be a vault file's path or a postgresql:// URL" in refused.stderr
+    named = invoke("--vault", str(folder / "records" / "school.db"), "db", "status")
+    assert named.exit_code == 0, named.stderr  # --vault comes first: the file is not read
