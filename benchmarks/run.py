@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/run.py --quick       # smaller vaults, fewer runs (a smoke test)
     .venv/bin/python benchmarks/run.py --only-verify # just the verify rows
     .venv/bin/python benchmarks/run.py --only-jrnl   # just `note` against its floor and jrnl
+    .venv/bin/python benchmarks/run.py --only-postgres  # just a server's vault against a file
     .venv/bin/python benchmarks/run.py --years 0     # without the 25-year vault (500,000
                                                      # entries, about 5 minutes to build)
 
@@ -1375,6 +1376,7 @@ def everything(
     rows += verify_rows(bench.work, large, sizes[-1], bench.runs)
     rows += bench.backup_rows(large)
     rows += bench.history_rows(*history)
+    rows += postgres_rows(bench, vaults)
     for size in sizes:
         file_size = vaults[size][0].stat().st_size
         rows.append(
@@ -1389,6 +1391,14 @@ def everything(
             )
         )
     return rows + bench.kdf_rows(vaults[sizes[0]][0])
+
+
+def postgres_rows(bench: Bench, vaults: dict[int, tuple[Path, str]]) -> list[Row]:
+    """The same commands on a PostgreSQL server against the file (see postgres.py)."""
+    import postgres
+
+    found: list[Row] = postgres.rows(sys.modules[__name__], bench, vaults)
+    return found
 
 
 def only_jrnl(bench: Bench, jrnl_sizes: Sequence[int]) -> list[Row]:
@@ -1437,6 +1447,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="only the verify rows (builds the largest vault alone: about 2 minutes)",
     )
     only.add_argument(
+        "--only-postgres",
+        action="store_true",
+        help="only a vault on a PostgreSQL server against the same vault in a file",
+    )
+    only.add_argument(
         "--only-jrnl",
         action="store_true",
         help="only note against its floor, and note and timeline --json against jrnl",
@@ -1475,6 +1490,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 rows = only_jrnl(bench, jrnl_sizes)
             elif options.only_cases:
                 rows = bench.listing_rows(many_cases)
+            elif options.only_postgres:
+                rows = postgres_rows(bench, bench.note_vaults((sizes[0], sizes[-1])))
             else:
                 rows = everything(bench, sizes, jrnl_sizes, many_cases, history)
     finally:

@@ -399,15 +399,14 @@ def _show_version(wanted: bool) -> None:
 def global_options(
     ctx: typer.Context,
     vault: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--vault",
             envvar="SAFEGUARD_VAULT",
             metavar="PATH",
-            help="The vault file (default: vault.db in your user data folder).",
-            dir_okay=False,
-            # One this account may not read is refused when it is opened, naming its owner.
-            readable=False,
+            help="The vault file, or postgresql://USER@HOST/DATABASE?schema=SCHOOL for a vault "
+            "on a PostgreSQL server (default: the config file's 'vault', else vault.db in your "
+            "user data folder).",
         ),
     ] = None,
     user: Annotated[
@@ -438,8 +437,15 @@ def global_options(
 
     The passphrase is asked for on a terminal; scripts set SAFEGUARD_PASSPHRASE_FILE.
     """
-    STATE.vault, STATE.user, STATE.debug = vault, user, debug
+    from safeguarding.server import location
+
+    STATE.vault, STATE.user, STATE.debug = None, user, debug
     if vault is not None:
+        if not vault:
+            raise typer.BadParameter("must not be empty", param_hint="'--vault'")
+        STATE.vault = location(vault)
+        if isinstance(STATE.vault, Path) and STATE.vault.is_dir():
+            raise typer.BadParameter(f"File {vault!r} is a directory.", param_hint="'--vault'")
         source = ctx.get_parameter_source("vault")
         STATE.vault_from = (
             "SAFEGUARD_VAULT" if source and source.name == "ENVIRONMENT" else "--vault"

@@ -16,10 +16,9 @@ from safeguarding.errors import WrongPassphrase
 from . import credentials, output
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from safeguarding.attempts import Told
     from safeguarding.held import HeldKeys
+    from safeguarding.server import Location
     from safeguarding.vault import Unlocked, Vault
 
 #: How many times a wrong passphrase may be typed before the shell ends (exit 3).
@@ -29,7 +28,7 @@ ATTEMPTS = 3
 class Sitting:
     """One user's sitting at one vault: their keys while it is unlocked, none once it locks."""
 
-    def __init__(self, vault_path: Path, user: str, lock_after: timedelta) -> None:
+    def __init__(self, vault_path: Location, user: str, lock_after: timedelta) -> None:
         self.vault_path = vault_path
         self.user = user
         self.lock_after = lock_after
@@ -44,7 +43,7 @@ class Sitting:
     def unlocked(self) -> bool:
         return self._held is not None
 
-    def serves(self, vault_path: Path, user: str) -> bool:
+    def serves(self, vault_path: Location, user: str) -> bool:
         return vault_path == self.vault_path and user == self.user
 
     def touch(self) -> None:

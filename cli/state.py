@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safeguarding.errors import UsageError, VaultUnusable
+from safeguarding.server import Location, location
 
 
 def default_vault_path() -> Path:
@@ -26,8 +27,9 @@ def login_name() -> str:
 
 @dataclass
 class State:
-    vault: Path | None = None
-    #: Where `vault` came from: "--vault", "SAFEGUARD_VAULT", or None for the default.
+    vault: Location | None = None
+    #: Where `vault` came from: "--vault", "SAFEGUARD_VAULT", the config file's 'vault', or
+    #: None for the default.
     vault_from: str | None = None
     user: str | None = None
     debug: bool = False
@@ -36,8 +38,12 @@ class State:
     #: The line said after a DSL's, a deputy's or the headteacher's command when concerns wait.
     reminder: str | None = None
 
+    #: Whether the config file has been read for its `vault`.
+    config_read: bool = False
+
     def reset(self) -> None:
         self.vault, self.vault_from, self.user, self.debug = None, None, None, False
+        self.config_read = False
         self.stdin_read_for = None
         self.reminder = None
 
@@ -53,10 +59,20 @@ class State:
         self.stdin_read_for = purpose
 
     @property
-    def vault_path(self) -> Path:
+    def vault_path(self) -> Location:
+        """The vault: --vault or SAFEGUARD_VAULT, else the config file's `vault`, else the
+        default file."""
+        if self.vault is None and not self.config_read:
+            from safeguarding import config
+
+            self.config_read = True
+            settings = config.load()
+            if settings.vault is not None:
+                self.vault = location(settings.vault)
+                self.vault_from = f"'vault' in {settings.path}"
         return self.vault if self.vault is not None else default_vault_path()
 
-    def no_vault(self, path: Path) -> VaultUnusable:
+    def no_vault(self, path: Location) -> VaultUnusable:
         """What to say when there is no vault at `path`: what was looked for, and where that
         path came from.  `init` is suggested only for a path chosen on purpose."""
         if self.vault_from is not None:

@@ -395,6 +395,8 @@ def _numbers(db: Db, case_ids: Collection[int]) -> dict[int, int]:
     """Each entry of these cases' records (by its place in the chronology) and its number in
     its case, as `casefile.file_of` numbers them: counted in the order recorded, without the
     views and changes of access a restricted case's chronology also holds."""
+    if not case_ids:  # (`IN ()` is SQLite's alone)
+        return {}
     cases = ", ".join("?" for _ in case_ids)
     logged = ", ".join("?" for _ in casefile.ACCESS_LOG)
     counts: dict[int | None, int] = {}

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from safeguarding import clock, crypto, vouched
-from safeguarding.db import Db, KeySlot, UnlockAttempt, VaultMeta
+from safeguarding import clock, crypto, storage, vouched
+from safeguarding.db import Connection, Db, KeySlot, UnlockAttempt, VaultMeta
 from safeguarding.errors import Damaged, NotAllowed, SafeguardError
 from safeguarding.roster import normalise_name
 
@@ -113,7 +113,7 @@ class Watch:
 
 
 @contextmanager
-def watching(connection: sqlite3.Connection, name: str, tried: str) -> Iterator[Watch]:
+def watching(connection: Connection, name: str, tried: str) -> Iterator[Watch]:
     """Around the check of one secret for `name`: first wait as its earlier failures ask; a
     `NotAllowed` from the block is recorded as a failed attempt (and raised as it was), and
     success clears the name's failures, kept in `Watch.missed` to be told."""
@@ -132,7 +132,7 @@ def watching(connection: sqlite3.Connection, name: str, tried: str) -> Iterator[
         _quietly(connection, lambda db: _clear(db, before.name))
 
 
-def pending_or_none(connection: sqlite3.Connection, name: str) -> Pending | None:
+def pending_or_none(connection: Connection, name: str) -> Pending | None:
     """None for a name that cannot be a user's (its own error comes when unlocking), or a vault
     whose attempts cannot be read: the unlock goes on as it would without them."""
     try:
@@ -145,27 +145,22 @@ def pending_or_none(connection: sqlite3.Connection, name: str) -> Pending | None
         return None
 
 
-def _quietly(connection: sqlite3.Connection, write: Callable[[Db], None]) -> None:
+def _quietly(connection: Connection, write: Callable[[Db], None]) -> None:
     """Write, or give up without a word: a read-only vault, a busy one, a full disk must not
     change what the unlock says.  Only the write's own failures are swallowed."""
     try:
-        (waited,) = connection.execute("PRAGMA busy_timeout").fetchone()
+        waited = storage.busy_timeout_ms(connection)
     except sqlite3.Error:
         return
     try:
-        connection.execute(f"PRAGMA busy_timeout = {RECORD_BUSY_MS}")
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            write(Db(connection))
-            connection.execute("COMMIT")
-        finally:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+        storage.set_busy_timeout_ms(connection, RECORD_BUSY_MS)
+        with storage.writing(connection) as db:
+            write(db)
     except (sqlite3.Error, OSError, ValueError, SafeguardError):
         pass
     finally:
         with suppress(sqlite3.Error):
-            connection.execute(f"PRAGMA busy_timeout = {int(waited)}")
+            storage.set_busy_timeout_ms(connection, waited)
 
 
 def _record(db: Db, name: str, tried: str) -> None:
@@ -208,7 +203,7 @@ def _clear(db: Db, name: str) -> None:
     )
 
 
-def clear_all(connection: sqlite3.Connection) -> None:
+def clear_all(connection: Connection) -> None:
     """Count no failure before the next unlock: for a scratch copy of a backup, whose attempts
     are the vault's when it was backed up, so that checking a backup never waits for them."""
     _quietly(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from safeguarding import __version__, clock, files, storage
+from safeguarding import __version__, backup_pg, clock, files, storage
 from safeguarding.backup_check import newest_recorded_head
 from safeguarding.backup_files import (
     Manifest,
@@ -26,7 +26,9 @@ from safeguarding.backup_files import (
     write_error,
 )
 from safeguarding.backup_folder import _heal, _require_own_folder, folder_lock
+from safeguarding.db import Connection
 from safeguarding.errors import CheckFailed, VaultUnusable
+from safeguarding.server import Location, Server
 
 PAGES_PER_STEP = 1024
 
@@ -38,7 +40,7 @@ class Created:
 
 
 def create(
-    vault_path: Path,
+    vault_path: Location,
     directory: Path,
     *,
     now: datetime | None = None,
@@ -51,10 +53,12 @@ def create(
     one read transaction); it is checked with ``PRAGMA integrity_check`` and appears under its
     final name only when complete, after its manifest (see the module's notes on order).  What a
     killed run left is finished first.  Raises `VaultUnusable` if another backup holds the
-    folder.
+    folder.  A vault on a PostgreSQL server is copied from one REPEATABLE READ snapshot
+    into the same format (see `backup_pg`).
     """
-    storage.check_is_sqlite(vault_path)
-    storage.refuse_network_filesystem(vault_path)
+    if not isinstance(vault_path, Server):
+        storage.check_is_sqlite(vault_path)
+        storage.refuse_network_filesystem(vault_path)
     _require_own_folder(directory, writing=True)
     outcome = "no backup was written"
     with folder_lock(directory, outcome):
@@ -111,12 +115,14 @@ def _free_name(directory: Path, moment: datetime) -> Path:
 
 
 def _copy_vault(
-    vault_path: Path,
+    vault_path: Location,
     temp: Path,
     directory: Path,
     progress: Progress | None,
     busy_timeout: float,
 ) -> _Facts:
+    if isinstance(vault_path, Server):
+        return _copy_from_server(vault_path, temp, directory, progress, busy_timeout)
     try:
         source = sqlite3.connect(vault_path, timeout=busy_timeout, isolation_level=None)
         with closing(source):
@@ -152,22 +158,43 @@ def _copy_vault(
     return facts
 
 
+def _copy_from_server(
+    server: Server, temp: Path, directory: Path, progress: Progress | None, busy_timeout: float
+) -> _Facts:
+    try:
+        revision = backup_pg.copy_from_server(server, temp, busy_timeout, progress)
+        with closing(sqlite3.connect(temp, isolation_level=None)) as copy:
+            copy.execute("PRAGMA journal_mode = DELETE")
+            facts = _read_facts(copy)
+    except sqlite3.Error as error:
+        raise _sqlite_error(error, server, directory) from None
+    if facts.integrity != "ok" or facts.revision != revision:
+        raise VaultUnusable(
+            f"the copy of {server} fails SQLite's checks ({facts.integrity}); "
+            "no backup was written",
+            hint="run 'safeguard verify'; keep the backups you have",
+        )
+    return facts
+
+
 def _require_extends(
-    vault_file: Path, directory: Path, moment: datetime, outcome: str, *, live: bool = False
+    vault_file: Location, directory: Path, moment: datetime, outcome: str, *, live: bool = False
 ) -> None:
     """Raise `CheckFailed` unless the vault in `vault_file` holds, unchanged, the chronology
     head recorded by the folder's newest manifest (of the same vault).  A `live` vault is read
-    as SQLite reads it, with its WAL."""
+    as SQLite reads it, with its WAL (or from its server)."""
     recorded = newest_recorded_head(directory, moment)
     if recorded is None:
         return
     name, manifest = recorded
     try:
-        opened = (
-            sqlite3.connect(f"file:{quote(str(vault_file.resolve()))}?mode=ro", uri=True)
-            if live
-            else _open_read_only(vault_file)
-        )
+        opened: Connection
+        if isinstance(vault_file, Server):
+            opened = storage.open_connection(vault_file)
+        elif live:
+            opened = sqlite3.connect(f"file:{quote(str(vault_file.resolve()))}?mode=ro", uri=True)
+        else:
+            opened = _open_read_only(vault_file)
         with closing(opened) as conn:
             first = conn.execute("SELECT mac FROM entries WHERE seq = 1").fetchone()
             own_id = vault_id_of(bytes(first[0]) if first else None)

@@ -200,7 +200,7 @@ def write_error(error: OSError, directory: Path, outcome: str) -> VaultUnusable:
     return VaultUnusable(f"could not write to {directory} ({reason}); {outcome}")
 
 
-def _sqlite_error(error: sqlite3.Error, vault: Path, directory: Path) -> VaultUnusable:
+def _sqlite_error(error: sqlite3.Error, vault: object, directory: Path) -> VaultUnusable:
     detail = str(error.args[0]) if error.args else type(error).__name__
     problem = storage.sqlite_problem(detail)
     if problem == "full":

@@ -20,6 +20,7 @@ from safeguarding.backup_files import BackupFile, Manifest, manifest_path
 from safeguarding.backup_folder import scan
 from safeguarding.errors import CheckFailed
 from safeguarding.prune import Duration
+from safeguarding.server import Location
 
 
 def _cheap_problem(backup: BackupFile) -> Check | None:
@@ -55,7 +56,7 @@ def status(
     directory: Path,
     max_age: Duration,
     now: datetime | None = None,
-    vault_path: Path | None = None,
+    vault_path: Location | None = None,
 ) -> Status:
     """The newest backup that verifies; raises `CheckFailed` if `vault_path` (when given) no
     longer holds the newest manifest's head, if there is no backup, if it is too old, if a
@@ -108,14 +109,14 @@ def _refuse_future(directory: Path, backups: list[BackupFile], moment: datetime)
 
 
 def _refuse_nothing_to_check(
-    directory: Path, backups: list[BackupFile], moment: datetime, vault_path: Path | None
+    directory: Path, backups: list[BackupFile], moment: datetime, vault_path: Location | None
 ) -> None:
     if not backups:
         raise CheckFailed(
             f"there are no backups in {directory}",
             hint="check that the nightly 'safeguard backup create' runs (cron or systemd)",
         )
-    if vault_path is not None and not vault_path.exists():
+    if isinstance(vault_path, Path) and not vault_path.exists():
         raise CheckFailed(
             f"there is no vault at {vault_path}: it was moved or deleted",
             hint="restore the newest backup that verifies ('safeguard restore FILE --to PATH')",

@@ -189,7 +189,7 @@ class Casebook:
         except NotAllowed:
             pass  # the vault's keys changed meanwhile: the next listing writes them
         except sqlite3.OperationalError as error:
-            if storage.sqlite_problem(str(error)) not in ("busy", "readonly"):
+            if storage.problem_of(error) not in ("busy", "readonly"):
                 raise storage.translate_database_error(error, self._path) from None
 
     # Writing -------------------------------------------------------------------------------

@@ -364,14 +364,13 @@ def head(db: Db) -> Checkpoint:
 
 
 def iter_rows(db: Db, batch: int = 1000) -> Iterator[EntryRow]:
-    """Every entry in sequence order as plain rows, read straight from SQLite's cursor a batch
+    """Every entry in sequence order as plain rows, read straight from the database's cursor a batch
     at a time, so memory stays flat, in the caller's read transaction."""
-    cursor = db.connection.cursor()
+    cursor = db.stream(
+        "SELECT seq, case_id, kind, event_at, recorded_at, author_id, payload, mac, facts, "
+        "signature FROM entries ORDER BY seq"
+    )
     try:
-        cursor.execute(
-            "SELECT seq, case_id, kind, event_at, recorded_at, author_id, payload, mac, facts, "
-            "signature FROM entries ORDER BY seq"
-        )
         while rows := cursor.fetchmany(batch):
             yield from map(EntryRow._make, rows)
     finally:

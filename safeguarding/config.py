@@ -28,6 +28,7 @@ KNOWN_KEYS = frozenset(
         "contacts",
         "terms",
         "lock_after",
+        "vault",
     }
 )
 MAX_CLOSURE_SPAN = 400  # days; a longer range is surely a typing mistake
@@ -59,6 +60,9 @@ class Config:
     terms: dict[str, tuple[date, date]] = field(default_factory=dict)
     #: Minutes with no command after which `safeguard shell` drops the vault's keys.
     lock_after: float = DEFAULT_LOCK_AFTER
+    #: The vault, when neither --vault nor SAFEGUARD_VAULT names one: a file (a relative
+    #: path is read beside the config file) or a PostgreSQL URL, as the file gives it.
+    vault: str | None = None
 
 
 def default_path() -> Path:
@@ -127,7 +131,25 @@ def parse(data: dict[str, Any], path: Path) -> Config:
         contacts=_contacts(data.get("contacts", {}), path),
         terms=_terms(data.get("terms", {}), path),
         lock_after=_lock_after(data.get("lock_after", DEFAULT_LOCK_AFTER), path),
+        vault=_vault(data.get("vault"), path),
     )
+
+
+def _vault(value: Any, path: Path) -> str | None:
+    """`vault`: a vault file's path, or a PostgreSQL URL (`postgresql://…`)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(
+            f"{path}: 'vault' must be a vault file's path or a postgresql:// URL",
+            hint='for example vault = "postgresql://school_a@db.trust.example/safeguarding'
+            '?schema=school_a"',
+        )
+    text = value.strip()
+    if "://" in text:
+        return text
+    resolved = Path(text).expanduser()
+    return str(resolved if resolved.is_absolute() else path.parent / resolved)
 
 
 def _lock_after(value: Any, path: Path) -> float:

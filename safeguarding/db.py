@@ -1,7 +1,8 @@
 """The vault's tables as plain rows, and the reads and writes of one transaction.
 
-The library reads and writes the vault through this module, with Python's own `sqlite3`: no
-ORM loads on a command's path, so a `note` starts in the time its work takes.
+The library reads and writes the vault through this module, with Python's own `sqlite3` (or,
+for a vault on a PostgreSQL server, `safeguarding.pg`'s connection, which takes the same SQL):
+no ORM loads on a command's path, so a `note` starts in the time its work takes.
 `safeguarding.models` holds the same tables as SQLModel classes, the schema Alembic migrates;
 tests/test_migrations.py checks that the two agree column for column.
 
@@ -11,9 +12,37 @@ Nothing here may hold a name, a text or a category in clear.
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
+
+
+class Cursor(Protocol):
+    """The rows a statement gave, as both engines' cursors give them."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class Connection(Protocol):
+    """A connection to the vault: SQLite's, or `pg.PgConnection` (the same SQL, `?`
+    placeholders, transactions begun and ended by `storage`)."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 class Row:
@@ -272,7 +301,7 @@ class Db:
     `storage.reading` and `storage.writing`).  `where` and `order` are SQL written here, in
     the library, never text from a user; values always go as parameters."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
     def _select(self, table: type[Row], where: str, order: str) -> str:
@@ -313,8 +342,16 @@ class Db:
         """The first column of every row `sql` gives."""
         return [row[0] for row in self.connection.execute(sql, params).fetchall()]
 
-    def execute(self, sql: str, *params: Any) -> sqlite3.Cursor:
-        return self.connection.execute(sql, params)
+    def execute(self, sql: str, *params: Any) -> Cursor:
+        cursor: Cursor = self.connection.execute(sql, params)
+        return cursor
+
+    def stream(self, sql: str) -> Cursor:
+        """The rows of `sql`, read as they are fetched: SQLite's cursor does, and on a server
+        a cursor of the server's own (see `pg.PgConnection.stream`)."""
+        stream = getattr(self.connection, "stream", None)
+        cursor: Cursor = stream(sql) if stream is not None else self.connection.execute(sql)
+        return cursor
 
     def next_id(self, table: type[Row], column: str = "id", where: str = "", *params: Any) -> int:
         """One more than the largest `column` of `table` (among the rows `where` selects)."""
@@ -340,7 +377,7 @@ class Db:
 
     def upsert(self, row: Row) -> None:
         """Insert `row`, or write every column of the row already under its key: one
-        statement, SQLite's upsert on the table's primary key."""
+        statement, the upsert on the table's primary key (SQLite's and PostgreSQL's alike)."""
         names = columns(type(row))
         rest = [n for n in names if n not in row.KEY]
         then = f"UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in rest)}" if rest else "NOTHING"

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from safeguarding.report import Report
     from safeguarding.restore import Restored
     from safeguarding.roster import UserInfo
+    from safeguarding.server import Location
     from safeguarding.timeline import Item, Timeline
     from safeguarding.unlocked import Departures
     from safeguarding.upgrade import Upgraded
@@ -281,7 +282,7 @@ def report(r: Report) -> Document:
 # The vault, its users and its schema ---------------------------------------------------------
 
 
-def new_vault(path: Path, user: UserInfo, recovery_key: str) -> Document:
+def new_vault(path: Location, user: UserInfo, recovery_key: str) -> Document:
     """`init`: the vault, its first user, and the recovery key, shown this once."""
     return _named(
         "safeguard.init",
@@ -373,7 +374,7 @@ def _rekey(waiting: Sequence[str], left: Departures) -> Document:
     }
 
 
-def schema_status(vault: Path, state: SchemaState) -> Document:
+def schema_status(vault: Location, state: SchemaState) -> Document:
     """`db status`."""
     return _named(
         "safeguard.db.status",
@@ -384,7 +385,7 @@ def schema_status(vault: Path, state: SchemaState) -> Document:
     )
 
 
-def upgraded(vault: Path, done: Upgraded, *, rekey_pending: bool) -> Document:
+def upgraded(vault: Location, done: Upgraded, *, rekey_pending: bool) -> Document:
     """`db upgrade`: the revisions, and the backup taken first (None: nothing to upgrade)."""
     return _named(
         "safeguard.db.upgrade",

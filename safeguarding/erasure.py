@@ -31,6 +31,7 @@ from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.roster import MANAGING_ROLES
 
 if TYPE_CHECKING:
+    from safeguarding.server import Location
     from safeguarding.unlocked import Unlocked
 
 
@@ -152,12 +153,26 @@ def erase(unlocked: Unlocked, reference: str, reason: str, *, force: bool) -> Er
     return Erased(recorded, empty_log(vault.connection))
 
 
+#: The tables whose rows held an erased case's keys: on a PostgreSQL server, each is rewritten
+#: after an erasure, so that no earlier version of a row stays in its files.
+KEY_TABLES = ("cases", "case_access", "case_summaries", "concern_keys")
+
+
 def empty_log(connection: Any) -> bool:
-    """Copy the write-ahead log into the vault and truncate it to nothing, so no earlier page
-    stays in it; False if readers kept it busy for as long as the connection waits (its busy
-    timeout: SQLite waits for them)."""
-    busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    return not busy
+    """Leave no earlier copy of the keys in the vault's files.  In a file: copy the
+    write-ahead log into the vault and truncate it to nothing; False if readers kept it busy
+    for as long as the connection waits (its busy timeout: SQLite waits for them).  On a
+    server: rewrite the tables that held them (`VACUUM FULL`); False if the role may not (only
+    the schema's owner may), or others kept them busy."""
+    if isinstance(connection, sqlite3.Connection):
+        busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
+    try:
+        for table in KEY_TABLES:
+            connection.execute(f"VACUUM FULL {table}")
+    except sqlite3.Error:  # a server's errors come as `pg.PgError`, one of these
+        return False
+    return True
 
 
 def _reason(reason: str) -> str:
@@ -299,11 +314,11 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
-def kept_in(backup: Path, vault: Path) -> list[str]:
+def kept_in(backup: Path, vault: Location) -> list[str]:
     """The cases erased in `vault` whose keys the older copy `backup` (of the same vault) still
     holds, by reference: a backup taken before their erasure.  Empty if either cannot be read,
-    or they are not copies of one vault."""
-    if not vault.exists() or not backup.exists():
+    or they are not copies of one vault, or the vault is on a server (not compared there)."""
+    if not isinstance(vault, Path) or not vault.exists() or not backup.exists():
         return []
     try:
         with closing(_read_only(vault)) as current, closing(_read_only(backup)) as older:

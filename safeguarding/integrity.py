@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from safeguarding import crypto
+from safeguarding import crypto, storage
 from safeguarding.checkpoint import Checkpoint
 from safeguarding.chronology import (
     SELF_INTRODUCING,
@@ -477,13 +477,7 @@ def _check_clear_columns(db: Db, state: _Chronicle, secrets: Secrets | None) -> 
         if recorded is None or recorded != slot_fingerprint(slot):
             what = "recovery slot" if slot.purpose == "recovery" else f"key slot {slot.id}"
             raise _fail(f"the {what} was changed outside the chronology")
-    triggers = {
-        row[0]
-        for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'entries'"
-        )
-    }
-    if not triggers >= APPEND_ONLY_TRIGGERS:
+    if not storage.triggers(db.connection, "entries") >= APPEND_ONLY_TRIGGERS:
         raise _fail("the chronology's append-only triggers were removed: it was edited by hand")
     state.custody.check_rows(db)
     state.concerns.check_rows(db)

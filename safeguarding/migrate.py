@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine
 import safeguarding.migrations
 from safeguarding import storage
 from safeguarding.errors import VaultUnusable
+from safeguarding.server import Location
 
 
 def _config(connection: Connection) -> Any:
@@ -63,13 +64,12 @@ class SchemaState:
         return self.revision == self.head
 
 
-def _inspect(path: Path) -> tuple[Engine, SchemaState]:
-    """Open the vault file without requiring the current schema (that is what we report)."""
-    storage.check_is_sqlite(path)
-    storage.refuse_network_filesystem(path)
+def _inspect(path: Location) -> tuple[Engine, SchemaState]:
+    """Open the vault without requiring the current schema (that is what we report)."""
+    connection = storage.open_connection(path)
     engine = storage.make_engine(path)
     try:
-        with storage.guarded(path), contextlib.closing(storage.connect(path)) as connection:
+        with storage.guarded(path), contextlib.closing(connection):
             revision = storage.read_revision(connection)
         if revision is None:
             raise VaultUnusable(
@@ -87,13 +87,13 @@ def _inspect(path: Path) -> tuple[Engine, SchemaState]:
     return engine, SchemaState(revision, storage.HEAD_REVISION)
 
 
-def status(path: Path) -> SchemaState:
+def status(path: Location) -> SchemaState:
     engine, state = _inspect(path)
     engine.dispose()
     return state
 
 
-def upgrade_vault(path: Path) -> tuple[str, str]:
+def upgrade_vault(path: Location) -> tuple[str, str]:
     """Bring the vault to the current schema; returns the revisions before and after."""
     engine, state = _inspect(path)
     try:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from safeguarding import clock, erasure, files, scratch, storage
+from safeguarding import backup_pg, clock, erasure, files, scratch, storage
 from safeguarding.backup import (
     STAMP_FORMAT,
     Manifest,
@@ -39,11 +39,12 @@ from safeguarding.backup import (
     write_error,
 )
 from safeguarding.errors import CheckFailed, UsageError, VaultUnusable
+from safeguarding.server import Location, Server
 
 
 @dataclass(frozen=True)
 class Restored:
-    path: Path
+    path: Location
     verified: Verified
     moved_aside: Path | None
     removed_stale: list[Path]
@@ -54,7 +55,7 @@ class Restored:
 
 def restore(
     backup: Path,
-    to: Path,
+    to: Location,
     *,
     force: bool = False,
     unlock: Unlocker | None = None,
@@ -68,6 +69,8 @@ def restore(
     name beside it.
     """
     verified = verify(backup)  # the check without a secret: refuse early, having made nothing
+    if isinstance(to, Server):
+        return _to_server(backup, to, verified, force=force, unlock=unlock)
     if to.is_dir():
         raise UsageError(f"{to} is a folder; give the path of the vault file to restore to")
     if to.exists() and os.path.samefile(to, backup):
@@ -106,6 +109,38 @@ def restore(
             raise write_error(error, to.parent, "nothing was changed") from None
         raise
     return Restored(to, verified, aside, stale, erased_since)
+
+
+def _to_server(
+    backup: Path, to: Server, verified: Verified, *, force: bool, unlock: Unlocker | None
+) -> Restored:
+    """Load a verified backup into an empty schema on a PostgreSQL server (see `backup_pg`):
+    nothing stays there unless the whole backup is in, as it was checked."""
+    if force:
+        raise UsageError(
+            "--force is for a vault file: a backup is restored only into an empty schema; "
+            "nothing was changed",
+            hint="restore into a new schema (?schema=NAME), or empty this one first",
+        )
+    if unlock is not None:
+        with scratch.scratch_folder(backup.parent) as work:
+            verified = verify(backup, unlock, workdir=work)
+
+    def unchanged() -> None:
+        if _sha256_of(backup) != verified.manifest.sha256:
+            raise CheckFailed(f"the backup {backup.name} changed while it was being restored")
+
+    with storage.guarded(to):
+        backup_pg.copy_to_server(backup, to, before_commit=unchanged)
+    return Restored(to, verified, None, [])
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _copy_checked(backup: Path, copy: files.PrivateFile, manifest: Manifest) -> None:

@@ -2,7 +2,8 @@
 
 Every connection runs WAL, synchronous=FULL, foreign keys, secure_delete, temp_store=MEMORY and a
 busy timeout; writes take `BEGIN IMMEDIATE` so the chronology stays linear.  This module must
-never open a vault on a network filesystem or one of a schema it does not know.
+never open a vault on a network filesystem or one of a schema it does not know.  A vault on a
+PostgreSQL server goes through the same functions (`safeguarding.pg` does the server's part).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeguarding.db import Db
+from safeguarding import pg
+from safeguarding.db import Connection, Db
 from safeguarding.errors import NoVault, OutOfMemory, TooManyOpenFiles, VaultUnusable
+from safeguarding.server import Location, Server
 
 if TYPE_CHECKING:
     # SQLAlchemy is imported only where Alembic needs an engine (migrations), so that no
@@ -277,6 +280,38 @@ def connect(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> sqlite3.C
     return connection
 
 
+def open_connection(location: Location, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Connection:
+    """The one connection a command keeps to the vault, a file (checked first: see
+    `check_is_sqlite`) or a schema on a PostgreSQL server."""
+    if isinstance(location, Server):
+        return pg.connect(location, busy_timeout)
+    check_is_sqlite(location)
+    refuse_network_filesystem(location)
+    with guarded(location):
+        return connect(location, busy_timeout)
+
+
+def busy_timeout_ms(connection: Connection) -> int:
+    if isinstance(connection, pg.PgConnection):
+        return connection.busy_timeout_ms
+    return int(connection.execute("PRAGMA busy_timeout").fetchone()[0])
+
+
+def set_busy_timeout_ms(connection: Connection, milliseconds: int) -> None:
+    if isinstance(connection, pg.PgConnection):
+        connection.set_busy_timeout(milliseconds)
+    else:
+        connection.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+
+
+def triggers(connection: Connection, table: str) -> set[str]:
+    """The names of the triggers on `table`."""
+    if isinstance(connection, pg.PgConnection):
+        return connection.triggers(table)
+    sql = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?"
+    return {str(row[0]) for row in connection.execute(sql, (table,))}
+
+
 def _on_connect(busy_timeout: float) -> Any:
     def configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (DEFERRED or IMMEDIATE).
@@ -291,9 +326,13 @@ def _on_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
-    """An SQLAlchemy engine for the vault file, for Alembic's migrations alone; statement
+def make_engine(location: Location, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
+    """An SQLAlchemy engine for the vault, for Alembic's migrations alone; statement
     parameters are hidden from error messages."""
+    if isinstance(location, Server):
+        engine: Engine = pg.engine_for(location)
+        return engine
+    path = location
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool
 
@@ -324,16 +363,31 @@ def sqlite_problem(detail: str) -> str:
 
 
 def sqlite_error(error: BaseException) -> sqlite3.DatabaseError | None:
-    """The SQLite error `error` is, or wraps (as SQLAlchemy's errors do, in migrations)."""
+    """The database error `error` is, or wraps (as SQLAlchemy's errors do, in migrations):
+    SQLite's, or the server's as a `pg.PgError`."""
     if isinstance(error, sqlite3.DatabaseError):
         return error
     original = getattr(error, "orig", None)
-    return original if isinstance(original, sqlite3.DatabaseError) else None
+    if isinstance(original, sqlite3.DatabaseError):
+        return original
+    return pg.as_error(error)
 
 
-def translate_database_error(error: BaseException, path: Path) -> VaultUnusable:
-    """A one-line, secret-free account of what SQLite refused (`error`, or what it wraps)."""
+def problem_of(error: sqlite3.Error) -> str:
+    """What a database error is about (see `sqlite_problem`)."""
+    if isinstance(error, pg.PgError):
+        return "readonly" if error.problem == "denied" else error.problem
+    return sqlite_problem(str(error))
+
+
+def translate_database_error(error: BaseException, path: Location) -> VaultUnusable:
+    """A one-line, secret-free account of what the database refused (`error`, or what it
+    wraps)."""
     original = sqlite_error(error)
+    if isinstance(original, pg.PgError):
+        return pg.unusable(original, path if isinstance(path, Server) else None)
+    if isinstance(path, Server):  # (only a server's errors come from a server)
+        return pg.unusable(pg.PgError("error", "other"), path)
     detail = str(original.args[0]) if original is not None and original.args else "error"
     problem = sqlite_problem(detail)
     if "out of memory" in detail.lower():
@@ -361,8 +415,8 @@ def translate_database_error(error: BaseException, path: Path) -> VaultUnusable:
 
 
 @contextmanager
-def guarded(path: Path) -> Iterator[None]:
-    """Turn SQLite failures inside the block into `VaultUnusable`."""
+def guarded(path: Location) -> Iterator[None]:
+    """Turn database failures inside the block into `VaultUnusable`."""
     try:
         yield
     except Exception as error:
@@ -371,13 +425,21 @@ def guarded(path: Path) -> Iterator[None]:
         raise translate_database_error(error, path) from None
 
 
-def _commit(connection: sqlite3.Connection) -> None:
-    connection.execute("COMMIT")
+def _commit(connection: Connection) -> None:
+    if isinstance(connection, pg.PgConnection):
+        connection.commit()
+    else:
+        connection.execute("COMMIT")
 
 
 @contextmanager
-def _transaction(connection: sqlite3.Connection, begin: str) -> Iterator[Db]:
-    connection.execute(begin)
+def _transaction(connection: Connection, begin: str) -> Iterator[Db]:
+    if not isinstance(connection, pg.PgConnection):
+        connection.execute(begin)
+    elif begin == "BEGIN":
+        connection.begin_reading()
+    else:
+        connection.begin_writing()
     try:
         yield Db(connection)
         _commit(connection)
@@ -387,33 +449,40 @@ def _transaction(connection: sqlite3.Connection, begin: str) -> Iterator[Db]:
         raise
 
 
-def reading(connection: sqlite3.Connection) -> contextlib.AbstractContextManager[Db]:
+def reading(connection: Connection) -> contextlib.AbstractContextManager[Db]:
     """A read transaction: one consistent snapshot of the vault."""
     return _transaction(connection, "BEGIN")
 
 
-def writing(connection: sqlite3.Connection) -> contextlib.AbstractContextManager[Db]:
-    """A write transaction under `BEGIN IMMEDIATE`: committed whole, or not at all."""
+def writing(connection: Connection) -> contextlib.AbstractContextManager[Db]:
+    """A write transaction under `BEGIN IMMEDIATE` (on a server: the head's row lock):
+    committed whole, or not at all."""
     return _transaction(connection, "BEGIN IMMEDIATE")
 
 
-def read_revision(connection: sqlite3.Connection) -> str | None:
+def read_revision(connection: Connection) -> str | None:
     """The Alembic revision stamped in the vault, or None if it has no version table."""
-    tables = {
-        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
+    if isinstance(connection, pg.PgConnection):
+        return connection.revision()
+    sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    tables = {row[0] for row in connection.execute(sql)}
     if "alembic_version" not in tables or "vault_meta" not in tables:
         return None
     row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     return None if row is None else str(row[0])
 
 
-def require_current_schema(connection: sqlite3.Connection, path: Path) -> None:
+def require_current_schema(connection: Connection, path: Location) -> None:
     revision = read_revision(connection)
     if revision is None:
         raise VaultUnusable(
             f"{path} is not a safeguard vault",
-            hint="check --vault / SAFEGUARD_VAULT; restore from a backup if the vault was damaged",
+            hint="check --vault / SAFEGUARD_VAULT; "
+            + (
+                "'safeguard init' makes a vault in an empty schema (or one an init cut short left)"
+                if isinstance(path, Server)
+                else "restore from a backup if the vault was damaged"
+            ),
         )
     if revision == HEAD_REVISION:
         return

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safeguarding import backup
-from safeguarding.errors import VaultUnusable
+from safeguarding.errors import UsageError, VaultUnusable
 from safeguarding.migrate import status, upgrade_vault
+from safeguarding.server import Location, Server
 
 
 @dataclass(frozen=True)
@@ -17,18 +18,25 @@ class Upgraded:
     backup: Path | None
 
 
-def upgrade_with_backup(path: Path, backup_dir: Path | None = None) -> Upgraded:
+def upgrade_with_backup(path: Location, backup_dir: Path | None = None) -> Upgraded:
     """Back the vault up into `backup_dir`, then upgrade it: no backup, no upgrade.
 
     Without `backup_dir`, a `backups` folder beside the vault is made if need be; a folder that
     was named must exist already, as for `backup create` (a mistyped path would otherwise
-    become a new folder nobody looks in).  A vault that is already current is left alone, with
+    become a new folder nobody looks in).  A vault on a PostgreSQL server has no folder
+    beside it: its backup folder must be named.  A vault that is already current is left alone, with
     no backup taken.
     """
     state = status(path)
     if state.up_to_date:
         return Upgraded(state.revision, state.head, None)
     if backup_dir is None:
+        if isinstance(path, Server):
+            raise UsageError(
+                "a vault on a PostgreSQL server has no folder beside it for the backup taken "
+                "before upgrading; the vault was not upgraded",
+                hint="give one: safeguard db upgrade --backup-dir DIR",
+            )
         backup_dir = _default_backup_dir(path)
     # A named folder that is missing is left to `backup.create` to refuse, in its own words.
     created = backup.create(path, backup_dir)

@@ -9,10 +9,8 @@ Nothing here may store a passphrase, a key or a name in clear, or print anything
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from safeguarding import (
@@ -28,8 +26,9 @@ from safeguarding import (
     vouched,
 )
 from safeguarding.chronology import Signer
-from safeguarding.db import Db, KeySlot, User, VaultMeta
+from safeguarding.db import Connection, Db, KeySlot, User, VaultMeta
 from safeguarding.errors import Damaged, NotAllowed, UsageError, VaultUnusable, WrongPassphrase
+from safeguarding.pg_init import PendingSchema
 from safeguarding.roster import (
     MANAGING_ROLES,
     MAX_NAME_LENGTH,
@@ -48,6 +47,7 @@ from safeguarding.roster import (
     people,
     team_facts,
 )
+from safeguarding.server import Location, Server
 from safeguarding.slots import Holder, Keys
 from safeguarding.unlocked import Departures, Unlocked
 from safeguarding.vault_file import EntryFacts, VaultFile
@@ -88,7 +88,7 @@ class Vault(VaultFile):
     @classmethod
     def create(
         cls,
-        path: Path,
+        path: Location,
         user_name: str,
         passphrase: str,
         kdf: crypto.KdfParams | None = None,
@@ -104,7 +104,7 @@ class Vault(VaultFile):
     @contextmanager
     def build(
         cls,
-        path: Path,
+        path: Location,
         user_name: str,
         passphrase: str,
         kdf: crypto.KdfParams | None = None,
@@ -118,6 +118,14 @@ class Vault(VaultFile):
         kdf = kdf or crypto.DEFAULT_KDF
         name = normalise_name(user_name)
         check_passphrase(name, passphrase)
+        if isinstance(path, Server):  # in a schema, its rows committed by `publish`
+            with PendingSchema(path) as pending:
+                with storage.guarded(path):
+                    user, holder, keys, recovery_key = cls._build(
+                        pending.connection, name, passphrase, kdf
+                    )
+                yield NewVault(path, pending, user, keys, recovery_key, holder)
+            return
         files.remove_stale(path.parent)  # what a killed `init` left, even if this one refuses
         if path.exists() or path.is_symlink():
             raise UsageError(
@@ -143,22 +151,15 @@ class Vault(VaultFile):
                 storage.guarded(temp.temp_path),
                 contextlib.closing(storage.connect(temp.temp_path)) as connection,
             ):
-                vault_key = crypto.new_key()
-                recovery_key = new_recovery_key()
-                user, holder = cls._build(
-                    connection, name, passphrase, vault_key, recovery_key, kdf
-                )
-            yield NewVault(path, temp, user, Keys.from_vault_key(vault_key), recovery_key, holder)
+                user, holder, keys, recovery_key = cls._build(connection, name, passphrase, kdf)
+            yield NewVault(path, temp, user, keys, recovery_key, holder)
 
     @staticmethod
     def _build(
-        connection: sqlite3.Connection,
-        name: str,
-        passphrase: str,
-        vault_key: bytes,
-        recovery_key: str,
-        kdf: crypto.KdfParams,
-    ) -> tuple[UserInfo, Holder]:
+        connection: Connection, name: str, passphrase: str, kdf: crypto.KdfParams
+    ) -> tuple[UserInfo, Holder, Keys, str]:
+        """A new vault's rows: its key, its first user and recovery key (returned)."""
+        vault_key, recovery_key = crypto.new_key(), new_recovery_key()
         keys = Keys.from_vault_key(vault_key)
         now = clock.now()
         holder, recovery = Holder.new(), Holder.new()
@@ -206,7 +207,7 @@ class Vault(VaultFile):
                     facts=facts,
                     recorded_at=now,
                 )
-        return UserInfo(1, name, Role.DSL, clock.to_text(now), None), holder
+        return UserInfo(1, name, Role.DSL, clock.to_text(now), None), holder, keys, recovery_key
 
     def unlock(
         self,
@@ -459,8 +460,8 @@ class NewVault:
 
     def __init__(
         self,
-        path: Path,
-        temp: files.PrivateFile,
+        path: Location,
+        temp: files.PrivateFile | PendingSchema,
         user: UserInfo,
         keys: Keys,
         recovery_key: str,
@@ -490,7 +491,7 @@ class NewVault:
         return Unlocked(Vault.open(self.path), self.user, self._keys, signer, self._holder.exchange)
 
 
-def _unwritable(path: Path, error: OSError, outcome: str) -> VaultUnusable:
+def _unwritable(path: Location, error: OSError, outcome: str) -> VaultUnusable:
     reason = (error.strerror or type(error).__name__).lower()
     return VaultUnusable(
         f"could not write the vault at {path} ({reason}); {outcome}",

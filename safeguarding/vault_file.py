@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from safeguarding import chronology, crypto, storage
-from safeguarding.db import Db, Entry, KeySlot, User
+from safeguarding.db import Connection, Db, Entry, KeySlot, User
 from safeguarding.errors import NotAllowed, NotFound, VaultUnusable
 from safeguarding.roster import STAFF_ONLY, STAFF_SLOT, _meta, normalise_name
+from safeguarding.server import Location
 
 if TYPE_CHECKING:
     from safeguarding import integrity
@@ -28,18 +27,17 @@ class EntryFacts:
 class VaultFile:
     """An opened (not yet unlocked) vault file."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Location, connection: Connection) -> None:
+        #: The vault's file, or its schema on a PostgreSQL server.
         self.path = path
         #: The one connection every transaction of this command runs on.
         self.connection = connection
 
     @classmethod
-    def open(cls, path: Path, busy_timeout: float = storage.DEFAULT_BUSY_TIMEOUT) -> Self:
+    def open(cls, path: Location, busy_timeout: float = storage.DEFAULT_BUSY_TIMEOUT) -> Self:
         """Open an existing vault of the current schema, or raise `VaultUnusable`."""
-        storage.check_is_sqlite(path)
-        storage.refuse_network_filesystem(path)
+        connection = storage.open_connection(path, busy_timeout)
         with storage.guarded(path):
-            connection = storage.connect(path, busy_timeout)
             try:
                 storage.require_current_schema(connection, path)
             except BaseException:

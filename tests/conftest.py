@@ -25,6 +25,8 @@ from safeguarding.cli.app import app
 from typer.testing import CliRunner, Result
 
 from safeguarding import attempts, clock, crypto
+from tests import pgserver
+from tests.pgserver import PgServer, School
 
 FAST_KDF = crypto.KdfParams(iterations=1, memory_kib=1024, lanes=1)
 PASSPHRASE = "correct horse battery staple"
@@ -61,7 +63,7 @@ def env_setup(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     for variable in list(os.environ):
-        if variable.startswith("SAFEGUARD_"):
+        if variable.startswith(("SAFEGUARD_", "PG")):
             monkeypatch.delenv(variable)
     home = tmp_path / "home"
     home.mkdir()
@@ -159,6 +161,53 @@ def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> VaultInfo:
     monkeypatch.setenv("SAFEGUARD_USER", "alice")
     monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
     return VaultInfo(path, "alice", PASSPHRASE, recovery_key)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of the tests' own (see tests/pgserver.py), for the session."""
+    reason = pgserver.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"no PostgreSQL server: {reason}")
+    with pgserver.running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_school(pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> School:
+    """A school's empty schema on the server, owned by its role, whose password is in a
+    password file (PGPASSFILE) as libpq reads it; SAFEGUARD_VAULT names it."""
+    school = pg_server.school()
+    passfile = write_secret(tmp_path / "pgpass", school.pgpass_line())
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    monkeypatch.setenv("SAFEGUARD_VAULT", school.url)
+    return school
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Runs the test on a vault file, then on a vault on a PostgreSQL server."""
+    return str(request.param)
+
+
+@pytest.fixture
+def any_vault(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> VaultInfo:
+    """The `vault` fixture's vault, as a file or (see `engine`) in a schema on the server."""
+    from safeguarding.server import Location, Server
+    from safeguarding.vault import Vault
+
+    where: Location = tmp_path / "vault.db"
+    if engine == "postgresql":
+        school: School = request.getfixturevalue("pg_school")
+        where = Server.parse(school.url)
+    monkeypatch.setenv("SAFEGUARD_VAULT", str(where))
+    unlocked, recovery_key = Vault.create(where, "alice", PASSPHRASE, kdf=FAST_KDF)
+    unlocked.close()
+    monkeypatch.setenv("SAFEGUARD_USER", "alice")
+    monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
+    return VaultInfo(where, "alice", PASSPHRASE, recovery_key)  # type: ignore[arg-type]
 
 
 @pytest.fixture

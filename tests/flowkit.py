@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from safeguarding import storage
+from safeguarding.server import Server
 from tests.conftest import invoke
 
 Say = Callable[[str], str]
@@ -75,7 +77,15 @@ def entry(say: Say, *args: str, text: str = "Something was said.") -> dict[str, 
     return document
 
 
-def entry_count(vault: Path) -> int:
+def entry_count(vault: Path | Server) -> int:
+    """How many entries the vault holds, a file or (read through the library's seam) a schema
+    on a PostgreSQL server."""
+    if isinstance(vault, Server):
+        connection = storage.open_connection(vault)
+        try:
+            return int(connection.execute("SELECT count(*) FROM entries").fetchone()[0])
+        finally:
+            connection.close()
     with sqlite3.connect(vault) as db:
         count: int = db.execute("SELECT count(*) FROM entries").fetchone()[0]
     return count

@@ -433,7 +433,7 @@ def test_a_note_and_a_timeline_as_json_load_only_what_they_need(
     from tests.flowkit import record
 
     reference = record(say)["case"]
-    never = ("sqlalchemy", "sqlmodel", "pydantic", "alembic", "multiprocessing")
+    never = ("sqlalchemy", "sqlmodel", "pydantic", "alembic", "multiprocessing", "psycopg")
     never += ("safeguarding.integrity",)
     printed, loaded = _loaded(
         ["note", reference, "--text-file", say("Seen.")], (*never, "safeguarding.documents_json")

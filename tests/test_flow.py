@@ -61,7 +61,9 @@ def test_record_prints_a_sequential_reference_per_year(vault: VaultInfo, say: Sa
     assert second["entry"] > 0 and second["status"] == "open" and second["stage"] == "disclosed"
 
 
-def test_the_whole_flow_verifies_and_reads_back_in_event_order(vault: VaultInfo, say: Say) -> None:
+def test_the_whole_flow_verifies_and_reads_back_in_event_order(
+    any_vault: VaultInfo, say: Say
+) -> None:
     case = record(say)["case"]
     referral = entry(
         say,
@@ -104,7 +106,7 @@ def test_the_whole_flow_verifies_and_reads_back_in_event_order(vault: VaultInfo,
     verified = invoke("verify")
     assert verified.exit_code == 0, verified.stderr
 
-    file = read_case(vault, case)
+    file = read_case(any_vault, case)
     kinds = [e.kind for e in file.entries]
     assert kinds == [
         "disclosure",
@@ -147,27 +149,27 @@ def test_a_backdated_entry_sorts_into_place_and_is_marked_late(vault: VaultInfo,
     assert not next(e for e in file.entries if e.kind == "note").late
 
 
-def test_an_entry_dated_before_the_disclosure_is_refused(vault: VaultInfo, say: Say) -> None:
+def test_an_entry_dated_before_the_disclosure_is_refused(any_vault: VaultInfo, say: Say) -> None:
     disclosed = clock.now() - timedelta(days=2)
     case = record(say, "--at", local(disclosed))["case"]
-    before = entry_count(vault.path)
+    before = entry_count(any_vault.path)
     result = invoke(
         "note", case, "--at", local(disclosed - timedelta(days=1)), "--text-file", say("x")
     )
     assert result.exit_code == 3 and "before the disclosure" in result.stderr
-    assert entry_count(vault.path) == before
+    assert entry_count(any_vault.path) == before
 
 
 def test_closing_needs_a_referral_or_a_decision_and_no_open_actions(
-    vault: VaultInfo, say: Say
+    any_vault: VaultInfo, say: Say
 ) -> None:
     case = record(say, category="cyberbullying-in-school", role="pupil")["case"]
-    before = entry_count(vault.path)
+    before = entry_count(any_vault.path)
     result = invoke("close", case, "--outcome", "resolved", "--text-file", say("Done."))
     assert result.exit_code == 3
     assert "no referral and no recorded decision not to refer" in result.stderr
     assert f"safeguard refer {case} --to none" in result.stderr
-    assert entry_count(vault.path) == before
+    assert entry_count(any_vault.path) == before
 
     empty = invoke("refer", case, "--to", "none", "--text-file", say("   \n"))
     assert empty.exit_code == 2 and "reason for not referring cannot be empty" in empty.stderr
@@ -183,22 +185,22 @@ def test_closing_needs_a_referral_or_a_decision_and_no_open_actions(
 
     forced = entry(say, "close", case, "--outcome", "resolved", "--force", text="Family moved.")
     assert forced["status"] == "closed"
-    closure = read_case(vault, case).entry(forced["entry"])
+    closure = read_case(any_vault, case).entry(forced["entry"])
     assert closure.data["forced"] is True and closure.data["open_actions"] == [1, 2]
     assert closure.text == "Family moved."
 
 
-def test_closed_cases_refuse_new_work_until_reopened(vault: VaultInfo, say: Say) -> None:
+def test_closed_cases_refuse_new_work_until_reopened(any_vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
     entry(say, "refer", case, "--to", "lado")
     entry(say, "close", case, "--outcome", "unfounded")
-    before = entry_count(vault.path)
+    before = entry_count(any_vault.path)
     again = invoke("close", case, "--outcome", "unfounded", "--text-file", say("Again."))
     assert again.exit_code == 3 and "is closed (unfounded)" in again.stderr
     assert f"safeguard reopen {case}" in again.stderr
     advice = invoke("advice", case, "--from", "LADO", "--text-file", say("More."))
     assert advice.exit_code == 3
-    assert entry_count(vault.path) == before
+    assert entry_count(any_vault.path) == before
 
     entry(say, "note", case, text="A note on a closed case is allowed.")
     reopened = entry(say, "reopen", case, text="New information from the police.")
@@ -222,25 +224,25 @@ def test_outcomes_depend_on_whether_it_is_an_allegation(vault: VaultInfo, say: S
     assert entry(say, "close", concern, "--outcome", "referred-on")["status"] == "closed"
 
 
-def test_action_done_twice_and_unknown_actions(vault: VaultInfo, say: Say) -> None:
+def test_action_done_twice_and_unknown_actions(any_vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
     due = (today() + timedelta(days=1)).isoformat()
     entry(say, "action", "add", case, "--owner", "Head", "--due", due)
     done = entry(say, "action", "done", case, "1", text="Done.")
-    before = entry_count(vault.path)
+    before = entry_count(any_vault.path)
     twice = invoke("action", "done", case, "1", "--text-file", say("Again."))
     assert twice.exit_code == 3
     assert f"already done (entry {done['number']})" in twice.stderr
     assert f"safeguard amend {case} {done['number']}" in twice.stderr
     unknown = invoke("action", "done", case, "7", "--text-file", say("x"))
     assert unknown.exit_code == 4 and "no action 7" in unknown.stderr
-    assert entry_count(vault.path) == before
+    assert entry_count(any_vault.path) == before
 
 
-def test_unknown_cases_and_entries_exit_4(vault: VaultInfo, say: Say) -> None:
+def test_unknown_cases_and_entries_exit_4(any_vault: VaultInfo, say: Say) -> None:
     case = record(say)["case"]
     record(say)  # another case, whose disclosure is its own entry 1
-    before = entry_count(vault.path)
+    before = entry_count(any_vault.path)
     for args in (
         ("note", "SG-1999-0001"),
         ("refer", "SG-1999-0042", "--to", "lado"),
@@ -256,7 +258,7 @@ def test_unknown_cases_and_entries_exit_4(vault: VaultInfo, say: Say) -> None:
     # What cannot be a reference at all is a usage error, saying what one looks like.
     nonsense = invoke("note", "nonsense", "--text-file", say("x"))
     assert nonsense.exit_code == 2 and "SG-YYYY-NNNN" in nonsense.stderr
-    assert entry_count(vault.path) == before
+    assert entry_count(any_vault.path) == before
 
 
 @pytest.mark.parametrize(

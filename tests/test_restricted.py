@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from safeguarding import categories, config, crypto, membership, slots
+from safeguarding import categories, config, crypto, membership, slots, storage
 from safeguarding.cases import Casebook
 from safeguarding.crypto import KeyRing
 from safeguarding.entries import Disclosure, Note, Subject
 from safeguarding.errors import Damaged, NotAllowed, NotFound
+from safeguarding.server import Server
 from safeguarding.vault import Role, Unlocked, Vault
 from tests.conftest import DEPUTY_PASSPHRASE, PASSPHRASE, VaultInfo, invoke
 
@@ -68,6 +69,16 @@ def concern(text: str = "Before.", subject: Subject | None = None) -> Disclosure
 @pytest.fixture
 def school(vault: VaultInfo) -> VaultInfo:
     """alice (DSL), Jo Head (head), Sam Patel and Kim Lee (deputies)."""
+    return _staffed(vault)
+
+
+@pytest.fixture
+def school_anywhere(any_vault: VaultInfo) -> VaultInfo:
+    """The `school`, in a vault file and then in a schema on a PostgreSQL server."""
+    return _staffed(any_vault)
+
+
+def _staffed(vault: VaultInfo) -> VaultInfo:
     alice = Vault.open(vault.path).unlock("alice", PASSPHRASE)
     alice.add_user(JO, Role.HEAD, HEAD_PASSPHRASE)
     alice.add_user(SAM, Role.DEPUTY, DEPUTY_PASSPHRASE)
@@ -80,7 +91,14 @@ def as_user(vault: VaultInfo, name: str, passphrase: str) -> Unlocked:
     return Vault.open(vault.path).unlock(name, passphrase)
 
 
-def raw(path: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+def raw(path: Path | Server, sql: str, *args: object) -> list[tuple[object, ...]]:
+    """What `sql` reads straight from the vault's tables (a file, or a schema on a server)."""
+    if isinstance(path, Server):
+        connection = storage.open_connection(path)
+        try:
+            return [tuple(row) for row in connection.execute(sql, args).fetchall()]
+        finally:
+            connection.close()
     with sqlite3.connect(path) as db:
         return list(db.execute(sql, args))
 
@@ -134,65 +152,71 @@ def every_key_of(unlocked: Unlocked, path: Path) -> list[bytes]:
     return keys
 
 
-def test_an_allegation_is_sealed_to_the_recorder_and_the_head_only(school: VaultInfo) -> None:
-    alice = as_user(school, "alice", PASSPHRASE)
+def test_an_allegation_is_sealed_to_the_recorder_and_the_head_only(
+    school_anywhere: VaultInfo,
+) -> None:
+    alice = as_user(school_anywhere, "alice", PASSPHRASE)
     written = book(alice).open(allegation())
     assert written.members == ("alice", JO)
     book(alice).add(written.reference, Note(text="Spoke to the LADO."))
     alice.close()
 
     # The subject, a deputy holding the vault key, reading the SQLite file directly.
-    sam = as_user(school, SAM, DEPUTY_PASSPHRASE)
-    payloads = case_payloads(school.path)
-    assert payloads and not any(opens(every_key_of(sam, school.path), s, p) for s, p in payloads)
-    assert raw(school.path, "SELECT case_key FROM cases") == [(b"",)]
+    sam = as_user(school_anywhere, SAM, DEPUTY_PASSPHRASE)
+    payloads = case_payloads(school_anywhere.path)
+    assert payloads and not any(
+        opens(every_key_of(sam, school_anywhere.path), s, p) for s, p in payloads
+    )
+    assert raw(school_anywhere.path, "SELECT case_key FROM cases") == [(b"",)]
     with pytest.raises(NotFound, match="there is no case SG-2026-0001"):
         book(sam).read(written.reference)
     assert book(sam).list("all") == []
     sam.close()
 
     # A member, and the recovery key, read every entry.
-    jo = as_user(school, JO, HEAD_PASSPHRASE)
-    assert all(opens(every_key_of(jo, school.path), s, p) for s, p in payloads)
+    jo = as_user(school_anywhere, JO, HEAD_PASSPHRASE)
+    assert all(opens(every_key_of(jo, school_anywhere.path), s, p) for s, p in payloads)
     assert (
         book(jo).read(written.reference).disclosure.data["text"] == "He messaged a pupil at night."
     )
     jo.close()
-    rescue = Vault.open(school.path).unlock_for_recovery(school.recovery_key, KIM)
-    assert all(opens(every_key_of(rescue, school.path), s, p) for s, p in payloads)
+    rescue = Vault.open(school_anywhere.path).unlock_for_recovery(school_anywhere.recovery_key, KIM)
+    assert all(opens(every_key_of(rescue, school_anywhere.path), s, p) for s, p in payloads)
     rescue.close()
 
 
-def test_a_subject_cannot_record_or_be_given_an_allegation_about_them(school: VaultInfo) -> None:
-    sam = as_user(school, SAM, DEPUTY_PASSPHRASE)
-    before = raw(school.path, "SELECT head_seq FROM vault_meta")
+def test_a_subject_cannot_record_or_be_given_an_allegation_about_them(
+    school_anywhere: VaultInfo,
+) -> None:
+    sam = as_user(school_anywhere, SAM, DEPUTY_PASSPHRASE)
+    before = raw(school_anywhere.path, "SELECT head_seq FROM vault_meta")
     with pytest.raises(NotAllowed, match="named as a subject"):
         book(sam).open(allegation(SAM))
-    assert raw(school.path, "SELECT head_seq FROM vault_meta") == before
+    assert raw(school_anywhere.path, "SELECT head_seq FROM vault_meta") == before
     sam.close()
 
 
-def test_an_allegation_about_the_head_goes_to_the_chair(school: VaultInfo) -> None:
-    alice = as_user(school, "alice", PASSPHRASE)
+def test_an_allegation_about_the_head_goes_to_the_chair(school_anywhere: VaultInfo) -> None:
+    alice = as_user(school_anywhere, "alice", PASSPHRASE)
     alice.add_user("Pat Chair", Role.CHAIR, CHAIR_PASSPHRASE)
     written = book(alice).open(allegation(JO))
     assert written.members == ("alice", "Pat Chair")
     alice.close()
     with pytest.raises(NotFound):
-        book(as_user(school, JO, HEAD_PASSPHRASE)).read(written.reference)
-    chair = as_user(school, "Pat Chair", CHAIR_PASSPHRASE)
+        book(as_user(school_anywhere, JO, HEAD_PASSPHRASE)).read(written.reference)
+    chair = as_user(school_anywhere, "Pat Chair", CHAIR_PASSPHRASE)
     assert book(chair).read(written.reference).reference == written.reference
     chair.close()
 
 
-def test_any_case_can_be_restricted_and_others_stay_open(school: VaultInfo) -> None:
-    alice = as_user(school, "alice", PASSPHRASE)
+def test_any_case_can_be_restricted_and_others_stay_open(school_anywhere: VaultInfo) -> None:
+    alice = as_user(school_anywhere, "alice", PASSPHRASE)
     pupil = concern("Bruises.")
     open_case = book(alice).open(pupil)
     closed_case = book(alice).open(pupil, restricted=True)
     assert open_case.members is None and closed_case.members == ("alice", JO)
     alice.close()
-    kim = as_user(school, KIM, DEPUTY_PASSPHRASE)
+    kim = as_user(school_anywhere, KIM, DEPUTY_PASSPHRASE)
     assert [s.reference for s in book(kim).list("all")] == [open_case.reference]
     kim.close()
 
@@ -283,12 +307,14 @@ def test_a_revoked_member_reads_up_to_the_revocation_and_nothing_after(
         book(as_user(school, KIM, DEPUTY_PASSPHRASE)).read(written.reference)
 
 
-def test_a_case_with_no_member_left_is_opened_with_the_recovery_key(school: VaultInfo) -> None:
-    jo = as_user(school, JO, HEAD_PASSPHRASE)
+def test_a_case_with_no_member_left_is_opened_with_the_recovery_key(
+    school_anywhere: VaultInfo,
+) -> None:
+    jo = as_user(school_anywhere, JO, HEAD_PASSPHRASE)
     written = book(jo).open(allegation())
     assert written.members == (JO,)
     jo.close()
-    alice = as_user(school, "alice", PASSPHRASE)
+    alice = as_user(school_anywhere, "alice", PASSPHRASE)
     alice.disable_user(JO)
     with pytest.raises(NotFound):
         book(alice).read(written.reference)
@@ -296,7 +322,7 @@ def test_a_case_with_no_member_left_is_opened_with_the_recovery_key(school: Vaul
 
     granted = invoke(
         "access", "grant", written.reference, "alice", "--recovery",
-        env={"SAFEGUARD_RECOVERY_KEY": school.recovery_key},
+        env={"SAFEGUARD_RECOVERY_KEY": school_anywhere.recovery_key},
     )  # fmt: skip
     assert granted.exit_code == 0, granted.stderr
     assert "alice" in granted.stdout
@@ -309,8 +335,8 @@ def test_a_case_with_no_member_left_is_opened_with_the_recovery_key(school: Vaul
     assert invoke("verify").exit_code == 0
 
 
-def test_for_a_non_member_a_restricted_case_does_not_exist(school: VaultInfo) -> None:
-    alice = as_user(school, "alice", PASSPHRASE)
+def test_for_a_non_member_a_restricted_case_does_not_exist(school_anywhere: VaultInfo) -> None:
+    alice = as_user(school_anywhere, "alice", PASSPHRASE)
     written = book(alice).open(allegation())
     alice.close()
     kim = {"SAFEGUARD_USER": KIM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
@@ -331,14 +357,14 @@ def test_for_a_non_member_a_restricted_case_does_not_exist(school: VaultInfo) ->
     assert json.loads(invoke("verify", "--json").stdout)["unreadable"] == 0
 
 
-def test_bad_access_requests_change_nothing(school: VaultInfo) -> None:
-    alice = as_user(school, "alice", PASSPHRASE)
+def test_bad_access_requests_change_nothing(school_anywhere: VaultInfo) -> None:
+    alice = as_user(school_anywhere, "alice", PASSPHRASE)
     written = book(alice).open(allegation())
     alice.disable_user(KIM)
     alice.close()
     ref = written.reference
-    before = raw(school.path, "SELECT head_seq, head_mac FROM vault_meta")
-    access = raw(school.path, "SELECT * FROM case_access")
+    before = raw(school_anywhere.path, "SELECT head_seq, head_mac FROM vault_meta")
+    access = raw(school_anywhere.path, "SELECT * FROM case_access")
     sam = {"SAFEGUARD_USER": SAM, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
     jo = {"SAFEGUARD_USER": JO, "SAFEGUARD_PASSPHRASE": HEAD_PASSPHRASE}
     for args, env, code, says in (
@@ -354,17 +380,17 @@ def test_bad_access_requests_change_nothing(school: VaultInfo) -> None:
         assert result.exit_code == code, (args, result.stderr)
         assert says in result.stderr, (args, result.stderr)
         if code == 0:  # the one good request, to get to a last member
-            before = raw(school.path, "SELECT head_seq, head_mac FROM vault_meta")
-            access = raw(school.path, "SELECT * FROM case_access")
+            before = raw(school_anywhere.path, "SELECT head_seq, head_mac FROM vault_meta")
+            access = raw(school_anywhere.path, "SELECT * FROM case_access")
         else:
-            assert raw(school.path, "SELECT head_seq, head_mac FROM vault_meta") == before
-            assert raw(school.path, "SELECT * FROM case_access") == access
+            assert raw(school_anywhere.path, "SELECT head_seq, head_mac FROM vault_meta") == before
+            assert raw(school_anywhere.path, "SELECT * FROM case_access") == access
     added = invoke("user", "add", "New Person", "--role", "deputy", env=sam)
     assert added.exit_code == 3 and "only a DSL or the headteacher" in added.stderr
 
 
-def test_access_lists_the_members(school: VaultInfo) -> None:
-    alice = as_user(school, "alice", PASSPHRASE)
+def test_access_lists_the_members(school_anywhere: VaultInfo) -> None:
+    alice = as_user(school_anywhere, "alice", PASSPHRASE)
     written = book(alice).open(allegation())
     alice.close()
     listed = invoke("access", written.reference, "--json")

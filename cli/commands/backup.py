@@ -71,7 +71,8 @@ def create(
     from safeguarding import backup
 
     vault_path = STATE.vault_path
-    size = vault_path.stat().st_size if vault_path.is_file() else 0
+    # (A vault on a server is copied table by table, with no size to show progress against.)
+    size = vault_path.stat().st_size if isinstance(vault_path, Path) and vault_path.is_file() else 0
     with _progress_bar(size, not json) as progress:
         created = backup.create(
             vault_path, directory, progress=progress, busy_timeout=STATE.busy_timeout
@@ -269,8 +270,8 @@ def status(
         # The vault named by --vault or SAFEGUARD_VAULT (else the default one, if it is there)
         # must still be there and hold the newest backup's head: a vault gone, replaced, or
         # rolled back or rewritten behind it is an alert too.
-        vault = STATE.vault if STATE.vault is not None else STATE.vault_path
-        named = STATE.vault is not None or vault.exists()
+        vault = STATE.vault_path
+        named = STATE.vault is not None or (isinstance(vault, Path) and vault.exists())
         found = backup.status(directory, limit, vault_path=vault if named else None)
     except CheckFailed as failure:
         if json:

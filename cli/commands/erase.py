@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from ..casework import (
     confirm,
     read_text,
 )
+from ..context import STATE
 
 #: Said after every erasure, and in the README: what an erasure cannot reach.
 BACKUPS = (
@@ -76,8 +78,21 @@ def erase(
         f"Entry {found.entry} records who erased it, when and why."
     )
     if not done.log_emptied:
-        output.say(
-            "[yellow]Another safeguard is reading the vault, so its write-ahead log still holds "
-            "earlier pages with the keys until the last one closes.[/]"
-        )
+        output.say(_copies_left())
     output.say(escape(BACKUPS))
+
+
+def _copies_left() -> str:
+    """What still holds earlier copies of the keys, when they could not be cleared at once."""
+    from safeguarding.erasure import KEY_TABLES
+
+    if not isinstance(STATE.vault_path, Path):
+        return (
+            "[yellow]The server still holds earlier versions of the rows that held the keys: "
+            "ask its administrator to run, as the schema's owner, VACUUM FULL on "
+            f"{', '.join(KEY_TABLES)} in this school's schema.[/]"
+        )
+    return (
+        "[yellow]Another safeguard is reading the vault, so its write-ahead log still holds "
+        "earlier pages with the keys until the last one closes.[/]"
+    )

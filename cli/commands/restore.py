@@ -13,25 +13,32 @@ from .. import output
 from ..backing_up import FullOption, VerboseOption, say_line, unlocker
 from ..output import JsonOption
 
+BackupArgument = Annotated[
+    Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
+]
+ToOption = Annotated[
+    str,
+    typer.Option(
+        "--to",
+        help="Where to put the restored vault: a file, or postgresql://…?schema=SCHOOL "
+        "for an empty schema on a PostgreSQL server.",
+        metavar="PATH",
+    ),
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Keep an existing file at PATH as PATH.replaced-TIME (never deleted) and "
+        "restore in its place.",
+    ),
+]
+
 
 def restore(
-    file: Annotated[
-        Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
-    ],
-    to: Annotated[
-        Path,
-        typer.Option(
-            "--to", help="Where to put the restored vault.", metavar="PATH", dir_okay=False
-        ),
-    ],
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Keep an existing file at PATH as PATH.replaced-TIME (never deleted) and "
-            "restore in its place.",
-        ),
-    ] = False,
+    file: BackupArgument,
+    to: ToOption,
+    force: ForceOption = False,
     full: FullOption = False,
     json: JsonOption = False,
     verbose: VerboseOption = False,
@@ -45,8 +52,11 @@ def restore(
     files beside PATH are removed.
     """
     from safeguarding.restore import restore as restore_backup
+    from safeguarding.server import location
 
-    restored = restore_backup(file, to, force=force, unlock=unlocker(full))
+    if not to:
+        raise typer.BadParameter("must not be empty", param_hint="'--to'")
+    restored = restore_backup(file, location(to), force=force, unlock=unlocker(full))
     manifest = restored.verified.manifest
     if json:
         document = documents_json.restored(file, restored)

@@ -80,21 +80,49 @@ def upgrade() -> None:
     )
     op.create_index("ix_entries_case_id", "entries", ["case_id"], unique=False)
     # The chronology is append-only: nothing may edit or remove an entry.
+    if op.get_bind().dialect.name == "postgresql":
+        _postgresql_triggers()
+        return
     op.execute(
         "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries "
-        "BEGIN SELECT RAISE(ABORT, 'the chronology is append-only: entries cannot be changed'); END"
+        f"BEGIN SELECT RAISE(ABORT, '{CHANGED}'); END"
     )
     op.execute(
         "CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries "
-        "BEGIN SELECT RAISE(ABORT, 'the chronology is append-only: entries cannot be removed'); END"
+        f"BEGIN SELECT RAISE(ABORT, '{REMOVED}'); END"
     )
 
 
+CHANGED = "the chronology is append-only: entries cannot be changed"
+REMOVED = "the chronology is append-only: entries cannot be removed"
+
+
+def _postgresql_triggers() -> None:
+    """The same triggers in PL/pgSQL, in the vault's schema, and one more for TRUNCATE."""
+    op.execute(
+        "CREATE FUNCTION entries_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION USING MESSAGE = TG_ARGV[0]; END $$"
+    )
+    for name, event, each, message in (
+        ("entries_no_update", "UPDATE", "ROW", CHANGED),
+        ("entries_no_delete", "DELETE", "ROW", REMOVED),
+        ("entries_no_truncate", "TRUNCATE", "STATEMENT", REMOVED),
+    ):
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {event} ON entries FOR EACH {each} "
+            f"EXECUTE FUNCTION entries_append_only('{message}')"
+        )
+
+
 def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS entries_no_delete")
-    op.execute("DROP TRIGGER IF EXISTS entries_no_update")
-    op.drop_index("ix_entries_case_id", table_name="entries")
-    op.drop_table("entries")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TABLE entries")  # and its triggers with it
+        op.execute("DROP FUNCTION entries_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS entries_no_delete")
+        op.execute("DROP TRIGGER IF EXISTS entries_no_update")
+        op.drop_index("ix_entries_case_id", table_name="entries")
+        op.drop_table("entries")
     op.drop_table("cases")
     op.drop_table("key_slots")
     op.drop_table("users")
