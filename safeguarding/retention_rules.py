@@ -92,12 +92,37 @@ class Anchors:
 @dataclass(frozen=True)
 class Due:
     """When a rule says a case is reviewed or erased (`on` None: not yet known, the case being
-    open) and what then; `note` says what the date could not count."""
+    open) and what then.  `rule` and `note` (what the date could not count) are put into
+    words only when asked for: a list of ten thousand cases asks for the dates alone."""
 
     on: date | None
     then: str
-    rule: str
-    note: str | None = None
+    source: Rule = field(repr=False)
+    retirement_age: int = field(repr=False)
+    #: None: every period counted; () the case is open; else the periods counted without a
+    #: date of birth (empty counted, in its place, from the disclosure).
+    counted: tuple[Period, ...] | None = field(default=None, repr=False)
+    open: bool = field(default=False, repr=False)
+
+    @property
+    def rule(self) -> str:
+        return self.source.describe(self.retirement_age)
+
+    @property
+    def note(self) -> str | None:
+        if self.open:
+            return "kept while the case is open"
+        if self.counted is None:
+            return None
+        if self.counted:
+            counted = " or ".join(p.describe(self.retirement_age) for p in self.counted)
+            on = self.on.isoformat() if self.on else "?"
+            return f"date of birth not recorded: reviewed from {on} ({counted})"
+        on = self.on.isoformat() if self.on else "?"
+        return (
+            f"date of birth not recorded: reviewed from {on} at the latest (counted from the "
+            "disclosure)"
+        )
 
 
 def add_years(day: date, years: int) -> date:
@@ -123,28 +148,22 @@ def _start(period: Period, anchors: Anchors, retirement_age: int) -> date | None
 
 def due(rule: Rule, anchors: Anchors, retirement_age: int = DEFAULT_RETIREMENT_AGE) -> Due:
     """The date `rule` gives a case with these `anchors`."""
-    described = rule.describe(retirement_age)
     if anchors.closure is None and any(p.anchor == CLOSURE for p in rule.periods):
-        return Due(None, rule.then, described, "kept while the case is open")
+        return Due(None, rule.then, rule, retirement_age, open=True)
     known = [
         (period, start)
         for period in rule.periods
         if (start := _start(period, anchors, retirement_age)) is not None
     ]
     if len(known) == len(rule.periods):
-        return Due(_latest(known), rule.then, described)
+        return Due(_latest(known), rule.then, rule, retirement_age)
     if known:
-        counted = " or ".join(p.describe(retirement_age) for p, _ in known)
-        note = f"date of birth not recorded: reviewed from {_latest(known).isoformat()} ({counted})"
-        return Due(_latest(known), REVIEW, described, note)
+        counted = tuple(p for p, _ in known)
+        return Due(_latest(known), REVIEW, rule, retirement_age, counted)
     # Counted from the disclosure in the birth's place: the subject was born before it.
     instead = Anchors(anchors.disclosure, anchors.closure, anchors.disclosure)
     latest = due(rule, instead, retirement_age).on
-    note = (
-        f"date of birth not recorded: reviewed from {latest.isoformat() if latest else '?'} "
-        "at the latest (counted from the disclosure)"
-    )
-    return Due(latest, REVIEW, described, note)
+    return Due(latest, REVIEW, rule, retirement_age, ())
 
 
 def _latest(known: list[tuple[Period, date]]) -> date:
