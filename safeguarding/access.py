@@ -261,6 +261,9 @@ VAULT_OPENED = "vault_opened"
 _LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
 _LOGGED += (REPORT_MADE, VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED)
 _LOGGED += tuple(CASE_FACT)  # a case erased, held, released
+#: A child's file sent to another school, its receipt, and one received from another school.
+_TRANSFERS = ("file_transferred", "transfer_confirmed", "file_received")
+_LOGGED += _TRANSFERS
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
 
@@ -369,6 +372,10 @@ def _vault_event(
         if row.kind == FILE_VIEWED:
             return Access(row.seq, at, who, whose, "file_viewed", kind=row.kind)
         return Access(row.seq, at, who, whose, "exported", format=str(fmt), to=data.get("to"))
+    if row.kind in _TRANSFERS:
+        facts = json.loads(row.facts or "{}")
+        whose = f"person {facts['person']}" if "person" in facts else ""
+        return Access(row.seq, at, who, whose, "recorded", kind=row.kind)
     if row.kind in _CONCERN_ACTIONS:
         concern = _concern_of(row)
         if sealed is not None and concern not in sealed:

@@ -370,6 +370,13 @@ class Casebook:
             unconfirmed=tuple(_chase(state.reference, t, self.config.closure_days) for t in late),
         )
 
+    def unconfirmed_without_cases(self) -> Sequence[transfers.Transfer]:
+        """The transfers of a file that held no case, overdue for their receipt (those that
+        held cases are among their cases' overdue items)."""
+        with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
+            late = transfers.overdue(self.unlocked, db, self.today(), self.config.closure_days)
+        return [t for t in late if not t.cases]
+
     def _unconfirmed(self, db: Db, today: date) -> Mapping[int, Sequence[transfers.Transfer]]:
         return transfers.overdue_by_case(self.unlocked, db, today, self.config.closure_days)
 

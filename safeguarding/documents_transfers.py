@@ -58,6 +58,7 @@ def transfer_fields(t: Transfer, today: date, closures: Container[date]) -> Docu
         "overdue": t.overdue(today, closures),
         "received_at": None if receipt is None else receipt.at.isoformat(),
         "confirmed_by": None if receipt is None else receipt.by,
+        "confirmation": None if receipt is None or not receipt.text else receipt.text,
     }
 
 

@@ -30,6 +30,7 @@ from safeguarding import (
     timeline,
     transfers,
 )
+from safeguarding import received as received_files
 from safeguarding.access import _record_read
 from safeguarding.casefile import VIEWED, CaseFile
 from safeguarding.chronology import Checkpoint
@@ -59,7 +60,7 @@ class ChildFile:
     combined: timeline.Timeline  # the cover sheet, then every case's entries in event order
     order: tuple[tuple[str, timeline.Item], ...]  # each entry with its case, in event order
     # files received from the child's previous schools, and this file's transfers to others
-    received: tuple[transfers.ReceivedFile, ...] = ()
+    received: tuple[received_files.ReceivedFile, ...] = ()
     sent: tuple[transfers.Transfer, ...] = ()
 
 
@@ -84,7 +85,7 @@ class Read:
     files: list[CaseFile]
     checkpoint: Checkpoint
     entry: int  # the file's own vault event (0: none, the caller records it)
-    received: list[transfers.ReceivedFile] = field(default_factory=list)
+    received: list[received_files.ReceivedFile] = field(default_factory=list)
     sent: list[transfers.Transfer] = field(default_factory=list)
 
     @property
@@ -122,9 +123,9 @@ def _read(
         rings.append((case, ring))
     authors = casefile.user_names(db, unlocked.keys.field_key)
     files = [casefile.build(db, case, ring, authors) for case, ring in rings]
-    received = transfers.received(unlocked, db, person.id)
+    got = received_files.received(unlocked, db, person.id)
     sent = [t for t in transfers.sent(unlocked, db) if t.person == person.id]
-    return Read(person, links, files, chronology.head(db), own, received, sent)
+    return Read(person, links, files, chronology.head(db), own, got, sent)
 
 
 def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
@@ -149,14 +150,29 @@ def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _received(received: Sequence[transfers.ReceivedFile]) -> list[tuple[str, str]]:
-    lines = [
-        f"{r.school}: sent {moments.local_text(r.sent_at)} by {r.sent_by}, imported "
-        f"{moments.local_text(r.received_at)} by {r.received_by} (their checkpoint "
-        f"{r.checkpoint.split(':')[0]}:{r.checkpoint.split(':')[-1][:16]})"
-        for r in received
-    ]
+def _received(received: Sequence[received_files.ReceivedFile]) -> list[tuple[str, str]]:
+    """Where the child's earlier files came from, what each held and who they were linked to
+    there."""
+    lines = []
+    for r in received:
+        came = f"passed on by {r.via}" if r.via else f"imported {moments.local_text(r.received_at)}"
+        lines.append(
+            f"{r.school}: sent {moments.local_text(r.sent_at)} by {r.sent_by}, {came} by "
+            f"{r.received_by} (their checkpoint {r.checkpoint.split(':')[0]}:"
+            f"{r.checkpoint.split(':')[-1][:16]})"
+        )
+        lines += [f"  case {case}" for case in r.cases]
+        lines += [f"  linked there: {', '.join(r.linked)}"] if r.linked else []
     return [("Received from", "\n".join(lines))] if lines else []
+
+
+def sending(made: ChildFile, transfer: str) -> ChildFile:
+    """The file as it goes to another school: its cover names this transfer as its last."""
+    cover = tuple(
+        (label, f"{transfer} (this file)" if label == "Last transfer" else value)
+        for label, value in made.combined.cover
+    )
+    return replace(made, combined=replace(made.combined, cover=cover))
 
 
 def _last_transfer(sent: Sequence[transfers.Transfer]) -> str:
@@ -189,9 +205,7 @@ def assemble(read: Read, layout: Layout, produced: tuple[datetime, str]) -> Chil
         for item in view.items
     ]
     marked.sort(key=lambda pair: (pair[1].at, pair[1].id))
-    theirs: list[timeline.Item] = []
-    for received in read.received:  # each file's entries counted down from the last's
-        theirs += transfers.received_items(received, -1 - len(theirs))
+    theirs = received_files.items(read.received)
     items = sorted([item for _, item in marked] + theirs, key=lambda item: (item.at, item.id))
     authors = {item.author for item in items if item.kind != Kind.EXPORT}
     combined = _combined(person, views, items, layout, read.checkpoint)

@@ -58,6 +58,12 @@ def current(unlocked: Unlocked) -> SchoolKey:
     return _key(entry)
 
 
+def public_keys(db: Db) -> list[bytes]:
+    """Every school key this vault has made, newest first: their public halves, which the
+    chronology keeps in clear (no passphrase needed to read them)."""
+    return [_key(entry).public for entry in reversed(_made(db))]
+
+
 def private_keys(unlocked: Unlocked, db: Db) -> list[X25519PrivateKey]:
     """Every school key this vault has made, newest first, opened."""
     keys = []

@@ -7,7 +7,7 @@ vault event (`transfers.FILE_TRANSFERRED`) with the package's SHA-256, all in on
 
 `receive` opens a package with this vault's school key, checks it (sealed to this school, whole,
 its sender's signature), adds the child as a person (or finds them, by name and date of birth)
-and keeps what was sent, whole, in a signed vault event (`transfers.FILE_RECEIVED`): the
+and keeps what was sent, whole, in a signed vault event (`received.FILE_RECEIVED`): the
 sending school's entries stay theirs, with their authors' names and their vault's checkpoint.
 It gives the receipt code for the sending school to enter.
 """
@@ -27,14 +27,16 @@ from safeguarding import (
     clock,
     documents_people,
     export,
+    moments,
     people,
     personfile,
+    received,
     school_key,
     storage,
     transfer_package,
     transfers,
 )
-from safeguarding.db import Db
+from safeguarding.db import Case, Db
 from safeguarding.errors import CheckFailed, NotAllowed, UsageError
 from safeguarding.people_rows import PersonInfo
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 TRANSFER_FORMAT = "transfer"  # an export entry's format, for a case carried by a package
+PDF_FORMAT = "transfer-pdf"  # and for one carried by a PDF, to a school without safeguard
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Sent:
     package_fingerprint: str
     cases: tuple[str, ...]
     checkpoint: str
+    #: The vault holds restricted cases the sender may not read: any about the child are not
+    #: in the file, and only their members can send them.
+    unread_restricted: bool = False
 
 
 def send(
@@ -68,7 +74,7 @@ def send(
     PDF alone when `key` is None; recorded in each of its cases and as the transfer."""
     unlocked.require_manager("send a child's file to another school")
     target = export.Target(output, force)
-    fmt = "pdf" if key is None else TRANSFER_FORMAT
+    fmt = PDF_FORMAT if key is None else TRANSFER_FORMAT
     payload = {"format": fmt, "redacted": False, "to": output.name}
     vault = unlocked.vault
     try:
@@ -76,11 +82,13 @@ def send(
             unlocked.require_epoch(db)
             read = personfile.read_for_export(unlocked, db, person, payload)
             made = personfile.assemble(read, layout, (clock.now(), unlocked.user.name))
-            pdf, _ = export.render_counted(made.combined, "pdf")
             number, secret = transfers.next_number(db), secrets.token_bytes(32)
+            made = personfile.sending(made, f"to {school}, {moments.local_text(clock.now())}")
+            pdf, _ = export.render_counted(made.combined, "pdf")
             data = pdf
             if key is not None:
-                contents = _contents(unlocked, made, read.checkpoint, school, key, secret, pdf)
+                contents = _contents(unlocked, made, read.checkpoint, (number, school), key, pdf)
+                contents["receipt_secret"] = secret.hex()
                 data = transfer_package.seal(contents, recipient=key, signer=unlocked.signer.key)
             target.write(data)
             event = chronology.append(
@@ -93,15 +101,12 @@ def send(
                     "person": made.person.id,
                     "school": school,
                     "key": "" if key is None else transfer_package.fingerprint(key),
-                    "package": hashlib.sha256(data).hexdigest(),
-                    "secret": secret.hex(),
-                    "to": output.name,
-                    "pdf_only": key is None,
-                    "cases": read.case_ids,
+                    **_written(data, secret, output, read.case_ids),
                 },
                 facts={"person": made.person.id, "transfer": number},
             )
             (transfer,) = [t for t in transfers.sent(unlocked, db) if t.number == number]
+            unread = any(not unlocked.can_read(db, case) for case in db.all(Case, "restricted = 1"))
         target.commit("the vault's chronology", event.seq)
     except BaseException:
         target.discard()
@@ -112,18 +117,41 @@ def send(
         package_fingerprint=transfer_package.fingerprint(data),
         cases=tuple(view.reference for view in made.cases),
         checkpoint=str(read.checkpoint),
+        unread_restricted=unread,
     )
+
+
+def _written(data: bytes, secret: bytes, output: Path, cases: list[int]) -> dict[str, Any]:
+    """What a transfer's event records of what was written: its SHA-256, the receipt's
+    secret, the file's name (never its folder), whether it is a PDF, and the cases it holds."""
+    return {
+        "package": hashlib.sha256(data).hexdigest(),
+        "secret": secret.hex(),
+        "to": output.name,
+        "pdf_only": not data.startswith(transfer_package.MAGIC),
+        "cases": cases,
+    }
 
 
 def _contents(
     unlocked: Unlocked,
     made: personfile.ChildFile,
     checkpoint: chronology.Checkpoint,
-    school: str,
+    to: tuple[int, str],
     key: bytes,
-    secret: bytes,
     pdf: bytes,
 ) -> dict[str, Any]:
+    """What a package holds (but its receipt secret): the file, naming this transfer as its
+    last, and its PDF."""
+    number, school = to
+    document = documents_people.child_file(made)
+    document["last_transfer"] = {
+        "transfer": number,
+        "school": school,
+        "sent_at": clock.now().isoformat(),
+        "state": "this file",
+        "received_at": None,
+    }
     return {
         "format": FORMAT,
         "transfer": secrets.token_hex(16),
@@ -134,8 +162,7 @@ def _contents(
             "checkpoint": str(checkpoint),
         },
         "to": {"school": school, "key": transfer_package.fingerprint(key)},
-        "receipt_secret": secret.hex(),
-        "file": documents_people.child_file(made),
+        "file": document,
         "pdf": base64.b64encode(pdf).decode("ascii"),
     }
 
@@ -171,7 +198,7 @@ def receive(unlocked: Unlocked, package: bytes) -> Received:
     draft = _child(contents)
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
         unlocked.require_epoch(db)
-        already = transfers.received_before(unlocked, db, str(contents["transfer"]))
+        already = received.imported_before(unlocked, db, str(contents["transfer"]))
         if already is not None:
             raise NotAllowed(
                 f"this package was imported already, on {already[0]}, into person {already[1]}; "
@@ -182,7 +209,7 @@ def receive(unlocked: Unlocked, package: bytes) -> Received:
             db,
             signer=unlocked.signer,
             payload_key=unlocked.keys.fields,
-            kind=transfers.FILE_RECEIVED,
+            kind=received.FILE_RECEIVED,
             payload={
                 "person": person.id,
                 "transfer": str(contents["transfer"]),

@@ -20,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,8 @@ def parse_key(text: str) -> bytes:
         raw = base64.b32decode(body + "=" * (-len(body) % 8))
     except ValueError:
         raw = b""
-    if len(raw) != _KEY_TEXT_BYTES or not hmac.compare_digest(raw[32:], _checksum(raw[:32])):
+    whole = len(raw) == _KEY_TEXT_BYTES and key_text(raw[:32]) == KEY_PREFIX + body
+    if not whole or not hmac.compare_digest(raw[32:], _checksum(raw[:32])):
         raise UsageError(
             "that school key is not whole or has a mistyped letter (its checksum does not match)",
             hint="copy it again from what the receiving school sent, all on one line",
@@ -107,19 +109,10 @@ def open_package(package: bytes, private: X25519PrivateKey) -> Opened:
     `NotAllowed` if it is sealed to another school's key; `CheckFailed` if it is not a
     package, or it was cut short or altered (the box does not open, or the signature does not
     hold over what is inside)."""
-    if not package.startswith(MAGIC):
-        raise CheckFailed("that file is not a safeguard transfer package")
     mine = crypto.public_bytes(private)
+    check_addressed(package, [mine])
     place = _place(mine)
     header = _header(place)
-    if not package.startswith(header):
-        if package.count(b"\n", 0, len(header)) < 2:
-            raise CheckFailed("the package is cut short: it is not whole")
-        raise NotAllowed(
-            "this package was sealed to another school's key, not this vault's",
-            hint=f"this vault's school key has the fingerprint {fingerprint(mine)}: send it "
-            "to the school that sent the package ('safeguard school-key')",
-        )
     try:
         opened = crypto.open_from(private, package[len(header) :], place=place)
         inner = json.loads(opened.decode("utf-8"))
@@ -135,6 +128,29 @@ def open_package(package: bytes, private: X25519PrivateKey) -> Opened:
     except (InvalidSignature, ValueError):
         raise CheckFailed("the package's signature does not hold: it was altered") from None
     return Opened(contents, signing_key, hashlib.sha256(package).digest())
+
+
+def check_addressed(package: bytes, publics: Sequence[bytes]) -> None:
+    """That `package` is a package, sealed to one of `publics` (a vault's school keys): read
+    from its first lines alone, before any key is opened.  `CheckFailed` if it is not one or
+    is cut short; `NotAllowed` if it was sealed to another school's key."""
+    if package.startswith(b"%PDF"):
+        raise CheckFailed(
+            "that is a PDF of a child's file, for reading: only a package (made by "
+            "'safeguard transfer --key') can be imported",
+            hint="keep the PDF as the school's policy says",
+        )
+    if not package.startswith(MAGIC):
+        raise CheckFailed("that file is not a safeguard transfer package")
+    if any(package.startswith(_header(_place(public))) for public in publics):
+        return
+    if package.count(b"\n", 0, len(MAGIC) + 3 + 64 + 1) < 2:
+        raise CheckFailed("the package is cut short: it is not whole")
+    raise NotAllowed(
+        "this package was sealed to another school's key, not this vault's",
+        hint=f"this vault's school key has the fingerprint {fingerprint(publics[0])}: send it "
+        "to the school that sent the package ('safeguard school-key')",
+    )
 
 
 def _header(place: str) -> bytes:

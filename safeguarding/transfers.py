@@ -20,16 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from safeguarding import casefile, chronology, clock, deadlines, moments, storage, transfer_package
 from safeguarding.db import Db, Entry
-from safeguarding.entries import Fact, title_of
 from safeguarding.errors import NotAllowed, NotFound, UsageError
-from safeguarding.timeline import Item
 
 if TYPE_CHECKING:
     from safeguarding.unlocked import Unlocked
 
 FILE_TRANSFERRED = "file_transferred"
 TRANSFER_CONFIRMED = "transfer_confirmed"
-FILE_RECEIVED = "file_received"
 #: School days the file has to reach the new school and be confirmed.
 RECEIPT_DAYS = 5
 
@@ -124,18 +121,23 @@ def overdue_by_case(
     """The transfers still without a receipt past their 5 school days, by each case they
     carried."""
     found: dict[int, list[Transfer]] = {}
-    if (
-        db.value(
-            "SELECT 1 FROM entries WHERE case_id IS NULL AND kind = ? LIMIT 1", FILE_TRANSFERRED
-        )
-        is None
-    ):
-        return found  # one cheap look, among the vault's events only: most have sent nothing
-    for transfer in sent(unlocked, db):
-        if transfer.overdue(today, closures):
-            for case_id in transfer.cases:
-                found.setdefault(case_id, []).append(transfer)
+    for transfer in overdue(unlocked, db, today, closures):
+        for case_id in transfer.cases:
+            found.setdefault(case_id, []).append(transfer)
     return found
+
+
+def overdue(unlocked: Unlocked, db: Db, today: date, closures: Container[date]) -> list[Transfer]:
+    """Every transfer still without a receipt past its 5 school days."""
+    if _none_sent(db):
+        return []
+    return [t for t in sent(unlocked, db) if t.overdue(today, closures)]
+
+
+def _none_sent(db: Db) -> bool:
+    """One cheap look, among the vault's events only: most vaults have sent nothing."""
+    sql = "SELECT 1 FROM entries WHERE case_id IS NULL AND kind = ? LIMIT 1"
+    return db.value(sql, FILE_TRANSFERRED) is None
 
 
 def next_number(db: Db) -> int:
@@ -169,6 +171,12 @@ def confirm(unlocked: Unlocked, number: str, code: str | None, text: str | None)
                 f"{moments.local_text(transfer.receipt.at)} by {transfer.receipt.by}"
             )
         payload: dict[str, Any] = {"transfer": transfer.number}
+        if transfer.pdf_only and code:
+            raise UsageError(
+                f"transfer {transfer.number} was sent as a PDF, so it has no receipt code; say "
+                "who at the new school confirmed it arrived, and how",
+                hint=f"safeguard transfer receipt {transfer.number} (it asks), or --text-file",
+            )
         if transfer.pdf_only:
             if not (text or "").strip():
                 raise UsageError("say who at the new school confirmed the PDF arrived, and how")
@@ -195,107 +203,3 @@ def confirm(unlocked: Unlocked, number: str, code: str | None, text: str | None)
         )
     at = clock.from_text(entry.recorded_at)
     return _with(transfer, Receipt(at, unlocked.user.name, payload.get("code"), text or ""))
-
-
-@dataclass(frozen=True)
-class ReceivedFile:
-    """A child's file received from another school, as it was sent: `document` is the sending
-    vault's `safeguard.file` document."""
-
-    person: int
-    transfer: str
-    school: str
-    sent_by: str
-    sent_at: datetime
-    checkpoint: str
-    received_at: datetime
-    received_by: str
-    document: dict[str, Any]
-
-
-def received(unlocked: Unlocked, db: Db, person: int | None = None) -> list[ReceivedFile]:
-    """The files this vault has received (only those of `person`, if given), oldest first."""
-    where = "case_id IS NULL AND kind = ?"
-    params: list[Any] = [FILE_RECEIVED]
-    if person is not None:
-        where += " AND facts = ?"
-        params.append(chronology.canonical({"person": person}))
-    rows = db.all(Entry, where, *params, order="seq")
-    if not rows:
-        return []
-    authors = casefile.user_names(db, unlocked.keys.field_key)
-    found = []
-    for entry in rows:
-        payload = chronology.open_payload(unlocked.keys.fields, entry)
-        contents = payload["contents"]
-        found.append(
-            ReceivedFile(
-                person=int(payload["person"]),
-                transfer=str(payload["transfer"]),
-                school=str(contents["from"]["school"]),
-                sent_by=str(contents["from"]["sent_by"]),
-                sent_at=datetime.fromisoformat(str(contents["sent_at"])),
-                checkpoint=str(contents["from"]["checkpoint"]),
-                received_at=clock.from_text(entry.recorded_at),
-                received_by=authors.get(entry.author_id, f"user {entry.author_id}"),
-                document=contents["file"],
-            )
-        )
-    return found
-
-
-def received_before(unlocked: Unlocked, db: Db, transfer: str) -> tuple[str, int] | None:
-    """When, and into which person, the package of `transfer` was imported before, if it was."""
-    for earlier in received(unlocked, db):
-        if earlier.transfer == transfer:
-            return moments.local_text(earlier.received_at), earlier.person
-    return None
-
-
-def received_items(received: ReceivedFile, start: int) -> list[Item]:
-    """The entries of a received file as items of this vault's timelines: each headed with
-    the sending school and its case, by its author there, with its text as it was sent.
-    Their ids count down from `start` (below 0), so they never meet this vault's own."""
-    items: list[Item] = []
-    ids: dict[int, int] = {}
-    for case in received.document.get("cases", []):
-        for entry in case.get("entries", []):
-            ids[int(entry["id"])] = start - len(ids)
-    for case in received.document.get("cases", []):
-        for entry in case.get("entries", []):
-            data = dict(entry.get("data") or {})
-            observations = str(data.pop("observations", "") or "")
-            at = datetime.fromisoformat(str(entry["at"]))
-            amends = entry.get("amends")
-            items.append(
-                Item(
-                    id=ids[int(entry["id"])],
-                    number=int(entry["number"]),
-                    kind=str(entry["kind"]),
-                    title=f"{received.school}, {case['case']} · {title_of(str(entry['kind']))}",
-                    at=at,
-                    recorded_at=datetime.fromisoformat(str(entry["recorded_at"])),
-                    late=bool(entry.get("late")),
-                    author=f"{entry['author']} ({received.school})",
-                    facts=tuple(_facts(data)),
-                    text=str(entry.get("text") or ""),
-                    observations=observations,
-                    amends=None if amends is None else ids.get(int(amends)),
-                    amended_by=tuple(
-                        ids[int(i)] for i in entry.get("amended_by", []) if int(i) in ids
-                    ),
-                    data=data,
-                )
-            )
-    return items
-
-
-def _facts(data: dict[str, Any]) -> list[Fact]:
-    """An entry's fields as it was sent, each a fact: what was recorded, as it was."""
-    found = []
-    for key, value in data.items():
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        if isinstance(value, str | int | float) and str(value):
-            found.append(Fact(key.replace("_", " ").capitalize(), str(value)))
-    return found

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from safeguarding import storage, transfer_package, transfers
+from safeguarding import received, storage, transfer_package
 from safeguarding.vault import Vault
 from tests.conftest import DEFAULT_NOW, FAST_KDF, SetClock, VaultInfo, invoke
 from tests.flowkit import Say, entry, record
@@ -85,10 +85,10 @@ def test_a_file_goes_to_the_new_school_whole_and_its_receipt_comes_back(
     )
     try:
         with storage.reading(unlocked.vault.connection) as db:
-            (received,) = transfers.received(unlocked, db, got["person"])
+            (got_file,) = received.received(unlocked, db, got["person"])
     finally:
         unlocked.close()
-    (carried,) = received.document["cases"]
+    (carried,) = got_file.document["cases"]
     sent_entries = {e["id"]: e for e in theirs["entries"]}
     for arrived in carried["entries"]:
         if arrived["id"] in sent_entries:
@@ -226,3 +226,108 @@ def test_a_pdf_for_a_school_without_safeguard_is_confirmed_by_hand(
     assert json.loads(confirmed.stdout)["state"] == "received"
     shown = invoke("file", CANARY).stdout
     assert "to St Elsewhere" in shown and "(received)" in shown
+
+
+def _school(tmp_path: Path, name: str, dsl: str) -> dict[str, str]:
+    """Another school's vault and settings, and the environment that acts in it as its DSL."""
+    path = tmp_path / f"{name}.db"
+    unlocked, _ = Vault.create(path, dsl, f"{dsl} passphrase 2026", kdf=FAST_KDF)
+    unlocked.close()
+    config = tmp_path / f"{name}.toml"
+    config.write_text(f'school_name = "{name}"\n')
+    return {
+        "SAFEGUARD_VAULT": str(path),
+        "SAFEGUARD_CONFIG": str(config),
+        "SAFEGUARD_USER": dsl,
+        "SAFEGUARD_PASSPHRASE": f"{dsl} passphrase 2026",
+    }
+
+
+def _send(tmp_path: Path, person: str, to: dict[str, str], name: str, *, env: Any = None) -> str:
+    key = invoke("school-key", env=to).stdout.strip()
+    path = str(tmp_path / f"{name}.sgt")
+    result = invoke(
+        "transfer", person, "--to", name, "--key", key, "--output", path, "--force", env=env
+    )
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+def test_a_file_passed_on_again_still_reads_whole_and_a_file_sent_twice_reads_once(
+    vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    """Caldecote → Northfield → Westgate: Westgate reads Caldecote's entries as Caldecote's,
+    and Northfield's file, sent twice, shows each entry once."""
+    a_child_with_a_case(say)
+    north = _school(tmp_path, "Northfield Academy", "Bea Bell")
+    west = _school(tmp_path, "Westgate School", "Cal Cole")
+    first = _send(tmp_path, CANARY, north, "Northfield Academy")
+    imported = json.loads(invoke("import", first, "--json", env=north).stdout)
+    person = str(imported["person"])
+    to_west = _send(tmp_path, person, west, "Westgate School", env=north)
+    assert invoke("import", to_west, env=west).exit_code == 0
+    shown = invoke("file", "1", env=west).stdout
+    for text in TEXTS:
+        assert " ".join(text.split()[:3]) in shown  # Caldecote's notes, passed on
+    assert "passed on by Northfield Academy" in shown
+    # Caldecote sends again, later; Northfield imports the newer file too.
+    again = _send(tmp_path, CANARY, north, "Northfield Academy")
+    assert invoke("import", again, env=north).exit_code == 0
+    twice = invoke("file", person, env=north).stdout
+    assert twice.count("I don’t want to go home") == 1
+
+
+def test_what_a_transfer_says_of_keys_restricted_cases_and_pdfs(
+    vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    a_child_with_a_case(say)
+    north = _school(tmp_path, "Northfield Academy", "Bea Bell")
+    key = invoke("school-key", env=north).stdout.strip()
+    fingerprint = transfer_package.fingerprint(transfer_package.parse_key(key))
+    sent_ = invoke("transfer", CANARY, "--to", "Northfield Academy", "--key", key, "--output",
+                   str(tmp_path / "a.sgt"))  # fmt: skip
+    assert f"sealed to the key with the fingerprint {fingerprint}" in sent_.stderr
+    assert "restricted" not in sent_.stderr  # alice can read every case there is
+    for args, why in (
+        (["--key", key, "--pdf-only"], "not both"),
+        (["--pdf-only", "--output", "-"], "written to a file"),
+    ):
+        extra = [] if "--output" in args else ["--output", str(tmp_path / "b.pdf")]
+        refused = invoke("transfer", CANARY, "--to", "X", *args, *extra)
+        assert refused.exit_code == 2 and why in refused.stderr
+    pdf = invoke("transfer", CANARY, "--to", "St Elsewhere", "--pdf-only", "--output",
+                 str(tmp_path / "c.pdf"))  # fmt: skip
+    assert pdf.exit_code == 0, pdf.stderr
+    coded = invoke("transfer", "receipt", "2", "AAAAA-AAAAA")
+    assert coded.exit_code == 2 and "no receipt code" in coded.stderr
+    read_it = invoke("import", str(tmp_path / "c.pdf"), env=north)
+    assert read_it.exit_code == 1 and "a PDF of a child's file" in read_it.stderr
+    done = invoke("transfer", "receipt", "2", "--text-file", say("Mrs Khan, by phone."))
+    assert done.exit_code == 0, done.stderr
+    listed = invoke("transfer", "list", env={"COLUMNS": "200"}).stdout
+    assert "Mrs Khan, by phone." in listed and f"{CANARY} (born 2015-06-01)" in listed
+    audit = [e.get("kind") for e in json.loads(invoke("audit", "--json").stdout)]
+    assert audit.count("file_transferred") == 2 and "transfer_confirmed" in audit
+
+
+def test_a_vault_without_a_school_key_refuses_a_package_before_the_passphrase(
+    vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    a_child_with_a_case(say)
+    north = _school(tmp_path, "Northfield Academy", "Bea Bell")
+    package = _send(tmp_path, CANARY, north, "Northfield Academy")
+    west = _school(tmp_path, "Westgate School", "Cal Cole")
+    # A passphrase that does not open the vault: were it tried, the refusal would say so.
+    refused = invoke("import", package, env={**west, "SAFEGUARD_PASSPHRASE": "not Cal's"})
+    assert refused.exit_code == 3 and "no school key" in refused.stderr
+
+
+def test_a_transfer_of_a_file_with_no_case_is_overdue_in_cases_overdue(
+    vault: VaultInfo, say: Say, tmp_path: Path, set_clock: SetClock
+) -> None:
+    assert invoke("person", "add", "Ben Price", "--dob", "2013-07-02").exit_code == 0
+    north = _school(tmp_path, "Northfield Academy", "Bea Bell")
+    _send(tmp_path, "Ben Price", north, "Northfield Academy")
+    set_clock(DEFAULT_NOW + timedelta(days=8))
+    shown = invoke("cases", "--overdue")
+    assert "Transfer 1 (the file of person 1, to Northfield Academy): no receipt" in shown.stdout

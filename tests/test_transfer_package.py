@@ -44,6 +44,7 @@ def test_a_school_key_reads_back_from_its_text_whatever_the_spacing() -> None:
         lambda text: text[:10] + ("A" if text[10] != "A" else "B") + text[11:],  # a typo
         lambda text: text + "AAAA",  # too long
         lambda text: text[:-1] + "1",  # not base32
+        lambda text: text[:-1] + ("A" if text[-1] != "A" else "B"),  # its last letter
     ],
 )
 def test_a_mistyped_school_key_is_refused(mangle: object) -> None:
@@ -77,6 +78,8 @@ def test_an_altered_or_cut_package_is_refused(where: float) -> None:
         with pytest.raises(CheckFailed):
             transfer_package.open_package(package[:cut], private)
     with pytest.raises(CheckFailed, match="not a safeguard transfer package"):
+        transfer_package.open_package(b"GIF89a\n" + package, private)
+    with pytest.raises(CheckFailed, match="a PDF of a child's file, for reading"):
         transfer_package.open_package(b"%PDF-1.7\n" + package, private)
 
 

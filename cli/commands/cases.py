@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,6 +16,7 @@ from ..casework import JsonOption, casebook
 
 if TYPE_CHECKING:
     from safeguarding.erasure import Recorded
+    from safeguarding.transfers import Transfer
 
 
 def cases(
@@ -62,18 +65,36 @@ def cases(
                 ]
             )
             return
-        if not summaries and not erased:
-            which = "" if status.strip().lower() == "all" else f"{status.strip().lower()} "
-            output.say(
-                "No overdue referrals, actions or reviews." if overdue else f"No {which}cases."
-            )
+        loose = book.unconfirmed_without_cases() if overdue else []
+        if not summaries and not erased and not loose:
+            output.say(_nothing(status, overdue))
             return
         if overdue:
-            output.out.print(views.overdue_table(summaries))
+            if summaries:
+                output.out.print(views.overdue_table(summaries))
+            _print_loose(loose, book.config.closure_days)
         elif summaries:
             # Drawn line by line to the console's width already: nothing to crop.
             output.out.print(views.cases_table(summaries, names, today, book.config), crop=False)
         _print_erased(erased)
+
+
+def _nothing(status: str, overdue: bool) -> str:
+    if overdue:
+        return "No overdue referrals, actions, reviews or receipts."
+    which = "" if status.strip().lower() == "all" else f"{status.strip().lower()} "
+    return f"No {which}cases."
+
+
+def _print_loose(loose: Sequence[Transfer], closures: Container[date]) -> None:
+    """Files sent with no case in them, whose receipt is overdue."""
+    for t in loose:
+        output.out.print(
+            f"Transfer {t.number} (the file of person {t.person}, to {escape(t.school)}): no "
+            f"receipt, due by {t.due(closures).isoformat()}; 'safeguard transfer list'.",
+            soft_wrap=True,
+            style="red",
+        )
 
 
 def _print_erased(erased: list[Recorded]) -> None:

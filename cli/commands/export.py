@@ -214,9 +214,12 @@ def _export_file(
     if json:
         output.emit_json(documents_people.file_exported(done))
         return
-    cases = ", ".join(done.cases) or "no case"
+    where = f"recorded as entry {done.entry} of the vault's chronology"
+    if done.cases:
+        held, where = f" ({', '.join(done.cases)})", where + " and in each of its cases"
+    else:
+        held = " (no case of this school's)"
     output.say(
-        f"Exported the file of person {done.person.id} ({cases}) as {done.format} to "
-        f"{escape(str(done.path))}; recorded as entry {done.entry} of the vault's chronology "
-        "and in each of its cases."
+        f"Exported the file of {escape(done.person.label)}{held} as {done.format} to "
+        f"{escape(str(done.path))}; {where}."
     )

@@ -10,8 +10,28 @@ import typer
 from safeguarding import documents_transfers
 
 from .. import output
-from ..context import unlock
+from ..context import open_vault, unlock
 from ..output import JsonOption
+
+
+def _addressed(package: bytes) -> None:
+    """Before the passphrase is asked for: that this vault has a school key, and that the
+    package is one, whole enough to say whom it was sealed to, and sealed to this vault."""
+    from safeguarding import school_key, storage, transfer_package
+    from safeguarding.errors import NotAllowed
+
+    vault = open_vault()
+    try:
+        with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+            publics = school_key.public_keys(db)
+    finally:
+        vault.close()
+    if not publics:
+        raise NotAllowed(
+            "this vault has no school key, so no package can have been sealed to it",
+            hint="run 'safeguard school-key' and send what it prints to the sending school",
+        )
+    transfer_package.check_addressed(package, publics)
 
 
 def import_(
@@ -37,6 +57,7 @@ def import_(
         raise NotFound(f"there is no file {package}") from None
     except IsADirectoryError:
         raise NotFound(f"{package} is a folder, not a package") from None
+    _addressed(data)
     unlocked = unlock()
     try:
         done = output.commit(

@@ -17,7 +17,10 @@ def school_key(json: JsonOption = False) -> None:
     fingerprint over the phone: they give it to 'safeguard transfer --key'. Made the first
     time a DSL or the headteacher asks; the same key every time after.
     """
+    from rich.markup import escape
+
     from safeguarding import school_key as keys
+    from safeguarding.config import Config
 
     settings, _ = school_settings()
     unlocked = unlock()
@@ -32,6 +35,12 @@ def school_key(json: JsonOption = False) -> None:
         return
     output.data_line(text)
     output.say(
-        f"This is {settings.school_name}'s key for receiving a child's file. Send it to the "
-        f"school the child is leaving, and read them its fingerprint over the phone: {print_}"
+        f"This is the key of {escape(settings.school_name)} for receiving a child's file. "
+        "Send it to the school the child is leaving, and read them its fingerprint over the "
+        f"phone: {print_}"
     )
+    if settings.school_name == Config.school_name:
+        output.say(
+            "Set school_name in the configuration file (see the README): the school that "
+            "sends a file sees the name it holds."
+        )

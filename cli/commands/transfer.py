@@ -20,7 +20,10 @@ from ..output import JsonOption
 from ..settings import school_settings
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from safeguarding.transfer import Sent
+    from safeguarding.transfers import Transfer
 
 
 class _PersonFirst(TyperGroup):
@@ -87,10 +90,14 @@ def send(
     from safeguarding import transfer as sending
     from safeguarding.errors import UsageError
 
-    if (key is None) == (not pdf_only):
+    if key is None and not pdf_only:
         raise UsageError(
             "give the new school's --key, or --pdf-only for a school without safeguard"
         )
+    if key is not None and pdf_only:
+        raise UsageError("give --key or --pdf-only, not both")
+    if str(output_path) == "-":
+        raise UsageError("a transfer is written to a file: give --output FILE")
     school = to.strip()
     if not school:
         raise UsageError("--to needs the new school's name")
@@ -99,6 +106,7 @@ def send(
     layout = personfile.Layout(settings.school_name, kinds, settings.closure_days)
     unlocked = unlock()
     try:
+        unlocked.require_manager("send a child's file to another school")
         if recipient is None:
             output.warn_plaintext(
                 "transfer", output_path, "Delete it once the new school has confirmed receipt."
@@ -136,6 +144,16 @@ def _told(done: Sent, output_path: Path, closures: Container[date]) -> list[str]
         f"{escape(t.school)}, written to {escape(str(output_path))} and recorded.",
         f"The {what}'s fingerprint is {done.package_fingerprint}.",
     ]
+    if t.key:
+        lines.append(
+            f"It is sealed to the key with the fingerprint {t.key}: check that it is the one "
+            f"{escape(t.school)} read out."
+        )
+    if done.unread_restricted:
+        lines.append(
+            "This vault holds cases restricted to their members that you cannot read: if one "
+            "is about this child, it is not in this file, and one of its members must send it."
+        )
     if t.pdf_only:
         lines.append(
             "Send it by secure e-mail or by hand. When the school confirms it arrived, record "
@@ -157,13 +175,14 @@ def list_(json: JsonOption = False) -> None:
 
     A transfer with no receipt 5 school days after it was sent is overdue.
     """
-    from safeguarding import clock, moments, storage, transfers
+    from safeguarding import clock, moments, people, storage, transfers
 
     settings, _ = school_settings()
     unlocked = unlock()
     try:
         with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
             found = transfers.sent(unlocked, db)
+        names = {person.id: person.label for person in people.everyone(unlocked)}
     finally:
         unlocked.close()
     today = moments.local_date(clock.now())
@@ -174,25 +193,36 @@ def list_(json: JsonOption = False) -> None:
     if not found:
         output.say("No files have been sent to other schools.")
         return
+    output.out.print(_table(found, names, today, closures))
+
+
+def _table(
+    found: list[Transfer], names: dict[int, str], today: date, closures: Container[date]
+) -> Table:
+    """The transfers, one a row: who, to where, when and by whom, and their receipt."""
     from rich.table import Table
+    from rich.text import Text
+
+    from safeguarding import moments
 
     table = Table("Transfer", "Person", "To", "Sent", "Receipt", title="Files sent")
     for t in found:
         if t.receipt is not None:
-            state = f"received, confirmed {moments.local_text(t.receipt.at)} by {t.receipt.by}"
+            state = f"received: confirmed {moments.local_text(t.receipt.at)} by {t.receipt.by}"
+            state += f"; {t.receipt.text.strip()}" if t.receipt.text.strip() else ""
         elif t.overdue(today, closures):
             state = f"OVERDUE: due by {t.due(closures).isoformat()}"
         else:
             state = f"awaiting, due by {t.due(closures).isoformat()}"
         table.add_row(
-            str(t.number),
-            str(t.person),
-            t.school + (" (PDF)" if t.pdf_only else ""),
-            f"{moments.local_text(t.sent_at)} by {t.sent_by}",
-            state,
+            Text(str(t.number)),
+            Text(names.get(t.person, f"person {t.person}")),
+            Text(t.school + (" (PDF)" if t.pdf_only else "")),
+            Text(f"{moments.local_text(t.sent_at)} by {t.sent_by}"),
+            Text(state),
             style="red" if t.overdue(today, closures) else None,
         )
-    output.out.print(table)
+    return table
 
 
 @app.command("receipt")
@@ -221,7 +251,7 @@ def receipt(
         with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
             found = transfers.find(transfers.sent(unlocked, db), transfer)
         text = None
-        if found.pdf_only and found.receipt is None:
+        if found.pdf_only and found.receipt is None and code is None:
             text = read_text("Who at the new school confirmed the PDF arrived, and how", text_file)
         done = output.commit(
             lambda: transfers.confirm(unlocked, transfer, code, text),

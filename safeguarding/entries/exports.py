@@ -43,6 +43,7 @@ FORMAT_TITLES = {
     "pdf": "PDF",
     "json": "JSON",
     "transfer": "transfer package (to the child's new school)",
+    "transfer-pdf": "PDF of the child's file (to their new school)",
 }
 
 

@@ -1,0 +1,176 @@
+"""Children's files received from other schools, as their entries are shown here.
+
+Each import is a signed vault event (`FILE_RECEIVED`) that keeps what the package held, whole.
+A file that came to the sending school from a school before it is inside what it sent (its
+`received`): it is shown too, as that earlier school's, so a child's history reads whole however
+many schools it passed through.  A file sent again, later, by the same school repeats what its
+earlier one held: each entry is shown once, from the newest file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from safeguarding import casefile, chronology, clock, moments
+from safeguarding.db import Db, Entry
+from safeguarding.entries import Fact, title_of
+from safeguarding.timeline import Item
+
+if TYPE_CHECKING:
+    from safeguarding.unlocked import Unlocked
+
+FILE_RECEIVED = "file_received"
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A child's file received from another school, as it was sent: `document` is the sending
+    vault's `safeguard.file` document.  `via`: the school that passed it on, for a file that
+    came inside another school's (empty for one imported here)."""
+
+    person: int
+    transfer: str
+    school: str
+    sent_by: str
+    sent_at: datetime
+    checkpoint: str
+    received_at: datetime
+    received_by: str
+    document: dict[str, Any]
+    via: str = ""
+
+    @property
+    def cases(self) -> list[str]:
+        """Its cases as they stood when it was sent: reference, status and stage."""
+        return [
+            f"{case.get('case')} ({case.get('status')}, {case.get('stage')})"
+            for case in self.document.get("cases", [])
+        ]
+
+    @property
+    def linked(self) -> list[str]:
+        """The people linked to the child there, and how."""
+        return [
+            f"{link.get('name')} ({link.get('as')})" for link in self.document.get("linked", [])
+        ]
+
+
+def received(unlocked: Unlocked, db: Db, person: int | None = None) -> list[ReceivedFile]:
+    """The files this vault has imported (only those of `person`, if given), oldest first,
+    each followed by the files that came inside it."""
+    where = "case_id IS NULL AND kind = ?"
+    params: list[Any] = [FILE_RECEIVED]
+    if person is not None:
+        where += " AND facts = ?"
+        params.append(chronology.canonical({"person": person}))
+    rows = db.all(Entry, where, *params, order="seq")
+    if not rows:
+        return []
+    authors = casefile.user_names(db, unlocked.keys.field_key)
+    found = []
+    for entry in rows:
+        payload = chronology.open_payload(unlocked.keys.fields, entry)
+        contents = payload["contents"]
+        imported = ReceivedFile(
+            person=int(payload["person"]),
+            transfer=str(payload["transfer"]),
+            school=str(contents["from"]["school"]),
+            sent_by=str(contents["from"]["sent_by"]),
+            sent_at=datetime.fromisoformat(str(contents["sent_at"])),
+            checkpoint=str(contents["from"]["checkpoint"]),
+            received_at=clock.from_text(entry.recorded_at),
+            received_by=authors.get(entry.author_id, f"user {entry.author_id}"),
+            document=contents["file"],
+        )
+        found += [imported, *_inside(imported)]
+    return found
+
+
+def _inside(outer: ReceivedFile) -> Iterator[ReceivedFile]:
+    """The files that came to `outer`'s school from schools before it, and so on back."""
+    for earlier in outer.document.get("received", []):
+        nested = ReceivedFile(
+            person=outer.person,
+            transfer=outer.transfer,
+            school=str(earlier["school"]),
+            sent_by=str(earlier["sent_by"]),
+            sent_at=datetime.fromisoformat(str(earlier["sent_at"])),
+            checkpoint=str(earlier["their_checkpoint"]),
+            received_at=datetime.fromisoformat(str(earlier["received_at"])),
+            received_by=str(earlier["received_by"]),
+            document=earlier["file"],
+            via=outer.school,
+        )
+        yield nested
+        yield from _inside(nested)
+
+
+def imported_before(unlocked: Unlocked, db: Db, transfer: str) -> tuple[str, int] | None:
+    """When, and into which person, the package of `transfer` was imported before, if it was."""
+    for earlier in received(unlocked, db):
+        if earlier.transfer == transfer and not earlier.via:
+            return moments.local_text(earlier.received_at), earlier.person
+    return None
+
+
+def items(files: list[ReceivedFile]) -> list[Item]:
+    """The entries of received files as items of this vault's timelines, each once (from the
+    newest file that holds it): headed with the school that wrote it and its case there, by
+    its author there, with its text as it was sent.  Their ids count down from -1, so they
+    never meet this vault's own."""
+    shown: list[Item] = []
+    seen: set[tuple[str, str, int]] = set()
+    for file in sorted(files, key=lambda f: f.sent_at, reverse=True):
+        shown += _items_of(file, -1 - len(shown), seen)
+    return shown
+
+
+def _items_of(file: ReceivedFile, start: int, seen: set[tuple[str, str, int]]) -> list[Item]:
+    ids: dict[int, int] = {}
+    fresh = []
+    for case in file.document.get("cases", []):
+        for entry in case.get("entries", []):
+            key = (file.school, str(case.get("case")), int(entry["id"]))
+            if key not in seen:
+                seen.add(key)
+                ids[int(entry["id"])] = start - len(ids)
+                fresh.append((case, entry))
+    return [_item(file, case, entry, ids) for case, entry in fresh]
+
+
+def _item(
+    file: ReceivedFile, case: dict[str, Any], entry: dict[str, Any], ids: dict[int, int]
+) -> Item:
+    data = dict(entry.get("data") or {})
+    observations = str(data.pop("observations", "") or "")
+    amends = entry.get("amends")
+    return Item(
+        id=ids[int(entry["id"])],
+        number=int(entry["number"]),
+        kind=str(entry["kind"]),
+        title=f"{file.school}, {case['case']} · {title_of(str(entry['kind']))}",
+        at=datetime.fromisoformat(str(entry["at"])),
+        recorded_at=datetime.fromisoformat(str(entry["recorded_at"])),
+        late=bool(entry.get("late")),
+        author=f"{entry['author']} ({file.school})",
+        facts=tuple(_facts(data)),
+        text=str(entry.get("text") or ""),
+        observations=observations,
+        amends=None if amends is None else ids.get(int(amends)),
+        amended_by=tuple(ids[int(i)] for i in entry.get("amended_by", []) if int(i) in ids),
+        data=data,
+    )
+
+
+def _facts(data: dict[str, Any]) -> list[Fact]:
+    """An entry's fields as it was sent, each a fact: what was recorded, as it was."""
+    found = []
+    for key, value in data.items():
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        if isinstance(value, str | int | float) and str(value):
+            found.append(Fact(key.replace("_", " ").capitalize(), str(value)))
+    return found
