@@ -38,7 +38,7 @@ def dated(book: Casebook, *, everything: bool = False, today: date | None = None
     for summary in book.list("all"):
         state = summary.state
         category = book.categories.lookup(state.category)
-        due = flow.retention_due(state, category, book.categories.retirement_age)
+        due = flow.retention_due(state, category, book.categories.retirement_age, summary.birth)
         if due is None or not (everything or (due.on is not None and due.on <= today)):
             continue
         found.append(
