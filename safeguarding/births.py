@@ -43,6 +43,17 @@ def linked(db: Db, cases: Mapping[int, tuple[CaseState, KeyRing]]) -> dict[int, 
     return {case_id: frozenset(found.values()) for case_id, found in links.items() if found}
 
 
+def of_case(db: Db, case_id: int, ring: KeyRing) -> frozenset[int]:
+    """The people one case's subjects are linked to, read from its entries."""
+    found: dict[str, int] = {}
+    rows = db.all(
+        Entry, "case_id = ? AND kind IN (?, ?)", case_id, "disclosure", SUBJECT_LINKED, order="seq"
+    )
+    for row in rows:
+        found.update(subject_people(row.kind, chronology.open_payload(ring, row)))
+    return frozenset(found.values())
+
+
 def of_people(db: Db, field_key: bytes, people: Iterable[int]) -> dict[int, date]:
     """The dates of birth of `people`, by number (one unknown is left out)."""
     found: dict[int, date] = {}

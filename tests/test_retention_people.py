@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import VaultInfo, invoke
-from tests.flowkit import Say, record
+from tests.flowkit import Say, entry_count, record
+from tests.test_erasure import DEPUTY, DEPUTY_PASSPHRASE, closed_case, reason
+from tests.test_erasure import two as two  # the fixture
 
 
 def add_person(name: str, dob: str, *extra: str) -> int:
@@ -71,3 +73,53 @@ def test_with_several_subjects_the_youngest_is_kept_longest(
     )
     # 29 February 2012 and 25 years: 1 March 2037, never a day early.
     assert dated()[str(both["case"])]["due"] == "2037-03-01"
+
+
+def test_a_hold_on_a_person_holds_every_case_about_them(two: VaultInfo, say: Say) -> None:
+    amy = add_person("Amy Pupil", "2012-05-01")
+    first = closed_case(say)  # its subject, Amy Pupil, linked afterwards
+    assert invoke("person", "link-case", str(amy), first).exit_code == 0
+    second = str(record(say, "--subject-id", str(amy), category="child-protection")["case"])
+    other = closed_case(say, "staff-misuse")  # about someone else
+    count = entry_count(two.path)
+
+    # Bad input: each refused with its code, nothing written.
+    assert invoke("hold", "Nobody Known", *reason(say)).exit_code == 4
+    assert invoke("hold", "99", *reason(say)).exit_code == 4
+    assert invoke("hold", "SG-2026-01", *reason(say)).exit_code == 2  # a case, misshapen
+    assert invoke("hold", "release", str(amy)).exit_code == 3  # not held
+    as_deputy = {"SAFEGUARD_USER": DEPUTY, "SAFEGUARD_PASSPHRASE": DEPUTY_PASSPHRASE}
+    deputy = invoke("hold", str(amy), *reason(say), env=as_deputy)
+    assert deputy.exit_code == 3 and "only a DSL or the headteacher" in deputy.stderr
+    assert entry_count(two.path) == count
+
+    held = invoke("hold", "amy pupil", *reason(say, "The inquiry asked for her records."), "--json")
+    assert held.exit_code == 0, held.stderr
+    document = json.loads(held.stdout)
+    assert (document["person"], document["case"], document["released"]) == (amy, None, False)
+    assert invoke("hold", str(amy), *reason(say)).exit_code == 3  # held already
+
+    count = entry_count(two.path)
+    refused = invoke("erase", first, *reason(say))
+    assert refused.exit_code == 3 and f"about person {amy}, who is held" in refused.stderr
+    forced = invoke("erase", second, "--force", *reason(say))
+    assert forced.exit_code == 3 and "who is held" in forced.stderr
+    assert entry_count(two.path) == count
+
+    listed = json.loads(invoke("hold", "list", "--json").stdout)["holds"]
+    assert [(h["person"], h["name"]) for h in listed] == [(amy, "Amy Pupil")]
+    shown = invoke("hold", "list", env={"COLUMNS": "200"})
+    assert f"person {amy} (Amy Pupil)" in shown.stdout
+    everything = dated()
+    assert everything[first]["hold"]["person"] == amy
+    assert everything[other]["hold"] is None
+    table = invoke("retention", "--all", env={"COLUMNS": "250"})
+    assert f"held (person {amy}, entry" in table.stdout
+    assert invoke("verify").exit_code == 0
+
+    released = invoke("hold", "release", str(amy), "--json")
+    assert released.exit_code == 0, released.stderr
+    assert json.loads(released.stdout)["released"] is True
+    assert json.loads(invoke("hold", "list", "--json").stdout)["holds"] == []
+    assert invoke("erase", first, *reason(say)).exit_code == 0
+    assert invoke("verify").exit_code == 0
