@@ -23,7 +23,7 @@ from safeguarding.crypto import KeyRing
 from safeguarding.custody import CASE_FACT
 from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import destination, title_of
-from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED
+from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED, SAR_DONE, SAR_MADE
 from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -260,7 +260,7 @@ ACCESS_REVOKED = "access_revoked"
 VAULT_OPENED = "vault_opened"
 _LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
 _LOGGED += (REPORT_MADE, VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED)
-_LOGGED += tuple(CASE_FACT)  # a case erased, held, released
+_LOGGED += (*CASE_FACT, SAR_MADE, SAR_DONE)  # a case erased, held, released; a request
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
 
@@ -363,12 +363,14 @@ def _vault_event(
         return _report(row, at, who, unlocked)
     if row.kind == VAULT_OPENED:
         return Access(row.seq, at, who, "", "opened", kind=row.kind)
-    if row.kind in (FILE_VIEWED, FILE_EXPORTED):
+    if row.kind in (FILE_VIEWED, FILE_EXPORTED, SAR_MADE):
         data = chronology.open_payload(unlocked.keys.fields, row)
         whose, fmt = f"person {data.get('person')}", data.get("format")
         if row.kind == FILE_VIEWED:
             return Access(row.seq, at, who, whose, "file_viewed", kind=row.kind)
-        return Access(row.seq, at, who, whose, "exported", format=str(fmt), to=data.get("to"))
+        sar = row.kind == SAR_MADE
+        kind = SAR_MADE if sar else None
+        return Access(row.seq, at, who, whose, "exported", str(fmt), sar, data.get("to"), kind)
     if row.kind in _CONCERN_ACTIONS:
         concern = _concern_of(row)
         if sealed is not None and concern not in sealed:

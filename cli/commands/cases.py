@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from safeguarding import documents_json, documents_retention
+from safeguarding import documents_json, documents_retention, documents_sar
 
 from .. import output
 from ..casework import JsonOption, casebook
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from safeguarding.cases import CaseSummary
     from safeguarding.erasure import Recorded
+    from safeguarding.sar import Request
 
 
 def cases(
@@ -28,8 +32,9 @@ def cases(
         bool,
         typer.Option(
             "--overdue",
-            help="Only missed referral deadlines, overdue actions and cases due for review "
-            "under their retention rule (exit 0 either way).",
+            help="Only missed referral deadlines, overdue actions, cases due for review under "
+            "their retention rule, and subject access requests past their response date "
+            "(exit 0 either way).",
         ),
     ] = False,
     names: Annotated[
@@ -42,7 +47,7 @@ def cases(
     Each case's reference, category and subjects (by their initials, unless --names). An
     erased case is listed as erased, with the entry that erased it.
     """
-    from safeguarding import erasure
+    from safeguarding import erasure, sar
 
     from .. import views
 
@@ -54,26 +59,44 @@ def cases(
             summaries = [s for s in summaries if s.overdue]
         which = status.strip().lower()
         erased = [] if overdue else erasure.erasures(book.unlocked, _status(which))
+        late = sar.overdue(book.unlocked, today) if overdue else []
         if json:
-            output.emit_json(
-                [
-                    *documents_json.cases(summaries, names),
-                    *map(documents_retention.erased_case, erased),
-                ]
-            )
+            output.emit_json(_documents(summaries, names, erased, late))
             return
-        if not summaries and not erased:
-            which = "" if status.strip().lower() == "all" else f"{status.strip().lower()} "
+        if not summaries and not erased and not late:
+            which = "" if which == "all" else f"{which} "
             output.say(
                 "No overdue referrals, actions or reviews." if overdue else f"No {which}cases."
             )
             return
         if overdue:
-            output.out.print(views.overdue_table(summaries))
+            output.out.print(_overdue_table(summaries, late))
         elif summaries:
             # Drawn line by line to the console's width already: nothing to crop.
             output.out.print(views.cases_table(summaries, names, today, book.config), crop=False)
         _print_erased(erased)
+
+
+def _documents(
+    summaries: list[CaseSummary], names: bool, erased: list[Recorded], late: list[Request]
+) -> list[dict[str, Any]]:
+    return [
+        *documents_json.cases(summaries, names),
+        *map(documents_retention.erased_case, erased),
+        *(documents_sar.overdue(r) for r in late),
+    ]
+
+
+def _overdue_table(summaries: list[CaseSummary], late: list[Request]) -> Table:
+    """What is overdue in the cases, then each unanswered subject access request."""
+    from safeguarding import sar
+
+    from .. import views
+
+    table = views.overdue_table(summaries)
+    for r in late:
+        table.add_row(f"SAR {r.number}", sar.what(r), r.due.isoformat(), style="red")
+    return table
 
 
 def _print_erased(erased: list[Recorded]) -> None:
