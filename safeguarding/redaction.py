@@ -298,12 +298,18 @@ class Redactor:
         if not isinstance(subject, dict):
             return subject
         name = str(subject.get("name", ""))
-        if _key(name) in {_key(s) for s in self.subjects}:
+        if self._kept(name):
             return subject
         return {"name": self.label(name), "role": subject.get("role", "")}
 
     def entry(self, entry: CaseEntry) -> CaseEntry:
-        return replace(entry, author=self.label(entry.author), data=self.value(entry.data))
+        data = self.value(entry.data)
+        if self._hide_subjects and "dob" in data and not self._kept(entry.data.get("name")):
+            data = {k: v for k, v in data.items() if k not in ("dob", "person")}
+        return replace(entry, author=self.label(entry.author), data=data)
+
+    def _kept(self, name: Any) -> bool:
+        return isinstance(name, str) and _key(name) in {_key(s) for s in self.subjects}
 
     def case(self, case: CaseFile) -> CaseFile:
         return replace(case, entries=tuple(self.entry(e) for e in case.entries))

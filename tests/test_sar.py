@@ -71,6 +71,8 @@ def test_an_answer_holds_the_persons_own_entries_and_no_other_name(
     vault: VaultInfo, say: Say, tmp_path: Path
 ) -> None:
     amy, own, named, unrelated = amys_cases(say)
+    other = add_person(OTHER, "2013-07-07")  # the other subject, linked: their birth withheld
+    assert invoke("person", "link-case", str(other), own, "--subject", OTHER).exit_code == 0
     document, path = answer(tmp_path, "json", "--received", "2026-01-05")
     assert document["schema"] == "safeguard.sar" and document["sar"] == 1
     assert (document["person"], document["received"], document["due"]) == (
@@ -81,7 +83,7 @@ def test_an_answer_holds_the_persons_own_entries_and_no_other_name(
     assert document["cases"] == [own, named]
     written = path.read_text(encoding="utf-8")
     assert "Amy Pupil was upset." in written and "AMY  pupil had seen it" in written
-    for name in (OTHER, "Canary", "Othername", DISCLOSER, "Bo Other", "alice"):
+    for name in (OTHER, "Canary", "Othername", DISCLOSER, "Bo Other", "alice", "2013-07-07"):
         assert name not in written, name
     assert "[Subject" in written and "[Discloser]" in written
     assert unrelated not in written and "Cy Else" not in written
@@ -95,6 +97,7 @@ def test_an_answer_holds_the_persons_own_entries_and_no_other_name(
         shown = pdf_text(page) if fmt == "pdf" else page.read_text(encoding="utf-8")
         assert "Amy Pupil was upset." in shown and "Response due" in shown
         assert OTHER not in shown and DISCLOSER not in shown and "Othername" not in shown
+        assert "2013-07-07" not in shown
         assert "calendar month" in shown  # the cover letter
     # Recorded: the requests, an export entry in each case, and the audit.
     listed = json.loads(invoke("sar", "list", "--json").stdout)["requests"]
@@ -166,4 +169,46 @@ def test_a_request_is_overdue_a_month_later_until_marked_done(
     again = invoke("sar", "done", "1")
     assert again.exit_code == 3 and "already" in again.stderr
     assert entry_count(vault.path) == count
+    assert invoke("verify").exit_code == 0
+
+
+def test_a_restricted_case_is_answered_only_to_its_members(
+    vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    from safeguarding.vault import Role, Vault
+
+    alice = Vault.open(vault.path).unlock("alice", vault.passphrase)
+    alice.add_user("Sam Patel", Role.DEPUTY, "deputy passphrase 2026")
+    alice.close()
+    sam = {"SAFEGUARD_USER": "Sam Patel", "SAFEGUARD_PASSPHRASE": "deputy passphrase 2026"}
+    amy = add_person("Amy Pupil", "2014-05-01")
+    seen = str(
+        record(
+            say, "--subject-id", str(amy), category="child-protection", subject=OTHER, role="pupil"
+        )["case"]
+    )
+    hidden = str(
+        record(
+            say,
+            "--subject-id",
+            str(amy),
+            "--restricted",
+            category="child-protection",
+            subject=OTHER,
+            role="pupil",
+        )["case"]
+    )
+    entry(say, "note", hidden, text="HIDDEN-ACCOUNT-5150")
+
+    path = tmp_path / "theirs.json"
+    made = invoke("sar", str(amy), "-o", str(path), "-f", "json", "--json", env=sam)
+    assert made.exit_code == 0, made.stderr
+    assert json.loads(made.stdout)["cases"] == [seen]
+    written = path.read_text(encoding="utf-8")
+    assert hidden not in written and "HIDDEN" not in written and "restricted" not in written
+    assert hidden not in made.stdout and hidden not in made.stderr
+
+    mine = tmp_path / "mine.json"
+    assert invoke("sar", str(amy), "-o", str(mine), "-f", "json").exit_code == 0
+    assert "HIDDEN-ACCOUNT-5150" in mine.read_text(encoding="utf-8")
     assert invoke("verify").exit_code == 0
