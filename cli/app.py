@@ -229,6 +229,7 @@ COMMAND_ORDER = (
     "retention",
     "hold",
     "erase",
+    "sar",
     "categories",
     "user",
     "verify",

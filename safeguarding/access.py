@@ -23,7 +23,7 @@ from safeguarding.crypto import KeyRing
 from safeguarding.custody import CASE_FACT
 from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import destination, title_of
-from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED
+from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED, SAR_DONE, SAR_MADE
 from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -255,14 +255,12 @@ _CONCERN_ACTIONS = {READ: CONCERN_READ, CLOSED: CONCERN_TRIAGED, REPORTED: CONCE
 #: Kinds of the case entries that record who was given or lost access to a restricted case.
 ACCESS_GRANTED = "access_granted"
 ACCESS_REVOKED = "access_revoked"
-#: The vault event that records a sitting's unlock: everything read and written in a
-#: `safeguard shell` follows from it (each view is still recorded on its own).
+#: The vault event that records a sitting's unlock (each view is still recorded on its own).
 VAULT_OPENED = "vault_opened"
 _LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
 _LOGGED += (REPORT_MADE, VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED)
-_LOGGED += tuple(CASE_FACT)  # a case erased, held, released
-#: A child's file sent to another school, its receipt, and one received from another school.
-_TRANSFERS = ("file_transferred", "transfer_confirmed", "file_received")
+_LOGGED += (*CASE_FACT, SAR_MADE, SAR_DONE)  # a case erased, held, released; a request
+_TRANSFERS = ("file_transferred", "transfer_confirmed", "file_received")  # to, from schools
 _LOGGED += _TRANSFERS
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
@@ -366,12 +364,14 @@ def _vault_event(
         return _report(row, at, who, unlocked)
     if row.kind == VAULT_OPENED:
         return Access(row.seq, at, who, "", "opened", kind=row.kind)
-    if row.kind in (FILE_VIEWED, FILE_EXPORTED):
+    if row.kind in (FILE_VIEWED, FILE_EXPORTED, SAR_MADE):
         data = chronology.open_payload(unlocked.keys.fields, row)
         whose, fmt = f"person {data.get('person')}", data.get("format")
         if row.kind == FILE_VIEWED:
             return Access(row.seq, at, who, whose, "file_viewed", kind=row.kind)
-        return Access(row.seq, at, who, whose, "exported", format=str(fmt), to=data.get("to"))
+        sar = row.kind == SAR_MADE
+        kind = SAR_MADE if sar else None
+        return Access(row.seq, at, who, whose, "exported", str(fmt), sar, data.get("to"), kind)
     if row.kind in _TRANSFERS:
         facts = json.loads(row.facts or "{}")
         whose = f"person {facts['person']}" if "person" in facts else ""

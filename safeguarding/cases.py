@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from safeguarding import (
+    births,
     casefile,
     chronology,
     clock,
@@ -65,6 +66,8 @@ class CaseSummary:
     next: flow.NextStep
     overdue: list[flow.Overdue]
     restricted: bool = False  # only its members (and the recovery key) can read it
+    people: frozenset[int] = frozenset()  # the people its subjects are linked to
+    birth: date | None = None  # the latest of their dates of birth, if its rule needs one
 
 
 class Casebook:
@@ -125,6 +128,7 @@ class Casebook:
         status = choice(status, ("open", "closed", "all"), "status")
         made: list[tuple[Case, Summary]] = []
         found: list[tuple[Case, Summary]] = []
+        rings: dict[int, tuple[CaseState, KeyRing]] = {}
         today = self.today()
         with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
             self.unlocked.require_epoch(db)
@@ -139,34 +143,54 @@ class Casebook:
                     if row is None:
                         made.append((case, summary))
                 found.append((case, summary))
+                rings[case.id] = (summary.state, ring)
+            links = births.linked(db, rings)
+            dates = self._births(db, links)
         if made:
             self._keep(made)
         return [
-            self._summarised(case, summary, today, late.get(case.id, [])) for case, summary in found
+            self._summarised(case, summary, today, late.get(case.id, []), links.get(case.id), dates)
+            for case, summary in found
         ]
 
+    def _births(self, db: Db, links: Mapping[int, frozenset[int]]) -> dict[int, date]:
+        """The linked people's dates of birth, opened only if some category's rule counts
+        from one."""
+        if not links or not self.categories.retention_needs_birth:
+            return {}
+        return births.of_people(db, self.unlocked.keys.field_key, set().union(*links.values()))
+
     def _summarised(
-        self, case: Case, summary: Summary, today: date, late: Sequence[transfers.Transfer]
+        self,
+        case: Case,
+        summary: Summary,
+        today: date,
+        late: Sequence[transfers.Transfer],
+        people: frozenset[int] | None = None,
+        dates: Mapping[int, date] | None = None,
     ) -> CaseSummary:
         state = summary.state
         category = self.categories.lookup(state.category)
         closures = self.config.closure_days
         overdue = flow.overdue(state, category, today, closures)
         overdue += [_chase(state.reference, t, closures) for t in late]
+        birth = births.latest(people or (), dates or {})
         return CaseSummary(
             reference=state.reference,
             state=state,
             title=category.title,
             next=flow.next_step(state, category, today, closures),
-            overdue=[*overdue, *self._retention(state, category, today)],
+            overdue=[*overdue, *self._retention(state, category, today, birth)],
             restricted=bool(case.restricted),
+            people=people or frozenset(),
+            birth=birth,
         )
 
     def _retention(
-        self, state: CaseState, category: Category, today: date
+        self, state: CaseState, category: Category, today: date, birth: date | None
     ) -> tuple[flow.Overdue, ...]:
         """The case's review (or erasure) under its retention rule, once its date has come."""
-        due = flow.retention_due(state, category, self.categories.retirement_age)
+        due = flow.retention_due(state, category, self.categories.retirement_age, birth)
         if due is None or due.on is None or due.on > today:
             return ()
         return (flow.Overdue(state.reference, f"retention: due for {due.then}", due.on),)

@@ -85,6 +85,11 @@ class Categories:
         return len(self._by_code)
 
     @property
+    def retention_needs_birth(self) -> bool:
+        """Whether some category's retention rule counts from a date of birth."""
+        return any(c.retention is not None and c.retention.counts_from_birth for c in self)
+
+    @property
     def codes(self) -> list[str]:
         return list(self._by_code)
 

@@ -9,8 +9,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from safeguarding.chronology import StoredEntry, epoch_of
-from safeguarding.db import Case, Db
+from safeguarding.chronology import StoredEntry, epoch_of, facts_of
+from safeguarding.db import Case, Db, Entry
 from safeguarding.errors import CheckFailed
 
 RESTORE_HINT = "keep this vault as evidence; restore the newest backup that verifies"
@@ -18,6 +18,10 @@ RESTORE_HINT = "keep this vault as evidence; restore the newest backup that veri
 #: the fact each names the case's row under.
 ERASED, HOLD, RELEASED = "erased", "hold", "hold_released"
 CASE_FACT = {ERASED: "erased", HOLD: "held", RELEASED: "released"}
+#: A legal hold on a person (every case about them held) and its release, vault events too,
+#: and the fact each names the person under.
+PERSON_HOLD, PERSON_RELEASED = "person_hold", "person_hold_released"
+PERSON_FACT = {PERSON_HOLD: "person_held", PERSON_RELEASED: "person_released"}
 
 
 def fail(message: str) -> CheckFailed:
@@ -34,6 +38,8 @@ class Custody:
     #: Each erased case's `erased` entry, and each held case's `hold` entry in force.
     erased: dict[int, int] = field(default_factory=dict)
     held: dict[int, int] = field(default_factory=dict)
+    #: Each held person's `person_hold` entry in force.
+    people_held: dict[int, int] = field(default_factory=dict)
 
     def follow(self, entry: StoredEntry, facts: dict[str, Any], cases: Collection[int]) -> None:
         """Who holds each restricted case's keys, as the chronology says (`cases`: the cases
@@ -58,6 +64,8 @@ class Custody:
                 self.restricted[int(case_id)] = {int(m) for m in members} | {0}
             if entry.kind in CASE_FACT:
                 self._erasure_or_hold(entry, int(facts[CASE_FACT[entry.kind]]), cases)
+            elif entry.kind in PERSON_FACT:
+                follow_person(self.people_held, entry, int(facts[PERSON_FACT[entry.kind]]))
         except (TypeError, ValueError, KeyError):
             raise fail(f"entry {entry.seq}'s record of a restricted case is not readable") from None
 
@@ -149,6 +157,26 @@ class Custody:
                 f"case {reference} was erased (entry {case.erased_seq}) but the vault holds a "
                 "key or a summary of it: put back by hand"
             )
+
+
+def follow_person(held: dict[int, int], entry: StoredEntry, person: int) -> None:
+    """`held` (each held person: the entry of their hold) once `entry`, a hold on `person` or
+    its release, is taken in."""
+    if entry.kind == PERSON_HOLD:
+        if person in held:
+            raise fail(f"entry {entry.seq} holds person {person}, held since entry {held[person]}")
+        held[person] = entry.seq
+    elif held.pop(person, None) is None:
+        raise fail(f"entry {entry.seq} releases a hold on person {person}, who is not held")
+
+
+def people_held(db: Db) -> dict[int, int]:
+    """Each person held now, with the entry of their hold, as the chronology says."""
+    held: dict[int, int] = {}
+    for row in db.all(Entry, "kind IN (?, ?)", PERSON_HOLD, PERSON_RELEASED, order="seq"):
+        facts = facts_of(row)
+        follow_person(held, row, int(facts[PERSON_FACT[row.kind]]))
+    return held
 
 
 def check_case_state(case: Case, opened: dict[int, str], closed: dict[int, str | None]) -> None:

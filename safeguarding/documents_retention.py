@@ -33,8 +33,11 @@ def _at(found: Recorded) -> str:
 
 
 def _hold(found: Recorded) -> dict[str, Any]:
+    """A hold on a case (`person` null), or on a person (`case` null)."""
     return {
-        "case": found.reference,
+        "case": found.reference or None,
+        "person": found.person,
+        "name": found.name or None,
         "entry": found.entry,
         "at": _at(found),
         "by": found.by,
@@ -92,7 +95,7 @@ def erasure(done: Erased) -> dict[str, Any]:
 
 
 def hold(found: Recorded, released: bool = False) -> dict[str, Any]:
-    """`hold CASE` and `hold release CASE`."""
+    """`hold CASE|PERSON` and `hold release CASE|PERSON`."""
     return {**_head("safeguard.hold"), **_hold(found), "released": released}
 
 

@@ -62,6 +62,17 @@ def transfer_fields(t: Transfer, today: date, closures: Container[date]) -> Docu
     }
 
 
+def overdue(t: Transfer, closures: Container[date]) -> Document:
+    """`cases --overdue --json`: a file sent with no case in it, whose receipt is overdue."""
+    return {
+        "transfer": t.number,
+        "person": t.person,
+        "school": t.school,
+        "what": f"receipt of the file sent to {t.school} (transfer {t.number})",
+        "due": t.due(closures).isoformat(),
+    }
+
+
 def sent(done: Sent, today: date, closures: Container[date]) -> Document:
     """`transfer PERSON`: what was written, to whom, and when its receipt is due."""
     return {

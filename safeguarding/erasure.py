@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safeguarding import casefile, chronology, clock, storage
+from safeguarding import births, casefile, chronology, clock, custody, storage
 from safeguarding.casestate import OPEN
 from safeguarding.custody import CASE_FACT, ERASED, HOLD, RELEASED
 from safeguarding.db import Case, Db, Entry
@@ -47,6 +47,13 @@ class Recorded:
     forced: bool = False  # an erasure of an open case
     entries: int = 0  # an erasure: how many entries no key opens any more
     concerns: int = 0  # an erasure: how many concerns triaged into it lost their keys
+    person: int | None = None  # a hold on a person (`reference` empty): their number
+    name: str = ""  # and their name
+
+    @property
+    def held(self) -> str:
+        """What is held: the case, or the person."""
+        return self.reference if self.person is None else f"person {self.person} ({self.name})"
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,26 @@ def _erasable(unlocked: Unlocked, db: Db, reference: str, *, force: bool) -> Cas
     case = casefile.find_case(db, reference)
     if case.erased_seq is None:
         _may_act(unlocked, db, case, "erase a case")
-    refused = _refusal(case, force=force)
+    refused = _refusal(case, force=force) or _person_held(unlocked, db, case)
     if refused is not None:
         raise refused
     return case
+
+
+def _person_held(unlocked: Unlocked, db: Db, case: Case) -> NotAllowed | None:
+    """Why the case may not be erased while a person it is about is held (None: none is)."""
+    held = custody.people_held(db)
+    if not held:
+        return None
+    about = sorted(births.of_case(db, case.id, unlocked.case_ring(db, case)) & held.keys())
+    if not about:
+        return None
+    person = about[0]
+    return NotAllowed(
+        f"{_reference(case)} is about person {person}, who is held (entry {held[person]}): "
+        "nothing about them may be erased while they are; nothing was changed",
+        hint=f"'safeguard hold release {person}' once the hold has ended",
+    )
 
 
 def check(unlocked: Unlocked, reference: str, *, force: bool) -> None:
@@ -270,6 +293,8 @@ def recorded(unlocked: Unlocked, db: Db, seq: int) -> Recorded:
         bool(payload.get("forced", False)),
         int(payload.get("entries", 0)),
         int(payload.get("concerns", 0)),
+        int(payload["person"]) if isinstance(payload.get("person"), int) else None,
+        str(payload.get("name", "")),
     )
 
 
@@ -297,6 +322,13 @@ def holds(unlocked: Unlocked) -> list[Recorded]:
         return [
             recorded(unlocked, db, int(c.held_seq or 0)) for c in cases if unlocked.can_read(db, c)
         ]
+
+
+def people_holds(unlocked: Unlocked) -> dict[int, Recorded]:
+    """The holds in force on people, by person: anyone who holds the field key reads them."""
+    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
+        held = custody.people_held(db)
+        return {person: recorded(unlocked, db, seq) for person, seq in held.items()}
 
 
 def erased_entries(unlocked: Unlocked) -> int:

@@ -26,6 +26,8 @@ SUBJECT_LINKED = Kind.SUBJECT_LINKED.value
 #: A person's file read: shown on screen, or exported (each case read also records its own).
 FILE_VIEWED = "file_viewed"
 FILE_EXPORTED = "file_exported"
+#: A subject access request answered (a person's information, redacted), and marked done.
+SAR_MADE, SAR_DONE = "sar_made", "sar_done"
 
 ROLES = ("pupil", "staff", "parent", "other")
 RELATIONS = ("sibling", "parent", "carer", "other")

@@ -96,15 +96,39 @@ class Redactor:
     #: The people whose surname the case's texts give both a man's and a woman's title.
     _two_titled: frozenset[str] = frozenset()
 
+    #: Whether the subjects other than those kept are redacted too (a subject access request).
+    _hide_subjects: bool = False
+
     @classmethod
     def for_case(cls, case: CaseFile, users: Sequence[tuple[str, str]]) -> Redactor:
         """`users`: the vault's users as (name, role); each is labelled by role."""
         disclosure = next((e for e in case.entries if e.kind == Kind.DISCLOSURE), None)
         listed = disclosure.data.get("subjects", []) if disclosure else []
         subjects = tuple(str(s.get("name", "")) for s in listed)
-        redactor = cls(subjects=subjects, _people=[], _labels={})
+        return cls(subjects=subjects, _people=[], _labels={})._made(case.entries, users)
+
+    @classmethod
+    def for_person(
+        cls,
+        name: str,
+        entries: Sequence[CaseEntry],
+        users: Sequence[tuple[str, str]],
+        others: Iterable[tuple[str, str]] = (),
+    ) -> Redactor:
+        """Every name in `entries` but one person's `name`: the other subjects' too ("[Subject
+        2]"), and `others` (name, label) besides (a subject access request)."""
+        redactor = cls(subjects=(name,), _people=[], _labels={}, _hide_subjects=True)
+        for entry in entries:
+            for subject in entry.data.get("subjects", []) if entry.kind == Kind.DISCLOSURE else []:
+                redactor._add(str(subject.get("name", "")), "Subject")
+        for other, label in others:
+            redactor._add(other, label)
+        return redactor._made(entries, users)
+
+    def _made(self, entries: Sequence[CaseEntry], users: Sequence[tuple[str, str]]) -> Redactor:
+        redactor = self
         user_base = {_key(name): USER_LABELS.get(role, "Staff member") for name, role in users}
-        for entry in case.entries:
+        for entry in entries:
             redactor._add(entry.author, user_base.get(_key(entry.author), "Staff member"))
             for field_name, base in kind_of(entry.kind).named:
                 value = entry.data.get(field_name)
@@ -113,7 +137,7 @@ class Redactor:
         for name, _role in users:
             redactor._add(name, user_base[_key(name)])
         redactor._finish()
-        redactor._two_titled = redactor._titled_both_ways(_strings([e.data for e in case.entries]))
+        redactor._two_titled = redactor._titled_both_ways(_strings([e.data for e in entries]))
         return redactor
 
     def _titled_both_ways(self, texts: Iterable[str]) -> frozenset[str]:
@@ -256,6 +280,8 @@ class Redactor:
         return text
 
     def value(self, value: Any, key: str = "") -> Any:
+        if key == "subjects" and self._hide_subjects and isinstance(value, list):
+            return [self._subject(s) for s in value]
         if key in CODE_KEYS or key == "subjects":
             return value
         if isinstance(value, str):
@@ -266,8 +292,24 @@ class Redactor:
             return [self.value(v) for v in value]
         return value
 
+    def _subject(self, subject: Any) -> Any:
+        """A subject kept as they are if theirs is the name kept, else only their label and
+        role."""
+        if not isinstance(subject, dict):
+            return subject
+        name = str(subject.get("name", ""))
+        if self._kept(name):
+            return subject
+        return {"name": self.label(name), "role": subject.get("role", "")}
+
     def entry(self, entry: CaseEntry) -> CaseEntry:
-        return replace(entry, author=self.label(entry.author), data=self.value(entry.data))
+        data = self.value(entry.data)
+        if self._hide_subjects and "dob" in data and not self._kept(entry.data.get("name")):
+            data = {k: v for k, v in data.items() if k not in ("dob", "person")}
+        return replace(entry, author=self.label(entry.author), data=data)
+
+    def _kept(self, name: Any) -> bool:
+        return isinstance(name, str) and _key(name) in {_key(s) for s in self.subjects}
 
     def case(self, case: CaseFile) -> CaseFile:
         return replace(case, entries=tuple(self.entry(e) for e in case.entries))

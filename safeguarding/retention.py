@@ -15,7 +15,8 @@ from safeguarding.retention_rules import Due
 
 @dataclass(frozen=True)
 class Dated:
-    """A case and the date its retention rule gives it, with the hold on it (None: none)."""
+    """A case and the date its retention rule gives it, with the hold on it (None: none): its
+    own, or one on a person it is about."""
 
     reference: str
     category: str
@@ -34,14 +35,16 @@ def dated(book: Casebook, *, everything: bool = False, today: date | None = None
     a case still open under a rule counted from its closing last), oldest date first."""
     today = today or book.today()
     holds = {h.reference: h for h in erasure.holds(book.unlocked)}
+    people = erasure.people_holds(book.unlocked)
     found = []
     for summary in book.list("all"):
         state = summary.state
         category = book.categories.lookup(state.category)
-        due = flow.retention_due(state, category, book.categories.retirement_age)
+        due = flow.retention_due(state, category, book.categories.retirement_age, summary.birth)
         if due is None or not (everything or (due.on is not None and due.on <= today)):
             continue
-        found.append(
-            Dated(state.reference, state.category, state.status, due, holds.get(state.reference))
-        )
+        hold = holds.get(state.reference)
+        for person in sorted(summary.people & people.keys()):
+            hold = hold or people[person]
+        found.append(Dated(state.reference, state.category, state.status, due, hold))
     return sorted(found, key=lambda d: (d.due.on or date.max, d.reference))

@@ -78,6 +78,12 @@ class Retention:
     def for_outcome(self, outcome: str | None) -> Rule:
         return self.outcomes.get(outcome or "", self.rule)
 
+    @property
+    def counts_from_birth(self) -> bool:
+        """Whether any of its rules counts from a date of birth (or retirement age)."""
+        rules = (self.rule, *self.outcomes.values())
+        return any(p.anchor in (BIRTH, RETIREMENT) for r in rules for p in r.periods)
+
 
 @dataclass(frozen=True)
 class Anchors:

@@ -26,6 +26,7 @@ from safeguarding import (
     documents_json,
     documents_people,
     documents_retention,
+    documents_sar,
     documents_transfers,
 )
 from safeguarding.documents_json import ARRAYS
@@ -62,6 +63,7 @@ SCHEMAS = {
     **documents_people.SCHEMAS,
     **documents_retention.SCHEMAS,
     **documents_transfers.SCHEMAS,
+    **documents_sar.SCHEMAS,
 }
 
 
@@ -589,3 +591,28 @@ def test_hold_release(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
 def test_hold_list(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
     document("hold", closed(say), "--text-file", say("The inquiry asked."))
     snapshot("hold-list", document("hold", "list"), "safeguard.holds", tmp_path, at=TIME)
+
+
+def _sar(say: Say, tmp_path: Path) -> Any:
+    person = invoke("person", "add", "Daniel Price", "--dob", "1980-05-01", "--role", "staff")
+    assert person.exit_code == 0, person.stderr
+    record(say)  # about Daniel Price, disclosed by Karen Webb
+    out = tmp_path / "sar.html"
+    args = ("--output", str(out), "--format", "html", "--received", "2026-11-20")
+    return document("sar", "Daniel Price", *args)
+
+
+def test_sar_make(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    found = _sar(say, tmp_path)
+    snapshot("sar-make", found, "safeguard.sar", tmp_path, at=TIME, checkpoint=CHECKPOINT)
+
+
+def test_sar_list(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    _sar(say, tmp_path)
+    snapshot("sar-list", document("sar", "list"), "safeguard.sar.list", tmp_path, at=TIME)
+
+
+def test_sar_done(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    _sar(say, tmp_path)
+    found = document("sar", "done", "1")
+    snapshot("sar-done", found, "safeguard.sar.done", tmp_path, at=TIME, done_at=TIME)

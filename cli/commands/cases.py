@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Container, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from safeguarding import documents_json, documents_retention
+from safeguarding import documents_json, documents_retention, documents_sar, documents_transfers
 
 from .. import output
 from ..casework import JsonOption, casebook
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from safeguarding.cases import CaseSummary
     from safeguarding.erasure import Recorded
+    from safeguarding.sar import Request
     from safeguarding.transfers import Transfer
 
 
@@ -31,8 +35,9 @@ def cases(
         bool,
         typer.Option(
             "--overdue",
-            help="Only missed referral deadlines, overdue actions and cases due for review "
-            "under their retention rule (exit 0 either way).",
+            help="Only missed referral deadlines, overdue actions, cases due for review under "
+            "their retention rule, and subject access requests past their response date "
+            "(exit 0 either way).",
         ),
     ] = False,
     names: Annotated[
@@ -45,7 +50,7 @@ def cases(
     Each case's reference, category and subjects (by their initials, unless --names). An
     erased case is listed as erased, with the entry that erased it.
     """
-    from safeguarding import erasure
+    from safeguarding import erasure, sar
 
     from .. import views
 
@@ -57,21 +62,18 @@ def cases(
             summaries = [s for s in summaries if s.overdue]
         which = status.strip().lower()
         erased = [] if overdue else erasure.erasures(book.unlocked, _status(which))
-        if json:
-            output.emit_json(
-                [
-                    *documents_json.cases(summaries, names),
-                    *map(documents_retention.erased_case, erased),
-                ]
-            )
-            return
+        late = sar.overdue(book.unlocked, today) if overdue else []
         loose = book.unconfirmed_without_cases() if overdue else []
-        if not summaries and not erased and not loose:
+        if json:
+            closures = book.config.closure_days
+            output.emit_json(_documents(summaries, names, erased, late, (loose, closures)))
+            return
+        if not summaries and not erased and not late and not loose:
             output.say(_nothing(status, overdue))
             return
         if overdue:
-            if summaries:
-                output.out.print(views.overdue_table(summaries))
+            if summaries or late:
+                output.out.print(_overdue_table(summaries, late))
             _print_loose(loose, book.config.closure_days)
         elif summaries:
             # Drawn line by line to the console's width already: nothing to crop.
@@ -95,6 +97,34 @@ def _print_loose(loose: Sequence[Transfer], closures: Container[date]) -> None:
             soft_wrap=True,
             style="red",
         )
+
+
+def _documents(
+    summaries: list[CaseSummary],
+    names: bool,
+    erased: list[Recorded],
+    late: list[Request],
+    sent: tuple[Sequence[Transfer], Container[date]],
+) -> list[dict[str, Any]]:
+    loose, closures = sent
+    return [
+        *documents_json.cases(summaries, names),
+        *map(documents_retention.erased_case, erased),
+        *(documents_sar.overdue(r) for r in late),
+        *(documents_transfers.overdue(t, closures) for t in loose),
+    ]
+
+
+def _overdue_table(summaries: list[CaseSummary], late: list[Request]) -> Table:
+    """What is overdue in the cases, then each unanswered subject access request."""
+    from safeguarding import sar
+
+    from .. import views
+
+    table = views.overdue_table(summaries)
+    for r in late:
+        table.add_row(f"SAR {r.number}", sar.what(r), r.due.isoformat(), style="red")
+    return table
 
 
 def _print_erased(erased: list[Recorded]) -> None:

@@ -42,7 +42,8 @@ def retention(
         rule = d.due.rule + (f"\n{d.due.note}" if d.due.note else "")
         then = d.then
         if d.hold is not None:
-            then = f"held (entry {d.hold.entry}): {d.hold.reason}"
+            whom = "" if d.hold.person is None else f"person {d.hold.person}, "
+            then = f"held ({whom}entry {d.hold.entry}): {d.hold.reason}"
         table.add_row(
             d.reference,
             d.category,

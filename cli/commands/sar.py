@@ -1,0 +1,182 @@
+"""`safeguard sar …`: a subject access request answered (everything held about a person, other
+people's names withheld, behind a cover letter), its response date tracked until marked done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from typer._click import core as click
+from typer.core import TyperGroup
+
+from .. import output
+from ..context import unlock
+from ..output import JsonOption
+from ..settings import school_settings
+
+if TYPE_CHECKING:
+    from safeguarding.sar import Made
+    from safeguarding.unlocked import Unlocked
+
+
+class _PersonFirst(TyperGroup):
+    """`safeguard sar PERSON …` answers a request: a first word that is not a subcommand is the
+    person of `sar make`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["make", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_PersonFirst,
+    help="Subject access requests: what is held about a person.\n\n"
+    "'safeguard sar PERSON --output FILE' is 'safeguard sar make PERSON --output FILE'.",
+    no_args_is_help=True,
+)
+
+
+@app.command("make")
+def make(
+    person: Annotated[
+        str,
+        typer.Argument(metavar="PERSON", help="The person's number, or their name if unique."),
+    ],
+    to: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="The file to write.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", metavar="pdf|html|json", help="What to write.")
+    ] = "pdf",
+    received: Annotated[
+        str | None,
+        typer.Option(
+            "--received",
+            metavar="DATE",
+            help="The day the request was received (default: today; not in the future).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the output file if it exists.")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Answer a subject access request: write everything held about a person.
+
+    Every case about them (their file, with the files received from earlier schools) and every
+    other case you may read that names them, as the one who disclosed or in any text (their
+    full name, any letter case), with every other person's name replaced by a role label, as
+    'export --redact' does; first a cover letter with the date the request was received and
+    the response date, one calendar month later. Recorded in the vault's chronology and in each
+    case ('safeguard audit'); until 'safeguard sar done N' the request shows in 'safeguard
+    cases --overdue' once its response date has passed. A restricted case you are not a member
+    of is not included: the request is best answered by someone who may read every case."""
+    from safeguarding import clock, documents_sar, moments, personfile, sar
+
+    fmt = sar.check_format(format)
+    today = moments.local_date(clock.now())
+    day = sar.check_received(received, today)
+    path = Path(to).expanduser()
+    settings, kinds = school_settings()
+    layout = personfile.Layout(settings.school_name, kinds, settings.closure_days)
+    unlocked = unlock()
+    try:
+        _check(unlocked, person, path, force)
+        done = output.commit(
+            lambda: sar.make(
+                unlocked, person, received=day, fmt=fmt, output=path, layout=layout, force=force
+            ),
+            lambda d: f"subject access request {d.request.number} as entry {d.request.entry}",
+        )
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json(documents_sar.made(done, today))
+        return
+    _said(done)
+
+
+def _check(unlocked: Unlocked, person: str, path: Path, force: bool) -> None:
+    """An unknown person, or a file that cannot be written, refused before the warning that
+    a file of plaintext is about to be written."""
+    from safeguarding import storage
+    from safeguarding.export import Target
+    from safeguarding.people import find_in
+
+    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
+        find_in(unlocked, db, person)
+    Target(path, force).discard()
+    output.warn_plaintext("export", path, "Keep it safe and delete it once it has been sent.")
+
+
+def _said(done: Made) -> None:
+    r = done.request
+    if done.unshown:
+        output.err.print(
+            f"note: {done.unshown} character(s) could not be shown in the PDF's fonts and are "
+            "written as [U+XXXX] codes; the html answer shows every character as recorded.",
+            markup=False,
+            highlight=False,
+        )
+    cases = ", ".join(r.cases) or "no case"
+    output.say(
+        f"Wrote subject access request {r.number} for person {r.person} ({cases}) as "
+        f"{r.format} to {escape(str(done.path))}; received {r.received.isoformat()}, response "
+        f"due by {r.due.isoformat()}. Recorded as entry {r.entry}; mark it answered with "
+        f"'safeguard sar done {r.number}'."
+    )
+
+
+@app.command("list")
+def list_requests(json: JsonOption = False) -> None:
+    """List the subject access requests: each one's person, dates and state."""
+    from rich.table import Table
+
+    from safeguarding import clock, documents_sar, moments, sar
+
+    unlocked = unlock()
+    try:
+        found = sar.requests(unlocked)
+    finally:
+        unlocked.close()
+    today = moments.local_date(clock.now())
+    if json:
+        output.emit_json(documents_sar.requests(found, today))
+        return
+    if not found:
+        output.say("No subject access request has been recorded.")
+        return
+    table = Table("SAR", "Person", "Received", "Due", "State", "Cases", title="Requests")
+    for r in found:
+        table.add_row(
+            str(r.number),
+            escape(f"{r.person} ({r.name})"),
+            r.received.isoformat(),
+            r.due.isoformat(),
+            r.state(today),
+            ", ".join(r.cases) or "—",
+        )
+    output.out.print(table)
+
+
+@app.command("done")
+def done(
+    number: Annotated[int, typer.Argument(metavar="N", help="The request's number.")],
+    json: JsonOption = False,
+) -> None:
+    """Mark a subject access request answered: it leaves 'cases --overdue'."""
+    from safeguarding import clock, documents_sar, moments, sar
+
+    unlocked = unlock()
+    try:
+        found = output.commit(
+            lambda: sar.done(unlocked, number),
+            lambda r: f"request {r.number} marked done as entry {r.done}",
+        )
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json(documents_sar.marked_done(found, moments.local_date(clock.now())))
+        return
+    output.say(f"Marked subject access request {found.number} answered (entry {found.done}).")
