@@ -13,7 +13,6 @@ from typing import Any
 
 from safeguarding.timeline import (
     MARKING,
-    REDACTION_NOTICE,
     Item,
     Timeline,
     action_status,
@@ -34,7 +33,7 @@ def build(t: Timeline, show: Show) -> Document:
         "reference": show(t.reference),
         "school": show(t.school),
         "marking": marking,
-        "redaction": REDACTION_NOTICE if t.redacted else None,
+        "redaction": t.notice if t.redacted else None,
         "facts": [
             {"label": label, "value": _paragraphs(show, value)} for label, value in header_facts(t)
         ],

@@ -95,7 +95,7 @@ def case(t: Timeline) -> Document:
     An entry's `data` is its fields but its `text` (and the disclosure's subjects, the case's
     `subjects`); `referrals`, `overdue` and `actions` name entries by `id`."""
     # The timeline model brings Rich with it: only the case needs it, not the backups' documents.
-    from safeguarding.timeline import MARKING, REDACTION_NOTICE
+    from safeguarding.timeline import MARKING
 
     referrals = [item for item in t.items if item.kind == "referral"]
     entry_of = {(i.kind, i.data.get("action")): i.id for i in t.items if "action" in i.data}
@@ -110,7 +110,7 @@ def case(t: Timeline) -> Document:
         school=t.school,
         marking=MARKING,
         redacted=t.redacted,
-        **({"redaction": REDACTION_NOTICE} if t.redacted else {}),
+        **({"redaction": t.notice} if t.redacted else {}),
         produced_at=_iso(t.produced_at),
         produced_by=t.produced_by,
         checkpoint=str(t.checkpoint),

@@ -385,6 +385,7 @@ def _laid_out(
         made.combined,
         items=items,
         redacted=True,
+        notice=f"REDACTED: every name but {made.person.name}'s is replaced by a role label.",
         reference=f"Subject access request: {made.person.name}",
     )
     return replace(made, combined=combined, links=(), key_people=())

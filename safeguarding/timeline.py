@@ -105,6 +105,8 @@ class Timeline:
     restricted: bool = False
     #: A person's file: its cover sheet, shown in place of a case's header facts.
     cover: tuple[tuple[str, str], ...] = ()
+    #: What a redacted copy says of itself, at its head.
+    notice: str = REDACTION_NOTICE
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)

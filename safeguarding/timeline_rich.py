@@ -14,7 +14,6 @@ from rich.text import Text
 
 from safeguarding.timeline import (
     MARKING,
-    REDACTION_NOTICE,
     RESTRICTED,
     Day,
     Item,
@@ -87,7 +86,7 @@ def header(t: Timeline) -> Panel:
 def _panel(t: Timeline, grid: Table) -> Panel:
     body: list[RenderableType] = [grid]
     if t.redacted:
-        body.append(Text(f"\n{REDACTION_NOTICE}", style="bold"))
+        body.append(Text(f"\n{t.notice}", style="bold"))
     return Panel(
         Group(*body),
         title=Text(f"{t.reference} · safeguarding chronology", style="bold"),

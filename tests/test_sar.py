@@ -99,6 +99,7 @@ def test_an_answer_holds_the_persons_own_entries_and_no_other_name(
         assert OTHER not in shown and DISCLOSER not in shown and "Othername" not in shown
         assert "2013-07-07" not in shown
         assert "calendar month" in shown  # the cover letter
+        assert "every name but Amy Pupil" in " ".join(shown.split())
     # Recorded: the requests, an export entry in each case, and the audit.
     listed = json.loads(invoke("sar", "list", "--json").stdout)["requests"]
     assert [(r["sar"], r["format"], r["state"]) for r in listed] == [
