@@ -168,8 +168,10 @@ def due(rule: Rule, anchors: Anchors, retirement_age: int = DEFAULT_RETIREMENT_A
         return Due(_latest(known), REVIEW, rule, retirement_age, counted)
     # Counted from the disclosure in the birth's place: the subject was born before it.
     instead = Anchors(anchors.disclosure, anchors.closure, anchors.disclosure)
-    latest = due(rule, instead, retirement_age).on
-    return Due(latest, REVIEW, rule, retirement_age, ())
+    every = [(period, _start(period, instead, retirement_age)) for period in rule.periods]
+    return Due(
+        _latest([(p, d) for p, d in every if d is not None]), REVIEW, rule, retirement_age, ()
+    )
 
 
 def _latest(known: list[tuple[Period, date]]) -> date:
