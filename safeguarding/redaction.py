@@ -133,6 +133,9 @@ class Redactor:
             for field_name, base in kind_of(entry.kind).named:
                 value = entry.data.get(field_name)
                 if isinstance(value, str):
+                    # Across the cases of a subject access request a role in one ("the
+                    # discloser") is not a role in another: there, a person is a person.
+                    base = "Person" if self._hide_subjects else base
                     redactor._add(value, user_base.get(_key(value), base))
         for name, _role in users:
             redactor._add(name, user_base[_key(name)])

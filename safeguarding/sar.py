@@ -20,6 +20,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from safeguarding.entries import Export
 from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.people_rows import SAR_DONE, SAR_MADE, PersonInfo
 from safeguarding.timeline import Item
+from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
     from safeguarding.redaction import Redactor
@@ -172,10 +174,15 @@ def _names(case: CaseFile, pattern: re.Pattern[str]) -> bool:
 
 
 def _held(
-    unlocked: Unlocked, db: Db, person: PersonInfo, payload: dict[str, Any]
+    unlocked: Unlocked,
+    db: Db,
+    person: PersonInfo,
+    payload: dict[str, Any],
+    leave_out: Sequence[str] = (),
 ) -> list[CaseFile]:
     """Every case about `person` the reader may read, and every other one that names them,
-    each recorded by an export entry (`payload`) in it."""
+    but those to `leave_out` (references), each recorded by an export entry (`payload`) in
+    it; `UsageError` for a case to leave out that the answer would not hold."""
     authors = casefile.user_names(db, unlocked.keys.field_key)
     pattern = _naming(person.name)
     found = []
@@ -183,6 +190,14 @@ def _held(
         built = casefile.build(db, case, ring, authors)
         if person.id in linked.values() or _names(built, pattern):
             found.append((case, built))
+    left = {reference.strip().upper() for reference in leave_out}
+    unknown = left - {built.reference for _, built in found}
+    if unknown:
+        raise UsageError(
+            f"{', '.join(sorted(unknown))} is not among the cases this answer holds; nothing "
+            "was written"
+        )
+    found = [(case, built) for case, built in found if built.reference not in left]
     for case, _ in found:
         _record(unlocked, db, case, payload)
     return [built for _, built in found]
@@ -244,6 +259,25 @@ class Made:
     path: Path
     checkpoint: str
     unshown: int = 0
+    #: The cases it holds that call for a careful reading before it is sent, and why.
+    review: tuple[str, ...] = ()
+
+
+def _to_review(files: Sequence[CaseFile]) -> tuple[str, ...]:
+    """Each case whose contents may have to be withheld: one still open (what is said in it
+    may prejudice an inquiry, or put the child at risk), one about a member of staff."""
+    found = []
+    for case in files:
+        why = []
+        if case.status == "open":
+            why.append("still open")
+        disclosure = next((e for e in case.entries if e.kind == Kind.DISCLOSURE), None)
+        subjects = disclosure.data.get("subjects", []) if disclosure else []
+        if any(str(s.get("role")) in ("staff", "volunteer") for s in subjects):
+            why.append("about a member of staff")
+        if why:
+            found.append(f"{case.reference} ({', '.join(why)})")
+    return tuple(found)
 
 
 def _letter(person: PersonInfo, school: str, received: date, due: date, cases: int) -> str:
@@ -301,6 +335,7 @@ def make(
     output: Path,
     layout: personfile.Layout,
     force: bool = False,
+    leave_out: Sequence[str] = (),
 ) -> Made:
     """Answer a subject access request of the person `text` names, received on `received`:
     everything held about them, other people's names withheld, written to `output` in `fmt`
@@ -315,14 +350,16 @@ def make(
             unlocked.require_epoch(db)
             person = people.find_in(unlocked, db, text)
             payload = Export(format=fmt, redacted=True, to=output.name).payload()
-            files = _held(unlocked, db, person, payload)
+            files = _held(unlocked, db, person, payload, leave_out)
             got = received_files.received(unlocked, db, person.id)
             entries = [e for f in files for e in f.entries]
             redactor = redaction.Redactor.for_person(
                 person.name, entries, users, _received_names(got)
             )
             files = [redactor.case(f) for f in files]
-            seq, number = _append(unlocked, db, person, received, fmt, output.name, files)
+            seq, number = _append(
+                unlocked, db, person, (received, fmt, output.name), files, sorted(leave_out)
+            )
             read = personfile.Read(person, [], files, chronology.head(db), seq, got, [])
             produced = (clock.now(), redactor.label(unlocked.user.name))
             made = _laid_out(personfile.assemble(read, layout, produced), redactor, layout)
@@ -339,19 +376,20 @@ def make(
     except BaseException:
         target.discard()
         raise
-    return Made(request, output, str(read.checkpoint), unshown)
+    return Made(request, output, str(read.checkpoint), unshown, _to_review(files))
 
 
 def _append(
     unlocked: Unlocked,
     db: Db,
     person: PersonInfo,
-    received: date,
-    fmt: str,
-    to: str,
+    asked: tuple[date, str, str],
     files: list[CaseFile],
+    left_out: list[str],
 ) -> tuple[int, int]:
-    """The request's own vault event: its place in the chronology, and its number."""
+    """The request's own vault event (`asked`: when it was received, the answer's format and
+    file): its place in the chronology, and its number."""
+    received, fmt, to = asked
     number = int(db.value("SELECT COUNT(*) FROM entries WHERE kind = ?", SAR_MADE)) + 1
     payload = {
         "sar": number,
@@ -362,6 +400,7 @@ def _append(
         "format": fmt,
         "to": to,
         "cases": [f.reference for f in files],
+        "left_out": left_out,
     }
     entry = chronology.append(
         db,

@@ -213,3 +213,26 @@ def test_a_restricted_case_is_answered_only_to_its_members(
     assert invoke("sar", str(amy), "-o", str(mine), "-f", "json").exit_code == 0
     assert "HIDDEN-ACCOUNT-5150" in mine.read_text(encoding="utf-8")
     assert invoke("verify").exit_code == 0
+
+
+def test_an_answer_names_what_to_read_first_and_leaves_out_a_case_when_told(
+    vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    """A parent's request: the open case about their child names them, and the DSL must be
+    able to withhold it.  A person named across cases is a person, not a role of another."""
+    _, own, named, _ = amys_cases(say)
+    path = tmp_path / "sar.html"
+    made = invoke("sar", "Amy Pupil", "--output", str(path), "--format", "html")
+    assert made.exit_code == 0, made.stderr
+    said = " ".join(made.stderr.split())
+    assert f"Read the answer before it is sent: {own} (still open)" in said
+    assert "--leave-out CASE" in said
+    unknown = invoke("sar", "Amy Pupil", "--output", str(tmp_path / "x.html"), "--format",
+                     "html", "--leave-out", "SG-2026-0099")  # fmt: skip
+    assert unknown.exit_code == 2 and not (tmp_path / "x.html").exists()
+    kept = invoke("sar", "Amy Pupil", "--output", str(tmp_path / "y.html"), "--format", "html",
+                  "--leave-out", own, "--json")  # fmt: skip
+    assert kept.exit_code == 0, kept.stderr
+    assert json.loads(kept.stdout)["cases"] == [named]
+    written = (tmp_path / "y.html").read_text(encoding="utf-8")
+    assert "Amy Pupil was upset." not in written and "had seen it happen" in written

@@ -60,6 +60,15 @@ def make(
     force: Annotated[
         bool, typer.Option("--force", help="Replace the output file if it exists.")
     ] = False,
+    leave_out: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--leave-out",
+            metavar="CASE",
+            help="Leave this case out of the answer (an exemption applies); repeat for several. "
+            "Recorded with the request.",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Answer a subject access request: write everything held about a person.
@@ -85,7 +94,14 @@ def make(
         _check(unlocked, person, path, force)
         done = output.commit(
             lambda: sar.make(
-                unlocked, person, received=day, fmt=fmt, output=path, layout=layout, force=force
+                unlocked,
+                person,
+                received=day,
+                fmt=fmt,
+                output=path,
+                layout=layout,
+                force=force,
+                leave_out=leave_out or (),
             ),
             lambda d: f"subject access request {d.request.number} as entry {d.request.entry}",
         )
@@ -126,6 +142,14 @@ def _said(done: Made) -> None:
         f"due by {r.due.isoformat()}. Recorded as entry {r.entry}; mark it answered with "
         f"'safeguard sar done {r.number}'."
     )
+    if done.review:
+        output.say(
+            "[yellow]Read the answer before it is sent: "
+            f"{escape('; '.join(done.review))}. What is said in an open case, or about a member "
+            "of staff before the LADO has advised, may have to be withheld (the exemptions for "
+            "crime and for serious harm): make the answer again with --leave-out CASE, and "
+            "names written only in the texts are not withheld, so check those too.[/]"
+        )
 
 
 @app.command("list")
