@@ -20,7 +20,7 @@ from safeguarding.casefile import VIEWED as CASE_VIEWED
 from safeguarding.chronology import Checkpoint
 from safeguarding.concern_checks import ADDED, CLOSED, READ, REPORTED
 from safeguarding.crypto import KeyRing
-from safeguarding.custody import CASE_FACT
+from safeguarding.custody import CASE_FACT, PERSON_FACT
 from safeguarding.db import Case, Db, Entry
 from safeguarding.entries import destination, title_of
 from safeguarding.people_rows import FILE_EXPORTED, FILE_VIEWED, SAR_DONE, SAR_MADE
@@ -253,15 +253,14 @@ CONCERN_READ, CONCERN_TRIAGED, CONCERN_REPORTED = "concern_read", "concern_triag
 _CONCERN_ACTIONS = {READ: CONCERN_READ, CLOSED: CONCERN_TRIAGED, REPORTED: CONCERN_REPORTED}
 
 #: Kinds of the case entries that record who was given or lost access to a restricted case.
-ACCESS_GRANTED = "access_granted"
-ACCESS_REVOKED = "access_revoked"
+ACCESS_GRANTED, ACCESS_REVOKED = "access_granted", "access_revoked"
 #: The vault event that records a sitting's unlock (each view is still recorded on its own).
 VAULT_OPENED = "vault_opened"
-_LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED)
-_LOGGED += (REPORT_MADE, VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED)
-_LOGGED += (*CASE_FACT, SAR_MADE, SAR_DONE)  # a case erased, held, released; a request
-_TRANSFERS = ("file_transferred", "transfer_confirmed", "file_received")  # to, from schools
-_LOGGED += _TRANSFERS
+_LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED, REPORT_MADE)
+_LOGGED += (VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED, *CASE_FACT, SAR_MADE, SAR_DONE)
+# A child's file sent, its receipt, one received; a person held and released.
+_PERSON_EVENTS = ("file_transferred", "transfer_confirmed", "file_received", *PERSON_FACT)
+_LOGGED += _PERSON_EVENTS
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
 
@@ -372,9 +371,10 @@ def _vault_event(
         sar = row.kind == SAR_MADE
         kind = SAR_MADE if sar else None
         return Access(row.seq, at, who, whose, "exported", str(fmt), sar, data.get("to"), kind)
-    if row.kind in _TRANSFERS:
+    if row.kind in _PERSON_EVENTS:
         facts = json.loads(row.facts or "{}")
-        whose = f"person {facts['person']}" if "person" in facts else ""
+        person = facts.get("person", facts.get(PERSON_FACT.get(row.kind, "")))
+        whose = "" if person is None else f"person {person}"
         return Access(row.seq, at, who, whose, "recorded", kind=row.kind)
     if row.kind in _CONCERN_ACTIONS:
         concern = _concern_of(row)

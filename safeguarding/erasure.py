@@ -28,6 +28,7 @@ from safeguarding.casestate import OPEN
 from safeguarding.custody import CASE_FACT, ERASED, HOLD, RELEASED
 from safeguarding.db import Case, Db, Entry
 from safeguarding.errors import NotAllowed, UsageError
+from safeguarding.people_rows import SAR_DONE, SAR_MADE
 from safeguarding.roster import MANAGING_ROLES
 
 if TYPE_CHECKING:
@@ -106,9 +107,33 @@ def _erasable(unlocked: Unlocked, db: Db, reference: str, *, force: bool) -> Cas
     if case.erased_seq is None:
         _may_act(unlocked, db, case, "erase a case")
     refused = _refusal(case, force=force) or _person_held(unlocked, db, case)
+    if refused is None:
+        refused = _requested(unlocked, db, _reference(case))
     if refused is not None:
         raise refused
     return case
+
+
+def _requested(unlocked: Unlocked, db: Db, reference: str) -> NotAllowed | None:
+    """Why the case may not be erased while a subject access request that holds it is still
+    to be answered (None: none is): what was asked for must not be destroyed meanwhile."""
+    rows = db.all(Entry, "case_id IS NULL AND kind IN (?, ?)", SAR_MADE, SAR_DONE, order="seq")
+    waiting: dict[int, bool] = {}
+    for row in rows:
+        data = chronology.open_payload(unlocked.keys.fields, row)
+        number = int(data["sar"])
+        if row.kind == SAR_DONE:
+            waiting.pop(number, None)
+        elif reference in data.get("cases", []):
+            waiting[number] = True
+    if not waiting:
+        return None
+    number = min(waiting)
+    return NotAllowed(
+        f"{reference} is in subject access request {number}, not yet answered: nothing it asked "
+        "for may be erased until it is; nothing was changed",
+        hint=f"'safeguard sar done {number}' once the answer has been sent",
+    )
 
 
 def _person_held(unlocked: Unlocked, db: Db, case: Case) -> NotAllowed | None:

@@ -159,9 +159,14 @@ def find_in(unlocked: Unlocked, db: Db, text: str) -> PersonInfo:
             raise no_such_person(cleaned)
         return opened(unlocked.keys.field_key, row)
     found = matching_in(unlocked, db, short(text, "a person's name or number"))
+    if not found and cleaned.upper().startswith(f"{casefile.REFERENCE_PREFIX}-"):
+        raise UsageError(
+            f"{cleaned} is a case's reference: give a person, by number or name",
+            hint="'safeguard person list' lists them, with their numbers",
+        )
     if not found:
         raise NotFound(
-            "there is no person of that name",
+            f"there is no person of that name ({cleaned!r})",
             hint="'safeguard person list' lists them, with their numbers",
         )
     if len(found) > 1:

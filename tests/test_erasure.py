@@ -324,6 +324,8 @@ def test_retention_lists_what_is_due_oldest_first_with_holds(vault: VaultInfo, s
     assert invoke("hold", malicious, *reason(say, "The LADO asked us to keep it.")).exit_code == 0
     shown = invoke("retention", env={"COLUMNS": "200"})
     assert "held (entry" in shown.stdout and "The LADO asked us to keep it." in shown.stdout
+    narrow = invoke("retention", env={"COLUMNS": "80"}).stdout
+    assert malicious in narrow and "…" not in narrow  # the reference whole, at 80 columns
     overdue = invoke("cases", "--overdue", env={"COLUMNS": "200"})
     assert malicious in overdue.stdout and "retention: due for erase" in overdue.stdout
     assert child not in overdue.stdout

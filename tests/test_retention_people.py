@@ -121,5 +121,8 @@ def test_a_hold_on_a_person_holds_every_case_about_them(two: VaultInfo, say: Say
     assert released.exit_code == 0, released.stderr
     assert json.loads(released.stdout)["released"] is True
     assert json.loads(invoke("hold", "list", "--json").stdout)["holds"] == []
+    audit = json.loads(invoke("audit", "--json").stdout)
+    held = [(e["case"], e["kind"]) for e in audit if str(e.get("kind")).startswith("person_")]
+    assert held == [(f"person {amy}", "person_hold"), (f"person {amy}", "person_hold_released")]
     assert invoke("erase", first, *reason(say)).exit_code == 0
     assert invoke("verify").exit_code == 0

@@ -236,3 +236,19 @@ def test_an_answer_names_what_to_read_first_and_leaves_out_a_case_when_told(
     assert json.loads(kept.stdout)["cases"] == [named]
     written = (tmp_path / "y.html").read_text(encoding="utf-8")
     assert "Amy Pupil was upset." not in written and "had seen it happen" in written
+
+
+def test_a_case_a_request_holds_is_not_erased_until_it_is_answered(
+    vault: VaultInfo, say: Say, tmp_path: Path
+) -> None:
+    _, _, named, _ = amys_cases(say)
+    entry(say, "refer", named, "--to", "none", text="Dealt with in school.")
+    entry(say, "close", named, "--outcome", "resolved", text="Finished.")
+    answer(tmp_path, "json")
+    before = entry_count(vault.path)
+    reason = ["--text-file", say("Past its date.")]
+    refused = invoke("erase", named, *reason)
+    assert refused.exit_code == 3 and "subject access request 1" in refused.stderr
+    assert entry_count(vault.path) == before
+    assert invoke("sar", "done", "1").exit_code == 0
+    assert invoke("erase", named, *reason).exit_code == 0

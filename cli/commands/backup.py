@@ -120,9 +120,10 @@ def verify(
         say_line(f"{file.name} verifies: {manifest.entries} entries, {how}")
     if erased:
         say_line(
-            f"{file.name} holds erased data: it was taken before {', '.join(erased)} was "
-            "erased, and still holds the keys. It ages out under 'safeguard backup prune'; a "
-            "vault restored from it must erase it again."
+            f"{file.name} holds erased data: it was taken before {', '.join(erased)} "
+            f"{'was' if len(erased) == 1 else 'were'} erased, and still holds the keys. It "
+            "ages out under 'safeguard backup prune'; a vault restored from it must erase "
+            f"{'it' if len(erased) == 1 else 'them'} again."
         )
 
 

@@ -39,36 +39,43 @@ app = typer.Typer(
 )
 
 
+PersonArgument = Annotated[
+    str, typer.Argument(metavar="PERSON", help="The person's number, or their name if unique.")
+]
+OutputOption = Annotated[
+    str, typer.Option("--output", "-o", metavar="FILE", help="The file to write.")
+]
+FormatOption = Annotated[
+    str, typer.Option("--format", "-f", metavar="pdf|html|json", help="What to write.")
+]
+ReceivedOption = Annotated[
+    str | None,
+    typer.Option(
+        "--received",
+        metavar="DATE",
+        help="The day the request was received (default: today; not in the future).",
+    ),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
+LeaveOutOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--leave-out",
+        metavar="CASE",
+        help="Leave this case out of the answer (an exemption applies); repeat for several. "
+        "Recorded with the request.",
+    ),
+]
+
+
 @app.command("make")
 def make(
-    person: Annotated[
-        str,
-        typer.Argument(metavar="PERSON", help="The person's number, or their name if unique."),
-    ],
-    to: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="The file to write.")],
-    format: Annotated[
-        str, typer.Option("--format", "-f", metavar="pdf|html|json", help="What to write.")
-    ] = "pdf",
-    received: Annotated[
-        str | None,
-        typer.Option(
-            "--received",
-            metavar="DATE",
-            help="The day the request was received (default: today; not in the future).",
-        ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace the output file if it exists.")
-    ] = False,
-    leave_out: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--leave-out",
-            metavar="CASE",
-            help="Leave this case out of the answer (an exemption applies); repeat for several. "
-            "Recorded with the request.",
-        ),
-    ] = None,
+    person: PersonArgument,
+    to: OutputOption,
+    format: FormatOption = "pdf",
+    received: ReceivedOption = None,
+    force: ForceOption = False,
+    leave_out: LeaveOutOption = None,
     json: JsonOption = False,
 ) -> None:
     """Answer a subject access request: write everything held about a person.
