@@ -91,7 +91,11 @@ class PgServer:
         )
         if done.returncode != 0:
             raise RuntimeError(f"pg_dump failed: {done.stderr.strip()}")
-        return done.stdout
+        # (Newer pg_dump brackets its output with a random key, \\restrict: not the data.)
+        lines = done.stdout.splitlines(keepends=True)
+        return "".join(
+            line for line in lines if not line.startswith(("\\restrict", "\\unrestrict"))
+        )
 
     def url(self, role: str, schema: str) -> str:
         return f"postgresql://{role}@/{DATABASE}?host={self.socket_dir}&schema={schema}"
