@@ -53,7 +53,8 @@ def writing_elsewhere(path: Path | Server) -> Iterator[None]:
     """Another command's write under way, holding the vault (on a server, its head's lock)."""
     if isinstance(path, Server):
         holder = pg.connect(path, storage.DEFAULT_BUSY_TIMEOUT)
-        holder.begin_writing()
+        holder.execute("BEGIN")
+        holder.execute(pg.HEAD_LOCK)  # held from here until the ROLLBACK
         try:
             yield
         finally:
