@@ -252,8 +252,10 @@ def append(
     event_at: datetime | None = None,
     recorded_at: datetime | None = None,
 ) -> Entry:
-    """Append one signed entry and move the head.  Call inside `storage.writing`."""
-    entry = prepare(
+    """Append one signed entry and move the head.  Call inside `storage.writing`: the head
+    and the author `prepare` read in it are still those it wrote after (one statement each
+    fewer than `insert`'s own check, which is for an entry prepared earlier)."""
+    entry, meta = _prepared(
         db,
         signer=signer,
         payload_key=payload_key,
@@ -264,7 +266,7 @@ def append(
         event_at=event_at,
         recorded_at=recorded_at,
     )
-    insert(db, entry)
+    _write(db, entry, meta)
     return entry
 
 
@@ -286,6 +288,32 @@ def prepare(
     The author is checked here, inside the transaction: someone disabled (or re-keyed) while
     their command waited writes nothing.
     """
+    return _prepared(
+        db,
+        signer=signer,
+        payload_key=payload_key,
+        kind=kind,
+        payload=payload,
+        facts=facts,
+        case_id=case_id,
+        event_at=event_at,
+        recorded_at=recorded_at,
+    )[0]
+
+
+def _prepared(
+    db: Db,
+    *,
+    signer: Signer,
+    payload_key: PayloadKey,
+    kind: str,
+    payload: dict[str, Any],
+    facts: dict[str, Any] | None,
+    case_id: int | None,
+    event_at: datetime | None,
+    recorded_at: datetime | None,
+) -> tuple[Entry, VaultMeta]:
+    """`prepare`'s entry, and the head it was prepared after."""
     meta = db.get(VaultMeta, 1)
     if meta is None:
         raise Damaged("the vault has no head record", summary="its head record is missing")
@@ -319,7 +347,7 @@ def prepare(
     body = signed_bytes(entry, meta.head_mac)
     entry.signature = signer.key.sign(body)
     entry.mac = hash_of(body, entry.signature)
-    return entry
+    return entry, meta
 
 
 def _require_active(db: Db, signer: Signer, kind: str) -> None:
@@ -351,6 +379,10 @@ def insert(db: Db, entry: Entry) -> None:
     author = db.get(User, entry.author_id)
     if author is not None and author.disabled_at is not None:
         raise NotAllowed("you were disabled while this command waited; nothing was saved")
+    _write(db, entry, meta)
+
+
+def _write(db: Db, entry: Entry, meta: VaultMeta) -> None:
     db.insert(entry)
     meta.head_seq, meta.head_mac = entry.seq, entry.mac
     db.update(meta, "head_seq", "head_mac")

@@ -13,7 +13,7 @@ Nothing here may hold a name, a text or a category in clear.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Protocol, TypeVar
 
 
@@ -303,6 +303,10 @@ class Db:
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        # The head record as this transaction last read it, until it writes anything: many
+        # steps of one command read it, and nothing else may change it meanwhile (a write
+        # holds the vault; a read is one snapshot).
+        self._meta: VaultMeta | None = None
 
     def _select(self, table: type[Row], where: str, order: str) -> str:
         sql = f"SELECT {', '.join(columns(table))} FROM {table.TABLE}"
@@ -325,7 +329,12 @@ class Db:
 
     def get(self, table: type[R], *key: Any) -> R | None:
         """The row whose primary key is `key`, or None."""
-        return self.first(table, " AND ".join(f"{name} = ?" for name in table.KEY), *key)
+        if table is VaultMeta and self._meta is not None and key == (self._meta.id,):
+            return replace(self._meta)  # type: ignore[return-value]
+        found = self.first(table, " AND ".join(f"{name} = ?" for name in table.KEY), *key)
+        if isinstance(found, VaultMeta):
+            self._meta = replace(found)
+        return found
 
     def get_one(self, table: type[R], *key: Any) -> R:
         found = self.get(table, *key)
@@ -343,6 +352,7 @@ class Db:
         return [row[0] for row in self.connection.execute(sql, params).fetchall()]
 
     def execute(self, sql: str, *params: Any) -> Cursor:
+        self._meta = None  # (it may write)
         cursor: Cursor = self.connection.execute(sql, params)
         return cursor
 
@@ -358,9 +368,19 @@ class Db:
         sql = f"SELECT coalesce(max({column}), 0) FROM {table.TABLE}"
         return int(self.value(sql + (f" WHERE {where}" if where else ""), *params)) + 1
 
+    def _write(self, sql: str, parameters: list[Any]) -> None:
+        """A statement whose result is not read: a server's connection sends it with the
+        transaction's next statement (see `pg.PgConnection.write`)."""
+        self._meta = None
+        write = getattr(self.connection, "write", None)
+        if write is None:
+            self.connection.execute(sql, parameters)
+        else:
+            write(sql, parameters)
+
     def insert(self, row: Row) -> None:
         names = columns(type(row))
-        self.connection.execute(
+        self._write(
             f"INSERT INTO {row.TABLE} ({', '.join(names)}) "
             f"VALUES ({', '.join('?' for _ in names)})",
             [getattr(row, name) for name in names],
@@ -369,7 +389,7 @@ class Db:
     def update(self, row: Row, *changed: str) -> None:
         """Write `changed` columns of `row` (every column but its key, if none is named)."""
         names = changed or tuple(c for c in columns(type(row)) if c not in row.KEY)
-        self.connection.execute(
+        self._write(
             f"UPDATE {row.TABLE} SET {', '.join(f'{n} = ?' for n in names)} "
             f"WHERE {' AND '.join(f'{k} = ?' for k in row.KEY)}",
             [*(getattr(row, n) for n in names), *(getattr(row, k) for k in row.KEY)],
@@ -381,7 +401,7 @@ class Db:
         names = columns(type(row))
         rest = [n for n in names if n not in row.KEY]
         then = f"UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in rest)}" if rest else "NOTHING"
-        self.connection.execute(
+        self._write(
             f"INSERT INTO {row.TABLE} ({', '.join(names)}) "
             f"VALUES ({', '.join('?' for _ in names)}) "
             f"ON CONFLICT ({', '.join(row.KEY)}) DO {then}",
@@ -389,7 +409,7 @@ class Db:
         )
 
     def delete(self, row: Row) -> None:
-        self.connection.execute(
+        self._write(
             f"DELETE FROM {row.TABLE} WHERE {' AND '.join(f'{k} = ?' for k in row.KEY)}",
             [getattr(row, k) for k in row.KEY],
         )

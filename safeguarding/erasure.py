@@ -27,7 +27,7 @@ from safeguarding import births, casefile, chronology, clock, custody, storage
 from safeguarding.casestate import OPEN
 from safeguarding.custody import CASE_FACT, ERASED, HOLD, RELEASED
 from safeguarding.db import Case, Db, Entry
-from safeguarding.errors import NotAllowed, UsageError
+from safeguarding.errors import NotAllowed, SafeguardError, UsageError
 from safeguarding.people_rows import SAR_DONE, SAR_MADE
 from safeguarding.roster import MANAGING_ROLES
 
@@ -372,19 +372,16 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 
 def kept_in(backup: Path, vault: Location) -> list[str]:
-    """The cases erased in `vault` whose keys the older copy `backup` (of the same vault) still
-    holds, by reference: a backup taken before their erasure.  Empty if either cannot be read,
-    or they are not copies of one vault, or the vault is on a server (not compared there)."""
-    if not isinstance(vault, Path) or not vault.exists() or not backup.exists():
+    """The cases erased in `vault` (a file, or a schema on a server) whose keys the older copy
+    `backup` (of the same vault) still holds, by reference: a backup taken before their
+    erasure.  Empty if either cannot be read, or they are not copies of one vault."""
+    if (isinstance(vault, Path) and not vault.exists()) or not backup.exists():
         return []
     try:
-        with closing(_read_only(vault)) as current, closing(_read_only(backup)) as older:
-            first = "SELECT mac FROM entries WHERE seq = 1"
-            if current.execute(first).fetchone() != older.execute(first).fetchone():
+        first, erased = _erased_in(vault)
+        with closing(_read_only(backup)) as older:
+            if older.execute(FIRST_MAC).fetchone() != (first,) or first is None:
                 return []
-            erased = current.execute(
-                "SELECT id, year, number FROM cases WHERE erased_seq IS NOT NULL ORDER BY id"
-            ).fetchall()
             found = []
             for case_id, year, number in erased:
                 key = older.execute("SELECT case_key FROM cases WHERE id = ?", (case_id,))
@@ -392,8 +389,31 @@ def kept_in(backup: Path, vault: Location) -> list[str]:
                 if row is not None and (row[0] or _boxes(older, case_id)):
                     found.append(casefile.format_reference(year, number))
             return found
-    except sqlite3.Error:
+    except (sqlite3.Error, SafeguardError):
         return []
+
+
+FIRST_MAC = "SELECT mac FROM entries WHERE seq = 1"
+ERASED_CASES = "SELECT id, year, number FROM cases WHERE erased_seq IS NOT NULL ORDER BY id"
+
+
+def _erased_in(vault: Location) -> tuple[bytes | None, list[tuple[int, int, int]]]:
+    """The vault's first entry's MAC (which copies of one vault share) and its erased cases."""
+    if isinstance(vault, Path):
+        with closing(_read_only(vault)) as current:
+            row = current.execute(FIRST_MAC).fetchone()
+            return (None if row is None else bytes(row[0])), current.execute(
+                ERASED_CASES
+            ).fetchall()
+    connection = storage.open_connection(vault)
+    try:
+        with storage.reading(connection) as db:
+            first = db.value(FIRST_MAC)
+            rows = db.execute(ERASED_CASES).fetchall()
+    finally:
+        connection.close()
+    erased = [(int(i), int(y), int(n)) for i, y, n in rows]
+    return (None if first is None else bytes(first)), erased
 
 
 def _boxes(db: sqlite3.Connection, case_id: int) -> int:

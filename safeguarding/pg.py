@@ -75,6 +75,13 @@ def _placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def _statement(sql: str, parameters: Any) -> tuple[str, list[Any] | None]:
+    """`sql` and its parameters as psycopg takes them."""
+    if parameters:
+        return _placeholders(sql), [_value(p) for p in parameters]
+    return sql, None
+
+
 def _value(value: Any) -> Any:
     # Integer columns take a flag as 0 or 1, as SQLite stores it.
     return int(value) if isinstance(value, bool) else value
@@ -91,12 +98,44 @@ class PgConnection:
         #: While set, a write transaction stays open at its end (see `pg_init`).
         self.hold_commit = False
         self.streams = 0  # server-side cursors opened, for their names
+        #: Statements of the transaction whose results nobody reads (its BEGIN, the head's
+        #: lock, `write`s), not sent yet: they go with the next statement that is read, or
+        #: the COMMIT, in one round trip (see `_sent`).
+        self.queued: list[tuple[str, list[Any] | None]] = []
 
     def execute(self, sql: str, parameters: Any = (), /) -> Any:
+        if sql == "ROLLBACK":
+            self.queued.clear()  # unsent: dropped, and their errors never raised over this
+            if not self._begun_on_server():
+                return None
+        return self._sent(_statement(sql, parameters))
+
+    def write(self, sql: str, parameters: Any = (), /) -> None:
+        """A statement whose result is not read (an INSERT, UPDATE or DELETE): in a
+        transaction, queued to go with the next statement (an error in it is raised there,
+        and the whole transaction rolled back as for any other); outside one, sent now."""
+        if self.queued or self._begun_on_server():
+            self.queued.append(_statement(sql, parameters))
+        else:
+            self._sent(_statement(sql, parameters))
+
+    def _begun_on_server(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
+
+    def _sent(self, statement: tuple[str, list[Any] | None] | None) -> Any:
+        """Send the queued statements and then `statement` (if any), in one round trip
+        (psycopg's pipeline mode) when any are queued; the last one's cursor."""
+        queued, self.queued = self.queued, []
         try:
-            if parameters:
-                return self.raw.execute(_placeholders(sql), [_value(p) for p in parameters])
-            return self.raw.execute(sql)
+            if not queued:
+                return None if statement is None else self.raw.execute(*statement)
+            cursor = None
+            with self.raw.pipeline():
+                for sql, parameters in [*queued, *([statement] if statement else [])]:
+                    cursor = self.raw.execute(sql, parameters)
+            return cursor
         except Exception as error:
             found = as_error(error)
             if found is None:
@@ -106,6 +145,7 @@ class PgConnection:
     def stream(self, sql: str) -> Any:
         """The rows of `sql` read from the server a batch at a time (a server-side cursor,
         in the transaction under way), rather than all at once."""
+        self._sent(None)
         self.streams += 1
         cursor = self.raw.cursor(name=f"safeguard_{self.streams}")
         try:
@@ -119,6 +159,7 @@ class PgConnection:
         return cursor
 
     def executemany(self, sql: str, parameters: Any, /) -> None:
+        self._sent(None)
         try:
             with self.raw.cursor() as cursor:
                 rows = [[_value(p) for p in row] for row in parameters]
@@ -131,26 +172,27 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        from psycopg.pq import TransactionStatus
-
-        return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
+        return bool(self.queued) or self._begun_on_server()
 
     def set_busy_timeout(self, milliseconds: int) -> None:
         self.busy_timeout_ms = milliseconds
         self.execute(f"SET lock_timeout = {int(milliseconds)}")
 
     def begin_reading(self) -> None:
-        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        """Begin a read (sent with its first statement)."""
+        self.queued.append(("BEGIN ISOLATION LEVEL REPEATABLE READ", None))
 
     def begin_writing(self) -> None:
         """Begin a write: the head's row lock first, so that every read in it sees what the
-        writers before it committed (READ COMMITTED reads the latest at each statement)."""
-        self.execute("BEGIN")
-        self.execute(HEAD_LOCK)
+        writers before it committed (READ COMMITTED reads the latest at each statement).
+        Both go with the write's first statement, which the server runs once it has the
+        lock (or the lock's wait, `lock_timeout`, raises there)."""
+        self.queued += [("BEGIN", None), (HEAD_LOCK, None)]
 
     def commit(self) -> None:
-        if not self.hold_commit:
-            self.execute("COMMIT")
+        """Commit, with the writes still queued, in one round trip; while `hold_commit` is
+        set, only send the writes."""
+        self._sent(None if self.hold_commit else ("COMMIT", None))
 
     def tables(self) -> list[str]:
         """Every table in the vault's schema."""

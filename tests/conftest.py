@@ -151,16 +151,45 @@ class VaultInfo:
 
 
 @pytest.fixture
-def vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> VaultInfo:
-    """A vault made through the library, with alice (DSL) acting; env set for the CLI."""
+def vault_engine(request: pytest.FixtureRequest) -> str:
+    """Where `vault` makes its vault: a file, unless a test asks for both engines
+    (`on_both_engines`)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+#: Runs a test (and the fixtures it builds on `vault`) on a vault file, then on a vault in a
+#: schema on the tests' PostgreSQL server.
+on_both_engines = pytest.mark.parametrize("vault_engine", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def vault(
+    vault_engine: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> VaultInfo:
+    """A vault made through the library, with alice (DSL) acting; env set for the CLI.  A
+    file, or (see `on_both_engines`) a schema on the server, whose `path` is then a `Server`."""
+    return _made_vault(vault_engine, request, tmp_path, monkeypatch)
+
+
+def _made_vault(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> VaultInfo:
+    from safeguarding.server import Location, Server
     from safeguarding.vault import Vault
 
-    path = tmp_path / "vault.db"
-    unlocked, recovery_key = Vault.create(path, "alice", PASSPHRASE, kdf=FAST_KDF)
+    where: Location = tmp_path / "vault.db"
+    if engine == "postgresql":
+        school: School = request.getfixturevalue("pg_school")
+        where = Server.parse(school.url)
+    monkeypatch.setenv("SAFEGUARD_VAULT", str(where))
+    unlocked, recovery_key = Vault.create(where, "alice", PASSPHRASE, kdf=FAST_KDF)
     unlocked.close()
     monkeypatch.setenv("SAFEGUARD_USER", "alice")
     monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
-    return VaultInfo(path, "alice", PASSPHRASE, recovery_key)
+    return VaultInfo(where, "alice", PASSPHRASE, recovery_key)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")
@@ -195,19 +224,7 @@ def any_vault(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> VaultInfo:
     """The `vault` fixture's vault, as a file or (see `engine`) in a schema on the server."""
-    from safeguarding.server import Location, Server
-    from safeguarding.vault import Vault
-
-    where: Location = tmp_path / "vault.db"
-    if engine == "postgresql":
-        school: School = request.getfixturevalue("pg_school")
-        where = Server.parse(school.url)
-    monkeypatch.setenv("SAFEGUARD_VAULT", str(where))
-    unlocked, recovery_key = Vault.create(where, "alice", PASSPHRASE, kdf=FAST_KDF)
-    unlocked.close()
-    monkeypatch.setenv("SAFEGUARD_USER", "alice")
-    monkeypatch.setenv("SAFEGUARD_PASSPHRASE", PASSPHRASE)
-    return VaultInfo(where, "alice", PASSPHRASE, recovery_key)  # type: ignore[arg-type]
+    return _made_vault(engine, request, tmp_path, monkeypatch)
 
 
 @pytest.fixture
@@ -274,6 +291,22 @@ def run(
     if not plain_warning:
         result.stderr = PLAIN_WARNING.sub("", result.stderr)
     return result
+
+
+def stored_bytes(info: VaultInfo, request: pytest.FixtureRequest) -> bytes:
+    """What the vault keeps: the file and SQLite's files beside it, or on a server the
+    schema's whole dump (its `bytea` columns as hex, and as the bytes that hex spells)."""
+    from safeguarding.server import Server
+
+    where: Path | Server = info.path
+    if isinstance(where, Server):
+        server: PgServer = request.getfixturevalue("pg_server")
+        dumped = server.dump(where.schema)
+        spelled = b"".join(
+            bytes.fromhex(found) for found in re.findall(r"\\x((?:[0-9a-f]{2})+)", dumped)
+        )
+        return dumped.encode() + spelled
+    return b"".join(p.read_bytes() for p in vault_files(where))
 
 
 def vault_files(path: Path) -> list[Path]:

@@ -6,6 +6,7 @@ import itertools
 import json
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -78,17 +79,37 @@ def entry(say: Say, *args: str, text: str = "Something was said.") -> dict[str, 
 
 
 def entry_count(vault: Path | Server) -> int:
-    """How many entries the vault holds, a file or (read through the library's seam) a schema
-    on a PostgreSQL server."""
+    """How many entries the vault holds, a file or a schema on a PostgreSQL server."""
+    return int(sql_value(vault, "SELECT count(*) FROM entries"))
+
+
+def sql_value(vault: Path | Server, sql: str, *parameters: Any) -> Any:
+    """The first column of the first row of `sql`, read from a vault file or (through the
+    library's seam) a schema on a PostgreSQL server; None for no row."""
     if isinstance(vault, Server):
         connection = storage.open_connection(vault)
         try:
-            return int(connection.execute("SELECT count(*) FROM entries").fetchone()[0])
+            row = connection.execute(sql, parameters).fetchone()
         finally:
             connection.close()
-    with sqlite3.connect(vault) as db:
-        count: int = db.execute("SELECT count(*) FROM entries").fetchone()[0]
-    return count
+    else:
+        with closing(sqlite3.connect(vault)) as db:
+            row = db.execute(sql, parameters).fetchone()
+    return None if row is None else row[0]
+
+
+def sql_run(vault: Path | Server, sql: str, *parameters: Any) -> None:
+    """Change a vault by hand, as someone with the file or the schema's role could: one
+    statement, committed."""
+    if isinstance(vault, Server):
+        connection = storage.open_connection(vault)  # autocommit
+        try:
+            connection.execute(sql, parameters)
+        finally:
+            connection.close()
+    else:
+        with closing(sqlite3.connect(vault)) as db, db:
+            db.execute(sql, parameters)
 
 
 def corrected_twice(say: Say) -> tuple[str, int, int, int]:

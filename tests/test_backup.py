@@ -23,14 +23,16 @@ import pytest
 
 from safeguarding import backup, backup_create, chronology, clock, files, restore, storage
 from safeguarding.errors import CheckFailed
+from safeguarding.server import Location, Server
 from safeguarding.vault import Role, Unlocked, Vault
-from tests.conftest import FAST_KDF, PASSPHRASE, VaultInfo, invoke, run
+from tests.conftest import FAST_KDF, PASSPHRASE, VaultInfo, invoke, on_both_engines, run
+from tests.pgserver import PgServer
 from tests.reliability import run_unprivileged, tiny_filesystem
 
 # Helpers -----------------------------------------------------------------------------------
 
 
-def unlock(info: VaultInfo, path: Path | None = None) -> Unlocked:
+def unlock(info: VaultInfo, path: Location | None = None) -> Unlocked:
     return Vault.open(path or info.path).unlock(info.user, info.passphrase)
 
 
@@ -192,7 +194,9 @@ APPENDER = textwrap.dedent(
     from safeguarding import chronology, storage
     from safeguarding.vault import Vault
 
-    vault = Vault.open(Path(sys.argv[1]))
+    from safeguarding.server import location
+
+    vault = Vault.open(location(sys.argv[1]))
     unlocked = vault.unlock("alice", sys.argv[2])
     stop = Path(sys.argv[3])
     n = 0
@@ -211,6 +215,7 @@ APPENDER = textwrap.dedent(
 )
 
 
+@on_both_engines
 def test_a_backup_taken_while_another_process_appends_verifies_and_restores_whole(
     vault: VaultInfo, folder: Path, tmp_path: Path
 ) -> None:
@@ -652,6 +657,7 @@ def downgrade(path: Path, revision: str) -> None:
 # List and status -----------------------------------------------------------------------------
 
 
+@on_both_engines
 def test_list_shows_every_backup_newest_first_and_which_verify(
     vault: VaultInfo, folder: Path
 ) -> None:
@@ -670,6 +676,7 @@ def test_list_shows_every_backup_newest_first_and_which_verify(
     assert "2026-11-21 02:00" in table.stdout and "sha256" in table.stdout
 
 
+@on_both_engines
 def test_status_is_quiet_when_a_recent_backup_verifies(vault: VaultInfo, folder: Path) -> None:
     backup.create(vault.path, folder)
     result = invoke("backup", "status", str(folder), "--max-age", "36h")
@@ -801,6 +808,7 @@ def test_prune_quiet_says_nothing(vault: VaultInfo, folder: Path) -> None:
 # Restore ---------------------------------------------------------------------------------------
 
 
+@on_both_engines
 def test_restore_puts_a_verified_vault_in_place(
     vault: VaultInfo, one_backup: Path, tmp_path: Path
 ) -> None:
@@ -890,12 +898,17 @@ def test_restore_a_backup_onto_itself_is_refused(one_backup: Path) -> None:
 # verify --checkpoints ----------------------------------------------------------------------
 
 
+@on_both_engines
 def test_a_vault_rolled_back_behind_a_backup_is_caught(
-    vault: VaultInfo, folder: Path, tmp_path: Path
+    vault: VaultInfo, folder: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     append_notes(vault, 2)
     old_copy = tmp_path / "old-vault.db"
-    shutil.copyfile(vault.path, old_copy)  # the vault as it was (every connection is closed)
+    if isinstance(vault.path, Server):
+        (tmp_path / "old").mkdir()
+        old_copy = backup.create(vault.path, tmp_path / "old").path
+    else:
+        shutil.copyfile(vault.path, old_copy)  # the vault as it was (every connection closed)
     append_notes(vault, 3)
     backup.create(vault.path, folder)
     backup.create(vault.path, folder)
@@ -906,7 +919,13 @@ def test_a_vault_rolled_back_behind_a_backup_is_caught(
     assert document["checkpoints_checked"] == 2
 
     # Someone puts the older vault back: its own chain is perfect...
-    shutil.copyfile(old_copy, vault.path)
+    if isinstance(vault.path, Server):  # the schema emptied and the older copy loaded
+        server: PgServer = request.getfixturevalue("pg_server")
+        schema = vault.path.schema
+        server.admin(f"DROP SCHEMA {schema} CASCADE; CREATE SCHEMA {schema} AUTHORIZATION {schema}")
+        assert invoke("restore", str(old_copy), "--to", str(vault.path)).exit_code == 0
+    else:
+        shutil.copyfile(old_copy, vault.path)
     assert invoke("verify").exit_code == 0
     # ...but the backup's checkpoint knows it once had more.
     caught = invoke("verify", "--checkpoints", str(folder))
@@ -914,6 +933,7 @@ def test_a_vault_rolled_back_behind_a_backup_is_caught(
     assert "rolled back to entry 4" in one_line(caught.stderr)
 
 
+@on_both_engines
 def test_verify_checkpoints_needs_manifests_of_this_vault(
     vault: VaultInfo, folder: Path, tmp_path: Path
 ) -> None:

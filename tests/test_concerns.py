@@ -22,10 +22,12 @@ from tests.conftest import (
     SetClock,
     VaultInfo,
     invoke,
+    on_both_engines,
     run,
     safeguard_executable,
     write_secret,
 )
+from tests.flowkit import sql_value
 from tests.test_release_fixtures import old  # noqa: F401 (the fixture)
 
 TESS, TESS_PASSPHRASE = "Tess Teacher", "tess passphrase 2026"
@@ -117,6 +119,7 @@ def test_the_chair_reads_no_concern_that_is_not_about_a_headteacher(school: Vaul
     assert invoke("inbox", env=staff).exit_code == 3  # staff read no one's concerns
 
 
+@on_both_engines
 def test_triage_adds_the_concern_to_a_case_once(school: VaultInfo, say) -> None:  # type: ignore[no-untyped-def]
     number = report(school.path, TESS, TESS_PASSPHRASE)
     recorded = invoke(
@@ -258,6 +261,7 @@ def test_the_signature_carried_into_a_case_is_checked(school: VaultInfo) -> None
     assert signed_bytes(number, 2, item.recorded_at, item.content.payload()).startswith(b"SGC1")
 
 
+@on_both_engines
 def test_the_inbox_counts_working_hours_and_reminds(school: VaultInfo, set_clock: SetClock) -> None:
     set_clock(datetime(2026, 12, 4, 15, 0, tzinfo=UTC))  # a Friday, 15:00
     report(school.path, TESS, TESS_PASSPHRASE)
@@ -274,6 +278,7 @@ def test_the_inbox_counts_working_hours_and_reminds(school: VaultInfo, set_clock
     assert run("inbox", "--older-than", "6h").returncode == 0
 
 
+@on_both_engines
 def test_two_staff_and_a_dsl_writing_at_once_lose_nothing(
     school: VaultInfo, tmp_path: Path
 ) -> None:
@@ -342,9 +347,8 @@ def test_two_staff_and_a_dsl_writing_at_once_lose_nothing(
         )
     for process in processes:
         assert process.wait(timeout=120) == 0, process.stderr.read() if process.stderr else ""
-    with sqlite3.connect(school.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM concerns").fetchone() == (10,)
-        assert db.execute("SELECT COUNT(*) FROM cases").fetchone() == (5,)
+    assert sql_value(school.path, "SELECT COUNT(*) FROM concerns") == 10
+    assert sql_value(school.path, "SELECT COUNT(*) FROM cases") == 5
     assert invoke("verify").exit_code == 0
     assert len(json.loads(invoke("inbox", "--json").stdout)["concerns"]) == 10
 
@@ -356,6 +360,7 @@ def test_unknown_concern_is_not_found(school: VaultInfo) -> None:
     alice.close()
 
 
+@on_both_engines
 def test_triage_new_opens_a_case_from_the_concern_in_a_script(school: VaultInfo, say) -> None:  # type: ignore[no-untyped-def]
     number = report(school.path, TESS, TESS_PASSPHRASE)
     missing = invoke("triage", str(number), "--new", "--category", "child-protection")

@@ -12,7 +12,8 @@ from safeguarding import crypto, slots
 from safeguarding.db import Db, KeySlot
 from safeguarding.errors import NotAllowed
 from safeguarding.vault import Role, Vault
-from tests.conftest import PASSPHRASE, VaultInfo, invoke
+from tests.conftest import PASSPHRASE, VaultInfo, invoke, on_both_engines
+from tests.flowkit import sql_value
 
 STAFF, STAFF_PASSPHRASE = "Tess Teacher", "tess passphrase 2026"
 
@@ -93,17 +94,19 @@ def test_every_other_command_refuses_a_member_of_staff(
     assert staffed.path.read_bytes() == before
 
 
+@on_both_engines
 def test_a_dsl_resets_a_staff_passphrase_and_the_slot_still_has_no_vault_key(
     staffed: VaultInfo,
 ) -> None:
     reset = invoke("user", "passwd", STAFF, env={"SAFEGUARD_NEW_PASSPHRASE": "a new one for tess"})
     assert reset.exit_code == 0, reset.stderr
-    with sqlite3.connect(staffed.path) as db:
-        wrapped = db.execute("SELECT wrapped_key FROM key_slots WHERE purpose = 'staff'").fetchone()
-    assert wrapped == (None,)
+    staff_slots = "SELECT count(*) FROM key_slots WHERE purpose = 'staff'"
+    assert sql_value(staffed.path, staff_slots) == 1
+    assert sql_value(staffed.path, staff_slots + " AND wrapped_key IS NULL") == 1
     assert invoke("verify").exit_code == 0
 
 
+@on_both_engines
 def test_a_vault_with_staff_verifies(staffed: VaultInfo) -> None:
     assert invoke("verify").exit_code == 0
     assert invoke("verify", "--no-passphrase").exit_code == 0

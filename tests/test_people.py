@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SetClock, VaultInfo, invoke
+from safeguarding.server import Server
+from tests.conftest import SetClock, VaultInfo, invoke, on_both_engines
+from tests.flowkit import sql_run, sql_value
 
 MOMENT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -20,14 +22,12 @@ def fixed(set_clock: SetClock) -> None:
     set_clock(MOMENT)
 
 
-def head(path: Path) -> int:
-    with sqlite3.connect(path) as db:
-        return int(db.execute("SELECT head_seq FROM vault_meta").fetchone()[0])
+def head(path: Path | Server) -> int:
+    return int(sql_value(path, "SELECT head_seq FROM vault_meta"))
 
 
-def rows(path: Path, table: str) -> int:
-    with sqlite3.connect(path) as db:
-        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+def rows(path: Path | Server, table: str) -> int:
+    return int(sql_value(path, f"SELECT count(*) FROM {table}"))
 
 
 def add(name: str, dob: str, *extra: str) -> int:
@@ -36,6 +36,7 @@ def add(name: str, dob: str, *extra: str) -> int:
     return int(result.stdout.strip())
 
 
+@on_both_engines
 def test_a_person_is_added_listed_and_shown(vault: VaultInfo) -> None:
     amy = add("Amy Price", "2016-03-14", "--year-group", "Year 5", "--upn", "a123456789012")
     ben = add("Ben Price", "14/09/2018")
@@ -55,6 +56,7 @@ def test_a_person_is_added_listed_and_shown(vault: VaultInfo) -> None:
     assert by_name["person"] == 1 and by_name["cases"] == []
 
 
+@on_both_engines
 def test_two_people_linked_see_each_other(vault: VaultInfo) -> None:
     add("Amy Price", "2016-03-14")
     add("Dana Price", "1988-01-02", "--role", "parent")
@@ -139,10 +141,10 @@ def test_verify_catches_a_person_added_or_removed_by_hand(vault: VaultInfo) -> N
     assert "removed by hand" in result.stderr
 
 
+@on_both_engines
 def test_verify_without_a_passphrase_checks_people_too(vault: VaultInfo) -> None:
     add("Amy Price", "2016-03-14")
-    with sqlite3.connect(vault.path) as db:
-        db.execute("UPDATE people SET created_at = '2020-01-01T00:00:00.000000Z'")
+    sql_run(vault.path, "UPDATE people SET created_at = '2020-01-01T00:00:00.000000Z'")
     result = invoke("verify", "--no-passphrase")
     assert result.exit_code == 1, result.stderr
     assert "person 1" in result.stderr
@@ -160,6 +162,7 @@ def test_a_link_changed_by_hand_is_caught(vault: VaultInfo) -> None:
     assert "link 1" in result.stderr
 
 
+@on_both_engines
 def test_people_stay_readable_and_verified_after_a_re_key(vault: VaultInfo) -> None:
     """Disabling a user turns the vault's keys: every person is sealed again under the new."""
     from safeguarding.vault import Role, Vault
@@ -168,14 +171,12 @@ def test_people_stay_readable_and_verified_after_a_re_key(vault: VaultInfo) -> N
     add("Amy Price", "2016-03-14")
     add("Ben Price", "2018-09-14")
     assert invoke("person", "link", "1", "2", "--as", "sibling").exit_code == 0
-    with sqlite3.connect(vault.path) as db:
-        sealed_before = db.execute("SELECT name FROM people WHERE id = 1").fetchone()[0]
+    sealed_before = sql_value(vault.path, "SELECT name FROM people WHERE id = 1")
     alice = Vault.open(vault.path).unlock("alice", vault.passphrase)
     alice.add_user("Sam Patel", Role.DEPUTY, DEPUTY_PASSPHRASE)
     alice.disable_user("Sam Patel")
     alice.close()
-    with sqlite3.connect(vault.path) as db:
-        sealed_after = db.execute("SELECT name FROM people WHERE id = 1").fetchone()[0]
+    sealed_after = sql_value(vault.path, "SELECT name FROM people WHERE id = 1")
     assert sealed_after != sealed_before
     shown = json.loads(invoke("person", "show", "1", "--json").stdout)
     assert shown["name"] == "Amy Price"

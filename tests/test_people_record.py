@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSPHRASE, SetClock, VaultInfo, invoke
-from tests.flowkit import Say, record_args
+from safeguarding.server import Server
+from tests.conftest import PASSPHRASE, SetClock, VaultInfo, invoke, on_both_engines
+from tests.flowkit import Say, record_args, sql_value
 
 MOMENT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -49,11 +50,11 @@ def pupil(say: Say, *extra: str, subject: str = "Amy Price") -> str:
     return result.stdout.strip()
 
 
-def people_count(path: Path) -> int:
-    with sqlite3.connect(path) as db:
-        return int(db.execute("SELECT count(*) FROM people").fetchone()[0])
+def people_count(path: Path | Server) -> int:
+    return int(sql_value(path, "SELECT count(*) FROM people"))
 
 
+@on_both_engines
 def test_a_subject_with_a_date_of_birth_is_matched_or_added(vault: VaultInfo, say: Say) -> None:
     first = pupil(say, "--subject-dob", "2016-03-14")
     assert subjects(vault.path, first) == [{"name": "Amy Price", "role": "pupil", "person": 1}]
@@ -145,6 +146,7 @@ def test_on_a_terminal_the_people_of_that_name_are_offered(
     assert subjects(vault.path, result.stdout.strip())[0]["person"] == 2
 
 
+@on_both_engines
 def test_on_a_terminal_a_new_person_is_added_with_the_case(
     vault: VaultInfo, terminal: None
 ) -> None:
@@ -177,6 +179,7 @@ def test_on_a_terminal_a_new_person_is_added_with_the_case(
     )
 
 
+@on_both_engines
 def test_an_existing_case_s_subject_is_linked_afterwards(vault: VaultInfo, say: Say) -> None:
     reference = pupil(say)
     assert invoke("person", "add", "Amy Price", "--dob", "2016-03-14").exit_code == 0

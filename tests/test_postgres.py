@@ -622,3 +622,36 @@ def test_the_config_file_s_vault_may_be_a_file_beside_it_and_is_checked(
     assert "'vault' must be a vault file's path or a postgresql:// URL" in refused.stderr
     named = invoke("--vault", str(folder / "records" / "school.db"), "db", "status")
     assert named.exit_code == 0, named.stderr  # --vault comes first: the file is not read
+
+
+def test_a_write_whose_statement_fails_at_its_commit_keeps_none_of_it(
+    any_vault: VaultInfo,
+) -> None:
+    """On a server a write's inserts and updates go with its next statement (or its commit):
+    one refused there still fails the whole write, and nothing of it is kept."""
+    from safeguarding import chronology
+    from safeguarding.db import VaultMeta
+    from safeguarding.vault import Vault
+
+    unlocked = Vault.open(any_vault.path).unlock("alice", PASSPHRASE)
+    connection = unlocked.vault.connection
+    try:
+        with storage.reading(connection) as db:
+            before = chronology.head(db)
+        with pytest.raises(sqlite3.DatabaseError), storage.writing(connection) as db:
+            entry = chronology.append(
+                db,
+                signer=unlocked.signer,
+                payload_key=unlocked.keys.field_key,
+                kind="note",
+                payload={"text": "never kept"},
+            )
+            db.insert(entry)  # the same entry again: its seq is taken (refused at the commit)
+        assert not connection.in_transaction
+        with storage.reading(connection) as db:
+            assert chronology.head(db) == before
+            assert db.get_one(VaultMeta, 1).head_seq == before.seq
+        assert entry_count(any_vault.path) == before.seq
+    finally:
+        unlocked.close()
+    assert invoke("verify").exit_code == 0

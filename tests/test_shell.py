@@ -31,6 +31,7 @@ from tests.conftest import (
     SetClock,
     VaultInfo,
     invoke,
+    on_both_engines,
     run,
     safeguard_executable,
 )
@@ -137,6 +138,7 @@ def _texts(say: Say) -> dict[str, str]:
     }
 
 
+@on_both_engines
 def test_a_whole_case_in_one_sitting_with_one_passphrase(
     vault: VaultInfo, shell_env: dict[str, str], say: Say
 ) -> None:
@@ -365,6 +367,7 @@ def test_no_history_file_appears_anywhere_under_home(
     assert notes[-1]["text"] == "Zebra-canary text typed in the shell."
 
 
+@on_both_engines
 def test_keys_changed_by_a_colleague_are_followed_or_asked_for_again(
     vault: VaultInfo, shell_env: dict[str, str], say: Say
 ) -> None:
@@ -409,6 +412,7 @@ def test_a_wrong_passphrase_from_the_environment_ends_it_at_once(vault: VaultInf
     assert "wrong passphrase for 'alice'" in result.stderr and "more tries" not in result.stderr
 
 
+@on_both_engines
 def test_a_shell_tells_its_user_of_failed_attempts_since_their_last_unlock(
     vault: VaultInfo,
 ) -> None:

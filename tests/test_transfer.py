@@ -4,7 +4,6 @@ and the receiving school's, each with its own DSL."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,11 @@ from typing import Any
 import pytest
 
 from safeguarding import received, storage, transfer_package
+from safeguarding.server import Location, Server, location
 from safeguarding.vault import Vault
-from tests.conftest import DEFAULT_NOW, FAST_KDF, SetClock, VaultInfo, invoke
-from tests.flowkit import Say, entry, record
+from tests.conftest import DEFAULT_NOW, FAST_KDF, SetClock, VaultInfo, invoke, write_secret
+from tests.flowkit import Say, entry, entry_count, record
+from tests.pgserver import PgServer
 
 CANARY = "Zebedee Quartermaine-Okonkwo"
 TEXTS = (
@@ -24,21 +25,34 @@ TEXTS = (
 
 
 @pytest.fixture
-def school_b(tmp_path: Path) -> dict[str, str]:
-    """The receiving school's vault, and the environment that acts in it as its DSL."""
-    path = tmp_path / "northfield.db"
-    unlocked, _ = Vault.create(path, "Bea Bell", "bea passphrase 2026", kdf=FAST_KDF)
+def school_b(
+    vault: VaultInfo,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, str]:
+    """The receiving school's vault, and the environment that acts in it as its DSL: a file,
+    or (parametrized "postgresql") a schema of its own on the tests' server."""
+    where: Location = tmp_path / "northfield.db"
+    if getattr(request, "param", "sqlite") == "postgresql":
+        server: PgServer = request.getfixturevalue("pg_server")
+        school = server.school()
+        passfile = tmp_path / "pgpass"  # the sending school's line too, if it is on the server
+        lines = passfile.read_text(encoding="utf-8") if passfile.exists() else ""
+        write_secret(passfile, lines + school.pgpass_line())
+        monkeypatch.setenv("PGPASSFILE", str(passfile))
+        where = Server.parse(school.url)
+    unlocked, _ = Vault.create(where, "Bea Bell", "bea passphrase 2026", kdf=FAST_KDF)
     unlocked.close()
     return {
-        "SAFEGUARD_VAULT": str(path),
+        "SAFEGUARD_VAULT": str(where),
         "SAFEGUARD_USER": "Bea Bell",
         "SAFEGUARD_PASSPHRASE": "bea passphrase 2026",
     }
 
 
-def entries(path: str | Path) -> int:
-    with sqlite3.connect(path) as connection:
-        return int(connection.execute("SELECT count(*) FROM entries").fetchone()[0])
+def entries(path: str | Location) -> int:
+    return entry_count(location(path) if isinstance(path, str) else path)
 
 
 def a_child_with_a_case(say: Say) -> str:
@@ -58,6 +72,12 @@ def sent(tmp_path: Path, key: str, *extra: str) -> Any:
     return json.loads(result.stdout)
 
 
+@pytest.mark.parametrize(
+    ("vault_engine", "school_b"),
+    [("sqlite", "sqlite"), ("postgresql", "sqlite"), ("sqlite", "postgresql")],
+    ids=["file-to-file", "server-to-file", "file-to-server"],
+    indirect=True,
+)
 def test_a_file_goes_to_the_new_school_whole_and_its_receipt_comes_back(
     vault: VaultInfo, school_b: dict[str, str], say: Say, tmp_path: Path
 ) -> None:
@@ -80,7 +100,7 @@ def test_a_file_goes_to_the_new_school_whole_and_its_receipt_comes_back(
     assert got["from"]["school"] and got["from"]["sent_by"] == "alice"
 
     # Every entry's text arrived byte for byte, with its author and its time.
-    unlocked = Vault.open(Path(school_b["SAFEGUARD_VAULT"])).unlock(
+    unlocked = Vault.open(location(school_b["SAFEGUARD_VAULT"])).unlock(
         "Bea Bell", "bea passphrase 2026"
     )
     try:

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from safeguarding import attempts, migrate, storage
+from safeguarding import attempts, migrate, pg, storage
+from safeguarding.server import Server
 from tests.conftest import (
     PASSPHRASE,
     SetClock,
     VaultInfo,
     invoke,
+    on_both_engines,
     pauses_of,
     run,
+    stored_bytes,
     vault_files,
 )
 from tests.reliability import record_case
@@ -27,19 +32,46 @@ CANARY = "canary-Q7x9-not-the-passphrase"
 WRONG = "wrong passphrase for 'alice'; nothing was changed"
 
 
-def rows(path: Path) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as db:
-        return db.execute(
-            "SELECT id, at, tried, name_tag, details, cleared_at FROM unlock_attempts ORDER BY id"
-        ).fetchall()
+def rows(path: Path | Server) -> list[tuple[Any, ...]]:
+    sql = "SELECT id, at, tried, name_tag, details, cleared_at FROM unlock_attempts ORDER BY id"
+    if isinstance(path, Server):
+        connection = storage.open_connection(path)
+        try:
+            return [tuple(row) for row in connection.execute(sql).fetchall()]
+        finally:
+            connection.close()
+    with closing(sqlite3.connect(path)) as db:
+        return db.execute(sql).fetchall()
 
 
 def on_disk(path: Path) -> bytes:
     return b"".join(p.read_bytes() for p in vault_files(path))
 
 
+@contextmanager
+def writing_elsewhere(path: Path | Server) -> Iterator[None]:
+    """Another command's write under way, holding the vault (on a server, its head's lock)."""
+    if isinstance(path, Server):
+        holder = pg.connect(path, storage.DEFAULT_BUSY_TIMEOUT)
+        holder.execute("BEGIN")
+        holder.execute(pg.HEAD_LOCK)  # held from here until the ROLLBACK
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    with closing(sqlite3.connect(path, isolation_level=None)) as sqlite_holder:
+        sqlite_holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            sqlite_holder.execute("ROLLBACK")
+
+
+@on_both_engines
 def test_a_wrong_passphrase_is_recorded_and_shown_by_audit_without_the_secret(
-    vault: VaultInfo, set_clock: SetClock
+    vault: VaultInfo, set_clock: SetClock, request: pytest.FixtureRequest
 ) -> None:
     set_clock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
     failed = run("cases", env={"SAFEGUARD_PASSPHRASE": CANARY})
@@ -52,8 +84,9 @@ def test_a_wrong_passphrase_is_recorded_and_shown_by_audit_without_the_secret(
     assert (at[:16], tried, cleared) == ("2026-11-25T10:00", "passphrase", None)
     # The name, the account and the terminal are sealed: nothing of them, nor of the secret,
     # is on disk in clear.
-    assert b"alice" not in on_disk(vault.path) and "alice" not in details
-    assert CANARY.encode() not in on_disk(vault.path)
+    stored = stored_bytes(vault, request)
+    assert b"alice" not in stored and "alice" not in details
+    assert CANARY.encode() not in stored and CANARY.encode().hex().encode() not in stored
 
     set_clock(datetime(2026, 11, 25, 10, 5, tzinfo=UTC))
     shown = run("audit")
@@ -78,8 +111,9 @@ def test_a_wrong_passphrase_is_recorded_and_shown_by_audit_without_the_secret(
     assert CANARY not in again.stdout
 
 
+@on_both_engines
 def test_a_name_that_is_no_user_and_a_wrong_recovery_key_are_recorded(
-    vault: VaultInfo,
+    vault: VaultInfo, request: pytest.FixtureRequest
 ) -> None:
     nobody = invoke("--user", "Mr Nobody", "cases")
     assert nobody.exit_code == 3 and "there is no user 'Mr Nobody'" in nobody.stderr
@@ -88,7 +122,7 @@ def test_a_name_that_is_no_user_and_a_wrong_recovery_key_are_recorded(
     assert refused.exit_code == 3, refused.stderr
     assert "does not open this vault" in refused.stderr
     assert [row[2] for row in rows(vault.path)] == ["passphrase", "recovery key"]
-    assert wrong_key.encode() not in on_disk(vault.path)
+    assert wrong_key.encode() not in stored_bytes(vault, request)
 
     shown = invoke("audit")
     assert shown.exit_code == 0, shown.stderr
@@ -102,6 +136,7 @@ def test_a_name_that_is_no_user_and_a_wrong_recovery_key_are_recorded(
     assert "failed to unlock" not in invoke("audit", "--mine").stdout
 
 
+@on_both_engines
 def test_repeated_failures_wait_longer_each_time_and_an_unlock_resets_it(
     vault: VaultInfo, pauses: list[float]
 ) -> None:
@@ -195,14 +230,10 @@ def test_a_vault_that_cannot_be_written_still_refuses_as_usual(
     assert [row[5] for row in rows(vault.path)] == [None]  # to be told again next time
 
 
+@on_both_engines
 def test_a_busy_vault_still_refuses_as_usual(vault: VaultInfo) -> None:
-    holder = sqlite3.connect(vault.path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with writing_elsewhere(vault.path):
         refused = run("cases", env={"SAFEGUARD_PASSPHRASE": CANARY})
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert refused.returncode == 3
     assert WRONG in refused.stderr and "busy" not in refused.stderr
     assert rows(vault.path) == []  # the write gave up rather than hold up the refusal
