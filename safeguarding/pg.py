@@ -212,6 +212,9 @@ class PgConnection:
         row = self.execute("SELECT version_num FROM alembic_version").fetchone()
         return None if row is None else str(row[0])
 
+    #: On a server the chronology is kept from TRUNCATE too: a trigger a file has no need of.
+    APPEND_ONLY = frozenset({"entries_no_update", "entries_no_delete", "entries_no_truncate"})
+
     def triggers(self, table: str) -> set[str]:
         rows = self.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(?) AND NOT tgisinternal",

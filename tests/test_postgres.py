@@ -26,7 +26,7 @@ from safeguarding import storage
 from safeguarding.server import Server
 from tests.conftest import PASSPHRASE, SetClock, VaultInfo, invoke, run, today, write_secret
 from tests.flowkit import Say, entry, entry_count, record
-from tests.pgserver import PgServer, School
+from tests.pgserver import DATABASE, PgServer, School
 from tests.reliability import case_entries, record_case
 from tests.test_release_fixtures import ALEX, FIXTURE
 from tests.test_reliability import _start_note
@@ -119,9 +119,12 @@ def test_the_chronology_is_append_only_on_the_server(
     )
 
 
-def test_verify_names_a_trigger_dropped_by_hand(pg_server: PgServer, pg_school: School) -> None:
+@pytest.mark.parametrize("trigger", ["entries_no_delete", "entries_no_truncate"])
+def test_verify_names_a_trigger_dropped_by_hand(
+    pg_server: PgServer, pg_school: School, trigger: str
+) -> None:
     assert _init()[0] == 0
-    pg_server.admin(f"DROP TRIGGER entries_no_delete ON {pg_school.schema}.entries")
+    pg_server.admin(f"DROP TRIGGER {trigger} ON {pg_school.schema}.entries")
     result = invoke("--user", "alice", "verify", env={"SAFEGUARD_PASSPHRASE": PASSPHRASE})
     assert result.exit_code == 1
     assert "append-only triggers were removed" in result.stderr
@@ -301,7 +304,14 @@ def _setup_sql(school: str) -> tuple[str, str]:
     section = readme.split("## For a trust: PostgreSQL", 1)[1].split("\n## ", 1)[0]
     before, after = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
     named = [block.replace("school_a", school) for block in (before, after)]
-    named[0] = named[0].replace("choose-one", "owner-pw").replace("choose-another", "staff-pw")
+    # `\password ROLE` asks at psql's prompt: here, the passwords a reader would type.
+    typed = {f"{school}_owner": "owner-pw", school: "staff-pw"}
+    named[0] = re.sub(
+        r"^\\password (\w+)$",
+        lambda m: f"ALTER ROLE {m.group(1)} PASSWORD '{typed[m.group(1)]}';",
+        named[0].replace("DATABASE safeguarding", f"DATABASE {DATABASE}"),
+        flags=re.M,
+    )
     return named[0], named[1]
 
 
@@ -369,6 +379,11 @@ def test_the_staff_role_may_add_to_the_chronology_but_never_change_it(
     )
     assert added.exit_code == 0, added.stderr
     assert invoke("verify").exit_code == 0
+    # The staff role may erase, but not rewrite the tables that held the keys: it is told so.
+    entry(say, "close", case, "--outcome", "substantiated", text="Finished.")
+    erased = invoke("erase", case, "--text-file", say("Its date has come."))
+    assert erased.exit_code == 0, erased.stderr
+    assert "VACUUM FULL" in erased.stderr and "schema's owner" in erased.stderr
     connection = storage.open_connection(Server.parse(staff))
     try:
         for sql in ("UPDATE entries SET kind = 'note'", "DELETE FROM entries", "TRUNCATE entries"):
