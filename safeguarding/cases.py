@@ -394,6 +394,11 @@ class Casebook:
             unconfirmed=tuple(_chase(state.reference, t, self.config.closure_days) for t in late),
         )
 
+    def any_erased(self) -> bool:
+        """Whether any case has been erased: one cheap look before reading the erasures."""
+        with storage.guarded(self._path), storage.reading(self.unlocked.vault.connection) as db:
+            return db.value("SELECT 1 FROM cases WHERE erased_seq IS NOT NULL LIMIT 1") is not None
+
     def unconfirmed_without_cases(self) -> Sequence[transfers.Transfer]:
         """The transfers of a file that held no case, overdue for their receipt (those that
         held cases are among their cases' overdue items)."""

@@ -17,7 +17,7 @@ from ..casework import JsonOption, casebook
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from safeguarding.cases import CaseSummary
+    from safeguarding.cases import Casebook, CaseSummary
     from safeguarding.erasure import Recorded
     from safeguarding.sar import Request
     from safeguarding.transfers import Transfer
@@ -50,8 +50,6 @@ def cases(
     Each case's reference, category and subjects (by their initials, unless --names). An
     erased case is listed as erased, with the entry that erased it.
     """
-    from safeguarding import erasure, sar
-
     from .. import views
 
     status = status if status is not None else "all" if overdue else "open"
@@ -61,8 +59,8 @@ def cases(
         if overdue:
             summaries = [s for s in summaries if s.overdue]
         which = status.strip().lower()
-        erased = [] if overdue else erasure.erasures(book.unlocked, _status(which))
-        late = sar.overdue(book.unlocked, today) if overdue else []
+        erased = [] if overdue else _erased(book, which)
+        late = _late_requests(book, today) if overdue else []
         loose = book.unconfirmed_without_cases() if overdue else []
         if json:
             closures = book.config.closure_days
@@ -79,6 +77,21 @@ def cases(
             # Drawn line by line to the console's width already: nothing to crop.
             output.out.print(views.cases_table(summaries, names, today, book.config), crop=False)
         _print_erased(erased)
+
+
+def _erased(book: Casebook, which: str) -> list[Recorded]:
+    """The erased cases to list: read (and their module loaded) only when there are some."""
+    if not book.any_erased():
+        return []
+    from safeguarding import erasure
+
+    return erasure.erasures(book.unlocked, _status(which))
+
+
+def _late_requests(book: Casebook, today: date) -> list[Request]:
+    from safeguarding import sar  # a request's module loads only for --overdue
+
+    return sar.overdue(book.unlocked, today)
 
 
 def _nothing(status: str, overdue: bool) -> str:
