@@ -467,3 +467,15 @@ def test_the_governors_report_still_counts_an_erased_case(vault: VaultInfo, say:
     assert (before["not_broken_down"], after["not_broken_down"]) == (0, "fewer than 3")
     shown = invoke(*period[:-2], "--format", "text", env={"COLUMNS": "200"}).stdout
     assert "an erased case's by no one" in shown
+
+
+def test_erasing_a_case_before_its_retention_date_is_warned_of(vault: VaultInfo, say: Say) -> None:
+    """A child protection case is kept until the child is 25: erasing it sooner is said."""
+    case = closed_case(say)
+    erased = invoke("erase", case, *reason(say, "Asked to."))
+    assert erased.exit_code == 0, erased.stderr
+    warned = " ".join(erased.stderr.split())
+    assert f"warning: {case}'s category keeps it until" in warned
+    assert "before its retention date" in warned
+    malicious = closed_case(say, "staff-misuse")  # erased once closed: its date has come
+    assert "warning" not in invoke("erase", malicious, *reason(say, "Malicious.")).stderr

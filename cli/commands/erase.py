@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from ..casework import (
     read_text,
 )
 from ..context import STATE
+
+if TYPE_CHECKING:
+    from safeguarding.cases import Casebook
 
 #: Said after every erasure, and in the README: what an erasure cannot reach.
 BACKUPS = (
@@ -56,6 +59,9 @@ def erase(
 
     with casebook(text_file) as book:
         erasure.check(book.unlocked, case, force=force)
+        early = _kept_until(book, case)
+        if early is not None:
+            output.say(f"[yellow]warning: {escape(early)}[/]")
         label = "Why the case is being erased" + (" although it is open" if force else "")
         reason = read_text(label, text_file, editor, need="say why the case is being erased")
         if text_file is None and not confirm(
@@ -80,6 +86,23 @@ def erase(
     if not done.log_emptied:
         output.say(_copies_left())
     output.say(escape(BACKUPS))
+
+
+def _kept_until(book: Casebook, case: str) -> str | None:
+    """What its category's rule says of a case not yet due to go: the school's policy keeps
+    it until then (None: its date has come, or its category has no rule)."""
+    from safeguarding import retention
+
+    reference = case.strip().upper()
+    today = book.today()
+    for found in retention.dated(book, everything=True, today=today):
+        if found.reference == reference and (found.due.on is None or found.due.on > today):
+            until = "while it is open" if found.due.on is None else f"until {found.due.on}"
+            return (
+                f"{reference}'s category keeps it {until} ({found.due.rule}): erasing it now "
+                "is before its retention date"
+            )
+    return None
 
 
 def _copies_left() -> str:
