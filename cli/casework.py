@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer._click import core as click
+from typer.core import TyperGroup
 
 from safeguarding.errors import SafeguardError, UsageError
 
@@ -434,3 +436,16 @@ def confirm(label: str, default: bool = True) -> bool:
         return Confirm.ask(label, console=output.err, default=default)
     except EOFError:
         raise typer.Abort() from None
+
+
+def first_word_runs(command: str) -> type[TyperGroup]:
+    """A command group whose first word, when it is none of its subcommands, is the first
+    argument of `command`: `safeguard transfer PERSON …` is `safeguard transfer send PERSON …`."""
+
+    class Group(TyperGroup):
+        def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+            if args and not args[0].startswith("-") and args[0] not in self.commands:
+                args = [command, *args]
+            return super().parse_args(ctx, args)
+
+    return Group

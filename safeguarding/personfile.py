@@ -321,7 +321,7 @@ def export_file(
         with storage.guarded(vault.path), storage.writing(vault.connection) as db:
             unlocked.require_epoch(db)
             event = (FILE_EXPORTED, {"format": fmt, "to": to})
-            read = _read(unlocked, db, text, _exporter(unlocked, payload), event)
+            read = _read(unlocked, db, text, exporter(unlocked, payload), event)
             made = assemble(read, layout, (clock.now(), unlocked.user.name))
             data, unshown = render(made, fmt, width)
             if target is not None:
@@ -344,7 +344,7 @@ def export_file(
     )
 
 
-def _exporter(unlocked: Unlocked, payload: dict[str, Any]) -> Recorder:
+def exporter(unlocked: Unlocked, payload: dict[str, Any]) -> Recorder:
     """Records a case's part in an export of a file: an export entry in the case."""
 
     def record(db: Db, case: Case, ring: KeyRing) -> None:
@@ -366,4 +366,4 @@ def _exporter(unlocked: Unlocked, payload: dict[str, Any]) -> Recorder:
 def read_for_export(unlocked: Unlocked, db: Db, text: str, payload: dict[str, Any]) -> Read:
     """A person's file read to be taken out of the vault (an export entry with `payload` in
     each of its cases), its own vault event left to the caller, in its write transaction."""
-    return _read(unlocked, db, text, _exporter(unlocked, payload), None)
+    return _read(unlocked, db, text, exporter(unlocked, payload), None)

@@ -206,20 +206,7 @@ def _held(
 
 def _record(unlocked: Unlocked, db: Db, case: Case, payload: dict[str, Any]) -> None:
     """The case's part in a request: a redacted export entry in it."""
-    from safeguarding import summaries
-
-    ring = unlocked.case_ring(db, case, writing=True)
-    entry = chronology.append(
-        db,
-        signer=unlocked.signer,
-        payload_key=ring,
-        kind=Export.kind,
-        payload=payload,
-        case_id=case.id,
-        recorded_at=clock.now(),
-    )
-    reference = casefile.format_reference(case.year, case.number)
-    summaries.follow(db, case.id, reference, ring, entry, payload)
+    personfile.exporter(unlocked, payload)(db, case, unlocked.case_ring(db, case, writing=True))
 
 
 def _received_names(received: list[received_files.ReceivedFile]) -> list[tuple[str, str]]:

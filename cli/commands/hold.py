@@ -7,13 +7,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer._click import core as click
-from typer.core import TyperGroup
 
 from safeguarding import documents_retention
 
 from .. import output
-from ..casework import EditorOption, JsonOption, TextFileOption, casebook, read_text
+from ..casework import (
+    EditorOption,
+    JsonOption,
+    TextFileOption,
+    casebook,
+    first_word_runs,
+    read_text,
+)
 
 if TYPE_CHECKING:
     from safeguarding.erasure import Recorded
@@ -41,18 +46,8 @@ HeldArgument = Annotated[
 ]
 
 
-class _CaseFirst(TyperGroup):
-    """`safeguard hold CASE|PERSON` places a hold: a first word that is not a subcommand is what
-    `hold place` holds."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
-            args = ["place", *args]
-        return super().parse_args(ctx, args)
-
-
 app = typer.Typer(
-    cls=_CaseFirst,
+    cls=first_word_runs("place"),
     help="A legal hold on a case or a person: no one may erase it.\n\n"
     "'safeguard hold CASE|PERSON' is 'safeguard hold place CASE|PERSON'. A word that starts "
     "SG- is a case reference; any other is a person, by number or unique name.",

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from typer._click import core as click
-from typer.core import TyperGroup
 
 from .. import output
+from ..casework import first_word_runs
 from ..context import unlock
 from ..output import JsonOption
 from ..settings import school_settings
@@ -21,18 +20,8 @@ if TYPE_CHECKING:
     from safeguarding.unlocked import Unlocked
 
 
-class _PersonFirst(TyperGroup):
-    """`safeguard sar PERSON …` answers a request: a first word that is not a subcommand is the
-    person of `sar make`."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
-            args = ["make", *args]
-        return super().parse_args(ctx, args)
-
-
 app = typer.Typer(
-    cls=_PersonFirst,
+    cls=first_word_runs("make"),
     help="Subject access requests: what is held about a person.\n\n"
     "'safeguard sar PERSON --output FILE' is 'safeguard sar make PERSON --output FILE'.",
     no_args_is_help=True,

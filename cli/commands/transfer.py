@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer._click import core as click
-from typer.core import TyperGroup
 
 from safeguarding import documents_transfers
 
 from .. import output
-from ..casework import TextFileOption, read_text
+from ..casework import TextFileOption, first_word_runs, read_text
 from ..context import unlock
 from ..output import JsonOption
 from ..settings import school_settings
@@ -26,18 +24,8 @@ if TYPE_CHECKING:
     from safeguarding.transfers import Transfer
 
 
-class _PersonFirst(TyperGroup):
-    """`safeguard transfer PERSON …` sends: a first word that is not a subcommand is the
-    person of `transfer send`."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
-            args = ["send", *args]
-        return super().parse_args(ctx, args)
-
-
 app = typer.Typer(
-    cls=_PersonFirst,
+    cls=first_word_runs("send"),
     help="Send a child's file to their new school; track its receipt.\n\n"
     "'safeguard transfer PERSON …' is 'safeguard transfer send PERSON …'.",
     no_args_is_help=True,
