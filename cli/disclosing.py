@@ -181,16 +181,22 @@ def disclosure(
     )
 
 
-def ask_when(label: str) -> Any:
+def ask_when(
+    label: str,
+    example: str = "20/11/2026 14:30 or yesterday 16:00",
+    future_hint: str | None = None,
+) -> Any:
+    """When something happened, asked until it is a moment (None: now); on the night the
+    clocks go back, which of the two it was."""
     from safeguarding.errors import AmbiguousTime
     from safeguarding.errors import UsageError as Refused
 
     while True:
-        answer = ask(f"{label} (e.g. 20/11/2026 14:30 or yesterday 16:00)", default="now")
+        answer = ask(f"{label} (e.g. {example})", default="now")
         if answer.lower() == "now":
             return None
         try:
-            return when(answer)
+            return when(answer, future_hint=future_hint)
         except AmbiguousTime as twice:
             # The night the clocks went back: ask which of the two it was.
             output.err.print(twice.message, markup=False)

@@ -54,6 +54,9 @@ CaseArgument = Annotated[
     str,
     typer.Argument(metavar="CASE", help="The case, e.g. SG-2026-0007.", callback=_reference),
 ]
+PersonArgument = Annotated[
+    str, typer.Argument(metavar="PERSON", help="The person's number, or their name if unique.")
+]
 
 
 class OutputLost(SafeguardError):

@@ -151,7 +151,12 @@ def _content(
 
     interactive = credentials.is_interactive()
     people = _about(about, about_role, interactive)
-    moment = when(at, future_hint=_PAST) if at is not None or not interactive else _ask_when()
+    if at is not None or not interactive:
+        moment = when(at, future_hint=_PAST)
+    else:
+        from ..disclosing import ask_when
+
+        moment = ask_when("When did it happen?", "today 10:30 or yesterday 16:00", _PAST)
     content = concerns.Content.checked(
         people,
         moment or _now(),
@@ -213,17 +218,6 @@ def _about(names: list[str] | None, roles: list[str] | None, interactive: bool) 
 _ROLES = f"give --about-role for each person (--about-role {'|'.join(SubjectRole.ALL)})"
 #: What a concern says of a time to come: it records what was seen or heard.
 _PAST = "give when you saw or heard it, e.g. today 10:30 or yesterday 16:00"
-
-
-def _ask_when() -> datetime | None:
-    while True:
-        answer = ask("When did it happen? (e.g. today 10:30 or yesterday 16:00)", default="now")
-        if answer.lower() == "now":
-            return None
-        try:
-            return when(answer, future_hint=_PAST)
-        except UsageError as error:
-            output.err.print(error.message, style="red", markup=False)
 
 
 def _optional(path: str | None, label: str) -> str:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
 from .. import output
 from ..context import unlock
-from ..output import JsonOption
+from ..output import JsonOption, PersonArgument
 from ..settings import school_settings
 
 
 def file(
-    person: Annotated[
-        str,
-        typer.Argument(metavar="PERSON", help="The person's number, or their name if unique."),
-    ],
+    person: PersonArgument,
     json: JsonOption = False,
 ) -> None:
     """Show a person's file: a cover sheet, then all their cases.

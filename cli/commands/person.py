@@ -9,17 +9,13 @@ import typer
 
 from .. import output
 from ..context import unlock
-from ..output import CaseArgument, JsonOption
+from ..output import CaseArgument, JsonOption, PersonArgument
 
 if TYPE_CHECKING:
     from safeguarding.people import Linked
     from safeguarding.people_rows import PersonInfo
 
 app = typer.Typer(help="Add, list, show and link the people cases are about.", no_args_is_help=True)
-
-PersonArgument = Annotated[
-    str, typer.Argument(metavar="PERSON", help="The person's number, or their name if unique.")
-]
 
 
 @app.command("add")

@@ -12,7 +12,7 @@ from rich.markup import escape
 from .. import output
 from ..casework import first_word_runs
 from ..context import unlock
-from ..output import JsonOption
+from ..output import JsonOption, PersonArgument
 from ..settings import school_settings
 
 if TYPE_CHECKING:
@@ -28,9 +28,6 @@ app = typer.Typer(
 )
 
 
-PersonArgument = Annotated[
-    str, typer.Argument(metavar="PERSON", help="The person's number, or their name if unique.")
-]
 OutputOption = Annotated[
     str, typer.Option("--output", "-o", metavar="FILE", help="The file to write.")
 ]

@@ -14,7 +14,7 @@ from safeguarding import documents_transfers
 from .. import output
 from ..casework import TextFileOption, first_word_runs, read_text
 from ..context import unlock
-from ..output import JsonOption
+from ..output import JsonOption, PersonArgument
 from ..settings import school_settings
 
 if TYPE_CHECKING:
@@ -32,9 +32,6 @@ app = typer.Typer(
 )
 
 
-PersonArgument = Annotated[
-    str, typer.Argument(metavar="PERSON", help="The person's number, or their name if unique.")
-]
 ToOption = Annotated[str, typer.Option("--to", metavar="SCHOOL", help="The new school's name.")]
 OutputOption = Annotated[
     Path, typer.Option("--output", "-o", metavar="FILE", help="The file to write.")
