@@ -56,9 +56,10 @@ class TwoLineList:
         title: str | None = None,
     ) -> None:
         self.headings, self.items, self.title = headings, items, title
+        columns = zip(*(fields for fields, _ in items), strict=False) if items else ()
         self.widths = [
-            max([len(heading), *(_cells(_plain(fields[n])) for fields, _ in items)])
-            for n, heading in enumerate(headings)
+            max(len(heading), _widest(column))
+            for heading, column in itertools.zip_longest(headings, columns, fillvalue=())
         ]
         self.fixed = sum(self.widths[:-1]) + 2 * (len(self.widths) - 1)
 
@@ -82,6 +83,12 @@ class TwoLineList:
         yield from pen.segments()
 
     def _fields(self, pen: _Pen, fields: Sequence[Cell], width: int) -> None:
+        strings = _ascii_strings(fields)
+        if strings is not None and len(strings[-1]) <= width - self.fixed:
+            # Plain text on one line, the usual row: written at once.
+            padded = zip(strings[:-1], self.widths, strict=False)
+            pen.write("".join([f + " " * (w - len(f) + 2) for f, w in padded]) + strings[-1] + "\n")
+            return
         head: list[str | tuple[str, Style | None]] = []
         for field, column in zip(fields[:-1], self.widths, strict=False):
             plain = _plain(field)
@@ -142,6 +149,24 @@ def _plain(cell: Cell) -> str:
 
 def _cells(text: str) -> int:
     return len(text) if text.isascii() and text.isprintable() else cell_len(text)
+
+
+def _widest(column: Sequence[Cell]) -> int:
+    """The width in cells of the widest of a column's cells (0: none)."""
+    plains = [c if isinstance(c, str) else _plain(c) for c in column]
+    joined = "".join(plains)
+    measure = len if joined.isascii() and joined.isprintable() else cell_len
+    return max(map(measure, plains), default=0)
+
+
+def _ascii_strings(fields: Sequence[Cell]) -> list[str] | None:
+    """The fields, if every one is a plain string of printable ASCII (each as wide as it is
+    long); None if not."""
+    strings = [f for f in fields if isinstance(f, str)]
+    if len(strings) != len(fields):
+        return None
+    joined = "".join(strings)
+    return strings if joined.isascii() and joined.isprintable() else None
 
 
 def lines_of(plain: str, room: int) -> tuple[list[tuple[int, int, int]], int]:
@@ -214,6 +239,8 @@ class _Pen:
         return found
 
     def write(self, text: str, style: Style | None = None) -> None:
+        if not text:
+            return  # nothing to show: the style in force stays
         if style is not self.style:
             self._flush()
             self.style = style
@@ -274,9 +301,20 @@ class _Pen:
         """`cell` wrapped at words to at most `room` cells, each line after `indent` (the
         first after `first`, if given) and padded to the widest line's width."""
         plain = _plain(cell)
+        write = self.write
+        if not first and len(plain) <= room and plain.isascii() and plain.isprintable():
+            # One line, as wide as it is long: its runs written as they are.
+            write(indent)
+            if isinstance(cell, Runs):
+                for part, name in cell.parts:
+                    write(part, self.style_of(name))
+            else:
+                for start, end, style in self.runs(cell):
+                    write(plain[start:end], style)
+            write("\n")
+            return
         lines, widest = lines_of(plain, room)
         runs = self.runs(cell)
-        write = self.write
         for number, (a, b, width) in enumerate(lines):
             if number == 0 and first:
                 for each in first:

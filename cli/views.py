@@ -140,6 +140,7 @@ def cases_table(
     from .listing import Runs
 
     items: list[tuple[Sequence[Cell], Cell]] = []
+    dues: dict[date, str] = {}  # many cases are due on the same few days
     for s in summaries:
         about = (
             ", ".join(f"{x['name']} ({x['role']})" for x in s.state.subjects)
@@ -152,7 +153,10 @@ def cases_table(
             ("Next step: ", "dim"),
             (visible(s.next.title).rstrip("\n"), ""),
         )
-        due = due_text(s.next, today, config.closure_days)
+        when = s.next.due
+        due = "" if when is None else dues.get(when, "")
+        if when is not None and not due:
+            due = dues[when] = due_text_of(when, today, config.closure_days)
         if due:
             step += ((", by the end of ", ""), (due, "bold red" if s.next.overdue else ""))
         # names as recorded: shown as they are, never read as Rich markup

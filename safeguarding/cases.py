@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Container, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from safeguarding import (
@@ -39,6 +40,7 @@ from safeguarding.errors import NotAllowed, UsageError
 from safeguarding.summaries import Summary
 
 if TYPE_CHECKING:
+    from safeguarding.retention_rules import Anchors, Due
     from safeguarding.vault import Unlocked
 
 
@@ -64,10 +66,16 @@ class CaseSummary:
     state: CaseState
     title: str
     next: flow.NextStep
-    overdue: list[flow.Overdue]
+    #: What is overdue, worked out when first asked for: a plain list of cases never asks.
+    missed: Callable[[], tuple[flow.Overdue, ...]] = field(repr=False, compare=False)
     restricted: bool = False  # only its members (and the recovery key) can read it
     people: frozenset[int] = frozenset()  # the people its subjects are linked to
     birth: date | None = None  # the latest of their dates of birth, if its rule needs one
+
+    @cached_property
+    def overdue(self) -> tuple[flow.Overdue, ...]:
+        """Missed deadlines and actions, unconfirmed transfers and retention dates come."""
+        return self.missed()
 
 
 class Casebook:
@@ -87,6 +95,8 @@ class Casebook:
         #: What `preflight` read of a case (one whose summary was not enough), for the `add`
         #: that follows: its id and entries.
         self._read_ahead: tuple[int, list[casefile.Opened]] | None = None
+        #: Retention dates worked out, for the next case with the same rule and dates.
+        self._retention_dates: dict[tuple[int, Anchors], Due] = {}
 
     # Reading -------------------------------------------------------------------------------
 
@@ -171,26 +181,39 @@ class Casebook:
     ) -> CaseSummary:
         state = summary.state
         category = self.categories.lookup(state.category)
-        closures = self.config.closure_days
-        overdue = flow.overdue(state, category, today, closures)
-        overdue += [_chase(state.reference, t, closures) for t in late]
         birth = births.latest(people or (), dates or {})
         return CaseSummary(
             reference=state.reference,
             state=state,
             title=category.title,
-            next=flow.next_step(state, category, today, closures),
-            overdue=[*overdue, *self._retention(state, category, today, birth)],
+            next=flow.next_step(state, category, today, self.config.closure_days),
+            missed=partial(self._overdue, state, category, today, late, birth),
             restricted=bool(case.restricted),
             people=people or frozenset(),
             birth=birth,
+        )
+
+    def _overdue(
+        self,
+        state: CaseState,
+        category: Category,
+        today: date,
+        late: Sequence[transfers.Transfer],
+        birth: date | None,
+    ) -> tuple[flow.Overdue, ...]:
+        closures = self.config.closure_days
+        return (
+            *flow.overdue(state, category, today, closures),
+            *(_chase(state.reference, t, closures) for t in late),
+            *self._retention(state, category, today, birth),
         )
 
     def _retention(
         self, state: CaseState, category: Category, today: date, birth: date | None
     ) -> tuple[flow.Overdue, ...]:
         """The case's review (or erasure) under its retention rule, once its date has come."""
-        due = flow.retention_due(state, category, self.categories.retirement_age, birth)
+        age = self.categories.retirement_age
+        due = flow.retention_due(state, category, age, birth, self._retention_dates)
         if due is None or due.on is None or due.on > today:
             return ()
         return (flow.Overdue(state.reference, f"retention: due for {due.then}", due.on),)

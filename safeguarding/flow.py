@@ -148,10 +148,13 @@ def retention_due(
     category: Category,
     retirement_age: int,
     birth: date | None = None,
+    known: dict[tuple[int, retention_rules.Anchors], retention_rules.Due] | None = None,
 ) -> retention_rules.Due | None:
     """When the category's retention rule (the one for the case's outcome, once closed) says
     the case is reviewed or erased; None if the category has no rule.  `birth`: the subject's
-    date of birth, once recorded (with several subjects, the latest: the longest kept)."""
+    date of birth, once recorded (with several subjects, the latest: the longest kept).
+    `known`: the dates already worked out, by rule and dates counted from, kept for the next
+    case (a list of many cases asks for the same few again and again)."""
     if category.retention is None:
         return None
     closed = state.stage is Stage.CLOSED
@@ -161,4 +164,10 @@ def retention_due(
         closure=moments.local_date(state.closed_at) if closed and state.closed_at else None,
         birth=birth,
     )
-    return retention_rules.due(rule, anchors, retirement_age)
+    if known is None:
+        return retention_rules.due(rule, anchors, retirement_age)
+    key = (id(rule), anchors)  # a category's rules live as long as the categories read
+    found = known.get(key)
+    if found is None:
+        found = known[key] = retention_rules.due(rule, anchors, retirement_age)
+    return found

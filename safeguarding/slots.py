@@ -14,6 +14,7 @@ returns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -55,6 +56,12 @@ class Keys:
     def field_key(self) -> bytes:
         """The current epoch's field key: what new vault-level ciphertexts are sealed with."""
         return self.fields.current
+
+    @cached_property
+    def field_opener(self) -> crypto.Opener:
+        """Opens what the current field key sealed, its cipher set up once (a listing opens
+        every case's key with it)."""
+        return crypto.Opener(self.fields.current)
 
     @property
     def epoch(self) -> int:

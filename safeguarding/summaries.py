@@ -34,6 +34,7 @@ from safeguarding.vocabulary import Kind, Route, Stage
 
 #: The summary's own format, inside its sealed JSON.
 VERSION = 1
+_STAGES = {stage.value: stage for stage in Stage}  # faster than asking the enum, a case at a time
 TABLE, COLUMN = "case_summaries", "summary"
 
 
@@ -212,7 +213,7 @@ def from_data(data: dict[str, Any]) -> Summary:
         category=str(data["category"]),
         disclosed_at=when(data["disclosed_at"]),
         subjects=[{str(k): str(v) for k, v in s.items()} for s in data["subjects"]],
-        stage=Stage(data["stage"]),
+        stage=_STAGES[data["stage"]],
         referrals=[int(r) for r in data["referrals"]],
         routes=[Route(r) for r in data["routes"]],
         decided_not_to_refer=bool(data["decided_not_to_refer"]),
@@ -221,7 +222,7 @@ def from_data(data: dict[str, Any]) -> Summary:
         outcome=None if data["outcome"] is None else str(data["outcome"]),
         closed_at=maybe(data["closed_at"]),
         last_closure_at=maybe(data["last_closure_at"]),
-        reopen_stage=Stage(data["reopen_stage"]),
+        reopen_stage=_STAGES[data["reopen_stage"]],
     )
     return Summary(state, int(data["entries"]), int(data["last"]))
 

@@ -375,4 +375,6 @@ def visible(text: str, *, pictures: bool = True) -> str:
     """Recorded text as a terminal or an export may show it: control characters made visible
     (as control pictures, or with `pictures=False` as `\\xNN`).  Only for display; the record
     itself (and `--json`) keeps every character."""
+    if text.isprintable():  # no control character at all, nor a line break: shown as it is
+        return text
     return text.replace("\r\n", "\n").translate(_VISIBLE if pictures else _ESCAPED)

@@ -114,9 +114,7 @@ def _secrets(
 def _vault_ring(keys: Keys, case: Case) -> KeyRing:
     """A case's keys, wrapped by the vault's current field key (a case that is not restricted)."""
     return KeyRing.of(
-        crypto.open_sealed(
-            keys.field_key, case.case_key, table="cases", row=case.id, column="case_key"
-        )
+        keys.field_opener(case.case_key, table="cases", row=case.id, column="case_key")
     )
 
 

@@ -93,3 +93,39 @@ def test_a_list_wraps_its_text_as_rich_does(text: str, room: int) -> None:
     assert [text[a:b] for a, b, _ in lines] == [line.plain for line in rich_lines]
     assert [width for _, _, width in lines] == [line.cell_len for line in rich_lines]
     assert widest == min(room, max(Text(line).cell_len for line in text.split("\n")))
+
+
+_WORDS = st.text(alphabet="abcXYZ-'(),é中 ", max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.lists(_WORDS, min_size=4, max_size=4),
+            st.lists(st.tuples(_WORDS, st.sampled_from(["", "dim", "bold red"])), max_size=3),
+        ),
+        max_size=5,
+    ),
+    width=st.integers(min_value=30, max_value=120),
+)
+def test_a_list_of_plain_rows_is_drawn_as_the_same_rows_styled_would_be(
+    rows: list[tuple[list[str], list[tuple[str, str]]]], width: int
+) -> None:
+    """Rows of plain strings take a shortcut; drawn as Rich `Text` instead, each one goes the
+    long way round.  On a colour terminal both show the very same characters and styles."""
+    import io
+
+    from rich.console import Console
+    from safeguarding.cli.listing import Runs, TwoLineList, as_text
+
+    def drawn(items: list) -> str:  # type: ignore[type-arg]
+        console = Console(
+            file=io.StringIO(), width=width, force_terminal=True, color_system="truecolor"
+        )
+        console.print(TwoLineList(("Case", "Status", "Category", "About"), items), crop=False)
+        return console.file.getvalue()  # type: ignore[attr-defined]
+
+    plain = [(fields, Runs(tuple(prose))) for fields, prose in rows]
+    styled = [([as_text(f) for f in fields], as_text(prose)) for fields, prose in plain]
+    assert drawn(plain) == drawn(styled)

@@ -11,7 +11,11 @@ import json
 import subprocess
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from safeguarding import clock
+from safeguarding.timeline import _ESCAPED, _VISIBLE, visible
 from tests.conftest import VaultInfo, invoke, run, safeguard_executable
 from tests.reliability import case_entries, record_case
 
@@ -161,3 +165,11 @@ def test_user_names_that_look_like_markup_are_shown_as_typed(tmp_path: Path) -> 
     assert added.exit_code == 0 and "Added [link=x]Sam[/i] (deputy)" in added.stderr
     listed = invoke("user", "list", env=deputy)
     assert listed.exit_code == 0 and "[link=x]Sam[/i]" in listed.stdout
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8")))
+def test_text_shown_as_it_is_only_when_nothing_in_it_needs_showing(text: str) -> None:
+    """The shortcut for text with no control character gives what the translation gives."""
+    for pictures in (True, False):
+        table = _VISIBLE if pictures else _ESCAPED
+        assert visible(text, pictures=pictures) == text.replace("\r\n", "\n").translate(table)

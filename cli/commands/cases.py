@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from safeguarding import documents_json, documents_retention, documents_sar, documents_transfers
 
-from .. import output
+from .. import heap, output
 from ..casework import JsonOption, casebook
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def cases(
     from .. import views
 
     status = status if status is not None else "all" if overdue else "open"
-    with casebook() as book:
+    with casebook() as book, heap.no_cycle_collection():
         summaries = book.list(status)
         today = book.today()
         if overdue:
