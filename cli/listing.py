@@ -242,16 +242,20 @@ class _Pen:
         if not text:
             return  # nothing to show: the style in force stays
         if style is not self.style:
-            self._flush()
-            self.style = style
+            self.switch(style)
         self.texts.append(text)
+
+    def switch(self, style: Style | None) -> None:
+        """What is written next is in `style`: what came before becomes a segment."""
+        self._flush()
+        self.style = style
 
     def _flush(self) -> None:
         from rich.segment import Segment
 
         if self.texts:
             self.done.append(Segment("".join(self.texts), self.style))
-            self.texts = []
+            self.texts.clear()  # the same list: `wrapped` appends to it directly
 
     def segments(self) -> Iterator[Segment]:
         self._flush()
@@ -263,9 +267,14 @@ class _Pen:
         if isinstance(cell, str):
             return [(0, len(cell), None)]
         if isinstance(cell, Runs):
-            found, at = [], 0
+            found: list[tuple[int, int, Style | None]] = []
+            at = 0
             for part, name in cell.parts:
-                found.append((at, at + len(part), self.style_of(name)))
+                this = self.style_of(name)
+                if found and found[-1][2] is this:  # one run with the part before it
+                    found[-1] = (found[-1][0], at + len(part), this)
+                elif part:
+                    found.append((at, at + len(part), this))
                 at += len(part)
             return found
         plain, spans = cell.plain, cell.spans
@@ -314,7 +323,8 @@ class _Pen:
             write("\n")
             return
         lines, widest = lines_of(plain, room)
-        runs = self.runs(cell)
+        runs = self.runs(cell)  # none of them empty
+        texts = self.texts  # written to directly, a few times a line: `write`'s work inlined
         for number, (a, b, width) in enumerate(lines):
             if number == 0 and first:
                 for each in first:
@@ -322,9 +332,15 @@ class _Pen:
                         write(each)
                     else:
                         write(*each)
-            else:
-                write(indent)
+            elif indent:
+                if self.style is not None:
+                    self.switch(None)
+                texts.append(indent)
             for start, end, style in runs:
                 if start < b and end > a:
-                    write(plain[max(a, start) : min(b, end)], style)
-            write(" " * (widest - width) + "\n")
+                    if style is not self.style:
+                        self.switch(style)
+                    texts.append(plain[max(a, start) : min(b, end)])
+            if self.style is not None:
+                self.switch(None)
+            texts.append(" " * (widest - width) + "\n")
