@@ -3,7 +3,8 @@ it ends.
 
 Listing ten thousand cases makes several hundred thousand objects, none in a cycle, and keeps
 them all until the list is drawn; the collector, started every few hundred new objects, walks
-the growing heap again and again for nothing (a sixth of `cases`' time at that size).  Reference
+the growing heap again and again for nothing (a sixth of `cases`' time at that size; less, but
+still something, for a long case's timeline or export, and a person's file).  Reference
 counting still frees everything as usual; only the search for cycles waits until the block
 ends, and the collector runs again as it did before, counting what the block made as long-lived
 (it is looked at again only in a full collection).

@@ -47,12 +47,16 @@ class _Ended(BaseException):
 
 
 def words_of(line: str) -> list[str] | None:
-    """A line split as a shell splits it; None (after saying why) if its quotes do not close."""
+    """A line split as a shell splits it; None (after saying why) if its quotes do not close.
+
+    A line that starts with `safeguard` is the command after it: the hints, the next-step
+    panel and the README write commands as typed outside a shell, and may be typed as given."""
     try:
-        return shlex.split(line)
+        words = shlex.split(line)
     except ValueError as error:
         output.tell([f"safeguard: {error}: nothing was run"])
         return None
+    return words[1:] if words[:1] == ["safeguard"] else words
 
 
 def refusal(words: list[str]) -> str | None:

@@ -406,6 +406,16 @@ def test_a_script_drives_a_shell_with_the_passphrase_from_the_environment(
     assert PROMPT not in result.stdout  # no prompt when nobody is typing
 
 
+def test_a_command_typed_as_a_hint_writes_it_runs_in_a_shell(vault: VaultInfo, say: Say) -> None:
+    """Hints and the next-step panel say 'safeguard note …': typed so at the prompt, it runs."""
+    lines = [shlex.join(["safeguard", *record_args(say("He has been messaging my daughter."))])]
+    lines += [f"safeguard note {CASE} --text-file {say('As the panel said.')}", "safeguard"]
+    result = invoke("shell", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert "Recorded the note as entry 2" in result.stderr
+    assert "safeguard: a shell is already open" in invoke("shell", input="safeguard shell\n").stderr
+
+
 def test_a_wrong_passphrase_from_the_environment_ends_it_at_once(vault: VaultInfo) -> None:
     result = invoke("shell", input="cases\n", env={"SAFEGUARD_PASSPHRASE": "not it at all"})
     assert result.exit_code == 3

@@ -11,7 +11,7 @@ import typer
 from safeguarding import documents_json
 from safeguarding.errors import UsageError
 
-from .. import output
+from .. import heap, output
 from ..context import unlock
 from ..output import JsonOption
 
@@ -83,26 +83,35 @@ def export(
     if person is not None:
         return _export_file(person, fmt, path, force, width, json)
     assert case is not None
+    _report_export(_export_case(case, fmt, path, force, width, redact=redact), json=json)
+
+
+def _export_case(
+    case: str, fmt: str, path: Path | None, force: bool, width: int, *, redact: bool
+) -> Exported:
+    from safeguarding import export as exports
+
     settings, kinds = school_settings()
     unlocked = unlock()
     try:
         _check_export(unlocked, case, path, force)  # fails before the warning, not after it
         output.warn_plaintext("export", path, "Keep it safe and delete it once it has been sent.")
-        done = exports.export_case(
-            unlocked,
-            case,
-            fmt=fmt,
-            output=path,
-            categories=kinds,
-            school=settings.school_name,
-            closures=settings.closure_days,
-            redact=redact,
-            force=force,
-            width=width,
-        )
+        with heap.no_cycle_collection():  # many objects, all kept until it is written
+            done = exports.export_case(
+                unlocked,
+                case,
+                fmt=fmt,
+                output=path,
+                categories=kinds,
+                school=settings.school_name,
+                closures=settings.closure_days,
+                redact=redact,
+                force=force,
+                width=width,
+            )
     finally:
         unlocked.close()
-    _report_export(done, json=json)
+    return done
 
 
 def _one_of(case: str | None, person: str | None, redact: bool) -> None:
@@ -197,9 +206,10 @@ def _export_file(
 
             Target(path, force).discard()
         output.warn_plaintext("export", path, "Keep it safe and delete it once it has been sent.")
-        done = personfile.export_file(
-            unlocked, person, fmt=fmt, output=path, layout=layout, force=force, width=width
-        )
+        with heap.no_cycle_collection():
+            done = personfile.export_file(
+                unlocked, person, fmt=fmt, output=path, layout=layout, force=force, width=width
+            )
     finally:
         unlocked.close()
     if done.path is None:

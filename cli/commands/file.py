@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import output
+from .. import heap, output
 from ..context import unlock
 from ..output import JsonOption, PersonArgument
 from ..settings import school_settings
@@ -23,18 +23,19 @@ def file(
     """
     from safeguarding import personfile
 
-    settings, kinds = school_settings()
-    layout = personfile.Layout(settings.school_name, kinds, settings.closure_days)
-    unlocked = unlock()
-    try:
-        made = personfile.view(unlocked, person, layout)
-    finally:
-        unlocked.close()
-    if json:
-        from safeguarding import documents_people
+    with heap.no_cycle_collection():  # many objects, all kept to the end
+        settings, kinds = school_settings()
+        layout = personfile.Layout(settings.school_name, kinds, settings.closure_days)
+        unlocked = unlock()
+        try:
+            made = personfile.view(unlocked, person, layout)
+        finally:
+            unlocked.close()
+        if json:
+            from safeguarding import documents_people
 
-        output.emit_json(documents_people.child_file(made))
-        return
-    from safeguarding import timeline_rich  # Rich's tables load only for the screen
+            output.emit_json(documents_people.child_file(made))
+            return
+        from safeguarding import timeline_rich  # Rich's tables load only for the screen
 
-    output.out.print(timeline_rich.render(made.combined))
+        output.out.print(timeline_rich.render(made.combined))

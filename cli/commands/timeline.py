@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from safeguarding import documents_json, documents_retention
 
-from .. import output
+from .. import heap, output
 from ..context import unlock
 from ..output import JsonOption
 from ..settings import CaseArgument, school_settings
@@ -25,28 +25,29 @@ def timeline(case: CaseArgument, json: JsonOption = False) -> None:
     """
     from safeguarding import access, erasure
 
-    settings, kinds = school_settings()
-    unlocked = unlock()
-    try:
-        erased = erasure.erasure_of(unlocked, case)
-        if erased is not None:
-            _erased(erased, json)
+    with heap.no_cycle_collection():  # many objects, all kept to the end
+        settings, kinds = school_settings()
+        unlocked = unlock()
+        try:
+            erased = erasure.erasure_of(unlocked, case)
+            if erased is not None:
+                _erased(erased, json)
+                return
+            view = access.view(
+                unlocked,
+                case,
+                categories=kinds,
+                school=settings.school_name,
+                closures=settings.closure_days,
+            )
+        finally:
+            unlocked.close()
+        if json:
+            output.emit_json(documents_json.case(view))
             return
-        view = access.view(
-            unlocked,
-            case,
-            categories=kinds,
-            school=settings.school_name,
-            closures=settings.closure_days,
-        )
-    finally:
-        unlocked.close()
-    if json:
-        output.emit_json(documents_json.case(view))
-        return
-    from safeguarding import timeline_rich  # Rich's tables load only for the screen
+        from safeguarding import timeline_rich  # Rich's tables load only for the screen
 
-    output.out.print(timeline_rich.render(view))
+        output.out.print(timeline_rich.render(view))
 
 
 def _erased(found: Recorded, json: bool) -> None:
