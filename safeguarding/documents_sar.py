@@ -61,6 +61,7 @@ def made(done: Made, today: date) -> dict[str, Any]:
         "path": str(done.path),
         "checkpoint": done.checkpoint,
         "unshown_characters": done.unshown,
+        "again": done.again,
     }
 
 

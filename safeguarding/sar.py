@@ -18,6 +18,7 @@ closes it.  Nothing here prints.
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -137,17 +138,7 @@ def done(unlocked: Unlocked, number: int) -> Request:
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
         unlocked.require_epoch(db)
-        found = {r.number: r for r in _recorded(unlocked, db)}.get(number)
-        if found is None:
-            raise NotFound(
-                f"there is no subject access request {number}",
-                hint="'safeguard sar list' lists them",
-            )
-        if found.done is not None:
-            raise NotAllowed(
-                f"subject access request {number} was marked done already (entry {found.done}); "
-                "nothing was changed"
-            )
+        found = _unanswered(unlocked, db, number)
         chronology.append(
             db,
             signer=unlocked.signer,
@@ -158,6 +149,23 @@ def done(unlocked: Unlocked, number: int) -> Request:
             recorded_at=clock.now(),
         )
         return {r.number: r for r in _recorded(unlocked, db)}[number]
+
+
+def _unanswered(unlocked: Unlocked, db: Db, number: int) -> Request:
+    """Request `number`, not yet marked done: `NotFound` (exit 4) if there is none,
+    `NotAllowed` (exit 3) if it was marked already."""
+    found = {r.number: r for r in _recorded(unlocked, db)}.get(number)
+    if found is None:
+        raise NotFound(
+            f"there is no subject access request {number}",
+            hint="'safeguard sar list' lists them",
+        )
+    if found.done is not None:
+        raise NotAllowed(
+            f"subject access request {number} was marked done already (entry {found.done}); "
+            "nothing was changed"
+        )
+    return found
 
 
 # Finding what is held ------------------------------------------------------------------------
@@ -249,6 +257,7 @@ class Made:
     unshown: int = 0
     #: The cases it holds that call for a careful reading before it is sent, and why.
     review: tuple[str, ...] = ()
+    again: bool = False  # an earlier request answered again
 
 
 def _to_review(files: Sequence[CaseFile]) -> tuple[str, ...]:
@@ -324,11 +333,14 @@ def make(
     layout: personfile.Layout,
     force: bool = False,
     leave_out: Sequence[str] = (),
+    again: int | None = None,
 ) -> Made:
     """Answer a subject access request of the person `text` names, received on `received`:
     everything held about them, other people's names withheld, written to `output` in `fmt`
     behind a cover letter; recorded (the request, and an export entry in each case) in the
-    transaction that reads it, the file written before that commits and named only after."""
+    transaction that reads it, the file written before that commits and named only after.
+    `again`: answer that request again (in another format, or with cases left out), not yet
+    marked done and of the same person, with its own dates."""
     fmt = check_format(fmt)
     target = export.Target(output, force)
     users = [(u.name, u.role.value) for u in unlocked.users()]
@@ -337,6 +349,8 @@ def make(
         with storage.guarded(vault.path), storage.writing(vault.connection) as db:
             unlocked.require_epoch(db)
             person = people.find_in(unlocked, db, text)
+            if again is not None:
+                received = _same_person(_unanswered(unlocked, db, again), person).received
             payload = Export(format=fmt, redacted=True, to=output.name).payload()
             files = _held(unlocked, db, person, payload, leave_out)
             got = received_files.received(unlocked, db, person.id)
@@ -345,9 +359,8 @@ def make(
                 person.name, entries, users, _received_names(got)
             )
             files = [redactor.case(f) for f in files]
-            seq, number = _append(
-                unlocked, db, person, (received, fmt, output.name), files, sorted(leave_out)
-            )
+            asked = (received, fmt, output.name)
+            seq, number = _append(unlocked, db, person, asked, files, sorted(leave_out), again)
             read = personfile.Read(person, [], files, chronology.head(db), seq, got, [])
             produced = (clock.now(), redactor.label(unlocked.user.name))
             made = _laid_out(personfile.assemble(read, layout, produced), redactor, layout)
@@ -364,7 +377,19 @@ def make(
     except BaseException:
         target.discard()
         raise
-    return Made(request, output, str(read.checkpoint), unshown, _to_review(files))
+    return Made(
+        request, output, str(read.checkpoint), unshown, _to_review(files), again is not None
+    )
+
+
+def _same_person(request: Request, person: PersonInfo) -> Request:
+    if request.person != person.id:
+        raise UsageError(
+            f"subject access request {request.number} is about person {request.person}, not "
+            f"{person.id}; nothing was written",
+            hint="give the request's own person, or leave out --again for a new request",
+        )
+    return request
 
 
 def _append(
@@ -374,12 +399,14 @@ def _append(
     asked: tuple[date, str, str],
     files: list[CaseFile],
     left_out: list[str],
+    again: int | None = None,
 ) -> tuple[int, int]:
     """The request's own vault event (`asked`: when it was received, the answer's format and
-    file): its place in the chronology, and its number."""
+    file): its place in the chronology, and its number.  `again`: the number of the request
+    answered again, whose event this is too."""
     received, fmt, to = asked
-    number = int(db.value("SELECT COUNT(*) FROM entries WHERE kind = ?", SAR_MADE)) + 1
-    payload = {
+    number = again if again is not None else _next_number(db)
+    payload: dict[str, Any] = {
         "sar": number,
         "person": person.id,
         "name": person.name,
@@ -390,6 +417,8 @@ def _append(
         "cases": [f.reference for f in files],
         "left_out": left_out,
     }
+    if again is not None:
+        payload["again"] = True
     entry = chronology.append(
         db,
         signer=unlocked.signer,
@@ -400,6 +429,12 @@ def _append(
         recorded_at=clock.now(),
     )
     return entry.seq, number
+
+
+def _next_number(db: Db) -> int:
+    """One more than the highest request's number (an answer made again keeps its own)."""
+    rows = db.all(Entry, "case_id IS NULL AND kind = ?", SAR_MADE)
+    return max((int(json.loads(row.facts or "{}").get("sar", 0)) for row in rows), default=0) + 1
 
 
 def _laid_out(

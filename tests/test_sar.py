@@ -252,3 +252,54 @@ def test_a_case_a_request_holds_is_not_erased_until_it_is_answered(
     assert entry_count(vault.path) == before
     assert invoke("sar", "done", "1").exit_code == 0
     assert invoke("erase", named, *reason).exit_code == 0
+
+
+def test_a_request_answered_again_stays_one_request_with_its_own_dates(
+    vault: VaultInfo,
+    say: Say,
+    tmp_path: Path,
+    set_clock,  # type: ignore[no-untyped-def]
+) -> None:
+    """The note says to make the answer again without a case: done with --again, it is the
+    same request, chased once, its response date that of the day it was received."""
+    set_clock(datetime(2026, 1, 31, 10, 0, tzinfo=UTC))
+    _, own, named, _ = amys_cases(say)
+    first, _ = answer(tmp_path, "html")
+    said = " ".join(invoke("sar", "Amy Pupil", "-o", str(tmp_path / "n.html")).stderr.split())
+    assert f"--again {first['sar'] + 1} --leave-out CASE" in said  # the request just made
+    set_clock(datetime(2026, 2, 10, 9, 0, tzinfo=UTC))
+    path = tmp_path / "again.json"
+    made = invoke("sar", "Amy Pupil", "-o", str(path), "-f", "json", "--again", "1",
+                  "--leave-out", own, "--json")  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    document = json.loads(made.stdout)
+    assert (document["sar"], document["again"], document["cases"]) == (1, True, [named])
+    assert (document["received"], document["due"]) == ("2026-01-31", "2026-02-28")
+    assert json.loads(path.read_text(encoding="utf-8"))["due"] == "2026-02-28"
+    listed = json.loads(invoke("sar", "list", "--json").stdout)["requests"]
+    assert [(r["sar"], r["format"]) for r in listed] == [(1, "json"), (2, "pdf")]
+    newest = invoke("sar", "Amy Pupil", "-o", str(tmp_path / "3.pdf"), "--json")
+    assert json.loads(newest.stdout)["sar"] == 3  # numbers go on after the highest
+
+    set_clock(datetime(2026, 3, 11, 9, 0, tzinfo=UTC))  # past all three response dates
+    late = [i["sar"] for i in json.loads(invoke("cases", "--overdue", "--json").stdout)
+            if "sar" in i]  # fmt: skip
+    assert late == [1, 2, 3]  # each request once, answered again or not
+    add_person("Bo Person", "2015-01-01")
+    count = entry_count(vault.path)
+    out = str(tmp_path / "refused.pdf")
+    refusals = [
+        (("--again", "9"), 4),
+        (("--again", "1", "--received", "2026-01-30"), 2),
+    ]
+    for extra, code in refusals:
+        refused = invoke("sar", "Amy Pupil", "-o", out, *extra)
+        assert refused.exit_code == code, (extra, refused.stderr)
+    other = invoke("sar", "Bo Person", "-o", out, "--again", "1")
+    assert other.exit_code == 2 and "about person" in other.stderr
+    assert invoke("sar", "done", "1").exit_code == 0
+    answered = invoke("sar", "Amy Pupil", "-o", out, "--again", "1")
+    assert answered.exit_code == 3 and "done already" in answered.stderr
+    assert entry_count(vault.path) == count + 1  # only the request marked done
+    assert not Path(out).exists()
+    assert invoke("verify").exit_code == 0

@@ -43,6 +43,15 @@ ReceivedOption = Annotated[
     ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
+AgainOption = Annotated[
+    int | None,
+    typer.Option(
+        "--again",
+        metavar="N",
+        help="Answer request N again (another format, or a case left out): the same request, "
+        "with its own dates.",
+    ),
+]
 LeaveOutOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -62,6 +71,7 @@ def make(
     received: ReceivedOption = None,
     force: ForceOption = False,
     leave_out: LeaveOutOption = None,
+    again: AgainOption = None,
     json: JsonOption = False,
 ) -> None:
     """Answer a subject access request: write everything held about a person.
@@ -75,8 +85,11 @@ def make(
     cases --overdue' once its response date has passed. A restricted case you are not a member
     of is not included: the request is best answered by someone who may read every case."""
     from safeguarding import clock, documents_sar, moments, personfile, sar
+    from safeguarding.errors import UsageError
 
     fmt = sar.check_format(format)
+    if again is not None and received is not None:
+        raise UsageError(f"--received is request {again}'s own: leave it out with --again")
     today = moments.local_date(clock.now())
     day = sar.check_received(received, today)
     path = Path(to).expanduser()
@@ -95,6 +108,7 @@ def make(
                 layout=layout,
                 force=force,
                 leave_out=leave_out or (),
+                again=again,
             ),
             lambda d: f"subject access request {d.request.number} as entry {d.request.entry}",
         )
@@ -130,7 +144,8 @@ def _said(done: Made) -> None:
         )
     cases = ", ".join(r.cases) or "no case"
     output.say(
-        f"Wrote subject access request {r.number} for person {r.person} ({cases}) as "
+        f"Wrote subject access request {r.number}{' again' if done.again else ''} for person "
+        f"{r.person} ({cases}) as "
         f"{r.format} to {escape(str(done.path))}; received {r.received.isoformat()}, response "
         f"due by {r.due.isoformat()}. Recorded as entry {r.entry}; mark it answered with "
         f"'safeguard sar done {r.number}'."
@@ -140,8 +155,9 @@ def _said(done: Made) -> None:
             "[yellow]Read the answer before it is sent: "
             f"{escape('; '.join(done.review))}. What is said in an open case, or about a member "
             "of staff before the LADO has advised, may have to be withheld (the exemptions for "
-            "crime and for serious harm): make the answer again with --leave-out CASE, and "
-            "names written only in the texts are not withheld, so check those too.[/]"
+            "crime and for serious harm): make the answer again with "
+            f"'safeguard sar {r.person} --again {r.number} --leave-out CASE --output FILE', "
+            "and names written only in the texts are not withheld, so check those too.[/]"
         )
 
 
