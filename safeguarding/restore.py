@@ -48,9 +48,11 @@ class Restored:
     verified: Verified
     moved_aside: Path | None
     removed_stale: list[Path]
-    #: Cases erased in the vault it replaced whose keys the backup still holds: restored, they
-    #: can be read again.
+    #: Cases erased in the vault it replaced (or, restored to a new place, in the school's own
+    #: vault, `compared_with`) whose keys the backup still holds: restored, they can be read
+    #: again.
     erased_since: tuple[str, ...] = ()
+    compared_with: Path | None = None
 
 
 def restore(
@@ -60,9 +62,11 @@ def restore(
     force: bool = False,
     unlock: Unlocker | None = None,
     now: datetime | None = None,
+    school: Path | None = None,
 ) -> Restored:
     """Put a verified backup at `to`, keeping an existing file there under a second name only
-    with `force`.
+    with `force`.  `school`: the school's own vault, which a backup restored to a new place is
+    compared with (the cases erased in it since).
 
     A stale ``-wal`` or ``-shm`` beside `to` would be replayed into the restored vault and
     damage it, so they go: a ``-wal`` that belongs to the vault being replaced keeps a second
@@ -83,7 +87,8 @@ def restore(
             "in its place",
         )
     storage.refuse_network_filesystem(to)
-    erased_since = tuple(erasure.kept_in(backup, to)) if exists else ()
+    compared = to if exists else school if school is not None and school != to else None
+    erased_since = tuple(erasure.kept_in(backup, compared)) if compared is not None else ()
     made = [folder for folder in (to.parent, *to.parent.parents) if not folder.exists()]
     try:
         to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -108,7 +113,7 @@ def restore(
         if isinstance(error, OSError):
             raise write_error(error, to.parent, "nothing was changed") from None
         raise
-    return Restored(to, verified, aside, stale, erased_since)
+    return Restored(to, verified, aside, stale, erased_since, None if exists else compared)
 
 
 def _to_server(

@@ -171,6 +171,13 @@ def test_an_erased_case_is_opened_by_nothing_and_still_verifies(
         assert restored.exit_code == 0, restored.stderr
         again = invoke("--vault", str(elsewhere), "timeline", case)
     else:
+        # A copy restored somewhere new is compared with the school's vault, and says so.
+        copy = invoke("restore", str(old), "--to", str(tmp_path / "copy.db"))
+        assert copy.exit_code == 0, copy.stderr
+        said = " ".join(copy.stderr.split())
+        assert f"before {case} was erased in the vault at {vault.path}" in said, said
+        listed = invoke("restore", str(old), "--to", str(tmp_path / "copy2.db"), "--json")
+        assert json.loads(listed.stdout)["erased_since"] == [case]
         restored = invoke("restore", str(old), "--to", str(vault.path), "--force")
         assert restored.exit_code == 0, restored.stderr
         assert "holds erased data" in restored.stderr and case in restored.stderr

@@ -11,6 +11,7 @@ from safeguarding import documents_json
 
 from .. import output
 from ..backing_up import FullOption, VerboseOption, say_line, unlocker
+from ..context import STATE
 from ..output import JsonOption
 
 BackupArgument = Annotated[
@@ -56,7 +57,14 @@ def restore(
 
     if not to:
         raise typer.BadParameter("must not be empty", param_hint="'--to'")
-    restored = restore_backup(file, location(to), force=force, unlock=unlocker(full))
+    school = STATE.vault_path  # the school's own vault, where cases may have been erased since
+    restored = restore_backup(
+        file,
+        location(to),
+        force=force,
+        unlock=unlocker(full),
+        school=school if isinstance(school, Path) else None,
+    )
     manifest = restored.verified.manifest
     if json:
         document = documents_json.restored(file, restored)
@@ -72,7 +80,15 @@ def restore(
     )
     if restored.moved_aside is not None:
         say_line(f"The vault that was at {to} is kept as {restored.moved_aside}")
-    if restored.erased_since:
+    if restored.erased_since and restored.compared_with is not None:
+        cases = ", ".join(restored.erased_since)
+        say_line(
+            f"This backup holds erased data: it was taken before {cases} was erased in the "
+            f"vault at {restored.compared_with}, so the copy restored at {restored.path} can "
+            f"read it. Erase it there too ('safeguard --vault {restored.path} erase CASE'), or "
+            "delete the copy once it has served."
+        )
+    elif restored.erased_since:
         cases = ", ".join(restored.erased_since)
         say_line(
             f"This backup holds erased data: it was taken before {cases} was erased, so the "
