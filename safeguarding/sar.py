@@ -349,8 +349,7 @@ def make(
         with storage.guarded(vault.path), storage.writing(vault.connection) as db:
             unlocked.require_epoch(db)
             person = people.find_in(unlocked, db, text)
-            if again is not None:
-                received = _same_person(_unanswered(unlocked, db, again), person).received
+            received = _received(unlocked, db, person, received, again)
             payload = Export(format=fmt, redacted=True, to=output.name).payload()
             files = _held(unlocked, db, person, payload, leave_out)
             got = received_files.received(unlocked, db, person.id)
@@ -382,14 +381,26 @@ def make(
     )
 
 
-def _same_person(request: Request, person: PersonInfo) -> Request:
-    if request.person != person.id:
+def _received(
+    unlocked: Unlocked, db: Db, person: PersonInfo, received: date, again: int | None
+) -> date:
+    """When the request was received: `received`, or for a request answered again
+    (`again`, of the same person, not yet done) its own day; never before the person's birth."""
+    if again is not None:
+        request = _unanswered(unlocked, db, again)
+        if request.person != person.id:
+            raise UsageError(
+                f"subject access request {again} is about person {request.person}, not "
+                f"{person.id}; nothing was written",
+                hint="give the request's own person, or leave out --again for a new request",
+            )
+        received = request.received
+    if received < person.dob:
         raise UsageError(
-            f"subject access request {request.number} is about person {request.person}, not "
-            f"{person.id}; nothing was written",
-            hint="give the request's own person, or leave out --again for a new request",
+            f"the request cannot have been received on {received.isoformat()}, before person "
+            f"{person.id} was born ({person.dob.isoformat()}); nothing was written"
         )
-    return request
+    return received
 
 
 def _append(

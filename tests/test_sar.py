@@ -133,6 +133,7 @@ def test_bad_input_gets_its_exit_code_and_writes_nothing(
         (("sar", "Amy Pupil", "--output", str(out), "--format", "txt"), 2),
         (("sar", "Amy Pupil", "--output", str(out), "--received", "2999-01-01"), 2),
         (("sar", "Amy Pupil", "--output", str(out), "--received", "soon"), 2),
+        (("sar", "Amy Pupil", "--output", str(out), "--received", "2014-04-30"), 2),  # unborn
         (("sar", "done", "1"), 4),
     ]
     for args, code in cases:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ from .. import output
 from ..backing_up import FullOption, VerboseOption, say_line, unlocker
 from ..context import STATE
 from ..output import JsonOption
+
+if TYPE_CHECKING:
+    from safeguarding.restore import Restored
 
 BackupArgument = Annotated[
     Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
@@ -80,21 +83,26 @@ def restore(
     )
     if restored.moved_aside is not None:
         say_line(f"The vault that was at {to} is kept as {restored.moved_aside}")
-    if restored.erased_since and restored.compared_with is not None:
-        cases = ", ".join(restored.erased_since)
+    if restored.erased_since:
+        _say_erased(restored)
+    if verbose and restored.removed_stale:
+        stale = ", ".join(str(path) for path in restored.removed_stale)
+        say_line(f"Removed stale files beside it: {stale}")
+
+
+def _say_erased(restored: Restored) -> None:
+    """The cases erased since the backup was taken, which the restored vault can read."""
+    cases = ", ".join(restored.erased_since)
+    if restored.compared_with is not None:
         say_line(
             f"This backup holds erased data: it was taken before {cases} was erased in the "
             f"vault at {restored.compared_with}, so the copy restored at {restored.path} can "
             f"read it. Erase it there too ('safeguard --vault {restored.path} erase CASE'), or "
             "delete the copy once it has served."
         )
-    elif restored.erased_since:
-        cases = ", ".join(restored.erased_since)
-        say_line(
-            f"This backup holds erased data: it was taken before {cases} was erased, so the "
-            f"restored vault can read it again. Erase it again ('safeguard erase CASE'); the "
-            f"vault kept aside still records the erasure."
-        )
-    if verbose and restored.removed_stale:
-        stale = ", ".join(str(path) for path in restored.removed_stale)
-        say_line(f"Removed stale files beside it: {stale}")
+        return
+    say_line(
+        f"This backup holds erased data: it was taken before {cases} was erased, so the "
+        f"restored vault can read it again. Erase it again ('safeguard erase CASE'); the "
+        f"vault kept aside still records the erasure."
+    )
