@@ -121,8 +121,10 @@ def imported_before(unlocked: Unlocked, db: Db, transfer: str) -> tuple[str, int
 def items(files: list[ReceivedFile]) -> list[Item]:
     """The entries of received files as items of this vault's timelines, each once (from the
     newest file that holds it): headed with the school that wrote it and its case there, by
-    its author there, with its text as it was sent.  Their ids count down from -1, so they
-    never meet this vault's own."""
+    its author there, with its text as it was sent and its facts as its kind shows this
+    vault's own (an entry of a kind this release does not know, or of another shape, lists
+    its fields as they were sent).  Their ids count down from -1, so they never meet this
+    vault's own."""
     shown: list[Item] = []
     seen: set[tuple[str, str, int]] = set()
     for file in sorted(files, key=lambda f: f.sent_at, reverse=True):
@@ -141,7 +143,10 @@ def _items_of(file: ReceivedFile, start: int, seen: set[tuple[str, str, int]]) -
                 ids[int(entry["id"])] = start - len(ids)
                 fresh.append((case, entry))
     views = {id(case): _view(file, case) for case, _ in fresh}
-    return [_item(file, case, entry, ids, views[id(case)]) for case, entry in fresh]
+    read = {(key, e.id): (e, view) for key, view in views.items() for e in view.entries}
+    return [
+        _item(file, case, entry, ids, read[id(case), int(entry["id"])]) for case, entry in fresh
+    ]
 
 
 def _item(
@@ -149,14 +154,14 @@ def _item(
     case: dict[str, Any],
     entry: dict[str, Any],
     ids: dict[int, int],
-    view: CaseFile,
+    read: tuple[CaseEntry, CaseFile],
 ) -> Item:
     sent = entry.get("data")
     data = dict(sent) if isinstance(sent, dict) else {}
     observations = str(data.pop("observations", "") or "")
     facts, byline = tuple(_facts(data)), ""
     after: tuple[Fact, ...] = ()
-    own = _as_own(view, int(entry["id"]))
+    own = _as_own(*read)
     if own is not None:
         facts, after, observations, byline = own
     amends = entry.get("amends")
@@ -218,12 +223,11 @@ def _view(file: ReceivedFile, case: dict[str, Any]) -> CaseFile:
 Own = tuple[tuple[Fact, ...], tuple[Fact, ...], str, str]
 
 
-def _as_own(view: CaseFile, entry_id: int) -> Own | None:
+def _as_own(entry: CaseEntry, view: CaseFile) -> Own | None:
     """An entry's facts, the facts after its text, its recorder's view and its byline as this
     vault shows its own entries of the kind; None for a kind this release does not know, or
     an entry whose fields are not what this release writes it with (a field missing, of
     another type, or one it does not know: the sending release was older or newer)."""
-    entry = view.entry(entry_id)
     kind = kind_of(entry.kind)
     if not kind.fits({key: value for key, value in entry.data.items() if key != "text"}):
         return None
