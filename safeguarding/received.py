@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from safeguarding import casefile, chronology, clock, moments
+from safeguarding.casefile import CaseEntry, CaseFile
 from safeguarding.db import Db, Entry
-from safeguarding.entries import Fact, title_of
+from safeguarding.entries import Fact, kind_of, title_of
 from safeguarding.timeline import Item
+from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
     from safeguarding.unlocked import Unlocked
@@ -119,8 +121,10 @@ def imported_before(unlocked: Unlocked, db: Db, transfer: str) -> tuple[str, int
 def items(files: list[ReceivedFile]) -> list[Item]:
     """The entries of received files as items of this vault's timelines, each once (from the
     newest file that holds it): headed with the school that wrote it and its case there, by
-    its author there, with its text as it was sent.  Their ids count down from -1, so they
-    never meet this vault's own."""
+    its author there, with its text as it was sent and its facts as its kind shows this
+    vault's own (an entry of a kind this release does not know, or of another shape, lists
+    its fields as they were sent).  Their ids count down from -1, so they never meet this
+    vault's own."""
     shown: list[Item] = []
     seen: set[tuple[str, str, int]] = set()
     for file in sorted(files, key=lambda f: f.sent_at, reverse=True):
@@ -138,14 +142,28 @@ def _items_of(file: ReceivedFile, start: int, seen: set[tuple[str, str, int]]) -
                 seen.add(key)
                 ids[int(entry["id"])] = start - len(ids)
                 fresh.append((case, entry))
-    return [_item(file, case, entry, ids) for case, entry in fresh]
+    views = {id(case): _view(file, case) for case, _ in fresh}
+    read = {(key, e.id): (e, view) for key, view in views.items() for e in view.entries}
+    return [
+        _item(file, case, entry, ids, read[id(case), int(entry["id"])]) for case, entry in fresh
+    ]
 
 
 def _item(
-    file: ReceivedFile, case: dict[str, Any], entry: dict[str, Any], ids: dict[int, int]
+    file: ReceivedFile,
+    case: dict[str, Any],
+    entry: dict[str, Any],
+    ids: dict[int, int],
+    read: tuple[CaseEntry, CaseFile],
 ) -> Item:
-    data = dict(entry.get("data") or {})
+    sent = entry.get("data")
+    data = dict(sent) if isinstance(sent, dict) else {}
     observations = str(data.pop("observations", "") or "")
+    facts, byline = tuple(_facts(data)), ""
+    after: tuple[Fact, ...] = ()
+    own = _as_own(*read)
+    if own is not None:
+        facts, after, observations, byline = own
     amends = entry.get("amends")
     return Item(
         id=ids[int(entry["id"])],
@@ -155,14 +173,73 @@ def _item(
         at=datetime.fromisoformat(str(entry["at"])),
         recorded_at=datetime.fromisoformat(str(entry["recorded_at"])),
         late=bool(entry.get("late")),
-        author=f"{entry['author']} ({file.school})",
-        facts=tuple(_facts(data)),
+        author=_author(file, entry),
+        facts=facts,
         text=str(entry.get("text") or ""),
         observations=observations,
         amends=None if amends is None else ids.get(int(amends)),
         amended_by=tuple(ids[int(i)] for i in entry.get("amended_by", []) if int(i) in ids),
         data=data,
+        after=after,
+        byline=byline,
     )
+
+
+def _author(file: ReceivedFile, entry: dict[str, Any]) -> str:
+    return f"{entry['author']} ({file.school})"
+
+
+def _view(file: ReceivedFile, case: dict[str, Any]) -> CaseFile:
+    """A case as it was sent, read as this vault reads its own: its entries with their
+    fields and text, the disclosure with the case's subjects (a case's document gives them
+    once, at its head), each by the sending vault's ids, which its amendments name."""
+    entries = []
+    for entry in case.get("entries", []):
+        sent = entry.get("data")
+        data = dict(sent) if isinstance(sent, dict) else {}
+        subjects = case.get("subjects")
+        if entry.get("kind") == Kind.DISCLOSURE and "subjects" not in data and subjects:
+            data["subjects"] = subjects
+        entries.append(
+            CaseEntry(
+                id=int(entry["id"]),
+                kind=str(entry["kind"]),
+                event_at=datetime.fromisoformat(str(entry["at"])),
+                recorded_at=datetime.fromisoformat(str(entry["recorded_at"])),
+                author=_author(file, entry),
+                data={**data, "text": str(entry.get("text") or "")},
+                number=int(entry["number"]),
+            )
+        )
+    return CaseFile(
+        reference=str(case.get("case")),
+        case_id=0,
+        opened_at=min((e.event_at for e in entries), default=file.sent_at),
+        status=str(case.get("status")),
+        entries=tuple(entries),
+    )
+
+
+Own = tuple[tuple[Fact, ...], tuple[Fact, ...], str, str]
+
+
+def _as_own(entry: CaseEntry, view: CaseFile) -> Own | None:
+    """An entry's facts, the facts after its text, its recorder's view and its byline as this
+    vault shows its own entries of the kind; None for a kind this release does not know, or
+    an entry whose fields are not what this release writes it with (a field missing, of
+    another type, or one it does not know: the sending release was older or newer)."""
+    kind = kind_of(entry.kind)
+    if not kind.fits({key: value for key, value in entry.data.items() if key != "text"}):
+        return None
+    try:
+        return (
+            tuple(kind.facts(entry, view)),
+            tuple(kind.after(entry)),
+            kind.opinion(entry),
+            kind.byline(entry),
+        )
+    except (LookupError, TypeError, ValueError, AttributeError):
+        return None  # a value of the right type that the kind cannot read
 
 
 def _facts(data: dict[str, Any]) -> list[Fact]:

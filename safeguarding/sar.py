@@ -41,7 +41,7 @@ from safeguarding import (
 from safeguarding import received as received_files
 from safeguarding.casefile import CaseFile
 from safeguarding.db import Case, Db, Entry
-from safeguarding.entries import Export
+from safeguarding.entries import Export, kind_of
 from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.people_rows import SAR_DONE, SAR_MADE, PersonInfo
 from safeguarding.timeline import Item
@@ -218,17 +218,31 @@ def _record(unlocked: Unlocked, db: Db, case: Case, payload: dict[str, Any]) -> 
 
 
 def _received_names(received: list[received_files.ReceivedFile]) -> list[tuple[str, str]]:
-    """The names a received file holds besides its subject's: its authors and senders."""
+    """The names a received file holds besides its subject's: its authors and senders, the
+    people its cases are about, and those its entries name (as the kind of each names them,
+    as this vault's own are found)."""
     found = [(r.sent_by, "Staff member") for r in received]
     found += [(r.received_by, "Staff member") for r in received]
     for r in received:
         for case in r.document.get("cases", []):
+            found += _listed(case.get("subjects"), "Subject")
             for entry in case.get("entries", []):
                 found.append((str(entry.get("author", "")), "Staff member"))
-                for subject in (entry.get("data") or {}).get("subjects", []) or []:
-                    if isinstance(subject, dict):
-                        found.append((str(subject.get("name", "")), "Subject"))
+                data = entry.get("data")
+                if isinstance(data, dict):
+                    found += _listed(data.get("subjects"), "Subject")
+                    found += _listed(data.get("about"), "Person")
+                    for field_name, _ in kind_of(str(entry.get("kind"))).named:
+                        if isinstance(data.get(field_name), str):
+                            found.append((data[field_name], "Person"))
     return found
+
+
+def _listed(people: Any, label: str) -> list[tuple[str, str]]:
+    """The names in a list of people as a payload holds them (each with its `name`)."""
+    if not isinstance(people, list):
+        return []
+    return [(str(p.get("name", "")), label) for p in people if isinstance(p, dict)]
 
 
 def _redact_item(item: Item, redactor: Redactor) -> Item:

@@ -24,6 +24,12 @@ class Action(Draft):
     title = "Action"
     named = (("owner", "Action owner"),)
     codes = frozenset({"due", "action"})
+    shape = (
+        ("owner", (str,)),
+        ("due", (str,)),
+        ("action", (int,)),
+    )
+    always = frozenset(name for name, _ in shape)
     about_text = "what is to be done"
 
     #: None in the draft checked before the owner and the text are asked for.
@@ -79,6 +85,8 @@ class ActionDone(Draft):
     kind = Kind.ACTION_DONE
     title = "Action done"
     codes = frozenset({"action"})
+    shape = (("action", (int,)),)
+    always = frozenset(name for name, _ in shape)
     about_text = "what was done"
 
     action: int

@@ -23,6 +23,12 @@ class Closure(Draft):
     title = "Closure"
     receipt = "Closed"
     codes = frozenset({"outcome", "forced", "open_actions"})
+    shape = (
+        ("outcome", (str,)),
+        ("forced", (bool,)),
+        ("open_actions", (list,)),
+    )
+    always = frozenset({"outcome"})
     closed_refusal = "closed again"
     about_text = "the reason for closing"
 

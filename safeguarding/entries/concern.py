@@ -19,6 +19,18 @@ class ConcernAdded(EntryKind):
     title = "Concern reported by staff"
     named = (("reported_by", "Staff member"),)
     codes = frozenset({"concern", "signature", "reported_at", "at"})
+    shape = (
+        ("concern", (int,)),
+        ("about", (list,)),
+        ("at", (str,)),
+        ("where", (str,)),
+        ("observations", (str,)),
+        ("done", (str,)),
+        ("signature", (str,)),
+        ("reported_at", (str,)),
+        ("reported_by", (str,)),
+    )
+    always = frozenset({"concern", "about", "where", "reported_by"})
 
     @classmethod
     def facts(cls, entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:

@@ -33,6 +33,16 @@ class Disclosure(EntryKind):
     title = "Disclosure"
     named = (("disclosed_by", "Discloser"), ("received_by", "Recipient"))
     codes = frozenset({"category"})
+    shape = (
+        ("category", (str,)),
+        ("subjects", (list,)),
+        ("disclosed_by", (str,)),
+        ("relationship", (str,)),
+        ("received_by", (str,)),
+        ("where", (str,)),
+        ("observations", (str,)),
+    )
+    always = frozenset({"subjects", "disclosed_by", "relationship", "received_by", "where"})
     amendable = True
 
     category: str

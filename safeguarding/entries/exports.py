@@ -19,6 +19,12 @@ class Export(EntryKind):
     kind = Kind.EXPORT
     title = "Export"
     codes = frozenset({"format", "redacted"})
+    shape = (
+        ("format", (str,)),
+        ("redacted", (bool,)),
+        ("to", (str,)),
+    )
+    always = frozenset({"format", "redacted"})
 
     format: str
     redacted: bool

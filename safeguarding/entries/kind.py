@@ -5,7 +5,7 @@ timeline and redaction read entries through."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Self
@@ -64,11 +64,28 @@ class EntryKind:
     #: Whether an amendment may correct it: what someone recorded may be, safeguard's own
     #: records may not.
     amendable: ClassVar[bool] = False
+    #: The payload's fields but its text, each with the types of value it is written with, and
+    #: those every entry of the kind holds: the shape an entry sent from another school's vault
+    #: must have to be shown as this release shows its own (`fits`).
+    shape: ClassVar[tuple[tuple[str, tuple[type, ...]], ...]] = ()
+    always: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "kind" in cls.__dict__:
             _KINDS[cls.kind] = cls
+
+    @classmethod
+    def fits(cls, data: Mapping[str, Any]) -> bool:
+        """Whether `data` (an entry's fields but its text) has the shape this release writes
+        the kind with: every field it always holds, none it does not know, each of a type it
+        gives it.  A kind this release does not know (`EntryKind` itself) fits nothing."""
+        if "kind" not in cls.__dict__:
+            return False
+        shape = dict(cls.shape)
+        return cls.always <= data.keys() and all(
+            type(value) in shape.get(key, ()) for key, value in data.items()
+        )
 
     @classmethod
     def facts(cls, entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:

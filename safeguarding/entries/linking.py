@@ -19,6 +19,13 @@ class SubjectLinked(EntryKind):
     kind = Kind.SUBJECT_LINKED
     title = "Subject linked to a person"
     codes = frozenset({"person", "dob"})
+    shape = (
+        ("subject", (str,)),
+        ("person", (int,)),
+        ("name", (str,)),
+        ("dob", (str,)),
+    )
+    always = frozenset(name for name, _ in shape)
 
     @classmethod
     def facts(cls, entry: CaseEntry, case: CaseFile) -> Iterator[Fact]:

@@ -19,6 +19,11 @@ class Conversation(Draft):
     title = "Conversation"
     named = (("with", "Person spoken with"),)
     codes = frozenset({"channel"})
+    shape = (
+        ("with", (str,)),
+        ("channel", (str,)),
+    )
+    always = frozenset(name for name, _ in shape)
     about_text = "what was said"
 
     with_whom: str
@@ -58,6 +63,8 @@ class Amendment(Draft):
     kind = Kind.AMENDMENT
     title = "Amendment"
     codes = frozenset({"target"})
+    shape = (("target", (int,)),)
+    always = frozenset(name for name, _ in shape)
     when_closed = True
     about_text = "the correction"
     reads_case = True

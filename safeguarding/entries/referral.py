@@ -24,6 +24,12 @@ class Referral(Draft):
     title = "Referral"
     named = (("contact", "Contact"),)
     codes = frozenset({"route"})
+    shape = (
+        ("route", (str,)),
+        ("contact", (str,)),
+        ("reference", (str,)),
+    )
+    always = frozenset({"route"})
 
     route: str
     contact: str | None = None
@@ -120,6 +126,8 @@ class Advice(Draft):
     kind = Kind.ADVICE
     title = "Advice"
     named = (("source", "Adviser"),)
+    shape = (("source", (str,)),)
+    always = frozenset(name for name, _ in shape)
     about_text = "the advice"
 
     source: str
