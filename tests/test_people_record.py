@@ -70,6 +70,18 @@ def test_a_subject_with_a_date_of_birth_is_matched_or_added(vault: VaultInfo, sa
     assert invoke("verify").exit_code == 0
 
 
+def test_a_name_in_another_unicode_form_is_the_same_name(vault: VaultInfo, say: Say) -> None:
+    """'e' and a combining accent, as some keyboards and copied text give 'é': the subject is
+    still linked, or added, as the same name typed the usual way is."""
+    import unicodedata
+
+    name = "Zoë Ångström"
+    first = pupil(say, "--subject-dob", "2015-05-02", subject=unicodedata.normalize("NFD", name))
+    assert subjects(vault.path, first) == [{"name": name, "role": "pupil", "person": 1}]
+    second = pupil(say, "--subject-dob", "2015-05-02", subject=name)
+    assert subjects(vault.path, second)[0]["person"] == 1 and people_count(vault.path) == 1
+
+
 def test_a_subject_given_by_number_takes_the_person_s_name(vault: VaultInfo, say: Say) -> None:
     assert invoke("person", "add", "Amy Price", "--dob", "2016-03-14").exit_code == 0
     result = invoke(

@@ -3,6 +3,7 @@ for on a terminal as a guided interview that ends with a summary to confirm."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
 from .. import output
@@ -95,13 +96,19 @@ def record(
         if answers.asked:
             told, moment = review(book, told, moment, text_file is None, editor)
         names = [s.name for s in told.subjects]
-        if wanted is not None and names != answers.names:  # changed in the summary
+        if wanted is not None and names != _as_kept(answers.names):  # changed in the summary
             wanted = interview(book, names, [s.role for s in told.subjects])
         written = output.commit(
             lambda: book.open(told, moment, restricted=restricted, first=_linking(book, wanted)),
             lambda w: f"the disclosure as {w.reference} (entry {w.number})",
         )
         _report(book, written, told, json)
+
+
+def _as_kept(names: list[str]) -> list[str]:
+    """Names as a disclosure keeps them (NFC, trimmed): a name given in another Unicode form
+    ('e' and a combining accent for 'é') is the same name, not one changed in the summary."""
+    return [unicodedata.normalize("NFC", name).strip() for name in names]
 
 
 def _linking(
