@@ -274,11 +274,15 @@ def say_restricted(written: Written) -> None:
         + f" and the recovery key can read it ('safeguard access {written.reference}')."
     )
     if written.without_manager:
+        who = (
+            "no chair of governors (the case manager when a headteacher is a subject)"
+            if written.manager == "chair"
+            else "no headteacher who is not a subject"
+        )
         output.say(
-            "No case manager is among them: the vault has no headteacher (or, for an "
-            "allegation about the headteacher, no chair of governors) who is not a "
-            "subject. Add one ('safeguard user add NAME --role chair') and give them "
-            f"access ('safeguard access grant {written.reference} NAME')."
+            f"No case manager is among them: the vault has {who}. Add one ('safeguard user "
+            f"add NAME --role {written.manager}') and give them access ('safeguard access "
+            f"grant {written.reference} NAME')."
         )
 
 

@@ -56,6 +56,7 @@ class Written:
     action: int | None = None
     members: tuple[str, ...] | None = None  # a restricted case's members, by name
     without_manager: bool = False  # restricted, with no headteacher or chair among them
+    manager: str = "head"  # the role that manages it: "chair" when a headteacher is a subject
     # the child's file, sent to another school in this case, still without a receipt
     unconfirmed: tuple[flow.Overdue, ...] = ()
 
@@ -322,6 +323,7 @@ class Casebook:
             self.next_step(state),
             members=None if members is None else tuple(names[m] for m in members),
             without_manager=members is not None and not _managed(people, members),
+            manager=_manager(people, disclosure.subjects),
         )
 
     def _append(
@@ -440,6 +442,11 @@ def _chase(reference: str, late: transfers.Transfer, closures: Container[date]) 
 
 def _reference(case: Case) -> str:
     return casefile.format_reference(case.year, case.number)
+
+
+def _manager(people: Sequence[restricted.Person], subjects: Sequence[Subject]) -> str:
+    """The role of a restricted case's manager: head, or chair if a headteacher is a subject."""
+    return restricted.manager_role(people, {restricted.same_name(s.name) for s in subjects})
 
 
 def _managed(people: Sequence[restricted.Person], members: Sequence[int]) -> bool:

@@ -198,11 +198,17 @@ def default_members(
     headteacher, or the chair of governors when a headteacher is a subject), never a subject."""
     named = subject_users(people, subjects)
     active = [person for person in people if person.active and person.id not in named]
-    head_is_subject = any(p.role == HEAD for p in people if p.id in named)
-    manager_role = CHAIR if head_is_subject else HEAD
+    role = manager_role(people, subjects)
     chosen = [recorder] if recorder not in named else []
-    chosen += [p.id for p in active if p.role == manager_role and p.id not in chosen]
+    chosen += [p.id for p in active if p.role == role and p.id not in chosen]
     return chosen
+
+
+def manager_role(people: Sequence[Person], subjects: Collection[str]) -> str:
+    """Who manages a restricted case about `subjects`: the headteacher, or the chair of
+    governors when a headteacher is a subject."""
+    named = subject_users(people, subjects)
+    return CHAIR if any(p.role == HEAD for p in people if p.id in named) else HEAD
 
 
 def restrict_existing(

@@ -198,6 +198,8 @@ def test_a_subject_cannot_record_or_be_given_an_allegation_about_them(
 
 def test_an_allegation_about_the_head_goes_to_the_chair(school_anywhere: VaultInfo) -> None:
     alice = as_user(school_anywhere, "alice", PASSPHRASE)
+    unmanaged = book(alice).open(allegation(JO))  # no chair yet: the one to add is a chair
+    assert (unmanaged.without_manager, unmanaged.manager) == (True, "chair")
     alice.add_user("Pat Chair", Role.CHAIR, CHAIR_PASSPHRASE)
     written = book(alice).open(allegation(JO))
     assert written.members == ("alice", "Pat Chair")
@@ -602,7 +604,9 @@ def test_an_allegation_with_no_case_manager_says_so(vault: VaultInfo, say: objec
     args = record_args(text_writer(vault.path.parent)("He messaged a pupil."))
     result = invoke(*args)
     assert result.exit_code == 0, result.stderr
-    assert "No case manager is among them" in result.stderr
+    said = " ".join(result.stderr.split())
+    assert "No case manager is among them: the vault has no headteacher" in said
+    assert "--role head'" in said  # a governor is the case manager only about a headteacher
 
 
 def test_own_entries_stay_in_audit_mine_after_leaving_a_case(school: VaultInfo) -> None:
