@@ -30,6 +30,8 @@ REFUSED = {
 #: The options that may start a line: the rest of the global options are the shell's own.
 LEADING = ("-h", "--help", "--version")
 ENDS = ("exit", "quit")
+#: A shell's pipes and redirections, which a line here does not have.
+_PIPING = frozenset({"|", "||", "&&", ";", ">", ">>", "<", "2>", "&"})
 #: Exit codes for a shell ended by a signal, as a shell reports a process it ended.
 HANGUP, TERMINATED = 128 + signal.SIGHUP, 128 + signal.SIGTERM
 
@@ -53,6 +55,8 @@ def words_of(line: str) -> list[str] | None:
     panel and the README write commands as typed outside a shell, and may be typed as given."""
     try:
         words = shlex.split(line)
+        if len(words) == 1 and words[0].startswith("safeguard "):  # a hint copied with quotes
+            words = shlex.split(words[0])
     except ValueError as error:
         output.tell([f"safeguard: {error}: nothing was run"])
         return None
@@ -64,6 +68,16 @@ def refusal(words: list[str]) -> str | None:
     first = words[0]
     if first in REFUSED:
         return REFUSED[first]
+    if "=" in first and first.split("=", 1)[0].isupper():
+        return (
+            f"{first.split('=', 1)[0]} cannot be set here: the shell's user and vault are set "
+            "when it starts ('safeguard --user NAME shell')"
+        )
+    if any(word in _PIPING for word in words):
+        return (
+            "a line here is one safeguard command: pipes and redirections are for your own "
+            "shell (run 'safeguard timeline CASE | less -R' there)"
+        )
     if first.startswith("-") and first not in LEADING:
         return (
             f"{first} cannot be given here: --vault, --user and --debug are given when the shell "

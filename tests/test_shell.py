@@ -414,6 +414,14 @@ def test_a_command_typed_as_a_hint_writes_it_runs_in_a_shell(vault: VaultInfo, s
     assert result.exit_code == 0, result.stderr
     assert "Recorded the note as entry 2" in result.stderr
     assert "safeguard: a shell is already open" in invoke("shell", input="safeguard shell\n").stderr
+    quoted = invoke("shell", input=f"'safeguard timeline {CASE}'\n")  # copied with its quotes
+    assert quoted.exit_code == 0 and CASE in quoted.stdout, quoted.stderr
+    for line, said in (
+        (f"safeguard timeline {CASE} | less -R", "pipes and redirections are for your own shell"),
+        ("SAFEGUARD_USER=bob safeguard cases", "SAFEGUARD_USER cannot be set here"),
+    ):
+        refused = invoke("shell", input=line + "\n")
+        assert refused.exit_code == 2 and said in " ".join(refused.stderr.split()), refused.stderr
 
 
 def test_a_wrong_passphrase_from_the_environment_ends_it_at_once(vault: VaultInfo) -> None:
