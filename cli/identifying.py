@@ -55,7 +55,8 @@ def from_options(
         return None
     if dobs and len(dobs) != len(answers.names):
         raise UsageError(
-            f"{len(answers.names)} subjects but {len(dobs)} dates of birth",
+            f"{_count(len(answers.names), 'subject', 'subjects')} but "
+            f"{_count(len(dobs), 'date of birth', 'dates of birth')}",
             hint="give one --subject-dob for each --subject, in the same order",
         )
     roles = _roles_for(answers, len(answers.names))
@@ -79,6 +80,10 @@ def from_options(
         answers.roles.append(single or _SUBJECT_ROLE[found.role])
         wanted.append(people.Wanted(person=found.id))
     return wanted
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _roles_for(answers: Answers, count: int) -> list[str]:
