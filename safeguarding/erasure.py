@@ -380,13 +380,19 @@ def kept_in(backup: Path, vault: Location) -> list[str]:
     """The cases erased in `vault` (a file, or a schema on a server) whose keys the older copy
     `backup` (of the same vault) still holds, by reference: a backup taken before their
     erasure.  Empty if either cannot be read, or they are not copies of one vault."""
+    return compared(backup, vault) or []
+
+
+def compared(backup: Path, vault: Location) -> list[str] | None:
+    """What `kept_in` finds, or None if `backup` could not be compared with `vault`: either
+    cannot be read, or they are not copies of one vault (so nothing can be said)."""
     if (isinstance(vault, Path) and not vault.exists()) or not backup.exists():
-        return []
+        return None
     try:
         first, erased = _erased_in(vault)
         with closing(_read_only(backup)) as older:
             if older.execute(FIRST_MAC).fetchone() != (first,) or first is None:
-                return []
+                return None
             found = []
             for case_id, year, number in erased:
                 key = older.execute("SELECT case_key FROM cases WHERE id = ?", (case_id,))
@@ -395,7 +401,7 @@ def kept_in(backup: Path, vault: Location) -> list[str]:
                     found.append(casefile.format_reference(year, number))
             return found
     except (sqlite3.Error, SafeguardError):
-        return []
+        return None
 
 
 FIRST_MAC = "SELECT mac FROM entries WHERE seq = 1"

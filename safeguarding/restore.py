@@ -49,10 +49,11 @@ class Restored:
     moved_aside: Path | None
     removed_stale: list[Path]
     #: Cases erased in the vault it replaced (or, restored to a new place, in the school's own
-    #: vault, `compared_with`) whose keys the backup still holds: restored, they can be read
-    #: again.
+    #: vault) whose keys the backup still holds: restored, they can be read again.
     erased_since: tuple[str, ...] = ()
-    compared_with: Path | None = None
+    #: The vault the backup was compared with to find them: the one replaced, or the school's;
+    #: None if there was none to compare with (none there, or not a copy of this vault).
+    compared_with: Location | None = None
 
 
 def restore(
@@ -62,16 +63,13 @@ def restore(
     force: bool = False,
     unlock: Unlocker | None = None,
     now: datetime | None = None,
-    school: Path | None = None,
+    school: Location | None = None,
 ) -> Restored:
     """Put a verified backup at `to`, keeping an existing file there under a second name only
     with `force`.  `school`: the school's own vault, which a backup restored to a new place is
-    compared with (the cases erased in it since).
-
-    A stale ``-wal`` or ``-shm`` beside `to` would be replayed into the restored vault and
-    damage it, so they go: a ``-wal`` that belongs to the vault being replaced keeps a second
-    name beside it.
-    """
+    compared with (the cases erased in it since).  A stale ``-wal`` or ``-shm`` beside `to`
+    would be replayed into the restored vault and damage it, so they go: a ``-wal`` that
+    belongs to the vault being replaced keeps a second name beside it."""
     verified = verify(backup)  # the check without a secret: refuse early, having made nothing
     if isinstance(to, Server):
         return _to_server(backup, to, verified, force=force, unlock=unlock)
@@ -87,8 +85,8 @@ def restore(
             "in its place",
         )
     storage.refuse_network_filesystem(to)
-    compared = to if exists else school if school is not None and school != to else None
-    erased_since = tuple(erasure.kept_in(backup, compared)) if compared is not None else ()
+    compared = to if exists else school if school != to else None
+    found = None if compared is None else erasure.compared(backup, compared)
     made = [folder for folder in (to.parent, *to.parent.parents) if not folder.exists()]
     try:
         to.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -113,7 +111,9 @@ def restore(
         if isinstance(error, OSError):
             raise write_error(error, to.parent, "nothing was changed") from None
         raise
-    return Restored(to, verified, aside, stale, erased_since, None if exists else compared)
+    return Restored(
+        to, verified, aside, stale, tuple(found or ()), None if found is None else compared
+    )
 
 
 def _to_server(

@@ -510,7 +510,7 @@ def one_backup(vault: VaultInfo, folder: Path) -> Path:
 
 
 def test_verify_without_a_passphrase_checks_hash_integrity_and_schema(
-    one_backup: Path, monkeypatch: pytest.MonkeyPatch
+    vault: VaultInfo, one_backup: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SAFEGUARD_PASSPHRASE")
     result = invoke("backup", "verify", str(one_backup), "--json")
@@ -524,6 +524,7 @@ def test_verify_without_a_passphrase_checks_hash_integrity_and_schema(
         "entries": 5,
         "checkpoint": None,
         "erased_since": [],
+        "compared_with": str(vault.path),
     }
     before = one_backup.read_bytes()
     assert invoke("backup", "verify", str(one_backup)).stdout == ""

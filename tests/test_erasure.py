@@ -178,6 +178,13 @@ def test_an_erased_case_is_opened_by_nothing_and_still_verifies(
         assert f"before {case} was erased in the vault at {vault.path}" in said, said
         listed = invoke("restore", str(old), "--to", str(tmp_path / "copy2.db"), "--json")
         assert json.loads(listed.stdout)["erased_since"] == [case]
+        assert json.loads(listed.stdout)["compared_with"] == str(vault.path)
+        # With no school vault to compare with, it says it could not, rather than "none".
+        nowhere = {"SAFEGUARD_VAULT": str(tmp_path / "none.db")}
+        blind = invoke("restore", str(old), "--to", str(tmp_path / "copy3.db"), env=nowhere)
+        assert blind.exit_code == 0 and "Not compared with the school's vault" in blind.stderr
+        unknown = invoke("backup", "verify", str(old), "--json", env=nowhere)
+        assert json.loads(unknown.stdout)["compared_with"] is None
         restored = invoke("restore", str(old), "--to", str(vault.path), "--force")
         assert restored.exit_code == 0, restored.stderr
         assert "holds erased data" in restored.stderr and case in restored.stderr

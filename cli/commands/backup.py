@@ -110,10 +110,12 @@ def verify(
             output.emit_json(documents_json.backup_verify_failed(file, failure.message))
         raise
     manifest = verified.manifest
-    erased = _erased_since(file)
+    found = _erased_since(file)
+    erased = found or []
     if json:
         document = documents_json.backup_verified(file, verified)
-        output.emit_json({**document, "erased_since": erased})
+        compared = None if found is None else str(STATE.vault_path)
+        output.emit_json({**document, "erased_since": erased, "compared_with": compared})
         return
     if verbose:
         how = "decrypted and chain checked" if verified.full else "hash and structure checked"
@@ -127,11 +129,13 @@ def verify(
         )
 
 
-def _erased_since(file: Path) -> list[str]:
-    """The cases erased in the vault since the backup `file` was taken (it holds their keys)."""
+def _erased_since(file: Path) -> list[str] | None:
+    """The cases erased in the vault since the backup `file` was taken (it holds their keys);
+    None if the vault (`--vault`, SAFEGUARD_VAULT, the config's) is not there, or the backup
+    is not a copy of it."""
     from safeguarding import erasure
 
-    return erasure.kept_in(file, STATE.vault_path)
+    return erasure.compared(file, STATE.vault_path)
 
 
 @app.command("list")

@@ -16,6 +16,7 @@ from ..output import JsonOption
 
 if TYPE_CHECKING:
     from safeguarding.restore import Restored
+    from safeguarding.server import Location
 
 BackupArgument = Annotated[
     Path, typer.Argument(help="The backup's .db file.", metavar="FILE", dir_okay=False)
@@ -66,12 +67,19 @@ def restore(
         location(to),
         force=force,
         unlock=unlocker(full),
-        school=school if isinstance(school, Path) else None,
+        school=school,
     )
     manifest = restored.verified.manifest
     if json:
         document = documents_json.restored(file, restored)
-        output.emit_json({**document, "erased_since": list(restored.erased_since)})
+        compared = restored.compared_with
+        output.emit_json(
+            {
+                **document,
+                "erased_since": list(restored.erased_since),
+                "compared_with": None if compared is None else str(compared),
+            }
+        )
         return
     # Said on success whatever --verbose says: a restore puts a vault in place, and the person
     # who ran it must know which file now holds it and where the one it replaced went.
@@ -83,17 +91,26 @@ def restore(
     )
     if restored.moved_aside is not None:
         say_line(f"The vault that was at {to} is kept as {restored.moved_aside}")
-    if restored.erased_since:
-        _say_erased(restored)
+    _say_erased(restored, school)
     if verbose and restored.removed_stale:
         stale = ", ".join(str(path) for path in restored.removed_stale)
         say_line(f"Removed stale files beside it: {stale}")
 
 
-def _say_erased(restored: Restored) -> None:
-    """The cases erased since the backup was taken, which the restored vault can read."""
+def _say_erased(restored: Restored, school: Location) -> None:
+    """The cases erased since the backup was taken, which the restored vault can read; or,
+    restored to a new place, that there was no vault of the school's to compare it with."""
     cases = ", ".join(restored.erased_since)
-    if restored.compared_with is not None:
+    new = isinstance(restored.path, Path) and restored.moved_aside is None
+    if not cases:
+        if restored.compared_with is None and new and restored.path != school:
+            say_line(
+                f"Not compared with the school's vault ({school}: not there, or not a copy of "
+                "this backup's vault): a case erased since the backup was taken would be "
+                "readable in the copy. Give --vault with the school's vault to compare."
+            )
+        return
+    if restored.compared_with != restored.path:
         say_line(
             f"This backup holds erased data: it was taken before {cases} was erased in the "
             f"vault at {restored.compared_with}, so the copy restored at {restored.path} can "
