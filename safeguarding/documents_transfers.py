@@ -1,5 +1,5 @@
 """The `--json` documents of children's files sent and received: `school-key`, `transfer`,
-`transfer list`, `transfer receipt` and `import`.
+`transfer list`, `transfer receipt`, `transfer withdraw`, `import`, `import list` and `import pdf`.
 
 Built as `documents_json` builds its documents, each with its `schema`, from what the library
 returns; nothing here opens the vault, writes or prints.  No document holds a receipt secret.
@@ -21,6 +21,7 @@ SCHEMAS: dict[str, int] = {
     "safeguard.transfer": 1,
     "safeguard.transfer.list": 1,
     "safeguard.transfer.receipt": 1,
+    "safeguard.transfer.withdraw": 1,
     "safeguard.import": 1,
 }
 
@@ -42,7 +43,7 @@ def school_key(school: str, made: SchoolKey, text: str, fingerprint: str) -> Doc
 
 
 def transfer_fields(t: Transfer, today: date, closures: Container[date]) -> Document:
-    receipt = t.receipt
+    receipt, withdrawal = t.receipt, t.withdrawal
     return {
         "transfer": t.number,
         "person": t.person,
@@ -59,6 +60,9 @@ def transfer_fields(t: Transfer, today: date, closures: Container[date]) -> Docu
         "received_at": None if receipt is None else receipt.at.isoformat(),
         "confirmed_by": None if receipt is None else receipt.by,
         "confirmation": None if receipt is None or not receipt.text else receipt.text,
+        "withdrawn_at": None if withdrawal is None else withdrawal.at.isoformat(),
+        "withdrawn_by": None if withdrawal is None else withdrawal.by,
+        "withdrawal_reason": None if withdrawal is None else withdrawal.reason,
     }
 
 
@@ -87,6 +91,11 @@ def sent(done: Sent, today: date, closures: Container[date]) -> Document:
 def confirmed(t: Transfer, today: date, closures: Container[date]) -> Document:
     """`transfer receipt`: the transfer, now received."""
     return {**_head("safeguard.transfer.receipt"), **transfer_fields(t, today, closures)}
+
+
+def withdrawn(t: Transfer, today: date, closures: Container[date]) -> Document:
+    """`transfer withdraw`: the transfer, now withdrawn."""
+    return {**_head("safeguard.transfer.withdraw"), **transfer_fields(t, today, closures)}
 
 
 def listed(found: Sequence[Transfer], today: date, closures: Container[date]) -> Document:

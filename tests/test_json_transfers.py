@@ -76,3 +76,15 @@ def test_transfer_receipt_and_import(vault: VaultInfo, say: Say, tmp_path: Path)
         "transfer-receipt", confirmed, "safeguard.transfer.receipt", tmp_path,
         key=FINGERPRINT, package_sha256=HASH, sent_at=TIME, received_at=TIME,
     )  # fmt: skip
+
+
+def test_transfer_withdraw(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    _, key = _sent(say, tmp_path)
+    _send(tmp_path, key)
+    withdrawn = document(
+        "transfer", "withdraw", "1", "--text-file", say("Sent to the wrong school.\n")
+    )
+    snapshot(
+        "transfer-withdraw", withdrawn, "safeguard.transfer.withdraw", tmp_path,
+        key=FINGERPRINT, package_sha256=HASH, sent_at=TIME, withdrawn_at=TIME,
+    )  # fmt: skip
