@@ -377,8 +377,8 @@ def _vault_event(
         whose, fmt = f"person {data.get('person')}", data.get("format")
         if row.kind == FILE_VIEWED:
             return Access(row.seq, at, who, whose, "file_viewed", kind=row.kind)
-        sar = row.kind == SAR_MADE
-        kind = SAR_MADE if sar else None
+        whose += f", received file {data['received']}" if "received" in data else ""
+        sar, kind = row.kind == SAR_MADE, (SAR_MADE if row.kind == SAR_MADE else None)
         return Access(row.seq, at, who, whose, "exported", str(fmt), sar, data.get("to"), kind)
     if row.kind in _PERSON_EVENTS:
         facts = json.loads(row.facts or "{}")

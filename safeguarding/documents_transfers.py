@@ -12,8 +12,9 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from safeguarding.received import Imported
     from safeguarding.school_key import SchoolKey
-    from safeguarding.transfer import Received, Sent
+    from safeguarding.transfer import PdfWritten, Received, Sent
     from safeguarding.transfers import Transfer
 
 SCHEMAS: dict[str, int] = {
@@ -23,6 +24,8 @@ SCHEMAS: dict[str, int] = {
     "safeguard.transfer.receipt": 1,
     "safeguard.transfer.withdraw": 1,
     "safeguard.import": 1,
+    "safeguard.import.list": 1,
+    "safeguard.import.pdf": 1,
 }
 
 Document = dict[str, Any]
@@ -118,4 +121,37 @@ def received(done: Received) -> Document:
         "receipt_code": done.code,
         "package_fingerprint": done.fingerprint,
         "entry": done.entry,
+        "received_file": done.number,
+    }
+
+
+def imported_fields(one: Imported) -> Document:
+    f = one.file
+    return {
+        "received_file": one.number,
+        "person": f.person,
+        "from": {"school": f.school, "sent_by": f.sent_by, "sent_at": f.sent_at.isoformat()},
+        "their_checkpoint": f.checkpoint,
+        "received_at": f.received_at.isoformat(),
+        "received_by": f.received_by,
+        "cases": [str(case.get("case")) for case in f.document.get("cases", [])],
+        "earlier_schools": list(one.earlier),
+        "pdf": one.pdf is not None,
+        "entry": one.entry,
+    }
+
+
+def imported(found: Sequence[Imported]) -> Document:
+    """`import list`: every package imported here, with its number for `import pdf`."""
+    return {**_head("safeguard.import.list"), "received": [imported_fields(i) for i in found]}
+
+
+def received_pdf(done: PdfWritten) -> Document:
+    """`import pdf`: the PDF written, whose and from where, and its export's event."""
+    return {
+        **_head("safeguard.import.pdf"),
+        **imported_fields(done.imported),
+        "output": str(done.output),
+        "bytes": done.size,
+        "export_entry": done.entry,
     }
