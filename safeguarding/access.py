@@ -377,7 +377,7 @@ def _vault_event(
         whose, fmt = f"person {data.get('person')}", data.get("format")
         if row.kind == FILE_VIEWED:
             return Access(row.seq, at, who, whose, "file_viewed", kind=row.kind)
-        whose += f", received file {data['received']}" if "received" in data else ""
+        whose += f", received file {data['received_file']}" if "received_file" in data else ""
         sar, kind = row.kind == SAR_MADE, (SAR_MADE if row.kind == SAR_MADE else None)
         return Access(row.seq, at, who, whose, "exported", str(fmt), sar, data.get("to"), kind)
     if row.kind in _PERSON_EVENTS:

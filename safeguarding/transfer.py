@@ -325,7 +325,7 @@ def received_pdf(unlocked: Unlocked, number: str, output: Path, force: bool = Fa
                     "person": found.file.person,
                     "format": RECEIVED_PDF_FORMAT,
                     "to": output.name,
-                    "received": found.number,
+                    "received_file": found.number,
                 },
             )
         target.commit("the vault's chronology", event.seq)

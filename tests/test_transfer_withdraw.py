@@ -188,3 +188,24 @@ def test_verify_catches_a_second_withdrawal(
     _forge(vault, transfers.TRANSFER_WITHDRAWN, 1)
     checked = run("verify")
     assert checked.returncode == 1 and "withdrawn before" in checked.stderr
+
+
+def test_verify_catches_a_receipt_of_a_transfer_withdrawn_or_never_sent(
+    vault: VaultInfo, school_b: dict[str, str], say: Say, tmp_path: Path
+) -> None:
+    a_child_with_a_case(say)
+    sent(tmp_path, invoke("school-key", env=school_b).stdout.strip())
+    _forge(vault, transfers.TRANSFER_CONFIRMED, 4)
+    checked = run("verify")
+    assert checked.returncode == 1 and "receipt of transfer 4, never sent" in checked.stderr
+
+
+def test_verify_catches_a_receipt_after_a_withdrawal(
+    vault: VaultInfo, school_b: dict[str, str], say: Say, tmp_path: Path
+) -> None:
+    a_child_with_a_case(say)
+    sent(tmp_path, invoke("school-key", env=school_b).stdout.strip())
+    assert invoke("transfer", "withdraw", "1", "--text-file", say(REASON)).exit_code == 0
+    _forge(vault, transfers.TRANSFER_CONFIRMED, 1)
+    checked = run("verify")
+    assert checked.returncode == 1 and "withdrawn before" in checked.stderr
