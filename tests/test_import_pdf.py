@@ -118,3 +118,21 @@ def test_a_vault_that_received_nothing_says_so(vault: VaultInfo) -> None:
     assert json.loads(run("import", "list", "--json").stdout)["received"] == []
     refused = run("import", "pdf", "1", "--output", "x.pdf")
     assert refused.returncode == 4 and "import list" in refused.stderr
+
+
+def test_a_received_file_that_came_without_a_pdf_is_refused_with_what_to_do() -> None:
+    from datetime import UTC, datetime
+
+    from safeguarding.errors import NotAllowed
+    from safeguarding.transfer import require_pdf
+
+    moment = datetime(2026, 11, 25, 10, tzinfo=UTC)
+    file = received.ReceivedFile(
+        person=4, transfer="t", school="Hilltop", sent_by="Ann", sent_at=moment,
+        checkpoint="1:00", received_at=moment, received_by="Bea", document={},
+    )  # fmt: skip
+    with pytest.raises(NotAllowed) as refused:
+        require_pdf(received.Imported(3, 9, file, (), None))
+    assert "received file 3 holds no PDF" in refused.value.args[0]
+    assert "export --file 4 --format pdf" in str(refused.value.hint)
+    assert require_pdf(received.Imported(3, 9, file, (), b"%PDF-1.7")) == b"%PDF-1.7"
