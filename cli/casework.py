@@ -439,12 +439,14 @@ def confirm(label: str, default: bool = True) -> bool:
 
 
 def first_word_runs(command: str) -> type[TyperGroup]:
-    """A command group whose first word, when it is none of its subcommands, is the first
-    argument of `command`: `safeguard transfer PERSON …` is `safeguard transfer send PERSON …`."""
+    """A command group whose first word, when it is none of its subcommands (nor --help), is
+    the first argument or option of `command`: `safeguard transfer PERSON …` is `safeguard
+    transfer send PERSON …`, and `safeguard import --json FILE` is `safeguard import package
+    --json FILE`."""
 
     class Group(TyperGroup):
         def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-            if args and not args[0].startswith("-") and args[0] not in self.commands:
+            if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
                 args = [command, *args]
             return super().parse_args(ctx, args)
 

@@ -14,7 +14,16 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from safeguarding import attempts, casefile, chronology, clock, storage, summaries, timeline
+from safeguarding import (
+    attempts,
+    casefile,
+    chronology,
+    clock,
+    storage,
+    summaries,
+    timeline,
+    transfers,
+)
 from safeguarding.casefile import REPORT_MADE, CaseFile
 from safeguarding.casefile import VIEWED as CASE_VIEWED
 from safeguarding.chronology import Checkpoint
@@ -258,8 +267,8 @@ ACCESS_GRANTED, ACCESS_REVOKED = "access_granted", "access_revoked"
 VAULT_OPENED = "vault_opened"
 _LOGGED: tuple[str, ...] = (CASE_VIEWED, Kind.EXPORT, ACCESS_GRANTED, ACCESS_REVOKED, REPORT_MADE)
 _LOGGED += (VAULT_OPENED, FILE_VIEWED, FILE_EXPORTED, *CASE_FACT, SAR_MADE, SAR_DONE)
-# A child's file sent, its receipt, one received; a person held and released.
-_PERSON_EVENTS = ("file_transferred", "transfer_confirmed", "file_received", *PERSON_FACT)
+# A child's file sent, its receipt or withdrawal, one received; a person held and released.
+_PERSON_EVENTS = (*transfers.EVENTS, "file_received", *PERSON_FACT)
 _LOGGED += _PERSON_EVENTS
 #: The concerns' events the audit lists beside them: a reading and a triage.
 _CONCERNS_LOGGED = (READ, CLOSED, ADDED)
@@ -368,13 +377,13 @@ def _vault_event(
         whose, fmt = f"person {data.get('person')}", data.get("format")
         if row.kind == FILE_VIEWED:
             return Access(row.seq, at, who, whose, "file_viewed", kind=row.kind)
-        sar = row.kind == SAR_MADE
-        kind = SAR_MADE if sar else None
+        whose += f", received file {data['received_file']}" if "received_file" in data else ""
+        sar, kind = row.kind == SAR_MADE, (SAR_MADE if row.kind == SAR_MADE else None)
         return Access(row.seq, at, who, whose, "exported", str(fmt), sar, data.get("to"), kind)
     if row.kind in _PERSON_EVENTS:
         facts = json.loads(row.facts or "{}")
         person = facts.get("person", facts.get(PERSON_FACT.get(row.kind, "")))
-        whose = "" if person is None else f"person {person}"
+        whose = f"transfer {facts.get('transfer')}" if person is None else f"person {person}"
         return Access(row.seq, at, who, whose, "recorded", kind=row.kind)
     if row.kind in _CONCERN_ACTIONS:
         concern = _concern_of(row)
@@ -421,21 +430,11 @@ def _numbers(db: Db, case_ids: Collection[int]) -> dict[int, int]:
 def _report(row: Entry, at: datetime, who: str, unlocked: Unlocked) -> Access:
     """A governors' report made: for which period, in what format, to which file."""
     data = chronology.open_payload(unlocked.keys.fields, row)
-    period = f"{data.get('from')} to {data.get('to')}"
+    when = f"{data.get('from')} to {data.get('to')}"
     if data.get("term"):
-        period = f"{data['term']} ({period})"
-    output = data.get("output")
-    return Access(
-        row.seq,
-        at,
-        who,
-        "",
-        "reported",
-        format=str(data.get("format", "")),
-        to=str(output) if output else None,
-        kind=row.kind,
-        period=period,
-    )
+        when = f"{data['term']} ({when})"
+    fmt, to = str(data.get("format", "")), (str(data["output"]) if data.get("output") else None)
+    return Access(row.seq, at, who, "", "reported", format=fmt, to=to, kind=row.kind, period=when)
 
 
 def _case_access(
@@ -497,4 +496,5 @@ def view(
         produced_by=unlocked.user.name,
         closures=closures,
         tz=tz,
+        notes=transfers.withdrawn_in(transfers.withdrawals(unlocked), case),
     )

@@ -18,7 +18,16 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from safeguarding import access, clock, documents_json, files, jsontext, timeline, timeline_rich
+from safeguarding import (
+    access,
+    clock,
+    documents_json,
+    files,
+    jsontext,
+    timeline,
+    timeline_rich,
+    transfers,
+)
 from safeguarding.entries import Export
 from safeguarding.errors import NotFound, UsageError
 
@@ -229,6 +238,7 @@ class _Job:
     # Only the file's name is recorded, never its folder (which may be named after a person).
     payload: dict[str, object]
     users: Sequence[tuple[str, str]]  # names and roles a redaction hides
+    withdrawn: Sequence[transfers.Transfer] = ()  # transfers withdrawn: their entries say so
 
     def lay_out(
         self, case: CaseFile, checkpoint: Checkpoint, produced_at: datetime
@@ -249,6 +259,7 @@ class _Job:
             closures=self.closures,
             tz=self.tz,
             redacted=self.redact,
+            notes=transfers.withdrawn_in(self.withdrawn, case, redacted=self.redact),
         )
         return render_counted(view, self.fmt, self.width)
 
@@ -302,9 +313,8 @@ def export_case(
     wait on it), with the export entry made ready to follow the head as read; then, under the
     lock, the file is written and the entry appended only if the head has not moved.  If
     someone wrote meanwhile the case is read again; after `OPTIMISTIC_TRIES` it is read and laid
-    out under the lock.  A file is written before the entry commits, so one that cannot be
-    written is not recorded.
-    """
+    out under the lock.  A file is written before the entry commits: one not written is not
+    recorded."""
     fmt = check_format(fmt)
     job = _Job(
         unlocked,
@@ -319,6 +329,7 @@ def export_case(
         Target(output, force) if output is not None else None,
         Export(format=fmt, redacted=redact, to=output.name if output else "-").payload(),
         [(u.name, u.role.value) for u in unlocked.users()] if redact else [],
+        transfers.withdrawals(unlocked),
     )
     read_clock = now or clock.now
     try:

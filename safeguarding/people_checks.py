@@ -1,6 +1,7 @@
 """`verify`'s checks of people: every row of `people` and `person_links` is what a signed vault
 event of the chronology recorded, nothing more and nothing less, and every subject a case links
-to a person links to one the chronology had added by then.
+to a person links to one the chronology had added by then; and every receipt or withdrawal of a
+transfer is of one the chronology had sent, and neither received nor withdrawn before.
 
 `PeopleWatch` follows the walk of the chronology (an `integrity.Watcher`); `check` then holds
 the rows to what it saw: without a key, their ids, entries and times; with the field key, every
@@ -36,17 +37,56 @@ class _Seen:
     payload: dict[str, Any] | None
 
 
+#: The vault events of a child's file sent to another school, its receipt, and its withdrawal
+#: (`safeguarding.transfers`): each names its transfer's number in its facts.
+FILE_TRANSFERRED = "file_transferred"
+TRANSFER_CONFIRMED = "transfer_confirmed"
+TRANSFER_WITHDRAWN = "transfer_withdrawn"
+_TRANSFER_EVENTS = (FILE_TRANSFERRED, TRANSFER_CONFIRMED, TRANSFER_WITHDRAWN)
+
+
+@dataclass
+class TransferWatch:
+    """The transfers the chronology records, and how each ended (from their facts, in clear)."""
+
+    ended: dict[int, str | None] = field(default_factory=dict)  # None: still awaited
+
+    def __call__(self, entry: StoredEntry) -> None:
+        try:
+            number = facts_of(entry).get("transfer") if entry.facts else None
+        except ValueError:
+            number = None
+        if not isinstance(number, int):
+            raise fail(f"entry {entry.seq} names no transfer: forged")
+        if entry.kind == FILE_TRANSFERRED:
+            if number in self.ended:
+                raise fail(f"entry {entry.seq} sends transfer {number} a second time: forged")
+            self.ended[number] = None
+            return
+        what = "withdraws" if entry.kind == TRANSFER_WITHDRAWN else "records the receipt of"
+        if number not in self.ended:
+            raise fail(f"entry {entry.seq} {what} transfer {number}, never sent: forged")
+        ended = self.ended[number]
+        if ended is not None:
+            raise fail(f"entry {entry.seq} {what} transfer {number}, {ended} before: forged")
+        self.ended[number] = "withdrawn" if entry.kind == TRANSFER_WITHDRAWN else "received"
+
+
 @dataclass
 class PeopleWatch:
     """The people and links the chronology records, as `verify` walks it."""
 
     people: dict[int, _Seen] = field(default_factory=dict)
     links: dict[int, tuple[_Seen, int, int]] = field(default_factory=dict)
+    transfers: TransferWatch = field(default_factory=TransferWatch)
 
     def __call__(self, entry: StoredEntry, payload: dict[str, Any] | None) -> None:
         if entry.case_id is not None:
             if payload is not None:
                 self._subjects(entry, payload)
+            return
+        if entry.kind in _TRANSFER_EVENTS:
+            self.transfers(entry)
             return
         if entry.kind not in (PERSON_ADDED, PERSON_LINKED):
             return

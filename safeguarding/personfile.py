@@ -87,6 +87,8 @@ class Read:
     entry: int  # the file's own vault event (0: none, the caller records it)
     received: list[received_files.ReceivedFile] = field(default_factory=list)
     sent: list[transfers.Transfer] = field(default_factory=list)
+    #: Every transfer withdrawn, whoever's file it was: its cases' export entries say so.
+    withdrawn: list[transfers.Transfer] = field(default_factory=list)
 
     @property
     def case_ids(self) -> list[int]:
@@ -124,8 +126,10 @@ def _read(
     authors = casefile.user_names(db, unlocked.keys.field_key)
     files = [casefile.build(db, case, ring, authors) for case, ring in rings]
     got = received_files.received(unlocked, db, person.id)
-    sent = [t for t in transfers.sent(unlocked, db) if t.person == person.id]
-    return Read(person, links, files, chronology.head(db), own, got, sent)
+    every = transfers.sent(unlocked, db)
+    sent = [t for t in every if t.person == person.id]
+    withdrawn = [t for t in every if t.withdrawal is not None]
+    return Read(person, links, files, chronology.head(db), own, got, sent, withdrawn)
 
 
 def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
@@ -196,6 +200,7 @@ def assemble(read: Read, layout: Layout, produced: tuple[datetime, str]) -> Chil
             produced_by=produced_by,
             closures=layout.closures,
             tz=layout.tz,
+            notes=transfers.withdrawn_in(read.withdrawn, case),
         )
         for case in files
     )

@@ -9,6 +9,7 @@ earlier one held: each entry is shown once, from the newest file.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from safeguarding import casefile, chronology, clock, moments
 from safeguarding.casefile import CaseEntry, CaseFile
 from safeguarding.db import Db, Entry
 from safeguarding.entries import Fact, kind_of, title_of
+from safeguarding.errors import NotFound, UsageError
 from safeguarding.timeline import Item
 from safeguarding.vocabulary import Kind
 
@@ -75,20 +77,67 @@ def received(unlocked: Unlocked, db: Db, person: int | None = None) -> list[Rece
     found = []
     for entry in rows:
         payload = chronology.open_payload(unlocked.keys.fields, entry)
-        contents = payload["contents"]
-        imported = ReceivedFile(
-            person=int(payload["person"]),
-            transfer=str(payload["transfer"]),
-            school=str(contents["from"]["school"]),
-            sent_by=str(contents["from"]["sent_by"]),
-            sent_at=datetime.fromisoformat(str(contents["sent_at"])),
-            checkpoint=str(contents["from"]["checkpoint"]),
-            received_at=clock.from_text(entry.recorded_at),
-            received_by=authors.get(entry.author_id, f"user {entry.author_id}"),
-            document=contents["file"],
-        )
+        imported = _file(entry, payload, authors)
         found += [imported, *_inside(imported)]
     return found
+
+
+def _file(entry: Entry, payload: dict[str, Any], authors: dict[int, str]) -> ReceivedFile:
+    """A file imported here, as its vault event keeps it."""
+    contents = payload["contents"]
+    return ReceivedFile(
+        person=int(payload["person"]),
+        transfer=str(payload["transfer"]),
+        school=str(contents["from"]["school"]),
+        sent_by=str(contents["from"]["sent_by"]),
+        sent_at=datetime.fromisoformat(str(contents["sent_at"])),
+        checkpoint=str(contents["from"]["checkpoint"]),
+        received_at=clock.from_text(entry.recorded_at),
+        received_by=authors.get(entry.author_id, f"user {entry.author_id}"),
+        document=contents["file"],
+    )
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A package imported here, numbered 1, 2, … in the order this vault imported them: the
+    file it held, the files from earlier schools inside it, and the PDF its sender made."""
+
+    number: int
+    entry: int  # its vault event's place in the chronology
+    file: ReceivedFile
+    earlier: tuple[str, ...]  # the schools whose files came inside it
+    pdf: bytes | None  # as the sending school made it, byte for byte; None if it held none
+
+
+def imported(unlocked: Unlocked, db: Db) -> list[Imported]:
+    """Every package this vault has imported, oldest first."""
+    rows = db.all(Entry, "case_id IS NULL AND kind = ?", FILE_RECEIVED, order="seq")
+    authors = casefile.user_names(db, unlocked.keys.field_key) if rows else {}
+    found = []
+    for number, entry in enumerate(rows, start=1):
+        payload = chronology.open_payload(unlocked.keys.fields, entry)
+        file = _file(entry, payload, authors)
+        sent = payload["contents"].get("pdf")
+        pdf = base64.b64decode(str(sent), validate=True) if sent else None
+        earlier = tuple(inner.school for inner in _inside(file))
+        found.append(Imported(number, entry.seq, file, earlier, pdf))
+    return found
+
+
+def find_imported(found: list[Imported], text: str) -> Imported:
+    """The package imported as number `text` (`UsageError` if it is not a number, `NotFound`
+    if there is none)."""
+    cleaned = text.strip()
+    if not (cleaned.isascii() and cleaned.isdigit() and len(cleaned) < 10):
+        raise UsageError(f"{text!r} is not a received file's number", hint=_LISTED)
+    for one in found:
+        if one.number == int(cleaned):
+            return one
+    raise NotFound(f"no received file is numbered {cleaned}", hint=_LISTED)
+
+
+_LISTED = "'safeguard import list' lists the files received, with their numbers"
 
 
 def _inside(outer: ReceivedFile) -> Iterator[ReceivedFile]:

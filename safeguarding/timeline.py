@@ -9,7 +9,7 @@ is reproducible.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -223,8 +223,10 @@ def build(
     closures: Container[date] = (),
     tz: tzinfo | None = None,
     redacted: bool = False,
+    notes: Mapping[int, tuple[Fact, ...]] | None = None,
 ) -> Timeline:
-    """The timeline of `case` as it stands at `produced_at` (which decides what is overdue)."""
+    """The timeline of `case` as it stands at `produced_at` (which decides what is overdue);
+    `notes`, what was said of an entry since (a transfer withdrawn), shown after it, by id."""
     state = flow.fold(case)
     category = _category(categories, state.category)
     today = produced_at.astimezone(tz).date()
@@ -241,7 +243,8 @@ def build(
     if state.stage is Stage.CLOSED:
         next_title, next_due, next_overdue = "None: the case is closed", None, False
 
-    items = tuple(_item(entry, case) for entry in case.entries)
+    said = notes or {}
+    items = tuple(_item(entry, case, said.get(entry.id, ())) for entry in case.entries)
     actions = _action_rows(state, today)
     return Timeline(
         school=school,
@@ -295,7 +298,7 @@ def _category(categories: Categories | None, code: str) -> Category | None:
         return None
 
 
-def _item(entry: CaseEntry, case: CaseFile) -> Item:
+def _item(entry: CaseEntry, case: CaseFile, since: tuple[Fact, ...] = ()) -> Item:
     kind = kind_of(entry.kind)
     return Item(
         id=entry.id,
@@ -312,7 +315,7 @@ def _item(entry: CaseEntry, case: CaseFile) -> Item:
         amends=entry.amends,
         amended_by=entry.amended_by,
         data=entry.data,
-        after=tuple(kind.after(entry)),
+        after=(*kind.after(entry), *since),
         byline=kind.byline(entry),
     )
 

@@ -10,6 +10,9 @@ its sender's signature), adds the child as a person (or finds them, by name and 
 and keeps what was sent, whole, in a signed vault event (`received.FILE_RECEIVED`): the
 sending school's entries stay theirs, with their authors' names and their vault's checkpoint.
 It gives the receipt code for the sending school to enter.
+
+`received_pdf` writes the PDF a package carried, byte for byte as its sender made it, recorded
+as an export of the child's file (`file_exported`, naming the received file).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from safeguarding import (
 )
 from safeguarding.db import Case, Db
 from safeguarding.errors import CheckFailed, NotAllowed, UsageError
-from safeguarding.people_rows import PersonInfo
+from safeguarding.people_rows import FILE_EXPORTED, PersonInfo
 
 if TYPE_CHECKING:
     from safeguarding.vault import Unlocked
@@ -180,6 +183,7 @@ class Received:
     code: str
     entry: int
     fingerprint: str  # the package's, as the sending school read it out
+    number: int = 0  # its number among the files received here ('import list')
 
 
 def receive(unlocked: Unlocked, package: bytes) -> Received:
@@ -205,6 +209,7 @@ def receive(unlocked: Unlocked, package: bytes) -> Received:
                 "nothing was changed"
             )
         person, added = _person(unlocked, db, draft)
+        number = 1 + int(db.value(_RECEIVED_COUNT, received.FILE_RECEIVED))
         event = chronology.append(
             db,
             signer=unlocked.signer,
@@ -235,7 +240,11 @@ def receive(unlocked: Unlocked, package: bytes) -> Received:
         ),
         entry=event.seq,
         fingerprint=transfer_package.fingerprint(package),
+        number=number,
     )
+
+
+_RECEIVED_COUNT = "SELECT count(*) FROM entries WHERE case_id IS NULL AND kind = ?"
 
 
 def _opened(package: bytes, keys: list[Any]) -> transfer_package.Opened:
@@ -279,3 +288,59 @@ def _person(unlocked: Unlocked, db: Db, draft: PersonInfo) -> tuple[PersonInfo, 
     if len(same) == 1:
         return same[0], False
     return people.add_in(unlocked, db, draft, clock.now()), True
+
+
+#: The format `file_exported` records for the PDF of a file received from another school.
+RECEIVED_PDF_FORMAT = "received-pdf"
+
+
+@dataclass(frozen=True)
+class PdfWritten:
+    """The PDF of a received file, written out and recorded."""
+
+    imported: received.Imported
+    output: Path
+    size: int
+    entry: int  # its export's vault event
+
+
+def received_pdf(unlocked: Unlocked, number: str, output: Path, force: bool = False) -> PdfWritten:
+    """Write the PDF that the package imported as `number` carried to `output`, exactly as the
+    sending school made it, and record it as an export of the child's file.  Refused for an
+    unknown number (`NotFound`) and for a received file that holds no PDF (`NotAllowed`)."""
+    target = export.Target(output, force)
+    vault = unlocked.vault
+    try:
+        with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+            unlocked.require_epoch(db)
+            found = received.find_imported(received.imported(unlocked, db), number)
+            pdf = require_pdf(found)
+            target.write(pdf)
+            event = chronology.append(
+                db,
+                signer=unlocked.signer,
+                payload_key=unlocked.keys.fields,
+                kind=FILE_EXPORTED,
+                payload={
+                    "person": found.file.person,
+                    "format": RECEIVED_PDF_FORMAT,
+                    "to": output.name,
+                    "received_file": found.number,
+                },
+            )
+        target.commit("the vault's chronology", event.seq)
+    except BaseException:
+        target.discard()
+        raise
+    return PdfWritten(found, output, len(pdf), event.seq)
+
+
+def require_pdf(found: received.Imported) -> bytes:
+    """The PDF a received file holds: `NotAllowed` if its package held none."""
+    if found.pdf is None:
+        raise NotAllowed(
+            f"received file {found.number} holds no PDF: its package carried the file alone",
+            hint=f"'safeguard file {found.file.person}' shows it; 'safeguard export --file "
+            f"{found.file.person} --format pdf' makes this school's PDF of it",
+        )
+    return found.pdf

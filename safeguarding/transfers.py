@@ -4,7 +4,9 @@ Each transfer is a signed vault event, `file_transferred`, written when the pack
 (see `safeguarding.transfer`): the person, the school and the fingerprint of its key, the
 package's SHA-256, the secret its receipt code is made from, and the cases it carried.  Its
 receipt is another, `transfer_confirmed`: the code the receiving vault printed, checked here,
-or, for a file sent as a PDF to a school without safeguard, who confirmed it and how.
+or, for a file sent as a PDF to a school without safeguard, who confirmed it and how.  A
+transfer sent by mistake (to the wrong school, the wrong child's file, a package lost and sent
+again) is withdrawn by a third, `transfer_withdrawn`, with the reason: it is no longer chased.
 
 KCSIE asks for the file within 5 school days and for confirmation of receipt: a transfer with
 no receipt 5 working days after it was sent is overdue, in the same calendar as deadlines, and
@@ -20,13 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 from safeguarding import casefile, chronology, clock, deadlines, moments, storage, transfer_package
 from safeguarding.db import Db, Entry
+from safeguarding.entries import Fact
 from safeguarding.errors import NotAllowed, NotFound, UsageError
+from safeguarding.people_checks import FILE_TRANSFERRED as FILE_TRANSFERRED
+from safeguarding.people_checks import TRANSFER_CONFIRMED as TRANSFER_CONFIRMED
+from safeguarding.people_checks import TRANSFER_WITHDRAWN as TRANSFER_WITHDRAWN
+from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
+    from safeguarding.casefile import CaseFile
     from safeguarding.unlocked import Unlocked
 
-FILE_TRANSFERRED = "file_transferred"
-TRANSFER_CONFIRMED = "transfer_confirmed"
+#: The vault events of a transfer: sent, received, withdrawn.
+EVENTS = (FILE_TRANSFERRED, TRANSFER_CONFIRMED, TRANSFER_WITHDRAWN)
 #: School days the file has to reach the new school and be confirmed.
 RECEIPT_DAYS = 5
 
@@ -37,6 +45,15 @@ class Receipt:
     by: str
     code: str | None  # the receiving vault's code; None for a PDF confirmed by hand
     text: str  # for a PDF: who confirmed it, and how
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A transfer said to have been a mistake: when, by whom, and why."""
+
+    at: datetime
+    by: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -56,16 +73,19 @@ class Transfer:
     sent_by: str
     secret: bytes
     receipt: Receipt | None = None
+    withdrawal: Withdrawal | None = None
 
     def due(self, closures: Container[date]) -> date:
         """The last day by whose end its receipt should have come."""
         return deadlines.add_working_days(moments.local_date(self.sent_at), RECEIPT_DAYS, closures)
 
     def overdue(self, today: date, closures: Container[date]) -> bool:
-        return self.receipt is None and today > self.due(closures)
+        return self.receipt is None and self.withdrawal is None and today > self.due(closures)
 
     @property
     def state(self) -> str:
+        if self.withdrawal is not None:
+            return "withdrawn"
         return "received" if self.receipt is not None else "awaiting receipt"
 
 
@@ -74,9 +94,10 @@ def sent(unlocked: Unlocked, db: Db) -> list[Transfer]:
     authors = casefile.user_names(db, unlocked.keys.field_key)
     rows = db.all(
         Entry,
-        "case_id IS NULL AND kind IN (?, ?)",
+        "case_id IS NULL AND kind IN (?, ?, ?)",
         FILE_TRANSFERRED,
         TRANSFER_CONFIRMED,
+        TRANSFER_WITHDRAWN,
         order="seq",
     )
     made: dict[int, Transfer] = {}
@@ -86,11 +107,16 @@ def sent(unlocked: Unlocked, db: Db) -> list[Transfer]:
         at = clock.from_text(entry.recorded_at)
         if entry.kind == FILE_TRANSFERRED:
             made[int(payload["number"])] = _transfer(entry.seq, payload, at, by)
+            continue
+        number = int(payload["transfer"])
+        if number not in made or made[number].receipt or made[number].withdrawal:
+            continue
+        if entry.kind == TRANSFER_WITHDRAWN:
+            withdrawal = Withdrawal(at, by, str(payload.get("reason", "")))
+            made[number] = replace(made[number], withdrawal=withdrawal)
         else:
-            number = int(payload["transfer"])
-            if number in made and made[number].receipt is None:
-                receipt = Receipt(at, by, payload.get("code"), str(payload.get("text", "")))
-                made[number] = _with(made[number], receipt)
+            receipt = Receipt(at, by, payload.get("code"), str(payload.get("text", "")))
+            made[number] = _with(made[number], receipt)
     return list(made.values())
 
 
@@ -165,11 +191,7 @@ def confirm(unlocked: Unlocked, number: str, code: str | None, text: str | None)
     with storage.guarded(vault.path), storage.writing(vault.connection) as db:
         unlocked.require_epoch(db)
         transfer = find(sent(unlocked, db), number)
-        if transfer.receipt is not None:
-            raise NotAllowed(
-                f"transfer {transfer.number}'s receipt was recorded already, on "
-                f"{moments.local_text(transfer.receipt.at)} by {transfer.receipt.by}"
-            )
+        refuse_settled(transfer)
         payload: dict[str, Any] = {"transfer": transfer.number}
         if transfer.pdf_only and code:
             raise UsageError(
@@ -203,3 +225,80 @@ def confirm(unlocked: Unlocked, number: str, code: str | None, text: str | None)
         )
     at = clock.from_text(entry.recorded_at)
     return _with(transfer, Receipt(at, unlocked.user.name, payload.get("code"), text or ""))
+
+
+def refuse_settled(transfer: Transfer, *, withdrawing: bool = False) -> None:
+    """`NotAllowed` for a transfer whose receipt was recorded, or that was withdrawn."""
+    n, receipt, withdrawal = transfer.number, transfer.receipt, transfer.withdrawal
+    if withdrawal is not None:
+        when = f"on {moments.local_text(withdrawal.at)} by {withdrawal.by}"
+        raise NotAllowed(
+            f"transfer {n} was withdrawn already, {when}"
+            if withdrawing
+            else f"transfer {n} was withdrawn {when}: its receipt cannot be recorded"
+        )
+    if receipt is not None:
+        when = f"on {moments.local_text(receipt.at)} by {receipt.by}"
+        raise NotAllowed(
+            f"transfer {n} was received (its receipt was recorded {when}): it cannot be withdrawn"
+            if withdrawing
+            else f"transfer {n}'s receipt was recorded already, {when}"
+        )
+
+
+def withdraw(unlocked: Unlocked, number: str, reason: str) -> Transfer:
+    """Record that transfer `number` was sent by mistake, and why: it is no longer awaited or
+    chased.  Refused (`NotAllowed`) for a transfer received or withdrawn already.  The package
+    itself is where it was sent: only the school that holds it can delete it."""
+    unlocked.require_manager("withdraw a transfer")
+    if not reason.strip():
+        raise UsageError("say why the transfer is withdrawn")
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.writing(vault.connection) as db:
+        unlocked.require_epoch(db)
+        transfer = find(sent(unlocked, db), number)
+        refuse_settled(transfer, withdrawing=True)
+        entry = chronology.append(
+            db,
+            signer=unlocked.signer,
+            payload_key=unlocked.keys.fields,
+            kind=TRANSFER_WITHDRAWN,
+            payload={"transfer": transfer.number, "reason": reason},
+            facts={"transfer": transfer.number},
+        )
+    at = clock.from_text(entry.recorded_at)
+    return replace(transfer, withdrawal=Withdrawal(at, unlocked.user.name, reason))
+
+
+def withdrawals(unlocked: Unlocked) -> list[Transfer]:
+    """Every transfer withdrawn, for the timelines of the cases they carried (one cheap look
+    when nothing was ever sent)."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        if _none_sent(db):
+            return []
+        return [t for t in sent(unlocked, db) if t.withdrawal is not None]
+
+
+def withdrawn_in(
+    found: Sequence[Transfer], case: CaseFile, *, redacted: bool = False
+) -> dict[int, tuple[Fact, ...]]:
+    """What a case's timeline shows after the export entry of each transfer in `found` that
+    carried the case and was withdrawn, by the entry's id.  A transfer writes each case's export
+    entry in the transaction that records it, so its entry is the case's last transfer export
+    before the transfer's own event.  A redacted copy says when, but neither who nor why."""
+    written = [
+        e.id
+        for e in case.entries
+        if e.kind == Kind.EXPORT and str(e.data.get("format", "")).startswith("transfer")
+    ]
+    notes: dict[int, tuple[Fact, ...]] = {}
+    for t in found:
+        before = [i for i in written if i < t.seq]
+        if t.withdrawal is None or case.case_id not in t.cases or not before:
+            continue
+        w = t.withdrawal
+        said = "" if redacted else f" by {w.by}: {w.reason.strip()}"
+        text = f"transfer {t.number}, {moments.local_text(w.at)}{said}"
+        notes[max(before)] = (Fact("Withdrawn", text),)
+    return notes

@@ -67,7 +67,7 @@ def test_transfer_receipt_and_import(vault: VaultInfo, say: Say, tmp_path: Path)
     _send(tmp_path, key)
     imported = document("import", str(tmp_path / "amy.sgt"), env=env)
     snapshot(
-        "import", imported, "safeguard.import", tmp_path,
+        "import-package", imported, "safeguard.import", tmp_path,
         sent_at=TIME, their_checkpoint=CHECKPOINT, receipt_code=CODE,
         package_fingerprint=FINGERPRINT,
     )  # fmt: skip
@@ -76,3 +76,26 @@ def test_transfer_receipt_and_import(vault: VaultInfo, say: Say, tmp_path: Path)
         "transfer-receipt", confirmed, "safeguard.transfer.receipt", tmp_path,
         key=FINGERPRINT, package_sha256=HASH, sent_at=TIME, received_at=TIME,
     )  # fmt: skip
+
+
+def test_transfer_withdraw(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    _, key = _sent(say, tmp_path)
+    _send(tmp_path, key)
+    withdrawn = document(
+        "transfer", "withdraw", "1", "--text-file", say("Sent to the wrong school.\n")
+    )
+    snapshot(
+        "transfer-withdraw", withdrawn, "safeguard.transfer.withdraw", tmp_path,
+        key=FINGERPRINT, package_sha256=HASH, sent_at=TIME, withdrawn_at=TIME,
+    )  # fmt: skip
+
+
+def test_import_list_and_pdf(vault: VaultInfo, say: Say, tmp_path: Path) -> None:
+    env, key = _sent(say, tmp_path)
+    _send(tmp_path, key)
+    document("import", str(tmp_path / "amy.sgt"), env=env)
+    masks = {"sent_at": TIME, "received_at": TIME, "their_checkpoint": CHECKPOINT}
+    listed = document("import", "list", env=env)
+    snapshot("import-list", listed, "safeguard.import.list", tmp_path, **masks)
+    written = document("import", "pdf", "1", "--output", str(tmp_path / "amy.pdf"), env=env)
+    snapshot("import-pdf", written, "safeguard.import.pdf", tmp_path, bytes=r"\d+", **masks)

@@ -1,17 +1,31 @@
-"""`safeguard import`: a child's file received from their previous school."""
+"""`safeguard import …`: a child's file received from their previous school, and the PDF it
+came with."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from safeguarding import documents_transfers
 
 from .. import output
+from ..casework import first_word_runs
 from ..context import open_vault, unlock
 from ..output import JsonOption
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from safeguarding.received import Imported
+
+app = typer.Typer(
+    cls=first_word_runs("package"),
+    help="Import a child's file from their old school; take out its PDF.\n\n"
+    "'safeguard import FILE' is 'safeguard import package FILE'.",
+    no_args_is_help=True,
+)
 
 
 def _addressed(package: bytes) -> None:
@@ -34,7 +48,8 @@ def _addressed(package: bytes) -> None:
     transfer_package.check_addressed(package, publics)
 
 
-def import_(
+@app.command("package")
+def package(
     package: Annotated[
         Path, typer.Argument(metavar="FILE", help="The package the previous school sent.")
     ],
@@ -78,6 +93,129 @@ def import_(
         f"'safeguard file {done.person.id}' shows it."
     )
     output.say(
+        f"It is received file {done.number}: 'safeguard import pdf {done.number} --output "
+        "FILE' writes the PDF the sending school made of it."
+    )
+    output.say(
         f"The package's fingerprint is {done.fingerprint}: it should be the one the sending "
         f"school read out. Give them this receipt code: {done.code}"
     )
+
+
+@app.command("list")
+def list_(json: JsonOption = False) -> None:
+    """List the files received from other schools, with their numbers.
+
+    Each is numbered in the order it was imported: 'safeguard import pdf N' writes the PDF
+    it came with.
+    """
+    from safeguarding import people, received, storage
+
+    unlocked = unlock()
+    try:
+        with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
+            found = received.imported(unlocked, db)
+        names = {person.id: person.label for person in people.everyone(unlocked)}
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json(documents_transfers.imported(found))
+        return
+    if not found:
+        output.say("No files have been received from other schools.")
+        return
+    output.out.print(_table(found, names))
+
+
+def _table(found: list[Imported], names: dict[int, str]) -> Table:
+    """The files received, one a row: whose, from where, when, and whether it has a PDF."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from safeguarding import moments
+
+    table = Table("Received", "Person", "From", "Sent", "Imported", "PDF", title="Files received")
+    for one in found:
+        f = one.file
+        school = f.school + "".join(f"\n(with {earlier}'s)" for earlier in one.earlier)
+        table.add_row(
+            Text(str(one.number)),
+            Text(f"{names.get(f.person, '')} (person {f.person})".strip()),
+            Text(school),
+            Text(f"{moments.local_text(f.sent_at)} by {f.sent_by}"),
+            Text(f"{moments.local_text(f.received_at)} by {f.received_by}"),
+            Text("yes" if one.pdf is not None else "no"),
+        )
+    return table
+
+
+OutputOption = Annotated[
+    Path, typer.Option("--output", "-o", metavar="FILE", help="The file to write.")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")]
+
+
+@app.command("pdf")
+def pdf(
+    number: Annotated[
+        str,
+        typer.Argument(metavar="N", help="The received file's number ('safeguard import list')."),
+    ],
+    output_path: OutputOption,
+    force: ForceOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Write the PDF a received file came with, as the sender made it.
+
+    Byte for byte, as the sending school made it, to a new file only you can read. It is
+    plaintext, outside the encrypted vault; writing it is recorded as an export of the
+    child's file ('safeguard audit').
+    """
+    from rich.markup import escape
+
+    from safeguarding import received, storage, transfer
+    from safeguarding.export import Target
+
+    _not_a_pdf_itself(number)
+    if str(output_path) == "-":
+        from safeguarding.errors import UsageError
+
+        raise UsageError("the PDF is written to a file: give --output FILE")
+    unlocked = unlock()
+    try:
+        with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
+            transfer.require_pdf(received.find_imported(received.imported(unlocked, db), number))
+        Target(output_path, force).discard()  # the same checks, before the warning
+        output.warn_plaintext("PDF", output_path, "Keep it safe, and delete it once read.")
+        done = output.commit(
+            lambda: transfer.received_pdf(unlocked, number, output_path, force),
+            lambda d: f"the export of received file {d.imported.number}'s PDF as entry {d.entry}",
+        )
+    finally:
+        unlocked.close()
+    if json:
+        output.emit_json(documents_transfers.received_pdf(done))
+        return
+    f = done.imported.file
+    output.say(
+        f"Wrote the PDF of person {f.person}'s file that {escape(f.school)} sent (received file "
+        f"{done.imported.number}) to {escape(str(done.output))}, exactly as they made it; "
+        f"recorded as entry {done.entry} of the vault's chronology."
+    )
+
+
+def _not_a_pdf_itself(number: str) -> None:
+    """A file sent as a PDF is given where a number is asked for: it is the PDF already."""
+    from safeguarding.errors import UsageError
+
+    path = Path(number)
+    if number.strip().isdigit() or not path.is_file():
+        return
+    with path.open("rb") as given:
+        if given.read(5) == b"%PDF-":
+            raise UsageError(
+                f"{number} is itself a PDF: a file sent as a PDF is the PDF to read, and "
+                "there is nothing to take out of it",
+                hint="'safeguard import pdf N' takes the number of a file received as a "
+                "package ('safeguard import list')",
+            )

@@ -192,7 +192,10 @@ def _table(
 
     table = Table("Transfer", "Person", "To", "Sent", "Receipt", title="Files sent")
     for t in found:
-        if t.receipt is not None:
+        if t.withdrawal is not None:
+            w = t.withdrawal
+            state = f"withdrawn {moments.local_text(w.at)} by {w.by}: {w.reason.strip()}"
+        elif t.receipt is not None:
             state = f"received: confirmed {moments.local_text(t.receipt.at)} by {t.receipt.by}"
             state += f"; {t.receipt.text.strip()}" if t.receipt.text.strip() else ""
         elif t.overdue(today, closures):
@@ -236,7 +239,8 @@ def receipt(
         with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
             found = transfers.find(transfers.sent(unlocked, db), transfer)
         text = None
-        if found.pdf_only and found.receipt is None and code is None:
+        transfers.refuse_settled(found)
+        if found.pdf_only and code is None:
             text = read_text("Who at the new school confirmed the PDF arrived, and how", text_file)
         done = output.commit(
             lambda: transfers.confirm(unlocked, transfer, code, text),
@@ -249,3 +253,61 @@ def receipt(
         output.emit_json(documents_transfers.confirmed(done, today, settings.closure_days))
         return
     output.say(f"Recorded: transfer {done.number} was received by {done.school}.")
+
+
+@app.command("withdraw")
+def withdraw(
+    transfer: Annotated[str, typer.Argument(metavar="TRANSFER", help="The transfer's number.")],
+    text_file: TextFileOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Withdraw a transfer sent by mistake, saying why.
+
+    For a file sent to the wrong school, the wrong child's file, or a package lost and sent
+    again: it is no longer awaited or overdue. The reason is asked for (or --text-file). The
+    package itself cannot be recalled: ask the school that has it to delete it.
+    """
+    from safeguarding import clock, moments, storage, transfers
+
+    settings, _ = school_settings()
+    unlocked = unlock()
+    try:
+        unlocked.require_manager("withdraw a transfer")
+        with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
+            found = transfers.find(transfers.sent(unlocked, db), transfer)
+        transfers.refuse_settled(found, withdrawing=True)
+        reason = read_text(
+            f"Why is transfer {found.number} withdrawn", text_file, need="say why it is withdrawn"
+        )
+        done = output.commit(
+            lambda: transfers.withdraw(unlocked, transfer, reason),
+            lambda t: f"the withdrawal of transfer {t.number}",
+        )
+    finally:
+        unlocked.close()
+    today = moments.local_date(clock.now())
+    if json:
+        output.emit_json(documents_transfers.withdrawn(done, today, settings.closure_days))
+        return
+    for line in _withdrawn(done):
+        output.say(line)
+
+
+def _withdrawn(t: Transfer) -> list[str]:
+    """What `transfer withdraw` tells: what it changed here, and what it cannot change there."""
+    from rich.markup import escape
+
+    school = escape(t.school)
+    lines = [
+        f"Recorded: transfer {t.number} to {school} is withdrawn; it is no longer awaited.",
+        f"The {'PDF' if t.pdf_only else 'package'} itself cannot be recalled: ask {school} to "
+        f"delete it, and delete your copy ({escape(t.to)}) if you kept one.",
+    ]
+    if t.pdf_only:
+        lines.append("It is a PDF in plaintext: anyone who holds it can read it.")
+    else:
+        lines.append(
+            f"It is sealed to the key with the fingerprint {t.key}: only the vault of the school "
+            "that key belongs to can read it."
+        )
+    return lines
