@@ -123,8 +123,9 @@ def items(files: list[ReceivedFile]) -> list[Item]:
     newest file that holds it): headed with the school that wrote it and its case there, by
     its author there, with its text as it was sent and its facts as its kind shows this
     vault's own (an entry of a kind this release does not know, or of another shape, lists
-    its fields as they were sent).  Their ids count down from -1, so they never meet this
-    vault's own."""
+    its fields as they were sent).  Their ids are below 0, so they never meet this vault's
+    own, and within a file follow the order the sending school recorded its entries in, so a
+    correction comes after what it corrects there as it does here."""
     shown: list[Item] = []
     seen: set[tuple[str, str, int]] = set()
     for file in sorted(files, key=lambda f: f.sent_at, reverse=True):
@@ -133,15 +134,16 @@ def items(files: list[ReceivedFile]) -> list[Item]:
 
 
 def _items_of(file: ReceivedFile, start: int, seen: set[tuple[str, str, int]]) -> list[Item]:
-    ids: dict[int, int] = {}
     fresh = []
     for case in file.document.get("cases", []):
         for entry in case.get("entries", []):
             key = (file.school, str(case.get("case")), int(entry["id"]))
             if key not in seen:
                 seen.add(key)
-                ids[int(entry["id"])] = start - len(ids)
                 fresh.append((case, entry))
+    # The sending vault's ids, in its order, onto this file's block below `start`.
+    sent = sorted({int(entry["id"]) for _, entry in fresh})
+    ids = {sent_id: start - len(sent) + 1 + place for place, sent_id in enumerate(sent)}
     views = {id(case): _view(file, case) for case, _ in fresh}
     read = {(key, e.id): (e, view) for key, view in views.items() for e in view.entries}
     return [
