@@ -213,7 +213,7 @@ def assemble(read: Read, layout: Layout, produced: tuple[datetime, str]) -> Chil
     theirs = received_files.items(read.received)
     items = sorted([item for _, item in marked] + theirs, key=lambda item: (item.at, item.id))
     authors = {item.author for item in items if item.kind != Kind.EXPORT}
-    combined = _combined(person, views, items, layout, read.checkpoint)
+    combined = _combined(person, views, items, layout, read)
     combined = replace(combined, produced_at=produced_at, produced_by=produced_by)
     made = ChildFile(
         person=person,
@@ -234,10 +234,10 @@ def _combined(
     views: Sequence[timeline.Timeline],
     items: Sequence[timeline.Item],
     layout: Layout,
-    checkpoint: Checkpoint,
+    read: Read,
 ) -> timeline.Timeline:
     """One chronology of every case's entries (`items`, in event order), their actions each
-    marked with its case."""
+    marked with its case: the received files' first, then this school's own."""
     first = min((item.at for item in items), default=clock.from_text(person.created_at))
     return timeline.Timeline(
         school=layout.school,
@@ -257,12 +257,15 @@ def _combined(
         next_overdue=False,
         overdue=(),
         items=tuple(items),
-        actions=tuple(
-            replace(action, text=f"{v.reference}: {action.text}")
-            for v in views
-            for action in v.actions
+        actions=(
+            *received_files.actions(read.received),
+            *(
+                replace(action, text=f"{v.reference}: {action.text}")
+                for v in views
+                for action in v.actions
+            ),
         ),
-        checkpoint=checkpoint,
+        checkpoint=read.checkpoint,
         produced_at=first,
         produced_by="",
         tz=layout.tz,

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from safeguarding import casefile, chronology, clock, moments
 from safeguarding.casefile import CaseEntry, CaseFile
+from safeguarding.casestate import CaseState
 from safeguarding.db import Db, Entry
 from safeguarding.entries import Fact, kind_of, title_of
 from safeguarding.errors import NotFound, UsageError
-from safeguarding.timeline import Item
+from safeguarding.timeline import ActionRow, Item
 from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -172,8 +173,9 @@ def items(files: list[ReceivedFile]) -> list[Item]:
     newest file that holds it): headed with the school that wrote it and its case there, by
     its author there, with its text as it was sent and its facts as its kind shows this
     vault's own (an entry of a kind this release does not know, or of another shape, lists
-    its fields as they were sent).  Their ids count down from -1, so they never meet this
-    vault's own."""
+    its fields as they were sent).  Their ids are below 0, so they never meet this vault's
+    own, and within a file follow the order the sending school recorded its entries in, so a
+    correction comes after what it corrects there as it does here."""
     shown: list[Item] = []
     seen: set[tuple[str, str, int]] = set()
     for file in sorted(files, key=lambda f: f.sent_at, reverse=True):
@@ -182,15 +184,16 @@ def items(files: list[ReceivedFile]) -> list[Item]:
 
 
 def _items_of(file: ReceivedFile, start: int, seen: set[tuple[str, str, int]]) -> list[Item]:
-    ids: dict[int, int] = {}
     fresh = []
     for case in file.document.get("cases", []):
         for entry in case.get("entries", []):
             key = (file.school, str(case.get("case")), int(entry["id"]))
             if key not in seen:
                 seen.add(key)
-                ids[int(entry["id"])] = start - len(ids)
                 fresh.append((case, entry))
+    # The sending vault's ids, in its order, onto this file's block below `start`.
+    sent = sorted({int(entry["id"]) for _, entry in fresh})
+    ids = {sent_id: start - len(sent) + 1 + place for place, sent_id in enumerate(sent)}
     views = {id(case): _view(file, case) for case, _ in fresh}
     read = {(key, e.id): (e, view) for key, view in views.items() for e in view.entries}
     return [
@@ -232,6 +235,53 @@ def _item(
         after=after,
         byline=byline,
     )
+
+
+def actions(files: list[ReceivedFile]) -> list[ActionRow]:
+    """The actions of received files' cases, each case's once (from the newest file that
+    holds it), the oldest file's first: as the sending school's timeline lists them, each
+    marked with its school and its case there.  Only that school could record one done, so
+    one it had not is open here, never overdue."""
+    seen: set[tuple[str, str]] = set()
+    newest_first: list[list[ActionRow]] = []
+    for file in sorted(files, key=lambda f: f.sent_at, reverse=True):
+        rows: list[ActionRow] = []
+        for case in file.document.get("cases", []):
+            if (file.school, str(case.get("case"))) not in seen:
+                seen.add((file.school, str(case.get("case"))))
+                rows += _actions_of(file, _view(file, case))
+        newest_first.append(rows)
+    return [row for rows in reversed(newest_first) for row in rows]
+
+
+def _actions_of(file: ReceivedFile, view: CaseFile) -> list[ActionRow]:
+    """A case's actions as its action entries leave them, each read as this vault reads its
+    own (an entry of another shape, or one done of an action the case does not hold, is left
+    out: it shows its fields as they were sent)."""
+    state = CaseState(view.reference, "", view.opened_at, [])
+    for entry in sorted(view.entries, key=lambda e: e.id):
+        kind = kind_of(entry.kind)
+        if entry.kind not in (Kind.ACTION, Kind.ACTION_DONE) or not kind.fits(
+            {key: value for key, value in entry.data.items() if key != "text"}
+        ):
+            continue
+        try:
+            kind.apply(state, entry)
+        except (LookupError, TypeError, ValueError):
+            continue
+    return [
+        ActionRow(
+            number=a.number,
+            text=f"{file.school}, {view.reference}: {a.text}",
+            owner=a.owner,
+            due=a.due,
+            set_at=a.added_at,
+            done_at=a.done_at,
+            overdue=False,
+            school=file.school,
+        )
+        for a in sorted(state.actions.values(), key=lambda a: a.number)
+    ]
 
 
 def _author(file: ReceivedFile, entry: dict[str, Any]) -> str:

@@ -465,12 +465,17 @@ def _next_number(db: Db) -> int:
 def _laid_out(
     made: personfile.ChildFile, redactor: Redactor, layout: personfile.Layout
 ) -> personfile.ChildFile:
-    """The file as a request's answer: the received files' entries redacted (the cases' were
-    before they were laid out), headed as the request."""
+    """The file as a request's answer: the received files' entries and actions redacted (the
+    cases' were before they were laid out), headed as the request."""
     items = tuple(i if i.id > 0 else _redact_item(i, redactor) for i in made.combined.items)
+    actions = tuple(
+        replace(a, text=redactor.text(a.text), owner=redactor.text(a.owner)) if a.school else a
+        for a in made.combined.actions
+    )
     combined = replace(
         made.combined,
         items=items,
+        actions=actions,
         redacted=True,
         notice=f"REDACTED: every name but {made.person.name}'s is replaced by a role label.",
         reference=f"Subject access request: {made.person.name}",

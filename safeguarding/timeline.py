@@ -73,6 +73,8 @@ class ActionRow:
     set_at: datetime
     done_at: datetime | None
     overdue: bool
+    #: The school whose case it is, for an action of a file received from another school.
+    school: str = ""
 
 
 @dataclass(frozen=True)
