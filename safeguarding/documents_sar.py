@@ -47,6 +47,8 @@ def _request(found: Request, today: date) -> dict[str, Any]:
         "format": found.format,
         "to": found.to,
         "cases": list(found.cases),
+        "received_cases": [{"school": s, "case": c} for s, c in found.received_cases],
+        "left_out": list(found.left_out),
         "done_entry": found.done,
         "done_at": _at(found.done_at),
         "done_by": found.done_by or None,

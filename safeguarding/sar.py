@@ -10,7 +10,8 @@ reader is not a member of is not there for them, and nothing says there is one: 
 best answered by someone who may read every case.
 
 A request is a signed vault event (`sar_made`, sealed with the field key: the person, the day
-the request was received, the day the answer is due, the file's name and format, the cases),
+the request was received, the day the answer is due, the file's name and format, the cases,
+the received files' cases, and those left out: see `sar_held`),
 written in the transaction that reads the cases, with an export entry in each of them; `sar_done`
 closes it.  Nothing here prints.
 """
@@ -36,16 +37,15 @@ from safeguarding import (
     people,
     personfile,
     redaction,
+    sar_held,
     storage,
 )
 from safeguarding import received as received_files
 from safeguarding.casefile import CaseFile
 from safeguarding.db import Case, Db, Entry
-from safeguarding.entries import Export, kind_of
+from safeguarding.entries import Export
 from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.people_rows import SAR_DONE, SAR_MADE, PersonInfo
-from safeguarding.timeline import Item
-from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
     from safeguarding.redaction import Redactor
@@ -81,6 +81,16 @@ class Request:
     done: int | None = None  # the entry that marked it done
     done_at: datetime | None = None
     done_by: str = ""
+    #: The received files' cases it holds (school, reference), and the cases left out of it
+    #: (a reference, or SCHOOL:REFERENCE for a received one).
+    received_cases: tuple[tuple[str, str], ...] = ()
+    left_out: tuple[str, ...] = ()
+
+    @property
+    def named(self) -> tuple[str, ...]:
+        """Every case it holds, a received one with its school."""
+        theirs = (sar_held.shown(f"{school}:{case}") for school, case in self.received_cases)
+        return (*self.cases, *theirs)
 
     def state(self, today: date) -> str:
         """done, overdue (its response date has passed), or open."""
@@ -110,6 +120,10 @@ def _recorded(unlocked: Unlocked, db: Db) -> list[Request]:
                 str(data["format"]),
                 str(data["to"]),
                 tuple(str(c) for c in data.get("cases", [])),
+                received_cases=tuple(
+                    (str(c["school"]), str(c["case"])) for c in data.get("received_cases", [])
+                ),
+                left_out=tuple(str(c) for c in data.get("left_out", [])),
             )
         elif number in found:
             found[number] = replace(found[number], done=row.seq, done_at=at, done_by=by)
@@ -182,16 +196,28 @@ def _names(case: CaseFile, pattern: re.Pattern[str]) -> bool:
     return any(pattern.search(unicodedata.normalize("NFC", t)) for t in texts)
 
 
-def _held(
+@dataclass(frozen=True)
+class _Chosen:
+    """What an answer holds: this school's cases (each with its view), the received files
+    (the cases left out taken out of them, `got` whole), and the tokens of those left out."""
+
+    cases: list[tuple[Case, CaseFile]]
+    received: list[received_files.ReceivedFile]
+    got: list[received_files.ReceivedFile]
+    left_out: list[str]
+
+
+def _chosen(
     unlocked: Unlocked,
     db: Db,
     person: PersonInfo,
-    payload: dict[str, Any],
-    leave_out: Sequence[str] = (),
-) -> list[CaseFile]:
-    """Every case about `person` the reader may read, and every other one that names them,
-    but those to `leave_out` (references), each recorded by an export entry (`payload`) in
-    it; `UsageError` for a case to leave out that the answer would not hold."""
+    leave_out: tuple[Sequence[str], Sequence[str]],
+    school: str,
+) -> _Chosen:
+    """Every case about `person` the reader may read, every other one that names them, and
+    the files received from their earlier schools, but the cases to leave out (`leave_out`:
+    those asked, and those carried from the answer made before); `UsageError` for a case to
+    leave out that the answer would not hold, or one whose reference is more than one's."""
     authors = casefile.user_names(db, unlocked.keys.field_key)
     pattern = _naming(person.name)
     found = []
@@ -199,65 +225,36 @@ def _held(
         built = casefile.build(db, case, ring, authors)
         if person.id in linked.values() or _names(built, pattern):
             found.append((case, built))
-    left = {reference.strip().upper() for reference in leave_out}
-    unknown = left - {built.reference for _, built in found}
-    if unknown:
-        raise UsageError(
-            f"{', '.join(sorted(unknown))} is not among the cases this answer holds; nothing "
-            "was written"
-        )
-    found = [(case, built) for case, built in found if built.reference not in left]
-    for case, _ in found:
-        _record(unlocked, db, case, payload)
-    return [built for _, built in found]
+    got = received_files.received(unlocked, db, person.id)
+    held = [*sar_held.own(built for _, built in found), *sar_held.received(got)]
+    asked, carried = leave_out
+    tokens = sar_held.left_out(held, asked, carried, school)
+    kept = [(case, built) for case, built in found if built.reference not in tokens]
+    return _Chosen(kept, sar_held.without(got, tokens), got, tokens)
+
+
+def check(
+    unlocked: Unlocked,
+    text: str,
+    received: date,
+    again: int | None,
+    leave_out: tuple[Sequence[str], str],
+) -> None:
+    """What `make` would refuse, checked before anything is written: the person, the
+    request answered again, the day it was received, the cases to leave out (`leave_out`:
+    those asked, and this school's name)."""
+    vault = unlocked.vault
+    with storage.guarded(vault.path), storage.reading(vault.connection) as db:
+        person = people.find_in(unlocked, db, text)
+        _, carried = _received(unlocked, db, person, received, again)
+        asked, school = leave_out
+        if asked:
+            _chosen(unlocked, db, person, (asked, carried), school)
 
 
 def _record(unlocked: Unlocked, db: Db, case: Case, payload: dict[str, Any]) -> None:
     """The case's part in a request: a redacted export entry in it."""
     personfile.exporter(unlocked, payload)(db, case, unlocked.case_ring(db, case, writing=True))
-
-
-def _received_names(received: list[received_files.ReceivedFile]) -> list[tuple[str, str]]:
-    """The names a received file holds besides its subject's: its authors and senders, the
-    people its cases are about, and those its entries name (as the kind of each names them,
-    as this vault's own are found)."""
-    found = [(r.sent_by, "Staff member") for r in received]
-    found += [(r.received_by, "Staff member") for r in received]
-    for r in received:
-        for case in r.document.get("cases", []):
-            found += _listed(case.get("subjects"), "Subject")
-            for entry in case.get("entries", []):
-                found.append((str(entry.get("author", "")), "Staff member"))
-                data = entry.get("data")
-                if isinstance(data, dict):
-                    found += _listed(data.get("subjects"), "Subject")
-                    found += _listed(data.get("about"), "Person")
-                    for field_name, _ in kind_of(str(entry.get("kind"))).named:
-                        if isinstance(data.get(field_name), str):
-                            found.append((data[field_name], "Person"))
-    return found
-
-
-def _listed(people: Any, label: str) -> list[tuple[str, str]]:
-    """The names in a list of people as a payload holds them (each with its `name`)."""
-    if not isinstance(people, list):
-        return []
-    return [(str(p.get("name", "")), label) for p in people if isinstance(p, dict)]
-
-
-def _redact_item(item: Item, redactor: Redactor) -> Item:
-    """An entry of a received file with every name but the person's replaced."""
-    return replace(
-        item,
-        title=redactor.text(item.title),
-        author=redactor.text(item.author),
-        facts=tuple(replace(f, value=redactor.text(f.value)) for f in item.facts),
-        text=redactor.text(item.text),
-        observations=redactor.text(item.observations),
-        after=tuple(replace(f, value=redactor.text(f.value)) for f in item.after),
-        byline=redactor.text(item.byline),
-        data=redactor.value(item.data),
-    )
 
 
 @dataclass(frozen=True)
@@ -272,49 +269,6 @@ class Made:
     #: The cases it holds that call for a careful reading before it is sent, and why.
     review: tuple[str, ...] = ()
     again: bool = False  # an earlier request answered again
-
-
-def _to_review(files: Sequence[CaseFile]) -> tuple[str, ...]:
-    """Each case whose contents may have to be withheld: one still open (what is said in it
-    may prejudice an inquiry, or put the child at risk), one about a member of staff."""
-    found = []
-    for case in files:
-        why = []
-        if case.status == "open":
-            why.append("still open")
-        disclosure = next((e for e in case.entries if e.kind == Kind.DISCLOSURE), None)
-        subjects = disclosure.data.get("subjects", []) if disclosure else []
-        if any(str(s.get("role")) in ("staff", "volunteer") for s in subjects):
-            why.append("about a member of staff")
-        if why:
-            found.append(f"{case.reference} ({', '.join(why)})")
-    return tuple(found)
-
-
-def _letter(person: PersonInfo, school: str, received: date, due: date, cases: int) -> str:
-    return (
-        f"Dear {person.name},\n\n"
-        f"On {received.isoformat()} you asked {school} for the personal information it holds "
-        f"about you. This is all of it that the school's safeguarding records hold: "
-        f"{cases} case{'s' if cases != 1 else ''} about you or naming you, each entry as it was "
-        "recorded. The names of other people have been withheld, each replaced by a label in "
-        "square brackets, such as [Discloser] or [DSL], to protect their information.\n\n"
-        f"The school answers within one calendar month of your request: by {due.isoformat()}."
-    )
-
-
-def _cover(
-    made: personfile.ChildFile, school: str, received: date, due: date
-) -> tuple[tuple[str, str], ...]:
-    person = made.person
-    return (
-        ("School", school),
-        ("Subject access request of", f"{person.name} (born {person.dob.isoformat()})"),
-        ("Request received", received.isoformat()),
-        ("Response due", due.isoformat()),
-        ("Letter", _letter(person, school, received, due, len(made.cases))),
-        ("Cases", "\n".join(f"{t.reference} ({t.status})" for t in made.cases) or "none"),
-    )
 
 
 def check_received(text: str | None, today: date) -> date:
@@ -363,43 +317,44 @@ def make(
         with storage.guarded(vault.path), storage.writing(vault.connection) as db:
             unlocked.require_epoch(db)
             person = people.find_in(unlocked, db, text)
-            received = _received(unlocked, db, person, received, again)
+            received, carried = _received(unlocked, db, person, received, again)
+            chosen = _chosen(unlocked, db, person, (leave_out, carried), layout.school)
             payload = Export(format=fmt, redacted=True, to=output.name).payload()
-            files = _held(unlocked, db, person, payload, leave_out)
-            got = received_files.received(unlocked, db, person.id)
-            entries = [e for f in files for e in f.entries]
+            for case, _ in chosen.cases:
+                _record(unlocked, db, case, payload)
+            entries = [e for _, f in chosen.cases for e in f.entries]
             redactor = redaction.Redactor.for_person(
-                person.name, entries, users, _received_names(got)
+                person.name, entries, users, sar_held.received_names(chosen.got)
             )
-            files = [redactor.case(f) for f in files]
+            files = [redactor.case(f) for _, f in chosen.cases]
+            held = [*sar_held.own(files), *sar_held.received(chosen.received)]
             asked = (received, fmt, output.name)
-            seq, number = _append(unlocked, db, person, asked, files, sorted(leave_out), again)
+            seq, number = _append(unlocked, db, person, asked, (held, chosen.left_out), again)
+            got = chosen.received
             read = personfile.Read(person, [], files, chronology.head(db), seq, got, [])
             produced = (clock.now(), redactor.label(unlocked.user.name))
             made = _laid_out(personfile.assemble(read, layout, produced), redactor, layout)
             request = {r.number: r for r in _recorded(unlocked, db)}[number]
-            made = replace(
-                made,
-                combined=replace(
-                    made.combined, cover=_cover(made, layout.school, received, request.due)
-                ),
-            )
+            cover = sar_held.cover(made, layout.school, (received, request.due), held)
+            made = replace(made, combined=replace(made.combined, cover=cover))
             data, unshown = _render(made, request, fmt)
             target.write(data)
         target.commit("the vault's chronology", seq)
     except BaseException:
         target.discard()
         raise
-    return Made(
-        request, output, str(read.checkpoint), unshown, _to_review(files), again is not None
-    )
+    review = sar_held.to_review(held)
+    return Made(request, output, str(read.checkpoint), unshown, review, again is not None)
 
 
 def _received(
     unlocked: Unlocked, db: Db, person: PersonInfo, received: date, again: int | None
-) -> date:
+) -> tuple[date, tuple[str, ...]]:
     """When the request was received: `received`, or for a request answered again
-    (`again`, of the same person, not yet done) its own day; never before the person's birth."""
+    (`again`, of the same person, not yet done) its own day; never before the person's birth.
+    With it, the cases left out of the answer made before (none for a new request), which
+    stay left out."""
+    carried: tuple[str, ...] = ()
     if again is not None:
         request = _unanswered(unlocked, db, again)
         if request.person != person.id:
@@ -408,13 +363,13 @@ def _received(
                 f"{person.id}; nothing was written",
                 hint="give the request's own person, or leave out --again for a new request",
             )
-        received = request.received
+        received, carried = request.received, request.left_out
     if received < person.dob:
         raise UsageError(
             f"the request cannot have been received on {received.isoformat()}, before person "
             f"{person.id} was born ({person.dob.isoformat()}); nothing was written"
         )
-    return received
+    return received, carried
 
 
 def _append(
@@ -422,14 +377,15 @@ def _append(
     db: Db,
     person: PersonInfo,
     asked: tuple[date, str, str],
-    files: list[CaseFile],
-    left_out: list[str],
+    cases: tuple[list[sar_held.Held], list[str]],
     again: int | None = None,
 ) -> tuple[int, int]:
     """The request's own vault event (`asked`: when it was received, the answer's format and
-    file): its place in the chronology, and its number.  `again`: the number of the request
-    answered again, whose event this is too."""
+    file; `cases`: those it holds, and the tokens of those left out): its place in the
+    chronology, and its number.  `again`: the number of the request answered again, whose
+    event this is too."""
     received, fmt, to = asked
+    held, left_out = cases
     number = again if again is not None else _next_number(db)
     payload: dict[str, Any] = {
         "sar": number,
@@ -439,7 +395,10 @@ def _append(
         "due": response_due(received).isoformat(),
         "format": fmt,
         "to": to,
-        "cases": [f.reference for f in files],
+        "cases": [h.reference for h in held if not h.school],
+        "received_cases": [
+            {"school": h.school, "case": h.reference, "status": h.status} for h in held if h.school
+        ],
         "left_out": left_out,
     }
     if again is not None:
@@ -467,7 +426,7 @@ def _laid_out(
 ) -> personfile.ChildFile:
     """The file as a request's answer: the received files' entries and actions redacted (the
     cases' were before they were laid out), headed as the request."""
-    items = tuple(i if i.id > 0 else _redact_item(i, redactor) for i in made.combined.items)
+    items = tuple(i if i.id > 0 else sar_held.redact_item(i, redactor) for i in made.combined.items)
     actions = tuple(
         replace(a, text=redactor.text(a.text), owner=redactor.text(a.owner)) if a.school else a
         for a in made.combined.actions

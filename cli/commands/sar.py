@@ -3,6 +3,7 @@ people's names withheld, behind a cover letter), its response date tracked until
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -49,7 +50,7 @@ AgainOption = Annotated[
         "--again",
         metavar="N",
         help="Answer request N again (another format, or a case left out): the same request, "
-        "with its own dates.",
+        "with its own dates; the cases its latest answer left out stay left out.",
     ),
 ]
 LeaveOutOption = Annotated[
@@ -57,8 +58,9 @@ LeaveOutOption = Annotated[
     typer.Option(
         "--leave-out",
         metavar="CASE",
-        help="Leave this case out of the answer (an exemption applies); repeat for several. "
-        "Recorded with the request.",
+        help="Leave this case out of the answer (an exemption applies), this school's own or "
+        "one of a received file's; SCHOOL:CASE where two cases share a reference. Repeat for "
+        "several. Recorded with the request.",
     ),
 ]
 
@@ -97,7 +99,7 @@ def make(
     layout = personfile.Layout(settings.school_name, kinds, settings.closure_days)
     unlocked = unlock()
     try:
-        _check(unlocked, person, path, force)
+        _check(unlocked, person, path, force, (day, again, leave_out or [], layout.school))
         done = output.commit(
             lambda: sar.make(
                 unlocked,
@@ -120,15 +122,22 @@ def make(
     _said(done)
 
 
-def _check(unlocked: Unlocked, person: str, path: Path, force: bool) -> None:
-    """An unknown person, or a file that cannot be written, refused before the warning that
-    a file of plaintext is about to be written."""
-    from safeguarding import storage
+def _check(
+    unlocked: Unlocked,
+    person: str,
+    path: Path,
+    force: bool,
+    asked: tuple[date, int | None, list[str], str],
+) -> None:
+    """An unknown person, a request that cannot be answered again, a case that cannot be left
+    out, or a file that cannot be written, refused before the warning that a file of
+    plaintext is about to be written (`asked`: the day the request was received, the request
+    answered again, the cases to leave out, this school's name)."""
+    from safeguarding import sar
     from safeguarding.export import Target
-    from safeguarding.people import find_in
 
-    with storage.guarded(unlocked.vault.path), storage.reading(unlocked.vault.connection) as db:
-        find_in(unlocked, db, person)
+    day, again, leave_out, school = asked
+    sar.check(unlocked, person, day, again, (leave_out, school))
     Target(path, force).discard()
     output.warn_plaintext("export", path, "Keep it safe and delete it once it has been sent.")
 
@@ -142,7 +151,7 @@ def _said(done: Made) -> None:
             markup=False,
             highlight=False,
         )
-    cases = ", ".join(r.cases) or "no case"
+    cases = ", ".join(r.named) or "no case"
     output.say(
         f"Wrote subject access request {r.number}{' again' if done.again else ''} for person "
         f"{r.person} ({cases}) as "
@@ -150,6 +159,17 @@ def _said(done: Made) -> None:
         f"due by {r.due.isoformat()}. Recorded as entry {r.entry}; mark it answered with "
         f"'safeguard sar done {r.number}'."
     )
+    if r.left_out:
+        from safeguarding.sar_held import shown
+
+        left = ", ".join(shown(token) for token in r.left_out)
+        kept = (
+            f" (what an earlier answer of request {r.number} left out stays left out; to "
+            "include one again, make a new request without --again)"
+            if done.again
+            else ""
+        )
+        output.say(f"Left out: {escape(left)}{kept}.")
     if done.review:
         output.say(
             "[yellow]Read the answer before it is sent: "
@@ -188,7 +208,7 @@ def list_requests(json: JsonOption = False) -> None:
             r.received.isoformat(),
             r.due.isoformat(),
             r.state(today),
-            ", ".join(r.cases) or "—",
+            escape(", ".join(r.named)) or "—",
         )
     output.out.print(table)
 
