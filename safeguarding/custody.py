@@ -28,6 +28,16 @@ def fail(message: str) -> CheckFailed:
     return CheckFailed(message, hint=RESTORE_HINT)
 
 
+def checkpoint_failed(message: str) -> CheckFailed:
+    """A checkpoint this vault does not hold: rewritten or rolled back, unless the checkpoint
+    is another vault's (one printed on a file received from another school is theirs)."""
+    return CheckFailed(
+        message,
+        hint="first make sure the checkpoint is this vault's: one printed on a file from another "
+        f"school checks that school's vault, not this one; if it is this vault's, {RESTORE_HINT}",
+    )
+
+
 @dataclass
 class Custody:
     """Each restricted case's holders (members' user ids, and 0 for the recovery key), and

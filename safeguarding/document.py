@@ -57,9 +57,11 @@ def build(t: Timeline, show: Show) -> Document:
             for a in t.actions
         ],
         "checkpoint": [
-            f"{t.checkpoint_short} (entry {t.checkpoint.seq} of the vault's chronology). Check "
-            f"this copy against the vault with: safeguard verify --checkpoint "
-            f"{t.checkpoint_short}",
+            show(
+                f"{t.checkpoint_short} (entry {t.checkpoint.seq} of {t.school}'s vault). Check "
+                f"this copy against that vault, there, with: safeguard verify --checkpoint "
+                f"{t.checkpoint_short}"
+            ),
             show(
                 f"Produced {t.when(t.produced_at)} by {t.produced_by} with safeguard. {MARKING}."
                 + (" REDACTED." if t.redacted else "")

@@ -35,7 +35,7 @@ from safeguarding.concern_checks import (
     check_readers,
     sealed_to_holders,
 )
-from safeguarding.custody import Custody, check_case_state, fail
+from safeguarding.custody import Custody, check_case_state, checkpoint_failed, fail
 from safeguarding.db import Case, Db, KeySlot, User
 from safeguarding.entry_checks import EntryChecks
 from safeguarding.errors import CheckFailed
@@ -231,12 +231,12 @@ def _check_the_end(
     for seq in sorted(wanted):
         checkpoint = wanted[seq]
         if seq > last:
-            raise _fail(
+            raise checkpoint_failed(
                 f"entry {seq} from checkpoint {seq}:{checkpoint.mac_hex[:16]} is missing: the "
                 f"vault has been rolled back to entry {last}"
             )
         if not checkpoint.matches(seen[seq]):
-            raise _fail(
+            raise checkpoint_failed(
                 f"entry {seq} does not match checkpoint {seq}:{checkpoint.mac_hex[:16]}: the "
                 "chronology was rewritten after it"
             )

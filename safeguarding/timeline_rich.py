@@ -220,8 +220,8 @@ def footer(t: Timeline) -> RenderableType:
         Text.assemble(
             ("Checkpoint ", "bold"),
             (t.checkpoint_short, "bold"),
-            f" (entry {t.checkpoint.seq} of the vault's chronology). "
-            f"Check this copy against the vault: safeguard verify --checkpoint "
+            f" (entry {t.checkpoint.seq} of {t.school}'s vault). "
+            f"Check this copy against that vault, there: safeguard verify --checkpoint "
             f"{t.checkpoint_short}",
         ),
         plain(

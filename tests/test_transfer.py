@@ -137,6 +137,14 @@ def test_a_file_goes_to_the_new_school_whole_and_its_receipt_comes_back(
     assert [(t["transfer"], t["state"]) for t in listed] == [(done["transfer"], "received")]
     assert invoke("verify").exit_code == 0
     assert invoke("verify", env=school_b).exit_code == 0
+    # The sending school's checkpoint, printed on what it sent, checks its vault, not this one:
+    # the new school is told so before being told to restore a backup.
+    checkpoint = str(theirs["checkpoint"])
+    assert "Your school's vault" in invoke("timeline", case).stdout
+    theirs_checked = invoke("verify", "--checkpoint", checkpoint, env=school_b)
+    said = " ".join(theirs_checked.stderr.split())
+    assert theirs_checked.exit_code == 1
+    assert said.index("one printed on a file from another school") < said.index("restore")
 
 
 def test_a_package_is_imported_once_and_only_by_its_school(
