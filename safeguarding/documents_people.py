@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from safeguarding import documents_json
+from safeguarding.transfers import last_standing
 
 if TYPE_CHECKING:
     from safeguarding.people import Linked
@@ -127,9 +128,9 @@ def child_file(made: ChildFile) -> Document:
 
 
 def _last_transfer(made: ChildFile) -> Document | None:
-    if not made.sent:
+    last = last_standing(made.sent)
+    if last is None:
         return None
-    last = made.sent[-1]
     return {
         "transfer": last.number,
         "school": last.school,

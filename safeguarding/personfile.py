@@ -180,9 +180,9 @@ def sending(made: ChildFile, transfer: str) -> ChildFile:
 
 
 def _last_transfer(sent: Sequence[transfers.Transfer]) -> str:
-    if not sent:
+    last = transfers.last_standing(sent)
+    if last is None:
         return NO_TRANSFER
-    last = sent[-1]
     return f"to {last.school}, {moments.local_text(last.sent_at)} ({last.state})"
 
 

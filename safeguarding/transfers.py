@@ -280,6 +280,13 @@ def withdrawals(unlocked: Unlocked) -> list[Transfer]:
         return [t for t in sent(unlocked, db) if t.withdrawal is not None]
 
 
+def last_standing(sent: Sequence[Transfer]) -> Transfer | None:
+    """The last transfer of a file that was not withdrawn (the last of all, if every one was;
+    None: none was sent): what a cover sheet gives as where the file went."""
+    kept = [t for t in sent if t.state != "withdrawn"] or list(sent)
+    return kept[-1] if kept else None
+
+
 def withdrawn_in(
     found: Sequence[Transfer], case: CaseFile, *, redacted: bool = False
 ) -> dict[int, tuple[Fact, ...]]:

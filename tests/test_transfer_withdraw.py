@@ -126,6 +126,15 @@ def test_a_received_transfer_cannot_be_withdrawn(
     refused = run("transfer", "withdraw", "1", "--text-file", say(REASON))
     assert refused.returncode == 3 and "was received" in refused.stderr
     assert entries(vault.path) == before
+    # A later one sent by mistake and withdrawn: the cover still says where the file went.
+    out = tmp_path / "again.pdf"
+    assert (
+        invoke("transfer", CANARY, "--to", "St Elsewhere", "--pdf-only", "-o", str(out)).exit_code
+        == 0
+    )
+    assert invoke("transfer", "withdraw", "2", "--text-file", say(REASON)).exit_code == 0
+    cover = json.loads(invoke("file", CANARY, "--json").stdout)
+    assert (cover["last_transfer"]["transfer"], cover["last_transfer"]["state"]) == (1, "received")
 
 
 def test_a_pdf_sent_by_mistake_is_said_to_be_readable_by_whoever_holds_it(
