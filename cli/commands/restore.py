@@ -114,12 +114,17 @@ def _say_erased(restored: Restored, school: Location) -> None:
         say_line(
             f"This backup holds erased data: it was taken before {cases} was erased in the "
             f"vault at {restored.compared_with}, so the copy restored at {restored.path} can "
-            f"read it. Erase it there too ('safeguard --vault {restored.path} erase CASE'), or "
-            "delete the copy once it has served."
+            f"read it. Erase it there too ('safeguard --vault {restored.path} erase "
+            f"{_one(restored.erased_since)}'), or delete the copy once it has served."
         )
         return
     say_line(
         f"This backup holds erased data: it was taken before {cases} was erased, so the "
-        f"restored vault can read it again. Erase it again ('safeguard erase CASE'); the "
-        f"vault kept aside still records the erasure."
+        f"restored vault can read it again. Erase it again ('safeguard erase "
+        f"{_one(restored.erased_since)}'); the vault kept aside still records the erasure."
     )
+
+
+def _one(cases: tuple[str, ...]) -> str:
+    """The case to name in a command: the one, or CASE for each of several."""
+    return cases[0] if len(cases) == 1 else "CASE"
