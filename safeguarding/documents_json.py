@@ -142,7 +142,7 @@ def case(t: Timeline) -> Document:
 
 def _item(item: Item) -> Document:
     given = ("text", "subjects") if item.kind == "disclosure" else ("text",)
-    return {
+    document = {
         "id": item.id,
         "number": item.number,
         "kind": item.kind,
@@ -155,6 +155,9 @@ def _item(item: Item) -> Document:
         "amended_by": list(item.amended_by),
         "data": {key: value for key, value in item.data.items() if key not in given},
     }
+    if item.since:  # said of it since: a transfer it records withdrawn
+        document["since"] = [{"label": f.label, "value": f.value} for f in item.since]
+    return document
 
 
 def entry(written: Written, **extra: Any) -> Document:

@@ -216,6 +216,12 @@ def _item(
     own = _as_own(*read)
     if own is not None:
         facts, after, observations, byline = own
+    said = entry.get("since")  # what the sending school said of it since (a transfer withdrawn)
+    since = tuple(
+        Fact(str(n["label"]), str(n["value"]))
+        for n in (said if isinstance(said, list) else [])
+        if isinstance(n, dict) and "label" in n and "value" in n
+    )
     amends = entry.get("amends")
     return Item(
         id=ids[int(entry["id"])],
@@ -232,8 +238,9 @@ def _item(
         amends=None if amends is None else ids.get(int(amends)),
         amended_by=tuple(ids[int(i)] for i in entry.get("amended_by", []) if int(i) in ids),
         data=data,
-        after=after,
+        after=(*after, *since),
         byline=byline,
+        since=since,
     )
 
 

@@ -52,6 +52,8 @@ class Item:
     data: dict[str, Any] = field(repr=False)
     after: tuple[Fact, ...] = ()  # shown after the text
     byline: str = ""  # who a page says wrote it, if not just `author`
+    #: What was said of it since (a transfer withdrawn), the last of `after`: in its JSON too.
+    since: tuple[Fact, ...] = ()
 
     @property
     def by(self) -> str:
@@ -319,6 +321,7 @@ def _item(entry: CaseEntry, case: CaseFile, since: tuple[Fact, ...] = ()) -> Ite
         data=entry.data,
         after=(*kind.after(entry), *since),
         byline=kind.byline(entry),
+        since=since,
     )
 
 

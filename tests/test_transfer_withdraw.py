@@ -218,3 +218,27 @@ def test_verify_catches_a_receipt_after_a_withdrawal(
     _forge(vault, transfers.TRANSFER_CONFIRMED, 1)
     checked = run("verify")
     assert checked.returncode == 1 and "withdrawn before" in checked.stderr
+
+
+def test_a_withdrawal_travels_with_the_file_sent_after_it(
+    vault: VaultInfo, school_b: dict[str, str], say: Say, tmp_path: Path
+) -> None:
+    """A transfer withdrawn, then the file sent to the right school: the case's JSON says the
+    first was withdrawn, and so does the file the new school reads, rather than showing the
+    file sent twice."""
+    case = a_child_with_a_case(say)
+    key = invoke("school-key", env=school_b).stdout.strip()
+    wrong = tmp_path / "wrong.pdf"
+    assert (
+        invoke("transfer", CANARY, "--to", "St Elsewhere", "--pdf-only", "-o", str(wrong)).exit_code
+        == 0
+    )
+    assert invoke("transfer", "withdraw", "1", "--text-file", say(REASON)).exit_code == 0
+    document = json.loads(invoke("timeline", case, "--json").stdout)
+    (noted,) = [e for e in document["entries"] if "since" in e]
+    ((said,),) = [[(n["label"], n["value"]) for n in noted["since"]]]
+    assert said[0] == "Withdrawn" and said[1].startswith("transfer 1, ") and "Southfield" in said[1]
+    sent(tmp_path, key)  # transfer 2, to the right school
+    got = json.loads(invoke("import", str(tmp_path / "file.sgt"), "--json", env=school_b).stdout)
+    shown = " ".join(invoke("file", str(got["person"]), env=school_b).stdout.split())
+    assert "Withdrawn: transfer 1, " in shown and "Southfield" in shown
