@@ -496,5 +496,5 @@ def view(
         produced_by=unlocked.user.name,
         closures=closures,
         tz=tz,
-        notes=transfers.withdrawn_in(transfers.withdrawals(unlocked), case),
+        notes=transfers.notes_in(transfers.every_sent(unlocked), case),
     )

@@ -238,7 +238,7 @@ class _Job:
     # Only the file's name is recorded, never its folder (which may be named after a person).
     payload: dict[str, object]
     users: Sequence[tuple[str, str]]  # names and roles a redaction hides
-    withdrawn: Sequence[transfers.Transfer] = ()  # transfers withdrawn: their entries say so
+    sent: Sequence[transfers.Transfer] = ()  # transfers sent: their entries say where, and how
 
     def lay_out(
         self, case: CaseFile, checkpoint: Checkpoint, produced_at: datetime
@@ -259,7 +259,7 @@ class _Job:
             closures=self.closures,
             tz=self.tz,
             redacted=self.redact,
-            notes=transfers.withdrawn_in(self.withdrawn, case, redacted=self.redact),
+            notes=transfers.notes_in(self.sent, case, redacted=self.redact),
         )
         return render_counted(view, self.fmt, self.width)
 
@@ -329,7 +329,7 @@ def export_case(
         Target(output, force) if output is not None else None,
         Export(format=fmt, redacted=redact, to=output.name if output else "-").payload(),
         [(u.name, u.role.value) for u in unlocked.users()] if redact else [],
-        transfers.withdrawals(unlocked),
+        transfers.every_sent(unlocked),
     )
     read_clock = now or clock.now
     try:

@@ -87,8 +87,8 @@ class Read:
     entry: int  # the file's own vault event (0: none, the caller records it)
     received: list[received_files.ReceivedFile] = field(default_factory=list)
     sent: list[transfers.Transfer] = field(default_factory=list)
-    #: Every transfer withdrawn, whoever's file it was: its cases' export entries say so.
-    withdrawn: list[transfers.Transfer] = field(default_factory=list)
+    #: Every transfer sent, whoever's file it was: its cases' export entries say where, and how.
+    every_sent: list[transfers.Transfer] = field(default_factory=list)
 
     @property
     def case_ids(self) -> list[int]:
@@ -128,8 +128,7 @@ def _read(
     got = received_files.received(unlocked, db, person.id)
     every = transfers.sent(unlocked, db)
     sent = [t for t in every if t.person == person.id]
-    withdrawn = [t for t in every if t.withdrawal is not None]
-    return Read(person, links, files, chronology.head(db), own, got, sent, withdrawn)
+    return Read(person, links, files, chronology.head(db), own, got, sent, every)
 
 
 def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
@@ -200,7 +199,7 @@ def assemble(read: Read, layout: Layout, produced: tuple[datetime, str]) -> Chil
             produced_by=produced_by,
             closures=layout.closures,
             tz=layout.tz,
-            notes=transfers.withdrawn_in(read.withdrawn, case),
+            notes=transfers.notes_in(read.every_sent, case),
         )
         for case in files
     )

@@ -270,14 +270,14 @@ def withdraw(unlocked: Unlocked, number: str, reason: str) -> Transfer:
     return replace(transfer, withdrawal=Withdrawal(at, unlocked.user.name, reason))
 
 
-def withdrawals(unlocked: Unlocked) -> list[Transfer]:
-    """Every transfer withdrawn, for the timelines of the cases they carried (one cheap look
-    when nothing was ever sent)."""
+def every_sent(unlocked: Unlocked) -> list[Transfer]:
+    """Every transfer sent, for the timelines of the cases they carried (one cheap look when
+    nothing was ever sent)."""
     vault = unlocked.vault
     with storage.guarded(vault.path), storage.reading(vault.connection) as db:
         if _none_sent(db):
             return []
-        return [t for t in sent(unlocked, db) if t.withdrawal is not None]
+        return sent(unlocked, db)
 
 
 def last_standing(sent: Sequence[Transfer]) -> Transfer | None:
@@ -287,13 +287,15 @@ def last_standing(sent: Sequence[Transfer]) -> Transfer | None:
     return kept[-1] if kept else None
 
 
-def withdrawn_in(
+def notes_in(
     found: Sequence[Transfer], case: CaseFile, *, redacted: bool = False
 ) -> dict[int, tuple[Fact, ...]]:
     """What a case's timeline shows after the export entry of each transfer in `found` that
-    carried the case and was withdrawn, by the entry's id.  A transfer writes each case's export
-    entry in the transaction that records it, so its entry is the case's last transfer export
-    before the transfer's own event.  A redacted copy says when, but neither who nor why."""
+    carried the case and has been received or withdrawn since, by the entry's id: its receipt
+    or its withdrawal, with the transfer's number and school.  A transfer writes each case's
+    export entry in the transaction that records it, so its entry is the case's last transfer
+    export before the transfer's own event.  A redacted copy says when, but neither who nor
+    why."""
     written = [
         e.id
         for e in case.entries
@@ -302,10 +304,20 @@ def withdrawn_in(
     notes: dict[int, tuple[Fact, ...]] = {}
     for t in found:
         before = [i for i in written if i < t.seq]
-        if t.withdrawal is None or case.case_id not in t.cases or not before:
+        if case.case_id not in t.cases or not before:
             continue
-        w = t.withdrawal
-        said = "" if redacted else f" by {w.by}: {w.reason.strip()}"
-        text = f"transfer {t.number}, {moments.local_text(w.at)}{said}"
-        notes[max(before)] = (Fact("Withdrawn", text),)
+        facts = []
+        if t.receipt is not None:
+            r = t.receipt
+            how = "its code checked" if r.code else r.text.strip()
+            said = "" if redacted else f", recorded by {r.by}: {how}"
+            when = moments.local_text(r.at)
+            facts.append(Fact("Received", f"by {t.school} (transfer {t.number}), {when}{said}"))
+        if t.withdrawal is not None:
+            w = t.withdrawal
+            said = "" if redacted else f" by {w.by}: {w.reason.strip()}"
+            when = moments.local_text(w.at)
+            facts.append(Fact("Withdrawn", f"transfer {t.number} (to {t.school}), {when}{said}"))
+        if facts:
+            notes[max(before)] = tuple(facts)
     return notes

@@ -131,6 +131,8 @@ def test_a_file_goes_to_the_new_school_whole_and_its_receipt_comes_back(
     confirmed = invoke("transfer", "receipt", str(done["transfer"]), got["receipt_code"], "--json")
     assert confirmed.exit_code == 0, confirmed.stderr
     assert json.loads(confirmed.stdout)["state"] == "received"
+    told = " ".join(invoke("timeline", case).stdout.split())  # the case records the receipt
+    assert f"Received: by Northfield Academy (transfer {done['transfer']})" in told
     again = invoke("transfer", "receipt", str(done["transfer"]), got["receipt_code"])
     assert again.exit_code == 3
     listed = json.loads(invoke("transfer", "list", "--json").stdout)["transfers"]

@@ -236,9 +236,10 @@ def test_a_withdrawal_travels_with_the_file_sent_after_it(
     assert invoke("transfer", "withdraw", "1", "--text-file", say(REASON)).exit_code == 0
     document = json.loads(invoke("timeline", case, "--json").stdout)
     (noted,) = [e for e in document["entries"] if "since" in e]
-    ((said,),) = [[(n["label"], n["value"]) for n in noted["since"]]]
-    assert said[0] == "Withdrawn" and said[1].startswith("transfer 1, ") and "Southfield" in said[1]
+    ((label, value),) = [(n["label"], n["value"]) for n in noted["since"]]
+    assert label == "Withdrawn" and value.startswith("transfer 1 (to St Elsewhere), ")
+    assert "Southfield" in value
     sent(tmp_path, key)  # transfer 2, to the right school
     got = json.loads(invoke("import", str(tmp_path / "file.sgt"), "--json", env=school_b).stdout)
     shown = " ".join(invoke("file", str(got["person"]), env=school_b).stdout.split())
-    assert "Withdrawn: transfer 1, " in shown and "Southfield" in shown
+    assert "Withdrawn: transfer 1 (to St Elsewhere), " in shown and "Southfield" in shown
