@@ -143,7 +143,7 @@ def test_an_answer_made_again_keeps_what_was_left_out_before(
                      "--leave-out", f"{school}:SG-2026-0001")  # fmt: skip
     assert (
         f"Left out: SG-2026-0001 (received from {school}), SG-2026-0002 (received from "
-        f"{school}) (what an earlier answer of request 1 left out stays left out"
+        f"{school}) (an answer made again keeps out whatever an earlier answer of request 1"
     ) in said
     assert STAFF_NOTE not in read and THEIR_NOTE not in read and OWN_ACCOUNT in read
     assert "1 case about you or naming you" in read

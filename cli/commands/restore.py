@@ -109,6 +109,11 @@ def _say_erased(restored: Restored, school: Location) -> None:
                 "this backup's vault): a case erased since the backup was taken would be "
                 "readable in the copy. Give --vault with the school's vault to compare."
             )
+        elif new and restored.compared_with is not None:
+            say_line(
+                f"Compared with the school's vault ({restored.compared_with}): no case has been "
+                "erased there since the backup was taken."
+            )
         return
     if restored.compared_with != restored.path:
         say_line(

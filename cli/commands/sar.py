@@ -164,8 +164,8 @@ def _said(done: Made) -> None:
 
         left = ", ".join(shown(token) for token in r.left_out)
         kept = (
-            f" (what an earlier answer of request {r.number} left out stays left out; to "
-            "include one again, make a new request without --again)"
+            f" (an answer made again keeps out whatever an earlier answer of request {r.number} "
+            "left out; to include one again, make a new request without --again)"
             if done.again
             else ""
         )
