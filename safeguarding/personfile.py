@@ -137,6 +137,7 @@ def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
     cases = [
         f"{t.reference} ({t.status}, {t.category_title or t.category_code})" for t in made.cases
     ]
+    nothing = "none here (see Received from)" if made.received else "none"
     return (
         ("School", school),
         ("Name", person.name),
@@ -145,8 +146,8 @@ def _cover(made: ChildFile, school: str) -> tuple[tuple[str, str], ...]:
         ("UPN", person.upn or "—"),
         ("Role", person.role),
         ("Linked people", "\n".join(linked) or "none"),
-        ("Open cases", "\n".join(made.open_cases) or "none"),
-        ("Cases", "\n".join(cases) or "none"),
+        ("Open cases", "\n".join(made.open_cases) or nothing),
+        ("Cases", "\n".join(cases) or nothing),
         ("Key people", "\n".join(made.key_people) or "none"),
         *_received(made.received),
         ("Last transfer", _last_transfer(made.sent)),

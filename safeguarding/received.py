@@ -49,11 +49,16 @@ class ReceivedFile:
 
     @property
     def cases(self) -> list[str]:
-        """Its cases as they stood when it was sent: reference, status and stage."""
-        return [
-            f"{case.get('case')} ({case.get('status')}, {case.get('stage')})"
-            for case in self.document.get("cases", [])
-        ]
+        """Its cases as they stood when it was sent: reference, status, and category as the
+        sending school's own cover gives them."""
+        found = []
+        for case in self.document.get("cases", []):
+            category = case.get("category")
+            named = (
+                category.get("title") or category.get("code") if isinstance(category, dict) else ""
+            )
+            found.append(f"{case.get('case')} ({case.get('status')} when sent, {named or '?'})")
+        return found
 
     @property
     def linked(self) -> list[str]:

@@ -123,6 +123,8 @@ def test_a_file_goes_to_the_new_school_whole_and_its_receipt_comes_back(
     assert shown.exit_code == 0, shown.stderr
     assert CANARY in shown.stdout and "Received from" in shown.stdout
     assert "alice (Your school)" in shown.stdout  # the sender's author, kept as theirs
+    cover = " ".join(shown.stdout.split())  # its cases as they were sent, none of this school's
+    assert f"case {case} (open when sent, " in cover and "none here (see Received from)" in cover
 
     # The sending school enters the code; a wrong one is refused and changes nothing.
     before = entries(vault.path)
