@@ -496,5 +496,5 @@ def view(
         produced_by=unlocked.user.name,
         closures=closures,
         tz=tz,
-        notes=transfers.notes_in(transfers.every_sent(unlocked), case),
+        **transfers.said_in(transfers.every_sent(unlocked), case, closures),
     )

@@ -436,8 +436,7 @@ class Casebook:
 
 
 def _chase(reference: str, late: transfers.Transfer, closures: Container[date]) -> flow.Overdue:
-    what = f"receipt of the file sent to {late.school} (transfer {late.number})"
-    return flow.Overdue(reference, what, late.due(closures))
+    return flow.Overdue(reference, transfers.chased(late), late.due(closures))
 
 
 def _reference(case: Case) -> str:

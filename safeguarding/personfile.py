@@ -200,7 +200,7 @@ def assemble(read: Read, layout: Layout, produced: tuple[datetime, str]) -> Chil
             produced_by=produced_by,
             closures=layout.closures,
             tz=layout.tz,
-            notes=transfers.notes_in(read.every_sent, case),
+            **transfers.said_in(read.every_sent, case, layout.closures),
         )
         for case in files
     )

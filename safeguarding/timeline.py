@@ -9,7 +9,7 @@ is reproducible.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -228,9 +228,11 @@ def build(
     tz: tzinfo | None = None,
     redacted: bool = False,
     notes: Mapping[int, tuple[Fact, ...]] | None = None,
+    late: Callable[[date], Sequence[str]] | None = None,
 ) -> Timeline:
     """The timeline of `case` as it stands at `produced_at` (which decides what is overdue);
-    `notes`, what was said of an entry since (a transfer withdrawn), shown after it, by id."""
+    `notes`, what was said of an entry since (a transfer withdrawn), shown after it, by id;
+    `late`, what else is overdue on a day (a transfer's receipt), said after the case's own."""
     state = flow.fold(case)
     category = _category(categories, state.category)
     today = produced_at.astimezone(tz).date()
@@ -239,17 +241,15 @@ def build(
         overdue = tuple(
             f"{o.what}, due {o.due.isoformat()}"
             for o in flow.overdue(state, category, today, closures)
-        )
+        ) + tuple(late(today) if late is not None else ())
         next_title, next_due, next_overdue = step.title, step.due, step.overdue
     else:
         next_title, next_due, next_overdue = "(category not in the categories file)", None, False
         overdue = ()
     if state.stage is Stage.CLOSED:
         next_title, next_due, next_overdue = "None: the case is closed", None, False
-
     said = notes or {}
     items = tuple(_item(entry, case, said.get(entry.id, ())) for entry in case.entries)
-    actions = _action_rows(state, today)
     return Timeline(
         school=school,
         reference=case.reference,
@@ -268,7 +268,7 @@ def build(
         next_overdue=next_overdue,
         overdue=overdue,
         items=items,
-        actions=actions,
+        actions=_action_rows(state, today),
         checkpoint=checkpoint,
         produced_at=produced_at,
         produced_by=produced_by,

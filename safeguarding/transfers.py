@@ -280,6 +280,39 @@ def every_sent(unlocked: Unlocked) -> list[Transfer]:
         return sent(unlocked, db)
 
 
+def chased(transfer: Transfer) -> str:
+    """What an overdue receipt is, as lists of what is overdue name it."""
+    return f"receipt of the file sent to {transfer.school} (transfer {transfer.number})"
+
+
+def chased_in(
+    found: Sequence[Transfer], case: CaseFile, today: date, closures: Container[date]
+) -> tuple[str, ...]:
+    """The receipts of the transfers in `found` that carried the case and are overdue at
+    `today`, as a timeline's Overdue row says them."""
+    return tuple(
+        f"{chased(t)}, due {t.due(closures).isoformat()}"
+        for t in found
+        if case.case_id in t.cases and t.overdue(today, closures)
+    )
+
+
+def said_in(
+    found: Sequence[Transfer],
+    case: CaseFile,
+    closures: Container[date],
+    *,
+    redacted: bool = False,
+) -> dict[str, Any]:
+    """What a case's timeline says of the transfers in `found` that carried it: `timeline.build`'s
+    `notes` (each one's receipt or withdrawal, under its export entry) and `late` (its receipt
+    overdue)."""
+    return {
+        "notes": notes_in(found, case, redacted=redacted),
+        "late": lambda today: chased_in(found, case, today, closures),
+    }
+
+
 def last_standing(sent: Sequence[Transfer]) -> Transfer | None:
     """The last transfer of a file that was not withdrawn (the last of all, if every one was;
     None: none was sent): what a cover sheet gives as where the file went."""

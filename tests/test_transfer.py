@@ -235,6 +235,8 @@ def test_a_transfer_with_no_receipt_after_five_school_days_is_overdue(
     assert any("transfer 1" in o["what"] for o in listed["overdue"])
     noted = invoke("note", case, "--text-file", say("Phoned Northfield."))
     assert "Overdue: the receipt of the file" in noted.stderr
+    row = " ".join(invoke("timeline", case).stdout.split())  # the case's own Overdue row too
+    assert "receipt of the file sent to Northfield Academy (transfer 1), due 2026-12-02" in row
     code = invoke("import", str(tmp_path / "file.sgt"), "--json", env=school_b)
     receipt = json.loads(code.stdout)["receipt_code"]
     assert invoke("transfer", "receipt", "1", receipt).exit_code == 0
