@@ -171,13 +171,15 @@ def _said(done: Made) -> None:
         )
         output.say(f"Left out: {escape(left)}{kept}.")
     if done.review:
+        theirs = any("received from" in line for line in done.review)
         output.say(
             "[yellow]Read the answer before it is sent: "
             f"{escape('; '.join(done.review))}. What is said in an open case, or about a member "
             "of staff before the LADO has advised, may have to be withheld (the exemptions for "
             "crime and for serious harm): make the answer again with "
-            f"'safeguard sar {r.person} --again {r.number} --leave-out CASE --output FILE', "
-            "and names written only in the texts are not withheld, so check those too.[/]"
+            f"'safeguard sar {r.person} --again {r.number} --leave-out CASE --output FILE'"
+            + (" (a received case as 'SCHOOL:CASE' where two share a reference)" if theirs else "")
+            + ", and names written only in the texts are not withheld, so check those too.[/]"
         )
 
 
