@@ -207,6 +207,20 @@ def test_an_existing_case_s_subject_is_linked_afterwards(vault: VaultInfo, say: 
     assert invoke("verify").exit_code == 0
 
 
+def test_a_subject_linked_to_a_person_of_another_name_is_warned_of(
+    vault: VaultInfo, say: Say
+) -> None:
+    reference = pupil(say, subject="Dana Price")
+    assert invoke("person", "add", "Amy Price", "--dob", "2016-03-14").exit_code == 0
+    linked = invoke("person", "link-case", "1", reference, "--subject", "Dana Price")
+    said = " ".join(linked.stderr.split())
+    assert linked.exit_code == 0 and "Dana Price is not the name of person 1" in said
+    same = invoke("person", "add", "Dana Price", "--dob", "1985-01-01")
+    assert same.exit_code == 0
+    relinked = invoke("person", "link-case", "2", reference, "--subject", "Dana Price")
+    assert relinked.exit_code == 0 and "is not the name" not in relinked.stderr
+
+
 def test_a_link_to_a_person_never_added_is_caught(vault: VaultInfo, say: Say) -> None:
     """A subject linked to a person who is not in the chronology: the case's entry is signed,
     so only a forger could write it; with the person row removed, verify says so."""

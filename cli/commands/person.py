@@ -212,3 +212,11 @@ def link_case(
         f"Linked {_escaped(chosen)} in {reference} to person {found.id} "
         f"({_escaped(found.label)}); recorded as entry {number} of {reference}."
     )
+    from safeguarding.people_rows import same_name
+
+    if same_name(chosen) != same_name(found.name):
+        output.say(
+            f"[yellow]{_escaped(chosen)} is not the name of person {found.id}: if that is not "
+            f"who they are, link them to the right person (the last link stands): 'safeguard "
+            f'person link-case PERSON {reference} --subject "{_escaped(chosen)}"\'.[/]'
+        )
