@@ -365,3 +365,10 @@ def test_a_transfer_of_a_file_with_no_case_is_overdue_in_cases_overdue(
     set_clock(DEFAULT_NOW + timedelta(days=8))
     shown = invoke("cases", "--overdue")
     assert "Transfer 1 (the file of person 1, to Northfield Academy): no receipt" in shown.stdout
+
+
+def test_a_key_made_before_the_school_is_named_says_so_first(vault: VaultInfo) -> None:
+    made = invoke("school-key")
+    said = " ".join(made.stderr.split())
+    assert made.exit_code == 0 and "This is the key of this school (its name is not set)" in said
+    assert "key of Your school" not in said and "Set school_name" in said

@@ -34,12 +34,14 @@ def school_key(json: JsonOption = False) -> None:
         output.emit_json(documents_transfers.school_key(settings.school_name, made, text, print_))
         return
     output.data_line(text)
+    unnamed = settings.school_name == Config.school_name
+    whose = "this school (its name is not set)" if unnamed else escape(settings.school_name)
     output.say(
-        f"This is the key of {escape(settings.school_name)} for receiving a child's file. "
+        f"This is the key of {whose} for receiving a child's file. "
         "Send it to the school the child is leaving, and read them its fingerprint over the "
         f"phone: {print_}"
     )
-    if settings.school_name == Config.school_name:
+    if unnamed:
         output.say(
             "Set school_name in the configuration file (see the README): the school that "
             "sends a file sees the name it holds."
