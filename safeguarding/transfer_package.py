@@ -130,18 +130,23 @@ def open_package(package: bytes, private: X25519PrivateKey) -> Opened:
     return Opened(contents, signing_key, hashlib.sha256(package).digest())
 
 
-def check_addressed(package: bytes, publics: Sequence[bytes]) -> None:
-    """That `package` is a package, sealed to one of `publics` (a vault's school keys): read
-    from its first lines alone, before any key is opened.  `CheckFailed` if it is not one or
-    is cut short; `NotAllowed` if it was sealed to another school's key."""
+def check_shape(package: bytes) -> None:
+    """That `package` starts as a package does (`CheckFailed` if not: a PDF, say)."""
     if package.startswith(b"%PDF"):
         raise CheckFailed(
-            "that is a PDF of a child's file, for reading: only a package (made by "
-            "'safeguard transfer --key') can be imported",
+            "that is a PDF, for reading: only a package (made by 'safeguard transfer --key') "
+            "can be imported",
             hint="keep the PDF as the school's policy says",
         )
     if not package.startswith(MAGIC):
         raise CheckFailed("that file is not a safeguard transfer package")
+
+
+def check_addressed(package: bytes, publics: Sequence[bytes]) -> None:
+    """That `package` is a package, sealed to one of `publics` (a vault's school keys): read
+    from its first lines alone, before any key is opened.  `CheckFailed` if it is not one or
+    is cut short; `NotAllowed` if it was sealed to another school's key."""
+    check_shape(package)
     if any(package.startswith(_header(_place(public))) for public in publics):
         return
     if package.count(b"\n", 0, len(MAGIC) + 3 + 64 + 1) < 2:

@@ -162,6 +162,11 @@ def test_a_package_is_imported_once_and_only_by_its_school(
     before = entries(school_b["SAFEGUARD_VAULT"])
     twice = invoke("import", path, env=school_b)
     assert twice.exit_code == 3 and "imported already" in twice.stderr
+    # A PDF is told for what it is, even in a vault with no school key yet.
+    pdf = tmp_path / "some.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n...")
+    read_it = invoke("import", str(pdf))
+    assert read_it.exit_code == 1 and "that is a PDF, for reading" in read_it.stderr
     # The sending school's own vault has a key of its own: the package is not for it.
     invoke("school-key")
     elsewhere = invoke("import", path)
@@ -335,7 +340,7 @@ def test_what_a_transfer_says_of_keys_restricted_cases_and_pdfs(
     coded = invoke("transfer", "receipt", "2", "AAAAA-AAAAA")
     assert coded.exit_code == 2 and "no receipt code" in coded.stderr
     read_it = invoke("import", str(tmp_path / "c.pdf"), env=north)
-    assert read_it.exit_code == 1 and "a PDF of a child's file" in read_it.stderr
+    assert read_it.exit_code == 1 and "that is a PDF, for reading" in read_it.stderr
     done = invoke("transfer", "receipt", "2", "--text-file", say("Mrs Khan, by phone."))
     assert done.exit_code == 0, done.stderr
     listed = invoke("transfer", "list", env={"COLUMNS": "200"}).stdout

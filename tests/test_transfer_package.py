@@ -79,7 +79,7 @@ def test_an_altered_or_cut_package_is_refused(where: float) -> None:
             transfer_package.open_package(package[:cut], private)
     with pytest.raises(CheckFailed, match="not a safeguard transfer package"):
         transfer_package.open_package(b"GIF89a\n" + package, private)
-    with pytest.raises(CheckFailed, match="a PDF of a child's file, for reading"):
+    with pytest.raises(CheckFailed, match="that is a PDF, for reading"):
         transfer_package.open_package(b"%PDF-1.7\n" + package, private)
 
 

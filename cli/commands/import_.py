@@ -34,6 +34,7 @@ def _addressed(package: bytes) -> None:
     from safeguarding import school_key, storage, transfer_package
     from safeguarding.errors import NotAllowed
 
+    transfer_package.check_shape(package)  # a PDF, say, is told so before anything else
     vault = open_vault()
     try:
         with storage.guarded(vault.path), storage.reading(vault.connection) as db:
