@@ -87,7 +87,7 @@ def restore(
     entries = "entry" if manifest.entries == 1 else "entries"
     say_line(
         f"Restored the backup {file} ({manifest.entries} {entries}, taken "
-        f"{manifest.created_at}, {checked}) to {restored.path}"
+        f"{_local(manifest.created_at)}, {checked}) to {restored.path}"
     )
     if restored.moved_aside is not None:
         say_line(f"The vault that was at {to} is kept as {restored.moved_aside}")
@@ -133,3 +133,14 @@ def _say_erased(restored: Restored, school: Location) -> None:
 def _one(cases: tuple[str, ...]) -> str:
     """The case to name in a command: the one, or CASE for each of several."""
     return cases[0] if len(cases) == 1 else "CASE"
+
+
+def _local(stored: str) -> str:
+    """A manifest's time as the other commands say times (local, to the minute); as it is
+    written there if it cannot be read."""
+    from safeguarding import clock, moments
+
+    try:
+        return moments.local_text(clock.from_text(stored))
+    except ValueError:
+        return stored
