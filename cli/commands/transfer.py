@@ -18,7 +18,7 @@ from ..output import JsonOption, PersonArgument
 from ..settings import school_settings
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.console import RenderableType
 
     from safeguarding.transfer import Sent
     from safeguarding.transfers import Transfer
@@ -183,14 +183,16 @@ def list_(json: JsonOption = False) -> None:
 
 def _table(
     found: list[Transfer], names: dict[int, str], today: date, closures: Container[date]
-) -> Table:
-    """The transfers, one a row: who, to where, when and by whom, and their receipt."""
-    from rich.table import Table
-    from rich.text import Text
-
+) -> RenderableType:
+    """The transfers, two lines each (as `cases` lists cases): who, to where, when and by whom;
+    then, on a line of its own, its receipt, or its withdrawal and why."""
     from safeguarding import moments
+    from safeguarding.timeline import visible
 
-    table = Table("Transfer", "Person", "To", "Sent", "Receipt", title="Files sent")
+    from ..listing import Runs
+    from ..views import two_line_list
+
+    items = []
     for t in found:
         if t.withdrawal is not None:
             w = t.withdrawal
@@ -202,15 +204,15 @@ def _table(
             state = f"OVERDUE: due by {t.due(closures).isoformat()}"
         else:
             state = f"awaiting, due by {t.due(closures).isoformat()}"
-        table.add_row(
-            Text(str(t.number)),
-            Text(names.get(t.person, f"person {t.person}")),
-            Text(t.school + (" (PDF)" if t.pdf_only else "")),
-            Text(f"{moments.local_text(t.sent_at)} by {t.sent_by}"),
-            Text(state),
-            style="red" if t.overdue(today, closures) else None,
-        )
-    return table
+        fields = [
+            str(t.number),
+            visible(names.get(t.person, f"person {t.person}")),
+            visible(t.school + (" (PDF)" if t.pdf_only else "")),
+            visible(f"{moments.local_text(t.sent_at)} by {t.sent_by}"),
+        ]
+        style = "red" if t.overdue(today, closures) else ""
+        items.append((fields, Runs(((visible(state), style),))))
+    return two_line_list(("Transfer", "Person", "To", "Sent"), items, title="Files sent")
 
 
 @app.command("receipt")
