@@ -314,12 +314,8 @@ class _Pen:
         if not first and len(plain) <= room and plain.isascii() and plain.isprintable():
             # One line, as wide as it is long: its runs written as they are.
             write(indent)
-            if isinstance(cell, Runs):
-                for part, name in cell.parts:
-                    write(part, self.style_of(name))
-            else:
-                for start, end, style in self.runs(cell):
-                    write(plain[start:end], style)
+            for start, end, style in self.runs(cell):
+                write(plain[start:end], style)
             write("\n")
             return
         lines, widest = lines_of(plain, room)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,7 +141,8 @@ def cases_table(
     from .listing import Runs
 
     items: list[tuple[Sequence[Cell], Cell]] = []
-    dues: dict[date, str] = {}  # many cases are due on the same few days
+    # Many cases are due on the same few days: each day's words are worked out once.
+    due_words = cache(lambda day: due_text_of(day, today, config.closure_days))
     for s in summaries:
         about = (
             ", ".join(f"{x['name']} ({x['role']})" for x in s.state.subjects)
@@ -153,10 +155,7 @@ def cases_table(
             ("Next step: ", "dim"),
             (visible(s.next.title).rstrip("\n"), ""),
         )
-        when = s.next.due
-        due = "" if when is None else dues.get(when, "")
-        if when is not None and not due:
-            due = dues[when] = due_text_of(when, today, config.closure_days)
+        due = "" if s.next.due is None else due_words(s.next.due)
         if due:
             step += ((", by the end of ", ""), (due, "bold red" if s.next.overdue else ""))
         # names as recorded: shown as they are, never read as Rich markup

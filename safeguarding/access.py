@@ -496,5 +496,5 @@ def view(
         produced_by=unlocked.user.name,
         closures=closures,
         tz=tz,
-        **transfers.said_in(transfers.every_sent(unlocked), case, closures),
+        since=transfers.said_in(transfers.every_sent(unlocked), case, closures),
     )

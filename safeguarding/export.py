@@ -259,7 +259,7 @@ class _Job:
             closures=self.closures,
             tz=self.tz,
             redacted=self.redact,
-            **transfers.said_in(self.sent, case, self.closures, redacted=self.redact),
+            since=transfers.said_in(self.sent, case, self.closures, redacted=self.redact),
         )
         return render_counted(view, self.fmt, self.width)
 

@@ -200,7 +200,7 @@ def assemble(read: Read, layout: Layout, produced: tuple[datetime, str]) -> Chil
             produced_by=produced_by,
             closures=layout.closures,
             tz=layout.tz,
-            **transfers.said_in(read.every_sent, case, layout.closures),
+            since=transfers.said_in(read.every_sent, case, layout.closures),
         )
         for case in files
     )

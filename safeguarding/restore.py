@@ -85,7 +85,8 @@ def restore(
             "in its place",
         )
     storage.refuse_network_filesystem(to)
-    compared = to if exists else school if school != to else None
+    # Replacing a vault, the backup is compared with it; put somewhere new, with the school's.
+    compared = to if exists else school
     found = None if compared is None else erasure.compared(backup, compared)
     made = [folder for folder in (to.parent, *to.parent.parents) if not folder.exists()]
     try:

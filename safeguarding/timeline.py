@@ -216,6 +216,16 @@ def paragraphs(text: str) -> list[tuple[str, bool]]:
 # Building ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Since:
+    """What has been said of a case's entries since they were written (a transfer's receipt or
+    withdrawal): `notes`, shown after an entry, by its id; `late`, what else is overdue on a
+    day (a transfer's receipt), said after the case's own."""
+
+    notes: Mapping[int, tuple[Fact, ...]]
+    late: Callable[[date], Sequence[str]]
+
+
 def build(
     case: CaseFile,
     *,
@@ -227,12 +237,10 @@ def build(
     closures: Container[date] = (),
     tz: tzinfo | None = None,
     redacted: bool = False,
-    notes: Mapping[int, tuple[Fact, ...]] | None = None,
-    late: Callable[[date], Sequence[str]] | None = None,
+    since: Since | None = None,
 ) -> Timeline:
     """The timeline of `case` as it stands at `produced_at` (which decides what is overdue);
-    `notes`, what was said of an entry since (a transfer withdrawn), shown after it, by id;
-    `late`, what else is overdue on a day (a transfer's receipt), said after the case's own."""
+    `since`, what has been said of its entries since they were written."""
     state = flow.fold(case)
     category = _category(categories, state.category)
     today = produced_at.astimezone(tz).date()
@@ -241,14 +249,14 @@ def build(
         overdue = tuple(
             f"{o.what}, due {o.due.isoformat()}"
             for o in flow.overdue(state, category, today, closures)
-        ) + tuple(late(today) if late is not None else ())
+        ) + tuple(since.late(today) if since is not None else ())
         next_title, next_due, next_overdue = step.title, step.due, step.overdue
     else:
         next_title, next_due, next_overdue = "(category not in the categories file)", None, False
         overdue = ()
     if state.stage is Stage.CLOSED:
         next_title, next_due, next_overdue = "None: the case is closed", None, False
-    said = notes or {}
+    said = since.notes if since is not None else {}
     items = tuple(_item(entry, case, said.get(entry.id, ())) for entry in case.entries)
     return Timeline(
         school=school,

@@ -27,6 +27,7 @@ from safeguarding.errors import NotAllowed, NotFound, UsageError
 from safeguarding.people_checks import FILE_TRANSFERRED as FILE_TRANSFERRED
 from safeguarding.people_checks import TRANSFER_CONFIRMED as TRANSFER_CONFIRMED
 from safeguarding.people_checks import TRANSFER_WITHDRAWN as TRANSFER_WITHDRAWN
+from safeguarding.timeline import Since
 from safeguarding.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -303,20 +304,19 @@ def said_in(
     closures: Container[date],
     *,
     redacted: bool = False,
-) -> dict[str, Any]:
-    """What a case's timeline says of the transfers in `found` that carried it: `timeline.build`'s
-    `notes` (each one's receipt or withdrawal, under its export entry) and `late` (its receipt
-    overdue)."""
-    return {
-        "notes": notes_in(found, case, redacted=redacted),
-        "late": lambda today: chased_in(found, case, today, closures),
-    }
+) -> Since:
+    """What a case's timeline says of the transfers in `found` that carried it: each one's
+    receipt or withdrawal, under its export entry, and its receipt once overdue."""
+    return Since(
+        notes_in(found, case, redacted=redacted),
+        lambda today: chased_in(found, case, today, closures),
+    )
 
 
 def last_standing(sent: Sequence[Transfer]) -> Transfer | None:
     """The last transfer of a file that was not withdrawn (the last of all, if every one was;
     None: none was sent): what a cover sheet gives as where the file went."""
-    kept = [t for t in sent if t.state != "withdrawn"] or list(sent)
+    kept = [t for t in sent if t.withdrawal is None] or list(sent)
     return kept[-1] if kept else None
 
 

@@ -218,5 +218,5 @@ def link_case(
         output.say(
             f"[yellow]{_escaped(chosen)} is not the name of person {found.id}: if that is not "
             f"who they are, link them to the right person (the last link stands): 'safeguard "
-            f'person link-case PERSON {reference} --subject "{_escaped(chosen)}"\'.[/]'
+            f"person link-case PERSON {reference} --subject NAME'.[/]"
         )
